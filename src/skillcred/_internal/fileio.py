@@ -1,0 +1,189 @@
+"""Files that are never half-written, and JSON that is never trusted.
+
+* :func:`atomic_write` writes a temp file in the same folder, fsyncs it, renames it over the
+  target and fsyncs the folder: a crash leaves either the old file or the new one.
+* :func:`locked` serialises writers of one store across processes (``flock`` on a lock file).
+* :func:`load_json_file` / :func:`parse_json` bound the input size and nesting depth, so a
+  hostile file fails fast with a one-line message instead of eating memory or the stack.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from skillcred.errors import MalformedDocument, StoreError
+
+#: Largest JSON document skillcred reads (a presentation with many credentials is < 1 MB).
+MAX_JSON_BYTES = 8 * 1024 * 1024
+#: Deepest nesting accepted; real credentials nest < 15 levels.
+MAX_JSON_DEPTH = 64
+
+
+def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o644) -> None:
+    """Replace ``path`` with ``data`` atomically and durably, with permission ``mode``."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise StoreError(f"cannot write here: {exc.strerror}", path=str(target)) from exc
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp_name, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        raise
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        dfd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError as exc:  # some filesystems refuse fsync on a directory
+        if exc.errno not in (errno.EINVAL, errno.EBADF):
+            raise
+    finally:
+        os.close(dfd)
+
+
+@contextlib.contextmanager
+def locked(lock_path: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold an exclusive inter-process lock on ``lock_path`` (created if missing)."""
+    path = Path(lock_path)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise StoreError(f"cannot open lock file: {exc.strerror}", path=str(path)) from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _depth(value: Any, limit: int) -> int:
+    """Nesting depth of a parsed JSON value, iteratively (no recursion on hostile input)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, d = stack.pop()
+        if d > deepest:
+            deepest = d
+            if deepest > limit:
+                return deepest
+        if isinstance(node, dict):
+            stack.extend((v, d + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, d + 1) for v in node)
+    return deepest
+
+
+def parse_json(
+    data: bytes | str,
+    *,
+    source: str = "<input>",
+    max_bytes: int = MAX_JSON_BYTES,
+    max_depth: int = MAX_JSON_DEPTH,
+) -> Any:
+    """Parse JSON with size and depth limits; errors name ``source``."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    if len(raw) > max_bytes:
+        raise MalformedDocument(
+            f"input is {len(raw):,} bytes, larger than the {max_bytes:,}-byte limit", path=source
+        )
+    # A cheap pre-check: the decoder recurses per nesting level, so refuse absurd nesting
+    # before handing it over (counting brackets over-estimates depth, which is safe).
+    depth = 0
+    peak = 0
+    in_string = False
+    escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            peak = max(peak, depth)
+            if peak > max_depth:
+                raise MalformedDocument(
+                    f"JSON nests deeper than {max_depth} levels", path=source
+                )
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    try:
+        value = json.loads(raw, parse_constant=_reject_constant)
+    except UnicodeDecodeError as exc:
+        raise MalformedDocument("not UTF-8 text", path=source) from exc
+    except (ValueError, RecursionError) as exc:
+        raise MalformedDocument(f"not valid JSON ({_short(exc)})", path=source) from exc
+    return value
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _short(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:120]
+
+
+def load_json_file(
+    path: str | os.PathLike[str], *, max_bytes: int = MAX_JSON_BYTES
+) -> Any:
+    """Read and parse a JSON file; a missing, unreadable or oversized file is one clear error."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+    except FileNotFoundError as exc:
+        raise MalformedDocument("file not found", path=str(p)) from exc
+    except OSError as exc:
+        raise MalformedDocument(f"cannot read file: {exc.strerror}", path=str(p)) from exc
+    if size > max_bytes:
+        raise MalformedDocument(
+            f"file is {size:,} bytes, larger than the {max_bytes:,}-byte limit", path=str(p)
+        )
+    try:
+        raw = p.read_bytes()
+    except IsADirectoryError as exc:
+        raise MalformedDocument("is a directory, not a file", path=str(p)) from exc
+    except OSError as exc:
+        raise MalformedDocument(f"cannot read file: {exc.strerror}", path=str(p)) from exc
+    return parse_json(raw, source=str(p), max_bytes=max_bytes)
+
+
+def load_json_object(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Like :func:`load_json_file` but the top level must be a JSON object."""
+    value = load_json_file(path)
+    if not isinstance(value, dict):
+        raise MalformedDocument("expected a JSON object at the top level", path=str(path))
+    return value
+
+
+def dump_json(value: Any) -> bytes:
+    """The project's on-disk JSON form: UTF-8, 2-space indent, trailing newline."""
+    return (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8")

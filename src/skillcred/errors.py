@@ -1,0 +1,192 @@
+"""The one exception tree of skillcred.
+
+Every public exception derives from :class:`SkillcredError` and carries a stable snake_case
+``code`` (machine-readable, listed in ``docs/errors.md``) next to a one-line, human message.
+Messages never contain key material or passphrases.
+
+Errors that signal misuse of the API also derive from the matching builtin (``ValueError``),
+so ``except ValueError`` keeps working for callers who do not know our tree (pynacl does this).
+
+Verification *outcomes* are not errors: ``check_*`` functions return reports. Only the
+``verify_*`` convenience functions raise :class:`VerificationFailed`, carrying the report.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "CanonicalizationError",
+    "ContextError",
+    "InvalidArgument",
+    "KeyFileError",
+    "MalformedDocument",
+    "ProofError",
+    "ResolutionError",
+    "SchemaViolation",
+    "SkillcredError",
+    "StoreError",
+    "UnknownContext",
+    "UnsafeDocument",
+    "UnsupportedFeature",
+    "VerificationFailed",
+    "WalletError",
+    "WrongPassphrase",
+]
+
+# VC Data Model 2.0 §7.1 (Verification) problem-detail types.
+PARSING_ERROR = "https://www.w3.org/TR/vc-data-model#PARSING_ERROR"
+CRYPTOGRAPHIC_SECURITY_ERROR = "https://www.w3.org/TR/vc-data-model#CRYPTOGRAPHIC_SECURITY_ERROR"
+MALFORMED_VALUE_ERROR = "https://www.w3.org/TR/vc-data-model#MALFORMED_VALUE_ERROR"
+RANGE_ERROR = "https://www.w3.org/TR/vc-data-model#RANGE_ERROR"
+
+
+class SkillcredError(Exception):
+    """Root of every exception skillcred raises on purpose."""
+
+    code: ClassVar[str] = "skillcred_error"
+    problem_type: ClassVar[str] = MALFORMED_VALUE_ERROR
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        #: the file (or JSON path) the problem is about, when there is one
+        self.path = path
+
+    def __str__(self) -> str:
+        if self.path:
+            return f"{self.path}: {self.message}"
+        return self.message
+
+    def to_dict(self) -> dict[str, Any]:
+        """Problem-details shaped summary (RFC 9457 names, VC DM 2.0 types)."""
+        out: dict[str, Any] = {"code": self.code, "type": self.problem_type, "title": self.message}
+        if self.path:
+            out["path"] = self.path
+        return out
+
+
+class InvalidArgument(SkillcredError, ValueError):
+    """The caller passed something the API does not accept (misuse, not bad data)."""
+
+    code = "invalid_argument"
+
+
+class MalformedDocument(SkillcredError, ValueError):
+    """An input document is not JSON, not a JSON object, or not shaped as required."""
+
+    code = "malformed_document"
+    problem_type = PARSING_ERROR
+
+
+class SchemaViolation(MalformedDocument):
+    """A document does not validate against its JSON Schema."""
+
+    code = "schema_violation"
+    problem_type = MALFORMED_VALUE_ERROR
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        json_path: str = "$",
+        schema_id: str | None = None,
+    ) -> None:
+        super().__init__(message, path=path)
+        self.json_path = json_path
+        self.schema_id = schema_id
+
+
+class ContextError(MalformedDocument):
+    """JSON-LD processing of a document failed (bad or conflicting contexts)."""
+
+    code = "jsonld_error"
+
+
+class UnknownContext(ContextError):
+    """A context URL is not in the bundled, hash-pinned set; it is never fetched."""
+
+    code = "unknown_context"
+
+    def __init__(self, url: str) -> None:
+        super().__init__(
+            f"JSON-LD context {url!r} is not bundled with skillcred "
+            "(contexts are never fetched from the network)"
+        )
+        self.url = url
+
+
+class UnsafeDocument(ContextError):
+    """JSON-LD safe mode: a term or value would be silently dropped or is undefined.
+
+    Data that the contexts do not define is not covered by the signature's meaning (it falls
+    out of the canonical form, or lands in the issuer-dependent vocabulary), so it is refused.
+    """
+
+    code = "undefined_term"
+
+
+class CanonicalizationError(SkillcredError):
+    """RDF canonicalization could not complete (e.g. a graph built to exhaust it)."""
+
+    code = "canonicalization_failed"
+    problem_type = MALFORMED_VALUE_ERROR
+
+
+class UnsupportedFeature(SkillcredError):
+    """A cryptosuite, key type, DID method or status purpose skillcred does not support."""
+
+    code = "unsupported"
+
+
+class ResolutionError(SkillcredError):
+    """A DID or verification method cannot be resolved offline."""
+
+    code = "resolution_failed"
+
+
+class ProofError(SkillcredError):
+    """A proof cannot be created (bad options, key does not match the suite, ...)."""
+
+    code = "proof_error"
+    problem_type = CRYPTOGRAPHIC_SECURITY_ERROR
+
+
+class KeyFileError(SkillcredError):
+    """A key file is missing, truncated, of a foreign format or unsupported type."""
+
+    code = "key_file_invalid"
+
+
+class WrongPassphrase(KeyFileError):
+    """The passphrase does not decrypt the key file (or one was needed and not given)."""
+
+    code = "wrong_passphrase"
+
+
+class StoreError(SkillcredError):
+    """A registry or other local store is missing, corrupt or could not be written."""
+
+    code = "store_error"
+
+
+class WalletError(StoreError):
+    """The wallet folder is missing, locked, or an operation on it was refused."""
+
+    code = "wallet_error"
+
+
+class VerificationFailed(SkillcredError):
+    """A verification ran and did not pass. ``report`` holds every check and its reason."""
+
+    code = "verification_failed"
+    problem_type = CRYPTOGRAPHIC_SECURITY_ERROR
+
+    def __init__(self, message: str, *, report: Any = None, path: str | None = None) -> None:
+        super().__init__(message, path=path)
+        self.report = report
+
+
+class SkillcredSecurityWarning(UserWarning):
+    """Emitted when a caller chooses something insecure but allowed (an ``unsafe_*`` switch)."""
