@@ -97,6 +97,13 @@ def _depth(value: Any, limit: int) -> int:
     return deepest
 
 
+def check_depth(value: Any, *, max_depth: int = MAX_JSON_DEPTH, source: str | None = None) -> None:
+    """Refuse a parsed value nested deeper than ``max_depth`` (library entry points call this
+    so that recursion in JSON-LD processing or copying can never blow the stack)."""
+    if _depth(value, max_depth) > max_depth:
+        raise MalformedDocument(f"document nests deeper than {max_depth} levels", path=source)
+
+
 def parse_json(
     data: bytes | str,
     *,

@@ -1,0 +1,45 @@
+"""The ``skillcred`` command line: a thin layer over the library.
+
+Each command parses options, calls the library, and renders the result. Nothing here holds
+logic a library user would also need.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from skillcred import __version__
+from skillcred._cli import keys_cmd, sign_cmd
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, prog_name="skillcred")
+def cli() -> None:
+    """Skills passports as W3C Verifiable Credentials: issue, keep, present, verify.
+
+    \b
+    Institutes:  skillcred keys generate, skillcred sign
+    Employers:   skillcred verify
+    Everything works offline; no command ever fetches a context or a DID document.
+
+    Exit codes: 0 ok/verified, 1 not verified, 2 usage or input error.
+    """
+
+
+cli.add_command(keys_cmd.keys)
+cli.add_command(keys_cmd.did)
+cli.add_command(sign_cmd.sign)
+cli.add_command(sign_cmd.verify)
+
+
+def main() -> None:
+    """Console entry point."""
+    try:
+        cli.main(prog_name="skillcred", standalone_mode=True)
+    except KeyboardInterrupt:  # pragma: no cover - interactive only
+        click.echo("skillcred: interrupted", err=True)
+        sys.exit(130)

@@ -1,0 +1,133 @@
+"""What every command shares: the error boundary, passphrases, reading and writing documents.
+
+Exit codes (stable): 0 success / verified, 1 not verified (or gaps found), 2 usage or input
+error. A :class:`~skillcred.errors.SkillcredError` becomes one line on stderr naming the file
+and the problem; an unexpected exception too (with ``SKILLCRED_DEBUG=1`` for the traceback),
+so a user never sees a traceback by default.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from skillcred._internal.fileio import atomic_write, dump_json, load_json_object, parse_json
+from skillcred.errors import KeyFileError, MalformedDocument, SkillcredError, WrongPassphrase
+from skillcred.keys import KeyPair, read_key_file
+
+EXIT_OK = 0
+EXIT_NOT_VERIFIED = 1
+EXIT_USAGE = 2
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    click.echo(f"skillcred: error: {message}", err=True)
+    sys.exit(code)
+
+
+def warn(message: str) -> None:
+    click.echo(f"skillcred: warning: {message}", err=True)
+
+
+def errors_to_exit(func: F) -> F:
+    """Turn library errors into a one-line message and exit 2 (never a traceback)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except SkillcredError as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:
+            if os.environ.get("SKILLCRED_DEBUG"):
+                raise
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            fail(f"unexpected {type(exc).__name__}: {first} (set SKILLCRED_DEBUG=1 for details)")
+
+    return wrapper  # type: ignore[return-value]
+
+
+def stdin_is_tty() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (ValueError, AttributeError):
+        return False
+
+
+def _read_passphrase_file(path: str) -> bytes:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise KeyFileError(f"cannot read passphrase file: {exc.strerror}", path=path) from exc
+    return data.rstrip(b"\r\n")
+
+
+def passphrase_for_new_key(passphrase_file: str | None, *, what: str = "key") -> bytes | None:
+    """Passphrase for a key being created: file, env, prompt (tty only), else none + warning."""
+    if passphrase_file:
+        return _read_passphrase_file(passphrase_file) or None
+    env = os.environ.get("SKILLCRED_PASSPHRASE")
+    if env is not None:
+        return env.encode("utf-8") or None
+    if stdin_is_tty():
+        value = click.prompt(
+            f"Passphrase to encrypt the {what} (empty for none)",
+            default="",
+            hide_input=True,
+            confirmation_prompt=True,
+            show_default=False,
+        )
+        if not value:
+            warn(f"the {what} is stored unencrypted (file mode 0600)")
+        return value.encode("utf-8") or None
+    warn(
+        f"no passphrase given (SKILLCRED_PASSPHRASE or --passphrase-file): the {what} is "
+        "stored unencrypted (file mode 0600)"
+    )
+    return None
+
+
+def load_key(path: str, passphrase_file: str | None) -> KeyPair:
+    """Open a key file, asking for the passphrase only when needed and possible."""
+    if passphrase_file:
+        return read_key_file(path, _read_passphrase_file(passphrase_file))
+    env = os.environ.get("SKILLCRED_PASSPHRASE")
+    try:
+        return read_key_file(path, env.encode("utf-8") if env else None)
+    except WrongPassphrase:
+        if env or not stdin_is_tty():
+            raise
+    value = click.prompt(f"Passphrase for {path}", hide_input=True, default="", show_default=False)
+    return read_key_file(path, value.encode("utf-8") or None)
+
+
+def read_document(path: str) -> dict[str, Any]:
+    """A JSON object from a file, or from stdin when ``path`` is ``-``."""
+    if path == "-":
+        data = sys.stdin.buffer.read()
+        value = parse_json(data, source="<stdin>")
+        if not isinstance(value, dict):
+            raise MalformedDocument("expected a JSON object at the top level", path="<stdin>")
+        return value
+    return load_json_object(path)
+
+
+def write_document(doc: Any, out: str | None) -> None:
+    """Write JSON to ``out`` atomically, or to stdout when ``out`` is None or ``-``."""
+    data = dump_json(doc)
+    if out is None or out == "-":
+        click.echo(data.decode("utf-8"), nl=False)
+    else:
+        atomic_write(out, data)

@@ -1,0 +1,284 @@
+"""Decentralized identifiers, resolved offline.
+
+* ``did:key`` (W3C CCG did:key, Multikey form) is self-describing: the DID document is derived
+  from the key itself, so resolution needs nothing but the DID.
+* ``did:web`` would normally be fetched over HTTPS from the institute's domain. skillcred never
+  does that at verification time: a ``did:web`` resolves only from DID documents the user has
+  stored locally (a trust list, ``--did-document FILE``). :func:`web_did_document` produces the
+  ``did.json`` an institute publishes.
+* Verification methods whose id is not a DID (an ``https://`` key id) resolve from controller
+  documents given explicitly, the same way.
+
+The resolver also answers the question Data Integrity asks of every proof: is this verification
+method authorized, by its controller's document, for this proof purpose?
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import urllib.parse
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from skillcred.errors import InvalidArgument, ResolutionError, UnsupportedFeature
+from skillcred.keys import PublicKey
+
+__all__ = [
+    "DID_CONTEXTS",
+    "DidResolver",
+    "ResolvedMethod",
+    "key_did",
+    "key_did_document",
+    "key_did_url",
+    "web_did",
+    "web_did_document",
+    "web_did_url_path",
+]
+
+DID_CONTEXTS = ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"]
+_RELATIONSHIPS = (
+    "authentication",
+    "assertionMethod",
+    "capabilityInvocation",
+    "capabilityDelegation",
+    "keyAgreement",
+)
+_KEY_DID = re.compile(r"^did:key:(z[1-9A-HJ-NP-Za-km-z]+)$")
+
+
+def key_did(public_key: PublicKey) -> str:
+    """``did:key:<multikey>`` for a public key."""
+    return f"did:key:{public_key.multikey}"
+
+
+def key_did_url(public_key: PublicKey) -> str:
+    """The verification method URL of a did:key: ``did:key:<mk>#<mk>``."""
+    mk = public_key.multikey
+    return f"did:key:{mk}#{mk}"
+
+
+def key_did_document(did: str) -> dict[str, Any]:
+    """Derive the DID document of a did:key (offline, deterministic)."""
+    m = _KEY_DID.match(did)
+    if not m:
+        raise ResolutionError(f"not a did:key: {did!r}")
+    mk = m.group(1)
+    try:
+        PublicKey.from_multikey(mk)  # validates codec and point
+    except (InvalidArgument, UnsupportedFeature) as exc:
+        raise ResolutionError(f"did:key does not hold a supported public key: {exc.message}") from exc
+    vm_id = f"{did}#{mk}"
+    return {
+        "@context": list(DID_CONTEXTS),
+        "id": did,
+        "verificationMethod": [
+            {"id": vm_id, "type": "Multikey", "controller": did, "publicKeyMultibase": mk}
+        ],
+        "authentication": [vm_id],
+        "assertionMethod": [vm_id],
+        "capabilityDelegation": [vm_id],
+        "capabilityInvocation": [vm_id],
+    }
+
+
+def web_did(url: str) -> str:
+    """The did:web for an https URL or bare domain (``https://roc.example/issuers/1``)."""
+    if "://" not in url:
+        url = "https://" + url
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme != "https" or not parsed.hostname:
+        raise InvalidArgument(f"did:web needs an https URL or a domain, not {url!r}")
+    host = parsed.hostname
+    if parsed.port:
+        host = f"{host}%3A{parsed.port}"
+    parts = [p for p in parsed.path.split("/") if p]
+    if parts and parts[-1] == "did.json":
+        parts = parts[:-1]
+    if parts[-2:] == [".well-known"]:
+        parts = parts[:-1]
+    return ":".join(["did:web", host, *[urllib.parse.quote(p, safe="") for p in parts]])
+
+
+def web_did_url_path(did: str) -> str:
+    """Where a did:web's document is published (``https://host/path/did.json``)."""
+    if not did.startswith("did:web:"):
+        raise InvalidArgument(f"not a did:web: {did!r}")
+    segments = did[len("did:web:") :].split(":")
+    host = urllib.parse.unquote(segments[0])
+    path = "/".join(urllib.parse.unquote(s) for s in segments[1:])
+    return f"https://{host}/{path + '/' if path else '.well-known/'}did.json"
+
+
+def web_did_document(
+    did: str,
+    public_keys: Iterable[PublicKey],
+    *,
+    also_known_as: Iterable[str] = (),
+) -> dict[str, Any]:
+    """The ``did.json`` an institute publishes for its did:web, with Multikey methods."""
+    if not did.startswith("did:web:"):
+        raise InvalidArgument(f"not a did:web: {did!r}")
+    vms = []
+    for pk in public_keys:
+        vms.append(
+            {
+                "id": f"{did}#{pk.multikey}",
+                "type": "Multikey",
+                "controller": did,
+                "publicKeyMultibase": pk.multikey,
+            }
+        )
+    if not vms:
+        raise InvalidArgument("a DID document needs at least one key")
+    ids = [vm["id"] for vm in vms]
+    doc: dict[str, Any] = {"@context": list(DID_CONTEXTS), "id": did}
+    aka = list(also_known_as)
+    if aka:
+        doc["alsoKnownAs"] = aka
+    doc["verificationMethod"] = vms
+    doc["authentication"] = list(ids)
+    doc["assertionMethod"] = list(ids)
+    return doc
+
+
+@dataclass(frozen=True)
+class ResolvedMethod:
+    """A verification method, the document of its controller, and its public key."""
+
+    id: str
+    controller: str
+    method: Mapping[str, Any]
+    controller_document: Mapping[str, Any]
+    public_key: PublicKey
+
+    def authorized_for(self, purpose: str) -> bool:
+        """Does the controller document list this method under ``purpose``?"""
+        return _listed_under(self.controller_document, purpose, self.id)
+
+
+def _absolute(ref: str, base: str) -> str:
+    return base + ref if ref.startswith("#") else ref
+
+
+def _listed_under(doc: Mapping[str, Any], purpose: str, vm_id: str) -> bool:
+    entries = doc.get(purpose)
+    if entries is None:
+        return False
+    if not isinstance(entries, list):
+        entries = [entries]
+    base = str(doc.get("id", ""))
+    for entry in entries:
+        ref = entry.get("id") if isinstance(entry, dict) else entry
+        if isinstance(ref, str) and _absolute(ref, base) == vm_id:
+            return True
+    return False
+
+
+def _public_key_of(vm: Mapping[str, Any]) -> PublicKey:
+    vm_type = vm.get("type")
+    try:
+        if "publicKeyMultibase" in vm and vm_type in ("Multikey", "Ed25519VerificationKey2020"):
+            return PublicKey.from_multikey(str(vm["publicKeyMultibase"]))
+        if "publicKeyJwk" in vm and vm_type in ("JsonWebKey", "JsonWebKey2020"):
+            jwk = vm["publicKeyJwk"]
+            if not isinstance(jwk, dict) or "d" in jwk:
+                raise InvalidArgument("publicKeyJwk must be a public JWK object")
+            return PublicKey.from_jwk(jwk)
+    except (InvalidArgument, UnsupportedFeature) as exc:
+        raise ResolutionError(f"verification method {vm.get('id')!r}: {exc.message}") from exc
+    raise ResolutionError(
+        f"verification method {vm.get('id')!r} of type {vm_type!r} has no supported key "
+        "(Multikey/publicKeyMultibase or JsonWebKey/publicKeyJwk)"
+    )
+
+
+class DidResolver:
+    """Offline resolver: did:key by derivation, everything else from stored documents.
+
+    ``documents`` are DID documents / controller documents keyed by their ``id`` (a did:web, an
+    https URL). Nothing is ever fetched; an unknown DID is a :class:`ResolutionError`.
+    """
+
+    def __init__(self, documents: Iterable[Mapping[str, Any]] = ()) -> None:
+        self._docs: dict[str, Mapping[str, Any]] = {}
+        for doc in documents:
+            self.add(doc)
+
+    def add(self, document: Mapping[str, Any]) -> None:
+        """Store a DID/controller document (its ``id`` is the key)."""
+        doc_id = document.get("id") if isinstance(document, Mapping) else None
+        if not isinstance(doc_id, str) or not doc_id:
+            raise InvalidArgument("a DID or controller document needs a string 'id'")
+        if doc_id.startswith("did:key:"):
+            raise InvalidArgument("did:key documents are derived, not stored")
+        self._docs[doc_id] = copy.deepcopy(dict(document))
+
+    def known(self) -> list[str]:
+        return sorted(self._docs)
+
+    def resolve(self, did: str) -> dict[str, Any]:
+        """Return the DID document for ``did`` (no fragment)."""
+        if did.startswith("did:key:"):
+            return key_did_document(did)
+        doc = self._docs.get(did)
+        if doc is None:
+            if did.startswith("did:web:"):
+                raise ResolutionError(
+                    f"{did} is not resolvable offline: no stored DID document for it "
+                    "(add it to the trust list or pass --did-document)"
+                )
+            if did.startswith("did:"):
+                method = did.split(":", 2)[1]
+                if method not in ("key", "web"):
+                    raise ResolutionError(f"DID method 'did:{method}' is not supported")
+            raise ResolutionError(f"no controller document for {did!r} is available offline")
+        return copy.deepcopy(dict(doc))
+
+    def resolve_method(self, vm_url: str) -> ResolvedMethod:
+        """Resolve a verification method URL to its key and its controller's document.
+
+        Checks the binding both ways: the method's ``controller`` is the document that lists
+        it, and that document's ``id`` is the base of the method URL.
+        """
+        if not isinstance(vm_url, str) or not vm_url:
+            raise ResolutionError("verificationMethod must be a non-empty string")
+        base, _, fragment = vm_url.partition("#")
+        doc = self.resolve(base)
+        if not fragment and base.startswith("did:key:"):
+            # A bare did:key (as in the Bitstring Status List REC examples) names its only key.
+            vm_url = doc["verificationMethod"][0]["id"]
+        vm = self._find_method(doc, vm_url)
+        if vm is None:
+            raise ResolutionError(f"{vm_url} is not a verification method of {doc.get('id')}")
+        controller = vm.get("controller")
+        if controller != doc.get("id"):
+            raise ResolutionError(
+                f"verification method {vm_url} names controller {controller!r}, "
+                f"but it is listed by {doc.get('id')!r}"
+            )
+        return ResolvedMethod(
+            id=vm_url,
+            controller=str(controller),
+            method=vm,
+            controller_document=doc,
+            public_key=_public_key_of(vm),
+        )
+
+    @staticmethod
+    def _find_method(doc: Mapping[str, Any], vm_url: str) -> Mapping[str, Any] | None:
+        base = str(doc.get("id", ""))
+        candidates: list[Any] = list(doc.get("verificationMethod") or [])
+        for rel in _RELATIONSHIPS:
+            entries = doc.get(rel) or []
+            candidates.extend(e for e in (entries if isinstance(entries, list) else [entries]))
+        for vm in candidates:
+            if isinstance(vm, dict) and isinstance(vm.get("id"), str):
+                if _absolute(vm["id"], base) == vm_url:
+                    out = dict(vm)
+                    out["id"] = vm_url
+                    if isinstance(out.get("controller"), str):
+                        out["controller"] = _absolute(out["controller"], base)
+                    return out
+        return None
