@@ -1,0 +1,154 @@
+"""JSON Canonicalization Scheme, RFC 8785 (JCS), pure Python.
+
+Why our own: ``json.dumps(sort_keys=True)`` is not JCS. It sorts keys by code point instead of
+UTF-16 code unit (they differ for astral characters vs. U+E000..U+FFFF), writes floats with
+Python's ``repr`` (``1e+16`` vs. ES ``10000000000000000``, ``1e-05`` vs. ``0.00001``) and
+integers of any size. JCS output is hashed and signed (``eddsa-jcs-2022``,
+``ecdsa-jcs-2019``), so it has to match ECMAScript's ``JSON.stringify`` byte for byte.
+
+Numbers (RFC 8785 §3.2.2.3): every JSON number is an IEEE 754 double, serialized like
+ECMAScript ``Number.prototype.toString``. Python's ``repr(float)`` already yields the shortest
+digit string that round-trips, correctly rounded (the same digit choice ES requires), so we
+only re-lay those digits out in ES notation. Python ``int``\\ s are converted the way a JSON
+parser on the other side would read them: exactly when ``|i| <= 2**53``, otherwise rounded to
+the nearest double (ties to even, which is what ``float(int)`` does), so ``2**53 + 1``
+canonicalizes as ``9007199254740992``. Integers too large for a double, NaN and the infinities
+are refused with :class:`MalformedDocument`, as are lone surrogates (RFC 8785 requires I-JSON,
+RFC 7493), non-string keys and any non-JSON type.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from skillcred.errors import MalformedDocument
+
+__all__ = ["canonicalize_json", "number_to_json"]
+
+_MAX_SAFE_INTEGER = 2**53
+
+# ES JSON.stringify / RFC 8785 §3.2.2.2: short escapes, \u00xx (lower-case hex) for the other
+# control characters, and nothing else escaped.
+_STRING_ESCAPES: dict[int, str] = {c: f"\\u{c:04x}" for c in range(0x20)}
+_STRING_ESCAPES.update(
+    {0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0C: "\\f", 0x0D: "\\r", 0x22: '\\"', 0x5C: "\\\\"}
+)
+
+
+def _string(value: str) -> str:
+    return f'"{value.translate(_STRING_ESCAPES)}"'
+
+
+def _utf16_key(key: str) -> bytes:
+    # Big-endian UTF-16 bytes compare exactly like the sequence of UTF-16 code units.
+    return key.encode("utf-16-be", "surrogatepass")
+
+
+def _float_to_json(value: float) -> str:
+    """ECMAScript Number::toString(value) for a finite double (ECMA-262 §6.1.6.1.20)."""
+    if value == 0:
+        return "0"  # also -0
+    if value < 0:
+        return "-" + _float_to_json(-value)
+    # Shortest round-tripping digits d1..dk and exponent n with value = 0.d1..dk x 10^n.
+    mantissa, _, exponent_text = repr(value).partition("e")
+    integer_part, _, fraction_part = mantissa.partition(".")
+    digits = (integer_part + fraction_part).lstrip("0")
+    n = len(integer_part) + (int(exponent_text) if exponent_text else 0)
+    if integer_part == "0":  # "0.000123" -> digits "123", point moves left past the zeros
+        n = -(len(fraction_part) - len(fraction_part.lstrip("0")))
+    digits = digits.rstrip("0")
+    k = len(digits)
+    if k <= n <= 21:  # integer: digits followed by n-k zeros
+        return digits + "0" * (n - k)
+    if 0 < n <= 21:  # decimal point inside the digits
+        return f"{digits[:n]}.{digits[n:]}"
+    if -6 < n <= 0:  # 0.000ddd
+        return f"0.{'0' * -n}{digits}"
+    sign = "+" if n - 1 >= 0 else "-"
+    if k == 1:
+        return f"{digits}e{sign}{abs(n - 1)}"
+    return f"{digits[0]}.{digits[1:]}e{sign}{abs(n - 1)}"
+
+
+def number_to_json(value: int | float) -> str:
+    """Serialize a JSON number as RFC 8785 / ECMAScript does (see the module docstring)."""
+    if isinstance(value, bool):
+        raise MalformedDocument("a boolean is not a number")
+    if isinstance(value, int):
+        if -_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER:
+            return str(int(value))  # exact; < 1e21 so ES prints it as a plain integer
+        try:
+            value = float(value)  # nearest double, ties to even
+        except OverflowError:
+            raise MalformedDocument(
+                "integer is too large for an IEEE 754 double (RFC 8785 §3.2.2.3)"
+            ) from None
+    if not math.isfinite(value):
+        raise MalformedDocument(f"{value!r} is not a JSON number (RFC 8785 §3.2.2.3)")
+    return _float_to_json(float(value))
+
+
+def _serialize(value: Any, out: list[str], active: set[int]) -> None:
+    if value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, str):
+        out.append(_string(value))
+    elif isinstance(value, int | float):
+        out.append(number_to_json(value))
+    elif isinstance(value, dict):
+        if id(value) in active:
+            raise MalformedDocument("circular reference in JSON value")
+        active.add(id(value))
+        for key in value:
+            if not isinstance(key, str):
+                raise MalformedDocument(f"JSON object keys must be strings, not {key!r}")
+        out.append("{")
+        # RFC 8785 §3.2.3: members sorted by key as arrays of UTF-16 code units.
+        for index, key in enumerate(sorted(value, key=_utf16_key)):
+            if index:
+                out.append(",")
+            out.append(_string(key))
+            out.append(":")
+            _serialize(value[key], out, active)
+        out.append("}")
+        active.discard(id(value))
+    elif isinstance(value, list | tuple):
+        if id(value) in active:
+            raise MalformedDocument("circular reference in JSON value")
+        active.add(id(value))
+        out.append("[")
+        for index, item in enumerate(value):
+            if index:
+                out.append(",")
+            _serialize(item, out, active)
+        out.append("]")
+        active.discard(id(value))
+    else:
+        raise MalformedDocument(f"{type(value).__name__} is not JSON-serializable")
+
+
+def canonicalize_json(value: Any) -> bytes:
+    """Return the RFC 8785 canonical form of a JSON value, as UTF-8 bytes.
+
+    ``value`` is what ``json.loads`` produces (dict, list, str, int, float, bool, None;
+    tuples are accepted as arrays). Raises :class:`MalformedDocument` for anything that has no
+    JCS form: NaN/Infinity, integers beyond the double range, non-string keys, lone
+    surrogates, circular references, other types.
+    """
+    out: list[str] = []
+    try:
+        _serialize(value, out, set())
+    except RecursionError:
+        raise MalformedDocument("JSON value is nested too deeply") from None
+    try:
+        return "".join(out).encode("utf-8")
+    except UnicodeEncodeError:
+        raise MalformedDocument(
+            "JSON strings must not contain lone surrogates (RFC 8785 requires I-JSON)"
+        ) from None
