@@ -11,7 +11,7 @@ import sys
 import click
 
 from skillcred import __version__
-from skillcred._cli import keys_cmd, sign_cmd
+from skillcred._cli import issuer_cmd, keys_cmd, sign_cmd
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -22,7 +22,7 @@ def cli() -> None:
     """Skills passports as W3C Verifiable Credentials: issue, keep, present, verify.
 
     \b
-    Institutes:  skillcred keys generate, skillcred sign
+    Institutes:  skillcred issuer init, issue, revoke, suspend, status publish
     Employers:   skillcred verify
     Everything works offline; no command ever fetches a context or a DID document.
 
@@ -34,6 +34,12 @@ cli.add_command(keys_cmd.keys)
 cli.add_command(keys_cmd.did)
 cli.add_command(sign_cmd.sign)
 cli.add_command(sign_cmd.verify)
+cli.add_command(issuer_cmd.issuer)
+cli.add_command(issuer_cmd.issue)
+cli.add_command(issuer_cmd.revoke)
+cli.add_command(issuer_cmd.suspend)
+cli.add_command(issuer_cmd.unsuspend)
+cli.add_command(issuer_cmd.status)
 
 
 def main() -> None:

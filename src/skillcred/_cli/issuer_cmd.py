@@ -1,0 +1,195 @@
+"""The institute's commands: ``issuer init``, ``issue``, ``revoke``/``suspend``, ``status publish``."""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import click
+
+from skillcred._cli._common import (
+    _read_passphrase_file,
+    errors_to_exit,
+    fail,
+    passphrase_for_new_key,
+    stdin_is_tty,
+    warn,
+    write_document,
+)
+from skillcred._internal.timeutil import parse_datetime
+from skillcred.errors import WrongPassphrase
+from skillcred.issuer import EvidenceInput, Issuer, init_issuer, load_achievement
+from skillcred.keys import KEY_TYPES
+from skillcred.proofs import SUPPORTED_CRYPTOSUITES
+
+import os
+
+
+def open_issuer(folder: str, passphrase_file: str | None) -> Issuer:
+    """Open an issuer folder, asking for the key's passphrase only when needed and possible."""
+    if passphrase_file:
+        return Issuer.open(folder, _read_passphrase_file(passphrase_file))
+    env = os.environ.get("SKILLCRED_PASSPHRASE")
+    try:
+        return Issuer.open(folder, env.encode("utf-8") if env else None)
+    except WrongPassphrase:
+        if env or not stdin_is_tty():
+            raise
+    value = click.prompt("Passphrase for the issuer key", hide_input=True, default="", show_default=False)
+    return Issuer.open(folder, value.encode("utf-8") or None)
+
+
+def _date(value: str | None, name: str):  # type: ignore[no-untyped-def]
+    if not value:
+        return None
+    if len(value) == 10:
+        value += "T00:00:00Z"
+    return parse_datetime(value, field=name)
+
+
+@click.group()
+def issuer() -> None:
+    """Set up a training institute (or assessor) as an issuer."""
+
+
+@issuer.command("init")
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.option("--name", required=True, help="The institute's name, as shown in credentials.")
+@click.option("--url", required=True, help="The institute's web address (https://...).")
+@click.option("--did-method", type=click.Choice(["key", "web"]), default="key", show_default=True,
+              help="did:key (self-contained) or did:web (publish did.json at --url's domain).")
+@click.option("--key-type", type=click.Choice(KEY_TYPES), default="ed25519", show_default=True)
+@click.option("--suite", type=click.Choice(SUPPORTED_CRYPTOSUITES),
+              help="Cryptosuite for issued credentials (default fits the key type).")
+@click.option("--status-base-url", help="Where status lists are hosted (default URL/status).")
+@click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False),
+              help="Encrypt the key with this passphrase (else SKILLCRED_PASSPHRASE or a prompt).")
+@errors_to_exit
+def init(folder: str, name: str, url: str, did_method: str, key_type: str, suite: str | None,
+         status_base_url: str | None, passphrase_file: str | None) -> None:
+    """Create an issuer FOLDER: key, profile, registry; prints the issuer's DID (first line).
+
+    \b
+    Example:
+      skillcred issuer init roc --name "ROC Techniek" --url https://roc.example --did-method web
+    """
+    passphrase = passphrase_for_new_key(passphrase_file, what="issuer key")
+    profile = init_issuer(folder, name=name, url=url, did_method=did_method,  # type: ignore[arg-type]
+                          key_type=key_type, suite=suite,  # type: ignore[arg-type]
+                          status_base_url=status_base_url, passphrase=passphrase)
+    click.echo(profile.did)
+    click.echo(f"verification method: {profile.verification_method}", err=True)
+    if did_method == "web":
+        from skillcred.did import web_did_url_path
+
+        click.echo(f"publish {Path(folder) / 'did.json'} at {web_did_url_path(profile.did)}", err=True)
+
+
+@click.command()
+@click.option("--issuer", "issuer_dir", required=True, type=click.Path(file_okay=False),
+              help="Issuer folder (made by 'skillcred issuer init').")
+@click.option("--achievement", type=click.Path(dir_okay=False),
+              help="Achievement file (JSON or YAML), e.g. examples/achievements/cnc-programmeren.yaml.")
+@click.option("--subject", help="The worker's DID (the credential is about them).")
+@click.option("--name", help="The worker's name, shown in the credential.")
+@click.option("--level", help="Achieved level (a level of the achievement's rubric, e.g. 3).")
+@click.option("--evidence", help="Evidence narrative (what was shown, how it was assessed).")
+@click.option("--workplace", help="On-the-job: the workplace.")
+@click.option("--hours", type=float, help="On-the-job: hours of practice.")
+@click.option("--assessor", help="On-the-job: the assessor (person or organisation).")
+@click.option("--period-start", help="On-the-job: start of the period (YYYY-MM-DD).")
+@click.option("--period-end", help="On-the-job: end of the period (YYYY-MM-DD).")
+@click.option("--valid-from", help="Start of validity (default now).")
+@click.option("--valid-until", help="End of validity (default: the achievement's validity period).")
+@click.option("-o", "--out", "out", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Write the credential here (default stdout after the id line).")
+@click.option("--batch", type=click.Path(dir_okay=False), help="Issue for every row of this roster CSV.")
+@click.option("--out-dir", type=click.Path(file_okay=False), help="With --batch: folder for the credentials.")
+@click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False))
+@errors_to_exit
+def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: str | None,
+          level: str | None, evidence: str | None, workplace: str | None, hours: float | None,
+          assessor: str | None, period_start: str | None, period_end: str | None,
+          valid_from: str | None, valid_until: str | None, out: str | None, batch: str | None,
+          out_dir: str | None, passphrase_file: str | None) -> None:
+    """Issue a signed skills-passport credential (or a whole class with --batch).
+
+    Prints the credential's id on the first line. Re-running a batch issues nothing twice.
+
+    \b
+    Examples:
+      skillcred issue --issuer roc --achievement cnc.yaml --subject did:key:z6Mk... --level 3 -o jan.json
+      skillcred issue --issuer roc --batch klas.csv --out-dir issued/
+    """
+    if batch:
+        if not out_dir:
+            fail("--batch needs --out-dir")
+        default = load_achievement(achievement) if achievement else None
+        with open_issuer(issuer_dir, passphrase_file) as iss:
+            from skillcred.issuer import _read_roster
+
+            total = len(_read_roster(Path(batch)))
+            with click.progressbar(length=total, label="Issuing", file=sys.stderr,
+                                   show_pos=True, show_eta=True) as bar:
+                result = iss.issue_batch(batch, out_dir, default_achievement=default, progress=bar.update)
+        click.echo(f"issued {len(result.issued)}, already issued {len(result.skipped)}, "
+                   f"failed {len(result.errors)} -> {out_dir}")
+        for err in result.errors:
+            click.echo(f"skillcred: error: {batch}:{err.line}: {err.message}", err=True)
+        sys.exit(2 if result.errors else 0)
+    if not achievement or not subject:
+        fail("issue needs --achievement and --subject (or --batch)")
+    definition = load_achievement(achievement)
+    ev = EvidenceInput(narrative=evidence, workplace=workplace, hours=hours, assessor=assessor,
+                       period_start=_date(period_start, "--period-start"),
+                       period_end=_date(period_end, "--period-end"))
+    with open_issuer(issuer_dir, passphrase_file) as iss:
+        record, _new = iss.issue(definition, subject, name=name, level=level, evidence=ev,
+                                 valid_from=_date(valid_from, "--valid-from"),
+                                 valid_until=_date(valid_until, "--valid-until"))
+    click.echo(record.id)
+    write_document(record.document, out)
+
+
+def _status_command(action: str, help_text: str) -> click.Command:
+    @click.command(action, help=help_text)
+    @click.option("--issuer", "issuer_dir", required=True, type=click.Path(file_okay=False))
+    @click.argument("credential_id")
+    @click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False))
+    @errors_to_exit
+    def command(issuer_dir: str, credential_id: str, passphrase_file: str | None) -> None:
+        with open_issuer(issuer_dir, passphrase_file) as iss:
+            changed = getattr(iss, action)(credential_id)
+        click.echo(f"{credential_id}: {action}{'d' if action.endswith('e') else 'ed'}"
+                   if changed else f"{credential_id}: already {action}{'d' if action.endswith('e') else 'ed'}")
+        click.echo("run 'skillcred status publish' so verifiers see the change", err=True)
+
+    return command
+
+
+revoke = _status_command("revoke", "Revoke a credential for good (fraud, error). Publish afterwards.")
+suspend = _status_command("suspend", "Suspend a credential (e.g. a missed re-test). Publish afterwards.")
+unsuspend = _status_command("unsuspend", "Lift a suspension. Publish afterwards.")
+
+
+@click.group()
+def status() -> None:
+    """Bitstring Status Lists: publish (institute) and import (verifier)."""
+
+
+@status.command("publish")
+@click.option("--issuer", "issuer_dir", required=True, type=click.Path(file_okay=False))
+@click.option("--out-dir", required=True, type=click.Path(file_okay=False))
+@click.option("--valid-days", type=int, default=7, show_default=True,
+              help="How long verifiers may use a copy before it counts as stale.")
+@click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False))
+@errors_to_exit
+def publish(issuer_dir: str, out_dir: str, valid_days: int, passphrase_file: str | None) -> None:
+    """Write the signed status-list credentials to host (one file per list + index.json)."""
+    with open_issuer(issuer_dir, passphrase_file) as iss:
+        index = iss.publish_status(out_dir, valid_for=timedelta(days=valid_days))
+    if not index:
+        warn("no credentials issued yet: no status lists to publish")
+    for url, name in index.items():
+        click.echo(f"{Path(out_dir) / name}  ->  {url}")

@@ -1,0 +1,552 @@
+"""The training institute's side: set up once, issue skill credentials, revoke and publish.
+
+An *issuer folder* holds everything an institute needs, offline::
+
+    issuer.json         profile: name, url, DID, verification method, suite, status URL base
+    issuer-key.pem      the signing key (PKCS#8, mode 0600, encrypted with a passphrase)
+    did.json            for did:web: the DID document to publish at the institute's domain
+    registry.sqlite     every issued credential and its status-list indexes
+
+Issuing turns an achievement definition (``examples/achievements/*.yaml``) plus a subject DID
+into a signed Open Badges 3.0 credential with revocation and suspension status entries. The
+credential is built from the models, validated against its JSON Schema, signed, and recorded
+in one registry transaction: nothing is half-issued.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import re
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import ValidationError
+
+from skillcred._internal.fileio import atomic_write, dump_json, load_json_object
+from skillcred._internal.timeutil import format_datetime, parse_datetime, utcnow
+from skillcred.did import key_did, key_did_url, web_did, web_did_document
+from skillcred.errors import (
+    InvalidArgument,
+    MalformedDocument,
+    SchemaViolation,
+    SkillcredError,
+    StoreError,
+)
+from skillcred.keys import KEY_TYPES, KeyPair, KeyType, read_key_file, write_key_file
+from skillcred.models import (
+    AchievementDefinition,
+    AchievementSubject,
+    CredentialSchemaRef,
+    Evidence,
+    IdentityObject,
+    OpenBadgeCredential,
+    Profile,
+    Result,
+    StatusEntry,
+)
+from skillcred.proofs import CRYPTOSUITES, add_proof, default_suite_for
+from skillcred.registry import Allocation, IssuedRecord, Registry
+from skillcred.schemas import ACHIEVEMENT_DEFINITION, CREDENTIAL_SCHEMA_BY_KIND, validate
+from skillcred.status import BitstringStatusList, status_entry, status_list_credential
+
+__all__ = [
+    "BatchResult",
+    "EvidenceInput",
+    "Issuer",
+    "IssuerProfile",
+    "RowError",
+    "init_issuer",
+    "load_achievement",
+]
+
+PROFILE_FILE = "issuer.json"
+KEY_FILE = "issuer-key.pem"
+DID_FILE = "did.json"
+REGISTRY_FILE = "registry.sqlite"
+DEFAULT_LIST_SIZE = 131_072
+
+
+@dataclass(frozen=True)
+class IssuerProfile:
+    """The contents of ``issuer.json``."""
+
+    name: str
+    url: str
+    did: str
+    did_method: Literal["key", "web"]
+    verification_method: str
+    key_type: KeyType
+    suite: str
+    status_base_url: str
+    list_size: int = DEFAULT_LIST_SIZE
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], *, source: str) -> IssuerProfile:
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise MalformedDocument(f"not a skillcred issuer profile ({exc})", path=source) from exc
+
+
+def init_issuer(
+    folder: str | os.PathLike[str],
+    *,
+    name: str,
+    url: str,
+    did_method: Literal["key", "web"] = "key",
+    key_type: KeyType = "ed25519",
+    suite: str | None = None,
+    status_base_url: str | None = None,
+    passphrase: bytes | None = None,
+    list_size: int = DEFAULT_LIST_SIZE,
+) -> IssuerProfile:
+    """Create an issuer folder: key, profile, registry (and ``did.json`` for did:web).
+
+    Refuses a folder that already holds an issuer. On any failure the files created so far
+    are removed again, so a half-initialised issuer never exists.
+    """
+    root = Path(folder)
+    if (root / PROFILE_FILE).exists():
+        raise StoreError("an issuer already exists here; refusing to overwrite it", path=str(root))
+    if key_type not in KEY_TYPES:
+        raise InvalidArgument(f"key type must be one of {', '.join(KEY_TYPES)}")
+    if not url.startswith("https://") and not url.startswith("http://"):
+        raise InvalidArgument(f"--url must be an http(s) URL, not {url!r}")
+    if list_size < DEFAULT_LIST_SIZE or list_size % 8:
+        raise InvalidArgument(f"status lists must hold at least {DEFAULT_LIST_SIZE} entries")
+    key = KeyPair.generate(key_type)
+    chosen_suite = suite or default_suite_for(key)
+    if chosen_suite not in CRYPTOSUITES:
+        raise InvalidArgument(f"unknown cryptosuite {chosen_suite!r}")
+    if key_type not in CRYPTOSUITES[chosen_suite].key_types:
+        raise InvalidArgument(f"{chosen_suite} cannot be used with a {key_type} key")
+    if did_method == "key":
+        did, vm = key_did(key.public_key), key_did_url(key.public_key)
+    elif did_method == "web":
+        if not url.startswith("https://"):
+            raise InvalidArgument("did:web needs an https:// --url (the domain that publishes did.json)")
+        did = web_did(url)
+        vm = f"{did}#{key.public_multikey}"
+    else:
+        raise InvalidArgument("--did-method must be key or web")
+    profile = IssuerProfile(
+        name=name, url=url.rstrip("/"), did=did, did_method=did_method, verification_method=vm,
+        key_type=key_type, suite=chosen_suite,
+        status_base_url=(status_base_url or f"{url.rstrip('/')}/status").rstrip("/"),
+        list_size=list_size,
+    )
+    created: list[Path] = []
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        write_key_file(root / KEY_FILE, key, passphrase)
+        created.append(root / KEY_FILE)
+        if did_method == "web":
+            atomic_write(root / DID_FILE, dump_json(web_did_document(did, [key.public_key])))
+            created.append(root / DID_FILE)
+        Registry.open(root / REGISTRY_FILE, create=True).close()
+        created.extend(root / n for n in (REGISTRY_FILE, REGISTRY_FILE + "-wal", REGISTRY_FILE + "-shm"))
+        atomic_write(root / PROFILE_FILE, dump_json(profile.to_json()))  # last: marks completion
+    except BaseException:
+        for p in created:
+            with contextlib.suppress(OSError):
+                p.unlink()
+        raise
+    return profile
+
+
+def load_achievement(path: str | os.PathLike[str]) -> AchievementDefinition:
+    """Read an achievement file (JSON or YAML) and validate it before anything is signed."""
+    p = Path(path)
+    if p.suffix.lower() in (".yaml", ".yml"):
+        try:
+            data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise MalformedDocument("achievement file not found", path=str(p)) from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise MalformedDocument(f"cannot read achievement file: {exc}", path=str(p)) from exc
+        except yaml.YAMLError as exc:
+            raise MalformedDocument(f"not valid YAML ({str(exc).splitlines()[0]})", path=str(p)) from exc
+        if not isinstance(data, dict):
+            raise MalformedDocument("expected a mapping at the top level", path=str(p))
+    else:
+        data = load_json_object(p)
+    validate(data, ACHIEVEMENT_DEFINITION, source=str(p))
+    try:
+        return AchievementDefinition.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"])
+        raise SchemaViolation(f"{where}: {first['msg']}", path=str(p), json_path=where) from exc
+
+
+@dataclass(frozen=True)
+class EvidenceInput:
+    """What an assessor records for on-the-job learning (all optional for other kinds)."""
+
+    narrative: str | None = None
+    workplace: str | None = None
+    hours: float | None = None
+    assessor: str | None = None
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+
+    def is_empty(self) -> bool:
+        return all(v is None for v in self.__dict__.values())
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    message: str
+
+
+@dataclass
+class BatchResult:
+    issued: list[IssuedRecord] = field(default_factory=list)
+    skipped: list[IssuedRecord] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+
+def _add_period(start: datetime, years: int | None, months: int | None) -> datetime:
+    total = (years or 0) * 12 + (months or 0)
+    y, m = divmod(start.month - 1 + total, 12)
+    year, month = start.year + y, m + 1
+    day = min(start.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28,
+                          31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1])
+    return start.replace(year=year, month=month, day=day)
+
+
+class Issuer:
+    """An opened issuer folder. Construct with :meth:`open`; the key is loaded once."""
+
+    def __init__(self, folder: Path, profile: IssuerProfile, key: KeyPair, registry: Registry) -> None:
+        self.folder = folder
+        self.profile = profile
+        self._key = key
+        self.registry = registry
+
+    @classmethod
+    def open(cls, folder: str | os.PathLike[str], passphrase: bytes | None = None) -> Issuer:
+        root = Path(folder)
+        profile_path = root / PROFILE_FILE
+        if not profile_path.exists():
+            raise StoreError("not an issuer folder (no issuer.json; run 'skillcred issuer init')", path=str(root))
+        profile = IssuerProfile.from_json(load_json_object(profile_path), source=str(profile_path))
+        key = read_key_file(root / KEY_FILE, passphrase)
+        if not profile.verification_method.endswith("#" + key.public_multikey):
+            raise StoreError("issuer key does not match issuer.json", path=str(root))
+        return cls(root, profile, key, Registry.open(root / REGISTRY_FILE))
+
+    def close(self) -> None:
+        self.registry.close()
+
+    def __enter__(self) -> Issuer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- building ----------------------------------------------------------------------------
+
+    def _build(
+        self,
+        definition: AchievementDefinition,
+        *,
+        credential_id: str,
+        subject: str,
+        name: str | None,
+        level: str | None,
+        evidence: EvidenceInput,
+        valid_from: datetime,
+        valid_until: datetime | None,
+        allocations: list[Allocation],
+    ) -> dict[str, Any]:
+        ach = definition.achievement
+        results = None
+        if level is not None:
+            try:
+                rd, lvl = ach.level(level)
+            except ValueError as exc:
+                raise InvalidArgument(str(exc)) from exc
+            results = [Result(resultDescription=rd.id, achievedLevel=lvl.id)]
+        elif definition.kind in ("skill", "on-the-job"):
+            raise InvalidArgument(f"a {definition.kind} credential needs --level")
+        source = Profile(name=evidence.assessor) if evidence.assessor else None
+        if definition.kind == "on-the-job" and source is None:
+            raise InvalidArgument("an on-the-job attestation needs the assessor (--assessor)")
+        ev_list = None
+        if not evidence.is_empty() and (evidence.narrative or evidence.workplace or evidence.hours):
+            details = []
+            if evidence.workplace:
+                details.append(f"Workplace: {evidence.workplace}")
+            if evidence.hours is not None:
+                details.append(f"Hours: {evidence.hours:g}")
+            if evidence.assessor:
+                details.append(f"Assessor: {evidence.assessor}")
+            ev_list = [Evidence(
+                name=f"{'On-the-job assessment' if definition.kind == 'on-the-job' else 'Assessment'}: {ach.name}",
+                narrative=evidence.narrative or ach.criteria.narrative or ach.name,
+                description="; ".join(details) or None,
+                genre="On-the-job learning" if definition.kind == "on-the-job" else None,
+            )]
+        elif definition.kind == "on-the-job":
+            raise InvalidArgument("an on-the-job attestation needs evidence (--evidence narrative)")
+        subject_model = AchievementSubject(
+            id=subject,
+            achievement=ach,
+            identifier=[IdentityObject(identityHash=name)] if name else None,
+            result=results,
+            source=source,
+            activityStartDate=format_datetime(evidence.period_start) if evidence.period_start else None,
+            activityEndDate=format_datetime(evidence.period_end) if evidence.period_end else None,
+        )
+        cred = OpenBadgeCredential(
+            id=credential_id,
+            name=ach.name,
+            issuer=Profile(id=self.profile.did, name=self.profile.name, url=self.profile.url),
+            validFrom=format_datetime(valid_from),
+            validUntil=format_datetime(valid_until) if valid_until else None,
+            awardedDate=format_datetime(valid_from) if definition.kind == "diploma" else None,
+            credentialSubject=subject_model,
+            evidence=ev_list,
+            credentialSchema=[CredentialSchemaRef(id=CREDENTIAL_SCHEMA_BY_KIND[definition.kind])],
+            credentialStatus=[
+                StatusEntry.model_validate(status_entry(a.list_url, a.index, a.purpose)) for a in allocations
+            ],
+        )
+        document = cred.to_json()
+        validate(document, CREDENTIAL_SCHEMA_BY_KIND[definition.kind], source=credential_id)
+        return add_proof(
+            document,
+            self._key,
+            verification_method=self.profile.verification_method,
+            cryptosuite=self.profile.suite,
+            created=valid_from if valid_from <= utcnow() else None,
+        )
+
+    # -- issuing -----------------------------------------------------------------------------
+
+    def issue(
+        self,
+        definition: AchievementDefinition,
+        subject: str,
+        *,
+        name: str | None = None,
+        level: str | None = None,
+        evidence: EvidenceInput | None = None,
+        valid_from: datetime | None = None,
+        valid_until: datetime | None = None,
+        row_key: str | None = None,
+    ) -> tuple[IssuedRecord, bool]:
+        """Issue one credential (or return the one already issued for ``row_key``).
+
+        Returns ``(record, newly_issued)``. ``valid_until`` defaults to the achievement's
+        validity period (re-certification), if it has one.
+        """
+        if not isinstance(subject, str) or not subject.startswith("did:"):
+            raise InvalidArgument(f"subject must be the holder's DID, not {subject!r}")
+        start = valid_from or utcnow().replace(microsecond=0)
+        until = valid_until
+        if until is None and definition.validity is not None:
+            until = _add_period(start, definition.validity.years, definition.validity.months)
+        if until is not None and until <= start:
+            raise InvalidArgument("valid-until must be after valid-from")
+        credential_id = f"urn:uuid:{uuid.uuid4()}"
+        ev = evidence or EvidenceInput()
+        return self.registry.issue(
+            credential_id=credential_id,
+            row_key=row_key,
+            subject=subject,
+            achievement=definition.achievement.id,
+            kind=definition.kind,
+            issued_at=format_datetime(utcnow()),
+            valid_until=format_datetime(until) if until else None,
+            status_base_url=self.profile.status_base_url,
+            list_size=self.profile.list_size,
+            build=lambda allocs: self._build(
+                definition, credential_id=credential_id, subject=subject, name=name, level=level,
+                evidence=ev, valid_from=start, valid_until=until, allocations=allocs,
+            ),
+        )
+
+    def issue_batch(
+        self,
+        roster: str | os.PathLike[str],
+        out_dir: str | os.PathLike[str],
+        *,
+        default_achievement: AchievementDefinition | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> BatchResult:
+        """Issue one credential per roster row; write each to ``out_dir``.
+
+        Roster columns (CSV with header): ``subject`` (required), ``name``, ``achievement``
+        (file, relative to the roster), ``level``, ``key`` (row key; default
+        ``achievement-id|subject``), ``valid_until``, ``evidence``, ``workplace``, ``hours``,
+        ``assessor``, ``period_start``, ``period_end``. A bad row is reported with its line
+        number and the others still issue; a row whose key was issued before is skipped.
+        """
+        roster_path = Path(roster)
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        result = BatchResult()
+        rows = _read_roster(roster_path)
+        cache: dict[str, AchievementDefinition] = {}
+        for line, row in rows:
+            try:
+                if isinstance(row, RowError):
+                    raise InvalidArgument(row.message)
+                definition = self._row_achievement(row, roster_path, cache, default_achievement)
+                subject = (row.get("subject") or "").strip()
+                if not subject:
+                    raise InvalidArgument("missing subject DID")
+                key = (row.get("key") or "").strip() or f"{definition.achievement.id}|{subject}"
+                record, new = self.issue(
+                    definition, subject,
+                    name=(row.get("name") or "").strip() or None,
+                    level=(row.get("level") or "").strip() or None,
+                    evidence=_row_evidence(row),
+                    valid_until=_row_date(row, "valid_until"),
+                    row_key=key,
+                )
+                target = out / f"{record.id.rsplit(':', 1)[-1]}.json"
+                if new or not target.exists():
+                    atomic_write(target, dump_json(record.document))
+                (result.issued if new else result.skipped).append(record)
+            except (SkillcredError, ValueError) as exc:
+                result.errors.append(RowError(line, str(exc)))
+            finally:
+                if progress:
+                    progress(1)
+        return result
+
+    def _row_achievement(
+        self, row: dict[str, str], roster: Path, cache: dict[str, AchievementDefinition],
+        default: AchievementDefinition | None,
+    ) -> AchievementDefinition:
+        ref = (row.get("achievement") or "").strip()
+        if not ref:
+            if default is None:
+                raise InvalidArgument("no achievement in this row and no --achievement given")
+            return default
+        path = Path(ref) if Path(ref).is_absolute() else roster.parent / ref
+        if str(path) not in cache:
+            cache[str(path)] = load_achievement(path)
+        return cache[str(path)]
+
+    # -- status ------------------------------------------------------------------------------
+
+    def revoke(self, credential_id: str) -> bool:
+        return self.registry.set_status(credential_id, "revocation", True)
+
+    def suspend(self, credential_id: str) -> bool:
+        return self.registry.set_status(credential_id, "suspension", True)
+
+    def unsuspend(self, credential_id: str) -> bool:
+        return self.registry.set_status(credential_id, "suspension", False)
+
+    def status_list_credentials(
+        self, *, valid_for: timedelta = timedelta(days=7), now: datetime | None = None
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Build and sign every status-list credential: ``[(url, signed credential)]``."""
+        when = (now or utcnow()).replace(microsecond=0)
+        out = []
+        for info in self.registry.status_lists():
+            bits = BitstringStatusList(info.size)
+            for idx in info.set_indexes:
+                bits.set(idx, 1)
+            unsigned = status_list_credential(
+                url=info.url, issuer=self.profile.did, purpose=info.purpose, status_list=bits,
+                valid_from=when, valid_until=when + valid_for,
+            )
+            signed = add_proof(unsigned, self._key, verification_method=self.profile.verification_method,
+                               cryptosuite=self.profile.suite, created=when)
+            out.append((info.url, signed))
+        return out
+
+    def publish_status(self, out_dir: str | os.PathLike[str], *, valid_for: timedelta = timedelta(days=7)) -> dict[str, str]:
+        """Write each list credential as a file named after its URL's last segment + index.json."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        index: dict[str, str] = {}
+        for url, doc in self.status_list_credentials(valid_for=valid_for):
+            name = url.rstrip("/").rsplit("/", 1)[-1]
+            if not re.fullmatch(r"[A-Za-z0-9._-]+", name):
+                raise StoreError(f"status list URL {url} does not end in a safe file name")
+            atomic_write(out / name, dump_json(doc))
+            index[url] = name
+        atomic_write(out / "index.json", dump_json(index))
+        return index
+
+
+def _read_roster(path: Path) -> list[tuple[int, dict[str, str] | RowError]]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError as exc:
+        raise MalformedDocument("roster file not found", path=str(path)) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MalformedDocument(f"cannot read roster: {exc}", path=str(path)) from exc
+    lines = text.splitlines()
+    if not lines:
+        raise MalformedDocument("roster is empty", path=str(path))
+    reader = csv.DictReader(lines)
+    if not reader.fieldnames or "subject" not in [f.strip() for f in reader.fieldnames]:
+        raise MalformedDocument("roster needs a header row with at least a 'subject' column", path=str(path))
+    out: list[tuple[int, dict[str, str] | RowError]] = []
+    for row in reader:
+        line = reader.line_num
+        if None in row:  # more cells than header columns
+            out.append((line, RowError(line, "row has more cells than the header")))
+            continue
+        clean = {(k or "").strip(): (v or "") for k, v in row.items()}
+        if not any(v.strip() for v in clean.values()):
+            continue
+        out.append((line, clean))
+    return out
+
+
+def _row_date(row: dict[str, str], column: str) -> datetime | None:
+    value = (row.get(column) or "").strip()
+    if not value:
+        return None
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        value += "T00:00:00Z"
+    return parse_datetime(value, field=column)
+
+
+def _row_evidence(row: dict[str, str]) -> EvidenceInput:
+    hours = (row.get("hours") or "").strip()
+    try:
+        hours_value = float(hours) if hours else None
+    except ValueError:
+        raise InvalidArgument(f"hours {hours!r} is not a number") from None
+    return EvidenceInput(
+        narrative=(row.get("evidence") or "").strip() or None,
+        workplace=(row.get("workplace") or "").strip() or None,
+        hours=hours_value,
+        assessor=(row.get("assessor") or "").strip() or None,
+        period_start=_row_date(row, "period_start"),
+        period_end=_row_date(row, "period_end"),
+    )
+
+
+def iter_issued(folder: str | os.PathLike[str]) -> Iterable[IssuedRecord]:
+    """Every credential in an issuer folder's registry (no key needed)."""
+    with Registry.open(Path(folder) / REGISTRY_FILE) as reg:
+        yield from reg.records()
+
+
+def credential_summary(record: IssuedRecord) -> str:
+    flags = [f for f, on in (("revoked", record.revoked), ("suspended", record.suspended)) if on]
+    return json.dumps({"id": record.id, "subject": record.subject, "kind": record.kind,
+                       "achievement": record.achievement, "status": flags or ["active"]})

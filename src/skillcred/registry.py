@@ -1,0 +1,270 @@
+"""The issuer's registry: every credential it issued, and the status-list indexes it holds.
+
+SQLite (in the issuer folder) is the embedded default. Each issuance is one transaction that
+checks the row key, allocates the status indexes, signs, and records the credential, so a
+crash or a bad row leaves either a complete record or nothing. ``BEGIN IMMEDIATE`` serializes
+writers across processes; the primary key ``(list_url, idx)`` makes a duplicate index
+impossible even if two allocators raced.
+
+Indexes are drawn at random over the whole list (herd privacy: the index says nothing about
+when or in which order a credential was issued). A list is filled to half its size before the
+next one is opened, which keeps random probing cheap and the lists sparse.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from skillcred.errors import InvalidArgument, StoreError
+
+__all__ = ["Allocation", "IssuedRecord", "Registry", "StatusListInfo"]
+
+PURPOSES = ("revocation", "suspension")
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS credentials (
+    id TEXT PRIMARY KEY,
+    row_key TEXT UNIQUE,
+    subject TEXT NOT NULL,
+    achievement TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    issued_at TEXT NOT NULL,
+    valid_until TEXT,
+    document TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS status_lists (
+    url TEXT PRIMARY KEY,
+    purpose TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    UNIQUE (purpose, seq)
+);
+CREATE TABLE IF NOT EXISTS allocations (
+    list_url TEXT NOT NULL REFERENCES status_lists(url),
+    idx INTEGER NOT NULL,
+    credential_id TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    value INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (list_url, idx)
+);
+CREATE INDEX IF NOT EXISTS allocations_by_credential ON allocations(credential_id);
+"""
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Allocation:
+    purpose: str
+    list_url: str
+    index: int
+
+
+@dataclass(frozen=True)
+class IssuedRecord:
+    id: str
+    row_key: str | None
+    subject: str
+    achievement: str
+    kind: str
+    issued_at: str
+    valid_until: str | None
+    document: dict[str, Any]
+    revoked: bool
+    suspended: bool
+
+
+@dataclass(frozen=True)
+class StatusListInfo:
+    url: str
+    purpose: str
+    size: int
+    set_indexes: tuple[int, ...]
+
+
+class Registry:
+    """A SQLite registry file. Open with :meth:`open`; safe to use from several processes."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, path: str | Path, *, create: bool = False) -> Registry:
+        p = Path(path)
+        if not create and not p.exists():
+            raise StoreError("registry not found (is this an issuer folder?)", path=str(p))
+        try:
+            conn = sqlite3.connect(p, timeout=60.0, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"registry is not a usable SQLite database: {exc}", path=str(p)) from exc
+        return cls(conn, p)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One exclusive write transaction; rolled back on any exception."""
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"registry is busy or locked: {exc}", path=str(self.path)) from exc
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        else:
+            self._conn.execute("COMMIT")
+
+    # -- issuing ---------------------------------------------------------------------------
+
+    def issue(
+        self,
+        *,
+        credential_id: str,
+        row_key: str | None,
+        subject: str,
+        achievement: str,
+        kind: str,
+        issued_at: str,
+        valid_until: str | None,
+        status_base_url: str,
+        list_size: int,
+        build: Callable[[list[Allocation]], dict[str, Any]],
+    ) -> tuple[IssuedRecord, bool]:
+        """Record a new credential atomically; returns ``(record, newly_issued)``.
+
+        When ``row_key`` is already registered nothing is issued and the existing record is
+        returned (idempotent batches). Otherwise status indexes are allocated and ``build``
+        is called with them inside the transaction to produce the signed document; if it
+        raises, nothing is recorded.
+        """
+        with self._write() as db:
+            if row_key is not None:
+                existing = db.execute("SELECT id FROM credentials WHERE row_key = ?", (row_key,)).fetchone()
+                if existing:
+                    return self._record(existing[0]), False
+            allocations = [self._allocate(db, p, credential_id, status_base_url, list_size) for p in PURPOSES]
+            document = build(allocations)
+            try:
+                db.execute(
+                    "INSERT INTO credentials (id, row_key, subject, achievement, kind, issued_at, "
+                    "valid_until, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (credential_id, row_key, subject, achievement, kind, issued_at, valid_until,
+                     json.dumps(document, ensure_ascii=False)),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise StoreError(f"credential {credential_id} is already registered") from exc
+        return self._record(credential_id), True
+
+    def _allocate(
+        self, db: sqlite3.Connection, purpose: str, credential_id: str, base_url: str, size: int
+    ) -> Allocation:
+        row = db.execute(
+            "SELECT url, size, (SELECT COUNT(*) FROM allocations a WHERE a.list_url = s.url) "
+            "FROM status_lists s WHERE purpose = ? ORDER BY seq DESC LIMIT 1",
+            (purpose,),
+        ).fetchone()
+        if row is None or row[2] >= row[1] // 2:
+            seq = (db.execute("SELECT COALESCE(MAX(seq), 0) FROM status_lists WHERE purpose = ?",
+                              (purpose,)).fetchone()[0]) + 1
+            url = f"{base_url.rstrip('/')}/{purpose}-{seq}"
+            db.execute("INSERT INTO status_lists (url, purpose, seq, size) VALUES (?, ?, ?, ?)",
+                       (url, purpose, seq, size))
+            list_url, list_size = url, size
+        else:
+            list_url, list_size = row[0], row[1]
+        while True:
+            idx = secrets.randbelow(list_size)
+            try:
+                db.execute(
+                    "INSERT INTO allocations (list_url, idx, credential_id, purpose) VALUES (?, ?, ?, ?)",
+                    (list_url, idx, credential_id, purpose),
+                )
+                return Allocation(purpose, list_url, idx)
+            except sqlite3.IntegrityError:
+                continue  # taken: draw again (the list is at most half full)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _record(self, credential_id: str) -> IssuedRecord:
+        row = self._conn.execute(
+            "SELECT id, row_key, subject, achievement, kind, issued_at, valid_until, document "
+            "FROM credentials WHERE id = ?",
+            (credential_id,),
+        ).fetchone()
+        if row is None:
+            raise StoreError(f"no credential {credential_id!r} in this registry", path=str(self.path))
+        flags = dict(self._conn.execute(
+            "SELECT purpose, value FROM allocations WHERE credential_id = ?", (credential_id,)
+        ).fetchall())
+        return IssuedRecord(
+            id=row[0], row_key=row[1], subject=row[2], achievement=row[3], kind=row[4],
+            issued_at=row[5], valid_until=row[6], document=json.loads(row[7]),
+            revoked=bool(flags.get("revocation")), suspended=bool(flags.get("suspension")),
+        )
+
+    def get(self, credential_id: str) -> IssuedRecord:
+        return self._record(credential_id)
+
+    def count(self) -> int:
+        return int(self._conn.execute("SELECT COUNT(*) FROM credentials").fetchone()[0])
+
+    def records(self) -> list[IssuedRecord]:
+        ids = [r[0] for r in self._conn.execute("SELECT id FROM credentials ORDER BY issued_at, id")]
+        return [self._record(i) for i in ids]
+
+    def status_lists(self) -> list[StatusListInfo]:
+        out = []
+        for url, purpose, size in self._conn.execute(
+            "SELECT url, purpose, size FROM status_lists ORDER BY purpose, seq"
+        ).fetchall():
+            bits = tuple(r[0] for r in self._conn.execute(
+                "SELECT idx FROM allocations WHERE list_url = ? AND value = 1 ORDER BY idx", (url,)
+            ))
+            out.append(StatusListInfo(url, purpose, size, bits))
+        return out
+
+    # -- status changes --------------------------------------------------------------------
+
+    def set_status(self, credential_id: str, purpose: str, value: bool) -> bool:
+        """Set or clear a credential's status bit; returns whether it changed."""
+        if purpose not in PURPOSES:
+            raise InvalidArgument(f"status purpose must be one of {', '.join(PURPOSES)}")
+        with self._write() as db:
+            row = db.execute(
+                "SELECT value FROM allocations WHERE credential_id = ? AND purpose = ?",
+                (credential_id, purpose),
+            ).fetchone()
+            if row is None:
+                known = db.execute("SELECT 1 FROM credentials WHERE id = ?", (credential_id,)).fetchone()
+                if not known:
+                    raise StoreError(f"no credential {credential_id!r} in this registry", path=str(self.path))
+                raise StoreError(f"credential {credential_id} has no {purpose} status entry")
+            if purpose == "revocation" and row[0] and not value:
+                raise InvalidArgument("revocation is permanent: a revoked credential cannot be reinstated")
+            if bool(row[0]) == value:
+                return False
+            db.execute(
+                "UPDATE allocations SET value = ? WHERE credential_id = ? AND purpose = ?",
+                (int(value), credential_id, purpose),
+            )
+            return True

@@ -1,0 +1,93 @@
+"""The bundled JSON Schemas, validated offline.
+
+Schemas live in the top-level ``schemas/`` folder (packaged into the wheel) and are indexed by
+their ``$id``. ``credentialSchema`` references in credentials resolve to these files, never to
+the network; ``$ref`` between schemas resolves through the same registry.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from referencing import Registry, Resource
+from referencing.exceptions import Unresolvable
+
+from skillcred._internal.resources import data_dir
+from skillcred.errors import SchemaViolation, UnsupportedFeature
+
+__all__ = [
+    "ACHIEVEMENT_DEFINITION",
+    "CREDENTIAL_SCHEMA_BY_KIND",
+    "SCHEMA_BASE",
+    "known_schema_ids",
+    "validate",
+]
+
+SCHEMA_BASE = "https://w3id.org/skillcred/schemas/v1/"
+ACHIEVEMENT_DEFINITION = SCHEMA_BASE + "achievement-definition.json"
+CREDENTIAL_SCHEMA_BY_KIND = {
+    "diploma": SCHEMA_BASE + "diploma-credential.json",
+    "skill": SCHEMA_BASE + "skill-credential.json",
+    "on-the-job": SCHEMA_BASE + "on-the-job-credential.json",
+}
+
+
+@cache
+def _schemas() -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for path in sorted(data_dir("schemas").glob("*.schema.json")):
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        out[schema["$id"]] = schema
+    return out
+
+
+@cache
+def _registry() -> Registry:  # type: ignore[type-arg]
+    resources = [(sid, Resource.from_contents(s)) for sid, s in _schemas().items()]
+    return Registry().with_resources(resources)
+
+
+def known_schema_ids() -> list[str]:
+    """Every schema ``$id`` bundled with skillcred."""
+    return sorted(_schemas())
+
+
+def _json_path(parts: Any) -> str:
+    out = "$"
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else f".{p}"
+    return out
+
+
+def validate(document: Mapping[str, Any], schema_id: str, *, source: str | None = None) -> None:
+    """Validate ``document`` against the bundled schema ``schema_id``.
+
+    Raises :class:`SchemaViolation` for the most relevant error (with its JSON path), or
+    :class:`UnsupportedFeature` when the schema is not bundled (it is never fetched).
+    """
+    schema = _schemas().get(schema_id)
+    if schema is None:
+        raise UnsupportedFeature(f"JSON Schema {schema_id!r} is not bundled with skillcred (never fetched)")
+    validator = Draft202012Validator(schema, registry=_registry(), format_checker=FormatChecker())
+    try:
+        errors = sorted(validator.iter_errors(document), key=lambda e: (len(e.absolute_path), str(e.absolute_path)))
+    except Unresolvable as exc:
+        raise UnsupportedFeature(f"schema reference cannot be resolved offline: {exc}") from exc
+    if errors:
+        err = errors[0]
+        where = _json_path(err.absolute_path)
+        message = err.message
+        if err.validator == "additionalProperties":
+            message = f"unknown field: {err.message}"
+        elif len(message) > 160:
+            message = message[:157] + "..."
+        raise SchemaViolation(
+            f"{where}: {message} (schema {schema_id.rsplit('/', 1)[-1]})",
+            path=source,
+            json_path=where,
+            schema_id=schema_id,
+        )
