@@ -11,7 +11,7 @@ import sys
 import click
 
 from skillcred import __version__
-from skillcred._cli import issuer_cmd, keys_cmd, sign_cmd
+from skillcred._cli import issuer_cmd, keys_cmd, sign_cmd, wallet_cmd
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -23,6 +23,7 @@ def cli() -> None:
 
     \b
     Institutes:  skillcred issuer init, issue, revoke, suspend, status publish
+    Workers:     skillcred wallet init/add/list, passport, present
     Employers:   skillcred verify
     Everything works offline; no command ever fetches a context or a DID document.
 
@@ -40,6 +41,9 @@ cli.add_command(issuer_cmd.revoke)
 cli.add_command(issuer_cmd.suspend)
 cli.add_command(issuer_cmd.unsuspend)
 cli.add_command(issuer_cmd.status)
+cli.add_command(wallet_cmd.wallet)
+cli.add_command(wallet_cmd.passport)
+cli.add_command(wallet_cmd.present)
 
 
 def main() -> None:

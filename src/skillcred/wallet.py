@@ -1,0 +1,535 @@
+"""The worker's side: a wallet folder the worker owns, and presentations they sign.
+
+A wallet is a plain folder (default: the per-user data folder, or ``SKILLCRED_WALLET``)::
+
+    wallet.json          the holder: DID, verification method, key type
+    holder-key.pem       the holder's key (PKCS#8, mode 0600, encrypted with a passphrase)
+    credentials/*.json   one file per credential, exactly as issued (the source of truth)
+    index.json           a cache of summaries, rebuilt from the files whenever it disagrees
+    .lock                writers hold an exclusive lock on it
+
+Every write is a temp file + fsync + rename under the lock, so a crash or a second process
+never leaves a half-written credential; the index can always be rebuilt, so a stale or
+damaged index is never fatal. A damaged or foreign file in ``credentials/`` is reported and
+skipped, never fatal to the rest.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from skillcred._internal.fileio import atomic_write, dump_json, load_json_object, locked, parse_json
+from skillcred._internal.timeutil import parse_datetime, utcnow
+from skillcred.did import DidResolver, key_did, key_did_url
+from skillcred.errors import InvalidArgument, MalformedDocument, SkillcredError, WalletError
+from skillcred.keys import KeyPair, KeyType, read_key_file, write_key_file
+from skillcred.proofs import add_proof, check_proofs, default_suite_for
+from skillcred.schemas import CREDENTIAL_SCHEMA_BY_KIND
+
+__all__ = [
+    "KINDS",
+    "Problem",
+    "Wallet",
+    "WalletEntry",
+    "credential_kind",
+    "default_wallet_path",
+    "summarize",
+]
+
+WALLET_FILE = "wallet.json"
+KEY_FILE = "holder-key.pem"
+CRED_DIR = "credentials"
+INDEX_FILE = "index.json"
+LOCK_FILE = ".lock"
+EXPORT_TYPE = "SkillcredWalletExport"
+KINDS = ("diploma", "skill", "on-the-job", "soft-skill", "other")
+EXPIRY_WARNING = timedelta(days=90)
+
+
+def default_wallet_path() -> Path:
+    """``$SKILLCRED_WALLET``, else ``$XDG_DATA_HOME/skillcred/wallet`` (``~/.local/share``)."""
+    env = os.environ.get("SKILLCRED_WALLET")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "skillcred" / "wallet"
+
+
+def _types(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    return [t for t in value if isinstance(t, str)] if isinstance(value, list) else []
+
+
+def _subjects(doc: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    subj = doc.get("credentialSubject")
+    if isinstance(subj, list):
+        return [s for s in subj if isinstance(s, Mapping)]
+    return [subj] if isinstance(subj, Mapping) else []
+
+
+def credential_kind(doc: Mapping[str, Any]) -> str:
+    """Which part of the passport a credential belongs to.
+
+    Our own credentials say it with ``credentialSchema``; for others the OB achievement type
+    decides (Diploma and degrees -> diploma). Soft skills are on-the-job attestations or
+    skills tagged "soft skill".
+    """
+    schemas = doc.get("credentialSchema")
+    schema_ids = {s.get("id") for s in (schemas if isinstance(schemas, list) else [schemas]) if isinstance(s, Mapping)}
+    kind = next((k for k, sid in CREDENTIAL_SCHEMA_BY_KIND.items() if sid in schema_ids), None)
+    ach = _achievement(doc)
+    tags = [t.lower() for t in ach.get("tag", []) if isinstance(t, str)] if ach else []
+    if any("soft" in t for t in tags):
+        return "soft-skill"
+    if kind:
+        return kind
+    atype = ach.get("achievementType") if ach else None
+    if atype in ("Diploma", "Degree", "AssociateDegree", "BachelorDegree", "MasterDegree",
+                 "SecondarySchoolDiploma", "DoctoralDegree"):
+        return "diploma"
+    if atype in ("Competency", "Certification", "Certificate", "License", "Badge", "MicroCredential"):
+        return "skill"
+    return "other"
+
+
+def _achievement(doc: Mapping[str, Any]) -> dict[str, Any]:
+    for s in _subjects(doc):
+        ach = s.get("achievement")
+        if isinstance(ach, Mapping):
+            return dict(ach)
+    return {}
+
+
+def _level(doc: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """(level name, level value) of the first Result, looked up in the achievement's rubric."""
+    ach = _achievement(doc)
+    levels = {
+        lvl.get("id"): lvl
+        for rd in ach.get("resultDescription", []) if isinstance(rd, Mapping)
+        for lvl in rd.get("rubricCriterionLevel", []) if isinstance(lvl, Mapping)
+    }
+    for s in _subjects(doc):
+        for r in s.get("result", []) if isinstance(s.get("result"), list) else []:
+            if isinstance(r, Mapping) and r.get("achievedLevel"):
+                lvl = levels.get(r["achievedLevel"], {})
+                return lvl.get("name") or str(r["achievedLevel"]), lvl.get("level")
+            if isinstance(r, Mapping) and r.get("value"):
+                return str(r["value"]), str(r["value"])
+    return None, None
+
+
+def _issuer(doc: Mapping[str, Any]) -> tuple[str, str]:
+    iss = doc.get("issuer")
+    if isinstance(iss, Mapping):
+        return str(iss.get("id", "")), str(iss.get("name") or iss.get("id", ""))
+    return str(iss or ""), str(iss or "")
+
+
+@dataclass(frozen=True)
+class WalletEntry:
+    """A summary of one credential, for lists and the passport (not the credential itself)."""
+
+    id: str
+    file: str
+    type: list[str]
+    kind: str
+    achievement: str
+    achievement_id: str | None
+    level: str | None
+    level_value: str | None
+    issuer: str
+    issuer_name: str
+    subject: str | None
+    issued: str | None
+    expires: str | None
+    format: str = "di"
+
+    def validity(self, at: datetime) -> str:
+        """``valid``, ``expiring`` (within 90 days), ``expired`` or ``not-yet-valid``."""
+        try:
+            if self.issued and parse_datetime(self.issued) > at:
+                return "not-yet-valid"
+            if self.expires:
+                end = parse_datetime(self.expires)
+                if end <= at:
+                    return "expired"
+                if end - at <= EXPIRY_WARNING:
+                    return "expiring"
+        except MalformedDocument:
+            return "invalid-dates"
+        return "valid"
+
+    def to_dict(self, at: datetime | None = None) -> dict[str, Any]:
+        out = asdict(self)
+        out["status"] = self.validity(at or utcnow())
+        return out
+
+
+def summarize(doc: Mapping[str, Any], *, file: str = "") -> WalletEntry:
+    """Summarize a credential for display (reads claims; does not verify anything)."""
+    ach = _achievement(doc)
+    level, value = _level(doc)
+    issuer_id, issuer_name = _issuer(doc)
+    subjects = _subjects(doc)
+    return WalletEntry(
+        id=str(doc.get("id") or ""),
+        file=file,
+        type=_types(doc.get("type")),
+        kind=credential_kind(doc),
+        achievement=str(ach.get("name") or doc.get("name") or "(unnamed)"),
+        achievement_id=ach.get("id"),
+        level=level,
+        level_value=value,
+        issuer=issuer_id,
+        issuer_name=issuer_name,
+        subject=str(subjects[0].get("id")) if subjects and subjects[0].get("id") else None,
+        issued=doc.get("validFrom") or doc.get("issuanceDate"),
+        expires=doc.get("validUntil") or doc.get("expirationDate"),
+    )
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A file in the wallet that could not be used (reported, never fatal)."""
+
+    file: str
+    message: str
+
+
+@dataclass
+class Listing:
+    entries: list[WalletEntry] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _file_name(credential_id: str) -> str:
+    digest = hashlib.sha256(credential_id.encode("utf-8")).digest()
+    return base64.b32encode(digest[:15]).decode("ascii").lower() + ".json"
+
+
+class Wallet:
+    """An opened wallet folder. :meth:`init` creates one, :meth:`open` opens it."""
+
+    def __init__(self, root: Path, holder: str, verification_method: str, key_type: str) -> None:
+        self.root = root
+        self.holder = holder
+        self.verification_method = verification_method
+        self.key_type = key_type
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @classmethod
+    def init(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        passphrase: bytes | None = None,
+        key_type: KeyType = "ed25519",
+        key: KeyPair | None = None,
+    ) -> Wallet:
+        """Create a wallet with a new holder key (or ``key``); refuses an existing wallet."""
+        root = Path(path) if path else default_wallet_path()
+        if (root / WALLET_FILE).exists():
+            raise WalletError("a wallet already exists here", path=str(root))
+        holder_key = key or KeyPair.generate(key_type)
+        root.mkdir(parents=True, exist_ok=True)
+        os.chmod(root, 0o700)
+        (root / CRED_DIR).mkdir(exist_ok=True)
+        with locked(root / LOCK_FILE):
+            if not (root / KEY_FILE).exists():
+                write_key_file(root / KEY_FILE, holder_key, passphrase)
+            did = key_did(holder_key.public_key)
+            meta = {"version": 1, "holder": did, "verificationMethod": key_did_url(holder_key.public_key),
+                    "keyType": holder_key.key_type}
+            atomic_write(root / WALLET_FILE, dump_json(meta))
+        return cls(root, did, meta["verificationMethod"], holder_key.key_type)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] | None = None) -> Wallet:
+        root = Path(path) if path else default_wallet_path()
+        meta_path = root / WALLET_FILE
+        if not meta_path.exists():
+            raise WalletError("no wallet here (create one with 'skillcred wallet init')", path=str(root))
+        meta = load_json_object(meta_path)
+        try:
+            return cls(root, meta["holder"], meta["verificationMethod"], meta["keyType"])
+        except KeyError as exc:
+            raise WalletError(f"wallet.json is missing {exc}", path=str(meta_path)) from exc
+
+    def holder_key(self, passphrase: bytes | None = None) -> KeyPair:
+        key = read_key_file(self.root / KEY_FILE, passphrase)
+        if key_did(key.public_key) != self.holder:
+            raise WalletError("the holder key does not match wallet.json", path=str(self.root / KEY_FILE))
+        return key
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def _cred_dir(self) -> Path:
+        return self.root / CRED_DIR
+
+    def _scan(self) -> Listing:
+        listing = Listing()
+        for path in sorted(self._cred_dir().glob("*.json")):
+            if path.name.startswith("."):
+                continue  # a temp file of an interrupted write
+            try:
+                doc = load_json_object(path)
+                if "VerifiableCredential" not in _types(doc.get("type")) or not doc.get("id"):
+                    raise MalformedDocument("not a verifiable credential with an id", path=str(path))
+                listing.entries.append(summarize(doc, file=path.name))
+            except SkillcredError as exc:
+                listing.problems.append(Problem(path.name, exc.message))
+        return listing
+
+    def listing(self) -> Listing:
+        """All credentials (from the index when it matches the files, else by rescanning)."""
+        files = sorted(p.name for p in self._cred_dir().glob("*.json") if not p.name.startswith("."))
+        try:
+            index = load_json_object(self.root / INDEX_FILE)
+            if index.get("files") == files:
+                return Listing(
+                    [WalletEntry(**e) for e in index["entries"]],
+                    [Problem(**p) for p in index.get("problems", [])],
+                )
+        except (SkillcredError, TypeError, KeyError):
+            pass
+        listing = self._scan()
+        try:
+            with locked(self.root / LOCK_FILE):
+                self._write_index(listing, files)
+        except OSError:
+            pass  # a read-only wallet still lists
+        return listing
+
+    def _write_index(self, listing: Listing, files: list[str] | None = None) -> None:
+        if files is None:
+            files = sorted(p.name for p in self._cred_dir().glob("*.json") if not p.name.startswith("."))
+        atomic_write(self.root / INDEX_FILE, dump_json({
+            "files": files,
+            "entries": [asdict(e) for e in listing.entries],
+            "problems": [asdict(p) for p in listing.problems],
+        }))
+
+    def entries(self) -> list[WalletEntry]:
+        return self.listing().entries
+
+    def find(self, ref: str) -> WalletEntry:
+        """An entry by full id, or by a unique part of it (e.g. the end of a UUID)."""
+        entries = self.entries()
+        exact = [e for e in entries if e.id == ref]
+        if exact:
+            return exact[0]
+        partial = [e for e in entries if ref and ref in e.id]
+        if len(partial) == 1:
+            return partial[0]
+        if not partial:
+            raise WalletError(f"no credential {ref!r} in this wallet", path=str(self.root))
+        raise WalletError(f"{ref!r} matches {len(partial)} credentials; give more of the id", path=str(self.root))
+
+    def get(self, ref: str) -> dict[str, Any]:
+        entry = self.find(ref)
+        return load_json_object(self._cred_dir() / entry.file)
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def check_addable(
+        self,
+        doc: Mapping[str, Any],
+        *,
+        force_foreign: bool = False,
+        resolver: DidResolver | None = None,
+        source: str = "<input>",
+    ) -> WalletEntry:
+        """Everything :meth:`add` checks, without writing: proof, holder, duplicate."""
+        if "VerifiableCredential" not in _types(doc.get("type")):
+            raise WalletError("not a verifiable credential (type lacks VerifiableCredential)", path=source)
+        cred_id = doc.get("id")
+        if not isinstance(cred_id, str) or not cred_id:
+            raise WalletError("credential has no id; the wallet keys credentials by id", path=source)
+        report = check_proofs(doc, resolver=resolver, expected_purpose="assertionMethod")
+        if not report.verified:
+            first = next(c for c in report.checks if c.status != "passed")
+            raise WalletError(f"credential proof does not verify: {first.reason}", path=source)
+        issuer_id, _ = _issuer(doc)
+        if issuer_id not in report.controllers:
+            raise WalletError(f"credential is signed by {report.controllers[0] if report.controllers else '?'}, "
+                              f"not by its issuer {issuer_id}", path=source)
+        entry = summarize(doc, file=_file_name(cred_id))
+        subjects = {str(s.get("id")) for s in _subjects(doc)}
+        if self.holder not in subjects and not force_foreign:
+            raise WalletError(
+                f"credential is about {', '.join(sorted(subjects)) or 'nobody'}, not this wallet's holder "
+                f"{self.holder} (use --force-foreign to keep it anyway)", path=source)
+        if (self._cred_dir() / entry.file).exists():
+            raise WalletError(f"already in the wallet: {cred_id} ({entry.achievement})", path=source)
+        return entry
+
+    def add(
+        self,
+        documents: Sequence[tuple[str, Mapping[str, Any]]] | Mapping[str, Any],
+        *,
+        force_foreign: bool = False,
+        resolver: DidResolver | None = None,
+    ) -> list[WalletEntry]:
+        """Verify and store credentials: all of them, or (on any problem) none.
+
+        ``documents`` is one credential, or ``[(source name, credential), ...]``.
+        """
+        docs = [("<input>", documents)] if isinstance(documents, Mapping) else list(documents)
+        with locked(self.root / LOCK_FILE):
+            entries = []
+            seen: set[str] = set()
+            for source, doc in docs:
+                entry = self.check_addable(doc, force_foreign=force_foreign, resolver=resolver, source=source)
+                if entry.id in seen:
+                    raise WalletError(f"given twice: {entry.id}", path=source)
+                seen.add(entry.id)
+                entries.append((entry, doc))
+            for entry, doc in entries:
+                atomic_write(self._cred_dir() / entry.file, dump_json(doc))
+            self._write_index(self._scan())
+        return [e for e, _ in entries]
+
+    def remove(self, ref: str) -> WalletEntry:
+        with locked(self.root / LOCK_FILE):
+            entry = self.find(ref)
+            (self._cred_dir() / entry.file).unlink()
+            self._write_index(self._scan())
+        return entry
+
+    def export(self, target: str | os.PathLike[str]) -> int:
+        """Write a backup bundle: the holder key file (still encrypted) and every credential."""
+        listing = self.listing()
+        bundle = {
+            "type": EXPORT_TYPE,
+            "version": 1,
+            "holder": self.holder,
+            "verificationMethod": self.verification_method,
+            "keyType": self.key_type,
+            "holderKeyPem": (self.root / KEY_FILE).read_text(encoding="ascii"),
+            "credentials": [load_json_object(self._cred_dir() / e.file) for e in listing.entries],
+        }
+        atomic_write(target, dump_json(bundle), mode=0o600)
+        return len(bundle["credentials"])
+
+    @classmethod
+    def import_bundle(
+        cls, source: str | os.PathLike[str], path: str | os.PathLike[str] | None = None,
+        *, resolver: DidResolver | None = None,
+    ) -> tuple[Wallet, int]:
+        """Restore a backup: into a new wallet (key included), or add to the same holder's wallet."""
+        bundle = load_json_object(source)
+        if bundle.get("type") != EXPORT_TYPE:
+            raise WalletError("not a skillcred wallet export", path=str(source))
+        root = Path(path) if path else default_wallet_path()
+        if (root / WALLET_FILE).exists():
+            wallet = cls.open(root)
+            if wallet.holder != bundle.get("holder"):
+                raise WalletError(f"export belongs to {bundle.get('holder')}, this wallet to {wallet.holder}",
+                                  path=str(source))
+        else:
+            root.mkdir(parents=True, exist_ok=True)
+            (root / CRED_DIR).mkdir(exist_ok=True)
+            pem = str(bundle.get("holderKeyPem", "")).encode("ascii")
+            if b"PRIVATE KEY" not in pem:
+                raise WalletError("export has no holder key", path=str(source))
+            atomic_write(root / KEY_FILE, pem, mode=0o600)
+            meta = {"version": 1, "holder": bundle["holder"], "verificationMethod": bundle["verificationMethod"],
+                    "keyType": bundle["keyType"]}
+            atomic_write(root / WALLET_FILE, dump_json(meta))
+            wallet = cls.open(root)
+        existing = {e.id for e in wallet.entries()}
+        new = [(f"{source}#credentials[{i}]", c) for i, c in enumerate(bundle.get("credentials", []))
+               if isinstance(c, dict) and c.get("id") not in existing]
+        added = wallet.add(new, force_foreign=True, resolver=resolver) if new else []
+        return wallet, len(added)
+
+    # -- presenting --------------------------------------------------------------------------
+
+    def select(
+        self, *, ids: Iterable[str] = (), kinds: Iterable[str] = (), all_credentials: bool = False
+    ) -> list[dict[str, Any]]:
+        """The credentials chosen by id (or unique part), by kind, or all."""
+        entries = self.entries()
+        chosen: list[WalletEntry] = []
+        if all_credentials:
+            chosen = list(entries)
+        for ref in ids:
+            e = self.find(ref)
+            if e not in chosen:
+                chosen.append(e)
+        kind_set = set(kinds)
+        if kind_set - set(KINDS):
+            raise InvalidArgument(f"unknown kind(s) {', '.join(sorted(kind_set - set(KINDS)))}; use {', '.join(KINDS)}")
+        chosen.extend(e for e in entries if e.kind in kind_set and e not in chosen)
+        if not chosen:
+            raise InvalidArgument("nothing selected: use --select ID, --kind KIND or --all")
+        return [load_json_object(self._cred_dir() / e.file) for e in chosen]
+
+    def present(
+        self,
+        credentials: Sequence[Mapping[str, Any]],
+        *,
+        key: KeyPair,
+        challenge: str,
+        domain: str,
+        cryptosuite: str | None = None,
+        created: datetime | None = None,
+    ) -> dict[str, Any]:
+        """A VerifiablePresentation of ``credentials``, signed for one verifier.
+
+        The proof has purpose ``authentication`` and carries the verifier's ``challenge`` and
+        ``domain``, so it cannot be replayed to another employer or reused later.
+        """
+        if not challenge or not domain:
+            raise InvalidArgument("a presentation needs the verifier's challenge and domain")
+        if key_did(key.public_key) != self.holder:
+            raise WalletError("this key is not the wallet holder's key", path=str(self.root))
+        vp = {
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "id": f"urn:uuid:{uuid.uuid4()}",
+            "type": ["VerifiablePresentation"],
+            "holder": self.holder,
+            "verifiableCredential": [dict(c) for c in credentials],
+        }
+        return add_proof(
+            vp, key, verification_method=self.verification_method,
+            cryptosuite=cryptosuite or default_suite_for(key), proof_purpose="authentication",
+            challenge=challenge, domain=domain, created=created,
+        )
+
+
+def read_credentials_input(data: bytes, source: str) -> list[tuple[str, dict[str, Any]]]:
+    """A credential, a list of credentials, or a presentation's credentials, from bytes."""
+    value = parse_json(data, source=source)
+    if isinstance(value, list):
+        items = value
+    elif isinstance(value, dict) and "VerifiablePresentation" in _types(value.get("type")):
+        vc = value.get("verifiableCredential", [])
+        items = vc if isinstance(vc, list) else [vc]
+    else:
+        items = [value]
+    out = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise MalformedDocument("expected a credential (JSON object)", path=f"{source}[{i}]" if len(items) > 1 else source)
+        out.append((source if len(items) == 1 else f"{source}[{i}]", item))
+    return out
+
+
+def _json_default(o: object) -> str:
+    return str(o)
+
+
+def dumps_entries(entries: Iterable[WalletEntry], at: datetime | None = None) -> str:
+    return json.dumps([e.to_dict(at) for e in entries], indent=2, ensure_ascii=False, default=_json_default)
