@@ -34,9 +34,9 @@ from typing import Any, NamedTuple
 from skillcred.errors import MalformedDocument
 
 __all__ = [
+    "IRI",
     "RDF_LANGSTRING",
     "XSD_STRING",
-    "IRI",
     "BlankNode",
     "GraphName",
     "Literal",
@@ -45,6 +45,7 @@ __all__ = [
     "Subject",
     "escape_literal",
     "parse_nquads",
+    "parse_nquads_terms",
     "quad_to_nquads",
     "quads_from_pyld_dataset",
     "serialize_nquads",
@@ -109,7 +110,15 @@ class Quad(NamedTuple):
 # Serialization (canonical N-Quads)
 # --------------------------------------------------------------------------------------------
 
-_ECHAR = {0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0C: "\\f", 0x0D: "\\r", 0x22: '\\"', 0x5C: "\\\\"}
+_ECHAR = {
+    0x08: "\\b",
+    0x09: "\\t",
+    0x0A: "\\n",
+    0x0C: "\\f",
+    0x0D: "\\r",
+    0x22: '\\"',
+    0x5C: "\\\\",
+}
 _LITERAL_ESCAPES: dict[int, str] = {
     c: _ECHAR.get(c, f"\\u{c:04X}") for c in (*range(0x20), 0x7F, 0x22, 0x5C)
 }
@@ -134,10 +143,31 @@ def escape_literal(value: str) -> str:
     return value.translate(_LITERAL_ESCAPES)
 
 
+# Validated serializations of IRIs and language tags seen before: vocabularies repeat from
+# document to document. Bounded so hostile input cannot grow them without limit.
+_CACHE_LIMIT = 4096
+_IRI_CACHE: dict[str, str] = {}
+_LANGTAG_CACHE: dict[str, bool] = {}
+
+
 def _iri(value: str) -> str:
-    if not value or _BAD_IRI_CHAR.search(value):
-        raise MalformedDocument(f"IRI {value!r} cannot be written in N-Quads")
-    return f"<{value}>"
+    out = _IRI_CACHE.get(value)
+    if out is None:
+        if not value or _BAD_IRI_CHAR.search(value):
+            raise MalformedDocument(f"IRI {value!r} cannot be written in N-Quads")
+        out = f"<{value}>"
+        if len(_IRI_CACHE) < _CACHE_LIMIT:
+            _IRI_CACHE[value] = out
+    return out
+
+
+def _langtag_ok(tag: str) -> bool:
+    ok = _LANGTAG_CACHE.get(tag)
+    if ok is None:
+        ok = _LANGTAG.match(tag) is not None
+        if len(_LANGTAG_CACHE) < _CACHE_LIMIT:
+            _LANGTAG_CACHE[tag] = ok
+    return ok
 
 
 def term_to_nquads(term: IRI | BlankNode | Literal) -> str:
@@ -149,7 +179,7 @@ def term_to_nquads(term: IRI | BlankNode | Literal) -> str:
     if isinstance(term, Literal):
         lexical = f'"{term.value.translate(_LITERAL_ESCAPES)}"'
         if term.language is not None:
-            if not _LANGTAG.match(term.language):
+            if not _langtag_ok(term.language):
                 raise MalformedDocument(f"language tag {term.language!r} is not well-formed")
             return f"{lexical}@{term.language}"
         if term.datatype == XSD_STRING:
@@ -182,9 +212,11 @@ def serialize_nquads(quads: Iterable[Quad]) -> str:
 # --------------------------------------------------------------------------------------------
 
 _UCHAR = r"\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}"
-_IRIREF = rf'<((?:[^\x00-\x20<>"{{}}|^`\\]|{_UCHAR})*)>'
+# Possessive quantifiers (Python 3.11+): the alternatives are disjoint (only an escape starts
+# with a backslash), so this matches exactly the grammar and cannot backtrack exponentially.
+_IRIREF = rf'<((?:[^\x00-\x20<>"{{}}|^`\\]++|{_UCHAR})*+)>'
 _BNODE = rf"_:({_BNODE_LABEL.pattern})"
-_STRING = rf'"((?:[^"\\\n\r]|\\[tbnrf"\'\\]|{_UCHAR})*)"'
+_STRING = rf'"((?:[^"\\\n\r]++|\\[tbnrf"\'\\]|{_UCHAR})*+)"'
 _LANG = r"@([a-zA-Z]+(?:-[a-zA-Z0-9]+)*)"
 _WS = r"[ \t]*"
 _STATEMENT = re.compile(
@@ -230,8 +262,17 @@ def _parse_iri(text: str) -> IRI:
 def _iter_lines(text: str) -> Iterator[tuple[int, str]]:
     # N-Quads EOL is [#xD#xA]+; str.splitlines would also split on U+2028, U+0085, ... which
     # may legally occur raw inside literals and IRIs.
-    for number, line in enumerate(re.split(r"\r\n|\r|\n", text), start=1):
-        yield number, line
+    yield from enumerate(re.split(r"\r\n|\r|\n", text), start=1)
+
+
+def _statements(text: str) -> Iterator[tuple[int, tuple[str | None, ...]]]:
+    for number, line in _iter_lines(text):
+        match = _STATEMENT.match(line)
+        if match is None:
+            if _BLANK_LINE.match(line):
+                continue
+            raise MalformedDocument(f"line {number}: not an N-Quads statement: {line[:200]!r}")
+        yield number, match.groups()
 
 
 def parse_nquads(text: str) -> list[Quad]:
@@ -241,23 +282,17 @@ def parse_nquads(text: str) -> list[Quad]:
     1.1 (RDF 1.2 triple terms and directional language tags are not supported).
     """
     quads: list[Quad] = []
-    for number, line in _iter_lines(text):
-        match = _STATEMENT.match(line)
-        if match is None:
-            if _BLANK_LINE.match(line):
-                continue
-            raise MalformedDocument(f"line {number}: not an N-Quads statement: {line[:200]!r}")
-        g = match.groups()
+    for number, g in _statements(text):
         try:
-            subject: Subject = _parse_iri(g[0]) if g[0] is not None else BlankNode(g[1])
-            predicate = _parse_iri(g[2])
+            subject: Subject = _parse_iri(g[0]) if g[0] is not None else BlankNode(g[1] or "")
+            predicate = _parse_iri(g[2] or "")
             obj: Object
             if g[3] is not None:
                 obj = _parse_iri(g[3])
             elif g[4] is not None:
                 obj = BlankNode(g[4])
             else:
-                value = _unescape(g[5])
+                value = _unescape(g[5] or "")
                 if g[6] is not None:
                     obj = Literal(value, _parse_iri(g[6]).value)
                 elif g[7] is not None:
@@ -273,6 +308,75 @@ def parse_nquads(text: str) -> list[Quad]:
             raise MalformedDocument(f"line {number}: {exc.message}") from None
         quads.append(Quad(subject, predicate, obj, graph))
     return quads
+
+
+# Characters that force the slow path (decode, then re-escape) when a term is copied from the
+# input straight into canonical form: escapes, and control characters written raw.
+_NEEDS_REWRITE = re.compile(r"[\\\x00-\x1f\x7f]")
+
+
+_XSD_STRING_REF = f"<{XSD_STRING}>"
+_RDF_LANGSTRING_REF = f"<{RDF_LANGSTRING}>"
+
+
+def _canonical_iri(text: str, cache: dict[str, str]) -> str:
+    out = cache.get(text)
+    if out is None:
+        if "\\" in text:
+            out = _iri(_parse_iri(text).value)
+        else:
+            if not _IRI_SCHEME.match(text):
+                raise MalformedDocument(f"IRI <{text}> is not absolute")
+            out = f"<{text}>"
+        cache[text] = out
+    return out
+
+
+def parse_nquads_terms(text: str) -> list[tuple[str, str, str, str]]:
+    """Parse N-Quads straight into canonical N-Quads term strings, one 4-tuple per statement.
+
+    The canonicalizer's input form (see :mod:`skillcred._internal.rdfc`): ``"<iri>"``,
+    ``"_:label"``, literals in canonical form, and ``""`` for the default graph. It skips
+    building :class:`Quad` objects: a term that holds no escape is already canonical, which
+    is the common case, so this is about twice as fast as :func:`parse_nquads` plus
+    serialization.
+    """
+    rows: list[tuple[str, str, str, str]] = []
+    iris: dict[str, str] = {}
+    for number, g in _statements(text):
+        try:
+            s = _canonical_iri(g[0], iris) if g[0] is not None else f"_:{g[1]}"
+            p = _canonical_iri(g[2] or "", iris)
+            o: str
+            if g[3] is not None:
+                o = _canonical_iri(g[3], iris)
+            elif g[4] is not None:
+                o = f"_:{g[4]}"
+            else:
+                lexical = g[5] or ""
+                if _NEEDS_REWRITE.search(lexical):
+                    lexical = escape_literal(_unescape(lexical))
+                if g[6] is not None:
+                    datatype = _canonical_iri(g[6], iris)
+                    if datatype == _XSD_STRING_REF:
+                        o = f'"{lexical}"'
+                    elif datatype == _RDF_LANGSTRING_REF:
+                        raise MalformedDocument("an rdf:langString literal needs a language tag")
+                    else:
+                        o = f'"{lexical}"^^{datatype}'
+                elif g[7] is not None:
+                    o = f'"{lexical}"@{g[7]}'
+                else:
+                    o = f'"{lexical}"'
+            graph = ""
+            if g[8] is not None:
+                graph = _canonical_iri(g[8], iris)
+            elif g[9] is not None:
+                graph = f"_:{g[9]}"
+        except MalformedDocument as exc:
+            raise MalformedDocument(f"line {number}: {exc.message}") from None
+        rows.append((s, p, o, graph))
+    return rows
 
 
 # --------------------------------------------------------------------------------------------

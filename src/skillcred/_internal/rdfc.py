@@ -11,9 +11,9 @@ Internal representation: a quad is a 4-tuple of already-serialized canonical N-Q
 are serialized exactly once; blank node positions are recognised by the ``_:`` prefix (an IRI
 starts with ``<`` and a literal with ``"``), so relabelling is a string substitution.
 
-Poison graphs (§5 "Dataset poisoning", test074): the work of Hash N-Degree Quads is bounded
-twice, deterministically (a wall-clock limit would make a signature verify on one machine and
-fail on a slower one).
+Poison graphs (the spec's "Dataset Poisoning" security consideration, test074): the work of
+Hash N-Degree Quads is bounded deterministically (a wall-clock limit would make a signature
+verify on one machine and fail on a slower one).
 
 1. ``max_hash_ndegree_calls`` caps the calls to Hash N-Degree Quads in one run. The default is
    :data:`CALLS_PER_BLANK_NODE` (64) x the number of blank nodes, at least
@@ -33,9 +33,16 @@ implementation: the heaviest positive tests of the W3C suite, the "computable po
 test044-046, need 468 calls (about 6,000 steps) for 12 blank nodes, 39 calls per node; a Data
 Integrity credential normally needs no call at all (every blank node has a unique
 first-degree hash); a bag of identical objects needs one call per node; rings and ``@list``s
-of identical items need about n calls per node (n^2 in all), so they pass up to 64 items. The
-10-node clique test074 would need millions of calls and fails after 1024 (about 0.06 s); any
-input fails or finishes within about a second of hashing work.
+of identical items need about n calls per node (n^2 in all), so they pass up to 64 items
+(:data:`MAX_RECURSION_DEPTH` also stops them at 128). The 10-node clique test074 needs more
+than 200,000 calls and fails after 1024 (about 0.06 s); any input fails or finishes within
+about a second of hashing work.
+
+Where RDFC-1.0 leaves a choice open, this implementation is deterministic but may differ from
+others in the *issued identifiers map* (never in the canonical N-Quads, unless two results
+tie without being automorphic, a known weakness of the algorithm): blank nodes sharing a
+first-degree hash are processed in input order and equal hash results keep that order
+(stable sort); permutations are enumerated in lexicographic order of the input labels.
 """
 
 from __future__ import annotations
@@ -49,15 +56,16 @@ from skillcred._internal.nquads import (
     IRI,
     BlankNode,
     Quad,
-    parse_nquads,
+    parse_nquads_terms,
     quads_from_pyld_dataset,
     term_to_nquads,
 )
-from skillcred.errors import CanonicalizationError, InvalidArgument
+from skillcred.errors import CanonicalizationError, InvalidArgument, MalformedDocument
 
 __all__ = [
     "CALLS_PER_BLANK_NODE",
     "MAX_DEFAULT_STEPS",
+    "MAX_RECURSION_DEPTH",
     "MIN_HASH_NDEGREE_CALLS",
     "STEPS_PER_CALL",
     "CanonicalResult",
@@ -79,8 +87,11 @@ MIN_HASH_NDEGREE_CALLS = 1024
 STEPS_PER_CALL = 256
 #: Ceiling on steps when the call cap is the default one (about one second of work).
 MAX_DEFAULT_STEPS = 1_000_000
+#: Nesting limit of Hash N-Degree Quads (a chain of identical items recurses once per item);
+#: keeps well inside Python's default recursion limit of 1000 frames.
+MAX_RECURSION_DEPTH = 128
 
-_HASHES: dict[str, Callable[[], hashlib._Hash]] = {
+_HASHES: dict[str, Callable[..., hashlib._Hash]] = {
     "sha256": hashlib.sha256,
     "sha384": hashlib.sha384,
 }
@@ -162,23 +173,32 @@ class _Canonicalizer:
     def run(self) -> CanonicalResult:
         # Step 1 (state creation) is __init__; parsing and de-duplication happened in _rows().
         # Step 2: for every quad, add a reference to it for each blank node component.
+        # (A quad holding one blank node twice is referenced once: "for each blank node".)
+        # Terms are never empty except the default graph "", and only blank nodes start with
+        # "_" (IRIs start with "<", literals with '"'), hence the [:1] tests.
         bnode_to_quads = self.bnode_to_quads
         for row in self.rows:
             s, _p, o, g = row
-            if _is_blank(s):
+            if s[:1] == "_":
                 bnode_to_quads.setdefault(s, []).append(row)
-            if _is_blank(o) and o != s:
+            if o[:1] == "_" and o != s:
                 bnode_to_quads.setdefault(o, []).append(row)
-            if _is_blank(g) and g != s and g != o:
+            if g[:1] == "_" and g != s and g != o:
                 bnode_to_quads.setdefault(g, []).append(row)
 
         if not bnode_to_quads:
             # No blank nodes: the canonical form is the sorted, de-duplicated serialization.
-            return CanonicalResult("".join(sorted(_line(*row) for row in self.rows)), {})
+            lines = [
+                f"{s} {p} {o} {g} .\n" if g else f"{s} {p} {o} .\n" for s, p, o, g in self.rows
+            ]
+            lines.sort()
+            return CanonicalResult("".join(lines), {})
 
         # Poison-graph budgets (module docstring).
         if self._max_calls is None:
-            self._max_calls = max(MIN_HASH_NDEGREE_CALLS, CALLS_PER_BLANK_NODE * len(bnode_to_quads))
+            self._max_calls = max(
+                MIN_HASH_NDEGREE_CALLS, CALLS_PER_BLANK_NODE * len(bnode_to_quads)
+            )
             self._max_steps = min(MAX_DEFAULT_STEPS, STEPS_PER_CALL * self._max_calls)
         else:
             self._max_steps = STEPS_PER_CALL * max(self._max_calls, 1)
@@ -205,7 +225,7 @@ class _Canonicalizer:
                     continue
                 temporary_issuer = _IdentifierIssuer("b")  # step 5.2.2
                 temporary_issuer.issue(bnode)  # step 5.2.3
-                hash_path_list.append(self._hash_n_degree(bnode, temporary_issuer))  # 5.2.4
+                hash_path_list.append(self._hash_n_degree(bnode, temporary_issuer, 1))  # 5.2.4
             # Step 5.3: in code point order of the result hash (stable for equal hashes) ...
             for _hash, issuer in sorted(hash_path_list, key=lambda result: result[0]):
                 # step 5.3.1: issue canonical identifiers in the temporary issuer's order.
@@ -217,15 +237,17 @@ class _Canonicalizer:
         issued = {label[2:]: canonical[label] for label in bnode_to_quads}
 
         # Step 7: relabel every quad and serialize in canonical N-Quads, code point sorted.
-        def relabel(term: str) -> str:
-            return f"_:{canonical[term]}" if _is_blank(term) else term
-
-        lines = sorted(
-            _line(relabel(s), p, relabel(o), relabel(g)) if (s[0] == "_" or o[0] == "_" or g)
-            # ground triples in the default graph need no relabelling
-            else _line(s, p, o, g)
-            for s, p, o, g in self.rows
-        )
+        # (a dict lookup: ground terms never equal a "_:" label, so they map to themselves)
+        relabel = {label: f"_:{issued_id}" for label, issued_id in canonical.items()}
+        lines = []
+        for s, p, o, g in self.rows:
+            s = relabel.get(s, s)
+            o = relabel.get(o, o)
+            if g:
+                lines.append(f"{s} {p} {o} {relabel.get(g, g)} .\n")
+            else:
+                lines.append(f"{s} {p} {o} .\n")
+        lines.sort()
         return CanonicalResult("".join(lines), issued)
 
     # §4.6.3 Hash First Degree Quads ---------------------------------------------------------
@@ -241,7 +263,9 @@ class _Canonicalizer:
             return term
 
         # steps 1-3: serialize every quad mentioning the reference blank node, masked.
-        nquads = [_line(mask(s), p, mask(o), mask(g)) for s, p, o, g in self.bnode_to_quads[reference]]
+        nquads = [
+            _line(mask(s), p, mask(o), mask(g)) for s, p, o, g in self.bnode_to_quads[reference]
+        ]
         nquads.sort()  # step 4: code point order
         result = self._new_hash("".join(nquads).encode()).hexdigest()  # step 5
         self._first_degree[reference] = result
@@ -266,13 +290,18 @@ class _Canonicalizer:
 
     # §4.8.3 Hash N-Degree Quads -------------------------------------------------------------
     def _hash_n_degree(
-        self, identifier: str, issuer: _IdentifierIssuer
+        self, identifier: str, issuer: _IdentifierIssuer, depth: int
     ) -> tuple[str, _IdentifierIssuer]:
         """Return (hash, issuer). ``issuer`` is never mutated: §4.8.3 copies it (step 5.4.1)."""
         self._calls += 1
         if self._calls > (self._max_calls or 0):
             raise CanonicalizationError(
                 f"RDFC-1.0: exceeded {self._max_calls} calls to Hash N-Degree Quads "
+                "(the dataset looks like a poison graph)"
+            )
+        if depth > MAX_RECURSION_DEPTH:
+            raise CanonicalizationError(
+                f"RDFC-1.0: Hash N-Degree Quads nested deeper than {MAX_RECURSION_DEPTH} levels "
                 "(the dataset looks like a poison graph)"
             )
         # Steps 1-3: hash to related blank nodes map, from every quad mentioning identifier.
@@ -290,13 +319,15 @@ class _Canonicalizer:
         # Step 5: for each related hash, in code point order.
         for related_hash in sorted(hash_to_related):
             data_to_hash.update(related_hash.encode())  # step 5.1
-            chosen_path, chosen_issuer = self._choose_path(hash_to_related[related_hash], issuer)
+            chosen_path, chosen_issuer = self._choose_path(
+                hash_to_related[related_hash], issuer, depth
+            )
             data_to_hash.update(chosen_path.encode())  # step 5.5
             issuer = chosen_issuer  # step 5.6
         return data_to_hash.hexdigest(), issuer  # step 6
 
     def _choose_path(
-        self, blank_nodes: list[str], issuer: _IdentifierIssuer
+        self, blank_nodes: list[str], issuer: _IdentifierIssuer, depth: int
     ) -> tuple[str, _IdentifierIssuer]:
         """§4.8.3 steps 5.2-5.4: the smallest path over all permutations of ``blank_nodes``.
 
@@ -319,14 +350,12 @@ class _Canonicalizer:
 
         def loses(path: str) -> bool:
             # step 5.4.4.3 / 5.4.5.5
-            return (
-                bool(chosen_path) and len(path) >= len(chosen_path) and path > chosen_path
-            )
+            return bool(chosen_path) and len(path) >= len(chosen_path) and path > chosen_path
 
-        def walk(depth: int, path: str) -> None:
+        def walk(position: int, path: str) -> None:
             nonlocal chosen_path, chosen_issuer
             self._count_steps(1)
-            if depth == size:
+            if position == size:
                 # Step 5.4.1: issuer copy holding the identifiers issued along this permutation
                 # (5.4.4.2.2); step 5.4.3: the recursion list is the newly issued nodes, in order.
                 issuer_copy = issuer.copy()
@@ -334,7 +363,9 @@ class _Canonicalizer:
                     issuer_copy.issue(node)
                 # Step 5.4.5: for each related in the recursion list ...
                 for related in list(new_ids):
-                    result_hash, result_issuer = self._hash_n_degree(related, issuer_copy)
+                    result_hash, result_issuer = self._hash_n_degree(
+                        related, issuer_copy, depth + 1
+                    )
                     # 5.4.5.2-3: append its id from issuer copy and <hash>.
                     path += f"_:{issuer_copy.issue(related)}<{result_hash}>"
                     issuer_copy = result_issuer  # step 5.4.5.4
@@ -362,7 +393,7 @@ class _Canonicalizer:
                 extended = f"{path}_:{label}"
                 remaining[node] -= 1
                 if not loses(extended):  # step 5.4.4.3
-                    walk(depth + 1, extended)
+                    walk(position + 1, extended)
                 remaining[node] += 1
                 if fresh:
                     del new_ids[node]
@@ -375,27 +406,36 @@ class _Canonicalizer:
 def _rows(quads: Iterable[Quad] | str) -> list[_Row]:
     """Serialize each quad's terms once, de-duplicating (a dataset is a set of quads)."""
     if isinstance(quads, str):
-        quads = parse_nquads(quads)
+        return list(dict.fromkeys(parse_nquads_terms(quads)))
     rows: dict[_Row, None] = {}
-    serialized: dict[object, str] = {}  # memo: terms repeat a lot (predicates, subjects)
+    iris: dict[str, str] = {}  # memo keyed by the IRI string: predicates and subjects repeat
+
+    def iri(value: IRI) -> str:
+        text = iris.get(value.value)
+        if text is None:
+            text = iris[value.value] = term_to_nquads(value)
+        return text
 
     def term(value: object) -> str:
-        text = serialized.get(value)
-        if text is None:
-            if value is None:
-                text = ""
-            elif isinstance(value, BlankNode):
-                text = f"_:{value.id}"
-            else:
-                text = term_to_nquads(value)  # type: ignore[arg-type]
-            serialized[value] = text
-        return text
+        # exact type checks: cheaper than isinstance, and Quad terms are final classes
+        kind = type(value)
+        if kind is IRI:
+            return iri(value)  # type: ignore[arg-type]
+        if kind is BlankNode:
+            return f"_:{value.id}"  # type: ignore[attr-defined]
+        return term_to_nquads(value)  # type: ignore[arg-type]  # Literal, or raises
 
     for quad in quads:
         s, p, o, g = quad
-        if not isinstance(p, IRI) or not isinstance(s, IRI | BlankNode):
-            raise CanonicalizationError(f"not an RDF quad: {quad!r}")
-        rows[(term(s), term(p), term(o), term(g))] = None
+        if type(p) is not IRI or type(s) not in (IRI, BlankNode):
+            raise MalformedDocument(f"not an RDF quad: {quad!r}")
+        if g is None:
+            graph = ""
+        elif type(g) in (IRI, BlankNode):
+            graph = term(g)
+        else:
+            raise MalformedDocument(f"not an RDF graph name: {g!r}")
+        rows[(term(s), iri(p), term(o), graph)] = None
     return list(rows)
 
 
@@ -409,8 +449,20 @@ def canonicalize_with_map(
 
     For callers that need both (selective disclosure suites relabel with the map).
     """
+    if max_hash_ndegree_calls is not None and (
+        not isinstance(max_hash_ndegree_calls, int) or max_hash_ndegree_calls < 0
+    ):
+        raise InvalidArgument("max_hash_ndegree_calls must be a non-negative integer or None")
     rows = _rows(quads)
-    return _Canonicalizer(rows, hash_algorithm, max_hash_ndegree_calls).run()
+    try:
+        return _Canonicalizer(rows, hash_algorithm, max_hash_ndegree_calls).run()
+    except RecursionError:
+        # Backstop for very wide permutation groups (one Python frame per position); the
+        # depth and work limits normally trip first.
+        raise CanonicalizationError(
+            "RDFC-1.0: Hash N-Degree Quads recursed too deeply "
+            "(the dataset looks like a poison graph)"
+        ) from None
 
 
 def canonicalize(
