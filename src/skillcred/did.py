@@ -16,6 +16,7 @@ method authorized, by its controller's document, for this proof purpose?
 from __future__ import annotations
 
 import copy
+import ipaddress
 import re
 import urllib.parse
 from collections.abc import Iterable, Mapping
@@ -46,6 +47,23 @@ _RELATIONSHIPS = (
     "keyAgreement",
 )
 _KEY_DID = re.compile(r"^did:key:(z[1-9A-HJ-NP-Za-km-z]+)$")
+_DNS_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_DOMAIN = re.compile(rf"^(?=.{{1,253}}$){_DNS_LABEL}(?:\.{_DNS_LABEL})*$")
+
+
+def _check_web_host(host: str, port: int | None, source: str) -> None:
+    """did:web names a domain (never an IP address, never user info), optionally a port."""
+    is_ip = True
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        is_ip = False
+    if is_ip or not _DOMAIN.match(host):
+        raise InvalidArgument(
+            f"did:web needs a DNS domain name (no IP address, user info or '/'): {source!r}"
+        )
+    if port is not None and not 0 < port < 65536:
+        raise InvalidArgument(f"did:web port out of range: {source!r}")
 
 
 def key_did(public_key: PublicKey) -> str:
@@ -90,15 +108,25 @@ def web_did(url: str) -> str:
     parsed = urllib.parse.urlsplit(url)
     if parsed.scheme != "https" or not parsed.hostname:
         raise InvalidArgument(f"did:web needs an https URL or a domain, not {url!r}")
+    if "@" in parsed.netloc:
+        raise InvalidArgument("did:web URLs cannot carry user information (user:password@)")
+    if parsed.query or parsed.fragment:
+        raise InvalidArgument(f"did:web URLs have no query or fragment: {url!r}")
+    try:
+        port = parsed.port
+    except ValueError:
+        raise InvalidArgument(f"did:web URL has an invalid port: {url!r}") from None
     host = parsed.hostname
-    if parsed.port:
-        host = f"{host}%3A{parsed.port}"
+    _check_web_host(host, port, url)
+    if port:
+        host = f"{host}%3A{port}"
     parts = [p for p in parsed.path.split("/") if p]
     if parts and parts[-1] == "did.json":
         parts = parts[:-1]
     if parts[-2:] == [".well-known"]:
         parts = parts[:-1]
-    return ":".join(["did:web", host, *[urllib.parse.quote(p, safe="") for p in parts]])
+    segments = [urllib.parse.quote(urllib.parse.unquote(p), safe="") for p in parts]
+    return ":".join(["did:web", host, *segments])
 
 
 def web_did_url_path(did: str) -> str:
@@ -106,8 +134,19 @@ def web_did_url_path(did: str) -> str:
     if not did.startswith("did:web:"):
         raise InvalidArgument(f"not a did:web: {did!r}")
     segments = did[len("did:web:") :].split(":")
+    if any(not seg for seg in segments):
+        raise InvalidArgument(f"did:web has an empty host or path segment: {did!r}")
     host = urllib.parse.unquote(segments[0])
-    path = "/".join(urllib.parse.unquote(s) for s in segments[1:])
+    name, colon, port_text = host.partition(":")
+    if colon and not port_text.isdigit():
+        raise InvalidArgument(f"did:web has an invalid port: {did!r}")
+    _check_web_host(name, int(port_text) if colon else None, did)
+    parts = [urllib.parse.unquote(s) for s in segments[1:]]
+    if any(p in ("", ".", "..") or "/" in p or "?" in p or "#" in p for p in parts):
+        raise InvalidArgument(
+            f"did:web path segments cannot hold '/', '?', '#' or dot segments: {did!r}"
+        )
+    path = "/".join(urllib.parse.quote(p, safe="") for p in parts)
     return f"https://{host}/{path + '/' if path else '.well-known/'}did.json"
 
 
@@ -118,8 +157,7 @@ def web_did_document(
     also_known_as: Iterable[str] = (),
 ) -> dict[str, Any]:
     """The ``did.json`` an institute publishes for its did:web, with Multikey methods."""
-    if not did.startswith("did:web:"):
-        raise InvalidArgument(f"not a did:web: {did!r}")
+    web_did_url_path(did)  # validates the did:web (domain, port, path segments)
     vms = []
     for pk in public_keys:
         vms.append(

@@ -88,16 +88,37 @@ class PublicKey:
     def from_cryptography(cls, key: _PublicRaw) -> PublicKey:
         return cls(_key_type_of(key), key)
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PublicKey):
+            return NotImplemented
+        return self.key_type == other.key_type and self.raw == other.raw
+
+    def __hash__(self) -> int:
+        return hash((self.key_type, self.raw))
+
     @classmethod
     def from_multikey(cls, value: str) -> PublicKey:
-        """Decode a ``publicKeyMultibase`` value (``z6Mk...``, ``zDn...``, ``z82...``)."""
+        """Decode a ``publicKeyMultibase`` value (``z6Mk...``, ``zDn...``, ``z82...``).
+
+        Only the one Multikey encoding is accepted: base58btc (``z``) of the multicodec prefix
+        and the raw Ed25519 key or the compressed SEC1 point. The value is not echoed in errors
+        (a secret key pasted here by mistake must not end up in a log).
+        """
+        if not isinstance(value, str) or not value.startswith("z"):
+            raise InvalidArgument("not a Multikey public key: it must be base58btc ('z...')")
         try:
             raw = multibase.decode(value)
             codec, key_bytes = multicodec.unwrap(raw)
         except Exception as exc:  # multiformats raises several unrelated types
-            raise InvalidArgument(f"not a Multikey public key: {value[:20]}...") from exc
+            raise InvalidArgument("not a Multikey public key: not valid base58btc multicodec") from exc
         for kt, name in _PUB_CODEC.items():
             if codec.name == name:
+                if kt != "ed25519" and (
+                    len(key_bytes) != 1 + _SCALAR_BYTES[kt] or key_bytes[:1] not in (b"\x02", b"\x03")
+                ):
+                    raise InvalidArgument(
+                        f"invalid {kt} Multikey: expected a {1 + _SCALAR_BYTES[kt]}-byte compressed point"
+                    )
                 return cls._from_raw(kt, key_bytes)
         raise UnsupportedFeature(f"Multikey codec {codec.name} is not supported")
 
@@ -190,6 +211,14 @@ class KeyPair:
     key_type: KeyType
     _key: _PrivateRaw = field(repr=False, compare=False)
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, KeyPair):
+            return NotImplemented
+        return self.public_key == other.public_key
+
+    def __hash__(self) -> int:
+        return hash(self.public_key)
+
     @classmethod
     def generate(cls, key_type: KeyType = "ed25519") -> KeyPair:
         """Make a fresh key pair from the OS random source."""
@@ -206,6 +235,8 @@ class KeyPair:
     @classmethod
     def from_multikey(cls, secret_multibase: str) -> KeyPair:
         """Decode a ``secretKeyMultibase`` value (ed25519-priv, p256-priv, p384-priv)."""
+        if not isinstance(secret_multibase, str) or not secret_multibase.startswith("z"):
+            raise InvalidArgument("not a Multikey secret key: it must be base58btc ('z...')")
         try:
             codec, raw = multicodec.unwrap(multibase.decode(secret_multibase))
         except Exception as exc:

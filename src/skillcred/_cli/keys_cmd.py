@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
 from skillcred._cli._common import errors_to_exit, load_key, passphrase_for_new_key
 from skillcred.did import key_did, key_did_document, key_did_url
+from skillcred.errors import KeyFileError, StoreError
 from skillcred.keys import KEY_TYPES, KeyPair, write_key_file
 
 
@@ -33,6 +35,12 @@ def generate(key_type: str, out: str, passphrase_file: str | None, force: bool) 
     Example:
       skillcred keys generate --type ed25519 -o issuer.pem
     """
+    # Refuse before asking for a passphrase (or warning that the key will be unencrypted).
+    target = Path(out)
+    if target.exists() and not force:
+        raise KeyFileError("refusing to overwrite an existing key file", path=out)
+    if not (target.parent if str(target.parent) else Path(".")).is_dir():
+        raise StoreError("cannot write here: the folder does not exist", path=out)
     passphrase = passphrase_for_new_key(passphrase_file)
     key = KeyPair.generate(key_type)  # type: ignore[arg-type]
     write_key_file(out, key, passphrase, overwrite=force)
