@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import sys
-
 import click
 
 from skillcred._cli._common import (
-    EXIT_NOT_VERIFIED,
-    EXIT_OK,
     errors_to_exit,
     load_key,
     read_document,
@@ -19,7 +14,7 @@ from skillcred._internal.fileio import load_json_object
 from skillcred._internal.timeutil import parse_datetime
 from skillcred.did import DidResolver, key_did_url
 from skillcred.errors import MalformedDocument
-from skillcred.proofs import SUPPORTED_CRYPTOSUITES, ProofReport, add_proof, check_proofs, default_suite_for
+from skillcred.proofs import SUPPORTED_CRYPTOSUITES, ProofReport, add_proof, default_suite_for
 
 
 @click.command()
@@ -91,50 +86,3 @@ def render_proof_report(report: ProofReport, source: str) -> str:
             what += f" {c.cryptosuite}"
         lines.append(f"  {mark} {what}: {c.reason}")
     return "\n".join(lines)
-
-
-@click.command()
-@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--proof-only", is_flag=True,
-              help="Check the proof(s) alone: signature, cryptosuite, and that the verification "
-                   "method is authorized for the proof purpose by its controller document.")
-@click.option("--key-document", "key_documents", multiple=True, type=click.Path(dir_okay=False),
-              help="Controller document for a verification method that is not a did:key "
-                   "(did:web, https key id). Repeatable.")
-@click.option("--challenge", help="Expected challenge (presentations).")
-@click.option("--domain", help="Expected domain (presentations).")
-@click.option("--at", "at", help="Verify as of this time (XML Schema dateTime; default now).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable report on stdout.")
-@errors_to_exit
-def verify(
-    file: str,
-    proof_only: bool,
-    key_documents: tuple[str, ...],
-    challenge: str | None,
-    domain: str | None,
-    at: str | None,
-    as_json: bool,
-) -> None:
-    """Verify a credential or presentation FILE offline.
-
-    Exit 0 when verified, 1 when not, 2 when the input is unusable.
-    """
-    doc = read_document(file)
-    report = check_proofs(
-        doc,
-        resolver=_resolver_from(key_documents),
-        challenge=challenge,
-        domain=domain,
-        at=parse_datetime(at, field="--at") if at else None,
-    )
-    if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2))
-    else:
-        click.echo(render_proof_report(report, file))
-        if not proof_only:
-            click.echo(
-                "  note: proof-level check only (issuer binding, dates, status and trust are "
-                "not checked by this version)",
-                err=True,
-            )
-    sys.exit(EXIT_OK if report.verified else EXIT_NOT_VERIFIED)

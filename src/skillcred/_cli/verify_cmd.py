@@ -1,0 +1,313 @@
+"""The employer's commands: ``verify``, ``trust ...``, ``status import``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import click
+
+from skillcred._cli._common import (
+    EXIT_NOT_VERIFIED,
+    EXIT_OK,
+    EXIT_USAGE,
+    errors_to_exit,
+    fail,
+    read_document,
+    warn,
+)
+from skillcred._cli.sign_cmd import _resolver_from, render_proof_report
+from skillcred._internal.fileio import atomic_write, dump_json, load_json_object
+from skillcred._internal.timeutil import parse_datetime
+from skillcred.errors import MalformedDocument, SkillcredSecurityWarning
+from skillcred.proofs import check_proofs
+from skillcred.trust import TrustList, default_trust_path
+from skillcred.verify import VerificationPolicy, VerificationReport, Verifier
+
+STATUS_LIST_TYPE = "BitstringStatusListCredential"
+
+
+def default_status_cache() -> Path:
+    env = os.environ.get("SKILLCRED_STATUS_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "skillcred" / "status"
+
+
+def _cached_status_lists(cache: Path) -> list[dict[str, Any]]:
+    out = []
+    if cache.is_dir():
+        for p in sorted(cache.glob("*.json")):
+            try:
+                out.append(load_json_object(p))
+            except MalformedDocument as exc:
+                warn(f"{exc} (skipped)")
+    return out
+
+
+def load_trust(trust_file: str | None) -> TrustList | None:
+    if trust_file:
+        return TrustList.load(trust_file)
+    default = default_trust_path()
+    if default is not None and default.exists():
+        return TrustList.load(default)
+    return None
+
+
+def _parse_at(at: str | None):  # type: ignore[no-untyped-def]
+    if not at:
+        return None
+    return parse_datetime(at if len(at) != 10 else f"{at}T00:00:00Z", field="--at")
+
+
+def build_verifier(trust_file: str | None, status_lists: tuple[str, ...], status_cache: str | None,
+                   did_documents: tuple[str, ...], unsafe_accept_unknown_status: bool,
+                   unsafe_no_challenge: bool) -> Verifier:
+    """Options -> a Verifier (shared by verify, match and rank)."""
+    trust = load_trust(trust_file)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SkillcredSecurityWarning)
+        policy = VerificationPolicy(trust=trust, unsafe_accept_unknown_status=unsafe_accept_unknown_status,
+                                    unsafe_no_challenge=unsafe_no_challenge)
+    if unsafe_accept_unknown_status:
+        warn("UNSAFE: credentials whose revocation status cannot be determined will be accepted")
+    if unsafe_no_challenge:
+        warn("UNSAFE: presentations are accepted without a challenge: a replayed presentation passes")
+    lists = _cached_status_lists(Path(status_cache) if status_cache else default_status_cache())
+    for f in status_lists:
+        lists.append(load_json_object(f))
+    verifier = Verifier(policy, did_documents=[load_json_object(p) for p in did_documents])
+    for lst in lists:
+        verifier.add_status_list(lst)
+    return verifier
+
+
+def verifier_options(func: Any) -> Any:
+    """The options every verifying command shares."""
+    opts = [
+        click.option("--trust", "trust_file", type=click.Path(dir_okay=False),
+                     help="Trust list of issuers (default: $SKILLCRED_TRUST or ~/.config/skillcred/trust.json)."),
+        click.option("--status-list", "status_lists", multiple=True, type=click.Path(exists=True, dir_okay=False),
+                     help="A status-list credential file. Repeatable."),
+        click.option("--status-cache", type=click.Path(file_okay=False),
+                     help="Folder of imported status lists (default: $SKILLCRED_STATUS_CACHE or ~/.cache/skillcred/status)."),
+        click.option("--did-document", "did_documents", multiple=True, type=click.Path(exists=True, dir_okay=False),
+                     help="Extra DID/controller document for offline resolution. Repeatable."),
+        click.option("--unsafe-accept-unknown-status", is_flag=True,
+                     help="UNSAFE: accept credentials whose status list is not available."),
+        click.option("--unsafe-no-challenge", is_flag=True,
+                     help="UNSAFE: accept presentations without checking a challenge (replay possible)."),
+    ]
+    for opt in reversed(opts):
+        func = opt(func)
+    return func
+
+
+_MARK = {"passed": "ok  ", "failed": "FAIL", "not_applicable": "n/a ", "indeterminate": "????"}
+
+
+def render_report(report: VerificationReport, titles: dict[int, str] | None = None) -> str:
+    head = "VERIFIED" if report.verified else "NOT VERIFIED"
+    what = f"presentation {report.presentation_id or ''}".strip() if report.kind == "presentation" else "credential"
+    lines = [f"{head}: {report.source or '-'} ({what}, checked at {report.checked_at})"]
+    current = None
+    for c in report.checks:
+        group = c.id.split(".", 1)[0]
+        if group != current:
+            current = group
+            if group.startswith("credential"):
+                idx = int(group[11:-1]) if group.startswith("credential[") else 0
+                title = (titles or {}).get(idx, "")
+                cid = report.credential_ids[idx] if idx < len(report.credential_ids) else None
+                lines.append(f"  {group}: {title} {cid or ''}".rstrip())
+            else:
+                lines.append(f"  {group}:")
+        lines.append(f"    {_MARK[c.status]} {c.step:>2}. {c.id.split('.', 1)[1]:<15} {c.reason}")
+    for w in report.warnings:
+        lines.append(f"  warning: {w}")
+    return "\n".join(lines)
+
+
+def _titles(doc: dict[str, Any]) -> dict[int, str]:
+    creds = doc.get("verifiableCredential") if "VerifiablePresentation" in str(doc.get("type")) else [doc]
+    creds = creds if isinstance(creds, list) else [creds]
+    creds = [c for c in creds if not (isinstance(c, dict) and STATUS_LIST_TYPE in str(c.get("type")))]
+    out = {}
+    for i, c in enumerate(creds):
+        if isinstance(c, dict):
+            subj = c.get("credentialSubject")
+            ach = subj.get("achievement") if isinstance(subj, dict) else None
+            out[i] = str((ach or {}).get("name") if isinstance(ach, dict) else c.get("name") or c.get("name") or "")
+    return out
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--challenge", help="The challenge you gave the candidate (presentations).")
+@click.option("--domain", help="Your domain, as given to the candidate (presentations).")
+@click.option("--at", "at", help="Verify as of this time (default now).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout: verified, checks, warnings.")
+@click.option("--proof-only", is_flag=True,
+              help="Check the proof(s) alone: signature, cryptosuite, and that the verification method "
+                   "is authorized for the proof purpose (no issuer binding, dates, status or trust).")
+@click.option("--key-document", "key_documents", multiple=True, type=click.Path(dir_okay=False),
+              help="Controller document for a verification method that is not a did:key. Repeatable.")
+@verifier_options
+@errors_to_exit
+def verify(file: str, challenge: str | None, domain: str | None, at: str | None, as_json: bool,
+           proof_only: bool, key_documents: tuple[str, ...], trust_file: str | None, status_lists: tuple[str, ...],
+           status_cache: str | None, did_documents: tuple[str, ...], unsafe_accept_unknown_status: bool,
+           unsafe_no_challenge: bool) -> None:
+    """Verify a credential or a candidate's presentation FILE, offline.
+
+    Runs every check (proofs, challenge and domain, issuer, validity, revocation and suspension,
+    trust, schema, holder binding) and reports each. Exit 0 verified, 1 not verified, 2 unusable
+    input.
+
+    \b
+    Example:
+      skillcred verify vp.json --trust trust.json --challenge 8d1e... --domain werkgever.example \\
+          --status-list revocation-1 --status-list suspension-1
+    """
+    doc = read_document(file)
+    when = _parse_at(at)
+    if proof_only:
+        report = check_proofs(doc, resolver=_resolver_from(key_documents + did_documents), challenge=challenge,
+                              domain=domain, at=when)
+        if as_json:
+            click.echo(json.dumps(report.to_dict(), indent=2))
+        else:
+            click.echo(render_proof_report(report, file))
+        sys.exit(EXIT_OK if report.verified else EXIT_NOT_VERIFIED)
+    verifier = build_verifier(trust_file, status_lists, status_cache, did_documents + key_documents,
+                              unsafe_accept_unknown_status, unsafe_no_challenge)
+    report = verifier.check(doc, challenge=challenge, domain=domain, at=when, source=file)
+    if report.warnings and not as_json:
+        for w in report.warnings:
+            warn(w)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_report(report, _titles(doc)))
+    if any(c.id == "document.shape" for c in report.checks):
+        sys.exit(EXIT_USAGE)
+    sys.exit(EXIT_OK if report.verified else EXIT_NOT_VERIFIED)
+
+
+@click.group()
+def trust() -> None:
+    """The employer's list of trusted issuers (and what each may attest)."""
+
+
+TRUST_FILE = click.option("--trust", "trust_file", type=click.Path(dir_okay=False),
+                          help="Trust-list file (default: $SKILLCRED_TRUST or ~/.config/skillcred/trust.json).")
+
+
+def _trust_path(trust_file: str | None) -> Path:
+    if trust_file:
+        return Path(trust_file)
+    env = os.environ.get("SKILLCRED_TRUST")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "skillcred" / "trust.json"
+
+
+@trust.command("add")
+@TRUST_FILE
+@click.argument("did")
+@click.option("--name", required=True, help="Display name of the issuer.")
+@click.option("--did-document", type=click.Path(exists=True, dir_okay=False),
+              help="The issuer's DID document (needed for did:web, stored in the trust list).")
+@click.option("--may-attest", "may_attest", multiple=True,
+              help="Restrict to an achievement type (Diploma, Certification, Competency, ...) or a skill "
+                   "framework ('framework:NAME' or 'framework:URL-PREFIX'). Repeatable; none = everything.")
+@errors_to_exit
+def trust_add(trust_file: str | None, did: str, name: str, did_document: str | None, may_attest: tuple[str, ...]) -> None:
+    """Trust issuer DID (creates the trust-list file when missing)."""
+    path = _trust_path(trust_file)
+    tl = TrustList.load_or_new(path)
+    entry = tl.add(did, name=name, did_document=load_json_object(did_document) if did_document else None,
+                   may_attest=may_attest)
+    tl.save()
+    scope = "everything" if entry.unrestricted else ", ".join([*entry.achievement_types,
+                                                              *("framework " + f for f in entry.frameworks)])
+    click.echo(f"trusted {did} ({name}) for {scope} in {path}")
+
+
+@trust.command("import")
+@TRUST_FILE
+@click.argument("did_document", type=click.Path(exists=True, dir_okay=False))
+@click.option("--name", required=True)
+@click.option("--may-attest", "may_attest", multiple=True)
+@errors_to_exit
+def trust_import(trust_file: str | None, did_document: str, name: str, may_attest: tuple[str, ...]) -> None:
+    """Trust the issuer of a DID document (e.g. an institute's published did.json)."""
+    doc = load_json_object(did_document)
+    if not isinstance(doc.get("id"), str):
+        raise MalformedDocument("a DID document needs an 'id'", path=did_document)
+    path = _trust_path(trust_file)
+    tl = TrustList.load_or_new(path)
+    tl.add(doc["id"], name=name, did_document=None if doc["id"].startswith("did:key:") else doc,
+           may_attest=may_attest)
+    tl.save()
+    click.echo(f"trusted {doc['id']} ({name}) in {path}")
+
+
+@trust.command("list")
+@TRUST_FILE
+@click.option("--json", "as_json", is_flag=True)
+@errors_to_exit
+def trust_list(trust_file: str | None, as_json: bool) -> None:
+    """Show the trusted issuers."""
+    path = _trust_path(trust_file)
+    if not path.exists():
+        fail(f"{path}: no trust list yet (add an issuer with 'skillcred trust add')")
+    tl = TrustList.load(path)
+    if as_json:
+        click.echo(json.dumps(tl.to_json(), indent=2))
+        return
+    for i in tl.issuers.values():
+        scope = "everything" if i.unrestricted else ", ".join([*i.achievement_types, *("framework " + f for f in i.frameworks)])
+        click.echo(f"{i.name}\n    {i.id}\n    may attest: {scope}")
+
+
+@trust.command("remove")
+@TRUST_FILE
+@click.argument("did")
+@errors_to_exit
+def trust_remove(trust_file: str | None, did: str) -> None:
+    """Stop trusting an issuer."""
+    path = _trust_path(trust_file)
+    tl = TrustList.load(path)
+    entry = tl.remove(did)
+    tl.save()
+    click.echo(f"removed {did} ({entry.name})")
+
+
+@click.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--cache", "cache_dir", type=click.Path(file_okay=False),
+              help="Verifier cache folder (default: $SKILLCRED_STATUS_CACHE or ~/.cache/skillcred/status).")
+@errors_to_exit
+def status_import(files: tuple[str, ...], cache_dir: str | None) -> None:
+    """Put status-list credentials (as published by institutes) into the verifier cache.
+
+    They are checked (signature, issuer, freshness) each time they are used, not here; a list
+    past its validUntil/ttl is reported as stale.
+    """
+    cache = Path(cache_dir) if cache_dir else default_status_cache()
+    cache.mkdir(parents=True, exist_ok=True)
+    for f in files:
+        doc = load_json_object(f)
+        if STATUS_LIST_TYPE not in str(doc.get("type")) or not isinstance(doc.get("id"), str):
+            raise MalformedDocument("not a BitstringStatusListCredential with an id", path=f)
+        name = hashlib.sha256(doc["id"].encode()).hexdigest()[:32] + ".json"
+        atomic_write(cache / name, dump_json(doc))
+        click.echo(f"cached {doc['id']} (valid until {doc.get('validUntil', 'no end')})")

@@ -1,0 +1,166 @@
+"""The employer's trust list: which issuers it trusts, and for what.
+
+A valid signature only says *who* signed. Whether that signer may attest a welding
+certificate is a decision of the employer, recorded here: each trusted issuer has a DID, a
+display name, for did:web its DID document (stored locally so verification stays offline),
+and optionally what it may attest — OB achievement types (``Diploma``, ``Certification``, ...)
+and/or skill frameworks (a ``targetFramework`` name or a ``targetUrl`` prefix). An issuer
+listed without restrictions is trusted for every kind.
+
+File format: ``schemas/trust-list.schema.json``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from skillcred._internal.fileio import atomic_write, dump_json, load_json_object, locked
+from skillcred._internal.timeutil import format_datetime, utcnow
+from skillcred.did import DidResolver, key_did_document
+from skillcred.errors import InvalidArgument, MalformedDocument, ResolutionError
+from skillcred.schemas import SCHEMA_BASE, validate
+
+__all__ = ["TRUST_LIST_SCHEMA", "TrustList", "TrustedIssuer", "default_trust_path"]
+
+TRUST_LIST_SCHEMA = SCHEMA_BASE + "trust-list.json"
+FRAMEWORK_PREFIX = "framework:"
+
+
+def default_trust_path() -> Path | None:
+    """``$SKILLCRED_TRUST``, else ``$XDG_CONFIG_HOME/skillcred/trust.json`` if it exists."""
+    env = os.environ.get("SKILLCRED_TRUST")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    p = Path(base) / "skillcred" / "trust.json"
+    return p if p.exists() else None
+
+
+@dataclass(frozen=True)
+class TrustedIssuer:
+    id: str
+    name: str
+    achievement_types: tuple[str, ...] = ()
+    frameworks: tuple[str, ...] = ()
+    did_document: Mapping[str, Any] | None = None
+    added: str | None = None
+
+    @property
+    def unrestricted(self) -> bool:
+        return not self.achievement_types and not self.frameworks
+
+    def may_attest(self, achievement: Mapping[str, Any]) -> tuple[bool, str]:
+        """Is this issuer trusted for ``achievement``? Returns (answer, reason)."""
+        if self.unrestricted:
+            return True, f"{self.name} is trusted for every kind of credential"
+        atype = achievement.get("achievementType")
+        if self.achievement_types and atype not in self.achievement_types:
+            return False, (f"{self.name} is trusted for {', '.join(self.achievement_types)}, "
+                           f"not for {atype or 'an achievement without a type'}")
+        if self.frameworks:
+            aligns = [a for a in achievement.get("alignment", []) if isinstance(a, Mapping)]
+            skills = [a for a in aligns if a.get("targetType") not in ("ceterms:Credential",)
+                      and a.get("targetFramework") not in ("NLQF", "EQF")]
+            if not skills:
+                return False, f"{self.name} is trusted only for skills of listed frameworks; this achievement names none"
+            for a in skills:
+                if not any(a.get("targetFramework") == f or str(a.get("targetUrl", "")).startswith(f)
+                           for f in self.frameworks):
+                    return False, (f"{self.name} is not trusted for skill {a.get('targetName') or a.get('targetUrl')} "
+                                   f"(framework {a.get('targetFramework') or '?'})")
+        return True, f"{self.name} is trusted for this kind of credential"
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "name": self.name}
+        if self.achievement_types or self.frameworks:
+            out["mayAttest"] = {"achievementTypes": list(self.achievement_types),
+                                "frameworks": list(self.frameworks)}
+        if self.did_document is not None:
+            out["didDocument"] = dict(self.did_document)
+        if self.added:
+            out["added"] = self.added
+        return out
+
+
+@dataclass
+class TrustList:
+    issuers: dict[str, TrustedIssuer] = field(default_factory=dict)
+    path: Path | None = None
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> TrustList:
+        p = Path(path)
+        data = load_json_object(p)
+        validate(data, TRUST_LIST_SCHEMA, source=str(p))
+        out = cls(path=p)
+        for entry in data.get("issuers", []):
+            may = entry.get("mayAttest") or {}
+            out.issuers[entry["id"]] = TrustedIssuer(
+                id=entry["id"], name=entry["name"],
+                achievement_types=tuple(may.get("achievementTypes", [])),
+                frameworks=tuple(may.get("frameworks", [])),
+                did_document=entry.get("didDocument"), added=entry.get("added"),
+            )
+        return out
+
+    @classmethod
+    def load_or_new(cls, path: str | os.PathLike[str]) -> TrustList:
+        p = Path(path)
+        return cls.load(p) if p.exists() else cls(path=p)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "SkillcredTrustList", "version": 1,
+                "issuers": [i.to_json() for i in sorted(self.issuers.values(), key=lambda i: i.id)]}
+
+    def save(self) -> None:
+        if self.path is None:
+            raise InvalidArgument("this trust list has no file")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with locked(self.path.with_name(self.path.name + ".lock")):
+            atomic_write(self.path, dump_json(self.to_json()))
+
+    def add(self, did: str, *, name: str, did_document: Mapping[str, Any] | None = None,
+            may_attest: Sequence[str] = ()) -> TrustedIssuer:
+        """Trust ``did``. ``may_attest`` items are achievement types or ``framework:NAME_OR_URL``."""
+        if not did.startswith("did:"):
+            raise InvalidArgument(f"an issuer is identified by its DID, not {did!r}")
+        if did.startswith("did:key:"):
+            try:
+                key_did_document(did)
+            except ResolutionError as exc:
+                raise InvalidArgument(exc.message) from exc
+            if did_document is not None:
+                raise InvalidArgument("a did:key needs no DID document (it is derived from the key)")
+        elif did.startswith("did:web:"):
+            if did_document is None:
+                raise InvalidArgument("a did:web issuer needs its DID document (--did-document FILE), "
+                                      "so that verification works offline")
+        else:
+            raise InvalidArgument(f"DID method of {did} is not supported (did:key, did:web)")
+        if did_document is not None:
+            if did_document.get("id") != did:
+                raise MalformedDocument(f"the DID document is for {did_document.get('id')!r}, not {did}")
+            DidResolver([did_document])  # shape check
+        types = tuple(m for m in may_attest if not m.startswith(FRAMEWORK_PREFIX))
+        frameworks = tuple(m[len(FRAMEWORK_PREFIX):] for m in may_attest if m.startswith(FRAMEWORK_PREFIX))
+        entry = TrustedIssuer(id=did, name=name, achievement_types=types, frameworks=frameworks,
+                              did_document=did_document, added=format_datetime(utcnow()))
+        self.issuers[did] = entry
+        return entry
+
+    def remove(self, did: str) -> TrustedIssuer:
+        try:
+            return self.issuers.pop(did)
+        except KeyError:
+            raise InvalidArgument(f"{did} is not in the trust list") from None
+
+    def get(self, did: str) -> TrustedIssuer | None:
+        return self.issuers.get(did)
+
+    def resolver(self) -> DidResolver:
+        """A resolver that knows every stored did:web document (did:key needs none)."""
+        return DidResolver([i.did_document for i in self.issuers.values() if i.did_document])

@@ -1,0 +1,131 @@
+"""Verification results as data: named checks, each passed / failed / not applicable /
+indeterminate with a reason; the report is frozen and cannot be mistaken for a boolean."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from skillcred.errors import (
+    CRYPTOGRAPHIC_SECURITY_ERROR,
+    MALFORMED_VALUE_ERROR,
+    PARSING_ERROR,
+    RANGE_ERROR,
+)
+
+__all__ = ["Check", "CheckStatus", "VerificationReport", "VerifiedCredential", "VerifiedPresentation"]
+
+CheckStatus = Literal["passed", "failed", "not_applicable", "indeterminate"]
+
+#: VC DM 2.0 §7.1 problem types per check family
+_PROBLEM_TYPES = {
+    "shape": PARSING_ERROR,
+    "contexts": PARSING_ERROR,
+    "terms": MALFORMED_VALUE_ERROR,
+    "proof": CRYPTOGRAPHIC_SECURITY_ERROR,
+    "issuer": CRYPTOGRAPHIC_SECURITY_ERROR,
+    "challenge": CRYPTOGRAPHIC_SECURITY_ERROR,
+    "validity": RANGE_ERROR,
+    "status": "https://www.w3.org/TR/vc-bitstring-status-list/#STATUS_VERIFICATION_ERROR",
+    "trust": CRYPTOGRAPHIC_SECURITY_ERROR,
+    "schema": MALFORMED_VALUE_ERROR,
+    "holder_binding": CRYPTOGRAPHIC_SECURITY_ERROR,
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One named check. ``id`` is stable and dotted: ``presentation.proof``,
+    ``credential[0].status``. ``step`` is its number in the pipeline (docs/verifying.md)."""
+
+    id: str
+    step: int
+    status: CheckStatus
+    reason: str
+    code: str = "ok"
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("passed", "not_applicable")
+
+    @property
+    def family(self) -> str:
+        return self.id.rsplit(".", 1)[-1]
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "step": self.step, "status": self.status,
+                               "code": self.code, "reason": self.reason}
+        if self.status in ("failed", "indeterminate"):
+            out["problem_type"] = _PROBLEM_TYPES.get(self.family, MALFORMED_VALUE_ERROR)
+        return out
+
+
+@dataclass(frozen=True)
+class VerificationReport:
+    """Every check that ran. ``verified`` is True only when each check passed or did not apply."""
+
+    kind: Literal["presentation", "credential"]
+    checked_at: str
+    checks: tuple[Check, ...]
+    source: str | None = None
+    presentation_id: str | None = None
+    credential_ids: tuple[str | None, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def verified(self) -> bool:
+        return bool(self.checks) and all(c.ok for c in self.checks)
+
+    def __bool__(self) -> bool:
+        raise TypeError("a VerificationReport is not a boolean: use report.verified")
+
+    def failures(self) -> list[Check]:
+        return [c for c in self.checks if not c.ok]
+
+    def for_credential(self, index: int) -> list[Check]:
+        prefix = f"credential[{index}]."
+        return [c for c in self.checks if c.id.startswith(prefix)]
+
+    def raise_for_failure(self) -> None:
+        if not self.verified:
+            from skillcred.errors import VerificationFailed
+
+            first = self.failures()[0]
+            raise VerificationFailed(f"{first.id}: {first.reason}", report=self, path=self.source)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "verified": self.verified,
+            "kind": self.kind,
+            "checked_at": self.checked_at,
+            "source": self.source,
+            "presentation": self.presentation_id,
+            "credentials": list(self.credential_ids),
+            "checks": [c.to_dict() for c in self.checks],
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True)
+class VerifiedCredential:
+    """A credential every check of which passed. Only the verifier makes these; gap analysis
+    accepts nothing else."""
+
+    index: int
+    id: str | None
+    issuer: str
+    issuer_name: str
+    subject: str | None
+    document: Mapping[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class VerifiedPresentation:
+    """The outcome for a presentation: the credentials that may be relied on, and the ones that
+    may not (with why). ``holder`` is the signer of a presentation whose own checks passed."""
+
+    report: VerificationReport
+    holder: str | None
+    accepted: tuple[VerifiedCredential, ...]
+    rejected: tuple[tuple[int, str | None, str], ...]

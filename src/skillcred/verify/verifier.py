@@ -1,0 +1,519 @@
+"""The employer's verifier: a numbered pipeline of checks, offline, failing closed.
+
+Steps (check ids in brackets; ``credential[i]`` for each credential of a presentation):
+
+0. establish the verification time (``at``, else the clock)
+1. parse and shape: a JSON object, a VerifiablePresentation or VerifiableCredential, the VC
+   2.0 context first                                   [presentation.shape, credential[i].shape]
+2. contexts and terms: every context bundled (never fetched); no term the contexts do not
+   define (JSON-LD safe mode)                      [*.contexts, *.terms]
+3-4. presentation proof: purpose ``authentication``, challenge and domain equal to what the
+   verifier expects (no expected challenge = possible replay = indeterminate), signature
+   valid, verification method authorized by its controller     [presentation.proof,
+   presentation.challenge, presentation.holder]
+5-6. credential proof: purpose ``assertionMethod``, cryptosuite allowed, signature valid; the
+   verification method is controlled by the credential's issuer  [credential[i].proof,
+   credential[i].issuer]
+7. validity period ``validFrom`` / ``validUntil`` (with a small clock skew)
+                                                              [credential[i].validity]
+8. status: Bitstring Status List from given files, the presentation or the verifier cache;
+   the list's own proof and issuer are checked; revoked or suspended fails; unavailable or
+   stale is indeterminate, which fails unless the caller explicitly accepts it
+                                                              [credential[i].status]
+9. issuer trusted for this kind of achievement (trust list)   [credential[i].trust]
+10. ``credentialSchema`` validated against the bundled schemas [credential[i].schema]
+11. holder binding: each credential's subject is the presentation's signer
+                                                              [credential[i].holder_binding]
+
+Later steps still run after an early failure (a bad signature should still show whether the
+credential was also expired), but nothing from a failed credential is ever accepted.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from skillcred._internal.fileio import check_depth
+from skillcred._internal.jsonld import to_rdf_dataset
+from skillcred._internal.timeutil import format_datetime, parse_datetime, utcnow
+from skillcred.did import DidResolver
+from skillcred.errors import (
+    MalformedDocument,
+    SkillcredError,
+    SkillcredSecurityWarning,
+    UnknownContext,
+    UnsupportedFeature,
+    VerificationFailed,
+)
+from skillcred.loader import OfflineLoader, default_loader
+from skillcred.proofs import SUPPORTED_CRYPTOSUITES, check_proofs
+from skillcred.schemas import known_schema_ids, validate
+from skillcred.status import is_stale, read_status
+from skillcred.trust import TrustList
+from skillcred.verify.report import (
+    Check,
+    CheckStatus,
+    VerificationReport,
+    VerifiedCredential,
+    VerifiedPresentation,
+)
+
+__all__ = ["VerificationPolicy", "Verifier"]
+
+VC_V2 = "https://www.w3.org/ns/credentials/v2"
+VC_V1 = "https://www.w3.org/2018/credentials/v1"
+STATUS_LIST_TYPE = "BitstringStatusListCredential"
+
+
+@dataclass(frozen=True)
+class VerificationPolicy:
+    """What the verifier requires. Anything weaker is named ``unsafe_*`` and warns."""
+
+    trust: TrustList | None = None
+    allowed_suites: tuple[str, ...] = SUPPORTED_CRYPTOSUITES
+    clock_skew: timedelta = timedelta(minutes=5)
+    unsafe_accept_unknown_status: bool = False
+    unsafe_no_challenge: bool = False
+
+    def __post_init__(self) -> None:
+        if self.unsafe_accept_unknown_status:
+            warnings.warn("unsafe: credentials whose status cannot be determined are accepted",
+                          SkillcredSecurityWarning, stacklevel=3)
+        if self.unsafe_no_challenge:
+            warnings.warn("unsafe: presentations are accepted without a challenge (replay possible)",
+                          SkillcredSecurityWarning, stacklevel=3)
+
+
+def _types(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    return [t for t in value if isinstance(t, str)] if isinstance(value, list) else []
+
+
+def _contexts(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _issuer_id(doc: Mapping[str, Any]) -> str | None:
+    iss = doc.get("issuer")
+    if isinstance(iss, Mapping):
+        iss = iss.get("id")
+    return iss if isinstance(iss, str) else None
+
+
+def _issuer_name(doc: Mapping[str, Any]) -> str:
+    iss = doc.get("issuer")
+    if isinstance(iss, Mapping):
+        return str(iss.get("name") or iss.get("id") or "?")
+    return str(iss or "?")
+
+
+def _subjects(doc: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    s = doc.get("credentialSubject")
+    if isinstance(s, list):
+        return [x for x in s if isinstance(x, Mapping)]
+    return [s] if isinstance(s, Mapping) else []
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+@dataclass
+class _Run:
+    """Accumulates the checks of one verification."""
+
+    checks: list[Check] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def add(self, cid: str, step: int, status: CheckStatus, reason: str, code: str = "ok") -> Check:
+        c = Check(cid, step, status, reason, code if status != "passed" else "ok")
+        self.checks.append(c)
+        return c
+
+
+class Verifier:
+    """Verifies credentials and presentations offline against a policy.
+
+    ``status_lists`` are BitstringStatusListCredentials the caller has (files, a cache);
+    ``did_documents`` add DID documents beyond those in the trust list.
+    """
+
+    def __init__(
+        self,
+        policy: VerificationPolicy | None = None,
+        *,
+        status_lists: Iterable[Mapping[str, Any]] = (),
+        did_documents: Iterable[Mapping[str, Any]] = (),
+        loader: OfflineLoader | None = None,
+    ) -> None:
+        self.policy = policy or VerificationPolicy()
+        self._loader = loader or default_loader()
+        docs = list(did_documents)
+        if self.policy.trust is not None:
+            docs = [i.did_document for i in self.policy.trust.issuers.values() if i.did_document] + docs
+        self._resolver = DidResolver(docs)
+        self._status: dict[str, Mapping[str, Any]] = {}
+        for sl in status_lists:
+            self.add_status_list(sl)
+
+    def add_status_list(self, credential: Mapping[str, Any]) -> None:
+        """Make a status-list credential available (it is verified when it is used)."""
+        if STATUS_LIST_TYPE not in _types(credential.get("type")) or not isinstance(credential.get("id"), str):
+            raise MalformedDocument("not a BitstringStatusListCredential with an id")
+        self._status[str(credential["id"])] = credential
+
+    # -- public API ----------------------------------------------------------------------------
+
+    def check(
+        self,
+        document: Mapping[str, Any],
+        *,
+        challenge: str | None = None,
+        domain: str | None = None,
+        at: datetime | None = None,
+        source: str | None = None,
+    ) -> VerificationReport:
+        """Run every check; returns the report and never raises for a verification outcome."""
+        return self.assess(document, challenge=challenge, domain=domain, at=at, source=source).report
+
+    def assess(
+        self,
+        document: Mapping[str, Any],
+        *,
+        challenge: str | None = None,
+        domain: str | None = None,
+        at: datetime | None = None,
+        source: str | None = None,
+    ) -> VerifiedPresentation:
+        """The report plus the credentials that may be relied on and those that may not."""
+        when = at or utcnow()
+        run = _Run()
+        if self.policy.trust is None:
+            run.warnings.append("no trust list given: issuers are NOT checked against a list of trusted issuers")
+        kind: str = "credential"
+        vp_id: str | None = None
+        creds: list[Any] = []
+        holder_ok = False
+        holder: str | None = None
+        try:
+            check_depth(document)
+        except MalformedDocument as exc:
+            run.add("document.shape", 1, "failed", exc.message, exc.code)
+            return self._finish(run, "credential", when, source, None, [], [], None)
+        if not isinstance(document, Mapping):
+            run.add("document.shape", 1, "failed", "not a JSON object", "malformed_document")
+            return self._finish(run, "credential", when, source, None, [], [], None)
+        types = _types(document.get("type"))
+        if "VerifiablePresentation" in types:
+            kind = "presentation"
+            vp_id = document.get("id") if isinstance(document.get("id"), str) else None
+            holder_ok, holder, creds = self._presentation(run, document, challenge, domain, when)
+        elif "VerifiableCredential" in types:
+            creds = [document]
+            holder_ok = True
+        else:
+            run.add("document.shape", 1, "failed",
+                    "neither a VerifiablePresentation nor a VerifiableCredential", "malformed_document")
+            return self._finish(run, "credential", when, source, None, [], [], None)
+
+        accepted: list[VerifiedCredential] = []
+        rejected: list[tuple[int, str | None, str]] = []
+        ids: list[str | None] = []
+        for i, cred in enumerate(creds):
+            prefix = f"credential[{i}]" if kind == "presentation" else "credential"
+            before = len(run.checks)
+            cid = self._credential(run, prefix, cred, when, holder if kind == "presentation" else None)
+            ids.append(cid)
+            mine = run.checks[before:]
+            failed = [c for c in mine if not c.ok]
+            if failed or not holder_ok:
+                why = failed[0] if failed else None
+                rejected.append((i, cid, f"{why.family}: {why.reason}" if why else
+                                 "the presentation itself did not verify"))
+            else:
+                accepted.append(VerifiedCredential(
+                    index=i, id=cid, issuer=str(_issuer_id(cred)), issuer_name=_issuer_name(cred),
+                    subject=str(_subjects(cred)[0].get("id")) if _subjects(cred) else None,
+                    document=copy.deepcopy(dict(cred)),
+                ))
+        if kind == "presentation" and not creds:
+            run.add("presentation.credentials", 1, "failed", "the presentation holds no credentials",
+                    "no_credentials")
+        return self._finish(run, kind, when, source, vp_id, ids, accepted, holder if holder_ok else None,
+                            rejected)
+
+    def verify(self, document: Mapping[str, Any], **kwargs: Any) -> VerifiedPresentation:
+        """Like :meth:`assess`, but raise :class:`VerificationFailed` unless everything passed."""
+        result = self.assess(document, **kwargs)
+        result.report.raise_for_failure()
+        return result
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _finish(self, run: _Run, kind: str, when: datetime, source: str | None, vp_id: str | None,
+                ids: Sequence[str | None], accepted: list[VerifiedCredential], holder: str | None,
+                rejected: list[tuple[int, str | None, str]] | None = None) -> VerifiedPresentation:
+        report = VerificationReport(
+            kind=kind,  # type: ignore[arg-type]
+            checked_at=format_datetime(when), checks=tuple(run.checks), source=source,
+            presentation_id=vp_id, credential_ids=tuple(ids), warnings=tuple(run.warnings),
+        )
+        if not report.verified and kind == "credential":
+            accepted = []
+        return VerifiedPresentation(report=report, holder=holder, accepted=tuple(accepted),
+                                    rejected=tuple(rejected or []))
+
+    def _shape_and_terms(self, run: _Run, prefix: str, doc: Mapping[str, Any], required_type: str) -> bool:
+        ctx = _contexts(doc.get("@context"))
+        problems = []
+        if not ctx or ctx[0] not in (VC_V2, VC_V1):
+            problems.append(f"@context must start with {VC_V2}")
+        if required_type not in _types(doc.get("type")):
+            problems.append(f"type must include {required_type}")
+        if required_type == "VerifiableCredential":
+            if not _issuer_id(doc):
+                problems.append("issuer is missing")
+            if not _subjects(doc):
+                problems.append("credentialSubject is missing")
+        if problems:
+            run.add(f"{prefix}.shape", 1, "failed", "; ".join(problems), "malformed_document")
+        else:
+            run.add(f"{prefix}.shape", 1, "passed", f"a {required_type} on VC Data Model "
+                    f"{'2.0' if ctx[0] == VC_V2 else '1.1'}")
+        unknown = sorted({c for c in self._all_context_urls(doc) if not self._loader.knows(c)})
+        if unknown:
+            run.add(f"{prefix}.contexts", 2, "failed",
+                    f"context {', '.join(unknown)} is not bundled (contexts are never fetched)", UnknownContext.code)
+            run.add(f"{prefix}.terms", 2, "indeterminate", "not checked: a context is unknown", "unknown_context")
+            return False
+        run.add(f"{prefix}.contexts", 2, "passed", "every context is bundled and pinned")
+        try:
+            to_rdf_dataset(doc, loader=self._loader)
+        except SkillcredError as exc:
+            run.add(f"{prefix}.terms", 2, "failed", exc.message, exc.code)
+            return False
+        run.add(f"{prefix}.terms", 2, "passed", "every term is defined by the contexts")
+        return not problems
+
+    def _all_context_urls(self, doc: Any) -> list[str]:
+        out: list[str] = []
+        stack = [doc]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, Mapping):
+                for k, v in node.items():
+                    if k == "@context":
+                        for c in _contexts(v):
+                            if isinstance(c, str):
+                                out.append(c)
+                            elif isinstance(c, Mapping):
+                                stack.append(c)
+                    else:
+                        stack.append(v)
+            elif isinstance(node, list):
+                stack.extend(node)
+        return out
+
+    def _presentation(self, run: _Run, vp: Mapping[str, Any], challenge: str | None, domain: str | None,
+                      when: datetime) -> tuple[bool, str | None, list[Any]]:
+        ok = self._shape_and_terms(run, "presentation", vp, "VerifiablePresentation")
+        all_vcs = _as_list(vp.get("verifiableCredential"))
+        creds = []
+        for vc in all_vcs:
+            if isinstance(vc, Mapping) and STATUS_LIST_TYPE in _types(vc.get("type")):
+                self._status.setdefault(str(vc.get("id")), vc)  # status lists travelling with it
+            else:
+                creds.append(vc)
+        if not isinstance(vp.get("proof"), Mapping | list):
+            run.add("presentation.proof", 3, "failed", "the presentation is not signed", "proof_missing")
+            return False, None, creds
+        report = check_proofs(vp, resolver=self._resolver, expected_purpose="authentication",
+                              challenge=challenge, domain=domain, at=when,
+                              allowed_suites=self.policy.allowed_suites, loader=self._loader)
+        bad = [c for c in report.checks if c.status != "passed"]
+        if bad:
+            run.add("presentation.proof", 4, "failed", bad[0].reason, bad[0].code)
+            ok = False
+        else:
+            run.add("presentation.proof", 4, "passed",
+                    f"signed by {report.controllers[0]} for authentication"
+                    + (f", challenge and domain {domain} match" if challenge and domain else ""))
+        if challenge is None:
+            if self.policy.unsafe_no_challenge:
+                run.add("presentation.challenge", 4, "not_applicable",
+                        "UNSAFE: no challenge expected; replay protection is off", "unsafe_no_challenge")
+            else:
+                run.add("presentation.challenge", 4, "indeterminate",
+                        "no expected challenge was given, so a replayed presentation cannot be told apart "
+                        "(pass --challenge)", "challenge_not_given")
+                ok = False
+        else:
+            run.add("presentation.challenge", 4, "passed" if not bad else "failed",
+                    "the proof carries the expected challenge" if not bad else "see presentation.proof",
+                    "ok" if not bad else bad[0].code)
+        signer = report.controllers[0] if report.controllers and not bad else None
+        vp_holder = vp.get("holder")
+        if isinstance(vp_holder, Mapping):
+            vp_holder = vp_holder.get("id")
+        if vp_holder is not None and signer is not None and vp_holder != signer:
+            run.add("presentation.holder", 4, "failed",
+                    f"holder {vp_holder} is not the signer {signer}", "holder_mismatch")
+            ok = False
+        return ok and signer is not None, signer, creds
+
+    def _credential(self, run: _Run, prefix: str, cred: Any, when: datetime, holder: str | None) -> str | None:
+        if not isinstance(cred, Mapping):
+            run.add(f"{prefix}.shape", 1, "failed", "not a JSON object (enveloped credentials are not "
+                    "supported here)", "malformed_document")
+            return None
+        cid = cred.get("id") if isinstance(cred.get("id"), str) else None
+        self._shape_and_terms(run, prefix, cred, "VerifiableCredential")
+        issuer = _issuer_id(cred)
+        # 5-6: proof and issuer binding
+        report = check_proofs(cred, resolver=self._resolver, expected_purpose="assertionMethod", at=when,
+                              allowed_suites=self.policy.allowed_suites, loader=self._loader)
+        bad = [c for c in report.checks if c.status != "passed"]
+        if bad:
+            run.add(f"{prefix}.proof", 5, "failed", bad[0].reason, bad[0].code)
+            run.add(f"{prefix}.issuer", 6, "indeterminate", "not established: the proof did not verify",
+                    "proof_invalid")
+        else:
+            run.add(f"{prefix}.proof", 5, "passed", f"{report.checks[0].cryptosuite} signature verified")
+            if issuer in report.controllers:
+                run.add(f"{prefix}.issuer", 6, "passed", f"signed with a key controlled by the issuer {issuer}")
+            else:
+                run.add(f"{prefix}.issuer", 6, "failed",
+                        f"signed by {', '.join(report.controllers)}, which is not the issuer {issuer}",
+                        "issuer_key_mismatch")
+        self._validity(run, prefix, cred, when)
+        self._status_check(run, prefix, cred, issuer, when)
+        self._trust(run, prefix, cred, issuer)
+        self._schema(run, prefix, cred)
+        if holder is not None or prefix != "credential":
+            subjects = {str(s.get("id")) for s in _subjects(cred) if s.get("id")}
+            if holder is None:
+                run.add(f"{prefix}.holder_binding", 11, "indeterminate",
+                        "the presentation signer is not established", "holder_unknown")
+            elif holder in subjects:
+                run.add(f"{prefix}.holder_binding", 11, "passed", "the subject is the presenter")
+            else:
+                run.add(f"{prefix}.holder_binding", 11, "failed",
+                        f"the credential is about {', '.join(sorted(subjects)) or 'nobody'}, not the presenter "
+                        f"{holder}", "subject_not_holder")
+        return cid
+
+    def _validity(self, run: _Run, prefix: str, cred: Mapping[str, Any], when: datetime) -> None:
+        skew = self.policy.clock_skew
+        try:
+            start = cred.get("validFrom") or cred.get("issuanceDate")
+            end = cred.get("validUntil") or cred.get("expirationDate")
+            if start is not None and parse_datetime(start, field="validFrom") > when + skew:
+                run.add(f"{prefix}.validity", 7, "failed", f"not yet valid: valid from {start}", "not_yet_valid")
+                return
+            if end is not None and parse_datetime(end, field="validUntil") < when - skew:
+                run.add(f"{prefix}.validity", 7, "failed", f"expired: valid until {end}", "expired")
+                return
+        except MalformedDocument as exc:
+            run.add(f"{prefix}.validity", 7, "failed", exc.message, "malformed_date")
+            return
+        span = f"valid {start or '(no start)'} to {end or '(no end)'}"
+        run.add(f"{prefix}.validity", 7, "passed", f"{span}, checked at {format_datetime(when)}")
+
+    def _status_check(self, run: _Run, prefix: str, cred: Mapping[str, Any], issuer: str | None,
+                      when: datetime) -> None:
+        entries = _as_list(cred.get("credentialStatus"))
+        if not entries:
+            run.add(f"{prefix}.status", 8, "not_applicable", "the credential has no status entry")
+            return
+        outcomes: list[tuple[CheckStatus, str, str]] = []
+        for entry in entries:
+            outcomes.append(self._one_status(entry, issuer, when))
+        failed = [o for o in outcomes if o[0] == "failed"]
+        unknown = [o for o in outcomes if o[0] == "indeterminate"]
+        if failed:
+            run.add(f"{prefix}.status", 8, "failed", failed[0][1], failed[0][2])
+        elif unknown:
+            if self.policy.unsafe_accept_unknown_status:
+                run.add(f"{prefix}.status", 8, "not_applicable",
+                        f"UNSAFE: accepted although {unknown[0][1]}", "unsafe_status_unknown")
+            else:
+                run.add(f"{prefix}.status", 8, "indeterminate", unknown[0][1], unknown[0][2])
+        else:
+            run.add(f"{prefix}.status", 8, "passed", "; ".join(o[1] for o in outcomes))
+
+    def _one_status(self, entry: Any, issuer: str | None, when: datetime) -> tuple[CheckStatus, str, str]:
+        if not isinstance(entry, Mapping):
+            return "failed", "credentialStatus entry is not an object", "status_malformed"
+        if entry.get("type") != "BitstringStatusListEntry":
+            return "indeterminate", f"status type {entry.get('type')!r} is not supported", "status_unsupported"
+        url = entry.get("statusListCredential")
+        purpose = entry.get("statusPurpose")
+        lst = self._status.get(str(url).split("#", 1)[0]) if isinstance(url, str) else None
+        if lst is None:
+            return ("indeterminate", f"{purpose} status unknown: status list {url} is not available offline "
+                    "(give it with --status-list or 'skillcred status import')", "status_unavailable")
+        proof = check_proofs(lst, resolver=self._resolver, expected_purpose="assertionMethod", at=when,
+                             allowed_suites=self.policy.allowed_suites, loader=self._loader)
+        if not proof.verified:
+            bad = next(c for c in proof.checks if c.status != "passed")
+            return "indeterminate", f"status list {url} does not verify: {bad.reason}", "status_list_invalid"
+        if _issuer_id(lst) != issuer or issuer not in proof.controllers:
+            return ("indeterminate", f"status list {url} is not issued by the credential's issuer",
+                    "status_list_wrong_issuer")
+        try:
+            if is_stale(lst, at=when):
+                return ("indeterminate", f"status list {url} is stale (past its validUntil/ttl); get a fresh copy",
+                        "status_list_stale")
+            start = lst.get("validFrom")
+            if start and parse_datetime(start) > when + self.policy.clock_skew:
+                return "indeterminate", f"status list {url} is not valid yet", "status_list_not_yet_valid"
+            result = read_status(entry, lst)
+        except (MalformedDocument, UnsupportedFeature) as exc:
+            return "indeterminate", f"status list {url}: {exc.message}", exc.code
+        if result.is_set:
+            word = {"revocation": "revoked", "suspension": "suspended"}.get(str(purpose), f"{purpose} set")
+            return "failed", f"{word} (status list {url}, index {result.index})", word
+        return "passed", f"not {'revoked' if purpose == 'revocation' else 'suspended' if purpose == 'suspension' else purpose}", "ok"
+
+    def _trust(self, run: _Run, prefix: str, cred: Mapping[str, Any], issuer: str | None) -> None:
+        trust = self.policy.trust
+        if trust is None:
+            run.add(f"{prefix}.trust", 9, "not_applicable",
+                    "NOT PERFORMED: no trust list given, so the issuer is not checked", "trust_not_checked")
+            return
+        entry = trust.get(issuer or "")
+        if entry is None:
+            run.add(f"{prefix}.trust", 9, "failed", f"issuer {issuer} is not in the trust list", "issuer_untrusted")
+            return
+        achievement = next((s.get("achievement") for s in _subjects(cred) if isinstance(s.get("achievement"), Mapping)),
+                           {})
+        ok, reason = entry.may_attest(achievement)
+        run.add(f"{prefix}.trust", 9, "passed" if ok else "failed", reason, "ok" if ok else "issuer_not_trusted_for_kind")
+
+    def _schema(self, run: _Run, prefix: str, cred: Mapping[str, Any]) -> None:
+        refs = _as_list(cred.get("credentialSchema"))
+        if not refs:
+            run.add(f"{prefix}.schema", 10, "not_applicable", "the credential names no schema")
+            return
+        known = set(known_schema_ids())
+        for ref in refs:
+            sid = ref.get("id") if isinstance(ref, Mapping) else None
+            if not isinstance(ref, Mapping) or ref.get("type") != "JsonSchema" or sid not in known:
+                run.add(f"{prefix}.schema", 10, "indeterminate",
+                        f"schema {sid or ref!r} ({ref.get('type') if isinstance(ref, Mapping) else '?'}) "
+                        "is not available offline", "schema_unavailable")
+                return
+            try:
+                validate(cred, str(sid))
+            except SkillcredError as exc:
+                run.add(f"{prefix}.schema", 10, "failed", exc.message, exc.code)
+                return
+        run.add(f"{prefix}.schema", 10, "passed", f"valid against {', '.join(str(r.get('id')).rsplit('/', 1)[-1] for r in refs)}")
