@@ -1,37 +1,119 @@
 #!/usr/bin/env bash
 # The skillcred story, end to end, on embedded defaults. Run by `make demo`.
+# An institute issues, workers keep and present, an employer verifies, matches and ranks.
 # Everything happens offline in ./demo-out (recreated on every run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+E=examples
 OUT=demo-out
 rm -rf "$OUT"; mkdir -p "$OUT"
-unset SKILLCRED_PASSPHRASE || true
+export SKILLCRED_PASSPHRASE="demo passphrase"   # batch mode: keys are encrypted with this
+export SKILLCRED_STATUS_CACHE="$OUT/employer/status-cache"
+export XDG_CONFIG_HOME="$OUT/employer/config"     # no stray default trust list
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+first() { head -n 1; }
 
-say "1. The training institute creates its signing key (Ed25519, did:key)"
-printf 'demo-passphrase\n' > "$OUT/passphrase.txt"
-skillcred keys generate --type ed25519 -o "$OUT/institute.pem" --passphrase-file "$OUT/passphrase.txt"
-ls -l "$OUT/institute.pem" | awk '{print "   key file mode:", $1}'
+say "1. Two institutes set up: a vocational college (did:web) and an employer's assessor (did:key)"
+ROC=$(skillcred issuer init "$OUT/roc" --name "ROC Techniek Midden" --url https://roc-techniek.example \
+        --did-method web --key-type ed25519 2>/dev/null | first)
+ASSESSOR=$(skillcred issuer init "$OUT/assessor" --name "Metaalbedrijf De Vries (leermeester)" \
+        --url https://metaalbedrijf-de-vries.example --did-method key --key-type p256 2>/dev/null | first)
+echo "   ROC:      $ROC   (publishes $OUT/roc/did.json)"
+echo "   assessor: $ASSESSOR   (ecdsa-rdfc-2019, P-256)"
 
-say "2. It signs a MIG/MAG welding skill credential (eddsa-rdfc-2022)"
-skillcred sign examples/credentials/unsigned-mig-mag-welding.json \
-  --key "$OUT/institute.pem" --passphrase-file "$OUT/passphrase.txt" \
-  --suite eddsa-rdfc-2022 -o "$OUT/signed.json"
-cat "$OUT/signed.json"
+say "2. Three workers create their wallets"
+JAN=$(skillcred wallet init --wallet "$OUT/jan" 2>/dev/null | first)
+FATIMA=$(skillcred wallet init --wallet "$OUT/fatima" 2>/dev/null | first)
+SEM=$(skillcred wallet init --wallet "$OUT/sem" 2>/dev/null | first)
+echo "   Jan $JAN"; echo "   Fatima $FATIMA"; echo "   Sem $SEM"
 
-say "3. Anyone verifies the proof offline"
-skillcred verify --proof-only "$OUT/signed.json"
+say "3. The ROC issues a class at once (roster with a progress bar; re-running issues nothing twice)"
+cat > "$OUT/roster.csv" <<CSV
+key,subject,name,achievement,level
+jan-diploma,$JAN,Jan de Vries,$PWD/$E/achievements/mbo-verspaner-diploma.yaml,
+jan-cnc,$JAN,Jan de Vries,$PWD/$E/achievements/cnc-programmeren.yaml,3
+jan-tekening,$JAN,Jan de Vries,$PWD/$E/achievements/technisch-tekeninglezen.yaml,2
+fatima-cnc,$FATIMA,Fatima el Amrani,$PWD/$E/achievements/cnc-programmeren.yaml,4
+fatima-tekening,$FATIMA,Fatima el Amrani,$PWD/$E/achievements/technisch-tekeninglezen.yaml,4
+fatima-lassen,$FATIMA,Fatima el Amrani,$PWD/$E/achievements/mig-mag-lassen.yaml,3
+sem-lassen,$SEM,Sem Jansen,$PWD/$E/achievements/mig-mag-lassen.yaml,2
+sem-cnc,$SEM,Sem Jansen,$PWD/$E/achievements/cnc-programmeren.yaml,2
+CSV
+skillcred issue --issuer "$OUT/roc" --batch "$OUT/roster.csv" --out-dir "$OUT/issued"
+skillcred issue --issuer "$OUT/roc" --batch "$OUT/roster.csv" --out-dir "$OUT/issued"
 
-say "4. A tampered copy (level raised in the name) is rejected"
-python - "$OUT/signed.json" "$OUT/tampered.json" <<'PY'
-import json, sys
-doc = json.load(open(sys.argv[1]))
-doc["name"] = doc["name"].replace("niveau 3", "niveau 5")
-json.dump(doc, open(sys.argv[2], "w"), indent=2)
-PY
-if skillcred verify --proof-only "$OUT/tampered.json"; then
-  echo "   !! the tampered credential verified: this is a bug" >&2; exit 1
-else
-  echo "   -> rejected, as it must be (exit $?)"
-fi
-say "Done. Files are in $OUT/"
+say "4. The assessor attests a soft skill learned on the job (with evidence)"
+skillcred issue --issuer "$OUT/assessor" --achievement $E/achievements/plannen-en-organiseren.yaml \
+  --subject "$JAN" --name "Jan de Vries" --level 2 --assessor "Piet Bakker, leermeester" \
+  --workplace "Metaalbedrijf De Vries, Utrecht" --hours 320 --period-start 2026-02-01 --period-end 2026-06-30 \
+  --evidence "Plant wekelijks de werkvoorbereiding van de CNC-cel en bewaakt de levertijden." \
+  -o "$OUT/issued/jan-plannen.json" | first
+
+say "5. Workers add their credentials (each is verified on the way in)"
+for w in jan fatima sem; do
+  did=$(python -c "import json,sys;print(json.load(open('$OUT/$w/wallet.json'))['holder'])")
+  for f in "$OUT"/issued/*.json; do
+    if grep -q "$did" "$f"; then
+      skillcred wallet add --wallet "$OUT/$w" --did-document "$OUT/roc/did.json" "$f" >/dev/null
+    fi
+  done
+done
+skillcred wallet list --wallet "$OUT/jan"
+
+say "6. Jan's skills passport (and a printable page)"
+skillcred passport --wallet "$OUT/jan" --html "$OUT/jan-passport.html"
+
+say "7. A bad input is refused, nothing lost: Jan tries to add Fatima's credential"
+skillcred wallet add --wallet "$OUT/jan" --did-document "$OUT/roc/did.json" \
+  "$(grep -l "$FATIMA" "$OUT"/issued/*.json | head -1)" || echo "   -> refused (exit $?), wallet unchanged"
+
+say "8. The employer trusts both institutes (the ROC for diplomas and skills only)"
+skillcred trust add --trust "$OUT/employer/trust.json" "$ROC" --name "ROC Techniek Midden" \
+  --did-document "$OUT/roc/did.json" --may-attest Diploma --may-attest Competency --may-attest Certification
+skillcred trust add --trust "$OUT/employer/trust.json" "$ASSESSOR" --name "Metaalbedrijf De Vries"
+
+say "9. One of Sem's credentials is revoked; the institutes publish their status lists, the employer imports them"
+SEM_CNC=$(python -c "
+import json,glob
+for f in glob.glob('$OUT/issued/*.json'):
+    d=json.load(open(f))
+    if d['credentialSubject']['id']=='$SEM' and 'cnc' in d['credentialSubject']['achievement']['id']: print(d['id'])")
+skillcred revoke --issuer "$OUT/roc" "$SEM_CNC"
+skillcred status publish --issuer "$OUT/roc" --out-dir "$OUT/roc/status"
+skillcred status publish --issuer "$OUT/assessor" --out-dir "$OUT/assessor/status"
+skillcred status import "$OUT"/roc/status/*-1 "$OUT"/assessor/status/*-1
+
+say "10. Each candidate presents (the employer gave each a challenge, for its own domain)"
+DOMAIN=werving.metaalbedrijf-de-vries.example
+mkdir -p "$OUT/applications"
+printf '{\n' > "$OUT/applications/challenges.json"
+sep=""
+for w in jan fatima sem; do
+  ch=$(python -c "import secrets;print(secrets.token_hex(12))")
+  skillcred present --wallet "$OUT/$w" --all --challenge "$ch" --domain "$DOMAIN" -o "$OUT/applications/$w.json" 2>/dev/null
+  printf '%s  "%s.json": {"challenge": "%s", "domain": "%s"}' "$sep" "$w" "$ch" "$DOMAIN" >> "$OUT/applications/challenges.json"
+  sep=$',\n'
+done
+printf '\n}\n' >> "$OUT/applications/challenges.json"
+JAN_CH=$(python -c "import json;print(json.load(open('$OUT/applications/challenges.json'))['jan.json']['challenge'])")
+
+say "11. The employer verifies Jan's presentation, offline"
+skillcred verify "$OUT/applications/jan.json" --trust "$OUT/employer/trust.json" \
+  --challenge "$JAN_CH" --domain "$DOMAIN"
+
+say "12. A replay (Jan's presentation, a different challenge) is rejected"
+skillcred verify "$OUT/applications/jan.json" --trust "$OUT/employer/trust.json" \
+  --challenge "another-request" --domain "$DOMAIN" --json \
+  | python -c "import json,sys;r=json.load(sys.stdin);c=[x for x in r['checks'] if x['status']!='passed' and x['status']!='not_applicable'][0];print('   verified:',r['verified'],'-',c['id'],c['code'])" || true
+
+say "13. Jan next to the CNC-verspaner vacancy: what he can, what is missing, which training closes it"
+skillcred match "$OUT/applications/jan.json" --profile $E/profiles/cnc-verspaner.json \
+  --trust "$OUT/employer/trust.json" --challenge "$JAN_CH" --domain "$DOMAIN" \
+  --framework $E/frameworks/metaal-vaardigheden.json --catalog $E/catalogs/metaal-opleidingen.json \
+  --html "$OUT/jan-gap.html" || true
+
+say "14. Ranking all three candidates for the vacancy (Sem's revoked credential does not count)"
+skillcred rank "$OUT/applications" --profile $E/profiles/cnc-verspaner.json --trust "$OUT/employer/trust.json" \
+  --framework $E/frameworks/metaal-vaardigheden.json
+
+say "Done. Everything is in $OUT/ (open $OUT/jan-passport.html and $OUT/jan-gap.html in a browser)."

@@ -50,6 +50,7 @@ KEY_FILE = "holder-key.pem"
 CRED_DIR = "credentials"
 INDEX_FILE = "index.json"
 LOCK_FILE = ".lock"
+DID_DIR = "dids"
 EXPORT_TYPE = "SkillcredWalletExport"
 KINDS = ("diploma", "skill", "on-the-job", "soft-skill", "other")
 EXPIRY_WARNING = timedelta(days=90)
@@ -291,41 +292,66 @@ class Wallet:
                 listing.problems.append(Problem(path.name, exc.message))
         return listing
 
+    def _stamps(self) -> list[list[Any]]:
+        """``[name, size, mtime_ns, inode]`` of every credential file: what the index was built from.
+
+        A file changed in place (same name) changes its stamp, so the index is never trusted
+        for a file it did not read."""
+        stamps: list[list[Any]] = []
+        for path in sorted(self._cred_dir().glob("*.json")):
+            if path.name.startswith("."):
+                continue
+            try:
+                st = path.stat()
+            except OSError:
+                continue  # removed meanwhile
+            stamps.append([path.name, st.st_size, st.st_mtime_ns, st.st_ino])
+        return stamps
+
     def listing(self) -> Listing:
         """All credentials (from the index when it matches the files, else by rescanning)."""
-        files = sorted(p.name for p in self._cred_dir().glob("*.json") if not p.name.startswith("."))
+        stamps = self._stamps()
         try:
             index = load_json_object(self.root / INDEX_FILE)
-            if index.get("files") == files:
-                return Listing(
+            if index.get("files") == stamps:
+                cached = Listing(
                     [WalletEntry(**e) for e in index["entries"]],
                     [Problem(**p) for p in index.get("problems", [])],
                 )
+                covered = sorted([e.file for e in cached.entries] + [p.file for p in cached.problems])
+                if covered == [s[0] for s in stamps]:
+                    return cached
         except (SkillcredError, TypeError, KeyError):
             pass
         listing = self._scan()
         try:
             with locked(self.root / LOCK_FILE):
-                self._write_index(listing, files)
+                self._write_index(listing, stamps)
         except OSError:
             pass  # a read-only wallet still lists
         return listing
 
-    def _write_index(self, listing: Listing, files: list[str] | None = None) -> None:
-        if files is None:
-            files = sorted(p.name for p in self._cred_dir().glob("*.json") if not p.name.startswith("."))
+    def _write_index(self, listing: Listing, stamps: list[list[Any]]) -> None:
+        """Write the index of ``listing``; ``stamps`` must be taken *before* the scan."""
         atomic_write(self.root / INDEX_FILE, dump_json({
-            "files": files,
+            "files": stamps,
             "entries": [asdict(e) for e in listing.entries],
             "problems": [asdict(p) for p in listing.problems],
         }))
+
+    def _rebuild_index(self) -> None:
+        """Rescan and rewrite the index (callers hold the lock)."""
+        stamps = self._stamps()
+        self._write_index(self._scan(), stamps)
 
     def entries(self) -> list[WalletEntry]:
         return self.listing().entries
 
     def find(self, ref: str) -> WalletEntry:
         """An entry by full id, or by a unique part of it (e.g. the end of a UUID)."""
-        entries = self.entries()
+        return self._match(self.entries(), ref)
+
+    def _match(self, entries: list[WalletEntry], ref: str) -> WalletEntry:
         exact = [e for e in entries if e.id == ref]
         if exact:
             return exact[0]
@@ -397,14 +423,40 @@ class Wallet:
                 entries.append((entry, doc))
             for entry, doc in entries:
                 atomic_write(self._cred_dir() / entry.file, dump_json(doc))
-            self._write_index(self._scan())
+            self._rebuild_index()
         return [e for e, _ in entries]
+
+    def remember_did_documents(self, documents: Iterable[Mapping[str, Any]]) -> None:
+        """Keep issuers' DID documents (did:web) so later checks of their credentials stay offline."""
+        folder = self.root / DID_DIR
+        folder.mkdir(exist_ok=True)
+        with locked(self.root / LOCK_FILE):
+            for doc in documents:
+                did = str(doc.get("id", ""))
+                if did:
+                    name = hashlib.sha256(did.encode("utf-8")).hexdigest()[:32] + ".json"
+                    atomic_write(folder / name, dump_json(dict(doc)))
+
+    def did_documents(self) -> list[dict[str, Any]]:
+        folder = self.root / DID_DIR
+        out = []
+        for p in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+            try:
+                out.append(load_json_object(p))
+            except SkillcredError:
+                continue
+        return out
+
+    def resolver(self, extra: Iterable[Mapping[str, Any]] = ()) -> DidResolver:
+        return DidResolver([*self.did_documents(), *extra])
 
     def remove(self, ref: str) -> WalletEntry:
         with locked(self.root / LOCK_FILE):
-            entry = self.find(ref)
+            # look it up from the files, not via listing(): that may take this same lock to
+            # rewrite a stale index, and a second flock by this process would wait forever
+            entry = self._match(self._scan().entries, ref)
             (self._cred_dir() / entry.file).unlink()
-            self._write_index(self._scan())
+            self._rebuild_index()
         return entry
 
     def export(self, target: str | os.PathLike[str]) -> int:

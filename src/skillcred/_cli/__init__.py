@@ -11,7 +11,7 @@ import sys
 import click
 
 from skillcred import __version__
-from skillcred._cli import issuer_cmd, keys_cmd, sign_cmd, verify_cmd, wallet_cmd
+from skillcred._cli import issuer_cmd, keys_cmd, match_cmd, sign_cmd, verify_cmd, wallet_cmd
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -24,7 +24,7 @@ def cli() -> None:
     \b
     Institutes:  skillcred issuer init, issue, revoke, suspend, status publish
     Workers:     skillcred wallet init/add/list, passport, present
-    Employers:   skillcred trust add, status import, verify
+    Employers:   skillcred trust add, status import, verify, match, rank
     Everything works offline; no command ever fetches a context or a DID document.
 
     Exit codes: 0 ok/verified, 1 not verified, 2 usage or input error.
@@ -36,6 +36,8 @@ cli.add_command(keys_cmd.did)
 cli.add_command(sign_cmd.sign)
 cli.add_command(verify_cmd.verify)
 cli.add_command(verify_cmd.trust)
+cli.add_command(match_cmd.match_command)
+cli.add_command(match_cmd.rank_command)
 cli.add_command(issuer_cmd.issuer)
 cli.add_command(issuer_cmd.issue)
 cli.add_command(issuer_cmd.revoke)

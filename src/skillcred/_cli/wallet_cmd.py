@@ -91,7 +91,10 @@ def add(wallet_dir: str | None, files: tuple[str, ...], force_foreign: bool, did
 
                 raise MalformedDocument(f"cannot read file: {exc.strerror}", path=f) from exc
             docs.extend(read_credentials_input(data, f))
-    added = w.add(docs, force_foreign=force_foreign, resolver=_resolver(did_documents))
+    extra = [load_json_object(p) for p in did_documents]
+    added = w.add(docs, force_foreign=force_foreign, resolver=w.resolver(extra))
+    if extra:
+        w.remember_did_documents(extra)
     for e in added:
         click.echo(f"added {e.id}  {e.achievement}{' - ' + e.level if e.level else ''}")
 
@@ -162,7 +165,24 @@ def export(wallet_dir: str | None, target: str) -> None:
 def import_(wallet_dir: str | None, source: str, did_documents: tuple[str, ...]) -> None:
     """Restore a backup made by 'wallet export' (e.g. on a new laptop)."""
     w, n = Wallet.import_bundle(source, wallet_dir, resolver=_resolver(did_documents))
+    if did_documents:
+        w.remember_did_documents(load_json_object(p) for p in did_documents)
     click.echo(f"imported {n} credential(s) into {w.root} for {w.holder}")
+
+
+@wallet.command("gap")
+@WALLET_OPTION
+@click.option("--profile", required=True, type=click.Path(exists=True, dir_okay=False), help="Job profile file.")
+@click.option("--catalog", type=click.Path(exists=True, dir_okay=False), help="Training catalog: plan the gap.")
+@click.option("--framework", "frameworks", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Skill framework(s). Repeatable.")
+@click.option("--json", "as_json", is_flag=True)
+@errors_to_exit
+def gap(wallet_dir: str | None, profile: str, catalog: str | None, frameworks: tuple[str, ...], as_json: bool) -> None:
+    """Lay your own passport next to a job profile: what you can already do, what to learn."""
+    from skillcred._cli.match_cmd import run_wallet_gap
+
+    run_wallet_gap(wallet_dir, profile, catalog, frameworks, as_json)
 
 
 @click.command()

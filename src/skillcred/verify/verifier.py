@@ -132,6 +132,8 @@ class _Run:
 
     checks: list[Check] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: the verifier's status lists plus those this document carries (never kept for the next one)
+    status_lists: dict[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def add(self, cid: str, step: int, status: CheckStatus, reason: str, code: str = "ok") -> Check:
         c = Check(cid, step, status, reason, code if status != "passed" else "ok")
@@ -195,7 +197,7 @@ class Verifier:
     ) -> VerifiedPresentation:
         """The report plus the credentials that may be relied on and those that may not."""
         when = at or utcnow()
-        run = _Run()
+        run = _Run(status_lists=dict(self._status))
         if self.policy.trust is None:
             run.warnings.append("no trust list given: issuers are NOT checked against a list of trusted issuers")
         kind: str = "credential"
@@ -267,6 +269,8 @@ class Verifier:
             presentation_id=vp_id, credential_ids=tuple(ids), warnings=tuple(run.warnings),
         )
         if not report.verified and kind == "credential":
+            if accepted:
+                rejected = [(0, accepted[0].id, "the credential did not verify")]
             accepted = []
         return VerifiedPresentation(report=report, holder=holder, accepted=tuple(accepted),
                                     rejected=tuple(rejected or []))
@@ -329,7 +333,7 @@ class Verifier:
         creds = []
         for vc in all_vcs:
             if isinstance(vc, Mapping) and STATUS_LIST_TYPE in _types(vc.get("type")):
-                self._status.setdefault(str(vc.get("id")), vc)  # status lists travelling with it
+                run.status_lists.setdefault(str(vc.get("id")), vc)  # status lists travelling with it
             else:
                 creds.append(vc)
         if not isinstance(vp.get("proof"), Mapping | list):
@@ -435,7 +439,7 @@ class Verifier:
             return
         outcomes: list[tuple[CheckStatus, str, str]] = []
         for entry in entries:
-            outcomes.append(self._one_status(entry, issuer, when))
+            outcomes.append(self._one_status(run, entry, issuer, when))
         failed = [o for o in outcomes if o[0] == "failed"]
         unknown = [o for o in outcomes if o[0] == "indeterminate"]
         if failed:
@@ -449,14 +453,15 @@ class Verifier:
         else:
             run.add(f"{prefix}.status", 8, "passed", "; ".join(o[1] for o in outcomes))
 
-    def _one_status(self, entry: Any, issuer: str | None, when: datetime) -> tuple[CheckStatus, str, str]:
+    def _one_status(self, run: _Run, entry: Any, issuer: str | None,
+                    when: datetime) -> tuple[CheckStatus, str, str]:
         if not isinstance(entry, Mapping):
             return "failed", "credentialStatus entry is not an object", "status_malformed"
         if entry.get("type") != "BitstringStatusListEntry":
             return "indeterminate", f"status type {entry.get('type')!r} is not supported", "status_unsupported"
         url = entry.get("statusListCredential")
         purpose = entry.get("statusPurpose")
-        lst = self._status.get(str(url).split("#", 1)[0]) if isinstance(url, str) else None
+        lst = run.status_lists.get(str(url).split("#", 1)[0]) if isinstance(url, str) else None
         if lst is None:
             return ("indeterminate", f"{purpose} status unknown: status list {url} is not available offline "
                     "(give it with --status-list or 'skillcred status import')", "status_unavailable")

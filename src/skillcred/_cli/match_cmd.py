@@ -1,0 +1,266 @@
+"""The employer's gap analysis and ranking: ``match``, ``rank`` (and the worker's ``wallet gap``)."""
+
+from __future__ import annotations
+
+import html
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from skillcred._cli._common import EXIT_NOT_VERIFIED, EXIT_OK, errors_to_exit, read_document, warn
+from skillcred._cli.verify_cmd import _parse_at, build_verifier, render_report, verifier_options
+from skillcred._internal.fileio import atomic_write, load_json_object
+from skillcred.errors import SkillcredError
+from skillcred.match import MatchReport, load_catalog, load_framework, load_profile, match, rank_key
+
+_STATUS = {"met": "MET     ", "partial": "PARTIAL ", "missing": "MISSING "}
+
+
+def render_match(report: MatchReport) -> str:
+    lines = [f"Gap analysis: {report.candidate or 'candidate'} for {report.profile}",
+             f"  essential coverage {report.essential_coverage:.0%}, all requirements {report.coverage:.0%}, "
+             f"weighted score {report.score:.2f}", ""]
+    for r in report.requirements:
+        req = r.requirement
+        need = f" (level {req.level})" if req.level else ""
+        tag = "essential" if req.essential else "optional"
+        lines.append(f"  {_STATUS[r.status]} {req.label}{need} [{tag}]")
+        e = r.evidence
+        if e is not None:
+            lvl = f" at level {e.level}" if e.level is not None else ""
+            lines.append(f"           by {e.achievement}{lvl} from {e.issuer_name} ({e.credential})")
+            for step in e.inference:
+                lines.append(f"           via {step}")
+            if r.shortfall:
+                lines.append(f"           {r.shortfall} level(s) short")
+    if report.not_counted:
+        lines.append("")
+        lines.append("  Not counted (failed verification):")
+        for cid, why in report.not_counted:
+            lines.append(f"    - {cid}: {why}")
+    if report.plan is not None:
+        lines.append("")
+        if not report.plan.modules and not report.plan.unclosable:
+            lines.append("  Training plan: none needed, every essential requirement is met.")
+        else:
+            lines.append(f"  Training plan ({report.plan.total_hours:g} hours"
+                         f"{'' if report.plan.optimal else ', greedy'}):")
+            for p in report.plan.modules:
+                lines.append(f"    - {p.module.name} ({p.module.hours:g} h, {p.module.provider or '?'}): "
+                             f"closes {', '.join(p.closes)}")
+            for u in report.plan.unclosable:
+                lines.append(f"    ! no module in the catalog closes: {u}")
+    return "\n".join(lines) + "\n"
+
+
+def render_match_html(report: MatchReport) -> str:
+    e = html.escape
+    rows = []
+    for r in report.requirements:
+        ev = r.evidence
+        by = "" if ev is None else (f"{e(ev.achievement)}{' (level ' + str(ev.level) + ')' if ev.level is not None else ''}"
+                                    f"<br><small>{e(ev.issuer_name)}</small>"
+                                    + "".join(f"<br><small>via {e(s)}</small>" for s in ev.inference))
+        rows.append(f'<tr class="{r.status}"><td>{e(r.requirement.label)}</td>'
+                    f"<td>{r.requirement.level or '-'}</td><td>{'yes' if r.requirement.essential else 'no'}</td>"
+                    f"<td>{r.status}</td><td>{by}</td></tr>")
+    plan = ""
+    if report.plan is not None and report.plan.modules:
+        items = "".join(f"<li>{e(p.module.name)} ({p.module.hours:g} h) closes {e(', '.join(p.closes))}</li>"
+                        for p in report.plan.modules)
+        plan = f"<h2>Training plan ({report.plan.total_hours:g} hours)</h2><ul>{items}</ul>"
+    nc = ""
+    if report.not_counted:
+        nc = "<h2>Not counted</h2><ul>" + "".join(f"<li>{e(str(c))}: {e(w)}</li>" for c, w in report.not_counted) + "</ul>"
+    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Gap analysis</title><style>"
+            "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
+            "table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:.3rem .5rem;text-align:left}"
+            ".met{background:#dafbe1}.partial{background:#fff8c5}.missing{background:#ffebe9}"
+            "@media print{body{margin:0}}</style></head><body>"
+            f"<h1>{e(report.profile)}</h1><p>Candidate: {e(report.candidate or '-')}<br>"
+            f"Essential coverage {report.essential_coverage:.0%} &middot; score {report.score:.2f}</p>"
+            "<table><tr><th>Requirement</th><th>Level</th><th>Essential</th><th>Status</th><th>Shown by</th></tr>"
+            + "".join(rows) + "</table>" + plan + nc + "</body></html>\n")
+
+
+def _match_one(verifier: Any, doc: dict[str, Any], *, profile: Any, framework: Any, catalog: Any,
+               challenge: str | None, domain: str | None, at: Any, source: str) -> tuple[Any, MatchReport]:
+    result = verifier.assess(doc, challenge=challenge, domain=domain, at=at, source=source)
+    not_counted = list(result.rejected)
+    nc = [(cid, why) for _i, cid, why in not_counted]
+    report = match(profile, list(result.accepted), framework=framework, catalog=catalog,
+                   not_counted=nc, candidate=result.holder or doc.get("holder"))
+    return result, report
+
+
+@click.command("match")
+@click.argument("presentation", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--profile", required=True, type=click.Path(exists=True, dir_okay=False), help="Job profile file.")
+@click.option("--challenge", help="The challenge you gave the candidate.")
+@click.option("--domain", help="Your domain, as given to the candidate.")
+@click.option("--catalog", type=click.Path(exists=True, dir_okay=False), help="Training catalog: plan the gap.")
+@click.option("--framework", "frameworks", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Skill framework(s) for equivalences, broader/narrower and diploma coverage. Repeatable.")
+@click.option("--at", "at", help="Evaluate as of this time (default now).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False), help="Also write a printable report.")
+@verifier_options
+@errors_to_exit
+def match_command(presentation: str, profile: str, challenge: str | None, domain: str | None, catalog: str | None,
+                  frameworks: tuple[str, ...], at: str | None, as_json: bool, html_file: str | None,
+                  trust_file: str | None, status_lists: tuple[str, ...], status_cache: str | None,
+                  did_documents: tuple[str, ...], unsafe_accept_unknown_status: bool,
+                  unsafe_no_challenge: bool) -> None:
+    """Verify a candidate's PRESENTATION, then lay it next to a job profile.
+
+    Only credentials that pass verification count; failed ones are listed as not counted.
+    Exit 0 when every essential requirement is met, 1 when there are gaps or the presentation
+    does not verify, 2 for unusable input.
+    """
+    doc = read_document(presentation)
+    verifier = build_verifier(trust_file, status_lists, status_cache, did_documents,
+                              unsafe_accept_unknown_status, unsafe_no_challenge)
+    prof = load_profile(profile)
+    fw = load_framework(frameworks)
+    cat = load_catalog(catalog) if catalog else None
+    result, report = _match_one(verifier, doc, profile=prof, framework=fw, catalog=cat, challenge=challenge,
+                                domain=domain, at=_parse_at(at), source=presentation)
+    for w in result.report.warnings:
+        warn(w)
+    presentation_ok = all(c.ok for c in result.report.checks if c.id.startswith("presentation"))
+    if as_json:
+        out = report.to_dict()
+        out["verification"] = {"verified": result.report.verified, "presentation_verified": presentation_ok,
+                               "checks": [c.to_dict() for c in result.report.checks]}
+        click.echo(json.dumps(out, indent=2, ensure_ascii=False))
+    else:
+        if not presentation_ok:
+            click.echo(render_report(result.report))
+            click.echo("The presentation itself did not verify: no credential counts.\n")
+        click.echo(render_match(report), nl=False)
+    if html_file:
+        atomic_write(html_file, render_match_html(report).encode("utf-8"))
+    gaps = bool(report.essential_gaps)
+    sys.exit(EXIT_NOT_VERIFIED if gaps or not presentation_ok else EXIT_OK)
+
+
+def _challenges(folder: Path, challenge_file: str | None) -> dict[str, dict[str, str]] | None:
+    path = Path(challenge_file) if challenge_file else folder / "challenges.json"
+    if not path.exists():
+        return None
+    data = load_json_object(path)
+    out = {}
+    for k, v in data.items():
+        out[k] = {"challenge": v} if isinstance(v, str) else dict(v)
+    return out
+
+
+@click.command("rank")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@click.option("--profile", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--challenge-file", type=click.Path(exists=True, dir_okay=False),
+              help="JSON: presentation file name -> challenge (or {challenge, domain}); default FOLDER/challenges.json.")
+@click.option("--domain", help="Your domain, as given to every candidate.")
+@click.option("--catalog", type=click.Path(exists=True, dir_okay=False))
+@click.option("--framework", "frameworks", multiple=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--at", "at")
+@click.option("--json", "as_json", is_flag=True, help="A JSON array, best candidate first.")
+@click.option("--jobs", type=int, default=0, help="Worker processes (default: all cores).")
+@verifier_options
+@errors_to_exit
+def rank_command(folder: str, profile: str, challenge_file: str | None, domain: str | None, catalog: str | None,
+                 frameworks: tuple[str, ...], at: str | None, as_json: bool, jobs: int, trust_file: str | None,
+                 status_lists: tuple[str, ...], status_cache: str | None, did_documents: tuple[str, ...],
+                 unsafe_accept_unknown_status: bool, unsafe_no_challenge: bool) -> None:
+    """Verify and match every presentation (*.json) in FOLDER; best candidates first.
+
+    Ordered by essential coverage, then weighted score. A candidate whose presentation fails
+    verification is shown as such, never silently ranked.
+    """
+    root = Path(folder)
+    files = sorted(p for p in root.glob("*.json") if p.name != "challenges.json")
+    challenges = _challenges(root, challenge_file)
+    no_challenge = unsafe_no_challenge
+    if challenges is None and not unsafe_no_challenge:
+        warn("no challenge file (--challenge-file or FOLDER/challenges.json): challenges are NOT checked, "
+             "so a replayed presentation would not be noticed")
+        no_challenge = True
+    verifier = build_verifier(trust_file, status_lists, status_cache, did_documents,
+                              unsafe_accept_unknown_status, no_challenge)
+    prof = load_profile(profile)
+    fw = load_framework(frameworks)
+    cat = load_catalog(catalog) if catalog else None
+    when = _parse_at(at)
+    rows: list[dict[str, Any]] = []
+    with click.progressbar(files, label="Ranking", file=sys.stderr, show_pos=True) as bar:
+        for f in bar:
+            row: dict[str, Any] = {"file": f.name}
+            try:
+                doc = read_document(str(f))
+                ch = (challenges or {}).get(f.name) or (challenges or {}).get(str(doc.get("id")), {})
+                result, report = _match_one(verifier, doc, profile=prof, framework=fw, catalog=cat,
+                                            challenge=ch.get("challenge"), domain=ch.get("domain", domain),
+                                            at=when, source=str(f))
+                ok = all(c.ok for c in result.report.checks if c.id.startswith("presentation"))
+                row.update(report.to_dict())
+                row["presentation_verified"] = ok
+                row["challenge_checked"] = bool(ch.get("challenge"))
+                if not ok:
+                    bad = next(c for c in result.report.checks if c.id.startswith("presentation") and not c.ok)
+                    row["verification_failure"] = f"{bad.id}: {bad.reason}"
+                    row["summary"] = f"NOT VERIFIED ({bad.id}: {bad.reason})"
+            except SkillcredError as exc:
+                row.update({"presentation_verified": False, "verification_failure": str(exc),
+                            "summary": f"UNUSABLE: {exc}", "essential_coverage": 0.0, "score": 0.0})
+            rows.append(row)
+    rows.sort(key=lambda r: (not r["presentation_verified"], -r.get("essential_coverage", 0.0), -r.get("score", 0.0),
+                             r["file"]))
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"Ranking for {prof.title}: {len(rows)} candidate(s)")
+    for i, r in enumerate(rows, 1):
+        if r["presentation_verified"]:
+            click.echo(f"{i:>3}. {r['file']:<28} essential {r['essential_coverage']:.0%}  score {r['score']:.2f}  "
+                       f"{r['summary']}")
+        else:
+            click.echo(f"  -  {r['file']:<28} {r['summary']}")
+
+
+def run_wallet_gap(wallet_dir: str | None, profile: str, catalog: str | None, frameworks: tuple[str, ...],
+                   as_json: bool) -> None:
+    """The worker's own gap analysis: the wallet's credentials, verified offline, vs a profile.
+
+    A worker has no trust list and usually no fresh status lists, so those two checks are
+    waived here (and said so); proofs, issuer binding, validity and schema still decide.
+    """
+    import warnings
+
+    from skillcred.errors import SkillcredSecurityWarning
+    from skillcred.verify import VerificationPolicy, Verifier
+    from skillcred.wallet import Wallet
+
+    w = Wallet.open(wallet_dir)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SkillcredSecurityWarning)
+        policy = VerificationPolicy(unsafe_accept_unknown_status=True)
+    verifier = Verifier(policy, did_documents=w.did_documents())
+    accepted = []
+    not_counted = []
+    for e in w.entries():
+        res = verifier.assess(w.get(e.id), source=e.file)
+        accepted.extend(res.accepted)
+        not_counted.extend((cid, why) for _i, cid, why in res.rejected)
+        if not res.accepted and not res.rejected:
+            bad = res.report.failures()
+            not_counted.append((e.id, f"{bad[0].family}: {bad[0].reason}" if bad else "not verified"))
+    report = match(load_profile(profile), accepted, framework=load_framework(frameworks),
+                   catalog=load_catalog(catalog) if catalog else None, not_counted=not_counted, candidate=w.holder)
+    warn("your own wallet: revocation status and issuer trust are not checked here (an employer checks them)")
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_match(report), nl=False)

@@ -1,0 +1,469 @@
+"""Lay a skills passport next to a vacancy: what someone can already do, what is missing,
+and which training modules close the gap at the least total duration.
+
+Only :class:`~skillcred.verify.VerifiedCredential` objects count: the verifier is the only
+thing that makes them, so gap analysis over unverified claims is a type error rather than a
+review comment. Credentials that failed verification are passed in as ``not_counted`` and
+listed with their reason.
+
+Evidence and inference (each step is named in the result so a person can follow it):
+
+* a credential's achievement id, and each skill it is aligned to, at the achieved level;
+* **equivalence**: a skill URI the framework declares equivalent (institute URI = ESCO-style);
+* **narrower**: a credential for a narrower skill counts towards a broader requirement;
+* **diploma**: a diploma counts for the skills its qualification covers, at the level the
+  framework gives (or its own skill alignments, level not stated).
+
+Scores: a requirement earns 1 when met, ``have/required`` when partly met, 0 when missing.
+``essential_coverage`` is the mean over essential requirements; ``score`` is the weighted mean
+over all requirements. Candidates rank by essential coverage, then score.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from skillcred._internal.fileio import load_json_object
+from skillcred.errors import InvalidArgument
+from skillcred.schemas import SCHEMA_BASE, validate
+from skillcred.verify.report import VerifiedCredential
+
+__all__ = [
+    "Catalog",
+    "Evidence",
+    "Framework",
+    "JobProfile",
+    "MatchReport",
+    "Requirement",
+    "RequirementResult",
+    "TrainingPlan",
+    "load_catalog",
+    "load_framework",
+    "load_profile",
+    "match",
+]
+
+PROFILE_SCHEMA = SCHEMA_BASE + "job-profile.json"
+FRAMEWORK_SCHEMA = SCHEMA_BASE + "skill-framework.json"
+CATALOG_SCHEMA = SCHEMA_BASE + "training-catalog.json"
+QUALIFICATION_PREFIX = "qualification:"
+MAX_EXACT_GAPS = 20
+
+Status = Literal["met", "partial", "missing"]
+
+
+@dataclass(frozen=True)
+class Requirement:
+    ref: str  # a skill URI, an achievement id, or "qualification:CODE"
+    label: str
+    level: int | None
+    essential: bool
+    weight: float
+
+
+@dataclass(frozen=True)
+class JobProfile:
+    title: str
+    occupation: str | None
+    requirements: tuple[Requirement, ...]
+
+
+@dataclass(frozen=True)
+class Module:
+    id: str
+    name: str
+    kind: str | None
+    provider: str | None
+    hours: float
+    teaches: tuple[tuple[str, int | None], ...]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    modules: tuple[Module, ...]
+
+
+@dataclass
+class Framework:
+    """One or more framework files merged: labels, broader links, equivalences, qualifications."""
+
+    labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    broader: dict[str, set[str]] = field(default_factory=dict)
+    _parent: dict[str, str] = field(default_factory=dict)
+    qualifications: dict[str, list[tuple[str, int | None]]] = field(default_factory=dict)
+
+    def _find(self, x: str) -> str:
+        root = x
+        while self._parent.get(root, root) != root:
+            root = self._parent[root]
+        self._parent[x] = root
+        return root
+
+    def equate(self, a: str, b: str) -> None:
+        ra, rb = self._find(a), self._find(b)
+        if ra != rb:
+            self._parent[max(ra, rb)] = min(ra, rb)
+
+    def equivalent(self, a: str, b: str) -> bool:
+        return a == b or self._find(a) == self._find(b)
+
+    def label(self, skill: str, lang: str = "nl") -> str | None:
+        for s in [skill, *[k for k in self.labels if self.equivalent(k, skill)]]:
+            if s in self.labels:
+                lbl = self.labels[s]
+                return lbl.get(lang) or next(iter(lbl.values()))
+        return None
+
+    def broader_chain(self, skill: str) -> list[list[str]]:
+        """Every path skill -> ... -> ancestor through ``broader`` (and equivalences)."""
+        paths: list[list[str]] = []
+        frontier = [[skill]]
+        seen = {skill}
+        while frontier:
+            path = frontier.pop()
+            node = path[-1]
+            parents: set[str] = set()
+            for k, ups in self.broader.items():
+                if self.equivalent(k, node):
+                    parents |= ups
+            for p in sorted(parents):
+                if p in seen:
+                    continue
+                seen.add(p)
+                paths.append([*path, p])
+                frontier.append([*path, p])
+        return paths
+
+    def merge(self, data: Mapping[str, Any]) -> None:
+        for s in data.get("skills", []):
+            self.labels[s["id"]] = dict(s["label"])
+            for b in s.get("broader", []):
+                self.broader.setdefault(s["id"], set()).add(b)
+            for n in s.get("narrower", []):
+                self.broader.setdefault(n, set()).add(s["id"])
+        for a, b in data.get("equivalences", []):
+            self.equate(a, b)
+        for q in data.get("qualifications", []):
+            self.qualifications[str(q["code"])] = [(c["skill"], c.get("level")) for c in q["covers"]]
+
+
+def load_profile(path: str | os.PathLike[str]) -> JobProfile:
+    data = load_json_object(path)
+    validate(data, PROFILE_SCHEMA, source=str(path))
+    reqs = []
+    for r in data["requirements"]:
+        ref = r.get("skill") or r.get("achievement") or QUALIFICATION_PREFIX + str(r["qualification"])
+        reqs.append(Requirement(ref=ref, label=r["label"], level=r.get("level"),
+                                essential=r.get("essential", True), weight=float(r.get("weight", 1))))
+    return JobProfile(title=data["title"], occupation=data.get("occupation"), requirements=tuple(reqs))
+
+
+def load_framework(paths: Iterable[str | os.PathLike[str]]) -> Framework:
+    fw = Framework()
+    for p in paths:
+        data = load_json_object(p)
+        validate(data, FRAMEWORK_SCHEMA, source=str(p))
+        fw.merge(data)
+    return fw
+
+
+def load_catalog(path: str | os.PathLike[str]) -> Catalog:
+    data = load_json_object(path)
+    validate(data, CATALOG_SCHEMA, source=str(path))
+    return Catalog(tuple(
+        Module(id=m["id"], name=m["name"], kind=m.get("kind"), provider=m.get("provider"),
+               hours=float(m["durationHours"]), teaches=tuple((t["skill"], t.get("level")) for t in m["teaches"]))
+        for m in data["modules"]
+    ))
+
+
+# -- evidence -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One thing a verified credential shows: a reference (skill, achievement, qualification)
+    at a level, and how it was derived."""
+
+    ref: str
+    level: int | None
+    credential: str | None
+    issuer: str
+    issuer_name: str
+    achievement: str
+    inference: tuple[str, ...] = ()
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _credential_evidence(vc: VerifiedCredential, fw: Framework) -> list[Evidence]:
+    doc = vc.document
+    subjects = doc.get("credentialSubject")
+    subj = subjects[0] if isinstance(subjects, list) else subjects
+    if not isinstance(subj, Mapping):
+        return []
+    ach = subj.get("achievement") if isinstance(subj.get("achievement"), Mapping) else {}
+    name = str(ach.get("name") or doc.get("name") or "credential")
+    levels = {lvl.get("id"): _int(lvl.get("level"))
+              for rd in ach.get("resultDescription", []) if isinstance(rd, Mapping)
+              for lvl in rd.get("rubricCriterionLevel", []) if isinstance(lvl, Mapping)}
+    level: int | None = None
+    for r in subj.get("result", []) if isinstance(subj.get("result"), list) else []:
+        if isinstance(r, Mapping):
+            level = levels.get(r.get("achievedLevel")) or _int(r.get("value")) or level
+    base = {"credential": vc.id, "issuer": vc.issuer, "issuer_name": vc.issuer_name, "achievement": name}
+    out: list[Evidence] = []
+    if isinstance(ach.get("id"), str):
+        out.append(Evidence(ref=ach["id"], level=level, **base))
+    is_diploma = ach.get("achievementType") in ("Diploma", "Degree", "AssociateDegree", "BachelorDegree",
+                                                 "MasterDegree", "SecondarySchoolDiploma")
+    for a in ach.get("alignment", []) if isinstance(ach.get("alignment"), list) else []:
+        if not isinstance(a, Mapping):
+            continue
+        if a.get("targetType") == "ceterms:Credential" and a.get("targetCode"):
+            code = str(a["targetCode"])
+            out.append(Evidence(ref=QUALIFICATION_PREFIX + code, level=None,
+                                inference=(f"qualification {code} ({a.get('targetName', '')})",), **base))
+            for skill, qlevel in fw.qualifications.get(code, []):
+                out.append(Evidence(ref=skill, level=qlevel,
+                                    inference=(f"diploma: qualification {code} covers {fw.label(skill) or skill}",),
+                                    **base))
+        elif a.get("targetFramework") in ("NLQF", "EQF"):
+            continue
+        elif isinstance(a.get("targetUrl"), str):
+            if is_diploma:
+                out.append(Evidence(ref=a["targetUrl"], level=None,
+                                    inference=(f"diploma covers {a.get('targetName') or a['targetUrl']} "
+                                               "(level not stated)",), **base))
+            else:
+                out.append(Evidence(ref=a["targetUrl"], level=level, **base))
+    return out
+
+
+def _support(req: Requirement, ev: Evidence, fw: Framework) -> Evidence | None:
+    """Does ``ev`` speak to ``req``? Returns the evidence with the inference that links them."""
+    if ev.ref == req.ref:
+        return ev
+    if req.ref.startswith(QUALIFICATION_PREFIX) or ev.ref.startswith(QUALIFICATION_PREFIX):
+        return None
+    if fw.equivalent(ev.ref, req.ref):
+        step = f"equivalent: {fw.label(ev.ref) or ev.ref} <{ev.ref}> = <{req.ref}>"
+        return Evidence(ev.ref, ev.level, ev.credential, ev.issuer, ev.issuer_name, ev.achievement,
+                        (*ev.inference, step))
+    for path in fw.broader_chain(ev.ref):
+        if fw.equivalent(path[-1], req.ref):
+            names = " < ".join(fw.label(p) or p for p in path)
+            return Evidence(ev.ref, ev.level, ev.credential, ev.issuer, ev.issuer_name, ev.achievement,
+                            (*ev.inference, f"narrower counts for broader: {names}"))
+    return None
+
+
+# -- results --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequirementResult:
+    requirement: Requirement
+    status: Status
+    evidence: Evidence | None
+    credit: float
+
+    @property
+    def shortfall(self) -> int | None:
+        r, e = self.requirement, self.evidence
+        if self.status == "partial" and r.level is not None and e is not None and e.level is not None:
+            return r.level - e.level
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        r, e = self.requirement, self.evidence
+        return {
+            "skill": r.ref,
+            "label": r.label,
+            "essential": r.essential,
+            "weight": r.weight,
+            "required_level": r.level,
+            "status": self.status,
+            "level": e.level if e else None,
+            "shortfall": self.shortfall,
+            "credential": e.credential if e else None,
+            "achievement": e.achievement if e else None,
+            "issuer": e.issuer if e else None,
+            "issuer_name": e.issuer_name if e else None,
+            "inference": list(e.inference) if e else [],
+            "credit": round(self.credit, 4),
+        }
+
+
+@dataclass(frozen=True)
+class PlannedModule:
+    module: Module
+    closes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    modules: tuple[PlannedModule, ...]
+    total_hours: float
+    unclosable: tuple[str, ...]
+    optimal: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "modules": [{"id": p.module.id, "name": p.module.name, "kind": p.module.kind,
+                         "provider": p.module.provider, "durationHours": p.module.hours,
+                         "closes": list(p.closes)} for p in self.modules],
+            "total_hours": self.total_hours,
+            "unclosable": list(self.unclosable),
+            "optimal": self.optimal,
+        }
+
+
+@dataclass(frozen=True)
+class MatchReport:
+    profile: str
+    candidate: str | None
+    requirements: tuple[RequirementResult, ...]
+    essential_coverage: float
+    coverage: float
+    score: float
+    not_counted: tuple[tuple[str | None, str], ...]
+    plan: TrainingPlan | None
+
+    @property
+    def essential_gaps(self) -> list[RequirementResult]:
+        return [r for r in self.requirements if r.requirement.essential and r.status != "met"]
+
+    def summary(self) -> str:
+        met = sum(r.status == "met" for r in self.requirements)
+        part = sum(r.status == "partial" for r in self.requirements)
+        miss = [r.requirement.label for r in self.requirements if r.status == "missing" and r.requirement.essential]
+        text = f"{met} met, {part} partly met, {len(self.requirements) - met - part} missing"
+        if miss:
+            text += f"; essential missing: {', '.join(miss)}"
+        if self.not_counted:
+            text += f"; {len(self.not_counted)} credential(s) not counted ({self.not_counted[0][1]})"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "profile": self.profile,
+            "candidate": self.candidate,
+            "essential_coverage": round(self.essential_coverage, 4),
+            "coverage": round(self.coverage, 4),
+            "score": round(self.score, 4),
+            "summary": self.summary(),
+            "requirements": [r.to_dict() for r in self.requirements],
+            "not_counted": [{"credential": cid, "reason": why} for cid, why in self.not_counted],
+            **({"plan": self.plan.to_dict()} if self.plan is not None else {}),
+        }
+
+
+def _grade(req: Requirement, candidates: list[Evidence]) -> RequirementResult:
+    if not candidates:
+        return RequirementResult(req, "missing", None, 0.0)
+
+    def rank(e: Evidence) -> tuple[int, int, int]:
+        lvl = e.level if e.level is not None else -1
+        return (1 if req.level is None or (e.level is not None and e.level >= req.level) else 0,
+                lvl, -len(e.inference))
+
+    best = max(candidates, key=rank)
+    if req.level is None or (best.level is not None and best.level >= req.level):
+        return RequirementResult(req, "met", best, 1.0)
+    credit = (best.level / req.level) if best.level is not None else 0.0
+    return RequirementResult(req, "partial", best, credit)
+
+
+def _plan(gaps: Sequence[RequirementResult], catalog: Catalog, fw: Framework) -> TrainingPlan:
+    """Least total duration set of modules that closes every essential gap (exact for up to
+    ``MAX_EXACT_GAPS`` gaps by dynamic programming over subsets of gaps, greedy beyond)."""
+    closes: list[tuple[Module, int]] = []
+    for m in catalog.modules:
+        mask = 0
+        for i, g in enumerate(gaps):
+            need = g.requirement.level or 1
+            for skill, lvl in m.teaches:
+                probe = Evidence(skill, lvl, None, "", "", m.name)
+                if _support(g.requirement, probe, fw) is not None and (lvl or 1) >= need:
+                    mask |= 1 << i
+        if mask:
+            closes.append((m, mask))
+    closable = 0
+    for _, mask in closes:
+        closable |= mask
+    unclosable = tuple(g.requirement.label for i, g in enumerate(gaps) if not closable >> i & 1)
+    target = closable
+    chosen: list[Module] = []
+    optimal = True
+    if target and len(gaps) <= MAX_EXACT_GAPS:
+        inf = float("inf")
+        best: dict[int, tuple[float, tuple[int, ...]]] = {0: (0.0, ())}
+        for idx, (m, mask) in enumerate(closes):
+            for state, (cost, picks) in list(best.items()):
+                nxt = state | mask
+                cand = (cost + m.hours, (*picks, idx))
+                if cand[0] < best.get(nxt, (inf, ()))[0] or (
+                        cand[0] == best.get(nxt, (inf, ()))[0] and len(cand[1]) < len(best[nxt][1])):
+                    best[nxt] = cand
+        chosen = [closes[i][0] for i in best[target][1]]
+    elif target:
+        optimal = False
+        remaining = target
+        while remaining:
+            m, mask = min(((m, mask) for m, mask in closes if mask & remaining),
+                          key=lambda x: x[0].hours / bin(x[1] & remaining).count("1"))
+            chosen.append(m)
+            remaining &= ~mask
+    planned = []
+    for m in chosen:
+        mask = next(mask for mm, mask in closes if mm is m)
+        planned.append(PlannedModule(m, tuple(g.requirement.label for i, g in enumerate(gaps) if mask >> i & 1)))
+    return TrainingPlan(tuple(planned), sum(m.hours for m in chosen), unclosable, optimal)
+
+
+def match(
+    profile: JobProfile,
+    credentials: Sequence[VerifiedCredential],
+    *,
+    framework: Framework | None = None,
+    catalog: Catalog | None = None,
+    not_counted: Iterable[tuple[str | None, str]] = (),
+    candidate: str | None = None,
+) -> MatchReport:
+    """Grade each requirement against the verified credentials; plan training if asked."""
+    for c in credentials:
+        if not isinstance(c, VerifiedCredential):
+            raise InvalidArgument("match() takes only VerifiedCredential (run the verifier first)")
+    fw = framework or Framework()
+    evidence = [e for c in credentials for e in _credential_evidence(c, fw)]
+    results = []
+    for req in profile.requirements:
+        linked = [s for e in evidence if (s := _support(req, e, fw)) is not None]
+        results.append(_grade(req, linked))
+    essential = [r for r in results if r.requirement.essential]
+    essential_cov = sum(r.credit for r in essential) / len(essential) if essential else 1.0
+    coverage = sum(r.credit for r in results) / len(results) if results else 1.0
+    total_w = sum(r.requirement.weight for r in results)
+    score = sum(r.credit * r.requirement.weight for r in results) / total_w if total_w else 1.0
+    plan = None
+    if catalog is not None:
+        plan = _plan([r for r in essential if r.status != "met"], catalog, fw)
+    return MatchReport(
+        profile=profile.title, candidate=candidate, requirements=tuple(results),
+        essential_coverage=essential_cov, coverage=coverage, score=score,
+        not_counted=tuple(not_counted), plan=plan,
+    )
+
+
+def rank_key(report: MatchReport) -> tuple[float, float]:
+    return (-report.essential_coverage, -report.score)
+
