@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import json
 import os
 import re
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -72,6 +73,7 @@ KEY_FILE = "issuer-key.pem"
 DID_FILE = "did.json"
 REGISTRY_FILE = "registry.sqlite"
 DEFAULT_LIST_SIZE = 131_072
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,8 @@ def init_issuer(
     root = Path(folder)
     if (root / PROFILE_FILE).exists():
         raise StoreError("an issuer already exists here; refusing to overwrite it", path=str(root))
+    if not name.strip():
+        raise InvalidArgument("--name must not be empty: every credential names the institute")
     if key_type not in KEY_TYPES:
         raise InvalidArgument(f"key type must be one of {', '.join(KEY_TYPES)}")
     if not url.startswith("https://") and not url.startswith("http://"):
@@ -356,6 +360,12 @@ class Issuer:
         """
         if not isinstance(subject, str) or not subject.startswith("did:"):
             raise InvalidArgument(f"subject must be the holder's DID, not {subject!r}")
+        # A naive datetime is UTC (as format_datetime reads it); comparing it with the aware
+        # "now" below would otherwise raise TypeError half-way through issuing.
+        if valid_from is not None and valid_from.tzinfo is None:
+            valid_from = valid_from.replace(tzinfo=UTC)
+        if valid_until is not None and valid_until.tzinfo is None:
+            valid_until = valid_until.replace(tzinfo=UTC)
         start = valid_from or utcnow().replace(microsecond=0)
         until = valid_until
         if until is None and definition.validity is not None:
@@ -496,15 +506,19 @@ def _read_roster(path: Path) -> list[tuple[int, dict[str, str] | RowError]]:
         raise MalformedDocument("roster file not found", path=str(path)) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise MalformedDocument(f"cannot read roster: {exc}", path=str(path)) from exc
-    lines = text.splitlines()
-    if not lines:
+    if not text.strip():
         raise MalformedDocument("roster is empty", path=str(path))
-    reader = csv.DictReader(lines)
+    # newline="" as the csv module requires: a line break inside a quoted cell stays in the cell
+    # (text.splitlines() dropped it, gluing the lines of a multi-line evidence narrative).
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     if not reader.fieldnames or "subject" not in [f.strip() for f in reader.fieldnames]:
         raise MalformedDocument("roster needs a header row with at least a 'subject' column", path=str(path))
     out: list[tuple[int, dict[str, str] | RowError]] = []
     for row in reader:
-        line = reader.line_num
+        # reader.line_num is the row's *last* line; report the line the row starts on.
+        # (extra cells beyond the header come as one list under the key None)
+        cells = [c for v in row.values() for c in (v if isinstance(v, list) else [v]) if isinstance(c, str)]
+        line = reader.line_num - sum(len(_LINE_BREAK.findall(v)) for v in cells)
         if None in row:  # more cells than header columns
             out.append((line, RowError(line, "row has more cells than the header")))
             continue

@@ -140,6 +140,12 @@ def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: s
         sys.exit(2 if result.errors else 0)
     if not achievement or not subject:
         fail("issue needs --achievement and --subject (or --batch)")
+    if out and out != "-":
+        # Check before issuing: a credential recorded but never written would be issued twice
+        # when the user re-runs the command after the error.
+        parent = Path(out).parent
+        if not parent.is_dir() or not os.access(parent, os.W_OK):
+            fail(f"{out}: cannot write there (folder {parent} is missing or not writable); nothing issued")
     definition = load_achievement(achievement)
     ev = EvidenceInput(narrative=evidence, workplace=workplace, hours=hours, assessor=assessor,
                        period_start=_date(period_start, "--period-start"),
