@@ -468,3 +468,29 @@ def test_crash_during_a_batch_add(
     assert earlier["id"] in listed
     assert listed <= {earlier["id"], *batch_ids[: fail_at - 1]}
     assert not [p for p in (wallet.root / "credentials").iterdir() if p.name.startswith(".")]
+
+
+def test_batch_add_failing_at_the_second_write_takes_back_the_first(
+    issuer: Issuer, wallet: Wallet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """All or nothing holds for write failures too, not only for refused credentials."""
+    earlier = issue(issuer, wallet.holder, "cnc")
+    wallet.add(earlier)
+    before_bytes = files_on_disk(wallet)
+    batch = [issue(issuer, wallet.holder, s) for s in ("diploma", "mig")]
+    real_replace = fileio.os.replace
+    calls = {"n": 0}
+
+    def fail_second(src: Any, dst: Any, *a: Any, **kw: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError(errno.ENOSPC, "simulated disk full")
+        real_replace(src, dst, *a, **kw)
+
+    with monkeypatch.context() as m:
+        m.setattr(fileio.os, "replace", fail_second)
+        with pytest.raises(OSError, match="disk full"):
+            wallet.add([(f"b{i}", d) for i, d in enumerate(batch)])
+    assert calls["n"] == 2  # the first credential was really written before the failure
+    assert files_on_disk(wallet) == before_bytes
+    assert assert_sound(wallet) == {earlier["id"]}

@@ -17,6 +17,7 @@ skipped, never fatal to the rest.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -421,8 +422,18 @@ class Wallet:
                     raise WalletError(f"given twice: {entry.id}", path=source)
                 seen.add(entry.id)
                 entries.append((entry, doc))
-            for entry, doc in entries:
-                atomic_write(self._cred_dir() / entry.file, dump_json(doc))
+            written: list[Path] = []
+            try:
+                for entry, doc in entries:
+                    atomic_write(self._cred_dir() / entry.file, dump_json(doc))
+                    written.append(self._cred_dir() / entry.file)
+            except BaseException:
+                # All or nothing, for write failures too (disk full, interrupted): take back
+                # what this call wrote; a kill -9 can still leave a prefix, never a torn file.
+                for path in written:
+                    with contextlib.suppress(OSError):
+                        path.unlink()
+                raise
             self._rebuild_index()
         return [e for e, _ in entries]
 
