@@ -6,6 +6,10 @@ vector the tests reproduce, from the published key and inputs, the canonical doc
 canonical proof configuration, the three hashes, and, for the deterministic Ed25519 suites,
 the exact signature and signed document; every signed vector must verify, and tampering with
 it must not.
+
+Every test runs twice: on the JSON-LD fast path (skillcred._internal.fastld, the default) and
+on the reference path (pyld only); ``test_vectors_take_the_fast_path`` checks the fast run
+really was one.
 """
 
 from __future__ import annotations
@@ -23,7 +27,15 @@ from conftest import vectors_dir
 from skillcred.did import DidResolver
 from skillcred.keys import KeyPair, PublicKey
 from skillcred.proofs import CRYPTOSUITES, add_proof, check_proofs
+from skillcred._internal import fastld, jsonld
 from skillcred.proofs._data_integrity import hash_input, proof_configuration
+
+
+@pytest.fixture(autouse=True, params=["fast", "reference"])
+def jsonld_path(request: pytest.FixtureRequest) -> Any:
+    """Run each test on the JSON-LD fast path and on the reference (pyld) path."""
+    with jsonld.reference_path(request.param == "reference"):
+        yield request.param
 
 
 @dataclass(frozen=True)
@@ -249,3 +261,17 @@ def test_wrong_key_fails(v: Vector) -> None:
     assert report.checks[0].code == "signature_invalid"
     # and the published public key really is what the method resolves to
     assert PublicKey.from_multikey(key.public_multikey) == key.public_key
+
+
+@pytest.mark.parametrize("v", [v for v in VECTORS if "jcs" not in v.id], ids=lambda v: v.id)
+def test_vectors_take_the_fast_path(v: Vector, jsonld_path: str) -> None:
+    """The RDFC vectors' documents and proof options are handled by the fast path (no fallback)."""
+    unsigned, config, suite_name = _parts(v)
+    suite = CRYPTOSUITES[suite_name]
+    cfg = proof_configuration(suite, config, unsigned)
+    before = dict(fastld.STATS)
+    hash_input(suite, unsigned, cfg, _key(v).key_type, None)
+    fast = fastld.STATS["fast"] - before.get("fast", 0)
+    fallbacks = sum(n - before.get(k, 0) for k, n in fastld.STATS.items() if k.startswith("fallback"))
+    assert fallbacks == 0
+    assert fast == (2 if jsonld_path == "fast" else 0)

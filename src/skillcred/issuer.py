@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -341,6 +342,37 @@ class Issuer:
 
     # -- issuing -----------------------------------------------------------------------------
 
+    def _plan(
+        self,
+        definition: AchievementDefinition,
+        subject: str,
+        *,
+        name: str | None,
+        level: str | None,
+        evidence: EvidenceInput | None,
+        valid_from: datetime | None,
+        valid_until: datetime | None,
+        row_key: str | None,
+    ) -> dict[str, Any]:
+        """Check :meth:`issue`'s arguments and fix the dates and the id (shared with batches)."""
+        if not isinstance(subject, str) or not subject.startswith("did:"):
+            raise InvalidArgument(f"subject must be the holder's DID, not {subject!r}")
+        # A naive datetime is UTC (as format_datetime reads it); comparing it with the aware
+        # "now" below would otherwise raise TypeError half-way through issuing.
+        if valid_from is not None and valid_from.tzinfo is None:
+            valid_from = valid_from.replace(tzinfo=UTC)
+        if valid_until is not None and valid_until.tzinfo is None:
+            valid_until = valid_until.replace(tzinfo=UTC)
+        start = valid_from or utcnow().replace(microsecond=0)
+        until = valid_until
+        if until is None and definition.validity is not None:
+            until = _add_period(start, definition.validity.years, definition.validity.months)
+        if until is not None and until <= start:
+            raise InvalidArgument("valid-until must be after valid-from")
+        return {"definition": definition, "credential_id": f"urn:uuid:{uuid.uuid4()}", "subject": subject,
+                "name": name, "level": level, "evidence": evidence or EvidenceInput(), "valid_from": start,
+                "valid_until": until, "row_key": row_key}
+
     def issue(
         self,
         definition: AchievementDefinition,
@@ -358,24 +390,11 @@ class Issuer:
         Returns ``(record, newly_issued)``. ``valid_until`` defaults to the achievement's
         validity period (re-certification), if it has one.
         """
-        if not isinstance(subject, str) or not subject.startswith("did:"):
-            raise InvalidArgument(f"subject must be the holder's DID, not {subject!r}")
-        # A naive datetime is UTC (as format_datetime reads it); comparing it with the aware
-        # "now" below would otherwise raise TypeError half-way through issuing.
-        if valid_from is not None and valid_from.tzinfo is None:
-            valid_from = valid_from.replace(tzinfo=UTC)
-        if valid_until is not None and valid_until.tzinfo is None:
-            valid_until = valid_until.replace(tzinfo=UTC)
-        start = valid_from or utcnow().replace(microsecond=0)
-        until = valid_until
-        if until is None and definition.validity is not None:
-            until = _add_period(start, definition.validity.years, definition.validity.months)
-        if until is not None and until <= start:
-            raise InvalidArgument("valid-until must be after valid-from")
-        credential_id = f"urn:uuid:{uuid.uuid4()}"
-        ev = evidence or EvidenceInput()
+        plan = self._plan(definition, subject, name=name, level=level, evidence=evidence,
+                          valid_from=valid_from, valid_until=valid_until, row_key=row_key)
+        until = plan["valid_until"]
         return self.registry.issue(
-            credential_id=credential_id,
+            credential_id=plan["credential_id"],
             row_key=row_key,
             subject=subject,
             achievement=definition.achievement.id,
@@ -385,8 +404,8 @@ class Issuer:
             status_base_url=self.profile.status_base_url,
             list_size=self.profile.list_size,
             build=lambda allocs: self._build(
-                definition, credential_id=credential_id, subject=subject, name=name, level=level,
-                evidence=ev, valid_from=start, valid_until=until, allocations=allocs,
+                definition, credential_id=plan["credential_id"], subject=subject, name=name, level=level,
+                evidence=plan["evidence"], valid_from=plan["valid_from"], valid_until=until, allocations=allocs,
             ),
         )
 
@@ -397,6 +416,8 @@ class Issuer:
         *,
         default_achievement: AchievementDefinition | None = None,
         progress: Callable[[int], None] | None = None,
+        workers: int | None = None,
+        keep_documents: bool = True,
     ) -> BatchResult:
         """Issue one credential per roster row; write each to ``out_dir``.
 
@@ -405,13 +426,29 @@ class Issuer:
         ``achievement-id|subject``), ``valid_until``, ``evidence``, ``workplace``, ``hours``,
         ``assessor``, ``period_start``, ``period_end``. A bad row is reported with its line
         number and the others still issue; a row whose key was issued before is skipped.
+
+        ``workers`` processes build and sign (default: every core once the roster has 200
+        rows; ``1``: all in this process); the registry and the files stay with this process
+        (see :mod:`skillcred._internal.batch`). ``progress`` is called with the number of rows
+        done (1 at a time, or a chunk at a time in parallel). ``keep_documents=False`` leaves
+        the documents out of the returned records (they are in the registry and the files),
+        so memory stays flat however long the roster.
         """
+        from skillcred._internal import batch
+
         roster_path = Path(roster)
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         result = BatchResult()
         rows = _read_roster(roster_path)
         cache: dict[str, AchievementDefinition] = {}
+        n_workers = batch.default_workers() if workers is None else max(1, workers)
+        if n_workers > 1 and hasattr(self.registry, "issue_many") and (
+            workers is not None or len(rows) >= batch.MIN_PARALLEL_ROWS
+        ):
+            self._issue_batch_parallel(rows, roster_path, out, cache, default_achievement, progress,
+                                       n_workers, keep_documents, result)
+            return result
         for line, row in rows:
             try:
                 if isinstance(row, RowError):
@@ -432,13 +469,139 @@ class Issuer:
                 target = out / f"{record.id.rsplit(':', 1)[-1]}.json"
                 if new or not target.exists():
                     atomic_write(target, dump_json(record.document))
-                (result.issued if new else result.skipped).append(record)
+                (result.issued if new else result.skipped).append(
+                    record if keep_documents else dataclasses.replace(record, document={}))
             except (SkillcredError, ValueError) as exc:
                 result.errors.append(RowError(line, str(exc)))
             finally:
                 if progress:
                     progress(1)
         return result
+
+    def _batch_plan(
+        self, line: int, row: dict[str, str] | RowError, roster: Path,
+        cache: dict[str, AchievementDefinition], default: AchievementDefinition | None,
+    ) -> dict[str, Any]:
+        """A roster row checked and planned exactly as the serial loop does before issuing."""
+        if isinstance(row, RowError):
+            raise InvalidArgument(row.message)
+        definition = self._row_achievement(row, roster, cache, default)
+        subject = (row.get("subject") or "").strip()
+        if not subject:
+            raise InvalidArgument("missing subject DID")
+        key = (row.get("key") or "").strip() or f"{definition.achievement.id}|{subject}"
+        return self._plan(
+            definition, subject,
+            name=(row.get("name") or "").strip() or None,
+            level=(row.get("level") or "").strip() or None,
+            evidence=_row_evidence(row),
+            valid_from=None,
+            valid_until=_row_date(row, "valid_until"),
+            row_key=key,
+        )
+
+    def _issue_batch_parallel(
+        self, rows: list[tuple[int, dict[str, str] | RowError]], roster: Path, out: Path,
+        cache: dict[str, AchievementDefinition], default: AchievementDefinition | None,
+        progress: Callable[[int], None] | None, workers: int, keep_documents: bool, result: BatchResult,
+    ) -> None:
+        """:meth:`issue_batch` with signing on ``workers`` processes, in registry chunks."""
+        from skillcred._internal import batch
+        from skillcred.registry import IssueRequest
+
+        def chunks() -> Iterable[list[tuple[int, dict[str, Any] | RowError]]]:
+            chunk: list[tuple[int, dict[str, Any] | RowError]] = []
+            keys: set[str] = set()
+            for line, row in rows:
+                try:
+                    planned: dict[str, Any] | RowError = self._batch_plan(line, row, roster, cache, default)
+                except (SkillcredError, ValueError) as exc:
+                    planned = RowError(line, str(exc))
+                key = planned["row_key"] if isinstance(planned, dict) else None
+                if len(chunk) >= batch.CHUNK_ROWS or (key is not None and key in keys):
+                    yield chunk  # a row key appears once per registry transaction
+                    chunk, keys = [], set()
+                chunk.append((line, planned))
+                if key is not None:
+                    keys.add(key)
+            if chunk:
+                yield chunk
+
+        def process(chunk: list[tuple[int, dict[str, Any] | RowError]]) -> tuple[int, list[Any]]:
+            plans = [p for _line, p in chunk if isinstance(p, dict)]
+            requests = [IssueRequest(
+                credential_id=p["credential_id"], row_key=p["row_key"], subject=p["subject"],
+                achievement=p["definition"].achievement.id, kind=p["definition"].kind,
+                issued_at=format_datetime(utcnow()),
+                valid_until=format_datetime(p["valid_until"]) if p["valid_until"] else None,
+                status_base_url=self.profile.status_base_url, list_size=self.profile.list_size,
+            ) for p in plans]
+            definitions: dict[int, AchievementDefinition] = {}
+            files: dict[str, bytes] = {}
+
+            def build(pending: list[tuple[int, list[Any]]]) -> Iterable[Any]:
+                jobs = []
+                for pos, allocs in pending:
+                    p = plans[pos]
+                    definitions.setdefault(id(p["definition"]), p["definition"])
+                    jobs.append(batch.BuildJob(
+                        definition=id(p["definition"]), credential_id=p["credential_id"], subject=p["subject"],
+                        name=p["name"], level=p["level"], evidence=p["evidence"], valid_from=p["valid_from"],
+                        valid_until=p["valid_until"], allocations=tuple(allocs)))
+                for job, (doc, extra) in zip(jobs, pools.build(definitions, jobs), strict=True):
+                    if doc is None:
+                        yield batch._BuildFailed(extra)
+                    else:
+                        files[job.credential_id] = extra
+                        yield doc
+
+            outcomes = iter(self.registry.issue_many(requests, build) if requests else [])
+            done: list[tuple[int, Any, bool]] = []
+            writes: list[tuple[Path, bytes]] = []
+            for line, planned in chunk:
+                if isinstance(planned, RowError):
+                    done.append((line, planned, False))
+                    continue
+                outcome = next(outcomes)
+                if isinstance(outcome, BaseException):
+                    done.append((line, RowError(line, str(outcome)), False))
+                    continue
+                record, new = outcome
+                target = out / f"{record.id.rsplit(':', 1)[-1]}.json"
+                if new:
+                    writes.append((target, files.pop(record.id)))
+                    inflight.add(target)
+                elif target not in inflight and not target.exists():
+                    # (a repeated row key: its file may still be on its way from the last chunk)
+                    writes.append((target, dump_json(record.document)))
+                    inflight.add(target)
+                done.append((line, record if keep_documents else dataclasses.replace(record, document={}), new))
+            return len(chunk), (done, [t for t, _d in writes], pools.write_many(out, writes))
+
+        def finish(state: tuple[list[tuple[int, Any, bool]], list[Path], list[Any]]) -> None:
+            done, targets, writes = state
+            try:
+                for w in writes:
+                    w.result()
+            except (SkillcredError, ValueError) as exc:  # the serial loop reports it on the row
+                failed: str | None = str(exc)
+            else:
+                failed = None
+            inflight.difference_update(targets)
+            for line, item, new in done:
+                if isinstance(item, RowError):
+                    result.errors.append(item)
+                elif failed is not None and not (out / f"{item.id.rsplit(':', 1)[-1]}.json").exists():
+                    result.errors.append(RowError(line, failed))
+                else:
+                    (result.issued if new else result.skipped).append(item)
+
+        inflight: set[Path] = set()  # files of chunks whose writes are not finished yet
+        pools = batch.Pools(self, workers)
+        try:
+            batch.run_chunks(chunks(), process, finish, progress)
+        finally:
+            pools.close()
 
     def _row_achievement(
         self, row: dict[str, str], roster: Path, cache: dict[str, AchievementDefinition],

@@ -29,7 +29,7 @@ from typing import Any, Literal
 from skillcred._internal.fileio import load_json_object
 from skillcred.errors import InvalidArgument
 from skillcred.schemas import SCHEMA_BASE, validate
-from skillcred.verify.report import VerifiedCredential
+from skillcred.verify.report import VerifiedCredential, VerifiedPresentation
 
 __all__ = [
     "Catalog",
@@ -440,11 +440,16 @@ def match(
     candidate: str | None = None,
 ) -> MatchReport:
     """Grade each requirement against the verified credentials; plan training if asked."""
-    for c in credentials:
+    if isinstance(credentials, VerifiedCredential | VerifiedPresentation | Mapping | str | bytes) \
+            or not isinstance(credentials, Iterable):
+        hint = " (pass result.accepted)" if isinstance(credentials, VerifiedPresentation) else ""
+        raise InvalidArgument(f"match() takes a list of VerifiedCredential{hint}")
+    creds = list(credentials)  # an iterator must not be used up by the check below
+    for c in creds:
         if not isinstance(c, VerifiedCredential):
             raise InvalidArgument("match() takes only VerifiedCredential (run the verifier first)")
     fw = framework or Framework()
-    evidence = [e for c in credentials for e in _credential_evidence(c, fw)]
+    evidence = [e for c in creds for e in _credential_evidence(c, fw)]
     results = []
     for req in profile.requirements:
         linked = [s for e in evidence if (s := _support(req, e, fw)) is not None]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from skillcred.errors import InvalidArgument, StoreError
 
-__all__ = ["Allocation", "IssuedRecord", "Registry", "StatusListInfo"]
+__all__ = ["Allocation", "IssueRequest", "IssuedRecord", "Registry", "StatusListInfo"]
 
 PURPOSES = ("revocation", "suspension")
 _SCHEMA = """
@@ -64,6 +64,21 @@ class Allocation:
     purpose: str
     list_url: str
     index: int
+
+
+@dataclass(frozen=True)
+class IssueRequest:
+    """One credential to record with :meth:`Registry.issue_many` (the arguments of :meth:`Registry.issue`)."""
+
+    credential_id: str
+    row_key: str | None
+    subject: str
+    achievement: str
+    kind: str
+    issued_at: str
+    valid_until: str | None
+    status_base_url: str
+    list_size: int
 
 
 @dataclass(frozen=True)
@@ -149,20 +164,22 @@ class Registry:
         status_base_url: str,
         list_size: int,
         build: Callable[[list[Allocation]], dict[str, Any]],
+        purposes: tuple[str, ...] = PURPOSES,
     ) -> tuple[IssuedRecord, bool]:
         """Record a new credential atomically; returns ``(record, newly_issued)``.
 
         When ``row_key`` is already registered nothing is issued and the existing record is
         returned (idempotent batches). Otherwise status indexes are allocated and ``build``
         is called with them inside the transaction to produce the signed document; if it
-        raises, nothing is recorded.
+        raises, nothing is recorded. ``purposes`` names the status lists to allocate in
+        (default: revocation and suspension); lists are kept per ``status_base_url``.
         """
         with self._write() as db:
             if row_key is not None:
                 existing = db.execute("SELECT id FROM credentials WHERE row_key = ?", (row_key,)).fetchone()
                 if existing:
                     return self._record(existing[0]), False
-            allocations = [self._allocate(db, p, credential_id, status_base_url, list_size) for p in PURPOSES]
+            allocations = [self._allocate(db, p, credential_id, status_base_url, list_size) for p in purposes]
             document = build(allocations)
             try:
                 db.execute(
@@ -175,23 +192,93 @@ class Registry:
                 raise StoreError(f"credential {credential_id} is already registered") from exc
         return self._record(credential_id), True
 
+    def issue_many(
+        self,
+        requests: Sequence[IssueRequest],
+        build: Callable[[list[tuple[int, list[Allocation]]]], Iterable[dict[str, Any] | BaseException]],
+        *,
+        purposes: tuple[str, ...] = PURPOSES,
+    ) -> list[tuple[IssuedRecord, bool] | BaseException]:
+        """:meth:`issue` for several credentials in one transaction (batch issuance).
+
+        A request whose row key is registered gets its existing record (``False``). For the
+        others the status indexes are allocated, then ``build`` is called *once* with
+        ``(position in requests, allocations)`` for each and returns (or yields, as they are
+        ready), in the same order, the signed document or an exception (that credential is not recorded and its indexes are
+        released; the exception is returned in its place). Everything commits together, so a
+        crash leaves each credential complete or absent. Row keys must be distinct in one call.
+        Other writers wait while ``build`` runs (the transaction holds the write lock), which
+        is also why counting a list's allocations once per call is exact.
+        """
+        keys = [r.row_key for r in requests if r.row_key is not None]
+        if len(keys) != len(set(keys)):
+            raise InvalidArgument("issue_many: row keys must be distinct within one call")
+        out: list[tuple[IssuedRecord, bool] | BaseException | None] = [None] * len(requests)
+        with self._write() as db:
+            fill: dict[tuple[str, str], list[Any]] = {}
+            pending: list[tuple[int, list[Allocation]]] = []
+            for i, r in enumerate(requests):
+                if r.row_key is not None:
+                    existing = db.execute("SELECT id FROM credentials WHERE row_key = ?", (r.row_key,)).fetchone()
+                    if existing:
+                        out[i] = (self._record(existing[0]), False)
+                        continue
+                pending.append((i, [self._allocate(db, p, r.credential_id, r.status_base_url, r.list_size, fill)
+                                    for p in purposes]))
+            # consumed as it comes: a builder that signs in parallel may yield results in order
+            # while it is still signing the rest, and the rows are inserted meanwhile
+            documents = iter(build(pending)) if pending else iter(())
+            for i, _allocs in pending:
+                document = next(documents, None)
+                if document is None:
+                    raise InvalidArgument("issue_many: build must return one result per request")
+                r = requests[i]
+                if isinstance(document, BaseException):
+                    db.execute("DELETE FROM allocations WHERE credential_id = ?", (r.credential_id,))
+                    out[i] = document
+                    continue
+                try:
+                    db.execute(
+                        "INSERT INTO credentials (id, row_key, subject, achievement, kind, issued_at, "
+                        "valid_until, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (r.credential_id, r.row_key, r.subject, r.achievement, r.kind, r.issued_at,
+                         r.valid_until, json.dumps(document, ensure_ascii=False)),
+                    )
+                except sqlite3.IntegrityError as exc:
+                    raise StoreError(f"credential {r.credential_id} is already registered") from exc
+                out[i] = (IssuedRecord(
+                    id=r.credential_id, row_key=r.row_key, subject=r.subject, achievement=r.achievement,
+                    kind=r.kind, issued_at=r.issued_at, valid_until=r.valid_until, document=document,
+                    revoked=False, suspended=False,
+                ), True)
+        return out  # type: ignore[return-value]
+
     def _allocate(
-        self, db: sqlite3.Connection, purpose: str, credential_id: str, base_url: str, size: int
+        self, db: sqlite3.Connection, purpose: str, credential_id: str, base_url: str, size: int,
+        fill: dict[tuple[str, str], list[Any]] | None = None,
     ) -> Allocation:
-        row = db.execute(
-            "SELECT url, size, (SELECT COUNT(*) FROM allocations a WHERE a.list_url = s.url) "
-            "FROM status_lists s WHERE purpose = ? ORDER BY seq DESC LIMIT 1",
-            (purpose,),
-        ).fetchone()
+        # ``fill`` (issue_many) remembers [url, size, allocated] of the open list per purpose and
+        # base URL for the rest of the transaction, instead of counting again each time.
+        key = (purpose, base_url.rstrip("/"))
+        state = fill.get(key) if fill is not None else None
+        if state is not None:
+            row: Any = state
+        else:
+            row = db.execute(
+                "SELECT url, size, (SELECT COUNT(*) FROM allocations a WHERE a.list_url = s.url) "
+                "FROM status_lists s WHERE purpose = ? AND substr(url, 1, ?) = ? "
+                "ORDER BY seq DESC LIMIT 1",
+                (purpose, len(base_url.rstrip("/")) + 1, base_url.rstrip("/") + "/"),
+            ).fetchone()
         if row is None or row[2] >= row[1] // 2:
             seq = (db.execute("SELECT COALESCE(MAX(seq), 0) FROM status_lists WHERE purpose = ?",
                               (purpose,)).fetchone()[0]) + 1
             url = f"{base_url.rstrip('/')}/{purpose}-{seq}"
             db.execute("INSERT INTO status_lists (url, purpose, seq, size) VALUES (?, ?, ?, ?)",
                        (url, purpose, seq, size))
-            list_url, list_size = url, size
+            list_url, list_size, allocated = url, size, 0
         else:
-            list_url, list_size = row[0], row[1]
+            list_url, list_size, allocated = row[0], row[1], row[2]
         while True:
             idx = secrets.randbelow(list_size)
             try:
@@ -199,6 +286,8 @@ class Registry:
                     "INSERT INTO allocations (list_url, idx, credential_id, purpose) VALUES (?, ?, ?, ?)",
                     (list_url, idx, credential_id, purpose),
                 )
+                if fill is not None:
+                    fill[key] = [list_url, list_size, allocated + 1]
                 return Allocation(purpose, list_url, idx)
             except sqlite3.IntegrityError:
                 continue  # taken: draw again (the list is at most half full)

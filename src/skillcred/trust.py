@@ -62,7 +62,10 @@ class TrustedIssuer:
             return False, (f"{self.name} is trusted for {', '.join(self.achievement_types)}, "
                            f"not for {atype or 'an achievement without a type'}")
         if self.frameworks:
-            aligns = [a for a in achievement.get("alignment", []) if isinstance(a, Mapping)]
+            raw = achievement.get("alignment")
+            # one alignment may be compacted to a bare object; anything else is no alignment
+            raw = [raw] if isinstance(raw, Mapping) else raw if isinstance(raw, list) else []
+            aligns = [a for a in raw if isinstance(a, Mapping)]
             skills = [a for a in aligns if a.get("targetType") not in ("ceterms:Credential",)
                       and a.get("targetFramework") not in ("NLQF", "EQF")]
             if not skills:

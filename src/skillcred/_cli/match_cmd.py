@@ -86,12 +86,32 @@ def render_match_html(report: MatchReport) -> str:
             + "".join(rows) + "</table>" + plan + nc + "</body></html>\n")
 
 
+NOT_A_PRESENTATION = ("not a signed presentation: nothing shows that the candidate holds it "
+                      "(no holder signature, no challenge)")
+
+
+def presentation_failure(result: Any) -> str | None:
+    """Why the presentation itself does not verify (``None`` when it does).
+
+    A bare credential (or any other document) is not a presentation: it carries no holder
+    signature and no challenge, so it must never pass for a verified candidate."""
+    report = result.report
+    if report.kind != "presentation":
+        bad = next((c for c in report.checks if c.id.startswith("document") and not c.ok), None)
+        return f"{bad.id}: {bad.reason}" if bad else NOT_A_PRESENTATION
+    bad = next((c for c in report.checks if c.id.startswith("presentation") and not c.ok), None)
+    return f"{bad.id}: {bad.reason}" if bad else None
+
+
 def _match_one(verifier: Any, doc: dict[str, Any], *, profile: Any, framework: Any, catalog: Any,
                challenge: str | None, domain: str | None, at: Any, source: str) -> tuple[Any, MatchReport]:
     result = verifier.assess(doc, challenge=challenge, domain=domain, at=at, source=source)
-    not_counted = list(result.rejected)
-    nc = [(cid, why) for _i, cid, why in not_counted]
-    report = match(profile, list(result.accepted), framework=framework, catalog=catalog,
+    nc = [(cid, why) for _i, cid, why in result.rejected]
+    accepted = list(result.accepted)
+    if result.report.kind != "presentation":  # a bare credential: nothing of it counts
+        nc = [(c.id, NOT_A_PRESENTATION) for c in accepted] + nc
+        accepted = []
+    report = match(profile, accepted, framework=framework, catalog=catalog,
                    not_counted=nc, candidate=result.holder or doc.get("holder"))
     return result, report
 
@@ -130,16 +150,18 @@ def match_command(presentation: str, profile: str, challenge: str | None, domain
                                 domain=domain, at=_parse_at(at), source=presentation)
     for w in result.report.warnings:
         warn(w)
-    presentation_ok = all(c.ok for c in result.report.checks if c.id.startswith("presentation"))
+    failure = presentation_failure(result)
+    presentation_ok = failure is None
     if as_json:
         out = report.to_dict()
         out["verification"] = {"verified": result.report.verified, "presentation_verified": presentation_ok,
+                               **({"failure": failure} if failure else {}),
                                "checks": [c.to_dict() for c in result.report.checks]}
         click.echo(json.dumps(out, indent=2, ensure_ascii=False))
     else:
         if not presentation_ok:
             click.echo(render_report(result.report))
-            click.echo("The presentation itself did not verify: no credential counts.\n")
+            click.echo(f"The presentation itself did not verify ({failure}): no credential counts.\n")
         click.echo(render_match(report), nl=False)
     if html_file:
         atomic_write(html_file, render_match_html(report).encode("utf-8"))
@@ -194,28 +216,13 @@ def rank_command(folder: str, profile: str, challenge_file: str | None, domain: 
     fw = load_framework(frameworks)
     cat = load_catalog(catalog) if catalog else None
     when = _parse_at(at)
-    rows: list[dict[str, Any]] = []
-    with click.progressbar(files, label="Ranking", file=sys.stderr, show_pos=True) as bar:
-        for f in bar:
-            row: dict[str, Any] = {"file": f.name}
-            try:
-                doc = read_document(str(f))
-                ch = (challenges or {}).get(f.name) or (challenges or {}).get(str(doc.get("id")), {})
-                result, report = _match_one(verifier, doc, profile=prof, framework=fw, catalog=cat,
-                                            challenge=ch.get("challenge"), domain=ch.get("domain", domain),
-                                            at=when, source=str(f))
-                ok = all(c.ok for c in result.report.checks if c.id.startswith("presentation"))
-                row.update(report.to_dict())
-                row["presentation_verified"] = ok
-                row["challenge_checked"] = bool(ch.get("challenge"))
-                if not ok:
-                    bad = next(c for c in result.report.checks if c.id.startswith("presentation") and not c.ok)
-                    row["verification_failure"] = f"{bad.id}: {bad.reason}"
-                    row["summary"] = f"NOT VERIFIED ({bad.id}: {bad.reason})"
-            except SkillcredError as exc:
-                row.update({"presentation_verified": False, "verification_failure": str(exc),
-                            "summary": f"UNUSABLE: {exc}", "essential_coverage": 0.0, "score": 0.0})
-            rows.append(row)
+    from skillcred._internal.batch import default_workers, fork_map
+
+    with click.progressbar(length=len(files), label="Ranking", file=sys.stderr, show_pos=True) as bar:
+        rows: list[dict[str, Any]] = fork_map(
+            _rank_row, files, (verifier, prof, fw, cat, challenges, domain, when),
+            jobs=jobs if jobs > 0 else default_workers(), progress=bar.update,
+        )
     rows.sort(key=lambda r: (not r["presentation_verified"], -r.get("essential_coverage", 0.0), -r.get("score", 0.0),
                              r["file"]))
     if as_json:
@@ -228,6 +235,29 @@ def rank_command(folder: str, profile: str, challenge_file: str | None, domain: 
                        f"{r['summary']}")
         else:
             click.echo(f"  -  {r['file']:<28} {r['summary']}")
+
+
+def _rank_row(f: Path, verifier: Any, prof: Any, fw: Any, cat: Any, challenges: dict[str, dict[str, str]] | None,
+              domain: str | None, when: Any) -> dict[str, Any]:
+    """Verify and match one presentation file of ``rank`` (runs in a worker process)."""
+    row: dict[str, Any] = {"file": f.name}
+    try:
+        doc = read_document(str(f))
+        ch = (challenges or {}).get(f.name) or (challenges or {}).get(str(doc.get("id")), {})
+        result, report = _match_one(verifier, doc, profile=prof, framework=fw, catalog=cat,
+                                    challenge=ch.get("challenge"), domain=ch.get("domain", domain),
+                                    at=when, source=str(f))
+        failure = presentation_failure(result)
+        row.update(report.to_dict())
+        row["presentation_verified"] = failure is None
+        row["challenge_checked"] = bool(ch.get("challenge"))
+        if failure is not None:
+            row["verification_failure"] = failure
+            row["summary"] = f"NOT VERIFIED ({failure})"
+    except SkillcredError as exc:
+        row.update({"presentation_verified": False, "verification_failure": str(exc),
+                    "summary": f"UNUSABLE: {exc}", "essential_coverage": 0.0, "score": 0.0})
+    return row
 
 
 def run_wallet_gap(wallet_dir: str | None, profile: str, catalog: str | None, frameworks: tuple[str, ...],

@@ -188,9 +188,8 @@ def verify(file: str, challenge: str | None, domain: str | None, at: str | None,
     verifier = build_verifier(trust_file, status_lists, status_cache, did_documents + key_documents,
                               unsafe_accept_unknown_status, unsafe_no_challenge)
     report = verifier.check(doc, challenge=challenge, domain=domain, at=when, source=file)
-    if report.warnings and not as_json:
-        for w in report.warnings:
-            warn(w)
+    for w in report.warnings:  # on stderr in --json mode too: stdout stays one JSON object
+        warn(w)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:

@@ -13,17 +13,32 @@ three checks on the expansion:
 
 pyld errors are translated into skillcred errors; an unknown context surfaces as
 :class:`~skillcred.errors.UnknownContext` naming the URL.
+
+Two paths produce the RDF: :func:`to_rdf_dataset` is the *reference* path (pyld plus the checks
+above); :func:`to_rdf_rows` first tries the *fast* path (:mod:`skillcred._internal.fastld`),
+which yields exactly the reference path's rows, and runs the reference path for anything the
+fast path does not handle (so errors are always the reference path's errors). The fast path is
+on by default; ``SKILLCRED_JSONLD_FAST=0`` in the environment, :func:`set_fast_path` or the
+:func:`reference_path` context manager turn it off.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from pyld import jsonld  # type: ignore[import-untyped]
 
+from skillcred._internal import fastld
+from skillcred._internal.nquads import quads_from_pyld_dataset
+from skillcred._internal.rdfc import quad_rows
 from skillcred.errors import ContextError, SkillcredError, UnsafeDocument
 from skillcred.loader import OfflineLoader, default_loader
+
+Row = tuple[str, str, str, str]
 
 ISSUER_DEPENDENT = "https://www.w3.org/ns/credentials/issuer-dependent#"
 
@@ -42,8 +57,14 @@ class _RecordingProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
         return out
 
 
+# pyld's own test (``_is_absolute_iri``), used by its toRdf to *silently drop* any IRI that fails
+# it: "2025-01-01T00:00:00Z" or "1x:y" as an @id would otherwise pass a weaker "has a colon"
+# check and then be left out of what is signed.
+_ABSOLUTE_IRI = re.compile(r"^([A-Za-z][A-Za-z0-9+-.]*|_):[^\s]*$")
+
+
 def _is_absolute(iri: str) -> bool:
-    return ":" in iri and not iri.startswith(":")
+    return _ABSOLUTE_IRI.match(iri) is not None
 
 
 def _is_node_ref(iri: str) -> bool:
@@ -149,3 +170,78 @@ def to_rdf_dataset(
             raise UnsafeDocument(f"term {names} is not defined by the document's contexts")
         _check_expanded(proc.expanded)
     return dataset  # type: ignore[no-any-return]
+
+
+# --------------------------------------------------------------------------------------------
+# The fast path
+# --------------------------------------------------------------------------------------------
+
+_fast_enabled = os.environ.get("SKILLCRED_JSONLD_FAST", "1").strip().lower() not in ("0", "false", "no", "off")
+#: When true, an unexpected exception inside the fast path propagates instead of falling back
+#: (tests use it to find fast-path bugs; a fallback would hide them).
+STRICT = False
+
+
+def fast_path_enabled() -> bool:
+    """Whether :func:`to_rdf_rows` tries the fast path first."""
+    return _fast_enabled
+
+
+def set_fast_path(enabled: bool) -> bool:
+    """Turn the fast path on or off for this process; returns the previous setting."""
+    global _fast_enabled
+    previous = _fast_enabled
+    _fast_enabled = bool(enabled)
+    return previous
+
+
+@contextmanager
+def reference_path(enabled: bool = True) -> Iterator[None]:
+    """Within the block, :func:`to_rdf_rows` uses only the reference path (pyld)."""
+    previous = set_fast_path(not enabled)
+    try:
+        yield
+    finally:
+        set_fast_path(previous)
+
+
+def _fast_rows(document: Mapping[str, Any], loader: OfflineLoader) -> list[Row] | None:
+    try:
+        rows = fastld.to_rows(document, loader)
+    except fastld._NotHandled as exc:
+        fastld.STATS[f"fallback:{exc.reason}"] += 1
+        return None
+    except RecursionError:
+        fastld.STATS["fallback:recursion"] += 1
+        return None
+    except Exception as exc:  # a context error, or a fast-path bug: the reference path decides
+        if STRICT and not isinstance(exc, SkillcredError | jsonld.JsonLdError):
+            raise
+        fastld.STATS[f"fallback:exception:{type(exc).__name__}"] += 1
+        return None
+    fastld.STATS["fast"] += 1
+    return rows
+
+
+def to_rdf_rows(
+    document: Mapping[str, Any], *, loader: OfflineLoader | None = None, fast: bool | None = None
+) -> list[Row]:
+    """The document's RDF, in safe mode, as canonicalizer rows (see :mod:`skillcred._internal.rdfc`).
+
+    Exactly ``quad_rows(quads_from_pyld_dataset(to_rdf_dataset(document)))`` (same rows, same
+    order, same blank node labels), from the fast path when it handles the document.
+    ``fast`` overrides the process-wide setting (:func:`set_fast_path`).
+    """
+    if "@context" not in document:
+        raise ContextError("document has no @context")
+    loader = loader or default_loader()
+    if _fast_enabled if fast is None else fast:
+        rows = _fast_rows(document, loader)
+        if rows is not None:
+            return list(dict.fromkeys(rows))
+    return quad_rows(quads_from_pyld_dataset(to_rdf_dataset(document, loader=loader)))
+
+
+def check_terms(document: Mapping[str, Any], *, loader: OfflineLoader | None = None) -> None:
+    """Raise what :func:`to_rdf_dataset` raises for ``document`` (safe mode), else nothing."""
+    to_rdf_rows(document, loader=loader)

@@ -73,7 +73,9 @@ __all__ = [
     "Quad",
     "canonical_issued_identifiers",
     "canonicalize",
+    "canonicalize_rows",
     "canonicalize_with_map",
+    "quad_rows",
     "quads_from_pyld_dataset",
 ]
 
@@ -256,16 +258,22 @@ class _Canonicalizer:
         if cached is not None:
             return cached
 
-        def mask(term: str) -> str:
-            # step 3.1.1: _:a for the reference blank node, _:z for any other blank node.
-            if _is_blank(term):
-                return "_:a" if term == reference else "_:z"
-            return term
-
-        # steps 1-3: serialize every quad mentioning the reference blank node, masked.
-        nquads = [
-            _line(mask(s), p, mask(o), mask(g)) for s, p, o, g in self.bnode_to_quads[reference]
-        ]
+        # steps 1-3: serialize every quad mentioning the reference blank node, masked
+        # (step 3.1.1: _:a for the reference blank node, _:z for any other blank node; only
+        # blank nodes start with "_", and the default graph "" is omitted). Inlined: this loop
+        # runs over every quad of every blank node, the hottest code of the algorithm.
+        nquads = []
+        for s, p, o, g in self.bnode_to_quads[reference]:
+            if s[:1] == "_":
+                s = "_:a" if s == reference else "_:z"
+            if o[:1] == "_":
+                o = "_:a" if o == reference else "_:z"
+            if g:
+                if g[:1] == "_":
+                    g = "_:a" if g == reference else "_:z"
+                nquads.append(f"{s} {p} {o} {g} .\n")
+            else:
+                nquads.append(f"{s} {p} {o} .\n")
         nquads.sort()  # step 4: code point order
         result = self._new_hash("".join(nquads).encode()).hexdigest()  # step 5
         self._first_degree[reference] = result
@@ -437,6 +445,41 @@ def _rows(quads: Iterable[Quad] | str) -> list[_Row]:
             raise MalformedDocument(f"not an RDF graph name: {g!r}")
         rows[(term(s), iri(p), term(o), graph)] = None
     return list(rows)
+
+
+def quad_rows(quads: Iterable[Quad]) -> list[_Row]:
+    """Quads as the canonicalizer's rows: canonical N-Quads terms, ``""`` for the default graph.
+
+    De-duplicated, in input order (what :func:`canonicalize` works on).
+    """
+    return _rows(quads)
+
+
+def canonicalize_rows(
+    rows: Iterable[_Row],
+    *,
+    hash_algorithm: HashAlgorithm = "sha256",
+    max_hash_ndegree_calls: int | None = None,
+) -> str:
+    """:func:`canonicalize` for input that is already rows (see :func:`quad_rows`).
+
+    For producers that write canonical terms directly (the JSON-LD fast path,
+    :mod:`skillcred._internal.fastld`). Rows are de-duplicated here, keeping the first
+    occurrence, exactly as for quads. The caller guarantees the terms are canonical N-Quads
+    terms (``<iri>``, ``_:label``, canonical literals, ``""`` for the default graph).
+    """
+    if max_hash_ndegree_calls is not None and (
+        not isinstance(max_hash_ndegree_calls, int) or max_hash_ndegree_calls < 0
+    ):
+        raise InvalidArgument("max_hash_ndegree_calls must be a non-negative integer or None")
+    unique = list(dict.fromkeys(rows))
+    try:
+        return _Canonicalizer(unique, hash_algorithm, max_hash_ndegree_calls).run().nquads
+    except RecursionError:
+        raise CanonicalizationError(
+            "RDFC-1.0: Hash N-Degree Quads recursed too deeply "
+            "(the dataset looks like a poison graph)"
+        ) from None
 
 
 def canonicalize_with_map(

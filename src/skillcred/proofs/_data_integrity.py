@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from skillcred._internal import jcs, rdfc
-from skillcred._internal.nquads import quads_from_pyld_dataset
-from skillcred._internal.jsonld import to_rdf_dataset
+from skillcred._internal.jsonld import to_rdf_rows
 from skillcred.keys import KeyType
 from skillcred.loader import OfflineLoader
 
@@ -70,11 +69,15 @@ def canonical_form(
     hash_name: HashName,
     loader: OfflineLoader | None,
 ) -> str:
-    """The suite's transformation of ``document`` (RDFC-1.0 N-Quads or JCS text)."""
+    """The suite's transformation of ``document`` (RDFC-1.0 N-Quads or JCS text).
+
+    For RDFC the document goes to RDF through :func:`~skillcred._internal.jsonld.to_rdf_rows`:
+    the JSON-LD fast path when it handles the document, pyld otherwise (identical rows).
+    """
     if suite.canonicalization == "jcs":
         return jcs.canonicalize_json(document).decode("utf-8")
-    dataset = to_rdf_dataset(document, loader=loader)
-    return rdfc.canonicalize(quads_from_pyld_dataset(dataset), hash_algorithm=hash_name)
+    rows = to_rdf_rows(document, loader=loader)
+    return rdfc.canonicalize_rows(rows, hash_algorithm=hash_name)
 
 
 def proof_configuration(

@@ -39,7 +39,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from skillcred._internal.fileio import check_depth
-from skillcred._internal.jsonld import to_rdf_dataset
+from skillcred._internal.jsonld import check_terms
 from skillcred._internal.timeutil import format_datetime, parse_datetime, utcnow
 from skillcred.did import DidResolver
 from skillcred.errors import (
@@ -51,7 +51,7 @@ from skillcred.errors import (
     VerificationFailed,
 )
 from skillcred.loader import OfflineLoader, default_loader
-from skillcred.proofs import SUPPORTED_CRYPTOSUITES, check_proofs
+from skillcred.proofs import SUPPORTED_CRYPTOSUITES, ProofCheck, ProofReport, check_proofs
 from skillcred.schemas import known_schema_ids, validate
 from skillcred.status import is_stale, read_status
 from skillcred.trust import TrustList
@@ -68,6 +68,11 @@ __all__ = ["VerificationPolicy", "Verifier"]
 VC_V2 = "https://www.w3.org/ns/credentials/v2"
 VC_V1 = "https://www.w3.org/2018/credentials/v1"
 STATUS_LIST_TYPE = "BitstringStatusListCredential"
+#: Longest ``proofValue`` accepted (a P-384 signature is about 132 base58 characters) and
+#: longest ``verificationMethod``. Both are refused *before* decoding: base58 decoding takes
+#: time quadratic in the length, so a few megabytes of it would keep a verifier busy for hours.
+MAX_PROOF_VALUE_CHARS = 1024
+MAX_VERIFICATION_METHOD_CHARS = 2048
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,23 @@ def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return list(value) if isinstance(value, list) else [value]
+
+
+def _check_proofs(document: Mapping[str, Any], **kwargs: Any) -> ProofReport:
+    """:func:`check_proofs`, after refusing proof values and methods too long to be real."""
+    for i, proof in enumerate(_as_list(document.get("proof"))):
+        if not isinstance(proof, Mapping):
+            continue
+        value, method = proof.get("proofValue"), proof.get("verificationMethod")
+        if isinstance(value, str) and len(value) > MAX_PROOF_VALUE_CHARS:
+            return ProofReport((ProofCheck(i, "failed", "proof_value_malformed",
+                                           f"proofValue is {len(value):,} characters, longer than any "
+                                           "supported signature"),))
+        if isinstance(method, str) and len(method) > MAX_VERIFICATION_METHOD_CHARS:
+            return ProofReport((ProofCheck(i, "failed", "verification_method_unresolved",
+                                           f"verificationMethod is {len(method):,} characters long; "
+                                           "not resolved"),))
+    return check_proofs(document, **kwargs)
 
 
 @dataclass
@@ -300,7 +322,7 @@ class Verifier:
             return False
         run.add(f"{prefix}.contexts", 2, "passed", "every context is bundled and pinned")
         try:
-            to_rdf_dataset(doc, loader=self._loader)
+            check_terms(doc, loader=self._loader)  # safe mode, on the JSON-LD fast path
         except SkillcredError as exc:
             run.add(f"{prefix}.terms", 2, "failed", exc.message, exc.code)
             return False
@@ -339,9 +361,9 @@ class Verifier:
         if not isinstance(vp.get("proof"), Mapping | list):
             run.add("presentation.proof", 3, "failed", "the presentation is not signed", "proof_missing")
             return False, None, creds
-        report = check_proofs(vp, resolver=self._resolver, expected_purpose="authentication",
-                              challenge=challenge, domain=domain, at=when,
-                              allowed_suites=self.policy.allowed_suites, loader=self._loader)
+        report = _check_proofs(vp, resolver=self._resolver, expected_purpose="authentication",
+                               challenge=challenge, domain=domain, at=when,
+                               allowed_suites=self.policy.allowed_suites, loader=self._loader)
         bad = [c for c in report.checks if c.status != "passed"]
         if bad:
             run.add("presentation.proof", 4, "failed", bad[0].reason, bad[0].code)
@@ -382,8 +404,8 @@ class Verifier:
         self._shape_and_terms(run, prefix, cred, "VerifiableCredential")
         issuer = _issuer_id(cred)
         # 5-6: proof and issuer binding
-        report = check_proofs(cred, resolver=self._resolver, expected_purpose="assertionMethod", at=when,
-                              allowed_suites=self.policy.allowed_suites, loader=self._loader)
+        report = _check_proofs(cred, resolver=self._resolver, expected_purpose="assertionMethod", at=when,
+                               allowed_suites=self.policy.allowed_suites, loader=self._loader)
         bad = [c for c in report.checks if c.status != "passed"]
         if bad:
             run.add(f"{prefix}.proof", 5, "failed", bad[0].reason, bad[0].code)
@@ -465,8 +487,8 @@ class Verifier:
         if lst is None:
             return ("indeterminate", f"{purpose} status unknown: status list {url} is not available offline "
                     "(give it with --status-list or 'skillcred status import')", "status_unavailable")
-        proof = check_proofs(lst, resolver=self._resolver, expected_purpose="assertionMethod", at=when,
-                             allowed_suites=self.policy.allowed_suites, loader=self._loader)
+        proof = _check_proofs(lst, resolver=self._resolver, expected_purpose="assertionMethod", at=when,
+                              allowed_suites=self.policy.allowed_suites, loader=self._loader)
         if not proof.verified:
             bad = next(c for c in proof.checks if c.status != "passed")
             return "indeterminate", f"status list {url} does not verify: {bad.reason}", "status_list_invalid"

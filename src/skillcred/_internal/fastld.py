@@ -1,0 +1,1002 @@
+"""The fast JSON-LD to RDF path: pyld's own toRdf, minus the work that repeats.
+
+:func:`to_rows` turns a JSON-LD document into the rows :mod:`skillcred._internal.rdfc`
+canonicalizes (4-tuples of canonical N-Quads terms, ``""`` for the default graph). It produces
+*exactly* the rows the reference path produces (pyld ``to_rdf`` + :func:`quads_from_pyld_dataset`),
+in the same order and with the same blank node labels, so RDFC-1.0 sees an identical input and
+the canonical form is identical byte for byte, even for graphs where RDFC leaves a choice open.
+
+Where the time goes in pyld, and what is done instead:
+
+* **Context processing** (about 90 % of pyld's time on a credential: every call resolves the
+  contexts, JCS-canonicalizes them as cache keys and rebuilds the active context). Here the
+  active contexts are computed *once* by pyld's own ``_process_context`` (so every term
+  definition, ``@protected`` check and scoped context is pyld's) and kept in a
+  :class:`_Ctx` wrapper per active context, with per-term lookups memoized; type-scoped,
+  property-scoped and embedded contexts are cached on the wrapper they are applied to.
+  Bundled contexts are pinned by hash, so caching their processed form is safe; the cache is
+  per :class:`~skillcred.loader.OfflineLoader` (a loader with extra documents gets its own).
+* **Expansion** (:func:`_expand`): a line-by-line mirror of pyld's ``_expand`` /
+  ``_expand_object`` / ``_expand_value`` for the subset of JSON-LD the bundled contexts and
+  credentials use; same key order (sorted), same type-scoped context reverting, same
+  property-scoped double application, same ``@list`` / ``@set`` / ``@graph`` container
+  handling, producing pyld's expanded form (the tests compare it with ``jsonld.expand``).
+* **Node map and toRdf** (:func:`_node_map`, :func:`_rows_of`): mirrors of pyld's
+  ``_create_node_map`` (same blank node issuing order, same ``compare_values`` de-duplication,
+  same merging of nodes sharing an ``@id``) and ``_graph_to_rdf`` / ``_list_to_rdf`` (same
+  sort orders, list labels issued during output), writing canonical N-Quads terms directly.
+  Numbers, booleans, ``xsd:double`` and ``@json`` literals are converted by pyld's own
+  ``_object_to_rdf``.
+
+Safe mode (see :mod:`skillcred._internal.jsonld`) is enforced by *refusing to handle*
+anything the reference path would refuse or treat specially: an undefined (dropped) term, an
+issuer-dependent term, type or datatype, a relative or unwritable IRI, any pyld syntax error,
+an unknown context, a protected-term redefinition. Those raise :class:`_NotHandled`, as does
+every JSON-LD feature outside the subset (``@reverse``, ``@index``, ``@nest``, ``@included``,
+``@direction``, language/index/id/type maps, top-level ``@graph``, blank-node types or
+properties, ...). The caller then runs the reference path, which produces the exact same
+result or the exact same skillcred error. A fallback is never wrong, only slower; they are
+counted in :data:`STATS` (``fallback:<reason>``) for the benchmark.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import threading
+import weakref
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from pyld import jsonld as _pyld  # type: ignore[import-untyped]
+from pyld.context_resolver import ContextResolver  # type: ignore[import-untyped]
+
+from skillcred._internal.nquads import _LITERAL_ESCAPES as _ESCAPES
+from skillcred._internal.nquads import escape_literal
+
+__all__ = ["STATS", "Row", "clear_caches", "expand", "to_rows"]
+
+Row = tuple[str, str, str, str]
+
+ISSUER_DEPENDENT = "https://www.w3.org/ns/credentials/issuer-dependent#"
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDF_TYPE_REF = f"<{RDF}type>"
+RDF_FIRST_REF = f"<{RDF}first>"
+RDF_REST_REF = f"<{RDF}rest>"
+RDF_NIL_REF = f"<{RDF}nil>"
+RDF_LANGSTRING = f"{RDF}langString"
+RDF_JSON = f"{RDF}JSON"
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+XSD_DOUBLE = "http://www.w3.org/2001/XMLSchema#double"
+
+#: Outcome counters: ``fast`` (handled here) and ``fallback:<reason>`` (reference path ran).
+STATS: Counter[str] = Counter()
+
+#: The pyld versions this module was checked against (it mirrors pyld's algorithms and calls
+#: its internals); with any other version every document takes the reference path.
+TESTED_PYLD = ("3.3.",)
+
+
+def _pyld_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("PyLD")
+    except Exception:  # pragma: no cover - metadata missing
+        return "?"
+
+
+PYLD_VERSION = _pyld_version()
+ENABLED = PYLD_VERSION.startswith(TESTED_PYLD)
+
+_KEYWORDS = frozenset(_pyld.KEYWORDS)
+_KEYWORD_LIKE = re.compile(r"^@[a-zA-Z]+$")  # pyld's KEYWORD_PATTERN
+# pyld's _is_absolute_iri (note: re.match with "$", exactly as pyld does it)
+_ABSOLUTE = re.compile(r"^([A-Za-z][A-Za-z0-9+-.]*|_):[^\s]*$")
+# characters an IRIREF cannot hold (nquads._BAD_IRI_CHAR): the reference path refuses them
+_BAD_IRI_CHAR = re.compile(r'[\x00-\x20<>"{}|^`\\]')
+_LANGTAG = re.compile(r"[a-zA-Z]+(?:-[a-zA-Z0-9]+)*\Z")
+_NO_LANG = object()
+
+# Bounds on memo tables fed by document content (terms, type names, embedded contexts).
+_TERM_CACHE_LIMIT = 4096
+_CTX_LIMIT = 2048
+
+
+class _NotHandled(Exception):  # noqa: N818 - a signal, not an error: the reference path runs
+    """The fast path does not handle this document; run the reference path instead."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _clean_iri(value: Any) -> bool:
+    """An IRI both paths write the same way: absolute for pyld, writable, not issuer-dependent."""
+    return (
+        isinstance(value, str)
+        and _ABSOLUTE.match(value) is not None
+        and _BAD_IRI_CHAR.search(value) is None
+        and not value.startswith(ISSUER_DEPENDENT)
+    )
+
+
+_CLEAN_CACHE: dict[str, bool] = {}
+
+
+def _clean_vocab_iri(value: Any) -> bool:
+    """:func:`_clean_iri` memoized, for IRIs that repeat (types, datatypes)."""
+    ok = _CLEAN_CACHE.get(value)
+    if ok is None:
+        ok = _clean_iri(value)
+        if len(_CLEAN_CACHE) < _TERM_CACHE_LIMIT:
+            _CLEAN_CACHE[value] = ok
+    return ok
+
+
+# --------------------------------------------------------------------------------------------
+# Active contexts
+# --------------------------------------------------------------------------------------------
+
+
+class _Term:
+    """What one key means in one active context (everything pyld looks up for it)."""
+
+    __slots__ = (
+        "bad",
+        "coerce",
+        "container",
+        "iri",
+        "is_graph_container",
+        "is_list_container",
+        "language",
+        "pred",
+        "reverse",
+        "sarg",
+        "scoped",
+        "smode",
+    )
+
+    def __init__(self, ctx: _Ctx, key: str) -> None:
+        raw = ctx.raw
+        gcv = _pyld.JsonLdProcessor.get_context_value
+        self.iri: str | None = ctx.uni.proc._expand_iri(raw, key, vocab=True)
+        mapping = raw["mappings"].get(key)
+        self.coerce: Any = gcv(raw, key, "@type")
+        container = _pyld.JsonLdProcessor.arrayify(gcv(raw, key, "@container"))
+        self.container: tuple[str, ...] = tuple(container or ())
+        self.scoped: Any = gcv(raw, key, "@context")
+        self.reverse = bool(mapping and mapping.get("reverse"))
+        # get_context_value(ctx, key, "@language"): the term's own entry wins, else the default
+        if mapping is not None and "@language" in mapping:
+            self.language: Any = mapping["@language"]
+        else:
+            self.language = raw.get("@language")
+        self.is_list_container = "@list" in self.container
+        self.is_graph_container = (
+            "@graph" in self.container
+            and "@id" not in self.container
+            and "@index" not in self.container
+        )
+        bad = None
+        if mapping is not None and ("@nest" in mapping or "@index" in mapping):
+            bad = "term uses @nest/@index"
+        elif gcv(raw, key, "@direction") is not None:
+            bad = "term has a base direction"
+        elif any(c in self.container for c in ("@language", "@index", "@id", "@type")):
+            bad = f"container {self.container}"
+        elif self.reverse:
+            bad = "reverse property"
+        self.bad: str | None = bad
+        iri = self.iri
+        # the predicate as written in N-Quads, or None when the key is not a usable property
+        self.pred: str | None = None
+        if iri is None or iri in _KEYWORDS:
+            self._string_mode()
+            return
+        if _ABSOLUTE.match(iri) is None:
+            self.bad = bad or "undefined term"  # pyld drops it: safe mode refuses
+        elif iri.startswith(ISSUER_DEPENDENT):
+            self.bad = bad or "issuer-dependent term"
+        elif iri.startswith("_:"):
+            self.bad = bad or "blank node property"
+        elif _BAD_IRI_CHAR.search(iri):
+            self.bad = bad or "unwritable property IRI"
+        else:
+            self.pred = f"<{iri}>"
+        self._string_mode()
+
+    def _string_mode(self) -> None:
+        """How ``_expand_value`` expands a *string* under this term (precomputed)."""
+        ep = self.iri
+        coerce = self.coerce
+        if self.bad is not None:
+            self.smode, self.sarg = _SM_BAD, self.bad
+        elif ep == "@id" or ep == "@type" or ep == "@graph":
+            self.smode, self.sarg = _SM_BAD, "keyword-valued property"
+        elif coerce == "@id":
+            self.smode, self.sarg = _SM_ID, None
+        elif coerce == "@vocab":
+            self.smode, self.sarg = _SM_VOCAB, None
+        elif ep in _KEYWORDS:
+            self.smode, self.sarg = _SM_BAD, "keyword-valued property"
+        elif coerce is not None and coerce != "@none":
+            self.smode, self.sarg = _SM_TYPED, coerce
+        elif self.language is not None:
+            self.smode, self.sarg = _SM_LANG, self.language
+        else:
+            self.smode, self.sarg = _SM_PLAIN, None
+
+
+_SM_PLAIN, _SM_TYPED, _SM_ID, _SM_LANG, _SM_VOCAB, _SM_BAD = range(6)
+
+
+class _Ctx:
+    """One pyld active context plus memo tables for everything looked up in it."""
+
+    __slots__ = ("applied", "mappings", "prev", "raw", "terms", "type_keys", "uni", "vocab")
+
+    def __init__(self, uni: _Universe, raw: Any) -> None:
+        self.uni = uni
+        self.raw = raw
+        self.mappings = raw["mappings"]
+        prev = raw.get("previousContext")
+        self.prev: _Ctx | None = uni.wrap(prev) if prev is not None else None
+        self.terms: dict[str, _Term] = {}
+        self.vocab: dict[str, Any] = {}
+        self.applied: dict[tuple[int, bool, bool], tuple[Any, _Ctx]] = {}
+        # keys expanding to @type here: "@type" and its aliases (nothing else can: a compact
+        # IRI or @vocab expansion is an IRI, never a keyword)
+        self.type_keys = frozenset(
+            ["@type", *(k for k, m in self.mappings.items() if m is not None and m.get("@id") == "@type")]
+        )
+
+    def term(self, key: str) -> _Term:
+        t = self.terms.get(key)
+        if t is None:
+            t = _Term(self, key)
+            if len(self.terms) < _TERM_CACHE_LIMIT:
+                self.terms[key] = t
+        return t
+
+    def vocab_iri(self, value: str) -> Any:
+        """pyld ``_expand_iri(ctx, value, vocab=True, base=None)``, memoized."""
+        out = self.vocab.get(value, _NO_LANG)
+        if out is _NO_LANG:
+            out = self.uni.proc._expand_iri(self.raw, value, vocab=True, base=None)
+            if len(self.vocab) < _TERM_CACHE_LIMIT:
+                self.vocab[value] = out
+        return out
+
+    def id_iri(self, value: str) -> Any:
+        """pyld ``_expand_iri(ctx, value, base=None)`` (document-relative, no vocab)."""
+        if value in _KEYWORDS:
+            return value
+        if value[:1] == "@" and _KEYWORD_LIKE.match(value):
+            return None
+        colon = value.find(":")
+        if colon > 0:
+            prefix = value[:colon]
+            suffix = value[colon + 1 :]
+            if prefix == "_" or suffix.startswith("//"):
+                return value
+            mapping = self.mappings.get(prefix)
+            if mapping and mapping.get("_prefix"):
+                return mapping["@id"] + suffix
+        return value
+
+    def apply(self, local: Any, override_protected: bool, propagate: bool) -> _Ctx:
+        """``_process_context(self, local, ...)`` for a context object found in a term definition."""
+        key = (id(local), override_protected, propagate)
+        hit = self.applied.get(key)
+        if hit is not None and hit[0] is local:
+            return hit[1]
+        with self.uni.lock:
+            raw = self.uni.proc._process_context(
+                self.raw, local, self.uni.options,
+                override_protected=override_protected, propagate=propagate,
+            )
+            out = self.uni.wrap(raw)
+        self.applied[key] = (local, out)  # keeps ``local`` alive, so its id stays unique
+        return out
+
+
+class _Universe:
+    """Every active context computed for one loader."""
+
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+        self.proc = _pyld.JsonLdProcessor()
+        self.options = {
+            "documentLoader": loader,
+            "contextResolver": ContextResolver(_pyld._resolved_context_cache, loader),
+            "base": None,
+            "processingMode": "json-ld-1.1",
+            "isFrame": False,
+            "keepFreeFloatingNodes": False,
+        }
+        self.contexts: dict[int, _Ctx] = {}
+        self.local: dict[tuple[int, Any], _Ctx] = {}
+        self.lock = threading.RLock()
+        self.initial = self.wrap(self.proc._get_initial_context(self.options))
+
+    def wrap(self, raw: Any) -> _Ctx:
+        ctx = self.contexts.get(id(raw))
+        if ctx is None or ctx.raw is not raw:
+            ctx = _Ctx(self, raw)
+            self.contexts[id(raw)] = ctx  # the wrapper keeps ``raw`` alive
+        return ctx
+
+    def embedded(self, ctx: _Ctx, local: Any) -> _Ctx:
+        """Apply a document's own ``@context`` value (URLs, inline objects) to ``ctx``."""
+        if isinstance(local, str):
+            key: Any = ("s", local)
+            urls = [local]
+        elif isinstance(local, list) and all(isinstance(c, str) for c in local):
+            key = ("l", *local)
+            urls = local
+        else:
+            key = ("j", json.dumps(local, sort_keys=True, separators=(",", ":")))
+            urls = [c for c in (local if isinstance(local, list) else [local]) if isinstance(c, str)]
+        for url in urls:
+            if not self.loader.knows(url):
+                raise _NotHandled("unknown context")
+        cache_key = (id(ctx), key)
+        hit = self.local.get(cache_key)
+        if hit is not None:
+            return hit
+        # a copy: pyld keeps the context object it is given in its (global) resolved-context
+        # cache, and the caller may mutate its document afterwards
+        with self.lock:
+            raw = self.proc._process_context(ctx.raw, copy.deepcopy(local), self.options)
+            out = self.wrap(raw)
+        if len(self.local) < _CTX_LIMIT and len(self.contexts) < _CTX_LIMIT:
+            self.local[cache_key] = out  # ``ctx`` lives in self.contexts, so id(ctx) is stable
+        return out
+
+
+_universes: weakref.WeakKeyDictionary[Any, _Universe] = weakref.WeakKeyDictionary()
+_universes_lock = threading.Lock()
+
+
+def _universe(loader: Any) -> _Universe:
+    uni = _universes.get(loader)
+    if uni is None or len(uni.contexts) > _CTX_LIMIT:
+        with _universes_lock:
+            uni = _universes.get(loader)
+            if uni is None or len(uni.contexts) > _CTX_LIMIT:
+                uni = _universes[loader] = _Universe(loader)
+    return uni
+
+
+def clear_caches() -> None:
+    """Forget every processed context (tests; a loader's documents changed)."""
+    with _universes_lock:
+        _universes.clear()
+
+
+# --------------------------------------------------------------------------------------------
+# Expansion (mirror of pyld _expand / _expand_object / _expand_value for the subset)
+# --------------------------------------------------------------------------------------------
+
+
+def _add(parent: dict[str, Any], prop: str, value: Any, as_array: bool) -> None:
+    """pyld ``JsonLdProcessor.add_value`` with duplicates allowed (what expansion uses)."""
+    if isinstance(value, list):
+        if not value and as_array and prop not in parent:
+            parent[prop] = []
+        for v in value:
+            _add(parent, prop, v, as_array)
+    elif prop in parent:
+        cur = parent[prop]
+        if not isinstance(cur, list):
+            parent[prop] = [cur, value]
+        else:
+            cur.append(value)
+    else:
+        parent[prop] = [value] if as_array else value
+
+
+def _expand_value(ctx: _Ctx, prop: str, value: Any, t: _Term | None = None) -> Any:
+    """pyld ``_expand_value`` (``t`` is ``ctx.term(prop)`` when the caller has it)."""
+    if value is None:
+        return None
+    if t is None:
+        t = ctx.terms.get(prop) or ctx.term(prop)
+    if type(value) is str:
+        m = t.smode
+        if m == _SM_PLAIN:
+            return {"@value": value}
+        if m == _SM_TYPED:
+            return {"@type": t.sarg, "@value": value}
+        if m == _SM_ID:
+            return {"@id": ctx.id_iri(value)}
+        if m == _SM_LANG:
+            return {"@language": t.sarg, "@value": value}
+        if m == _SM_VOCAB:
+            return {"@id": ctx.vocab_iri(value)}
+        raise _NotHandled(t.sarg)
+    if t.bad is not None:
+        raise _NotHandled(t.bad)
+    ep = t.iri
+    if ep in _KEYWORDS:
+        raise _NotHandled("keyword-valued property")
+    if not isinstance(value, bool | int | float):
+        raise _NotHandled("non-JSON scalar")
+    coerce = t.coerce
+    if coerce is not None and coerce != "@id" and coerce != "@vocab" and coerce != "@none":
+        return {"@type": coerce, "@value": value}
+    return {"@value": value}
+
+
+def _expand_array(ctx: _Ctx, prop: str | None, element: list[Any], inside_list: bool, t: _Term | None) -> list[Any]:
+    """pyld ``_expand`` for an array."""
+    rval: list[Any] = []
+    if prop is not None:
+        if t is None:
+            t = ctx.terms.get(prop) or ctx.term(prop)
+        if t.is_list_container:
+            inside_list = True
+    for e in element:
+        if type(e) is str and prop is not None:
+            # a scalar: dropped when free-floating (not possible under a property), else a value
+            rval.append(_expand_value(ctx, prop, e, t))
+            continue
+        e = _expand(ctx, prop, e, inside_list, t)
+        if inside_list and isinstance(e, list):
+            e = {"@list": e}
+        if e is not None:
+            if isinstance(e, list):
+                rval.extend(e)
+            else:
+                rval.append(e)
+    return rval
+
+
+def _expand(ctx: _Ctx, prop: str | None, element: Any, inside_list: bool, pt: _Term | None = None) -> Any:
+    """pyld ``_expand`` (no framing, no index maps, base = None).
+
+    ``pt`` is ``ctx.term(prop)`` when the caller already has it.
+    """
+    if element is None:
+        return None
+    if isinstance(element, list):
+        return _expand_array(ctx, prop, element, inside_list, pt)
+    if not isinstance(element, dict):
+        if prop is None:
+            return _expand_value(ctx, prop, element) if inside_list else None  # type: ignore[arg-type]
+        if pt is None:
+            pt = ctx.terms.get(prop) or ctx.term(prop)
+        if not inside_list and pt.iri == "@graph":
+            return None
+        return _expand_value(ctx, prop, element, pt)
+
+    # -- a JSON object --------------------------------------------------------------------------
+    if prop is not None:
+        if pt is None:
+            pt = ctx.terms.get(prop) or ctx.term(prop)
+        expanded_ap = pt.iri
+        scoped = pt.scoped
+    else:
+        expanded_ap = None
+        scoped = None
+    # revert a type-scoped context unless this is a value object or a bare node reference
+    prev = ctx.prev
+    if prev is not None:
+        must_revert = True
+        if len(element) <= 2 and "@context" not in element:
+            for key in sorted(element):
+                e = (ctx.terms.get(key) or ctx.term(key)).iri
+                if e == "@value":
+                    must_revert = False
+                    break
+                if e == "@id" and len(element) == 1:
+                    must_revert = False
+                    break
+        if must_revert:
+            ctx = prev
+    if scoped is not None:
+        ctx = ctx.apply(scoped, True, True)
+    # _prepare_nested_context: embedded context, then type-scoped contexts
+    if "@context" in element:
+        ctx = ctx.uni.embedded(ctx, element["@context"])
+    type_scoped = ctx
+    type_key = None
+    keys = sorted(element)
+    for key in keys:
+        if key not in ctx.type_keys:
+            continue
+        if type_key is not None:
+            raise _NotHandled("two keys for @type")
+        type_key = key
+        types = element[key]
+        if isinstance(types, str):
+            types = [types]
+        elif isinstance(types, list):
+            types = sorted(t for t in types if isinstance(t, str))
+        else:
+            continue
+        mappings = type_scoped.mappings
+        for type_ in types:
+            mapping = mappings.get(type_)
+            if mapping is not None:
+                sc = mapping.get("@context")
+                if sc is not None and sc is not False:
+                    ctx = ctx.apply(sc, False, False)
+
+    rval = _expand_object(ctx, prop, expanded_ap, element, keys, inside_list, type_key, type_scoped)
+    count = len(rval)
+
+    if "@value" in rval:
+        if "@type" in rval and ("@language" in rval or "@direction" in rval):
+            raise _NotHandled("invalid value object")
+        if count - 1 - ("@type" in rval) - ("@language" in rval) != 0:
+            raise _NotHandled("invalid value object")
+        types_: list[Any] = []
+        if "@type" in rval:
+            if type_key is not None and isinstance(element[type_key], list):
+                raise _NotHandled("invalid typed value")
+            tv = rval["@type"]
+            types_ = tv if isinstance(tv, list) else [tv]
+        value = rval["@value"]
+        if "@json" in types_ and len(types_) == 1:
+            pass
+        elif value is None:
+            return None
+        elif "@language" in rval:
+            if not isinstance(value, str):
+                raise _NotHandled("invalid language-tagged value")
+        elif any(not isinstance(t, str) or _ABSOLUTE.match(t) is None or t.startswith("_:") for t in types_):
+            raise _NotHandled("invalid typed value")
+    elif "@type" in rval:
+        tv = rval["@type"]
+        if not isinstance(tv, list):
+            rval["@type"] = [tv]
+    elif "@set" in rval or "@list" in rval:
+        if count > 1:
+            raise _NotHandled("invalid set or list object")
+        if "@set" in rval:
+            rval = rval["@set"]
+            count = len(rval)
+    elif count == 1 and "@language" in rval:
+        return None
+
+    if (
+        not inside_list
+        and (prop is None or expanded_ap == "@graph")
+        and isinstance(rval, dict)
+        and (count == 0 or "@value" in rval or "@list" in rval or (count == 1 and "@id" in rval))
+    ):
+        return None
+    return rval
+
+
+_SIMPLE_KEYWORDS = frozenset({"@id", "@type", "@value", "@language", "@list", "@set"})
+_NOT_ARRAY = frozenset({"@index", "@id", "@type", "@value", "@language"})
+
+
+def _expand_object(
+    ctx: _Ctx,
+    prop: str | None,
+    expanded_ap: str | None,
+    element: dict[str, Any],
+    keys: list[str],
+    inside_list: bool,
+    type_key: str | None,
+    type_scoped: _Ctx,
+) -> dict[str, Any]:
+    """pyld ``_expand_object`` for the subset (anything else raises :class:`_NotHandled`)."""
+    rval: dict[str, Any] = {}
+    is_json_type = False
+    if type_key is not None:
+        tv = element[type_key]
+        t0 = tv[0] if (tv and isinstance(tv, list)) else tv
+        is_json_type = isinstance(t0, str) and ctx.vocab_iri(t0) == "@json"
+    unexpanded_value: Any = None
+    terms = ctx.terms
+    for key in keys:
+        if key == "@context":
+            continue
+        t = terms.get(key) or ctx.term(key)
+        ep = t.iri
+        value = element[key]
+        if t.pred is not None and t.bad is None and t.scoped is None and not t.is_graph_container:
+            # the common case: a plain property of this context, with no scoped context
+            if t.coerce == "@json":
+                ev: Any = {"@type": "@json", "@value": value}
+            else:
+                vt = type(value)
+                if vt is str:
+                    m = t.smode
+                    if m == _SM_PLAIN:
+                        ev = {"@value": value}
+                    elif m == _SM_TYPED:
+                        ev = {"@type": t.sarg, "@value": value}
+                    else:
+                        ev = _expand_value(ctx, key, value, t)
+                elif vt is list:
+                    ev = _expand_array(ctx, key, value, False, t)
+                else:
+                    ev = _expand(ctx, key, value, False, t)
+                    if ev is None:
+                        continue
+            if t.is_list_container and not (type(ev) is dict and "@list" in ev):
+                ev = {"@list": ev if type(ev) is list else [ev]}
+            cur = rval.get(ep)  # type: ignore[arg-type]
+            if cur is None:
+                rval[ep] = ev if type(ev) is list else [ev]  # type: ignore[index]
+            else:
+                _add(rval, ep, ev, True)  # type: ignore[arg-type]
+            continue
+        if ep in _KEYWORDS:
+            if ep not in _SIMPLE_KEYWORDS:
+                raise _NotHandled(f"keyword {ep}")
+            if expanded_ap == "@reverse":
+                raise _NotHandled("keyword in @reverse")
+            if ep in rval and ep != "@type":
+                raise _NotHandled("colliding keywords")
+            if ep == "@id":
+                if not isinstance(value, str):
+                    raise _NotHandled("invalid @id value")
+                iri = ctx.id_iri(value)
+                if iri is None or iri in _KEYWORDS:
+                    raise _NotHandled("keyword-like @id")
+                rval["@id"] = iri
+                continue
+            if ep == "@type":
+                if isinstance(value, str):
+                    vals = [value]
+                elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+                    vals = value
+                else:
+                    raise _NotHandled("invalid type value")
+                if "@type" in rval:
+                    raise _NotHandled("two keys for @type")
+                # add_value(propertyIsArray=False): one value stays single, several make a list
+                vocab_iri = type_scoped.vocab_iri
+                if len(vals) == 1:
+                    rval["@type"] = vocab_iri(vals[0])
+                elif vals:
+                    rval["@type"] = [vocab_iri(v) for v in vals]
+                continue
+            if ep == "@value":
+                unexpanded_value = value
+                if not is_json_type and isinstance(value, list | dict):
+                    raise _NotHandled("invalid value object value")
+                rval["@value"] = value
+                continue
+            if ep == "@language":
+                if value is None:
+                    continue
+                if not isinstance(value, str):
+                    raise _NotHandled("invalid language-tagged string")
+                rval["@language"] = value.lower()
+                continue
+            # @list / @set objects: fall through to the generic path, like pyld
+        elif t.bad is not None:
+            raise _NotHandled(t.bad)
+        elif ep is None or t.pred is None:
+            raise _NotHandled("undefined term")
+
+        # the general path (scoped contexts, @graph containers, @list / @set objects)
+        term_ctx = ctx
+        if t.scoped is not None:
+            term_ctx = ctx.apply(t.scoped, True, True)
+        if ep == "@list" or ep == "@set":
+            is_list = ep == "@list"
+            next_ap = prop
+            if is_list and expanded_ap == "@graph":
+                next_ap = None
+            ev = _expand(term_ctx, next_ap, value, is_list)
+        elif t.coerce == "@json":
+            ev = {"@type": "@json", "@value": value}
+        else:
+            ev = _expand(term_ctx, key, value, False)
+        if ev is None:
+            continue
+        if t.is_list_container and ep != "@list" and not (isinstance(ev, dict) and "@list" in ev):
+            ev = {"@list": ev if isinstance(ev, list) else [ev]}
+        if t.is_graph_container:
+            ev = [{"@graph": [v]} for v in (ev if isinstance(ev, list) else [ev])]
+        if ep != "@list" and ep != "@set" and (term_ctx.terms.get(key) or term_ctx.term(key)).reverse:
+            raise _NotHandled("reverse property")
+        _add(rval, ep, ev, ep not in _NOT_ARRAY)  # type: ignore[arg-type]
+
+    if (
+        "@value" in rval
+        and not rval.get("@type") == "@json"
+        and isinstance(unexpanded_value, dict | list)
+    ):
+        raise _NotHandled("invalid value object value")
+    return rval
+
+
+def expand(document: Mapping[str, Any], loader: Any) -> list[Any]:
+    """The expanded form pyld's ``expand`` returns (for the tests; raises :class:`_NotHandled`)."""
+    if not isinstance(document, dict):
+        raise _NotHandled("top level is not a JSON object")
+    uni = _universe(loader)
+    out = _expand(uni.initial, None, document, False)
+    if isinstance(out, dict) and "@graph" in out and len(out) == 1:
+        raise _NotHandled("top-level @graph")
+    if out is None:
+        return []
+    return out if isinstance(out, list) else [out]
+
+
+# --------------------------------------------------------------------------------------------
+# Node map and toRdf (mirror of pyld _create_node_map / _graph_to_rdf / _list_to_rdf)
+# --------------------------------------------------------------------------------------------
+
+
+class _Issuer:
+    """pyld ``IdentifierIssuer('_:b')``."""
+
+    __slots__ = ("counter", "existing")
+
+    def __init__(self) -> None:
+        self.counter = 0
+        self.existing: dict[str, str] = {}
+
+    def get_id(self, old: str | None = None) -> str:
+        if old:
+            hit = self.existing.get(old)
+            if hit is not None:
+                return hit
+        new = f"_:b{self.counter}"
+        self.counter += 1
+        if old is not None:
+            self.existing[old] = new
+        return new
+
+
+def _same(v1: Any, v2: Any) -> bool:
+    """pyld ``JsonLdProcessor.compare_values``."""
+    if v1 is v2:
+        return True
+    o1 = isinstance(v1, dict)
+    o2 = isinstance(v2, dict)
+    if not o1 and not o2:
+        return bool(v1 == v2 and (type(v1) is type(v2) if isinstance(v1, bool) or isinstance(v2, bool) else True))
+    if o1 and o2:
+        if "@value" in v1 and "@value" in v2:
+            a, b = v1["@value"], v2["@value"]
+            return (
+                v1.get("@type") == v2.get("@type")
+                and v1.get("@language") == v2.get("@language")
+                and v1.get("@index") == v2.get("@index")
+                and a == b
+                and (type(a) is type(b) if isinstance(a, bool) or isinstance(b, bool) else True)
+            )
+        id1 = v1.get("@id")
+        return id1 == v2.get("@id") if id1 is not None else False
+    return False
+
+
+def _add_unique(node: dict[str, list[Any]], prop: str, value: Any) -> None:
+    values = node.get(prop)
+    if values is None:
+        node[prop] = [value]
+        return
+    for v in values:
+        if _same(v, value):
+            return
+    values.append(value)
+
+
+def _node_map(
+    element: Any,
+    graphs: dict[str, dict[str, dict[str, list[Any]]]],
+    graph: str,
+    issuer: _Issuer,
+    subject: str | None,
+    prop: str | None,
+    list_: list[Any] | None,
+) -> None:
+    """pyld ``_create_node_map`` (no ``@reverse`` / ``@included`` / ``@index``)."""
+    if isinstance(element, list):
+        for e in element:
+            _node_map(e, graphs, graph, issuer, subject, prop, list_)
+        return
+    nodes = graphs.get(graph)
+    if nodes is None:
+        nodes = graphs[graph] = {}
+    subject_node = nodes.get(subject) if subject is not None else None
+    if "@value" in element:
+        t = element.get("@type")
+        if isinstance(t, str) and t.startswith("_:"):
+            raise _NotHandled("blank node datatype")
+        if list_ is not None:
+            list_.append(element)
+        elif subject_node is not None:
+            _add_unique(subject_node, prop, element)  # type: ignore[arg-type]
+        return
+    if "@type" in element:
+        for t in element["@type"]:
+            if t.startswith("_:"):
+                raise _NotHandled("blank node type")
+    if "@list" in element:
+        items: list[Any] = []
+        _node_map(element["@list"], graphs, graph, issuer, subject, prop, items)
+        o = {"@list": items}
+        if list_ is not None:
+            list_.append(o)
+        elif subject_node is not None:
+            values = subject_node.get(prop)  # type: ignore[arg-type]
+            if values is None:
+                subject_node[prop] = [o]  # type: ignore[index]
+            else:
+                values.append(o)
+        return
+    id_ = element.get("@id")
+    if id_ is None or id_.startswith("_:"):
+        id_ = issuer.get_id(id_)
+    elif not _clean_iri(id_):
+        raise _NotHandled("relative or unwritable @id")
+    node = nodes.get(id_)
+    if node is None:
+        node = nodes[id_] = {}
+    if prop is not None:
+        ref = {"@id": id_}
+        if list_ is not None:
+            list_.append(ref)
+        elif subject_node is not None:
+            _add_unique(subject_node, prop, ref)
+    for p in sorted(element):
+        if p == "@id":
+            continue
+        objects = element[p]
+        if p == "@graph":
+            if id_ not in graphs:
+                graphs[id_] = {}
+            _node_map(objects, graphs, id_, issuer, None, None, None)
+            continue
+        if p == "@type":
+            for o in objects:
+                if not _clean_vocab_iri(o):
+                    raise _NotHandled("relative, unwritable or issuer-dependent type")
+                _add_unique(node, "@type", o)
+            continue
+        if p[:1] == "@":
+            raise _NotHandled(f"keyword {p} in a node")
+        if not objects:
+            if p not in node:
+                node[p] = []
+            continue
+        for o in objects:
+            if "@value" in o:
+                # inline: a value object under this node
+                t = o.get("@type")
+                if isinstance(t, str) and t.startswith("_:"):
+                    raise _NotHandled("blank node datatype")
+                values = node.get(p)
+                if values is None:
+                    node[p] = [o]
+                else:
+                    _add_unique(node, p, o)
+            elif len(o) == 1 and "@id" in o:
+                # inline: a node reference
+                ref_id = o["@id"]
+                if ref_id.startswith("_:"):
+                    ref_id = issuer.get_id(ref_id)
+                elif not _clean_iri(ref_id):
+                    raise _NotHandled("relative or unwritable @id")
+                if ref_id not in nodes:
+                    nodes[ref_id] = {}
+                _add_unique(node, p, {"@id": ref_id})
+            else:
+                _node_map(o, graphs, graph, issuer, id_, p, None)
+
+
+#: datatype IRI -> '^^<iri>' for string values that need no conversion (filled by _literal)
+_DATATYPE_SUFFIX: dict[str, str] = {}
+
+
+def _literal(item: dict[str, Any], proc: Any) -> str:
+    """pyld ``_object_to_rdf`` for a value object, written as a canonical N-Quads literal."""
+    value = item["@value"]
+    datatype = item.get("@type")
+    if datatype is not None and datatype != "@json" and not _clean_vocab_iri(datatype):
+        raise _NotHandled("relative, unwritable or issuer-dependent datatype")
+    if isinstance(value, str) and datatype != "@json" and datatype != XSD_DOUBLE:
+        if "@language" in item:
+            lang = item["@language"]
+            if not lang or not _LANGTAG.match(lang) or datatype is not None:
+                raise _NotHandled("odd language tag")
+            return f'"{value.translate(_ESCAPES)}"@{lang}'
+        if datatype is None or datatype == XSD_STRING:
+            return f'"{value.translate(_ESCAPES)}"'
+        if datatype == RDF_LANGSTRING:
+            raise _NotHandled("rdf:langString without a language")
+        if len(_DATATYPE_SUFFIX) < _TERM_CACHE_LIMIT:
+            _DATATYPE_SUFFIX[datatype] = f"^^<{datatype}>"  # clean, not string/langString/double/json
+        return f'"{value.translate(_ESCAPES)}"^^<{datatype}>'
+    # numbers, booleans, xsd:double, @json: pyld's own conversion
+    obj = proc._object_to_rdf(dict(item), None, [], {"processingMode": "json-ld-1.1"})
+    if obj is None or obj.get("type") != "literal" or not isinstance(obj.get("value"), str):
+        raise _NotHandled("odd literal")
+    dt = obj.get("datatype") or XSD_STRING
+    if obj.get("language") or dt == RDF_LANGSTRING or not _clean_iri(dt):
+        raise _NotHandled("odd literal")
+    lexical = f'"{escape_literal(obj["value"])}"'
+    return lexical if dt == XSD_STRING else f"{lexical}^^<{dt}>"
+
+
+def _object(item: Any, issuer: _Issuer, rows: list[Row], g: str, proc: Any) -> str:
+    if "@value" in item:
+        return _literal(item, proc)
+    if "@list" in item:
+        return _list(item["@list"], issuer, rows, g, proc)
+    id_ = item["@id"]
+    return id_ if id_[:2] == "_:" else f"<{id_}>"
+
+
+def _list(items: list[Any], issuer: _Issuer, rows: list[Row], g: str, proc: Any) -> str:
+    """pyld ``_list_to_rdf``: labels issued head first, then one per further item."""
+    if not items:
+        return RDF_NIL_REF
+    *init, last = items
+    head = subject = issuer.get_id()
+    for item in init:
+        obj = _object(item, issuer, rows, g, proc)
+        nxt = issuer.get_id()
+        rows.append((subject, RDF_FIRST_REF, obj, g))
+        rows.append((subject, RDF_REST_REF, nxt, g))
+        subject = nxt
+    obj = _object(last, issuer, rows, g, proc)
+    rows.append((subject, RDF_FIRST_REF, obj, g))
+    rows.append((subject, RDF_REST_REF, RDF_NIL_REF, g))
+    return head
+
+
+def _rows_of(graphs: dict[str, dict[str, dict[str, list[Any]]]], issuer: _Issuer, proc: Any) -> list[Row]:
+    """pyld ``_graph_to_rdf`` for every graph, in pyld's order (graphs, subjects, properties sorted)."""
+    rows: list[Row] = []
+    append = rows.append
+    for graph_name in sorted(graphs):
+        g = "" if graph_name == "@default" else (graph_name if graph_name[:2] == "_:" else f"<{graph_name}>")
+        nodes = graphs[graph_name]
+        for id_ in sorted(nodes):
+            node = nodes[id_]
+            if not node:
+                continue
+            s = id_ if id_[:2] == "_:" else f"<{id_}>"
+            for p in sorted(node):
+                if p == "@type":
+                    for t in node[p]:
+                        append((s, RDF_TYPE_REF, t if t[:2] == "_:" else f"<{t}>", g))
+                    continue
+                pred = f"<{p}>"
+                for item in node[p]:
+                    if "@value" in item:
+                        value = item["@value"]
+                        if type(value) is str:
+                            n = len(item)
+                            if n == 1:
+                                append((s, pred, f'"{value.translate(_ESCAPES)}"', g))
+                                continue
+                            if n == 2:
+                                suffix = _DATATYPE_SUFFIX.get(item.get("@type"))  # type: ignore[arg-type]
+                                if suffix is not None:
+                                    append((s, pred, f'"{value.translate(_ESCAPES)}"{suffix}', g))
+                                    continue
+                        append((s, pred, _literal(item, proc), g))
+                    elif "@id" in item:
+                        o = item["@id"]
+                        append((s, pred, o if o[:2] == "_:" else f"<{o}>", g))
+                    else:
+                        append((s, pred, _object(item, issuer, rows, g, proc), g))
+    return rows
+
+
+def to_rows(document: Mapping[str, Any], loader: Any) -> list[Row]:
+    """The reference path's rows for ``document`` (raises :class:`_NotHandled` to fall back)."""
+    if not ENABLED:
+        raise _NotHandled(f"pyld {PYLD_VERSION} is not a version the fast path was checked against")
+    expanded = expand(document, loader)
+    issuer = _Issuer()
+    graphs: dict[str, dict[str, dict[str, list[Any]]]] = {"@default": {}}
+    _node_map(expanded, graphs, "@default", issuer, None, None, None)
+    return _rows_of(graphs, issuer, _universe(loader).proc)

@@ -1,0 +1,467 @@
+"""Malformed and hostile input: every case ends in a clear failure, in bounded time and memory,
+never a hang and never a traceback.
+
+Through the command line (exit 2 for unusable input with a one-line message, exit 1 with a
+report for a document that parses but does not verify) and through the library (a
+``MalformedDocument`` from the readers, a report from the verifier). Times are measured with
+``time.monotonic`` as a hang guard with a generous bound, not as a performance claim.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import gzip
+import json
+import os
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from multiformats import multibase
+
+from conftest import REPO
+from skillcred._internal.fileio import (
+    MAX_JSON_BYTES,
+    dump_json,
+    load_json_file,
+    load_json_object,
+    parse_json,
+)
+from skillcred.did import key_did, key_did_url
+from skillcred.errors import CanonicalizationError, MalformedDocument
+from skillcred.issuer import Issuer, init_issuer, load_achievement
+from skillcred.keys import KeyPair, read_key_file
+from skillcred.proofs import add_proof, check_proofs
+from skillcred.trust import TrustList
+from skillcred.verify import VerificationPolicy, VerificationReport, Verifier
+from skillcred.wallet import Wallet
+
+SKILLCRED = Path(sys.executable).with_name("skillcred")
+ACHIEVEMENTS = REPO / "examples" / "achievements"
+HANG_GUARD = 20.0  # seconds; anything near this is a hang, not a slow machine
+VC_V2 = "https://www.w3.org/ns/credentials/v2"
+EXAMPLES_V2 = "https://www.w3.org/ns/credentials/examples/v2"
+CHALLENGE = "hostile-challenge"
+DOMAIN = "werkgever.example"
+FIFTY_MB = 50 * 1024 * 1024
+
+
+@dataclass
+class Setup:
+    root: Path
+    home: Path
+    issuer: Issuer
+    key: KeyPair
+    wallet: Wallet
+    credential: dict[str, Any]
+    status: list[dict[str, Any]]
+    trust: TrustList
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
+    root = tmp_path_factory.mktemp("hostile")
+    init_issuer(root / "roc", name="ROC Techniek", url="https://roc-techniek.example")
+    iss = Issuer.open(root / "roc")
+    wallet = Wallet.init(root / "wallet")
+    record, _ = iss.issue(load_achievement(ACHIEVEMENTS / "cnc-programmeren.yaml"), wallet.holder, level="3")
+    trust = TrustList()
+    trust.add(iss.profile.did, name="ROC Techniek")
+    home = root / "home"
+    home.mkdir()
+    yield Setup(root, home, iss, read_key_file(root / "roc" / "issuer-key.pem"), wallet, dict(record.document),
+                [d for _, d in iss.status_list_credentials()], trust)
+    iss.close()
+
+
+def cli_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SKILLCRED_", "XDG_"))}
+    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_CACHE_HOME=str(home / ".cache"))
+    return env
+
+
+def run(setup: Setup, *args: str | Path, stdin: bytes | None = None) -> tuple[subprocess.CompletedProcess[str], float]:
+    """Run the CLI; return the process and its wall time. Asserts no traceback, no crash."""
+    t0 = time.monotonic()
+    proc = subprocess.run([str(SKILLCRED), *map(str, args)],
+                          stdin=subprocess.DEVNULL if stdin is None else None, input=stdin,
+                          capture_output=True, env=cli_env(setup.home), timeout=120, check=False)
+    elapsed = time.monotonic() - t0
+    out = subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode("utf-8", "replace"),
+                                      proc.stderr.decode("utf-8", "replace"))
+    assert "Traceback" not in out.stderr + out.stdout, out.stderr
+    assert "unexpected" not in out.stderr, out.stderr  # errors_to_exit's catch-all for unplanned errors
+    return out, elapsed
+
+
+def assert_unusable(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("skillcred: error:"), proc.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def peak_rss_mb(setup: Setup, *args: str | Path, stdin: bytes | None = None) -> tuple[int, str, float]:
+    """Run the CLI entry point in a child Python that reports its own peak RSS (MB) at exit."""
+    marker = setup.root / f"rss-{time.monotonic_ns()}"
+    code = (
+        "import atexit, resource, sys\n"
+        f"atexit.register(lambda: open({str(marker)!r}, 'w').write("
+        "str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)))\n"
+        f"sys.argv = ['skillcred'] + {[str(a) for a in args]!r}\n"
+        "from skillcred._cli import main\n"
+        "main()\n"
+    )
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", code], input=stdin if stdin is not None else b"",
+                          capture_output=True, env=cli_env(setup.home), timeout=120, check=False)
+    elapsed = time.monotonic() - t0
+    err = proc.stderr.decode("utf-8", "replace")
+    assert "Traceback" not in err, err
+    assert proc.returncode == 2, err
+    return int(marker.read_text()) // 1024, err, elapsed  # ru_maxrss is in KiB on Linux
+
+
+def write(path: Path, data: bytes | str) -> Path:
+    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# Not JSON
+
+
+@pytest.mark.parametrize(("name", "content"), [
+    ("garbage", b"this is not JSON {"),
+    ("binary", bytes(range(256)) * 4),
+    ("truncated", b'{"@context": ["https://www.w3.org/ns/credentials/v2"], "type": '),
+    ("nan", b'{"a": NaN}'),
+    ("huge-integer", b'{"a": ' + b"7" * 5000 + b"}"),
+    ("empty", b""),
+    ("top-level-array", b"[{}, {}]"),
+])
+def test_not_json_cli_and_library(setup: Setup, tmp_path: Path, name: str, content: bytes) -> None:
+    path = write(tmp_path / f"{name}.json", content)
+    proc, elapsed = run(setup, "verify", path, "--json")
+    assert_unusable(proc, str(path))
+    assert proc.stdout == ""
+    assert elapsed < HANG_GUARD
+    with pytest.raises(MalformedDocument) as info:
+        load_json_object(path)  # what the CLI reads a document with: a JSON object or nothing
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+# --------------------------------------------------------------------------------------------
+# Deep nesting
+
+
+@pytest.mark.parametrize("opener", ["[", '{"a":'])
+def test_100000_levels_of_nesting_cli(setup: Setup, tmp_path: Path, opener: str) -> None:
+    closer = "]" if opener == "[" else "}"
+    deep = write(tmp_path / "deep.json", opener * 100_000 + "1" + closer * 100_000)
+    proc, elapsed = run(setup, "verify", deep)
+    assert_unusable(proc, "nests deeper")
+    assert elapsed < HANG_GUARD
+    # the same file where a status list or a trust list is expected
+    doc = write(tmp_path / "cred.json", json.dumps(setup.credential))
+    proc, _ = run(setup, "verify", doc, "--status-list", deep)
+    assert_unusable(proc, "nests deeper")
+    proc, _ = run(setup, "verify", doc, "--trust", deep)
+    assert_unusable(proc, "nests deeper")
+
+
+def test_100000_levels_of_nesting_library(setup: Setup) -> None:
+    t0 = time.monotonic()
+    with pytest.raises(MalformedDocument, match="nests deeper"):
+        parse_json(b"[" * 100_000 + b"]" * 100_000)
+    # an already parsed structure that deep (built without recursion)
+    deep: list[Any] = []
+    cur = deep
+    for _ in range(100_000):
+        nxt: list[Any] = []
+        cur.append(nxt)
+        cur = nxt
+    report = Verifier().check(deep)  # type: ignore[arg-type]
+    assert isinstance(report, VerificationReport) and report.verified is False
+    assert [(c.id, c.code) for c in report.checks] == [("document.shape", "malformed_document")]
+    # a credential whose subject hides a deep structure
+    cred = copy.deepcopy(setup.credential)
+    cred["credentialSubject"]["note"] = deep
+    report = Verifier().check(cred)
+    assert [(c.id, c.status) for c in report.checks] == [("document.shape", "failed")]
+    assert not check_proofs(cred).verified
+    with pytest.raises(MalformedDocument):
+        add_proof(cred, setup.key, verification_method=setup.issuer.profile.verification_method)
+    assert time.monotonic() - t0 < HANG_GUARD
+
+
+# --------------------------------------------------------------------------------------------
+# Size
+
+
+@pytest.fixture(scope="module")
+def fifty_mb(setup: Setup) -> Path:
+    """A 50 MB JSON document: one string."""
+    path = setup.root / "fifty.json"
+    with path.open("wb") as fh:
+        fh.write(b'{"@context": "https://www.w3.org/ns/credentials/v2", "x": "')
+        chunk = b"A" * (1024 * 1024)
+        for _ in range(50):
+            fh.write(chunk)
+        fh.write(b'"}')
+    assert path.stat().st_size > FIFTY_MB
+    return path
+
+
+def test_50mb_file_is_refused_by_the_size_limit_cli(setup: Setup, fifty_mb: Path) -> None:
+    proc, elapsed = run(setup, "verify", fifty_mb, "--json")
+    assert_unusable(proc, "larger than")
+    assert elapsed < HANG_GUARD
+    rss, err, _ = peak_rss_mb(setup, "verify", fifty_mb)
+    assert "larger than" in err
+    assert rss < 500, f"peak RSS {rss} MB"
+    doc = write(setup.root / "small.json", json.dumps(setup.credential))
+    proc, _ = run(setup, "verify", doc, "--status-list", fifty_mb)
+    assert_unusable(proc, "larger than")
+
+
+def test_50mb_on_stdin_is_refused(setup: Setup, fifty_mb: Path) -> None:
+    data = fifty_mb.read_bytes()
+    proc, elapsed = run(setup, "verify", "-", stdin=data)
+    assert_unusable(proc, "larger than")
+    assert elapsed < HANG_GUARD
+    rss, _, _ = peak_rss_mb(setup, "verify", "-", stdin=data)
+    assert rss < 500, f"peak RSS {rss} MB"
+
+
+def test_50mb_file_is_refused_before_it_is_read_library(fifty_mb: Path) -> None:
+    tracemalloc.start()
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(MalformedDocument, match="larger than"):
+            load_json_file(fifty_mb)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert time.monotonic() - t0 < HANG_GUARD
+    assert peak < 5 * 1024 * 1024  # refused on its size: the file is never read into memory
+    with pytest.raises(MalformedDocument, match="larger than"):
+        parse_json(b'"' + b"A" * (MAX_JSON_BYTES + 1) + b'"')
+
+
+# --------------------------------------------------------------------------------------------
+# Proof values
+
+
+@pytest.mark.parametrize(("value", "code"), [
+    (multibase.encode(b"\x07" * 63, "base58btc"), "signature_invalid"),
+    (multibase.encode(b"\x07" * 65, "base58btc"), "signature_invalid"),
+    (multibase.encode(b"", "base58btc"), "signature_invalid"),
+    (multibase.encode(b"\x07" * 1_000, "base58btc"), "proof_value_malformed"),  # refused on its length
+    ("z0OIl", "proof_value_malformed"),  # not in the base58 alphabet
+    ("u" + base64.urlsafe_b64encode(b"\x07" * 64).decode(), "proof_value_malformed"),  # not base58btc
+    (12345, "proof_value_malformed"),
+])
+def test_proof_value_of_the_wrong_length_or_form(setup: Setup, tmp_path: Path, value: Any, code: str) -> None:
+    cred = copy.deepcopy(setup.credential)
+    cred["proof"]["proofValue"] = value
+    report = Verifier(VerificationPolicy(trust=setup.trust), status_lists=setup.status).check(cred)
+    proof = next(c for c in report.checks if c.id == "credential.proof")
+    assert (proof.status, proof.code) == ("failed", code)
+    assert report.verified is False
+    if isinstance(value, str) and len(value) < 1000:
+        path = write(tmp_path / "cred.json", json.dumps(cred))
+        proc, _ = run(setup, "verify", path, "--json")
+        assert proc.returncode == 1
+        data = json.loads(proc.stdout)
+        assert next(c for c in data["checks"] if c["id"] == "credential.proof")["code"] == code
+
+
+def test_megabytes_of_proof_value_or_method_are_refused_before_decoding(setup: Setup, tmp_path: Path) -> None:
+    """Base58 decoding is quadratic: 6 MB of it would take hours. The verifier refuses such
+    values on their length (here in the credential, the presentation and a status list)."""
+    huge = "z" + "2" * (6 * 1024 * 1024)
+    cred = copy.deepcopy(setup.credential)
+    cred["proof"]["proofValue"] = huge
+    t0 = time.monotonic()
+    report = Verifier(VerificationPolicy(trust=setup.trust), status_lists=setup.status).check(cred)
+    proof = next(c for c in report.checks if c.id == "credential.proof")
+    assert (proof.status, proof.code) == ("failed", "proof_value_malformed")
+    cred = copy.deepcopy(setup.credential)
+    cred["proof"]["verificationMethod"] = "did:key:" + huge + "#" + huge[:100]
+    report = Verifier(VerificationPolicy(trust=setup.trust), status_lists=setup.status).check(cred)
+    proof = next(c for c in report.checks if c.id == "credential.proof")
+    assert (proof.status, proof.code) == ("failed", "verification_method_unresolved")
+    lists = copy.deepcopy(setup.status)
+    for lst in lists:
+        lst["proof"]["proofValue"] = huge
+    report = Verifier(VerificationPolicy(trust=setup.trust), status_lists=lists).check(setup.credential)
+    status = next(c for c in report.checks if c.id == "credential.status")
+    assert (status.status, status.code) == ("indeterminate", "status_list_invalid")
+    vp = setup.wallet.present([setup.credential], key=setup.wallet.holder_key(), challenge=CHALLENGE, domain=DOMAIN)
+    vp["proof"]["proofValue"] = huge
+    path = write(tmp_path / "vp.json", json.dumps(vp))
+    assert path.stat().st_size < MAX_JSON_BYTES
+    proc, _ = run(setup, "verify", path, "--challenge", CHALLENGE, "--domain", DOMAIN, "--json")
+    assert proc.returncode == 1
+    data = json.loads(proc.stdout)
+    assert {c["id"]: c["code"] for c in data["checks"]}["presentation.proof"] == "proof_value_malformed"
+    assert time.monotonic() - t0 < HANG_GUARD
+
+
+# --------------------------------------------------------------------------------------------
+# A graph built to make RDF canonicalization explode
+
+
+def clique_document(n: int, subject: str, issuer: str) -> dict[str, Any]:
+    """A credential whose subject holds n blank nodes, each linked to every other one
+    (``linkedTo`` is defined by the examples context's @vocab, so the terms check passes)."""
+    nodes = [{"@id": f"_:b{i}", "linkedTo": [{"@id": f"_:b{j}"} for j in range(n) if j != i]} for i in range(n)]
+    return {
+        "@context": [VC_V2, EXAMPLES_V2],
+        "id": "urn:uuid:9b0c4d44-poison",
+        "type": ["VerifiableCredential"],
+        "issuer": issuer,
+        "validFrom": "2025-01-01T00:00:00Z",
+        "credentialSubject": {"id": subject, "graph": nodes},
+    }
+
+
+def fake_proof(key: KeyPair, purpose: str = "assertionMethod", **extra: str) -> dict[str, Any]:
+    return {"type": "DataIntegrityProof", "cryptosuite": "eddsa-rdfc-2022", "created": "2025-01-01T00:00:00Z",
+            "verificationMethod": key_did_url(key.public_key), "proofPurpose": purpose,
+            "proofValue": multibase.encode(b"\x01" * 64, "base58btc"), **extra}
+
+
+@pytest.mark.parametrize("n", [10, 24])
+def test_poison_graph_cannot_be_signed(setup: Setup, n: int) -> None:
+    key = KeyPair.generate("ed25519")
+    doc = clique_document(n, setup.wallet.holder, key_did(key.public_key))
+    t0 = time.monotonic()
+    with pytest.raises(CanonicalizationError) as info:
+        add_proof(doc, key, verification_method=key_did_url(key.public_key))
+    assert time.monotonic() - t0 < HANG_GUARD
+    assert info.value.code == "canonicalization_failed"
+
+
+@pytest.mark.parametrize("n", [10, 24])
+def test_poison_graph_with_a_fake_proof_fails_the_proof_in_bounded_time(setup: Setup, n: int) -> None:
+    key = KeyPair.generate("ed25519")
+    doc = clique_document(n, setup.wallet.holder, key_did(key.public_key))
+    doc["proof"] = fake_proof(key)
+    t0 = time.monotonic()
+    report = Verifier().check(doc)
+    assert time.monotonic() - t0 < HANG_GUARD
+    by_id = {c.id: c for c in report.checks}
+    assert by_id["credential.terms"].status == "passed"  # well-formed JSON-LD, every term defined
+    assert (by_id["credential.proof"].status, by_id["credential.proof"].code) == ("failed", "canonicalization_failed")
+    assert report.verified is False
+
+
+def test_poison_graph_inside_a_presentation(setup: Setup, tmp_path: Path) -> None:
+    key = KeyPair.generate("ed25519")
+    cred = clique_document(10, setup.wallet.holder, key_did(key.public_key))
+    cred["proof"] = fake_proof(key)
+    vp = {"@context": [VC_V2], "type": ["VerifiablePresentation"], "holder": setup.wallet.holder,
+          "verifiableCredential": [cred],
+          "proof": {**fake_proof(setup.wallet.holder_key(), "authentication", challenge=CHALLENGE, domain=DOMAIN),
+                    "verificationMethod": setup.wallet.verification_method}}
+    t0 = time.monotonic()
+    report = Verifier().check(vp, challenge=CHALLENGE, domain=DOMAIN)
+    assert time.monotonic() - t0 < HANG_GUARD
+    by_id = {c.id: c for c in report.checks}
+    vp_proof = by_id["presentation.proof"]
+    assert (vp_proof.status, vp_proof.code) == ("failed", "canonicalization_failed")
+    assert by_id["credential[0].proof"].code == "canonicalization_failed"
+    path = write(tmp_path / "poison-vp.json", json.dumps(vp))
+    proc, elapsed = run(setup, "verify", path, "--challenge", CHALLENGE, "--domain", DOMAIN, "--json")
+    assert proc.returncode == 1
+    assert elapsed < HANG_GUARD
+    data = json.loads(proc.stdout)
+    assert {c["id"]: c["code"] for c in data["checks"]}["presentation.proof"] == "canonicalization_failed"
+
+
+# --------------------------------------------------------------------------------------------
+# A status list that decompresses to far more than any real list
+
+
+def test_status_list_gzip_bomb_is_refused_in_bounded_memory(setup: Setup) -> None:
+    bomb = gzip.compress(bytes(64 * 1024 * 1024), compresslevel=9)  # 64 MiB of zeros, ~64 KB packed
+    encoded = "u" + base64.urlsafe_b64encode(bomb).decode().rstrip("=")
+    lists = []
+    for lst in setup.status:  # signed by the real issuer, so the list itself verifies
+        unsigned = {k: copy.deepcopy(v) for k, v in lst.items() if k != "proof"}
+        unsigned["credentialSubject"]["encodedList"] = encoded
+        lists.append(add_proof(unsigned, setup.key, verification_method=setup.issuer.profile.verification_method))
+    verifier = Verifier(VerificationPolicy(trust=setup.trust), status_lists=lists)
+    tracemalloc.start()
+    try:
+        t0 = time.monotonic()
+        report = verifier.check(setup.credential)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert time.monotonic() - t0 < HANG_GUARD
+    assert peak < 200 * 1024 * 1024, f"peak {peak / 1e6:.0f} MB"
+    status = next(c for c in report.checks if c.id == "credential.status")
+    assert (status.status, status.code) == ("indeterminate", "status_malformed")
+    assert "decompresses to more than" in status.reason
+
+
+# --------------------------------------------------------------------------------------------
+# Fields of the wrong type: a report, never an exception
+
+
+WRONG_VALUES: list[Any] = [None, 5, "x", [], {}, [1], [{}], True, 1.5, {"id": 5}, ["x", 5],
+                           "2025-13-45T00:00:00Z", {"type": "BitstringStatusListEntry"}]
+FIELDS: list[tuple[str, ...]] = [
+    ("@context",), ("type",), ("id",), ("issuer",), ("validFrom",), ("validUntil",), ("credentialSubject",),
+    ("credentialSubject", "id"), ("credentialSubject", "achievement"),
+    ("credentialSubject", "achievement", "achievementType"), ("credentialSubject", "achievement", "alignment"),
+    ("credentialStatus",), ("credentialSchema",), ("proof",), ("proof", "type"), ("proof", "cryptosuite"),
+    ("proof", "verificationMethod"), ("proof", "created"), ("proof", "expires"),
+]
+
+
+def test_fields_of_the_wrong_type_give_a_report(setup: Setup) -> None:
+    # a trust entry with a framework restriction reads the alignment too
+    trust = TrustList()
+    trust.add(setup.issuer.profile.did, name="ROC", may_attest=["Competency", "framework:ROC Techniek Vaardigheden"])
+    verifier = Verifier(VerificationPolicy(trust=trust), status_lists=setup.status)
+    t0 = time.monotonic()
+    for path in FIELDS:
+        for value in WRONG_VALUES:
+            doc = copy.deepcopy(setup.credential)
+            target = doc
+            for key in path[:-1]:
+                target = target[key]
+            target[path[-1]] = value
+            report = verifier.check(doc)
+            assert isinstance(report, VerificationReport), (path, value)
+            assert report.verified is False, (path, value)  # every field is covered by the signature
+    assert time.monotonic() - t0 < 60
+
+
+def test_presentation_of_odd_things_cli(setup: Setup, tmp_path: Path) -> None:
+    vp = setup.wallet.present([setup.credential], key=setup.wallet.holder_key(), challenge=CHALLENGE, domain=DOMAIN)
+    odd = copy.deepcopy(vp)
+    odd["verifiableCredential"] = [5, "a string", None, {"type": "VerifiableCredential", "credentialSubject": []},
+                                   {"type": ["VerifiableCredential"], "credentialSubject": {"achievement": "x"}}]
+    for doc in (odd, {**vp, "proof": "signed, honestly"}, {**vp, "verifiableCredential": {"not": "a list"}}):
+        path = write(tmp_path / "odd.json", dump_json(doc))
+        for fmt in ([], ["--json"]):
+            proc, elapsed = run(setup, "verify", path, "--challenge", CHALLENGE, "--domain", DOMAIN, *fmt)
+            assert proc.returncode == 1, proc.stderr
+            assert elapsed < HANG_GUARD
+            if fmt:
+                assert json.loads(proc.stdout)["verified"] is False
+            else:
+                assert proc.stdout.startswith("NOT VERIFIED")

@@ -1,0 +1,558 @@
+"""Gap analysis as a library: a verified presentation next to a job profile, with the inference
+that links each credential to a requirement, the scores, and the cheapest training plan.
+
+The world is the demo's: a vocational college (did:web) issues Jan's MBO diploma, his CNC badge
+(level 3) and his technical-drawing badge (level 2); his employer's assessor (did:key, P-256)
+attests "plannen en organiseren" at level 2. The job is ``examples/profiles/cnc-verspaner.json``
+with the framework ``examples/frameworks/metaal-vaardigheden.json`` and the catalog
+``examples/catalogs/metaal-opleidingen.json``.
+
+Every expected value below is worked out by hand from those example files (the arithmetic is
+written next to it), never read back from ``match()``:
+
+profile (essential? weight, level)        what Jan shows
+  CNC-programmeren  <esco ...c0c1>  E 3 L3   CNC badge L3 on <roc .../cnc-programmeren>, which the
+                                            framework declares equivalent           -> met
+  Verspanen                         E 2 L3   CNC badge L3; cnc-programmeren is narrower than
+                                            verspanen                               -> met
+  Technische tekeningen lezen       E 2 L3   badge L2 only; the diploma's qualification 25751
+                                            covers it at L3                         -> met (diploma)
+  Meten en kwaliteitscontrole       E 2 L2   nothing                                 -> missing
+  Veilig werken (VCA)               E 1 L1   nothing                                 -> missing
+  MBO-diploma Verspaner (25751)     - 1      the diploma                             -> met
+  Plannen en organiseren <esco b1a2> - 1 L2  assessor's attestation L2, equivalent   -> met
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import yaml
+
+from conftest import REPO
+from skillcred._internal.fileio import dump_json, load_json_object
+from skillcred.errors import InvalidArgument, SchemaViolation
+from skillcred.issuer import EvidenceInput, Issuer, init_issuer, load_achievement
+from skillcred.match import (
+    Catalog,
+    JobProfile,
+    MatchReport,
+    Requirement,
+    load_catalog,
+    load_framework,
+    load_profile,
+    match,
+)
+from skillcred.match import Module as CatalogModule
+from skillcred.match import rank_key
+from skillcred.trust import TrustList
+from skillcred.verify import VerificationPolicy, VerifiedCredential, VerifiedPresentation, Verifier
+from skillcred.wallet import Wallet
+
+EXAMPLES = REPO / "examples"
+ACHIEVEMENTS = EXAMPLES / "achievements"
+PROFILE = EXAMPLES / "profiles" / "cnc-verspaner.json"
+FRAMEWORK = EXAMPLES / "frameworks" / "metaal-vaardigheden.json"
+CATALOG = EXAMPLES / "catalogs" / "metaal-opleidingen.json"
+CHALLENGE = "9b2e7c1d-5a34-4f0e-b8c6-match-challenge"
+DOMAIN = "werving.metaalbedrijf-de-vries.example"
+
+# URIs and labels as written in the example files
+ROC = "https://skills.roc-techniek.example/"
+ESCO_CNC = "http://data.europa.eu/esco/skill/00000000-0000-4000-8000-00000000c0c1"
+ESCO_PLANNEN = "http://data.europa.eu/esco/skill/00000000-0000-4000-8000-00000000b1a2"
+CNC, VERSPANEN, TEKENING = "CNC-programmeren", "Verspanen", "Technische tekeningen lezen"
+METEN, VEILIG = "Meten en kwaliteitscontrole", "Veilig werken (VCA)"
+DIPLOMA, PLANNEN = "MBO-diploma Verspaner", "Plannen en organiseren"
+LABELS = [CNC, VERSPANEN, TEKENING, METEN, VEILIG, DIPLOMA, PLANNEN]
+
+
+def derived_achievement(folder: Path, slug: str, label: str, achievement_type: str) -> Path:
+    """An achievement like the example drawing badge, for another skill of the framework
+    (the examples have none for measuring or safe working)."""
+    data = yaml.safe_load((ACHIEVEMENTS / "technisch-tekeninglezen.yaml").read_text(encoding="utf-8"))
+    ach = data["achievement"]
+    ach["id"] = f"https://roc-techniek.example/achievements/{slug}"
+    ach["name"] = label
+    ach["achievementType"] = achievement_type
+    ach["alignment"][0].update(targetName=label, targetUrl=ROC + slug)
+    ach["resultDescription"][0]["id"] = ach["id"] + "/niveau"
+    path = folder / f"{slug}.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@dataclass
+class World:
+    root: Path
+    wallet: Wallet
+    holder_key: Any
+    roc_did: str
+    assessor_did: str
+    rogue_did: str
+    examen_did: str
+    roc_did_document: dict[str, Any]
+    creds: dict[str, dict[str, Any]]
+    lists_before_revocation: list[dict[str, Any]]
+    lists: list[dict[str, Any]]
+
+    def id(self, name: str) -> str:
+        return str(self.creds[name]["id"])
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    root = tmp_path_factory.mktemp("match")
+    init_issuer(root / "roc", name="ROC Techniek Midden", url="https://roc-techniek.example", did_method="web")
+    init_issuer(root / "assessor", name="Metaalbedrijf De Vries (leermeester)",
+                url="https://metaalbedrijf-de-vries.example", key_type="p256")
+    init_issuer(root / "rogue", name="Diplomafabriek", url="https://diplomafabriek.example")
+    init_issuer(root / "examen", name="Examencentrum Noord", url="https://examencentrum-noord.example")
+    meten = load_achievement(derived_achievement(root, "meten-kwaliteit", METEN, "Competency"))
+    vca = load_achievement(derived_achievement(root, "veilig-werken", VEILIG, "Certification"))
+    wallet = Wallet.init(root / "wallet")
+    holder = wallet.holder
+    creds: dict[str, dict[str, Any]] = {}
+
+    def keep(name: str, issued: tuple[Any, bool]) -> None:
+        record, new = issued
+        assert new
+        creds[name] = dict(record.document)
+
+    with Issuer.open(root / "roc") as roc, Issuer.open(root / "assessor") as assessor, \
+            Issuer.open(root / "rogue") as rogue, Issuer.open(root / "examen") as examen:
+        keep("diploma", roc.issue(load_achievement(ACHIEVEMENTS / "mbo-verspaner-diploma.yaml"), holder,
+                                  name="Jan de Vries"))
+        keep("cnc", roc.issue(load_achievement(ACHIEVEMENTS / "cnc-programmeren.yaml"), holder, level="3"))
+        keep("tekening", roc.issue(load_achievement(ACHIEVEMENTS / "technisch-tekeninglezen.yaml"), holder,
+                                   level="2"))
+        keep("plannen", assessor.issue(
+            load_achievement(ACHIEVEMENTS / "plannen-en-organiseren.yaml"), holder, level="2",
+            evidence=EvidenceInput(narrative="Plant wekelijks de werkvoorbereiding van de CNC-cel.",
+                                   workplace="Metaalbedrijf De Vries, Utrecht", hours=320,
+                                   assessor="Piet Bakker, leermeester")))
+        # four credentials that would close the two essential gaps, but must not count
+        keep("revoked", roc.issue(meten, holder, level="3"))
+        keep("expired", roc.issue(vca, holder, level="1", valid_from=datetime(2020, 1, 1, tzinfo=UTC),
+                                  valid_until=datetime(2021, 1, 1, tzinfo=UTC)))
+        keep("untrusted", rogue.issue(meten, holder, level="4"))
+        keep("diploma_only", examen.issue(vca, holder, level="2"))
+        everyone = (roc, assessor, rogue, examen)
+        before = [doc for iss in everyone for _, doc in iss.status_list_credentials()]
+        assert roc.revoke(creds["revoked"]["id"])
+        after = [doc for iss in everyone for _, doc in iss.status_list_credentials()]
+        dids = (roc.profile.did, assessor.profile.did, rogue.profile.did, examen.profile.did)
+    yield World(root, wallet, wallet.holder_key(), *dids, load_json_object(root / "roc" / "did.json"),
+                creds, before, after)
+
+
+def trust_list(w: World, *, rogue: bool = False, examen: tuple[str, ...] = ("Diploma",)) -> TrustList:
+    """The employer trusts the college for diplomas and skills, the assessor for everything, and
+    the exam centre for diplomas only; the Diplomafabriek not at all (unless ``rogue``)."""
+    tl = TrustList()
+    tl.add(w.roc_did, name="ROC Techniek Midden", did_document=w.roc_did_document,
+           may_attest=["Diploma", "Competency", "Certification"])
+    tl.add(w.assessor_did, name="Metaalbedrijf De Vries")
+    tl.add(w.examen_did, name="Examencentrum Noord", may_attest=examen)
+    if rogue:
+        tl.add(w.rogue_did, name="Diplomafabriek")
+    return tl
+
+
+def assess(w: World, names: list[str], *, trust: TrustList | None = None,
+           lists: list[dict[str, Any]] | None = None) -> VerifiedPresentation:
+    vp = w.wallet.present([w.creds[n] for n in names], key=w.holder_key, challenge=CHALLENGE, domain=DOMAIN)
+    verifier = Verifier(VerificationPolicy(trust=trust or trust_list(w)),
+                        status_lists=w.lists if lists is None else lists)
+    result = verifier.assess(vp, challenge=CHALLENGE, domain=DOMAIN)
+    assert all(c.ok for c in result.report.checks if c.id.startswith("presentation")), result.report.failures()
+    return result
+
+
+def gap(w: World, names: list[str], *, catalog: Catalog | None = None, profile: JobProfile | None = None,
+        **kw: Any) -> MatchReport:
+    result = assess(w, names, **kw)
+    return match(profile or load_profile(PROFILE), result.accepted, framework=load_framework([FRAMEWORK]),
+                 catalog=catalog, not_counted=[(cid, why) for _i, cid, why in result.rejected],
+                 candidate=result.holder)
+
+
+def by_label(report: MatchReport) -> dict[str, Any]:
+    out = {r.requirement.label: r for r in report.requirements}
+    assert list(out) == LABELS
+    return out
+
+
+def write_catalog(folder: Path, name: str, modules: list[dict[str, Any]]) -> Catalog:
+    path = folder / f"{name}.json"
+    path.write_bytes(dump_json({"type": "SkillcredTrainingCatalog", "name": name, "modules": modules}))
+    return load_catalog(path)
+
+
+def module(mid: str, hours: float, *teaches: tuple[str, int]) -> dict[str, Any]:
+    return {"id": mid, "name": mid, "durationHours": hours,
+            "teaches": [{"skill": ROC + slug, "level": lvl} for slug, lvl in teaches]}
+
+
+JAN = ["diploma", "cnc", "tekening", "plannen"]
+JAN_WITHOUT_DIPLOMA = ["cnc", "tekening", "plannen"]
+BAD = ["revoked", "expired", "untrusted", "diploma_only"]
+
+
+# -- 1. each requirement: met / partial / missing, with the inference ---------------------------
+
+
+def test_jan_against_the_cnc_vacancy(world: World) -> None:
+    report = gap(world, JAN)
+    r = by_label(report)
+    assert {label: res.status for label, res in r.items()} == {
+        CNC: "met", VERSPANEN: "met", TEKENING: "met", METEN: "missing", VEILIG: "missing",
+        DIPLOMA: "met", PLANNEN: "met"}
+
+    # CNC-programmeren: the badge is about the college's URI; the profile asks for the ESCO-style
+    # one, which the framework declares equivalent
+    cnc = r[CNC]
+    assert (cnc.evidence.credential, cnc.evidence.level) == (world.id("cnc"), 3)
+    assert len(cnc.evidence.inference) == 1
+    step = cnc.evidence.inference[0]
+    assert step.startswith("equivalent:") and ROC + "cnc-programmeren" in step and ESCO_CNC in step
+
+    # Verspanen: nothing names it; a narrower skill at level 3 counts for it
+    versp = r[VERSPANEN]
+    assert versp.evidence.level == 3
+    assert versp.evidence.credential in (world.id("cnc"), world.id("diploma"))
+    assert any(s.startswith("narrower counts for broader") and s.endswith("< Verspanen")
+               for s in versp.evidence.inference)
+
+    # Technische tekeningen lezen at level 3: the badge is level 2, the diploma covers it at 3
+    tek = r[TEKENING]
+    assert (tek.evidence.credential, tek.evidence.level) == (world.id("diploma"), 3)
+    assert tek.evidence.inference == ("diploma: qualification 25751 covers Technische tekeningen lezen",)
+    assert tek.shortfall is None and tek.credit == 1.0
+
+    for label in (METEN, VEILIG):
+        assert r[label].evidence is None and r[label].credit == 0.0
+
+    assert r[DIPLOMA].evidence.credential == world.id("diploma")
+    assert r[DIPLOMA].evidence.inference[0].startswith("qualification 25751")
+
+    # on-the-job attestation from the second issuer, equivalent URI again
+    pl = r[PLANNEN]
+    assert (pl.evidence.credential, pl.evidence.level, pl.evidence.issuer) == (world.id("plannen"), 2,
+                                                                               world.assessor_did)
+    assert pl.evidence.inference[0].startswith("equivalent:") and ESCO_PLANNEN in pl.evidence.inference[0]
+
+    # essential: CNC 1 + Verspanen 1 + Tekening 1 + Meten 0 + Veilig 0 = 3 of 5
+    assert report.essential_coverage == pytest.approx(3 / 5)
+    # all seven, unweighted: 5 met of 7
+    assert report.coverage == pytest.approx(5 / 7)
+    # weighted: (3 + 2 + 2 + 0 + 0 + 1 + 1) / (3 + 2 + 2 + 2 + 1 + 1 + 1) = 9 / 12
+    assert report.score == pytest.approx(9 / 12)
+    assert [g.requirement.label for g in report.essential_gaps] == [METEN, VEILIG]
+    assert report.not_counted == ()
+    assert report.candidate == world.wallet.holder
+
+
+def test_without_the_diploma_the_drawing_badge_alone_is_partial(world: World) -> None:
+    report = gap(world, JAN_WITHOUT_DIPLOMA)
+    r = by_label(report)
+    assert {label: res.status for label, res in r.items()} == {
+        CNC: "met", VERSPANEN: "met", TEKENING: "partial", METEN: "missing", VEILIG: "missing",
+        DIPLOMA: "missing", PLANNEN: "met"}
+    tek = r[TEKENING]
+    assert (tek.evidence.credential, tek.evidence.level) == (world.id("tekening"), 2)
+    assert tek.evidence.inference == ()  # the badge names the very skill the profile asks for
+    assert tek.shortfall == 1  # 3 - 2
+    assert tek.credit == pytest.approx(2 / 3)
+    assert tek.to_dict()["shortfall"] == 1 and tek.to_dict()["status"] == "partial"
+    # now only the CNC badge can stand in for Verspanen
+    assert r[VERSPANEN].evidence.credential == world.id("cnc")
+    assert r[VERSPANEN].evidence.inference == ("narrower counts for broader: CNC-programmeren < Verspanen",)
+
+    # essential: (1 + 1 + 2/3 + 0 + 0) / 5 = 8/15
+    assert report.essential_coverage == pytest.approx(8 / 15)
+    # all: (1 + 1 + 2/3 + 0 + 0 + 0 + 1) / 7 = 11/21
+    assert report.coverage == pytest.approx(11 / 21)
+    # weighted: (3 + 2 + 2*2/3 + 0 + 0 + 0 + 1) / 12 = (22/3) / 12
+    assert report.score == pytest.approx(22 / 36)
+    assert rank_key(gap(world, JAN)) < rank_key(report)  # Jan with the diploma ranks higher
+
+
+def test_report_as_json_names_skill_status_credential(world: World) -> None:
+    d = gap(world, JAN).to_dict()
+    assert d["essential_coverage"] == 0.6 and d["score"] == 0.75
+    assert [x["status"] for x in d["requirements"]] == ["met", "met", "met", "missing", "missing", "met", "met"]
+    assert d["requirements"][0]["skill"] == ESCO_CNC
+    assert d["requirements"][0]["credential"] == world.id("cnc")
+    assert d["requirements"][3]["credential"] is None
+    assert d["requirements"][5]["skill"] == "qualification:25751"
+    assert "plan" not in d  # no catalog, no plan
+
+
+def test_without_a_framework_only_literal_matches_count(world: World) -> None:
+    """No framework: no equivalence, no broader, no qualification coverage. The diploma still
+    names the skills it is aligned to, but with no level."""
+    result = assess(world, JAN)
+    report = match(load_profile(PROFILE), result.accepted)
+    r = by_label(report)
+    assert r[CNC].status == "missing"  # the ESCO-style URI is not the college's URI without the framework
+    assert r[VERSPANEN].status == "missing"
+    assert r[PLANNEN].status == "missing"
+    assert r[DIPLOMA].status == "met"  # the qualification code is on the diploma itself
+    tek = r[TEKENING]
+    assert (tek.status, tek.evidence.credential, tek.shortfall) == ("partial", world.id("tekening"), 1)
+
+
+# -- 1b. the training plan -------------------------------------------------------------------------
+
+
+def test_plan_with_the_example_catalog_is_the_50_hour_combined_module(world: World) -> None:
+    plan = gap(world, JAN, catalog=load_catalog(CATALOG)).plan
+    assert plan is not None
+    # gaps: Meten (L2) and Veilig (L1). Meettechniek 40 h + VCA 16 h = 56 h; the combined module
+    # teaches both for 50 h; the keuzedeel alone is 240 h and closes only Meten.
+    assert [p.module.id for p in plan.modules] == ["combi-vca-meten"]
+    assert plan.modules[0].closes == (METEN, VEILIG)
+    assert plan.total_hours == 50
+    assert plan.unclosable == ()
+    assert plan.optimal is True
+    d = gap(world, JAN, catalog=load_catalog(CATALOG)).to_dict()["plan"]
+    assert d["total_hours"] == 50 and [m["id"] for m in d["modules"]] == ["combi-vca-meten"]
+
+
+def test_plan_without_the_diploma_adds_the_drawing_course(world: World) -> None:
+    plan = gap(world, JAN_WITHOUT_DIPLOMA, catalog=load_catalog(CATALOG)).plan
+    assert plan is not None
+    # Tekening is short one level: only "Technisch tekeninglezen verdieping" (L4, 60 h) closes it
+    assert sorted(p.module.id for p in plan.modules) == ["combi-vca-meten", "tekenlezen-verdieping"]
+    assert plan.total_hours == 50 + 60
+    assert plan.unclosable == ()
+
+
+def test_plan_whose_optimum_needs_two_modules(world: World, tmp_path: Path) -> None:
+    catalog = write_catalog(tmp_path, "tiny", [
+        module("alles-in-een", 60, ("meten-kwaliteit", 2), ("veilig-werken", 1)),
+        module("meten-kort", 30, ("meten-kwaliteit", 2)),
+        module("vca-kort", 20, ("veilig-werken", 1)),
+        module("meten-te-laag", 5, ("meten-kwaliteit", 1)),  # level 1 < 2 required: closes nothing
+        module("lassen", 1, ("tig-lassen", 5)),  # unrelated
+    ])
+    plan = gap(world, JAN, catalog=catalog).plan
+    assert plan is not None
+    # 30 + 20 = 50 < 60
+    assert sorted(p.module.id for p in plan.modules) == ["meten-kort", "vca-kort"]
+    assert plan.total_hours == 50
+    assert {p.module.id: p.closes for p in plan.modules} == {"meten-kort": (METEN,), "vca-kort": (VEILIG,)}
+    assert plan.unclosable == () and plan.optimal is True
+
+
+def test_plan_reports_what_no_module_can_close(world: World, tmp_path: Path) -> None:
+    catalog = write_catalog(tmp_path, "incomplete", [
+        module("meten-kort", 30, ("meten-kwaliteit", 2)),
+        module("tekenen-basis", 8, ("technisch-tekeninglezen", 2)),  # Jan needs level 3
+    ])
+    plan = gap(world, JAN_WITHOUT_DIPLOMA, catalog=catalog).plan
+    assert plan is not None
+    assert [p.module.id for p in plan.modules] == ["meten-kort"]
+    assert plan.total_hours == 30
+    assert plan.unclosable == (TEKENING, VEILIG)
+
+
+def test_plan_counts_a_narrower_or_equivalent_module(world: World, tmp_path: Path) -> None:
+    """A module taught on an ESCO-style URI closes a gap named with the college's URI."""
+    profile = JobProfile("Werkvoorbereider", None, (
+        Requirement(ROC + "plannen-en-organiseren", "Plannen", 3, True, 1.0),
+        Requirement(ROC + "verspanen", "Verspanen", 4, True, 1.0),
+    ))
+    catalog = write_catalog(tmp_path, "via-inference", [
+        {"id": "plannen-esco", "name": "Plannen", "durationHours": 12,
+         "teaches": [{"skill": ESCO_PLANNEN, "level": 3}]},
+        module("draaien-frezen-4", 100, ("draaien-frezen", 4)),
+        module("verspanen-4", 150, ("verspanen", 4)),
+    ])
+    report = gap(world, JAN, catalog=catalog, profile=profile)
+    assert [r.status for r in report.requirements] == ["partial", "partial"]  # L2 of 3, L3 of 4
+    assert report.plan is not None
+    assert sorted(p.module.id for p in report.plan.modules) == ["draaien-frezen-4", "plannen-esco"]
+    assert report.plan.total_hours == 112
+
+
+def test_no_plan_needed_when_every_essential_requirement_is_met(world: World) -> None:
+    profile = JobProfile("Jan's own job", None, (
+        Requirement(ESCO_CNC, CNC, 3, True, 3.0),
+        Requirement(ROC + "verspanen", VERSPANEN, 3, True, 2.0),
+        Requirement(ROC + "technisch-tekeninglezen", TEKENING, 3, True, 2.0),
+        Requirement(ROC + "meten-kwaliteit", METEN, 2, False, 2.0),
+    ))
+    report = gap(world, JAN, catalog=load_catalog(CATALOG), profile=profile)
+    assert report.essential_gaps == []
+    assert report.essential_coverage == 1.0
+    assert report.score == pytest.approx(7 / 9)  # (3 + 2 + 2 + 0) / 9
+    assert report.plan is not None
+    assert report.plan.modules == () and report.plan.total_hours == 0 and report.plan.unclosable == ()
+
+
+def _brute_force_hours(gaps: list[int], modules: list[CatalogModule]) -> float:
+    """Least total hours over every subset of modules that closes all closable gaps."""
+    def closes(m: CatalogModule) -> set[int]:
+        return {g for g in gaps for skill, lvl in m.teaches if skill == f"urn:skill:{g}" and lvl >= 2}
+    closable = set().union(*(closes(m) for m in modules)) if modules else set()
+    best = float("inf")
+    for n in range(len(modules) + 1):
+        for subset in itertools.combinations(modules, n):
+            covered = set().union(*(closes(m) for m in subset)) if subset else set()
+            if covered >= closable:
+                best = min(best, sum(m.hours for m in subset))
+    return best
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_plan_is_the_least_total_duration(seed: int) -> None:
+    """Against brute force over every subset of a random 9-module catalog."""
+    rng = random.Random(seed)
+    n_gaps = rng.randint(2, 7)
+    profile = JobProfile("synthetic", None, tuple(
+        Requirement(f"urn:skill:{g}", f"skill {g}", 2, True, 1.0) for g in range(n_gaps)))
+    modules = []
+    for i in range(9):
+        taught = rng.sample(range(n_gaps + 1), rng.randint(1, 3))  # n_gaps itself: no such gap
+        modules.append(CatalogModule(f"m{i}", f"m{i}", None, None, float(rng.randint(4, 120)),
+                                     tuple((f"urn:skill:{g}", rng.choice([1, 2, 3])) for g in taught)))
+    report = match(profile, [], catalog=Catalog(tuple(modules)))
+    plan = report.plan
+    assert plan is not None and plan.optimal
+    assert plan.total_hours == _brute_force_hours(list(range(n_gaps)), modules)
+    assert plan.total_hours == sum(p.module.hours for p in plan.modules)
+    closed = {label for p in plan.modules for label in p.closes}
+    assert closed | set(plan.unclosable) == {f"skill {g}" for g in range(n_gaps)}
+    assert not closed & set(plan.unclosable)
+
+
+def test_more_than_twenty_gaps_is_a_greedy_plan_said_so() -> None:
+    profile = JobProfile("huge", None, tuple(
+        Requirement(f"urn:skill:{g}", f"skill {g}", 1, True, 1.0) for g in range(21)))
+    modules = tuple(CatalogModule(f"m{g}", f"m{g}", None, None, 10.0, ((f"urn:skill:{g}", 1),))
+                    for g in range(21))
+    plan = match(profile, [], catalog=Catalog(modules)).plan
+    assert plan is not None
+    assert plan.optimal is False
+    assert len(plan.modules) == 21 and plan.total_hours == 210 and plan.unclosable == ()
+
+
+# -- 2. credentials that failed verification do not count ------------------------------------------
+
+
+def test_revoked_expired_and_untrusted_credentials_are_not_counted(world: World) -> None:
+    clean = gap(world, JAN, catalog=load_catalog(CATALOG))
+    dirty = gap(world, JAN + BAD, catalog=load_catalog(CATALOG))
+    reasons = dict(dirty.not_counted)
+    assert set(reasons) == {world.id(n) for n in BAD}
+    revoked, expired = reasons[world.id("revoked")], reasons[world.id("expired")]
+    untrusted, diploma_only = reasons[world.id("untrusted")], reasons[world.id("diploma_only")]
+    assert revoked.startswith("status:") and "revoked" in revoked
+    assert expired.startswith("validity:") and "expired" in expired and "2021-01-01" in expired
+    assert untrusted.startswith("trust:") and world.rogue_did in untrusted and "not in the trust list" in untrusted
+    assert diploma_only.startswith("trust:") and "Diploma" in diploma_only and "Certification" in diploma_only
+
+    # the very same outcome as without them
+    assert dirty.essential_coverage == clean.essential_coverage == pytest.approx(3 / 5)
+    assert dirty.score == clean.score == pytest.approx(9 / 12)
+    assert dirty.coverage == clean.coverage
+    assert [r.status for r in dirty.requirements] == [r.status for r in clean.requirements]
+    assert {r.evidence.credential for r in dirty.requirements if r.evidence} <= {world.id(n) for n in JAN}
+    assert dirty.plan == clean.plan
+    d = dirty.to_dict()
+    assert {x["credential"] for x in d["not_counted"]} == {world.id(n) for n in BAD}
+    assert all(x["reason"] for x in d["not_counted"])
+    assert "4 credential(s) not counted" in dirty.summary()
+
+
+def test_each_excluded_credential_would_have_closed_a_gap(world: World) -> None:
+    """The exclusions above matter: each credential, where it does verify, raises the score."""
+    base = gap(world, JAN)
+    before_revocation = gap(world, [*JAN, "revoked"], lists=world.lists_before_revocation)
+    assert before_revocation.not_counted == ()
+    assert by_label(before_revocation)[METEN].status == "met"
+    assert before_revocation.essential_coverage == pytest.approx(4 / 5)
+    assert base.essential_coverage == pytest.approx(3 / 5)
+
+    trusted_rogue = gap(world, [*JAN, "untrusted"], trust=trust_list(world, rogue=True))
+    assert trusted_rogue.not_counted == ()
+    assert by_label(trusted_rogue)[METEN].evidence.credential == world.id("untrusted")
+    assert trusted_rogue.score == pytest.approx((9 + 2) / 12)
+
+    broader = gap(world, [*JAN, "diploma_only"], trust=trust_list(world, examen=("Diploma", "Certification")))
+    assert broader.not_counted == ()
+    assert by_label(broader)[VEILIG].status == "met"
+    assert broader.score == pytest.approx((9 + 1) / 12)
+
+
+# -- 3. only verified credentials ------------------------------------------------------------------
+
+
+def test_match_takes_only_verified_credentials(world: World) -> None:
+    result = assess(world, JAN)
+    profile = load_profile(PROFILE)
+    good = result.accepted[0]
+    lookalike = SimpleNamespace(**{k: getattr(good, k) for k in ("index", "id", "issuer", "issuer_name",
+                                                                   "subject", "document")})
+    for wrong in ([world.creds["cnc"]], [lookalike], [good, world.creds["cnc"]], [result.report],
+                  [result], ["urn:uuid:not-a-credential"], [None]):
+        with pytest.raises(InvalidArgument):
+            match(profile, wrong)  # type: ignore[arg-type]
+    # the whole assess() result instead of its .accepted, or one credential without a list
+    for wrong_container in (result, good, world.creds["cnc"]):
+        with pytest.raises(InvalidArgument):
+            match(profile, wrong_container)  # type: ignore[arg-type]
+    assert isinstance(good, VerifiedCredential)
+    assert match(profile, []).essential_coverage == 0.0
+
+
+def test_match_accepts_any_iterable_of_verified_credentials(world: World) -> None:
+    """A generator is checked and then used, not used up by the check (3 of 5 essential met)."""
+    result = assess(world, JAN)
+    fw = load_framework([FRAMEWORK])
+    report = match(load_profile(PROFILE), (c for c in result.accepted), framework=fw)
+    assert report.essential_coverage == pytest.approx(3 / 5)
+    assert report.score == pytest.approx(9 / 12)
+
+
+# -- loading ----------------------------------------------------------------------------------------
+
+
+def test_profile_framework_catalog_are_schema_checked(tmp_path: Path) -> None:
+    bad_profile = load_json_object(PROFILE)
+    bad_profile["requirements"][0]["level"] = 0
+    (tmp_path / "p.json").write_bytes(dump_json(bad_profile))
+    with pytest.raises(SchemaViolation) as exc:
+        load_profile(tmp_path / "p.json")
+    assert str(tmp_path / "p.json") in str(exc.value)
+
+    bad_catalog = load_json_object(CATALOG)
+    del bad_catalog["modules"][0]["durationHours"]
+    (tmp_path / "c.json").write_bytes(dump_json(bad_catalog))
+    with pytest.raises(SchemaViolation):
+        load_catalog(tmp_path / "c.json")
+
+    bad_framework = load_json_object(FRAMEWORK)
+    bad_framework["equivalences"].append(["only-one"])
+    (tmp_path / "f.json").write_bytes(dump_json(bad_framework))
+    with pytest.raises(SchemaViolation):
+        load_framework([tmp_path / "f.json"])
+
+
+def test_example_profile_loads_as_written() -> None:
+    p = load_profile(PROFILE)
+    assert p.title == "CNC-verspaner (m/v)"
+    assert [(r.label, r.level, r.essential, r.weight) for r in p.requirements] == [
+        (CNC, 3, True, 3), (VERSPANEN, 3, True, 2), (TEKENING, 3, True, 2), (METEN, 2, True, 2),
+        (VEILIG, 1, True, 1), (DIPLOMA, None, False, 1), (PLANNEN, 2, False, 1)]
+    assert p.requirements[5].ref == "qualification:25751"
