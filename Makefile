@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench clean venv browser
+.PHONY: demo test bench clean venv browser postgres
 
 venv: $(STAMP)
 
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash examples/demo.sh
 
-test: $(STAMP) browser
+test: $(STAMP) browser postgres
 	$(PY) -m pytest
 
 # The passport test renders the page in a real headless Chromium (Debian package). Install it
@@ -30,6 +30,19 @@ browser:
 			|| echo "note: installing chromium failed; the passport browser test will be skipped"; \
 	else \
 		echo "note: chromium not installed and cannot install it here (needs root and apt-get); the passport browser test will be skipped"; \
+	fi
+
+# The PostgreSQL registry tests start their own throwaway cluster (initdb + pg_ctl, as a non-root
+# user, on a free loopback port) from the Debian package. Install it when we can (root + apt-get);
+# otherwise say so, and those tests skip with the reason.
+postgres:
+	@if command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing postgresql (for the PostgreSQL registry tests)"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+			|| echo "note: installing postgresql failed; the PostgreSQL registry tests will be skipped"; \
+	else \
+		echo "note: PostgreSQL is not installed and cannot be installed here (needs root and apt-get); the PostgreSQL registry tests will be skipped"; \
 	fi
 
 bench: $(STAMP)

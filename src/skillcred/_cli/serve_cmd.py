@@ -1,0 +1,76 @@
+"""``skillcred serve``: the VC-API issuer and verifier over HTTP (needs the ``serve`` extra)."""
+
+from __future__ import annotations
+
+import click
+
+from skillcred._cli._common import errors_to_exit, fail, warn
+
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+
+@click.command("serve")
+@click.option("--issuer", "issuer_dir", required=True, type=click.Path(file_okay=False, exists=True),
+              help="Issuer folder (made by 'skillcred issuer init'): key, profile, default registry.")
+@click.option("--trust", "trust_file", required=True, type=click.Path(dir_okay=False, exists=True),
+              help="Trust list for the verification endpoints (issuers and what they may attest).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes (each verifies and issues; the registry coordinates issuing).")
+@click.option("--token-file", type=click.Path(dir_okay=False, exists=True),
+              help="File holding the bearer token that issuing and status changes require.")
+@click.option("--unsafe-open-issuing", is_flag=True,
+              help="Let anyone who can reach the service issue and revoke (testing only; warns).")
+@click.option("--registry", "registry",
+              help="postgresql://user@host/db for several instances, or a SQLite file "
+                   "(default: the issuer folder's registry.sqlite).")
+@click.option("--public-url", help="Base URL clients reach the service at; status-list URLs in issued "
+                                   "credentials point under it (default http://HOST:PORT).")
+@click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False),
+              help="Passphrase of the issuer key (else SKILLCRED_PASSPHRASE).")
+@click.option("--max-body-bytes", default=DEFAULT_MAX_BODY_BYTES, show_default=True,
+              type=click.IntRange(1024, 64 * 1024 * 1024), help="Larger request bodies get 413.")
+@click.option("--status-max-age", default=60, show_default=True, type=click.IntRange(0, 86400),
+              help="Cache-Control max-age (seconds) of served status lists.")
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+@click.option("--access-log/--no-access-log", default=True, show_default=True)
+@errors_to_exit
+def serve(issuer_dir: str, trust_file: str, host: str, port: int, workers: int, token_file: str | None,
+          unsafe_open_issuing: bool, registry: str | None, public_url: str | None,
+          passphrase_file: str | None, max_body_bytes: int, status_max_age: int, log_level: str,
+          access_log: bool) -> None:
+    """Serve the W3C VC-API: issue, verify, status lists (ready when GET /health answers 200).
+
+    \b
+    Example:
+      skillcred serve --issuer roc --trust trust.json --token-file token.txt \\
+          --public-url https://vc.roc.example --workers 4 --registry postgresql://vc@db/vc
+    """
+    if token_file and unsafe_open_issuing:
+        fail("give either --token-file or --unsafe-open-issuing, not both")
+    if not token_file and not unsafe_open_issuing:
+        fail("issuing needs a bearer token: --token-file FILE (or --unsafe-open-issuing for tests)")
+    try:
+        from skillcred import service
+    except ImportError as exc:
+        fail(f"'skillcred serve' needs the serve extra: pip install 'skillcred[serve]' ({exc.name} is missing)")
+    if unsafe_open_issuing:
+        warn("--unsafe-open-issuing: anyone who can reach this service can issue and revoke credentials")
+    if public_url is None:
+        shown = f"[{host}]" if ":" in host else host
+        if host in ("0.0.0.0", "::"):
+            warn(f"listening on {host} without --public-url: issued status-list URLs use 127.0.0.1")
+            shown = "127.0.0.1"
+        public_url = f"http://{shown}:{port}"
+    config = service.ServiceConfig(
+        issuer_dir=issuer_dir, trust_file=trust_file, public_url=public_url.rstrip("/"), registry=registry,
+        token_file=token_file, unsafe_open_issuing=unsafe_open_issuing, passphrase_file=passphrase_file,
+        max_body_bytes=max_body_bytes, status_max_age=status_max_age,
+    )
+    state = service.load_state(config)  # fail here, with one line, rather than in every worker
+    state.registries.close()
+    click.echo(f"skillcred serve: issuer {state.profile.did}, registry {state.registries.kind} "
+               f"({state.registries.where}), {workers} worker(s), {config.public_url}", err=True)
+    service.run(config, host=host, port=port, workers=workers, log_level=log_level, access_log=access_log)
