@@ -364,3 +364,13 @@ def test_json_document_that_is_no_credential_exits_2(files: Files, trust_file: P
     proc = verify(files, trust_file, path)
     assert proc.returncode == 2
     assert check_of(report_of(proc), "document.shape")["status"] == "failed"
+
+
+def test_stdin_larger_than_the_limit_is_refused_without_reading_it_all(tmp_path: Path) -> None:
+    """'-' reads at most limit + 1 bytes: a 20 MB pipe is refused with a one-line message."""
+    import subprocess as sp
+
+    proc = sp.run([str(SKILLCRED), "verify", "--proof-only", "-"], input=b" " * (20 * 1024 * 1024),
+                  capture_output=True, timeout=60)
+    assert proc.returncode == 2
+    assert b"limit" in proc.stderr and b"Traceback" not in proc.stderr

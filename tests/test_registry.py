@@ -254,10 +254,16 @@ def test_a_half_full_list_rolls_over_to_the_next(tmp_path: Path) -> None:
             "INSERT INTO allocations (list_url, idx, credential_id, purpose) VALUES (?, ?, ?, 'revocation')",
             [(f"{BASE}/revocation-1", i, f"urn:uuid:old-{i}") for i in free],
         )
+        # ... in a registry made before the 'used' counter existed: opening it must recount
+        con.execute("ALTER TABLE status_lists DROP COLUMN used")
     con.close()
     with Registry.open(path) as reg:
         record, _ = _issue(reg, "urn:uuid:next", _ok("urn:uuid:next"))
         lists = {i.url: i for i in reg.status_lists()}
+    # the maintained counter agrees with the rows, list by list
+    assert query(path, "SELECT url, used FROM status_lists ORDER BY url") == query(
+        path, "SELECT s.url, (SELECT COUNT(*) FROM allocations a WHERE a.list_url = s.url) "
+              "FROM status_lists s ORDER BY s.url")
     allocs = {p: (u, i) for p, u, i in record.document["allocations"]}
     assert allocs["revocation"][0] == f"{BASE}/revocation-2"
     assert allocs["suspension"][0] == f"{BASE}/suspension-1"  # that list is nearly empty

@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS status_lists (
     purpose TEXT NOT NULL,
     seq INTEGER NOT NULL,
     size INTEGER NOT NULL,
+    used INTEGER NOT NULL DEFAULT 0,
     UNIQUE (purpose, seq)
 );
 CREATE TABLE IF NOT EXISTS allocations (
@@ -121,6 +122,13 @@ class Registry:
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.executescript(_SCHEMA)
+            cols = {r[1] for r in conn.execute("PRAGMA table_info(status_lists)")}
+            if "used" not in cols:  # registries made before the counter existed
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("ALTER TABLE status_lists ADD COLUMN used INTEGER NOT NULL DEFAULT 0")
+                conn.execute("UPDATE status_lists SET used = "
+                             "(SELECT COUNT(*) FROM allocations a WHERE a.list_url = status_lists.url)")
+                conn.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"registry is not a usable SQLite database: {exc}", path=str(p)) from exc
         return cls(conn, p)
@@ -234,6 +242,8 @@ class Registry:
                     raise InvalidArgument("issue_many: build must return one result per request")
                 r = requests[i]
                 if isinstance(document, BaseException):
+                    db.execute("UPDATE status_lists SET used = used - 1 WHERE url IN "
+                               "(SELECT list_url FROM allocations WHERE credential_id = ?)", (r.credential_id,))
                     db.execute("DELETE FROM allocations WHERE credential_id = ?", (r.credential_id,))
                     out[i] = document
                     continue
@@ -265,7 +275,7 @@ class Registry:
             row: Any = state
         else:
             row = db.execute(
-                "SELECT url, size, (SELECT COUNT(*) FROM allocations a WHERE a.list_url = s.url) "
+                "SELECT url, size, used "  # a maintained counter: counting rows was O(list) per issue
                 "FROM status_lists s WHERE purpose = ? AND substr(url, 1, ?) = ? "
                 "ORDER BY seq DESC LIMIT 1",
                 (purpose, len(base_url.rstrip("/")) + 1, base_url.rstrip("/") + "/"),
@@ -286,6 +296,7 @@ class Registry:
                     "INSERT INTO allocations (list_url, idx, credential_id, purpose) VALUES (?, ?, ?, ?)",
                     (list_url, idx, credential_id, purpose),
                 )
+                db.execute("UPDATE status_lists SET used = used + 1 WHERE url = ?", (list_url,))
                 if fill is not None:
                     fill[key] = [list_url, list_size, allocated + 1]
                 return Allocation(purpose, list_url, idx)

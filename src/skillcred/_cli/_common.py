@@ -17,7 +17,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from skillcred._internal.fileio import atomic_write, dump_json, load_json_object, parse_json
+from skillcred._internal.fileio import MAX_JSON_BYTES, atomic_write, dump_json, load_json_object, parse_json
 from skillcred.errors import KeyFileError, MalformedDocument, SkillcredError, WrongPassphrase
 from skillcred.keys import KeyPair, read_key_file
 
@@ -116,12 +116,20 @@ def load_key(path: str, passphrase_file: str | None) -> KeyPair:
 def read_document(path: str) -> dict[str, Any]:
     """A JSON object from a file, or from stdin when ``path`` is ``-``."""
     if path == "-":
-        data = sys.stdin.buffer.read()
+        data = read_stdin_bounded()
         value = parse_json(data, source="<stdin>")
         if not isinstance(value, dict):
             raise MalformedDocument("expected a JSON object at the top level", path="<stdin>")
         return value
     return load_json_object(path)
+
+
+def read_stdin_bounded(limit: int = MAX_JSON_BYTES) -> bytes:
+    """Standard input, but never more than ``limit`` + 1 bytes in memory (a huge pipe is refused)."""
+    data = sys.stdin.buffer.read(limit + 1)
+    if len(data) > limit:
+        raise MalformedDocument(f"input is larger than the {limit:,}-byte limit", path="<stdin>")
+    return data
 
 
 def write_document(doc: Any, out: str | None) -> None:

@@ -8,6 +8,7 @@ import sys
 import click
 
 from skillcred._cli._common import (
+    read_stdin_bounded,
     _read_passphrase_file,
     errors_to_exit,
     passphrase_for_new_key,
@@ -82,7 +83,7 @@ def add(wallet_dir: str | None, files: tuple[str, ...], force_foreign: bool, did
     docs = []
     for f in files:
         if f == "-":
-            docs.extend(read_credentials_input(sys.stdin.buffer.read(), "<stdin>"))
+            docs.extend(read_credentials_input(read_stdin_bounded(), "<stdin>"))
         else:
             try:
                 data = open(f, "rb").read()  # noqa: SIM115 - small file, closed by refcount

@@ -506,7 +506,10 @@ class Verifier:
         except (MalformedDocument, UnsupportedFeature) as exc:
             return "indeterminate", f"status list {url}: {exc.message}", exc.code
         if result.is_set:
-            word = {"revocation": "revoked", "suspension": "suspended"}.get(str(purpose), f"{purpose} set")
+            word = {"revocation": "revoked", "suspension": "suspended"}.get(str(purpose))
+            if word is None:  # refresh / message: a set bit is information, not a verdict we know
+                return ("indeterminate", f"{purpose} status is set (status list {url}, index {result.index})",
+                        "status_set")
             return "failed", f"{word} (status list {url}, index {result.index})", word
         return "passed", f"not {'revoked' if purpose == 'revocation' else 'suspended' if purpose == 'suspension' else purpose}", "ok"
 
