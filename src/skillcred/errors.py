@@ -26,6 +26,7 @@ __all__ = [
     "SchemaViolation",
     "SkillcredError",
     "StoreError",
+    "TokenInvalid",
     "UnknownContext",
     "UnsafeDocument",
     "UnsupportedFeature",
@@ -186,6 +187,25 @@ class VerificationFailed(SkillcredError):
     def __init__(self, message: str, *, report: Any = None, path: str | None = None) -> None:
         super().__init__(message, path=path)
         self.report = report
+
+
+class TokenInvalid(VerificationFailed):
+    """A JOSE-secured credential/presentation (``vc+jwt``, ``vp+jwt``) or an SD-JWT was rejected.
+
+    ``reason`` is a stable snake_case name of the failed check (``alg_not_allowed``,
+    ``media_type_invalid``, ``signature_invalid``, ... listed in ``docs/errors.md``).
+    """
+
+    code = "token_invalid"
+
+    def __init__(self, reason: str, message: str, *, path: str | None = None) -> None:
+        super().__init__(f"{reason}: {message}", path=path)
+        self.reason = reason
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["reason"] = self.reason
+        return out
 
 
 class SkillcredSecurityWarning(UserWarning):
