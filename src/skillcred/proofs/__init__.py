@@ -1,7 +1,9 @@
 """Data Integrity proofs: add one to a document, check the ones it carries.
 
 Supported cryptosuites (``SUPPORTED_CRYPTOSUITES``): ``eddsa-rdfc-2022``, ``eddsa-jcs-2022``,
-``ecdsa-rdfc-2019`` and ``ecdsa-jcs-2019`` (P-256 and P-384).
+``ecdsa-rdfc-2019`` and ``ecdsa-jcs-2019`` (P-256 and P-384). :func:`check_proofs` also verifies
+``ecdsa-sd-2023`` derived proofs (``VERIFIABLE_CRYPTOSUITES``); those are made with
+:mod:`skillcred.proofs.selective`, not :func:`add_proof`.
 
 * :func:`add_proof` signs the exact JSON object it is given and returns a new object with the
   proof appended (a proof set when one is already there).
@@ -48,11 +50,13 @@ from skillcred.proofs._data_integrity import (
     proof_configuration,
 )
 from skillcred.proofs._ecdsa import ECDSA_JCS_2019, ECDSA_RDFC_2019
+from skillcred.proofs._ecdsa_sd_2023 import ECDSA_SD_2023, proof_value_kind, verify_derived_proof
 from skillcred.proofs._eddsa import EDDSA_JCS_2022, EDDSA_RDFC_2022
 
 __all__ = [
     "CRYPTOSUITES",
     "SUPPORTED_CRYPTOSUITES",
+    "VERIFIABLE_CRYPTOSUITES",
     "CheckStatus",
     "ProofCheck",
     "ProofReport",
@@ -63,9 +67,13 @@ __all__ = [
 ]
 
 CRYPTOSUITES: dict[str, Cryptosuite] = {
-    s.name: s for s in (EDDSA_RDFC_2022, EDDSA_JCS_2022, ECDSA_RDFC_2019, ECDSA_JCS_2019)
+    s.name: s
+    for s in (EDDSA_RDFC_2022, EDDSA_JCS_2022, ECDSA_RDFC_2019, ECDSA_JCS_2019, ECDSA_SD_2023)
 }
-SUPPORTED_CRYPTOSUITES: tuple[str, ...] = tuple(CRYPTOSUITES)
+#: Suites :func:`add_proof` signs with (ecdsa-sd-2023 has its own functions in ``selective``).
+SUPPORTED_CRYPTOSUITES: tuple[str, ...] = tuple(n for n in CRYPTOSUITES if n != ECDSA_SD_2023.name)
+#: Suites :func:`check_proofs` verifies (its default ``allowed_suites``).
+VERIFIABLE_CRYPTOSUITES: tuple[str, ...] = tuple(CRYPTOSUITES)
 PROOF_PURPOSES = ("assertionMethod", "authentication")
 
 CheckStatus = Literal["passed", "failed", "not_applicable", "indeterminate"]
@@ -120,6 +128,11 @@ def add_proof(
         raise InvalidArgument("document must be a JSON object")
     check_depth(document)
     suite = _suite(cryptosuite or default_suite_for(key))
+    if suite.name == ECDSA_SD_2023.name:
+        raise ProofError(
+            "ecdsa-sd-2023 proofs are made with skillcred.proofs.selective.add_base_proof (issuer) "
+            "and derive_proof (holder)"
+        )
     if key.key_type not in suite.key_types:
         raise ProofError(
             f"{suite.name} needs a {' or '.join(suite.key_types)} key, not {key.key_type}"
@@ -283,12 +296,26 @@ def _check_one(
         if purpose is None:
             raise _Fail("proof_malformed", "proof has no proofPurpose")
         proof_value = proof.get("proofValue")
-        if not isinstance(proof_value, str) or not proof_value.startswith("z"):
+        selective = suite.name == ECDSA_SD_2023.name
+        if selective:
+            try:
+                kind = proof_value_kind(proof_value)
+            except ProofError as exc:
+                raise _Fail("proof_value_malformed", exc.message) from None
+            if kind == "base":
+                raise _Fail(
+                    "sd_base_proof",
+                    "this is an ecdsa-sd-2023 base proof, which is for the holder only: a verifier "
+                    "needs a derived proof (skillcred.proofs.selective.derive_proof)",
+                )
+            signature = b""
+        elif not isinstance(proof_value, str) or not proof_value.startswith("z"):
             raise _Fail("proof_value_malformed", "proofValue is missing or not base58btc multibase")
-        try:
-            signature = base58.decode(proof_value)  # = multibase.decode, ~30x faster
-        except Exception:
-            raise _Fail("proof_value_malformed", "proofValue is not valid base58btc") from None
+        else:
+            try:
+                signature = base58.decode(proof_value)  # = multibase.decode, ~30x faster
+            except Exception:
+                raise _Fail("proof_value_malformed", "proofValue is not valid base58btc") from None
 
         # DI §4.3: expected purpose, challenge and domain come from the verifier, never the proof.
         if expected_purpose is not None and purpose != expected_purpose:
@@ -338,6 +365,14 @@ def _check_one(
                 raise _Fail("context_mismatch", "document @context does not start with the proof's @context")
 
         unsecured = _with_previous(document, proof, all_proofs)
+        if selective:
+            try:
+                ok, why = verify_derived_proof(unsecured, proof, method.public_key, loader=loader)
+            except ProofError as exc:
+                raise _Fail("signature_invalid", exc.message) from None
+            if not ok:
+                raise _Fail("signature_invalid", why)
+            return result("passed", "ok", f"{suite_name} derived proof by {vm_url} verified")
         if suite.canonicalization == "jcs" and "@context" in proof:
             unsecured["@context"] = copy.deepcopy(proof["@context"])
         config = proof_configuration(suite, proof, unsecured)
@@ -361,7 +396,7 @@ def check_proofs(
     challenge: str | None = None,
     domain: str | None = None,
     at: datetime | None = None,
-    allowed_suites: Iterable[str] = SUPPORTED_CRYPTOSUITES,
+    allowed_suites: Iterable[str] = VERIFIABLE_CRYPTOSUITES,
     loader: OfflineLoader | None = None,
 ) -> ProofReport:
     """Check every proof on ``document``; returns a report, never raises for an outcome.
