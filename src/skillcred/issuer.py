@@ -56,6 +56,7 @@ from skillcred.models import (
 )
 from skillcred.proofs import CRYPTOSUITES, add_proof, default_suite_for
 from skillcred.registry import Allocation, IssuedRecord, Registry
+from skillcred.securing import secure_token
 from skillcred.schemas import ACHIEVEMENT_DEFINITION, CREDENTIAL_SCHEMA_BY_KIND, validate
 from skillcred.status import BitstringStatusList, status_entry, status_list_credential
 
@@ -276,6 +277,7 @@ class Issuer:
         valid_from: datetime,
         valid_until: datetime | None,
         allocations: list[Allocation],
+        fmt: str = "di",
     ) -> dict[str, Any]:
         ach = definition.achievement
         results = None
@@ -332,6 +334,12 @@ class Issuer:
         )
         document = cred.to_json()
         validate(document, CREDENTIAL_SCHEMA_BY_KIND[definition.kind], source=credential_id)
+        if fmt in ("jwt", "sd-jwt"):
+            # VC-JOSE-COSE / SD-JWT: the registry keeps the claims and the token (what is handed out)
+            token = secure_token(document, self._key, kid=self.profile.verification_method, fmt=fmt)  # type: ignore[arg-type]
+            return {**document, "securedAs": fmt, "token": token}
+        if fmt != "di":
+            raise InvalidArgument(f"format must be di, jwt or sd-jwt, not {fmt!r}")
         return add_proof(
             document,
             self._key,
@@ -384,11 +392,15 @@ class Issuer:
         valid_from: datetime | None = None,
         valid_until: datetime | None = None,
         row_key: str | None = None,
+        fmt: str = "di",
     ) -> tuple[IssuedRecord, bool]:
         """Issue one credential (or return the one already issued for ``row_key``).
 
         Returns ``(record, newly_issued)``. ``valid_until`` defaults to the achievement's
-        validity period (re-certification), if it has one.
+        validity period (re-certification), if it has one. ``fmt`` is how it is secured:
+        ``di`` (Data Integrity proof, the default), ``jwt`` (vc+jwt) or ``sd-jwt`` (vc+sd-jwt,
+        personal details selectively disclosable); for the last two ``record.document`` holds the
+        claims plus ``securedAs`` and ``token``.
         """
         plan = self._plan(definition, subject, name=name, level=level, evidence=evidence,
                           valid_from=valid_from, valid_until=valid_until, row_key=row_key)
@@ -406,6 +418,7 @@ class Issuer:
             build=lambda allocs: self._build(
                 definition, credential_id=plan["credential_id"], subject=subject, name=name, level=level,
                 evidence=plan["evidence"], valid_from=plan["valid_from"], valid_until=until, allocations=allocs,
+                fmt=fmt,
             ),
         )
 

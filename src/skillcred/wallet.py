@@ -35,6 +35,7 @@ from skillcred.errors import InvalidArgument, MalformedDocument, SkillcredError,
 from skillcred.keys import KeyPair, KeyType, read_key_file, write_key_file
 from skillcred.proofs import add_proof, check_proofs, default_suite_for
 from skillcred.schemas import CREDENTIAL_SCHEMA_BY_KIND
+from skillcred.securing import envelope_for_presentation, wallet_record_from_token
 
 __all__ = [
     "KINDS",
@@ -52,6 +53,7 @@ CRED_DIR = "credentials"
 INDEX_FILE = "index.json"
 LOCK_FILE = ".lock"
 DID_DIR = "dids"
+TOKEN_KEY = "__jose_token__"  # read_credentials_input's marker for a token file
 EXPORT_TYPE = "SkillcredWalletExport"
 KINDS = ("diploma", "skill", "on-the-job", "soft-skill", "other")
 EXPIRY_WARNING = timedelta(days=90)
@@ -197,6 +199,7 @@ def summarize(doc: Mapping[str, Any], *, file: str = "") -> WalletEntry:
         subject=str(subjects[0].get("id")) if subjects and subjects[0].get("id") else None,
         issued=doc.get("validFrom") or doc.get("issuanceDate"),
         expires=doc.get("validUntil") or doc.get("expirationDate"),
+        format=str(doc.get("securedAs") or "di"),
     )
 
 
@@ -383,6 +386,17 @@ class Wallet:
         cred_id = doc.get("id")
         if not isinstance(cred_id, str) or not cred_id:
             raise WalletError("credential has no id; the wallet keys credentials by id", path=source)
+        if doc.get("securedAs") in ("jwt", "sd-jwt"):
+            # verified (signature and issuer binding) when the token became this record; check
+            # again, so a record handed in directly is not trusted blindly
+            try:
+                again = wallet_record_from_token(str(doc.get("token")), resolver=resolver or DidResolver())
+            except SkillcredError as exc:
+                raise WalletError(f"credential does not verify: {exc.message}", path=source) from exc
+            if {k: v for k, v in again.items()} != dict(doc):
+                raise WalletError("the record's claims do not match its token", path=source)
+            entry = summarize(doc, file=_file_name(cred_id))
+            return self._holder_and_duplicate(doc, entry, force_foreign, source)
         report = check_proofs(doc, resolver=resolver, expected_purpose="assertionMethod")
         if not report.verified:
             first = next(c for c in report.checks if c.status != "passed")
@@ -392,6 +406,12 @@ class Wallet:
             raise WalletError(f"credential is signed by {report.controllers[0] if report.controllers else '?'}, "
                               f"not by its issuer {issuer_id}", path=source)
         entry = summarize(doc, file=_file_name(cred_id))
+        return self._holder_and_duplicate(doc, entry, force_foreign, source)
+
+    def _holder_and_duplicate(
+        self, doc: Mapping[str, Any], entry: WalletEntry, force_foreign: bool, source: str
+    ) -> WalletEntry:
+        cred_id = entry.id
         subjects = {str(s.get("id")) for s in _subjects(doc)}
         if self.holder not in subjects and not force_foreign:
             raise WalletError(
@@ -417,6 +437,11 @@ class Wallet:
             entries = []
             seen: set[str] = set()
             for source, doc in docs:
+                if TOKEN_KEY in doc and "securedAs" not in doc:  # a vc+jwt / vc+sd-jwt file
+                    try:
+                        doc = wallet_record_from_token(str(doc[TOKEN_KEY]), resolver=resolver or DidResolver())
+                    except SkillcredError as exc:
+                        raise WalletError(f"credential does not verify: {exc.message}", path=source) from exc
                 entry = self.check_addable(doc, force_foreign=force_foreign, resolver=resolver, source=source)
                 if entry.id in seen:
                     raise WalletError(f"given twice: {entry.id}", path=source)
@@ -548,12 +573,17 @@ class Wallet:
         domain: str,
         cryptosuite: str | None = None,
         created: datetime | None = None,
+        disclose: Sequence[str] = (),
     ) -> dict[str, Any]:
         """A VerifiablePresentation of ``credentials``, signed for one verifier.
 
         The proof has purpose ``authentication`` and carries the verifier's ``challenge`` and
-        ``domain``, so it cannot be replayed to another employer or reused later.
+        ``domain``, so it cannot be replayed to another employer or reused later. JWT and SD-JWT
+        credentials travel as ``EnvelopedVerifiableCredential``; of an SD-JWT only the claims at
+        the ``disclose`` JSON pointers are released, with a Key Binding JWT for this verifier.
         """
+        if disclose and not any(c.get("securedAs") == "sd-jwt" for c in credentials):
+            raise InvalidArgument("--disclose applies to SD-JWT credentials, and none is selected")
         if not challenge or not domain:
             raise InvalidArgument("a presentation needs the verifier's challenge and domain")
         if key_did(key.public_key) != self.holder:
@@ -563,7 +593,11 @@ class Wallet:
             "id": f"urn:uuid:{uuid.uuid4()}",
             "type": ["VerifiablePresentation"],
             "holder": self.holder,
-            "verifiableCredential": [dict(c) for c in credentials],
+            "verifiableCredential": [
+                envelope_for_presentation(c, disclose=disclose if c.get("securedAs") == "sd-jwt" else (),
+                                          holder_key=key, challenge=challenge, domain=domain)
+                for c in credentials
+            ],
         }
         return add_proof(
             vp, key, verification_method=self.verification_method,
@@ -574,6 +608,12 @@ class Wallet:
 
 def read_credentials_input(data: bytes, source: str) -> list[tuple[str, dict[str, Any]]]:
     """A credential, a list of credentials, or a presentation's credentials, from bytes."""
+    text = data.strip()
+    if text[:2] == b"ey" and b"{" not in text[:200]:  # a compact vc+jwt or vc+sd-jwt
+        try:
+            return [(source, {TOKEN_KEY: text.decode("ascii")})]
+        except UnicodeDecodeError as exc:
+            raise MalformedDocument("not a JWT (non-ASCII bytes)", path=source) from exc
     value = parse_json(data, source=source)
     if isinstance(value, list):
         items = value

@@ -104,6 +104,9 @@ def init(folder: str, name: str, url: str, did_method: str, key_type: str, suite
 @click.option("--valid-until", help="End of validity (default: the achievement's validity period).")
 @click.option("-o", "--out", "out", type=click.Path(dir_okay=False, allow_dash=True),
               help="Write the credential here (default stdout after the id line).")
+@click.option("--format", "fmt", type=click.Choice(["di", "jwt", "sd-jwt"]), default="di", show_default=True,
+              help="di: Data Integrity proof; jwt: VC-JOSE (vc+jwt); sd-jwt: selective disclosure "
+                   "(name, results, assessor, evidence hidden unless the worker discloses them).")
 @click.option("--batch", type=click.Path(dir_okay=False), help="Issue for every row of this roster CSV.")
 @click.option("--out-dir", type=click.Path(file_okay=False), help="With --batch: folder for the credentials.")
 @click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False))
@@ -111,7 +114,7 @@ def init(folder: str, name: str, url: str, did_method: str, key_type: str, suite
 def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: str | None,
           level: str | None, evidence: str | None, workplace: str | None, hours: float | None,
           assessor: str | None, period_start: str | None, period_end: str | None,
-          valid_from: str | None, valid_until: str | None, out: str | None, batch: str | None,
+          valid_from: str | None, valid_until: str | None, out: str | None, fmt: str, batch: str | None,
           out_dir: str | None, passphrase_file: str | None) -> None:
     """Issue a signed skills-passport credential (or a whole class with --batch).
 
@@ -123,6 +126,8 @@ def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: s
       skillcred issue --issuer roc --batch klas.csv --out-dir issued/
     """
     if batch:
+        if fmt != "di":
+            fail("--batch issues Data Integrity credentials; use --format with single issues")
         if not out_dir:
             fail("--batch needs --out-dir")
         default = load_achievement(achievement) if achievement else None
@@ -153,9 +158,17 @@ def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: s
     with open_issuer(issuer_dir, passphrase_file) as iss:
         record, _new = iss.issue(definition, subject, name=name, level=level, evidence=ev,
                                  valid_from=_date(valid_from, "--valid-from"),
-                                 valid_until=_date(valid_until, "--valid-until"))
+                                 valid_until=_date(valid_until, "--valid-until"), fmt=fmt)
     click.echo(record.id)
-    write_document(record.document, out)
+    token = record.document.get("token") if record.document.get("securedAs") else None
+    if token is None:
+        write_document(record.document, out)
+    elif out is None or out == "-":
+        click.echo(token)
+    else:
+        from skillcred._internal.fileio import atomic_write
+
+        atomic_write(out, (token + "\n").encode("ascii"))
 
 
 def _status_command(action: str, help_text: str) -> click.Command:

@@ -214,10 +214,14 @@ def passport(wallet_dir: str | None, html_file: str | None, at: str | None) -> N
 @click.option("--domain", required=True, help="The employer's domain (who this is for).")
 @click.option("-o", "--out", "out", type=click.Path(dir_okay=False, allow_dash=True),
               help="Write the presentation here (default stdout).")
+@click.option("--disclose", "disclose", multiple=True,
+              help="SD-JWT credentials: release only the claim at this JSON pointer "
+                   "(e.g. /credentialSubject/result/0). Repeatable; the rest stays hidden.")
 @click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False))
 @errors_to_exit
 def present(wallet_dir: str | None, selected: tuple[str, ...], kinds: tuple[str, ...], all_credentials: bool,
-            challenge: str, domain: str, out: str | None, passphrase_file: str | None) -> None:
+            challenge: str, domain: str, out: str | None, disclose: tuple[str, ...],
+            passphrase_file: str | None) -> None:
     """Sign a presentation of chosen credentials for one employer (challenge + domain).
 
     Only what you select is in it. The signature binds it to this employer and this request.
@@ -229,7 +233,7 @@ def present(wallet_dir: str | None, selected: tuple[str, ...], kinds: tuple[str,
     w = Wallet.open(wallet_dir)
     creds = w.select(ids=selected, kinds=kinds, all_credentials=all_credentials)
     key = _holder_key(w, passphrase_file)
-    vp = w.present(creds, key=key, challenge=challenge, domain=domain)
+    vp = w.present(creds, key=key, challenge=challenge, domain=domain, disclose=disclose)
     write_document(vp, out)
     if out and out != "-":
         click.echo(f"presentation of {len(creds)} credential(s) for {domain} written to {out}", err=True)

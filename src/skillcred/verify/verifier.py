@@ -51,8 +51,9 @@ from skillcred.errors import (
     VerificationFailed,
 )
 from skillcred.loader import OfflineLoader, default_loader
-from skillcred.proofs import SUPPORTED_CRYPTOSUITES, ProofCheck, ProofReport, check_proofs
+from skillcred.proofs import VERIFIABLE_CRYPTOSUITES, ProofCheck, ProofReport, check_proofs
 from skillcred.schemas import known_schema_ids, validate
+from skillcred.securing import OpenedCredential, holder_jwk_for, is_envelope, open_envelope
 from skillcred.status import is_stale, read_status
 from skillcred.trust import TrustList
 from skillcred.verify.report import (
@@ -80,7 +81,7 @@ class VerificationPolicy:
     """What the verifier requires. Anything weaker is named ``unsafe_*`` and warns."""
 
     trust: TrustList | None = None
-    allowed_suites: tuple[str, ...] = SUPPORTED_CRYPTOSUITES
+    allowed_suites: tuple[str, ...] = VERIFIABLE_CRYPTOSUITES  # incl. ecdsa-sd-2023 derived proofs
     clock_skew: timedelta = timedelta(minutes=5)
     unsafe_accept_unknown_status: bool = False
     unsafe_no_challenge: bool = False
@@ -156,6 +157,9 @@ class _Run:
     warnings: list[str] = field(default_factory=list)
     #: the verifier's status lists plus those this document carries (never kept for the next one)
     status_lists: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: what the verifier expects, for SD-JWT key binding inside a presentation
+    challenge: str | None = None
+    domain: str | None = None
 
     def add(self, cid: str, step: int, status: CheckStatus, reason: str, code: str = "ok") -> Check:
         c = Check(cid, step, status, reason, code if status != "passed" else "ok")
@@ -219,7 +223,7 @@ class Verifier:
     ) -> VerifiedPresentation:
         """The report plus the credentials that may be relied on and those that may not."""
         when = at or utcnow()
-        run = _Run(status_lists=dict(self._status))
+        run = _Run(status_lists=dict(self._status), challenge=challenge, domain=domain)
         if self.policy.trust is None:
             run.warnings.append("no trust list given: issuers are NOT checked against a list of trusted issuers")
         kind: str = "credential"
@@ -254,7 +258,7 @@ class Verifier:
         for i, cred in enumerate(creds):
             prefix = f"credential[{i}]" if kind == "presentation" else "credential"
             before = len(run.checks)
-            cid = self._credential(run, prefix, cred, when, holder if kind == "presentation" else None)
+            cid, cred = self._credential(run, prefix, cred, when, holder if kind == "presentation" else None)
             ids.append(cid)
             mine = run.checks[before:]
             failed = [c for c in mine if not c.ok]
@@ -395,15 +399,39 @@ class Verifier:
             ok = False
         return ok and signer is not None, signer, creds
 
-    def _credential(self, run: _Run, prefix: str, cred: Any, when: datetime, holder: str | None) -> str | None:
+    def _credential(self, run: _Run, prefix: str, cred: Any, when: datetime,
+                    holder: str | None) -> tuple[str | None, Any]:
+        """Check one credential; returns its id and the document later steps judged (for an
+        enveloped JWT / SD-JWT: its verified, disclosed claims)."""
         if not isinstance(cred, Mapping):
-            run.add(f"{prefix}.shape", 1, "failed", "not a JSON object (enveloped credentials are not "
-                    "supported here)", "malformed_document")
-            return None
+            run.add(f"{prefix}.shape", 1, "failed", "not a JSON object", "malformed_document")
+            return None, cred
+        opened: OpenedCredential | None = None
+        if is_envelope(cred):
+            try:
+                opened = open_envelope(cred, resolver=self._resolver, challenge=run.challenge,
+                                       domain=run.domain, at=when)
+            except SkillcredError as exc:
+                run.add(f"{prefix}.shape", 1, "passed", "an EnvelopedVerifiableCredential")
+                run.add(f"{prefix}.proof", 5, "failed", exc.message, str(getattr(exc, "reason", exc.code)))
+                return None, cred
+            cred = opened.claims
         cid = cred.get("id") if isinstance(cred.get("id"), str) else None
         self._shape_and_terms(run, prefix, cred, "VerifiableCredential")
         issuer = _issuer_id(cred)
         # 5-6: proof and issuer binding
+        if opened is not None:
+            what = "vc+sd-jwt" if opened.fmt == "sd-jwt" else "vc+jwt"
+            shown = f"; disclosed: {', '.join(opened.disclosed) or 'nothing selectively disclosable'}" \
+                if opened.fmt == "sd-jwt" else ""
+            run.add(f"{prefix}.proof", 5, "passed", f"{what} signature verified{shown}")
+            if opened.signer == issuer:
+                run.add(f"{prefix}.issuer", 6, "passed", f"signed with a key controlled by the issuer {issuer}")
+            else:
+                run.add(f"{prefix}.issuer", 6, "failed", f"signed by {opened.signer}, not the issuer {issuer}",
+                        "issuer_key_mismatch")
+            self._rest(run, prefix, cred, issuer, when, holder, opened)
+            return cid, cred
         report = _check_proofs(cred, resolver=self._resolver, expected_purpose="assertionMethod", at=when,
                                allowed_suites=self.policy.allowed_suites, loader=self._loader)
         bad = [c for c in report.checks if c.status != "passed"]
@@ -419,10 +447,27 @@ class Verifier:
                 run.add(f"{prefix}.issuer", 6, "failed",
                         f"signed by {', '.join(report.controllers)}, which is not the issuer {issuer}",
                         "issuer_key_mismatch")
+        self._rest(run, prefix, cred, issuer, when, holder, None)
+        return cid, cred
+
+    def _rest(self, run: _Run, prefix: str, cred: Mapping[str, Any], issuer: str | None, when: datetime,
+              holder: str | None, opened: OpenedCredential | None) -> None:
+        """Steps 7-11, the same however the credential was secured."""
         self._validity(run, prefix, cred, when)
         self._status_check(run, prefix, cred, issuer, when)
         self._trust(run, prefix, cred, issuer)
-        self._schema(run, prefix, cred)
+        if opened is not None and opened.fmt == "sd-jwt":
+            run.add(f"{prefix}.schema", 10, "not_applicable",
+                    "selectively disclosed: the hidden claims cannot be checked against a schema",
+                    "schema_not_applicable")
+        else:
+            self._schema(run, prefix, cred)
+        if opened is not None and opened.fmt == "sd-jwt" and holder is not None:
+            if not opened.key_bound or opened.holder_jwk is None or holder_jwk_for(holder) != {
+                    k: opened.holder_jwk.get(k) for k in ("kty", "crv", "x", "y") if k in opened.holder_jwk}:
+                run.add(f"{prefix}.holder_binding", 11, "failed",
+                        "the SD-JWT's key binding is not the presenter's key", "subject_not_holder")
+                return
         if holder is not None or prefix != "credential":
             subjects = {str(s.get("id")) for s in _subjects(cred) if s.get("id")}
             if holder is None:
@@ -434,7 +479,6 @@ class Verifier:
                 run.add(f"{prefix}.holder_binding", 11, "failed",
                         f"the credential is about {', '.join(sorted(subjects)) or 'nobody'}, not the presenter "
                         f"{holder}", "subject_not_holder")
-        return cid
 
     def _validity(self, run: _Run, prefix: str, cred: Mapping[str, Any], when: datetime) -> None:
         skew = self.policy.clock_skew

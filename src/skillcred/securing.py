@@ -1,0 +1,192 @@
+"""One credential, three ways to secure it: Data Integrity, VC-JOSE (``vc+jwt``) and SD-JWT.
+
+This module is the glue that lets issuing, the wallet, presentations and the verifier treat
+the three alike:
+
+* the issuer secures a credential as ``di`` (an embedded proof), ``jwt`` or ``sd-jwt``
+  (with the personal details — name, results, assessor, evidence, period — disclosable and the
+  achievement always visible);
+* the wallet keeps a JWT / SD-JWT as a small JSON record holding the token and, for display,
+  the claims it carries (for an SD-JWT the holder has every disclosure, so all of them);
+* a presentation carries JOSE-secured credentials as ``EnvelopedVerifiableCredential``
+  (``data:application/vc+jwt,...`` / ``data:application/vc+sd-jwt,...``); for an SD-JWT only
+  the chosen disclosures travel, with a Key Binding JWT whose ``nonce``/``aud`` are the
+  employer's challenge and domain;
+* the verifier opens an envelope and continues with the disclosed claims as the credential.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from skillcred.did import DidResolver
+from skillcred.errors import InvalidArgument, SkillcredError, WalletError
+from skillcred.keys import KeyPair, PublicKey
+
+__all__ = [
+    "FORMATS",
+    "OpenedCredential",
+    "envelope_for_presentation",
+    "is_envelope",
+    "open_envelope",
+    "secure_token",
+    "wallet_record_from_token",
+]
+
+Format = Literal["di", "jwt", "sd-jwt"]
+FORMATS: tuple[str, ...] = ("di", "jwt", "sd-jwt")
+MEDIA_TYPES = {"jwt": "application/vc+jwt", "sd-jwt": "application/vc+sd-jwt"}
+VC_V2 = "https://www.w3.org/ns/credentials/v2"
+
+#: Claims made selectively disclosable when they are present (JSON pointers).
+DISCLOSABLE_CANDIDATES = (
+    "/credentialSubject/identifier",
+    "/credentialSubject/result",
+    "/credentialSubject/source",
+    "/credentialSubject/activityStartDate",
+    "/credentialSubject/activityEndDate",
+    "/evidence",
+)
+
+
+def holder_jwk_for(subject: str) -> dict[str, str] | None:
+    """The public JWK of a did:key subject (SD-JWT ``cnf``), or None for other DIDs."""
+    if subject.startswith("did:key:"):
+        try:
+            return PublicKey.from_multikey(subject.split(":", 2)[2].split("#", 1)[0]).jwk()
+        except SkillcredError:
+            return None
+    return None
+
+
+def disclosable_pointers(document: Mapping[str, Any]) -> list[str]:
+    """The candidate pointers present in ``document``; array members one by one."""
+    out: list[str] = []
+    for pointer in DISCLOSABLE_CANDIDATES:
+        node: Any = document
+        for part in pointer.strip("/").split("/"):
+            node = node.get(part) if isinstance(node, Mapping) else None
+        if isinstance(node, list):
+            out.extend(f"{pointer}/{i}" for i in range(len(node)))
+        elif node is not None:
+            out.append(pointer)
+    return out
+
+
+def secure_token(document: Mapping[str, Any], key: KeyPair, *, kid: str, fmt: Format) -> str:
+    """Secure an (unsigned) credential as a ``vc+jwt`` or ``vc+sd-jwt`` token."""
+    doc = {k: copy.deepcopy(v) for k, v in document.items() if k != "proof"}
+    if fmt == "jwt":
+        from skillcred.jose import secure_credential_jwt
+
+        return secure_credential_jwt(doc, key, kid=kid)
+    if fmt == "sd-jwt":
+        from skillcred.sdjwt import issue_sd_jwt
+
+        subjects = doc.get("credentialSubject")
+        subject = subjects.get("id") if isinstance(subjects, Mapping) else None
+        jwk = holder_jwk_for(str(subject or ""))
+        if jwk is None:
+            raise InvalidArgument("an SD-JWT credential needs a did:key subject (its key binds presentations)")
+        return issue_sd_jwt(doc, key, kid=kid, disclosable=disclosable_pointers(doc), holder_jwk=jwk,
+                            typ="vc+sd-jwt")
+    raise InvalidArgument(f"format must be one of {', '.join(FORMATS)}")
+
+
+def _token_format(token: str) -> Format:
+    return "sd-jwt" if "~" in token else "jwt"
+
+
+def wallet_record_from_token(token: str, *, resolver: DidResolver, at: datetime | None = None) -> dict[str, Any]:
+    """Verify a JWT / SD-JWT credential and return the record the wallet stores for it.
+
+    The record is the credential's claims (all of them: the holder has every disclosure) plus
+    ``securedAs`` and ``token``; the token, not the claims, is what gets presented.
+    """
+    token = token.strip()
+    fmt = _token_format(token)
+    if fmt == "jwt":
+        from skillcred.jose import verify_jwt
+
+        claims = verify_jwt(token, resolver=resolver, expected_typ="vc+jwt", at=at).payload
+    else:
+        from skillcred.sdjwt import verify_sd_jwt
+
+        claims = verify_sd_jwt(token, resolver=resolver, expected_nonce=None, expected_aud=None,
+                               require_key_binding=False, at=at, expected_typ="vc+sd-jwt").claims
+    record = dict(claims)
+    record["securedAs"] = fmt
+    record["token"] = token
+    return record
+
+
+def envelope_for_presentation(
+    record: Mapping[str, Any],
+    *,
+    disclose: Sequence[str] = (),
+    holder_key: KeyPair,
+    challenge: str,
+    domain: str,
+) -> dict[str, Any]:
+    """What goes into a presentation for a wallet record: the credential itself (Data
+    Integrity), or an ``EnvelopedVerifiableCredential`` (JWT; SD-JWT with only ``disclose``
+    released and a Key Binding JWT for this employer)."""
+    fmt = record.get("securedAs")
+    if fmt is None:
+        if disclose:
+            raise WalletError("--disclose applies to SD-JWT credentials; this one is Data Integrity "
+                              "(present it whole, or ask the issuer for an SD-JWT)")
+        return dict(record)
+    token = str(record["token"])
+    if fmt == "sd-jwt":
+        from skillcred.sdjwt import present_sd_jwt
+
+        token = present_sd_jwt(token, disclose=list(disclose), holder_key=holder_key, nonce=challenge, aud=domain)
+    elif disclose:
+        raise WalletError("--disclose applies to SD-JWT credentials; a vc+jwt is presented whole")
+    return {"@context": [VC_V2], "id": f"data:{MEDIA_TYPES[str(fmt)]},{token}",
+            "type": "EnvelopedVerifiableCredential"}
+
+
+def is_envelope(obj: Any) -> bool:
+    return isinstance(obj, Mapping) and obj.get("type") in ("EnvelopedVerifiableCredential",
+                                                             ["EnvelopedVerifiableCredential"])
+
+
+@dataclass(frozen=True)
+class OpenedCredential:
+    """A verified enveloped credential: its (disclosed) claims and how it was secured."""
+
+    claims: dict[str, Any]
+    fmt: Format
+    signer: str
+    disclosed: tuple[str, ...]
+    key_bound: bool
+    holder_jwk: dict[str, Any] | None
+
+
+def open_envelope(
+    obj: Mapping[str, Any], *, resolver: DidResolver, challenge: str | None, domain: str | None,
+    at: datetime | None = None,
+) -> OpenedCredential:
+    """Verify an enveloped credential; raises a skillcred error naming the reason."""
+    from skillcred.jose import unwrap_enveloped_credential
+
+    media_type, token = unwrap_enveloped_credential(obj)
+    if media_type == MEDIA_TYPES["jwt"]:
+        from skillcred.jose import verify_jwt
+
+        res = verify_jwt(token, resolver=resolver, expected_typ="vc+jwt", at=at)
+        return OpenedCredential(res.payload, "jwt", res.controller, (), False, None)
+    if media_type == MEDIA_TYPES["sd-jwt"]:
+        from skillcred.sdjwt import verify_sd_jwt
+
+        sd = verify_sd_jwt(token, resolver=resolver, expected_nonce=challenge, expected_aud=domain,
+                           require_key_binding=True, at=at, expected_typ="vc+sd-jwt")
+        return OpenedCredential(sd.claims, "sd-jwt", sd.issuer, sd.disclosed_pointers, sd.key_bound,
+                                sd.holder_jwk)
+    raise InvalidArgument(f"enveloped credentials of type {media_type} are not supported here")
