@@ -141,3 +141,33 @@ def test_gap_analysis_counts_a_skill_proven_by_a_disclosed_claim(world: dict[str
     mig = next(r for r in out["requirements"] if r["label"] == "MIG/MAG-lassen")
     assert mig["status"] == "met" and mig["level"] == 3 and mig["credential"] == world["sd"]
     assert out["not_counted"] == []
+
+
+def test_ecdsa_sd_2023_credential_disclosed_in_part(tmp_path: Path) -> None:
+    """The Data Integrity way: a P-256 issuer signs with ecdsa-sd-2023 (base proof), the wallet
+    accepts it (checking every statement signature), and present --disclose derives a proof
+    that reveals only the chosen claims; the verifier accepts the derived proof."""
+    d = tmp_path
+    run("issuer", "init", "roc", "--name", "ROC", "--url", "https://roc.example", "--key-type", "p256", cwd=d)
+    holder = run("wallet", "init", "--wallet", "w", cwd=d).stdout.split()[0]
+    cid = run("issue", "--issuer", "roc", "--achievement", str(ACH / "mig-mag-lassen.yaml"), "--subject", holder,
+              "--name", SECRET_NAME, "--level", "3", "--evidence", SECRET_EVIDENCE, "--suite", "ecdsa-sd-2023",
+              "-o", "sd.json", cwd=d).stdout.split()[0]
+    assert json.loads((d / "sd.json").read_text())["proof"]["cryptosuite"] == "ecdsa-sd-2023"
+    run("wallet", "add", "--wallet", "w", "sd.json", cwd=d)
+    run("present", "--wallet", "w", "--select", cid, "--disclose", "/credentialSubject/result",
+        "--challenge", "c-9", "--domain", "werkgever.example", "-o", "vp.json", cwd=d)
+    raw = (d / "vp.json").read_text()
+    assert SECRET_NAME not in raw and "examenscore" not in raw
+    vc = json.loads(raw)["verifiableCredential"][0]
+    assert vc["credentialSubject"]["result"] and "identifier" not in vc["credentialSubject"]
+    run("status", "publish", "--issuer", "roc", "--out-dir", "pub", cwd=d)
+    proc = run("verify", "vp.json", "--challenge", "c-9", "--domain", "werkgever.example", "--status-list",
+               "pub/revocation-1", "--status-list", "pub/suspension-1", "--json", cwd=d, ok=False)
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 0 and report["verified"], report
+    # the base proof itself is for the holder only: shown to a verifier it fails
+    proc = run("verify", "sd.json", "--status-list", "pub/revocation-1", "--status-list", "pub/suspension-1",
+               "--json", cwd=d, ok=False)
+    assert proc.returncode == 1
+    assert any(c["code"] == "sd_base_proof" for c in json.loads(proc.stdout)["checks"])

@@ -56,7 +56,7 @@ from skillcred.models import (
 )
 from skillcred.proofs import CRYPTOSUITES, add_proof, default_suite_for
 from skillcred.registry import Allocation, IssuedRecord, Registry
-from skillcred.securing import secure_token
+from skillcred.securing import SD_SUITE, mandatory_pointers, secure_token
 from skillcred.schemas import ACHIEVEMENT_DEFINITION, CREDENTIAL_SCHEMA_BY_KIND, validate
 from skillcred.status import BitstringStatusList, status_entry, status_list_credential
 
@@ -278,6 +278,7 @@ class Issuer:
         valid_until: datetime | None,
         allocations: list[Allocation],
         fmt: str = "di",
+        suite: str | None = None,
     ) -> dict[str, Any]:
         ach = definition.achievement
         results = None
@@ -340,11 +341,16 @@ class Issuer:
             return {**document, "securedAs": fmt, "token": token}
         if fmt != "di":
             raise InvalidArgument(f"format must be di, jwt or sd-jwt, not {fmt!r}")
+        if suite == SD_SUITE:
+            from skillcred.proofs.selective import add_base_proof
+
+            return add_base_proof(document, self._key, verification_method=self.profile.verification_method,
+                                  mandatory_pointers=mandatory_pointers(document))
         return add_proof(
             document,
             self._key,
             verification_method=self.profile.verification_method,
-            cryptosuite=self.profile.suite,
+            cryptosuite=suite or self.profile.suite,
             created=valid_from if valid_from <= utcnow() else None,
         )
 
@@ -393,6 +399,7 @@ class Issuer:
         valid_until: datetime | None = None,
         row_key: str | None = None,
         fmt: str = "di",
+        suite: str | None = None,
     ) -> tuple[IssuedRecord, bool]:
         """Issue one credential (or return the one already issued for ``row_key``).
 
@@ -418,7 +425,7 @@ class Issuer:
             build=lambda allocs: self._build(
                 definition, credential_id=plan["credential_id"], subject=subject, name=name, level=level,
                 evidence=plan["evidence"], valid_from=plan["valid_from"], valid_until=until, allocations=allocs,
-                fmt=fmt,
+                fmt=fmt, suite=suite,
             ),
         )
 

@@ -97,6 +97,44 @@ def secure_token(document: Mapping[str, Any], key: KeyPair, *, kid: str, fmt: Fo
     raise InvalidArgument(f"format must be one of {', '.join(FORMATS)}")
 
 
+SD_SUITE = "ecdsa-sd-2023"
+
+
+def is_sd_base(doc: Mapping[str, Any]) -> bool:
+    """Does ``doc`` carry an ecdsa-sd-2023 base proof (which only its holder may use)?"""
+    proof = doc.get("proof")
+    return isinstance(proof, Mapping) and proof.get("cryptosuite") == SD_SUITE
+
+
+def mandatory_pointers(document: Mapping[str, Any]) -> list[str]:
+    """What an ecdsa-sd-2023 skill credential always reveals: everything except the claims
+    :func:`disclosable_pointers` lists (name, results, assessor, period, evidence)."""
+    hidden = {p.rsplit("/", 1)[0] if p.rsplit("/", 1)[-1].isdigit() else p for p in disclosable_pointers(document)}
+    out = [f"/{k}" for k in document if k not in ("@context", "proof", "credentialSubject", "evidence")]
+    subject = document.get("credentialSubject")
+    if isinstance(subject, Mapping):
+        out += [f"/credentialSubject/{k}" for k in subject if f"/credentialSubject/{k}" not in hidden]
+    return out
+
+
+def check_sd_base(doc: Mapping[str, Any], *, resolver: DidResolver) -> str | None:
+    """Verify a base proof the way its holder can: derive a proof revealing everything and
+    verify that (every statement signature, the base signature, the issuer's key). Returns
+    the signer's controller, or raises :class:`WalletError`."""
+    from skillcred.proofs import check_proofs
+    from skillcred.proofs.selective import derive_proof
+
+    try:
+        full = derive_proof(doc, selective_pointers=[f"/{k}" for k in doc if k not in ("@context", "proof")])
+    except SkillcredError as exc:
+        raise WalletError(f"ecdsa-sd-2023 base proof unusable: {exc.message}") from exc
+    report = check_proofs(full, resolver=resolver, expected_purpose="assertionMethod")
+    if not report.verified:
+        bad = next(c for c in report.checks if c.status != "passed")
+        raise WalletError(f"credential proof does not verify: {bad.reason}")
+    return report.controllers[0] if report.controllers else None
+
+
 def _token_format(token: str) -> Format:
     return "sd-jwt" if "~" in token else "jwt"
 
@@ -136,6 +174,10 @@ def envelope_for_presentation(
     Integrity), or an ``EnvelopedVerifiableCredential`` (JWT; SD-JWT with only ``disclose``
     released and a Key Binding JWT for this employer)."""
     fmt = record.get("securedAs")
+    if fmt is None and is_sd_base(record):
+        from skillcred.proofs.selective import derive_proof
+
+        return derive_proof(record, selective_pointers=list(disclose))
     if fmt is None:
         if disclose:
             raise WalletError("--disclose applies to SD-JWT credentials; this one is Data Integrity "

@@ -35,7 +35,7 @@ from skillcred.errors import InvalidArgument, MalformedDocument, SkillcredError,
 from skillcred.keys import KeyPair, KeyType, read_key_file, write_key_file
 from skillcred.proofs import add_proof, check_proofs, default_suite_for
 from skillcred.schemas import CREDENTIAL_SCHEMA_BY_KIND
-from skillcred.securing import envelope_for_presentation, wallet_record_from_token
+from skillcred.securing import check_sd_base, envelope_for_presentation, is_sd_base, wallet_record_from_token
 
 __all__ = [
     "KINDS",
@@ -397,6 +397,14 @@ class Wallet:
                 raise WalletError("the record's claims do not match its token", path=source)
             entry = summarize(doc, file=_file_name(cred_id))
             return self._holder_and_duplicate(doc, entry, force_foreign, source)
+        if is_sd_base(doc):
+            try:
+                signer = check_sd_base(doc, resolver=resolver or DidResolver())
+            except WalletError as exc:
+                raise WalletError(exc.message, path=source) from exc
+            if signer != _issuer(doc)[0]:
+                raise WalletError(f"credential is signed by {signer}, not by its issuer {_issuer(doc)[0]}", path=source)
+            return self._holder_and_duplicate(doc, summarize(doc, file=_file_name(cred_id)), force_foreign, source)
         report = check_proofs(doc, resolver=resolver, expected_purpose="assertionMethod")
         if not report.verified:
             first = next(c for c in report.checks if c.status != "passed")
@@ -582,8 +590,11 @@ class Wallet:
         credentials travel as ``EnvelopedVerifiableCredential``; of an SD-JWT only the claims at
         the ``disclose`` JSON pointers are released, with a Key Binding JWT for this verifier.
         """
-        if disclose and not any(c.get("securedAs") == "sd-jwt" for c in credentials):
-            raise InvalidArgument("--disclose applies to SD-JWT credentials, and none is selected")
+        def selective(c: Mapping[str, Any]) -> bool:
+            return c.get("securedAs") == "sd-jwt" or is_sd_base(c)
+
+        if disclose and not any(selective(c) for c in credentials):
+            raise InvalidArgument("--disclose applies to SD-JWT and ecdsa-sd-2023 credentials, and none is selected")
         if not challenge or not domain:
             raise InvalidArgument("a presentation needs the verifier's challenge and domain")
         if key_did(key.public_key) != self.holder:
@@ -594,7 +605,7 @@ class Wallet:
             "type": ["VerifiablePresentation"],
             "holder": self.holder,
             "verifiableCredential": [
-                envelope_for_presentation(c, disclose=disclose if c.get("securedAs") == "sd-jwt" else (),
+                envelope_for_presentation(c, disclose=disclose if selective(c) else (),
                                           holder_key=key, challenge=challenge, domain=domain)
                 for c in credentials
             ],

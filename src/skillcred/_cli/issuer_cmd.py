@@ -107,6 +107,9 @@ def init(folder: str, name: str, url: str, did_method: str, key_type: str, suite
 @click.option("--format", "fmt", type=click.Choice(["di", "jwt", "sd-jwt"]), default="di", show_default=True,
               help="di: Data Integrity proof; jwt: VC-JOSE (vc+jwt); sd-jwt: selective disclosure "
                    "(name, results, assessor, evidence hidden unless the worker discloses them).")
+@click.option("--suite", type=click.Choice([*SUPPORTED_CRYPTOSUITES, "ecdsa-sd-2023"]),
+              help="With --format di: the cryptosuite (default: the issuer's). ecdsa-sd-2023 (P-256/P-384 "
+                   "issuers) lets the worker disclose claims selectively.")
 @click.option("--batch", type=click.Path(dir_okay=False), help="Issue for every row of this roster CSV.")
 @click.option("--out-dir", type=click.Path(file_okay=False), help="With --batch: folder for the credentials.")
 @click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False))
@@ -114,7 +117,8 @@ def init(folder: str, name: str, url: str, did_method: str, key_type: str, suite
 def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: str | None,
           level: str | None, evidence: str | None, workplace: str | None, hours: float | None,
           assessor: str | None, period_start: str | None, period_end: str | None,
-          valid_from: str | None, valid_until: str | None, out: str | None, fmt: str, batch: str | None,
+          valid_from: str | None, valid_until: str | None, out: str | None, fmt: str, suite: str | None,
+          batch: str | None,
           out_dir: str | None, passphrase_file: str | None) -> None:
     """Issue a signed skills-passport credential (or a whole class with --batch).
 
@@ -158,7 +162,8 @@ def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: s
     with open_issuer(issuer_dir, passphrase_file) as iss:
         record, _new = iss.issue(definition, subject, name=name, level=level, evidence=ev,
                                  valid_from=_date(valid_from, "--valid-from"),
-                                 valid_until=_date(valid_until, "--valid-until"), fmt=fmt)
+                                 valid_until=_date(valid_until, "--valid-until"), fmt=fmt,
+                                 suite=suite)
     click.echo(record.id)
     token = record.document.get("token") if record.document.get("securedAs") else None
     if token is None:
