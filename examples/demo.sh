@@ -116,4 +116,26 @@ say "14. Ranking all three candidates for the vacancy (Sem's revoked credential 
 skillcred rank "$OUT/applications" --profile $E/profiles/cnc-verspaner.json --trust "$OUT/employer/trust.json" \
   --framework $E/frameworks/metaal-vaardigheden.json
 
+say "15. Privacy: Fatima gets her welding certificate as an SD-JWT and shows only the skill and level"
+FAT_SD=$(skillcred issue --issuer "$OUT/roc" --achievement $E/achievements/mig-mag-lassen.yaml --subject "$FATIMA" \
+  --name "Fatima el Amrani" --level 3 --evidence "Praktijkexamen: score 91/100 bij Lasbedrijf Noord" \
+  --format sd-jwt -o "$OUT/issued/fatima-lassen.sdjwt" | first)
+skillcred wallet add --wallet "$OUT/fatima" "$OUT/issued/fatima-lassen.sdjwt" >/dev/null
+skillcred status publish --issuer "$OUT/roc" --out-dir "$OUT/roc/status" >/dev/null
+skillcred status import "$OUT"/roc/status/*-1 >/dev/null
+skillcred present --wallet "$OUT/fatima" --select "$FAT_SD" --disclose /credentialSubject/result/0 \
+  --challenge welding-42 --domain "$DOMAIN" -o "$OUT/applications-lasser-fatima.json" 2>/dev/null
+python - "$OUT/applications-lasser-fatima.json" <<'PY'
+import base64, json, sys
+raw = open(sys.argv[1]).read()
+token = json.loads(raw)["verifiableCredential"][0]["id"].split(",", 1)[1]
+parts = [p for p in token.replace("~", ".").split(".") if p]
+text = raw + "".join(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)).decode("utf-8", "replace") for p in parts)
+for secret in ("Fatima el Amrani", "score 91", "Lasbedrijf Noord"):
+    print(f"   {secret!r} in what the employer receives: {secret in text}")
+PY
+skillcred match "$OUT/applications-lasser-fatima.json" --profile $E/profiles/lasser.json \
+  --trust "$OUT/employer/trust.json" --challenge welding-42 --domain "$DOMAIN" \
+  --framework $E/frameworks/metaal-vaardigheden.json --catalog $E/catalogs/metaal-opleidingen.json || true
+
 say "Done. Everything is in $OUT/ (open $OUT/jan-passport.html and $OUT/jan-gap.html in a browser)."
