@@ -149,6 +149,8 @@ def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: s
         sys.exit(2 if result.errors else 0)
     if not achievement or not subject:
         fail("issue needs --achievement and --subject (or --batch)")
+    if not subject.startswith("did:"):  # before the key is opened (and a passphrase asked for)
+        fail(f"--subject must be the worker's DID (did:key:... or did:web:...), not {subject!r}")
     if out and out != "-":
         # Check before issuing: a credential recorded but never written would be issued twice
         # when the user re-runs the command after the error.
