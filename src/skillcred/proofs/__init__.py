@@ -74,6 +74,8 @@ CRYPTOSUITES: dict[str, Cryptosuite] = {
 SUPPORTED_CRYPTOSUITES: tuple[str, ...] = tuple(n for n in CRYPTOSUITES if n != ECDSA_SD_2023.name)
 #: Suites :func:`check_proofs` verifies (its default ``allowed_suites``).
 VERIFIABLE_CRYPTOSUITES: tuple[str, ...] = tuple(CRYPTOSUITES)
+#: base58btc text of the longest supported signature (P-384 r||s, 96 bytes) is ~132 characters
+MAX_SIGNATURE_CHARS = 200
 PROOF_PURPOSES = ("assertionMethod", "authentication")
 
 CheckStatus = Literal["passed", "failed", "not_applicable", "indeterminate"]
@@ -311,6 +313,10 @@ def _check_one(
             signature = b""
         elif not isinstance(proof_value, str) or not proof_value.startswith("z"):
             raise _Fail("proof_value_malformed", "proofValue is missing or not base58btc multibase")
+        elif len(proof_value) > MAX_SIGNATURE_CHARS:
+            # refused before decoding: no supported signature is this long (P-384: 96 bytes)
+            raise _Fail("proof_value_malformed",
+                        f"proofValue is {len(proof_value):,} characters, longer than any supported signature")
         else:
             try:
                 signature = base58.decode(proof_value)  # = multibase.decode, ~30x faster
