@@ -498,21 +498,25 @@ def verify_jwt(
     party = _controller_claim(claims, "issuer" if kind == "vc" else "holder")
     method = _resolve_kid(resolver, parsed.header.get("kid"), party, what)
     _verify_signature(parsed, method, what)
+    return _finish(claims, parsed.header, str(parsed.header["kid"]), method, kind=kind, purpose=purpose,
+                   what=what, when=when, resolver=resolver, verify_credentials=verify_credentials,
+                   skip_unsupported=skip_unsupported)
+
+
+def _finish(
+    claims: dict[str, Any], header: dict[str, Any], kid: str, method: ResolvedMethod, *, kind: str,
+    purpose: str | None, what: str, when: datetime, resolver: DidResolver, verify_credentials: bool,
+    skip_unsupported: bool,
+) -> JoseResult:
+    """The checks after the signature, shared by JWT and COSE: purpose, times, nested credentials."""
     _check_purpose(method, purpose or ("assertionMethod" if kind == "vc" else "authentication"), what)
     _check_times(claims, when, what)
     nested: tuple[Any, ...] = ()
     unverified: tuple[str, ...] = ()
     if kind == "vp" and verify_credentials:
         nested, unverified = _verify_nested(claims, resolver, when, skip_unsupported)
-    return JoseResult(
-        payload=claims,
-        header=parsed.header,
-        kid=str(parsed.header["kid"]),
-        verification_method=method.id,
-        controller=method.controller,
-        credentials=nested,
-        unverified=unverified,
-    )
+    return JoseResult(payload=claims, header=header, kid=kid, verification_method=method.id,
+                      controller=method.controller, credentials=nested, unverified=unverified)
 
 
 # -- COSE (COSE_Sign1, RFC 9052; VC-JOSE-COSE §3.3) ---------------------------------------------
@@ -733,18 +737,6 @@ def verify_cose(
         raise TokenInvalid("alg_key_mismatch", f"{what} alg {alg} does not fit the {method.public_key.key_type} key")
     if not method.public_key.verify(signature, _sig_structure(protected_raw, payload_raw)):
         raise TokenInvalid("signature_invalid", f"{what} signature does not verify")
-    _check_purpose(method, purpose or ("assertionMethod" if kind == "vc" else "authentication"), what)
-    _check_times(claims, when, what)
-    nested: tuple[Any, ...] = ()
-    unverified: tuple[str, ...] = ()
-    if kind == "vp" and verify_credentials:
-        nested, unverified = _verify_nested(claims, resolver, when, skip_unsupported)
-    return JoseResult(
-        payload=claims,
-        header={str(k): v for k, v in protected.items()},
-        kid=str(kid),
-        verification_method=method.id,
-        controller=method.controller,
-        credentials=nested,
-        unverified=unverified,
-    )
+    return _finish(claims, {str(k): v for k, v in protected.items()}, str(kid), method, kind=kind,
+                   purpose=purpose, what=what, when=when, resolver=resolver,
+                   verify_credentials=verify_credentials, skip_unsupported=skip_unsupported)
