@@ -3,6 +3,15 @@
 Schemas live in the top-level ``schemas/`` folder (packaged into the wheel) and are indexed by
 their ``$id``. ``credentialSchema`` references in credentials resolve to these files, never to
 the network; ``$ref`` between schemas resolves through the same registry.
+
+Two validators, one verdict. ``jsonschema-rs`` (Rust) decides: it validates an Open Badges
+credential in a few microseconds, where the pure-Python ``jsonschema`` takes about 0.3 ms, a
+third of the cost of issuing one (issue 8). ``jsonschema`` (the reference implementation) runs
+only for a document the fast validator rejected, to name the most relevant error with its
+JSON path. The fast validator also asserts ``format`` (``"uri"``), which the reference leaves
+unchecked without optional packages: it is the stricter of the two, and a document only it
+rejects is reported with its message. ``tests/test_schemas.py`` runs both on valid and broken
+documents and checks that every document the reference rejects is rejected.
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
@@ -51,6 +61,21 @@ def _registry() -> Registry:  # type: ignore[type-arg]
     return Registry().with_resources(resources)
 
 
+@cache
+def _fast_validator(schema_id: str) -> Any:
+    """The compiled ``jsonschema-rs`` validator of a bundled schema (offline: a ``$ref``
+    outside the bundled registry is an error, never a fetch)."""
+    registry = jsonschema_rs.Registry(list(_schemas().items()))
+    return jsonschema_rs.Draft202012Validator(
+        _schemas()[schema_id], registry=registry, validate_formats=True, offline=True
+    )
+
+
+@cache
+def _reference_validator(schema_id: str) -> Draft202012Validator:
+    return Draft202012Validator(_schemas()[schema_id], registry=_registry(), format_checker=FormatChecker())
+
+
 def known_schema_ids() -> list[str]:
     """Every schema ``$id`` bundled with skillcred."""
     return sorted(_schemas())
@@ -72,9 +97,15 @@ def validate(document: Mapping[str, Any], schema_id: str, *, source: str | None 
     schema = _schemas().get(schema_id)
     if schema is None:
         raise UnsupportedFeature(f"JSON Schema {schema_id!r} is not bundled with skillcred (never fetched)")
-    validator = Draft202012Validator(schema, registry=_registry(), format_checker=FormatChecker())
     try:
-        errors = sorted(validator.iter_errors(document), key=lambda e: (len(e.absolute_path), str(e.absolute_path)))
+        if _fast_validator(schema_id).is_valid(document):
+            return
+        fast_error = next(iter(_fast_validator(schema_id).iter_errors(document)), None)
+    except (jsonschema_rs.ReferencingError, ValueError) as exc:
+        raise UnsupportedFeature(f"schema reference cannot be resolved offline: {exc}") from exc
+    try:
+        errors = sorted(_reference_validator(schema_id).iter_errors(document),
+                        key=lambda e: (len(e.absolute_path), str(e.absolute_path)))
     except Unresolvable as exc:
         raise UnsupportedFeature(f"schema reference cannot be resolved offline: {exc}") from exc
     if errors:
@@ -83,11 +114,14 @@ def validate(document: Mapping[str, Any], schema_id: str, *, source: str | None 
         message = err.message
         if err.validator == "additionalProperties":
             message = f"unknown field: {err.message}"
-        elif len(message) > 160:
-            message = message[:157] + "..."
-        raise SchemaViolation(
-            f"{where}: {message} (schema {schema_id.rsplit('/', 1)[-1]})",
-            path=source,
-            json_path=where,
-            schema_id=schema_id,
-        )
+    else:  # only the fast validator objects (a "format" the reference does not assert)
+        where = _json_path(fast_error.instance_path if fast_error is not None else ())
+        message = fast_error.message if fast_error is not None else "does not match the schema"
+    if len(message) > 160:
+        message = message[:157] + "..."
+    raise SchemaViolation(
+        f"{where}: {message} (schema {schema_id.rsplit('/', 1)[-1]})",
+        path=source,
+        json_path=where,
+        schema_id=schema_id,
+    )
