@@ -235,3 +235,85 @@ def test_base58_is_multibase() -> None:
     for bad in ("", "z0", "zl", "zO", "zI", "z ", "z\u00e9", "m123", 5):
         with pytest.raises(ValueError):
             base58.decode(bad)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------------------------
+# rows_memo: a verification converts each document once
+
+
+def _signed_vc(seed: int) -> dict[str, Any]:
+    key = KeyPair.generate("ed25519")
+    doc = {"@context": [V2, OB], "id": f"urn:uuid:00000000-0000-4000-8000-{seed:012d}",
+           "type": ["VerifiableCredential", "OpenBadgeCredential"],
+           "issuer": {"id": "did:example:roc", "type": ["Profile"], "name": "ROC"},
+           "validFrom": "2026-01-01T00:00:00Z",
+           "credentialSubject": {"id": "did:example:jan", "type": ["AchievementSubject"],
+                                 "achievement": {"id": "https://roc.example/a/1", "type": ["Achievement"],
+                                                 "name": "CNC", "description": "d",
+                                                 "criteria": {"narrative": "n"}}}}
+    return add_proof(doc, key, verification_method=key_did_url(key.public_key))
+
+
+def test_rows_memo_returns_what_converting_again_returns(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    real = fastld.to_rows
+    monkeypatch.setattr(fastld, "to_rows", lambda d, loader: (calls.append(1), real(d, loader))[1])
+    doc = _signed_vc(1)
+    unsecured = {k: v for k, v in doc.items() if k != "proof"}
+    expected = jsonld.to_rdf_rows(unsecured, fast=False)
+    calls.clear()  # signing converted too
+    with jsonld.rows_memo():
+        first = jsonld.to_rdf_rows(unsecured)
+        again = jsonld.to_rdf_rows({k: v for k, v in doc.items() if k != "proof"})  # a new top-level object
+        assert first == again == expected
+        assert len(calls) == 1, "the second conversion should come from the memo"
+        # a different top-level value is a different document
+        changed = {**unsecured, "validFrom": "2026-02-01T00:00:00Z"}
+        assert jsonld.to_rdf_rows(changed) == jsonld.to_rdf_rows(changed, fast=False)
+        assert len(calls) == 2
+        # True and 1 are different JSON (and different RDF)
+        with_int = {**unsecured, "name": 1}
+        with_bool = {**unsecured, "name": True}
+        for d in (with_int, with_bool):
+            try:
+                jsonld.to_rdf_rows(d)
+            except SkillcredError:
+                pass
+        assert len(calls) == 4
+        # the reference path is never answered from the memo
+        assert jsonld.to_rdf_rows(unsecured, fast=False) == expected
+        # what is returned can be changed by the caller without changing the memo
+        first.clear()
+        assert jsonld.to_rdf_rows(unsecured) == expected
+    # nothing outlives the block
+    jsonld.to_rdf_rows(unsecured)
+    assert len(calls) == 5
+
+
+def test_rows_memo_is_per_loader() -> None:
+    url = "https://contexts.example/skill/v1"
+    a = OfflineLoader(extra={url: {"@context": {"lvl": "https://contexts.example/skill#a"}}})
+    b = OfflineLoader(extra={url: {"@context": {"lvl": "https://contexts.example/skill#b"}}})
+    doc = {"@context": [V2, url], "type": "VerifiableCredential", "issuer": "did:example:roc",
+           "credentialSubject": {"id": "did:example:jan", "lvl": "3"}}
+    with jsonld.rows_memo():
+        ra = jsonld.to_rdf_rows(doc, loader=a)
+        rb = jsonld.to_rdf_rows(doc, loader=b)
+    assert "<https://contexts.example/skill#a>" in str(ra)
+    assert "<https://contexts.example/skill#b>" in str(rb)
+
+
+def test_a_verifier_run_converts_each_signed_document_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The terms check and the proof canonicalization share the conversion (issue 8)."""
+    from skillcred.verify import VerificationPolicy, Verifier
+
+    calls: list[int] = []
+    real = fastld.to_rows
+    monkeypatch.setattr(fastld, "to_rows", lambda d, loader: (calls.append(1), real(d, loader))[1])
+    doc = _signed_vc(2)
+    calls.clear()  # signing converted too
+    result = Verifier(VerificationPolicy()).assess(doc)  # no status entry: nothing to look up
+    assert any(c.id == "credential.terms" and c.status == "passed" for c in result.report.checks)
+    assert any(c.id == "credential.proof" and c.status == "passed" for c in result.report.checks)
+    # the credential without its proof, and the proof configuration: two conversions, not four
+    assert len(calls) == 2

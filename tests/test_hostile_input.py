@@ -465,3 +465,46 @@ def test_presentation_of_odd_things_cli(setup: Setup, tmp_path: Path) -> None:
                 assert json.loads(proc.stdout)["verified"] is False
             else:
                 assert proc.stdout.startswith("NOT VERIFIED")
+
+
+# --------------------------------------------------------------------------------------------
+# the nesting limit of the library entry points (check_depth) and the JSON copy
+
+
+def _nest(levels: int, kind: str) -> Any:
+    """A value nested exactly ``levels`` deep, counting the innermost scalar as a level."""
+    value: Any = "leaf"
+    for i in range(levels - 1):
+        value = {"k": value} if (kind == "dict" or (kind == "mixed" and i % 2)) else [value]
+    return value
+
+
+@pytest.mark.parametrize("kind", ["dict", "list", "mixed"])
+def test_check_depth_is_exact_at_the_limit(kind: str) -> None:
+    from skillcred._internal.fileio import MAX_JSON_DEPTH, check_depth
+
+    check_depth(_nest(MAX_JSON_DEPTH, kind))
+    with pytest.raises(MalformedDocument, match=f"deeper than {MAX_JSON_DEPTH} levels"):
+        check_depth(_nest(MAX_JSON_DEPTH + 1, kind))
+    # the deep branch hidden behind wide shallow ones is still found
+    wide = {f"k{i}": {"a": [1, 2, {"b": None}]} for i in range(200)}
+    wide["zz"] = _nest(MAX_JSON_DEPTH, kind)
+    with pytest.raises(MalformedDocument):
+        check_depth(wide)
+    check_depth({"a": [], "b": {}, "c": [[]]})
+    # far deeper than the interpreter's recursion limit: refused, not a RecursionError
+    with pytest.raises(MalformedDocument):
+        check_depth(_nest(sys.getrecursionlimit() * 3, kind))
+
+
+def test_copy_json_is_deep_and_independent() -> None:
+    from skillcred._internal.fileio import copy_json
+
+    original = {"a": [1, {"b": ["c", {"d": None}]}], "e": {"f": 1.5, "g": True}}
+    snapshot = json.dumps(original)
+    copied = copy_json(original)
+    assert copied == original
+    copied["a"][1]["b"][1]["d"] = "changed"
+    copied["e"]["new"] = 1
+    copied["a"].append(2)
+    assert json.dumps(original) == snapshot

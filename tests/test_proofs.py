@@ -272,3 +272,36 @@ def test_deeply_nested_document_is_a_clean_error() -> None:
         _sign(doc)
     rep = check_proofs(doc)
     assert not rep.verified and rep.checks[0].code == "malformed_document"
+
+
+@pytest.mark.parametrize(("suite", "kt"), SUITE_KEYS)
+def test_signing_and_checking_leave_the_input_alone_and_share_nothing_with_it(suite: str, kt: str) -> None:
+    """The transformations read the document without copying it (issue 8): the input must come
+    out unchanged, and the signed copy must not share a nested object with it."""
+    key = KeyPair.generate(kt)  # type: ignore[arg-type]
+    vm = key_did_url(key.public_key)
+    doc = credential(evidence=[{"id": "https://roc.example/ev/1", "name": "Werkstuk"}])
+    first = add_proof(doc, key, verification_method=vm, cryptosuite=suite, proof_id="urn:uuid:p1")
+    before = json.dumps(first)
+    chained = add_proof(first, key, verification_method=vm, cryptosuite=suite, previous_proof="urn:uuid:p1")
+    assert json.dumps(first) == before
+    assert check_proofs(chained).verified
+    assert json.dumps(first) == before
+
+    def containers(node: Any) -> list[int]:
+        out = []
+        if isinstance(node, dict):
+            out.append(id(node))
+            for v in node.values():
+                out += containers(v)
+        elif isinstance(node, list):
+            out.append(id(node))
+            for v in node:
+                out += containers(v)
+        return out
+
+    assert not set(containers(first)) & set(containers(chained))
+    chained["credentialSubject"]["name"] = "Piet"
+    chained["proof"][0]["created"] = "2000-01-01T00:00:00Z"
+    assert json.dumps(first) == before
+    assert check_proofs(first).verified

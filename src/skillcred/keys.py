@@ -43,6 +43,10 @@ KeyType = Literal["ed25519", "p256", "p384"]
 KEY_TYPES: tuple[KeyType, ...] = get_args(KeyType)
 
 _PUB_CODEC: dict[KeyType, str] = {"ed25519": "ed25519-pub", "p256": "p256-pub", "p384": "p384-pub"}
+#: The same codecs as unsigned-varint prefixes (0xed, 0x1200, 0x1201): decoding a verification
+#: method's key is on every verification's path, and ``multicodec.unwrap`` spends most of its
+#: time in run-time type checks. tests/test_keys.py checks these against ``multicodec.wrap``.
+_PUB_PREFIX: dict[bytes, KeyType] = {b"\xed\x01": "ed25519", b"\x80\x24": "p256", b"\x81\x24": "p384"}
 _PRIV_CODEC: dict[KeyType, str] = {
     "ed25519": "ed25519-priv",
     "p256": "p256-priv",
@@ -109,19 +113,23 @@ class PublicKey:
             raise InvalidArgument("not a Multikey public key: it must be base58btc ('z...')")
         try:
             raw = base58.decode(value)  # = multibase.decode(value), ~30x faster
-            codec, key_bytes = multicodec.unwrap(raw)
-        except Exception as exc:  # multiformats raises several unrelated types
+        except Exception as exc:
             raise InvalidArgument("not a Multikey public key: not valid base58btc multicodec") from exc
-        for kt, name in _PUB_CODEC.items():
-            if codec.name == name:
-                if kt != "ed25519" and (
-                    len(key_bytes) != 1 + _SCALAR_BYTES[kt] or key_bytes[:1] not in (b"\x02", b"\x03")
-                ):
-                    raise InvalidArgument(
-                        f"invalid {kt} Multikey: expected a {1 + _SCALAR_BYTES[kt]}-byte compressed point"
-                    )
-                return cls._from_raw(kt, key_bytes)
-        raise UnsupportedFeature(f"Multikey codec {codec.name} is not supported")
+        kt = _PUB_PREFIX.get(raw[:2])
+        if kt is None:  # not one of ours: let multiformats name the codec (or the damage)
+            try:
+                codec, _ = multicodec.unwrap(raw)
+            except Exception as exc:  # multiformats raises several unrelated types
+                raise InvalidArgument("not a Multikey public key: not valid base58btc multicodec") from exc
+            raise UnsupportedFeature(f"Multikey codec {codec.name} is not supported")
+        key_bytes = raw[2:]
+        if kt != "ed25519" and (
+            len(key_bytes) != 1 + _SCALAR_BYTES[kt] or key_bytes[:1] not in (b"\x02", b"\x03")
+        ):
+            raise InvalidArgument(
+                f"invalid {kt} Multikey: expected a {1 + _SCALAR_BYTES[kt]}-byte compressed point"
+            )
+        return cls._from_raw(kt, key_bytes)
 
     @classmethod
     def _from_raw(cls, kt: KeyType, key_bytes: bytes) -> PublicKey:

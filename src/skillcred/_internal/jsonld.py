@@ -20,6 +20,10 @@ which yields exactly the reference path's rows, and runs the reference path for 
 fast path does not handle (so errors are always the reference path's errors). The fast path is
 on by default; ``SKILLCRED_JSONLD_FAST=0`` in the environment, :func:`set_fast_path` or the
 :func:`reference_path` context manager turn it off.
+
+Within :func:`rows_memo` (a verifier opens one per run), the fast path's rows are remembered
+per document: the terms check and the canonicalization of the same document then convert it
+to RDF once, not twice.
 """
 
 from __future__ import annotations
@@ -28,11 +32,13 @@ import os
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from pyld import jsonld  # type: ignore[import-untyped]
 
 from skillcred._internal import fastld
+from skillcred._internal.fileio import copy_json
 from skillcred._internal.nquads import quads_from_pyld_dataset
 from skillcred._internal.rdfc import quad_rows
 from skillcred.errors import ContextError, SkillcredError, UnsafeDocument
@@ -157,7 +163,7 @@ def to_rdf_dataset(
         "produceGeneralizedRdf": False,
     }
     try:
-        dataset = proc.to_rdf(dict(document), options)
+        dataset = proc.to_rdf(copy_json(dict(document)), options)  # pyld may not keep its hands off
     except RecursionError as exc:
         raise ContextError("document nests too deeply for JSON-LD processing") from exc
     except SkillcredError:
@@ -223,6 +229,44 @@ def _fast_rows(document: Mapping[str, Any], loader: OfflineLoader) -> list[Row] 
     return rows
 
 
+_MemoKey = tuple[int, tuple[tuple[str, Any], ...]]
+_memo: ContextVar[dict[_MemoKey, tuple[OfflineLoader, Mapping[str, Any], tuple[Row, ...]]] | None] = ContextVar(
+    "skillcred_rows_memo", default=None
+)
+
+
+@contextmanager
+def rows_memo() -> Iterator[None]:
+    """Within the block, :func:`to_rdf_rows` remembers the fast path's rows per document.
+
+    For a verifier: it converts the document without its proof for the terms check, and the
+    proof canonicalization needs the same RDF next. The two calls get different top-level
+    objects holding the same values, so the key is the loader and the document's top-level
+    keys, each with its value (a scalar) or the identity of its value (an object or array).
+    The documents must not change inside the block (a verification only reads them); the
+    memo keeps a reference to each document it remembers, so an identity is never reused.
+    Only the fast path's successes are remembered: errors are raised afresh, and the
+    reference path (:func:`reference_path`, the fallback) always runs. Nothing outlives the
+    block.
+    """
+    token = _memo.set({})
+    try:
+        yield
+    finally:
+        _memo.reset(token)
+
+
+def _memo_key(document: Mapping[str, Any], loader: OfflineLoader) -> _MemoKey | None:
+    key = id(loader), tuple(
+        (k, ("id", id(v)) if isinstance(v, dict | list) else ("value", type(v), v)) for k, v in document.items()
+    )
+    try:
+        hash(key)
+    except TypeError:  # a value that is not JSON (a set...): not remembered
+        return None
+    return key
+
+
 def to_rdf_rows(
     document: Mapping[str, Any], *, loader: OfflineLoader | None = None, fast: bool | None = None
 ) -> list[Row]:
@@ -236,9 +280,18 @@ def to_rdf_rows(
         raise ContextError("document has no @context")
     loader = loader or default_loader()
     if _fast_enabled if fast is None else fast:
+        memo = _memo.get()
+        key = _memo_key(document, loader) if memo is not None else None
+        if key is not None:
+            hit = memo.get(key)  # type: ignore[union-attr]
+            if hit is not None:
+                return list(hit[2])
         rows = _fast_rows(document, loader)
         if rows is not None:
-            return list(dict.fromkeys(rows))
+            unique = list(dict.fromkeys(rows))
+            if key is not None:
+                memo[key] = (loader, document, tuple(unique))  # type: ignore[index]
+            return unique
     return quad_rows(quads_from_pyld_dataset(to_rdf_dataset(document, loader=loader)))
 
 

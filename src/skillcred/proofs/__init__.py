@@ -21,14 +21,13 @@ validity dates, status or trust: :mod:`skillcred.verify` adds those.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 from skillcred._internal import base58
-from skillcred._internal.fileio import check_depth
+from skillcred._internal.fileio import check_depth, copy_json
 from skillcred._internal.timeutil import format_datetime, parse_datetime, utcnow
 from skillcred.did import DidResolver, ResolvedMethod
 from skillcred.errors import (
@@ -63,6 +62,7 @@ __all__ = [
     "add_proof",
     "check_proofs",
     "default_suite_for",
+    "signed_parts",
     "verify_proof",
 ]
 
@@ -96,7 +96,28 @@ def _suite(name: str) -> Cryptosuite:
 
 
 def _unsecured(document: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: copy.deepcopy(v) for k, v in document.items() if k != "proof"}
+    """The document without ``proof``: a new top-level object sharing the values (the
+    transformations only read it; whoever needs to change nested values copies first)."""
+    return {k: v for k, v in document.items() if k != "proof"}
+
+
+def signed_parts(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """What the document's Data Integrity proofs sign, as JSON-LD documents: the document
+    without ``proof``, then each proof's configuration (the proof minus ``proofValue``, with
+    the document's ``@context`` unless the proof carries its own).
+
+    The verifier's terms check runs on these, so it covers exactly the signed data, and the
+    RDF it computes is the RDF the canonicalization needs next (see
+    :func:`skillcred._internal.jsonld.rows_memo`).
+    """
+    parts = [_unsecured(document)]
+    for proof in _proofs_of(document):
+        if isinstance(proof, Mapping):
+            config = {k: v for k, v in proof.items() if k != "proofValue"}
+            if "@context" not in config and "@context" in document:
+                config["@context"] = document["@context"]
+            parts.append(config)
+    return parts
 
 
 def _proofs_of(document: Mapping[str, Any]) -> list[Any]:
@@ -144,7 +165,7 @@ def add_proof(
     existing = _proofs_of(document)
     proof: dict[str, Any] = {}
     if suite.canonicalization == "jcs" and "@context" in document:
-        proof["@context"] = copy.deepcopy(document["@context"])
+        proof["@context"] = copy_json(document["@context"])
     if proof_id:
         proof["id"] = proof_id
     proof["type"] = PROOF_TYPE
@@ -167,8 +188,9 @@ def add_proof(
     signature = key.sign(hashed.hash_data)
     proof["proofValue"] = base58.encode(signature)  # = multibase.encode(signature, "base58btc")
 
-    out = copy.deepcopy(dict(document))
-    out["proof"] = [*existing, proof] if existing else proof
+    out = {k: copy_json(v) for k, v in document.items()}
+    prior = _proofs_of(out)
+    out["proof"] = [*prior, proof] if prior else proof
     return out
 
 
@@ -186,7 +208,7 @@ def _with_previous(
         match = [p for p in all_proofs if isinstance(p, dict) and p.get("id") == pid]
         if not match:
             raise MalformedDocument(f"previousProof {pid!r} is not among the document's proofs")
-        found.append(copy.deepcopy(match[0]))
+        found.append(match[0])
     unsecured["proof"] = found[0] if len(found) == 1 else found
     return unsecured
 
@@ -373,14 +395,14 @@ def _check_one(
         unsecured = _with_previous(document, proof, all_proofs)
         if selective:
             try:
-                ok, why = verify_derived_proof(unsecured, proof, method.public_key, loader=loader)
+                ok, why = verify_derived_proof(copy_json(unsecured), proof, method.public_key, loader=loader)
             except ProofError as exc:
                 raise _Fail("signature_invalid", exc.message) from None
             if not ok:
                 raise _Fail("signature_invalid", why)
             return result("passed", "ok", f"{suite_name} derived proof by {vm_url} verified")
         if suite.canonicalization == "jcs" and "@context" in proof:
-            unsecured["@context"] = copy.deepcopy(proof["@context"])
+            unsecured["@context"] = proof["@context"]
         config = proof_configuration(suite, proof, unsecured)
         hashed: HashInput = hash_input(suite, unsecured, config, key_type, loader)
         if not method.public_key.verify(signature, hashed.hash_data):
@@ -417,6 +439,25 @@ def check_proofs(
         check_depth(document)
     except MalformedDocument as exc:
         return ProofReport((ProofCheck(0, "failed", exc.code, exc.message),))
+    return _check_proofs_depth_checked(
+        document, resolver=resolver, expected_purpose=expected_purpose, challenge=challenge,
+        domain=domain, at=at, allowed_suites=allowed_suites, loader=loader,
+    )
+
+
+def _check_proofs_depth_checked(
+    document: Mapping[str, Any],
+    *,
+    resolver: DidResolver | None,
+    expected_purpose: str | None,
+    challenge: str | None = None,
+    domain: str | None = None,
+    at: datetime | None,
+    allowed_suites: Iterable[str],
+    loader: OfflineLoader | None,
+) -> ProofReport:
+    """:func:`check_proofs` for a document (or a part of one) already known to be within the
+    nesting limit: the verifier checks the whole presentation once, not once per credential."""
     proofs = _proofs_of(document)
     if not proofs:
         return ProofReport((ProofCheck(0, "failed", "proof_missing", "document has no proof"),))

@@ -13,7 +13,6 @@ A suite is a transformation (RDFC-1.0 or JCS), a hash and a signature. The steps
 
 from __future__ import annotations
 
-import copy
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -88,10 +87,10 @@ def proof_configuration(
     RDFC suites canonicalize it with the document's ``@context`` (DI: "proof configuration").
     JCS suites sign the ``@context`` the proof itself carries (set when the proof was made).
     """
-    config = {k: copy.deepcopy(v) for k, v in proof.items() if k != "proofValue"}
+    config = {k: v for k, v in proof.items() if k != "proofValue"}  # shares values: only read
     if suite.canonicalization == "rdfc":
         if "@context" in document:
-            config["@context"] = copy.deepcopy(document["@context"])
+            config["@context"] = document["@context"]
     return config
 
 

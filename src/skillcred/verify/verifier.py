@@ -31,15 +31,14 @@ credential was also expired), but nothing from a failed credential is ever accep
 
 from __future__ import annotations
 
-import copy
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from skillcred._internal.fileio import check_depth
-from skillcred._internal.jsonld import check_terms
+from skillcred._internal.fileio import check_depth, copy_json
+from skillcred._internal.jsonld import check_terms, rows_memo
 from skillcred._internal.timeutil import format_datetime, parse_datetime, utcnow
 from skillcred.did import DidResolver
 from skillcred.errors import (
@@ -51,7 +50,7 @@ from skillcred.errors import (
     VerificationFailed,
 )
 from skillcred.loader import OfflineLoader, default_loader
-from skillcred.proofs import VERIFIABLE_CRYPTOSUITES, check_proofs
+from skillcred.proofs import VERIFIABLE_CRYPTOSUITES, _check_proofs_depth_checked, check_proofs, signed_parts
 from skillcred.schemas import known_schema_ids, validate
 from skillcred.securing import OpenedCredential, holder_jwk_for, is_envelope, open_envelope
 from skillcred.status import is_stale, read_status
@@ -138,6 +137,8 @@ class _Run:
     #: what the verifier expects, for SD-JWT key binding inside a presentation
     challenge: str | None = None
     domain: str | None = None
+    #: every context URL anywhere in the presentation is bundled (so in its credentials too)
+    contexts_known: bool = False
 
     def add(self, cid: str, step: int, status: CheckStatus, reason: str, code: str = "ok") -> Check:
         c = Check(cid, step, status, reason, code if status != "passed" else "ok")
@@ -200,6 +201,18 @@ class Verifier:
         source: str | None = None,
     ) -> VerifiedPresentation:
         """The report plus the credentials that may be relied on and those that may not."""
+        with rows_memo():  # each document goes to RDF once, for its terms check and its proofs
+            return self._assess(document, challenge=challenge, domain=domain, at=at, source=source)
+
+    def _assess(
+        self,
+        document: Mapping[str, Any],
+        *,
+        challenge: str | None,
+        domain: str | None,
+        at: datetime | None,
+        source: str | None,
+    ) -> VerifiedPresentation:
         when = at or utcnow()
         run = _Run(status_lists=dict(self._status), challenge=challenge, domain=domain)
         if self.policy.trust is None:
@@ -248,7 +261,7 @@ class Verifier:
                 accepted.append(VerifiedCredential(
                     index=i, id=cid, issuer=str(_issuer_id(cred)), issuer_name=_issuer_name(cred),
                     subject=str(_subjects(cred)[0].get("id")) if _subjects(cred) else None,
-                    document=copy.deepcopy(dict(cred)),
+                    document=copy_json(dict(cred)),
                 ))
         if kind == "presentation" and not creds:
             run.add("presentation.credentials", 1, "failed", "the presentation holds no credentials",
@@ -279,7 +292,8 @@ class Verifier:
         return VerifiedPresentation(report=report, holder=holder, accepted=tuple(accepted),
                                     rejected=tuple(rejected or []))
 
-    def _shape_and_terms(self, run: _Run, prefix: str, doc: Mapping[str, Any], required_type: str) -> bool:
+    def _shape_and_terms(self, run: _Run, prefix: str, doc: Mapping[str, Any], required_type: str,
+                         *, contexts_known: bool = False) -> bool:
         ctx = _contexts(doc.get("@context"))
         problems = []
         if not ctx or ctx[0] not in (VC_V2, VC_V1):
@@ -296,15 +310,20 @@ class Verifier:
         else:
             run.add(f"{prefix}.shape", 1, "passed", f"a {required_type} on VC Data Model "
                     f"{'2.0' if ctx[0] == VC_V2 else '1.1'}")
-        unknown = sorted({c for c in self._all_context_urls(doc) if not self._loader.knows(c)})
+        unknown = [] if contexts_known else sorted(
+            {c for c in self._all_context_urls(doc) if not self._loader.knows(c)})
         if unknown:
             run.add(f"{prefix}.contexts", 2, "failed",
                     f"context {', '.join(unknown)} is not bundled (contexts are never fetched)", UnknownContext.code)
             run.add(f"{prefix}.terms", 2, "indeterminate", "not checked: a context is unknown", "unknown_context")
             return False
         run.add(f"{prefix}.contexts", 2, "passed", "every context is bundled and pinned")
+        if required_type == "VerifiablePresentation":
+            run.contexts_known = True
         try:
-            check_terms(doc, loader=self._loader)  # safe mode, on the JSON-LD fast path
+            # safe mode over exactly what the proofs sign; the RDF is remembered for them
+            for part in signed_parts(doc):
+                check_terms(part, loader=self._loader)
         except SkillcredError as exc:
             run.add(f"{prefix}.terms", 2, "failed", exc.message, exc.code)
             return False
@@ -312,22 +331,9 @@ class Verifier:
         return not problems
 
     def _all_context_urls(self, doc: Any) -> list[str]:
+        """Every context URL anywhere in ``doc`` (embedded contexts included)."""
         out: list[str] = []
-        stack = [doc]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, Mapping):
-                for k, v in node.items():
-                    if k == "@context":
-                        for c in _contexts(v):
-                            if isinstance(c, str):
-                                out.append(c)
-                            elif isinstance(c, Mapping):
-                                stack.append(c)
-                    else:
-                        stack.append(v)
-            elif isinstance(node, list):
-                stack.extend(node)
+        _collect_context_urls(doc, out)
         return out
 
     def _presentation(self, run: _Run, vp: Mapping[str, Any], challenge: str | None, domain: str | None,
@@ -343,9 +349,9 @@ class Verifier:
         if not isinstance(vp.get("proof"), Mapping | list):
             run.add("presentation.proof", 3, "failed", "the presentation is not signed", "proof_missing")
             return False, None, creds
-        report = check_proofs(vp, resolver=self._resolver, expected_purpose="authentication",
-                               challenge=challenge, domain=domain, at=when,
-                               allowed_suites=self.policy.allowed_suites, loader=self._loader)
+        report = _check_proofs_depth_checked(
+            vp, resolver=self._resolver, expected_purpose="authentication", challenge=challenge,
+            domain=domain, at=when, allowed_suites=self.policy.allowed_suites, loader=self._loader)
         bad = [c for c in report.checks if c.status != "passed"]
         if bad:
             run.add("presentation.proof", 4, "failed", bad[0].reason, bad[0].code)
@@ -394,8 +400,15 @@ class Verifier:
                 run.add(f"{prefix}.proof", 5, "failed", exc.message, str(getattr(exc, "reason", exc.code)))
                 return None, cred
             cred = opened.claims
+            try:
+                check_depth(cred)  # the claims come from inside the token: not depth-checked yet
+            except MalformedDocument as exc:
+                run.add(f"{prefix}.shape", 1, "failed", exc.message, exc.code)
+                return None, cred
         cid = cred.get("id") if isinstance(cred.get("id"), str) else None
-        self._shape_and_terms(run, prefix, cred, "VerifiableCredential")
+        # a credential of the presentation itself is part of what its contexts check covered
+        self._shape_and_terms(run, prefix, cred, "VerifiableCredential",
+                              contexts_known=run.contexts_known and opened is None)
         issuer = _issuer_id(cred)
         # 5-6: proof and issuer binding
         if opened is not None:
@@ -410,8 +423,9 @@ class Verifier:
                         "issuer_key_mismatch")
             self._rest(run, prefix, cred, issuer, when, holder, opened)
             return cid, cred
-        report = check_proofs(cred, resolver=self._resolver, expected_purpose="assertionMethod", at=when,
-                               allowed_suites=self.policy.allowed_suites, loader=self._loader)
+        report = _check_proofs_depth_checked(
+            cred, resolver=self._resolver, expected_purpose="assertionMethod", at=when,
+            allowed_suites=self.policy.allowed_suites, loader=self._loader)
         bad = [c for c in report.checks if c.status != "passed"]
         if bad:
             run.add(f"{prefix}.proof", 5, "failed", bad[0].reason, bad[0].code)
@@ -570,3 +584,21 @@ class Verifier:
                 run.add(f"{prefix}.schema", 10, "failed", exc.message, exc.code)
                 return
         run.add(f"{prefix}.schema", 10, "passed", f"valid against {', '.join(str(r.get('id')).rsplit('/', 1)[-1] for r in refs)}")
+
+
+def _collect_context_urls(node: Any, out: list[str]) -> None:
+    # recursion is bounded: documents passed check_depth (64 levels) before they get here
+    if isinstance(node, Mapping):
+        for k, v in node.items():
+            if k == "@context":
+                for c in _contexts(v):
+                    if isinstance(c, str):
+                        out.append(c)
+                    elif isinstance(c, Mapping):
+                        _collect_context_urls(c, out)
+            elif isinstance(v, dict | list):
+                _collect_context_urls(v, out)
+    elif isinstance(node, list):
+        for v in node:
+            if isinstance(v, dict | list):
+                _collect_context_urls(v, out)
