@@ -234,14 +234,18 @@ def measure_batch(n: int, workers: int | None) -> dict[str, Any]:
             params = inspect.signature(iss.issue_batch).parameters
             if workers is not None and "workers" in params:
                 kwargs["workers"] = workers
-            if "keep_documents" in params:
-                kwargs["keep_documents"] = False  # the documents are in the registry and the files
+            if "keep_records" in params:
+                kwargs["keep_records"] = False  # the records are in the registry, the documents in files
+            elif "keep_documents" in params:
+                kwargs["keep_documents"] = False
             t0 = time.perf_counter()
             result = iss.issue_batch(roster, root / "issued", **kwargs)
             elapsed = time.perf_counter() - t0
             count = iss.registry.count()
-        if result.errors or len(result.issued) != n or count != n:
-            raise SystemExit(f"batch: only {len(result.issued)} of {n} issued; first errors: {result.errors[:3]}")
+        issued = getattr(result, "issued_count", None)
+        issued = len(result.issued) if issued is None else issued
+        if result.errors or issued != n or count != n:
+            raise SystemExit(f"batch: only {issued} of {n} issued; first errors: {result.errors[:3]}")
     return {
         "batch_n": n,
         "batch_s": round(elapsed, 2),

@@ -149,3 +149,53 @@ def test_issue_many_releases_the_indexes_of_a_failed_build_and_rotates_lists(tmp
     with pytest.raises(InvalidArgument):
         reg.issue_many([req(200, "same"), req(201, "same")], build)
     reg.close()
+
+
+def test_keep_records_false_keeps_counts_and_errors_only_and_memory_does_not_grow_with_the_roster(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 8: 100,000 credentials with memory flat. The roster is streamed and no per-row
+    record is kept, so the parent's peak Python allocation for 3x the rows stays about the same."""
+    import tracemalloc
+
+    from skillcred._internal import batch
+
+    monkeypatch.setattr(batch, "CHUNK_ROWS", 64)
+    cnc = str(ACHIEVEMENTS / "cnc-programmeren.yaml")
+    subject = key_did(KeyPair.generate("ed25519").public_key)
+    peaks = {}
+    for n in (400, 2000):
+        roster = tmp_path / f"roster-{n}.csv"
+        with roster.open("w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["key", "subject", "name", "achievement", "level"])
+            for i in range(n):
+                w.writerow([f"k{i}", subject, f"Student {i} " + "x" * 400, cnc, "3"])
+        folder = _issuer(tmp_path / f"roc-{n}")
+        with Issuer.open(folder, PASSPHRASE) as iss:
+            tracemalloc.start()
+            try:
+                result = iss.issue_batch(roster, tmp_path / f"out-{n}", workers=2, keep_records=False)
+                peaks[n] = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+        assert (result.issued_count, result.skipped_count, result.errors) == (n, 0, [])
+        assert result.issued == [] and result.skipped == []
+        assert _counts(folder)[0] == n
+        assert len(list((tmp_path / f"out-{n}").glob("*.json"))) == n
+    # five times the rows (each with a 400-character cell): about the same peak (keeping the
+    # records alone, without their documents, makes it ~1.5x; reading the whole roster, more)
+    assert peaks[2000] < 1.25 * peaks[400], peaks
+
+
+def test_an_unreadable_roster_fails_before_anything_is_issued(tmp_path: Path) -> None:
+    from skillcred.errors import MalformedDocument
+
+    folder = _issuer(tmp_path / "roc")
+    roster = _roster(tmp_path / "roster.csv", 300)
+    with roster.open("ab") as fh:
+        fh.write(b"r999,did:key:z6Mk\xff\xfe,Broken,x.yaml,1\n")  # not UTF-8, on the last line
+    for workers in (1, 2):
+        with Issuer.open(folder, PASSPHRASE) as iss, pytest.raises(MalformedDocument, match="cannot read roster"):
+            iss.issue_batch(roster, tmp_path / "out", workers=workers)
+        assert _counts(folder) == (0, 0, 0)

@@ -18,12 +18,11 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
-import io
 import json
 import os
 import re
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -66,7 +65,9 @@ __all__ = [
     "Issuer",
     "IssuerProfile",
     "RowError",
+    "count_roster_rows",
     "init_issuer",
+    "iter_roster",
     "load_achievement",
 ]
 
@@ -219,9 +220,23 @@ class RowError:
 
 @dataclass
 class BatchResult:
+    """What a batch did. ``issued`` / ``skipped`` hold the records only when the batch was
+    asked to keep them (``keep_records``); the counts are always right."""
+
     issued: list[IssuedRecord] = field(default_factory=list)
     skipped: list[IssuedRecord] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    issued_count: int = 0
+    skipped_count: int = 0
+    keep_records: bool = True
+
+    def _add(self, record: IssuedRecord, new: bool) -> None:
+        if new:
+            self.issued_count += 1
+        else:
+            self.skipped_count += 1
+        if self.keep_records:
+            (self.issued if new else self.skipped).append(record)
 
 
 def _add_period(start: datetime, years: int | None, months: int | None) -> datetime:
@@ -438,6 +453,7 @@ class Issuer:
         progress: Callable[[int], None] | None = None,
         workers: int | None = None,
         keep_documents: bool = True,
+        keep_records: bool = True,
     ) -> BatchResult:
         """Issue one credential per roster row; write each to ``out_dir``.
 
@@ -451,20 +467,24 @@ class Issuer:
         rows; ``1``: all in this process); the registry and the files stay with this process
         (see :mod:`skillcred._internal.batch`). ``progress`` is called with the number of rows
         done (1 at a time, or a chunk at a time in parallel). ``keep_documents=False`` leaves
-        the documents out of the returned records (they are in the registry and the files),
-        so memory stays flat however long the roster.
+        the documents out of the returned records (they are in the registry and the files);
+        ``keep_records=False`` keeps no record at all, only the counts and the errors. The
+        roster is streamed (after one pass that checks it can be read to the end, so an
+        unreadable roster fails before anything is issued): with ``keep_records=False``
+        memory stays flat however long the roster.
         """
         from skillcred._internal import batch
 
         roster_path = Path(roster)
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        result = BatchResult()
-        rows = _read_roster(roster_path)
+        result = BatchResult(keep_records=keep_records)
+        n_rows = count_roster_rows(roster_path)  # the whole file is readable CSV, before issuing
+        rows = iter_roster(roster_path)
         cache: dict[str, AchievementDefinition] = {}
         n_workers = batch.default_workers() if workers is None else max(1, workers)
         if n_workers > 1 and hasattr(self.registry, "issue_many") and (
-            workers is not None or len(rows) >= batch.MIN_PARALLEL_ROWS
+            workers is not None or n_rows >= batch.MIN_PARALLEL_ROWS
         ):
             self._issue_batch_parallel(rows, roster_path, out, cache, default_achievement, progress,
                                        n_workers, keep_documents, result)
@@ -489,8 +509,7 @@ class Issuer:
                 target = out / f"{record.id.rsplit(':', 1)[-1]}.json"
                 if new or not target.exists():
                     atomic_write(target, dump_json(record.document))
-                (result.issued if new else result.skipped).append(
-                    record if keep_documents else dataclasses.replace(record, document={}))
+                result._add(record if keep_documents else dataclasses.replace(record, document={}), new)
             except (SkillcredError, ValueError) as exc:
                 result.errors.append(RowError(line, str(exc)))
             finally:
@@ -521,7 +540,7 @@ class Issuer:
         )
 
     def _issue_batch_parallel(
-        self, rows: list[tuple[int, dict[str, str] | RowError]], roster: Path, out: Path,
+        self, rows: Iterable[tuple[int, dict[str, str] | RowError]], roster: Path, out: Path,
         cache: dict[str, AchievementDefinition], default: AchievementDefinition | None,
         progress: Callable[[int], None] | None, workers: int, keep_documents: bool, result: BatchResult,
     ) -> None:
@@ -595,7 +614,8 @@ class Issuer:
                     # (a repeated row key: its file may still be on its way from the last chunk)
                     writes.append((target, dump_json(record.document)))
                     inflight.add(target)
-                done.append((line, record if keep_documents else dataclasses.replace(record, document={}), new))
+                done.append((line, record if keep_documents and result.keep_records
+                             else dataclasses.replace(record, document={}), new))
             return len(chunk), (done, [t for t, _d in writes], pools.write_many(out, writes))
 
         def finish(state: tuple[list[tuple[int, Any, bool]], list[Path], list[Any]]) -> None:
@@ -614,7 +634,7 @@ class Issuer:
                 elif failed is not None and not (out / f"{item.id.rsplit(':', 1)[-1]}.json").exists():
                     result.errors.append(RowError(line, failed))
                 else:
-                    (result.issued if new else result.skipped).append(item)
+                    result._add(item, new)
 
         inflight: set[Path] = set()  # files of chunks whose writes are not finished yet
         pools = batch.Pools(self, workers)
@@ -682,34 +702,55 @@ class Issuer:
         return index
 
 
-def _read_roster(path: Path) -> list[tuple[int, dict[str, str] | RowError]]:
+def _open_roster(path: Path) -> Any:
+    """The roster opened for streaming (a text file object); errors name the file."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        fh = path.open(encoding="utf-8-sig", newline="")  # newline="" as the csv module requires
     except FileNotFoundError as exc:
         raise MalformedDocument("roster file not found", path=str(path)) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MalformedDocument(f"cannot read roster: {exc}", path=str(path)) from exc
-    if not text.strip():
-        raise MalformedDocument("roster is empty", path=str(path))
-    # newline="" as the csv module requires: a line break inside a quoted cell stays in the cell
-    # (text.splitlines() dropped it, gluing the lines of a multi-line evidence narrative).
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    if not reader.fieldnames or "subject" not in [f.strip() for f in reader.fieldnames]:
-        raise MalformedDocument("roster needs a header row with at least a 'subject' column", path=str(path))
-    out: list[tuple[int, dict[str, str] | RowError]] = []
-    for row in reader:
-        # reader.line_num is the row's *last* line; report the line the row starts on.
-        # (extra cells beyond the header come as one list under the key None)
-        cells = [c for v in row.values() for c in (v if isinstance(v, list) else [v]) if isinstance(c, str)]
-        line = reader.line_num - sum(len(_LINE_BREAK.findall(v)) for v in cells)
-        if None in row:  # more cells than header columns
-            out.append((line, RowError(line, "row has more cells than the header")))
-            continue
-        clean = {(k or "").strip(): (v or "") for k, v in row.items()}
-        if not any(v.strip() for v in clean.values()):
-            continue
-        out.append((line, clean))
-    return out
+    except OSError as exc:
+        raise MalformedDocument(f"cannot read roster: {exc.strerror}", path=str(path)) from exc
+    return fh
+
+
+def iter_roster(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, str] | RowError]]:
+    """The roster's rows, read as they are needed: ``(line, cells)`` or ``(line, RowError)``.
+
+    Streaming keeps a batch's memory flat however long the roster. The header is checked
+    before the first row is returned, so a roster without a ``subject`` column fails before
+    anything is issued. Blank rows are skipped; the line is the one the row starts on.
+    """
+    p = Path(path)
+    with _open_roster(p) as fh:
+        try:
+            # a line break inside a quoted cell stays in the cell (a multi-line narrative)
+            reader = csv.DictReader(fh)
+            fieldnames = reader.fieldnames
+            if fieldnames is None or not any(f.strip() for f in fieldnames):
+                raise MalformedDocument("roster is empty", path=str(p))
+            if "subject" not in [f.strip() for f in fieldnames]:
+                raise MalformedDocument("roster needs a header row with at least a 'subject' column", path=str(p))
+            for row in reader:
+                # reader.line_num is the row's *last* line; report the line the row starts on.
+                # (extra cells beyond the header come as one list under the key None)
+                cells = [c for v in row.values() for c in (v if isinstance(v, list) else [v]) if isinstance(c, str)]
+                line = reader.line_num - sum(len(_LINE_BREAK.findall(v)) for v in cells)
+                if None in row:  # more cells than header columns
+                    yield line, RowError(line, "row has more cells than the header")
+                    continue
+                clean = {(k or "").strip(): (v or "") for k, v in row.items()}
+                if not any(v.strip() for v in clean.values()):
+                    continue
+                yield line, clean
+        except UnicodeDecodeError as exc:
+            raise MalformedDocument(f"cannot read roster: {exc}", path=str(p)) from exc
+        except csv.Error as exc:
+            raise MalformedDocument(f"roster is not valid CSV: {exc}", path=str(p)) from exc
+
+
+def count_roster_rows(path: str | os.PathLike[str]) -> int:
+    """How many rows :meth:`Issuer.issue_batch` will go through (for a progress bar)."""
+    return sum(1 for _ in iter_roster(path))
 
 
 def _row_date(row: dict[str, str], column: str) -> datetime | None:

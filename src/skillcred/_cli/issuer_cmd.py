@@ -136,13 +136,14 @@ def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: s
             fail("--batch needs --out-dir")
         default = load_achievement(achievement) if achievement else None
         with open_issuer(issuer_dir, passphrase_file) as iss:
-            from skillcred.issuer import _read_roster
+            from skillcred.issuer import count_roster_rows
 
-            total = len(_read_roster(Path(batch)))
+            total = count_roster_rows(Path(batch))
             with click.progressbar(length=total, label="Issuing", file=sys.stderr,
                                    show_pos=True, show_eta=True) as bar:
-                result = iss.issue_batch(batch, out_dir, default_achievement=default, progress=bar.update)
-        click.echo(f"issued {len(result.issued)}, already issued {len(result.skipped)}, "
+                result = iss.issue_batch(batch, out_dir, default_achievement=default, progress=bar.update,
+                                         keep_records=False)  # memory flat, however long the roster
+        click.echo(f"issued {result.issued_count}, already issued {result.skipped_count}, "
                    f"failed {len(result.errors)} -> {out_dir}")
         for err in result.errors:
             click.echo(f"skillcred: error: {batch}:{err.line}: {err.message}", err=True)
