@@ -317,3 +317,34 @@ def test_a_verifier_run_converts_each_signed_document_once(monkeypatch: pytest.M
     assert any(c.id == "credential.proof" and c.status == "passed" for c in result.report.checks)
     # the credential without its proof, and the proof configuration: two conversions, not four
     assert len(calls) == 2
+
+
+def test_inside_a_rows_memo_presentations_and_their_credentials_match_pyld() -> None:
+    """Within rows_memo the fast path reuses the expansions of JSON objects it has seen (a
+    presentation's credentials, expanded again for their own proofs). Generated credentials,
+    wrapped in presentations and converted the way a verifier does (the presentation, then
+    each credential without its proof, then again), must still match pyld row for row."""
+    rng = random.Random(88)
+    compared = 0
+    for round_ in range(60):
+        creds = []
+        for i in range(rng.randint(1, 4)):
+            doc = fastld_corpus.generate(10_000 + round_ * 10 + i, 0.1)
+            if _outcome(doc, fast=False)[0] == "rows":
+                creds.append(doc)
+        if not creds:
+            continue
+        vp = {"@context": [V2], "type": ["VerifiablePresentation"], "holder": "did:example:jan",
+              "verifiableCredential": creds}
+        expected_vp = _outcome(vp, fast=False)
+        expected = [_outcome({k: v for k, v in c.items() if k != "proof"}, fast=False) for c in creds]
+        with jsonld.rows_memo():
+            for _ in range(2):
+                assert _outcome(vp, fast=True) == expected_vp, f"round {round_}: presentation differs"
+                for c, exp in zip(creds, expected, strict=True):
+                    got = _outcome({k: v for k, v in c.items() if k != "proof"}, fast=True)
+                    assert got == exp, f"round {round_}: credential differs inside the memo\n{c!r}"
+                    compared += 1
+        # and the memo changed nothing for the next conversion outside it
+        assert _outcome(vp, fast=True) == expected_vp
+    assert compared > 100, compared

@@ -48,6 +48,7 @@ import threading
 import weakref
 from collections import Counter
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Any
 
 from pyld import jsonld as _pyld  # type: ignore[import-untyped]
@@ -455,13 +456,43 @@ def _expand_array(ctx: _Ctx, prop: str | None, element: list[Any], inside_list: 
     return rval
 
 
+#: Within :func:`skillcred._internal.jsonld.rows_memo`: expansions of JSON objects already done,
+#: keyed by (active context, property, object, inside a list), each with the objects it pins.
+EXPAND_MEMO: ContextVar[dict[tuple[int, str | None, int, bool], tuple[Any, dict[str, Any], _Ctx]] | None] = (
+    ContextVar("skillcred_expand_memo", default=None)
+)
+
+
 def _expand(ctx: _Ctx, prop: str | None, element: Any, inside_list: bool, pt: _Term | None = None) -> Any:
     """pyld ``_expand`` (no framing, no index maps, base = None).
 
     ``pt`` is ``ctx.term(prop)`` when the caller already has it.
+
+    Inside a rows memo (one verification), the expansion of a JSON object is remembered: a
+    presentation's credentials are expanded for the presentation's proof and again, under
+    the very same contexts (the VC 2.0 ``verifiableCredential`` term resets the context),
+    for their own proofs. The expansion is a function of the active context, the property,
+    the object and whether it sits in a list; the object is pinned so its identity cannot be
+    reused, and callers get a fresh top-level container (they add to it; nothing below the
+    top level is ever changed once expanded).
     """
     if element is None:
         return None
+    if type(element) is dict:
+        memo = EXPAND_MEMO.get()
+        if memo is not None:
+            key = (id(ctx), prop, id(element), inside_list)
+            hit = memo.get(key)
+            if hit is None:
+                result = _expand_uncached(ctx, prop, element, inside_list, pt)
+                memo[key] = (result, element, ctx)
+            else:
+                result = hit[0]
+            return dict(result) if type(result) is dict else list(result) if type(result) is list else result
+    return _expand_uncached(ctx, prop, element, inside_list, pt)
+
+
+def _expand_uncached(ctx: _Ctx, prop: str | None, element: Any, inside_list: bool, pt: _Term | None) -> Any:
     if isinstance(element, list):
         return _expand_array(ctx, prop, element, inside_list, pt)
     if not isinstance(element, dict):

@@ -246,13 +246,16 @@ def rows_memo() -> Iterator[None]:
     The documents must not change inside the block (a verification only reads them); the
     memo keeps a reference to each document it remembers, so an identity is never reused.
     Only the fast path's successes are remembered: errors are raised afresh, and the
-    reference path (:func:`reference_path`, the fallback) always runs. Nothing outlives the
-    block.
+    reference path (:func:`reference_path`, the fallback) always runs. Within the block the
+    fast path also remembers expansions of JSON objects (see ``fastld._expand``), which a
+    presentation's credentials share with the presentation. Nothing outlives the block.
     """
     token = _memo.set({})
+    expand_token = fastld.EXPAND_MEMO.set({})
     try:
         yield
     finally:
+        fastld.EXPAND_MEMO.reset(expand_token)
         _memo.reset(token)
 
 
