@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench clean venv browser postgres
+.PHONY: demo test lint bench clean venv browser postgres
 
 venv: $(STAMP)
 
@@ -17,8 +17,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash examples/demo.sh
 
-test: $(STAMP) browser postgres
+test: $(STAMP) lint browser postgres
 	$(PY) -m pytest
+
+# Static checks (configured in pyproject.toml); `make test` runs them first.
+lint: $(STAMP)
+	$(PY) -m ruff check src tests benchmarks scripts
+	$(PY) -m mypy src
 
 # The passport test renders the page in a real headless Chromium (Debian package). Install it
 # when we can (root + apt-get); otherwise say so, and that test skips with the reason.

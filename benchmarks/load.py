@@ -131,7 +131,7 @@ def run_phase(port: int, path: str, bodies: list[bytes], headers: dict[str, str]
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def bench_workers(root: Path, workers: int, args: argparse.Namespace) -> list[Result]:

@@ -52,7 +52,6 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
 from sign_verify import skill_credential  # noqa: E402
-
 from skillcred.did import key_did, key_did_url  # noqa: E402
 from skillcred.keys import KeyPair, KeyType  # noqa: E402
 from skillcred.proofs import add_proof, check_proofs  # noqa: E402
@@ -360,7 +359,8 @@ def main(argv: list[str] | None = None) -> int:
     env = out["environment"]
     print(f"Python {env['python']} ({env['cpus']} cpus), pyld {env['pyld']}, JSON-LD path: {env['jsonld_path']}")
     fmt = "{:<16} {:>10} {:>10} {:>10} {:>12}   {}"
-    print(fmt.format("suite", "issue/s", "verify/s", "vp10 ms", "vp10 full ms", "JavaScript issue/s, verify/s, vp10 ms"))
+    print(fmt.format("suite", "issue/s", "verify/s", "vp10 ms", "vp10 full ms",
+                     "JavaScript issue/s, verify/s, vp10 ms"))
     for suite, r in out["suites"].items():
         j = (out.get("javascript") or {}).get("suites", {}).get(suite, {})
         js_txt = (f"{j['issue_per_s']:.0f}, {j['verify_per_s']:.0f}, {j['vp10_verify_ms']:.1f}"

@@ -44,7 +44,8 @@ INLINE: dict[str, Any] = {
     "kind": {"@id": "ex:kind", "@type": "@vocab"},
     "meta": {"@id": "ex:meta", "@type": "@json"},
     "members": {"@id": "ex:members", "@container": "@set", "@type": "@id"},
-    "subThing": {"@id": "ex:sub", "@context": {"inner": "ex:inner", "innerRef": {"@id": "ex:innerRef", "@type": "@id"}}},
+    "subThing": {"@id": "ex:sub",
+                 "@context": {"inner": "ex:inner", "innerRef": {"@id": "ex:innerRef", "@type": "@id"}}},
     "Gadget": "ex:Gadget",
     "Widget": {"@id": "ex:Widget", "@context": {"size": {"@id": "ex:size", "@type": "xsd:integer"}, "part": "ex:part"}},
     "plain": "ex:plain",
@@ -291,7 +292,8 @@ class Gen:
                     subject[term] = ach
                 elif term == "result":
                     subject[term] = [{"type": ["Result"], "resultDescription": self.iri(),
-                                      "achievedLevel": self.iri(), **({"value": self.string()} if r.random() < 0.5 else {})}
+                                      "achievedLevel": self.iri(),
+                                      **({"value": self.string()} if r.random() < 0.5 else {})}
                                      for _ in range(r.randint(1, 2))]
                 else:
                     subject[term] = self.ob_value(term, family)
@@ -337,7 +339,8 @@ class Gen:
                              "cryptosuite": r.choice(["eddsa-rdfc-2022", "ecdsa-rdfc-2019"]),
                              "created": self.date(), "verificationMethod": f"{r.choice(IRIS[2:4])}#key-1",
                              "proofPurpose": r.choice(["assertionMethod", "authentication"]),
-                             "proofValue": "z" + "".join(r.choice("123456789ABCDEFGHJKLMNPQRSTUVWXYZabc") for _ in range(20))}
+                             "proofValue": "z" + "".join(r.choice("123456789ABCDEFGHJKLMNPQRSTUVWXYZabc")
+                                                         for _ in range(20))}
         if r.random() < 0.3:
             p["challenge"] = self.string()
             p["domain"] = r.choice(["https://verifier.example", ["https://a.example", "https://b.example"]])
@@ -379,7 +382,8 @@ class Gen:
             if r.random() < 0.5:
                 doc["validUntil"] = self.date()
         if r.random() < 0.5:
-            doc["name"] = self.string() if r.random() < 0.8 else [self.string(), {"@value": self.string(), "@language": "nl"}]
+            doc["name"] = (self.string() if r.random() < 0.8
+                           else [self.string(), {"@value": self.string(), "@language": "nl"}])
         if r.random() < 0.3:
             doc["description"] = self.string()
         subjects = [self.subject(family) for _ in range(1 if r.random() < 0.85 else r.randint(2, 3))]
@@ -422,7 +426,8 @@ class Gen:
                 "validFrom": self.date(),
                 "credentialSubject": {"id": f"{r.choice(IRIS[:2])}/status#list", "type": "BitstringStatusList",
                                       "statusPurpose": r.choice(["revocation", "suspension"]),
-                                      "encodedList": "uH4sIAAAAAAAAA-3BMQEAAADCoPVPbQwfoAAAAAAAAAAAAAAAAAAAAIC3AYbSVKsAQAAA",
+                                      "encodedList": "uH4sIAAAAAAAAA-3BMQEAAADCoPVPbQwfoAAAAAAAAAAAA"
+                                                     "AAAAAAAAIC3AYbSVKsAQAAA",
                                       **({"ttl": 86400000} if r.random() < 0.5 else {})}}
 
     def proof_config(self) -> dict[str, Any]:
@@ -510,7 +515,8 @@ MUTATIONS = [
     lambda r, n: n.__setitem__("type", {"x": 1}),
     lambda r, n: n.__setitem__("name", float("nan")),
     lambda r, n: n.__setitem__("name", {"@value": "x", "@index": "i"}),
-    lambda r, n: n.__setitem__("https://example.org/ns#p", {"@graph": {"id": "https://e.org/g", "https://e.org/p": "v"}}),
+    lambda r, n: n.__setitem__("https://example.org/ns#p",
+                               {"@graph": {"id": "https://e.org/g", "https://e.org/p": "v"}}),
     lambda r, n: n.pop("type", None),
     lambda r, n: n.clear(),
 ]

@@ -67,7 +67,8 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run(*args: str | Path, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run(*args: str | Path, env: dict[str, str] | None = None,
+        cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(
         [SKILLCRED, *map(str, args)],
         stdin=subprocess.DEVNULL,
@@ -468,7 +469,8 @@ def test_sign_with_mismatched_suite(
     assert not out.exists()
 
 
-def _sign_doc(doc: Any, tmp_path: Path, key: Path, suite: str = "eddsa-rdfc-2022") -> tuple[subprocess.CompletedProcess[str], Path]:
+def _sign_doc(doc: Any, tmp_path: Path, key: Path,
+              suite: str = "eddsa-rdfc-2022") -> tuple[subprocess.CompletedProcess[str], Path]:
     src = tmp_path / "in.json"
     src.write_text(json.dumps(doc))
     out = tmp_path / "out.json"
@@ -578,7 +580,8 @@ def independently_signed(doc: dict[str, Any], key_path: Path, suite: str, vm: st
         assert isinstance(priv, ec.EllipticCurvePrivateKey)
         from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-        r, s_ = decode_dss_signature(priv.sign(hash_data, ec.ECDSA(hashes.SHA384() if kt == "p384" else hashes.SHA256())))
+        digest = hashes.SHA384() if kt == "p384" else hashes.SHA256()
+        r, s_ = decode_dss_signature(priv.sign(hash_data, ec.ECDSA(digest)))
         n = 48 if kt == "p384" else 32
         sig = r.to_bytes(n, "big") + s_.to_bytes(n, "big")
     proof["proofValue"] = "z" + b58encode(sig)

@@ -37,7 +37,8 @@ FATIMA = key_did(KeyPair.generate("ed25519").public_key)
 SEM = key_did(KeyPair.generate("ed25519").public_key)
 
 
-def run(*args: str | Path, passphrase: str | None = PASSPHRASE, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run(*args: str | Path, passphrase: str | None = PASSPHRASE,
+        cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("SKILLCRED_PASSPHRASE", "SKILLCRED_DEBUG")}
     if passphrase is not None:
         env["SKILLCRED_PASSPHRASE"] = passphrase
@@ -216,7 +217,7 @@ def test_two_batches_of_the_same_roster_at_once_issue_each_row_once(tmp_path: Pa
                                "--out-dir", str(out)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]
     results = [p.communicate(timeout=120) for p in procs]
-    for p, (stdout, stderr) in zip(procs, results, strict=True):
+    for p, (_stdout, stderr) in zip(procs, results, strict=True):
         assert p.returncode == 0, stderr
         assert "Traceback" not in stderr
     issued = [int(re.search(r"\bissued (\d+)", stdout).group(1)) for stdout, _ in results]  # type: ignore[union-attr]

@@ -419,7 +419,7 @@ def test_rank_never_ranks_something_that_is_not_a_presentation(files: Files, tmp
     proc = rank(files, folder)
     assert proc.returncode == 0, proc.stderr
     rows = json.loads(proc.stdout)
-    assert [r["file"] for r in rows][0] == "kees.json"
+    assert rows[0]["file"] == "kees.json"
     assert [r["presentation_verified"] for r in rows] == [True, False, False, False]
     assert all(r["verification_failure"] for r in rows[1:])
 

@@ -16,10 +16,10 @@ import copy
 import random
 from typing import Any
 
-import fastld_corpus
 import pytest
 from multiformats import multibase
 
+import fastld_corpus
 from skillcred._internal import base58, fastld, jsonld, rdfc
 from skillcred.did import key_did_url
 from skillcred.errors import ContextError, SkillcredError, UnknownContext, UnsafeDocument
@@ -126,17 +126,22 @@ def _sample_credential() -> dict[str, Any]:
 
 
 SAFE_MODE_CASES: list[tuple[str, Any, type[SkillcredError], str]] = [
-    ("undefined term (issuer-dependent vocab)", lambda d: d.__setitem__("favouriteColour", "blue"), UnsafeDocument, "favouriteColour"),
-    ("undefined nested term", lambda d: d["credentialSubject"].__setitem__("lasNiveau", 3), UnsafeDocument, "lasNiveau"),
+    ("undefined term (issuer-dependent vocab)", lambda d: d.__setitem__("favouriteColour", "blue"),
+     UnsafeDocument, "favouriteColour"),
+    ("undefined nested term", lambda d: d["credentialSubject"].__setitem__("lasNiveau", 3),
+     UnsafeDocument, "lasNiveau"),
     ("undefined type", lambda d: d["type"].append("SkillBadge"), UnsafeDocument, "SkillBadge"),
     ("relative IRI as issuer", lambda d: d.__setitem__("issuer", "not an iri"), UnsafeDocument, "not an iri"),
     ("relative @id", lambda d: d["credentialSubject"].__setitem__("id", "jan"), UnsafeDocument, "jan"),
     ("date-shaped @id (pyld drops it)", lambda d: d["credentialSubject"].__setitem__("id", "2025-01-01T00:00:00Z"),
      UnsafeDocument, "2025-01-01"),
-    ("issuer-dependent datatype", lambda d: d.__setitem__("name", {"@value": "x", "@type": "https://www.w3.org/ns/credentials/issuer-dependent#T"}),
+    ("issuer-dependent datatype",
+     lambda d: d.__setitem__("name", {"@value": "x", "@type": "https://www.w3.org/ns/credentials/issuer-dependent#T"}),
      UnsafeDocument, "'T'"),
-    ("unknown context", lambda d: d.__setitem__("@context", [V2, "https://evil.example/ctx.jsonld"]), UnknownContext, "evil.example"),
-    ("protected redefinition (v1 after v2)", lambda d: d.__setitem__("@context", [V2, "https://www.w3.org/2018/credentials/v1"]),
+    ("unknown context", lambda d: d.__setitem__("@context", [V2, "https://evil.example/ctx.jsonld"]),
+     UnknownContext, "evil.example"),
+    ("protected redefinition (v1 after v2)",
+     lambda d: d.__setitem__("@context", [V2, "https://www.w3.org/2018/credentials/v1"]),
      ContextError, "protected term"),
     ("protected redefinition (inline)", lambda d: d.__setitem__("@context", [V2, {"name": "https://evil.example/name"}]),
      ContextError, "protected term"),
@@ -145,7 +150,8 @@ SAFE_MODE_CASES: list[tuple[str, Any, type[SkillcredError], str]] = [
 
 
 @pytest.mark.parametrize(("label", "mutate", "error", "needle"), SAFE_MODE_CASES, ids=[c[0] for c in SAFE_MODE_CASES])
-def test_safe_mode_errors_are_the_same_on_both_paths(label: str, mutate: Any, error: type[SkillcredError], needle: str) -> None:
+def test_safe_mode_errors_are_the_same_on_both_paths(label: str, mutate: Any, error: type[SkillcredError],
+                                                     needle: str) -> None:
     doc = _sample_credential()
     mutate(doc)
     ref = _outcome(doc, fast=False)

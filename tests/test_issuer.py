@@ -231,7 +231,8 @@ def test_naive_datetimes_are_taken_as_utc(tmp_path: Path) -> None:
     folder = make_issuer(tmp_path / "roc")
     with Issuer.open(folder, PASSPHRASE) as iss:
         rec, _ = iss.issue(definition, JAN, level="3", valid_from=datetime(2025, 6, 30, 8, 0))
-        assert (rec.document["validFrom"], rec.document["validUntil"]) == ("2025-06-30T08:00:00Z", "2028-06-30T08:00:00Z")
+        assert (rec.document["validFrom"], rec.document["validUntil"]) == ("2025-06-30T08:00:00Z",
+                                                                            "2028-06-30T08:00:00Z")
         rec, _ = iss.issue(definition, FATIMA, level="3", valid_from=datetime(2025, 6, 30, tzinfo=UTC),
                            valid_until=datetime(2026, 6, 30))
         assert rec.document["validUntil"] == "2026-06-30T00:00:00Z"

@@ -7,8 +7,9 @@ SD-JWT case runs here, and the COSE cases too (``skillcred.jose.verify_cose``).
 How ``kid`` resolves. The key files (``vm-*.json``) are verification methods (``JsonWebKey``
 with ``publicKeyJwk`` and ``controller: https://example.issuer/vc-jose-cose``; we drop their
 ``secretKeyJwk``); ``vm-did-ed25519.json`` is the same Ed25519 key under
-``did:example:vc-jose-cose``, which gets a controller document of its own. The tokens' ``kid`` is NOT a URL: it is the RFC 7638 thumbprint of the JWK
-(equal to the JWK's own ``kid`` member), and the issuer/holder is
+``did:example:vc-jose-cose``, which gets a controller document of its own. The tokens' ``kid``
+is NOT a URL: it is the RFC 7638 thumbprint of the JWK (equal to the JWK's own ``kid``
+member), and the issuer/holder is
 ``https://example.issuer/vc-jose-cose``. We feed the resolver ONE controller document with that
 id, listing all four methods under ``verificationMethod``, ``assertionMethod`` and
 ``authentication``. ``skillcred.jose`` resolves a non-URL ``kid`` inside the controller

@@ -50,9 +50,9 @@ from skillcred.match import (
     load_framework,
     load_profile,
     match,
+    rank_key,
 )
 from skillcred.match import Module as CatalogModule
-from skillcred.match import rank_key
 from skillcred.trust import TrustList
 from skillcred.verify import VerificationPolicy, VerifiedCredential, VerifiedPresentation, Verifier
 from skillcred.wallet import Wallet

@@ -254,7 +254,8 @@ def test_loader_serves_only_bundled_contexts_and_checks_their_digest(tmp_path: A
     ctx_dir = tmp_path / "contexts"
     ctx_dir.mkdir()
     real = loader_mod.bundled_contexts()[V2]
-    (ctx_dir / "credentials-v2.jsonld").write_bytes(real.path.read_bytes().replace(b"VerifiableCredential", b"VerifiableCredentiaI", 1))
+    (ctx_dir / "credentials-v2.jsonld").write_bytes(
+        real.path.read_bytes().replace(b"VerifiableCredential", b"VerifiableCredentiaI", 1))
     (ctx_dir / "MANIFEST.json").write_text(json.dumps({V2: {"file": "credentials-v2.jsonld", "sha256": real.sha256}}))
     monkeypatch.setattr(loader_mod, "data_dir", lambda name: ctx_dir)
     with pytest.raises(StoreError, match="does not match its pinned sha256"):

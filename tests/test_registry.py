@@ -192,7 +192,7 @@ def test_a_process_killed_mid_issue_records_nothing(tmp_path: Path) -> None:
     assert after == before
     assert query(path, "PRAGMA integrity_check") == [("ok",)]
     with Registry.open(path) as reg:  # the lock died with the process
-        record, new = _issue(reg, "urn:uuid:after", _ok("urn:uuid:after"), row_key="killed")
+        _record, new = _issue(reg, "urn:uuid:after", _ok("urn:uuid:after"), row_key="killed")
         assert new
     assert query(path, "SELECT COUNT(*) FROM credentials") == [(2,)]
 

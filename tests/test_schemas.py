@@ -177,7 +177,7 @@ def test_validate_reports_the_reference_error_and_its_path(
     definition = next(d for s, d in valid_documents if s == ACHIEVEMENT_DEFINITION)
     extra = copy.deepcopy(definition)
     extra["favouriteColour"] = "blue"
-    with pytest.raises(SchemaViolation, match="unknown field: .*favouriteColour"):
+    with pytest.raises(SchemaViolation, match=r"unknown field: .*favouriteColour"):
         validate(extra, ACHIEVEMENT_DEFINITION)
 
 

@@ -310,7 +310,7 @@ def test_issuer_binding_and_alg(holder_key: KeyPair, resolver: DidResolver) -> N
                          f"{impostor.public_multikey}", disclosable=["/credentialSubject/name"])
     assert _reason(token, resolver, require_key_binding=False) == "issuer_key_mismatch"
     jwt = token.split("~")[0]
-    h, p, _ = jwt.split(".")
+    _h, p, _ = jwt.split(".")
     none_header = b64u(json.dumps({"alg": "none", "typ": "vc+sd-jwt"}).encode())
     assert _reason(f"{none_header}.{p}.~", resolver, require_key_binding=False) == "alg_not_allowed"
 

@@ -425,7 +425,7 @@ def test_index_out_of_range() -> None:
 
 
 def test_purpose_mismatch() -> None:
-    with pytest.raises(StatusVerificationError, match="'suspension'.*'revocation'") as info:
+    with pytest.raises(StatusVerificationError, match=r"'suspension'.*'revocation'") as info:
         read_status(status_entry(LIST_URL, 1, "suspension"), _list_cred())
     assert info.value.problem_type.endswith("#STATUS_VERIFICATION_ERROR")
 

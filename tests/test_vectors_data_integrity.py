@@ -24,10 +24,10 @@ import pytest
 from multiformats import multibase
 
 from conftest import vectors_dir
+from skillcred._internal import fastld, jsonld
 from skillcred.did import DidResolver
 from skillcred.keys import KeyPair, PublicKey
 from skillcred.proofs import CRYPTOSUITES, add_proof, check_proofs
-from skillcred._internal import fastld, jsonld
 from skillcred.proofs._data_integrity import hash_input, proof_configuration
 
 

@@ -124,7 +124,7 @@ def present(w: World, creds: list[dict[str, Any]], challenge: str = CHALLENGE, d
     return w.wallet.present(creds, key=w.holder_key, challenge=challenge, domain=domain)
 
 
-def verifier(w: World, *, trust: TrustList | None | bool = True, status: list[dict[str, Any]] | None = None,
+def verifier(w: World, *, trust: TrustList | bool | None = True, status: list[dict[str, Any]] | None = None,
              **policy: Any) -> Verifier:
     tl = trust_list(w) if trust is True else (trust or None)
     return Verifier(VerificationPolicy(trust=tl, **policy),

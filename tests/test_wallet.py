@@ -248,7 +248,8 @@ def test_add_refuses_bad_credentials_and_adds_nothing(issuer: Issuer, wallet: Wa
 def test_read_credentials_input_shapes(issuer: Issuer, wallet: Wallet) -> None:
     a, b = issue(issuer, wallet.holder, "cnc"), issue(issuer, wallet.holder, "mig")
     assert read_credentials_input(json.dumps(a).encode(), "a.json") == [("a.json", a)]
-    assert [s for s, _ in read_credentials_input(json.dumps([a, b]).encode(), "ab.json")] == ["ab.json[0]", "ab.json[1]"]
+    sources = [s for s, _ in read_credentials_input(json.dumps([a, b]).encode(), "ab.json")]
+    assert sources == ["ab.json[0]", "ab.json[1]"]
     vp = {"type": ["VerifiablePresentation"], "verifiableCredential": [a, b]}
     assert [d for _, d in read_credentials_input(json.dumps(vp).encode(), "vp.json")] == [a, b]
     with pytest.raises(MalformedDocument, match="not valid JSON"):

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import ValidationError
@@ -55,9 +55,12 @@ from skillcred.models import (
 )
 from skillcred.proofs import CRYPTOSUITES, add_proof, default_suite_for
 from skillcred.registry import Allocation, IssuedRecord, Registry
-from skillcred.securing import SD_SUITE, mandatory_pointers, secure_token
 from skillcred.schemas import ACHIEVEMENT_DEFINITION, CREDENTIAL_SCHEMA_BY_KIND, validate
+from skillcred.securing import SD_SUITE, mandatory_pointers, secure_token
 from skillcred.status import BitstringStatusList, status_entry, status_list_credential
+
+if TYPE_CHECKING:  # pragma: no cover
+    from concurrent.futures import Future
 
 __all__ = [
     "BatchResult",
@@ -566,7 +569,9 @@ class Issuer:
             if chunk:
                 yield chunk
 
-        def process(chunk: list[tuple[int, dict[str, Any] | RowError]]) -> tuple[int, list[Any]]:
+        def process(
+            chunk: list[tuple[int, dict[str, Any] | RowError]],
+        ) -> tuple[int, tuple[list[tuple[int, Any, bool]], list[Path], list[Future[None]]]]:
             plans = [p for _line, p in chunk if isinstance(p, dict)]
             requests = [IssueRequest(
                 credential_id=p["credential_id"], row_key=p["row_key"], subject=p["subject"],
@@ -587,11 +592,12 @@ class Issuer:
                         definition=id(p["definition"]), credential_id=p["credential_id"], subject=p["subject"],
                         name=p["name"], level=p["level"], evidence=p["evidence"], valid_from=p["valid_from"],
                         valid_until=p["valid_until"], allocations=tuple(allocs)))
-                for job, (doc, extra) in zip(jobs, pools.build(definitions, jobs), strict=True):
-                    if doc is None:
-                        yield batch._BuildFailed(extra)
+                for job, built in zip(jobs, pools.build(definitions, jobs), strict=True):
+                    if built[0] is None:
+                        yield batch._BuildFailed(built[1])
                     else:
-                        files[job.credential_id] = extra
+                        doc, data = built
+                        files[job.credential_id] = data
                         yield doc
 
             outcomes = iter(self.registry.issue_many(requests, build) if requests else [])
@@ -687,7 +693,8 @@ class Issuer:
             out.append((info.url, signed))
         return out
 
-    def publish_status(self, out_dir: str | os.PathLike[str], *, valid_for: timedelta = timedelta(days=7)) -> dict[str, str]:
+    def publish_status(self, out_dir: str | os.PathLike[str], *,
+                       valid_for: timedelta = timedelta(days=7)) -> dict[str, str]:
         """Write each list credential as a file named after its URL's last segment + index.json."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)

@@ -250,9 +250,12 @@ def _find_relative_kid(resolver: DidResolver, kid: str, party: str) -> str:
     base = str(doc.get("id", party))
     candidates = list(doc.get("verificationMethod") or [])
     for vm in candidates:
-        if not isinstance(vm, dict) or not isinstance(vm.get("id"), str):
+        if not isinstance(vm, dict):
             continue
-        vm_id = base + vm["id"] if vm["id"].startswith("#") else vm["id"]
+        vid = vm.get("id")
+        if not isinstance(vid, str):
+            continue
+        vm_id = base + vid if vid.startswith("#") else vid
         if vm_id.partition("#")[2] == kid:
             return vm_id
         jwk = vm.get("publicKeyJwk")
@@ -713,7 +716,8 @@ def verify_cose(
     if not _media_type_equal(protected.get(16), expected_typ):
         raise TokenInvalid("media_type_invalid", f"{what} typ is {protected.get(16)!r}, expected {expected_typ}")
     if 3 in protected and not _media_type_equal(protected[3], kind):
-        raise TokenInvalid("media_type_invalid", f"{what} content type is {protected[3]!r}, expected application/{kind}")
+        raise TokenInvalid("media_type_invalid",
+                           f"{what} content type is {protected[3]!r}, expected application/{kind}")
     claims = _json_loads(payload_raw, f"{what} payload")
     if not isinstance(claims, dict):
         raise TokenInvalid("malformed", f"{what} payload is not a JSON object")

@@ -15,7 +15,7 @@ import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, cast, get_args
+from typing import Any, Literal, get_args
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
@@ -159,7 +159,7 @@ class PublicKey:
     @property
     def multikey(self) -> str:
         """The ``publicKeyMultibase`` value: base58btc of multicodec-prefixed key bytes."""
-        return cast(str, multibase.encode(multicodec.wrap(_PUB_CODEC[self.key_type], self.raw), "base58btc"))
+        return multibase.encode(multicodec.wrap(_PUB_CODEC[self.key_type], self.raw), "base58btc")
 
     def jwk(self) -> dict[str, str]:
         """Public JWK (RFC 8037 for Ed25519, RFC 7518 for EC)."""
@@ -286,7 +286,7 @@ class KeyPair:
             raw = self._key.private_numbers().private_value.to_bytes(
                 _SCALAR_BYTES[self.key_type], "big"
             )
-        return cast(str, multibase.encode(multicodec.wrap(_PRIV_CODEC[self.key_type], raw), "base58btc"))
+        return multibase.encode(multicodec.wrap(_PRIV_CODEC[self.key_type], raw), "base58btc")
 
     def private_jwk(self) -> dict[str, str]:
         """Private JWK (adds ``d``)."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from skillcred._internal.fileio import load_json_object
 from skillcred.errors import InvalidArgument
@@ -197,6 +197,15 @@ class Evidence:
     inference: tuple[str, ...] = ()
 
 
+class _Source(TypedDict):
+    """The fields every :class:`Evidence` from one credential shares."""
+
+    credential: str | None
+    issuer: str
+    issuer_name: str
+    achievement: str
+
+
 def _int(value: Any) -> int | None:
     try:
         return int(str(value))
@@ -210,7 +219,8 @@ def _credential_evidence(vc: VerifiedCredential, fw: Framework) -> list[Evidence
     subj = subjects[0] if isinstance(subjects, list) else subjects
     if not isinstance(subj, Mapping):
         return []
-    ach = subj.get("achievement") if isinstance(subj.get("achievement"), Mapping) else {}
+    raw_ach = subj.get("achievement")
+    ach: Mapping[str, Any] = raw_ach if isinstance(raw_ach, Mapping) else {}
     name = str(ach.get("name") or doc.get("name") or "credential")
     levels = {lvl.get("id"): _int(lvl.get("level"))
               for rd in ach.get("resultDescription", []) if isinstance(rd, Mapping)
@@ -219,7 +229,7 @@ def _credential_evidence(vc: VerifiedCredential, fw: Framework) -> list[Evidence
     for r in subj.get("result", []) if isinstance(subj.get("result"), list) else []:
         if isinstance(r, Mapping):
             level = levels.get(r.get("achievedLevel")) or _int(r.get("value")) or level
-    base = {"credential": vc.id, "issuer": vc.issuer, "issuer_name": vc.issuer_name, "achievement": name}
+    base: _Source = {"credential": vc.id, "issuer": vc.issuer, "issuer_name": vc.issuer_name, "achievement": name}
     out: list[Evidence] = []
     if isinstance(ach.get("id"), str):
         out.append(Evidence(ref=ach["id"], level=level, **base))

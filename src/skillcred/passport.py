@@ -56,7 +56,8 @@ class Passport:
         return sum(len(entries) for _, _, entries in self.groups)
 
     def to_text(self) -> str:
-        lines = [f"Skills passport of {self.holder}", f"as of {self.at.strftime('%Y-%m-%d')}, {self.count} credential(s)"]
+        lines = [f"Skills passport of {self.holder}",
+                 f"as of {self.at.strftime('%Y-%m-%d')}, {self.count} credential(s)"]
         for _, title, entries in self.groups:
             if not entries:
                 continue

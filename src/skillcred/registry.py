@@ -212,9 +212,10 @@ class Registry:
         A request whose row key is registered gets its existing record (``False``). For the
         others the status indexes are allocated, then ``build`` is called *once* with
         ``(position in requests, allocations)`` for each and returns (or yields, as they are
-        ready), in the same order, the signed document or an exception (that credential is not recorded and its indexes are
-        released; the exception is returned in its place). Everything commits together, so a
-        crash leaves each credential complete or absent. Row keys must be distinct in one call.
+        ready), in the same order, the signed document or an exception (that credential is not
+        recorded and its indexes are released; the exception is returned in its place).
+        Everything commits together, so a crash leaves each credential complete or absent. Row
+        keys must be distinct in one call.
         Other writers wait while ``build`` runs (the transaction holds the write lock), which
         is also why counting a list's allocations once per call is exact.
         """

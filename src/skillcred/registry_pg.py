@@ -30,7 +30,7 @@ import secrets
 import time
 import zlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from skillcred.errors import InvalidArgument, StoreError
 from skillcred.registry import PURPOSES, Allocation, IssuedRecord, StatusListInfo
@@ -284,7 +284,7 @@ class PgRegistry:
                         "(SELECT 1 FROM skillcred_credentials WHERE id = %s)",
                         (a.list_url, a.index, credential_id, credential_id),
                     )
-        except Exception:  # noqa: BLE001 - the original error matters more
+        except Exception:  # the original error matters more
             pass
 
     # -- reading ---------------------------------------------------------------------------
@@ -386,7 +386,7 @@ class _PgErrors:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
         if exc is None:
             return False
         import psycopg

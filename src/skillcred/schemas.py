@@ -56,7 +56,7 @@ def _schemas() -> dict[str, dict[str, Any]]:
 
 
 @cache
-def _registry() -> Registry:  # type: ignore[type-arg]
+def _registry() -> Registry:
     resources = [(sid, Resource.from_contents(s)) for sid, s in _schemas().items()]
     return Registry().with_resources(resources)
 

@@ -325,7 +325,7 @@ def _reconstruct(payload: dict[str, Any], disclosures: dict[str, _Disclosure]) -
             return items
         return node
 
-    result = walk(payload, [])
+    result: dict[str, Any] = walk(payload, [])  # a dict walks to a dict
     unused = [d for d in disclosures.values() if not d.used]
     if unused:
         raise TokenInvalid(

@@ -38,7 +38,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import format_datetime as http_date
@@ -335,7 +335,7 @@ class ServiceState:
                 or "VerifiableCredential" not in type_list:
             raise MalformedDocument("type must be VerifiableCredential or a list of strings that includes it")
         subjects = doc.get("credentialSubject")
-        subject_list = subjects if isinstance(subjects, list) else [subjects]
+        subject_list: list[Any] = subjects if isinstance(subjects, list) else [subjects]
         if not subject_list or not all(isinstance(s, dict) and s for s in subject_list):
             raise MalformedDocument("credentialSubject must be a non-empty object or a non-empty list of them")
         for s in subject_list:
@@ -552,7 +552,7 @@ class ServiceState:
         raw = vp.get("verifiableCredential")
         items = [] if raw is None else raw if isinstance(raw, list) else [raw]
         lists = [c for c in items if isinstance(c, dict) and "BitstringStatusListCredential" in
-                 (c.get("type") if isinstance(c.get("type"), list) else [c.get("type")])]
+                 (ctype if isinstance(ctype := c.get("type"), list) else [ctype])]
         creds = [c for c in items if not any(c is sl for sl in lists)]
         if not creds:
             checks.append(Check("presentation.credentials", 1, "failed", "the presentation holds no credentials",
@@ -884,7 +884,7 @@ class _StrictJSONRequest(Request):
 class _StrictJSONRoute(APIRoute):
     """Routes whose JSON bodies are parsed by :func:`_strict_json` (a violation is a 400)."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def strict(request: Request) -> Response:
@@ -991,7 +991,7 @@ class BodyLimitMiddleware:
         while more:
             try:
                 message = await asyncio.wait_for(receive(), timeout=_BODY_READ_TIMEOUT)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 await self._refuse(send, 408, "Request timeout", "the request body did not arrive in time")
                 return
             if message["type"] == "http.disconnect":

@@ -69,7 +69,8 @@ class TrustedIssuer:
             skills = [a for a in aligns if a.get("targetType") not in ("ceterms:Credential",)
                       and a.get("targetFramework") not in ("NLQF", "EQF")]
             if not skills:
-                return False, f"{self.name} is trusted only for skills of listed frameworks; this achievement names none"
+                return False, (f"{self.name} is trusted only for skills of listed frameworks; "
+                               "this achievement names none")
             for a in skills:
                 if not any(a.get("targetFramework") == f or str(a.get("targetUrl", "")).startswith(f)
                            for f in self.frameworks):

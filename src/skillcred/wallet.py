@@ -254,10 +254,10 @@ class Wallet:
             if not (root / KEY_FILE).exists():
                 write_key_file(root / KEY_FILE, holder_key, passphrase)
             did = key_did(holder_key.public_key)
-            meta = {"version": 1, "holder": did, "verificationMethod": key_did_url(holder_key.public_key),
-                    "keyType": holder_key.key_type}
+            method = key_did_url(holder_key.public_key)
+            meta = {"version": 1, "holder": did, "verificationMethod": method, "keyType": holder_key.key_type}
             atomic_write(root / WALLET_FILE, dump_json(meta))
-        return cls(root, did, meta["verificationMethod"], holder_key.key_type)
+        return cls(root, did, method, holder_key.key_type)
 
     @classmethod
     def open(cls, path: str | os.PathLike[str] | None = None) -> Wallet:
@@ -506,17 +506,19 @@ class Wallet:
     def export(self, target: str | os.PathLike[str]) -> int:
         """Write a backup bundle: the holder key file (still encrypted) and every credential."""
         listing = self.listing()
+        holder_key_pem = (self.root / KEY_FILE).read_text(encoding="ascii")
+        credentials = [load_json_object(self._cred_dir() / e.file) for e in listing.entries]
         bundle = {
             "type": EXPORT_TYPE,
             "version": 1,
             "holder": self.holder,
             "verificationMethod": self.verification_method,
             "keyType": self.key_type,
-            "holderKeyPem": (self.root / KEY_FILE).read_text(encoding="ascii"),
-            "credentials": [load_json_object(self._cred_dir() / e.file) for e in listing.entries],
+            "holderKeyPem": holder_key_pem,
+            "credentials": credentials,
         }
         atomic_write(target, dump_json(bundle), mode=0o600)
-        return len(bundle["credentials"])
+        return len(credentials)
 
     @classmethod
     def import_bundle(
@@ -636,7 +638,8 @@ def read_credentials_input(data: bytes, source: str) -> list[tuple[str, dict[str
     out = []
     for i, item in enumerate(items):
         if not isinstance(item, dict):
-            raise MalformedDocument("expected a credential (JSON object)", path=f"{source}[{i}]" if len(items) > 1 else source)
+            raise MalformedDocument("expected a credential (JSON object)",
+                                    path=f"{source}[{i}]" if len(items) > 1 else source)
         out.append((source if len(items) == 1 else f"{source}[{i}]", item))
     return out
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -22,8 +23,6 @@ from skillcred.errors import WrongPassphrase
 from skillcred.issuer import EvidenceInput, Issuer, init_issuer, load_achievement
 from skillcred.keys import KEY_TYPES
 from skillcred.proofs import SUPPORTED_CRYPTOSUITES
-
-import os
 
 
 def open_issuer(folder: str, passphrase_file: str | None) -> Issuer:

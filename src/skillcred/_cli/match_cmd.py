@@ -14,7 +14,7 @@ from skillcred._cli._common import EXIT_NOT_VERIFIED, EXIT_OK, errors_to_exit, r
 from skillcred._cli.verify_cmd import _parse_at, build_verifier, render_report, verifier_options
 from skillcred._internal.fileio import atomic_write, load_json_object
 from skillcred.errors import SkillcredError
-from skillcred.match import MatchReport, load_catalog, load_framework, load_profile, match, rank_key
+from skillcred.match import MatchReport, load_catalog, load_framework, load_profile, match
 
 _STATUS = {"met": "MET     ", "partial": "PARTIAL ", "missing": "MISSING "}
 
@@ -61,7 +61,8 @@ def render_match_html(report: MatchReport) -> str:
     rows = []
     for r in report.requirements:
         ev = r.evidence
-        by = "" if ev is None else (f"{e(ev.achievement)}{' (level ' + str(ev.level) + ')' if ev.level is not None else ''}"
+        by = "" if ev is None else (f"{e(ev.achievement)}"
+                                    f"{' (level ' + str(ev.level) + ')' if ev.level is not None else ''}"
                                     f"<br><small>{e(ev.issuer_name)}</small>"
                                     + "".join(f"<br><small>via {e(s)}</small>" for s in ev.inference))
         rows.append(f'<tr class="{r.status}"><td>{e(r.requirement.label)}</td>'
@@ -74,7 +75,8 @@ def render_match_html(report: MatchReport) -> str:
         plan = f"<h2>Training plan ({report.plan.total_hours:g} hours)</h2><ul>{items}</ul>"
     nc = ""
     if report.not_counted:
-        nc = "<h2>Not counted</h2><ul>" + "".join(f"<li>{e(str(c))}: {e(w)}</li>" for c, w in report.not_counted) + "</ul>"
+        nc = ("<h2>Not counted</h2><ul>"
+              + "".join(f"<li>{e(str(c))}: {e(w)}</li>" for c, w in report.not_counted) + "</ul>")
     return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Gap analysis</title><style>"
             "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
             "table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:.3rem .5rem;text-align:left}"
@@ -184,7 +186,8 @@ def _challenges(folder: Path, challenge_file: str | None) -> dict[str, dict[str,
 @click.argument("folder", type=click.Path(exists=True, file_okay=False))
 @click.option("--profile", required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--challenge-file", type=click.Path(exists=True, dir_okay=False),
-              help="JSON: presentation file name -> challenge (or {challenge, domain}); default FOLDER/challenges.json.")
+              help="JSON: presentation file name -> challenge (or {challenge, domain}); "
+                   "default FOLDER/challenges.json.")
 @click.option("--domain", help="Your domain, as given to every candidate.")
 @click.option("--catalog", type=click.Path(exists=True, dir_okay=False))
 @click.option("--framework", "frameworks", multiple=True, type=click.Path(exists=True, dir_okay=False))
@@ -270,7 +273,7 @@ def run_wallet_gap(wallet_dir: str | None, profile: str, catalog: str | None, fr
     import warnings
 
     from skillcred.errors import SkillcredSecurityWarning
-    from skillcred.verify import VerificationPolicy, Verifier
+    from skillcred.verify import VerificationPolicy, VerifiedCredential, Verifier
     from skillcred.wallet import Wallet
 
     w = Wallet.open(wallet_dir)
@@ -278,8 +281,8 @@ def run_wallet_gap(wallet_dir: str | None, profile: str, catalog: str | None, fr
         warnings.simplefilter("ignore", SkillcredSecurityWarning)
         policy = VerificationPolicy(unsafe_accept_unknown_status=True)
     verifier = Verifier(policy, did_documents=w.did_documents())
-    accepted = []
-    not_counted = []
+    accepted: list[VerifiedCredential] = []
+    not_counted: list[tuple[str | None, str]] = []
     for e in w.entries():
         res = verifier.assess(w.get(e.id), source=e.file)
         accepted.extend(res.accepted)

@@ -96,7 +96,8 @@ def verifier_options(func: Any) -> Any:
         click.option("--status-list", "status_lists", multiple=True, type=click.Path(exists=True, dir_okay=False),
                      help="A status-list credential file. Repeatable."),
         click.option("--status-cache", type=click.Path(file_okay=False),
-                     help="Folder of imported status lists (default: $SKILLCRED_STATUS_CACHE or ~/.cache/skillcred/status)."),
+                     help="Folder of imported status lists "
+                          "(default: $SKILLCRED_STATUS_CACHE or ~/.cache/skillcred/status)."),
         click.option("--did-document", "did_documents", multiple=True, type=click.Path(exists=True, dir_okay=False),
                      help="Extra DID/controller document for offline resolution. Repeatable."),
         click.option("--unsafe-accept-unknown-status", is_flag=True,
@@ -178,13 +179,13 @@ def verify(file: str, challenge: str | None, domain: str | None, at: str | None,
     doc = read_document(file)
     when = _parse_at(at)
     if proof_only:
-        report = check_proofs(doc, resolver=_resolver_from(key_documents + did_documents), challenge=challenge,
-                              domain=domain, at=when)
+        proof_report = check_proofs(doc, resolver=_resolver_from(key_documents + did_documents),
+                                    challenge=challenge, domain=domain, at=when)
         if as_json:
-            click.echo(json.dumps(report.to_dict(), indent=2))
+            click.echo(json.dumps(proof_report.to_dict(), indent=2))
         else:
-            click.echo(render_proof_report(report, file))
-        sys.exit(EXIT_OK if report.verified else EXIT_NOT_VERIFIED)
+            click.echo(render_proof_report(proof_report, file))
+        sys.exit(EXIT_OK if proof_report.verified else EXIT_NOT_VERIFIED)
     verifier = build_verifier(trust_file, status_lists, status_cache, did_documents + key_documents,
                               unsafe_accept_unknown_status, unsafe_no_challenge)
     report = verifier.check(doc, challenge=challenge, domain=domain, at=when, source=file)
@@ -228,7 +229,8 @@ def _trust_path(trust_file: str | None) -> Path:
               help="Restrict to an achievement type (Diploma, Certification, Competency, ...) or a skill "
                    "framework ('framework:NAME' or 'framework:URL-PREFIX'). Repeatable; none = everything.")
 @errors_to_exit
-def trust_add(trust_file: str | None, did: str, name: str, did_document: str | None, may_attest: tuple[str, ...]) -> None:
+def trust_add(trust_file: str | None, did: str, name: str, did_document: str | None,
+              may_attest: tuple[str, ...]) -> None:
     """Trust issuer DID (creates the trust-list file when missing)."""
     path = _trust_path(trust_file)
     tl = TrustList.load_or_new(path)
@@ -273,7 +275,8 @@ def trust_list(trust_file: str | None, as_json: bool) -> None:
         click.echo(json.dumps(tl.to_json(), indent=2))
         return
     for i in tl.issuers.values():
-        scope = "everything" if i.unrestricted else ", ".join([*i.achievement_types, *("framework " + f for f in i.frameworks)])
+        scope = ("everything" if i.unrestricted
+                 else ", ".join([*i.achievement_types, *("framework " + f for f in i.frameworks)]))
         click.echo(f"{i.name}\n    {i.id}\n    may attest: {scope}")
 
 

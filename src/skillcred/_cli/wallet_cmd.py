@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-import sys
 
 import click
 
 from skillcred._cli._common import (
-    read_stdin_bounded,
     _read_passphrase_file,
     errors_to_exit,
     passphrase_for_new_key,
+    read_stdin_bounded,
     stdin_is_tty,
     write_document,
 )
@@ -86,7 +85,7 @@ def add(wallet_dir: str | None, files: tuple[str, ...], force_foreign: bool, did
             docs.extend(read_credentials_input(read_stdin_bounded(), "<stdin>"))
         else:
             try:
-                data = open(f, "rb").read()  # noqa: SIM115 - small file, closed by refcount
+                data = open(f, "rb").read()  # small file, closed by refcount
             except OSError as exc:
                 from skillcred.errors import MalformedDocument
 

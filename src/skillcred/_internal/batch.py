@@ -41,7 +41,8 @@ from skillcred._internal.fileio import dump_json
 from skillcred.errors import SkillcredError, StoreError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from skillcred.issuer import AchievementDefinition, Issuer, IssuerProfile
+    from skillcred.issuer import Issuer, IssuerProfile
+    from skillcred.models import AchievementDefinition
     from skillcred.registry import Allocation
 
 __all__ = ["CHUNK_ROWS", "MIN_PARALLEL_ROWS", "BuildJob", "Pools", "default_workers", "fork_map", "run_chunks"]
@@ -132,7 +133,7 @@ def _build_many(
 # -- parent side ---------------------------------------------------------------------------------
 
 
-class _BuildFailed(Exception):  # noqa: N818 - carries a row's message back through the registry
+class _BuildFailed(Exception):  # carries a row's message back through the registry
     """A row that could not be built (bad level, schema violation...): reported, not recorded."""
 
 

@@ -51,8 +51,8 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any
 
-from pyld import jsonld as _pyld  # type: ignore[import-untyped]
-from pyld.context_resolver import ContextResolver  # type: ignore[import-untyped]
+from pyld import jsonld as _pyld
+from pyld.context_resolver import ContextResolver
 
 from skillcred._internal.nquads import _LITERAL_ESCAPES as _ESCAPES
 from skillcred._internal.nquads import escape_literal
@@ -106,7 +106,7 @@ _TERM_CACHE_LIMIT = 4096
 _CTX_LIMIT = 2048
 
 
-class _NotHandled(Exception):  # noqa: N818 - a signal, not an error: the reference path runs
+class _NotHandled(Exception):  # a signal, not an error: the reference path runs
     """The fast path does not handle this document; run the reference path instead."""
 
     def __init__(self, reason: str) -> None:
@@ -159,6 +159,8 @@ class _Term:
         "scoped",
         "smode",
     )
+    smode: int  # how a string value expands (_SM_*), set by _string_mode
+    sarg: Any  # its argument: the datatype (_SM_TYPED), language (_SM_LANG) or reason (_SM_BAD)
 
     def __init__(self, ctx: _Ctx, key: str) -> None:
         raw = ctx.raw
@@ -733,7 +735,7 @@ def _expand_object(
             ev = [{"@graph": [v]} for v in (ev if isinstance(ev, list) else [ev])]
         if ep != "@list" and ep != "@set" and (term_ctx.terms.get(key) or term_ctx.term(key)).reverse:
             raise _NotHandled("reverse property")
-        _add(rval, ep, ev, ep not in _NOT_ARRAY)  # type: ignore[arg-type]
+        _add(rval, ep, ev, ep not in _NOT_ARRAY)
 
     if (
         "@value" in rval
@@ -1009,7 +1011,7 @@ def _rows_of(graphs: dict[str, dict[str, dict[str, list[Any]]]], issuer: _Issuer
                                 append((s, pred, f'"{value.translate(_ESCAPES)}"', g))
                                 continue
                             if n == 2:
-                                suffix = _DATATYPE_SUFFIX.get(item.get("@type"))  # type: ignore[arg-type]
+                                suffix = _DATATYPE_SUFFIX.get(item.get("@type"))
                                 if suffix is not None:
                                     append((s, pred, f'"{value.translate(_ESCAPES)}"{suffix}', g))
                                     continue

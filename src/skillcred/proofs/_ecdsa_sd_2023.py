@@ -38,7 +38,7 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-from pyld import jsonld as _pyld  # type: ignore[import-untyped]
+from pyld import jsonld as _pyld
 
 from skillcred._internal import base58, cbor, rdfc
 from skillcred._internal.jsonld import _translate, to_rdf_rows

@@ -47,7 +47,6 @@ from skillcred.errors import (
     SkillcredSecurityWarning,
     UnknownContext,
     UnsupportedFeature,
-    VerificationFailed,
 )
 from skillcred.loader import OfflineLoader, default_loader
 from skillcred.proofs import VERIFIABLE_CRYPTOSUITES, _check_proofs_depth_checked, check_proofs, signed_parts
@@ -206,7 +205,7 @@ class Verifier:
 
     def _assess(
         self,
-        document: Mapping[str, Any],
+        document: object,  # typed as Mapping by the public methods; untyped callers may pass any JSON
         *,
         challenge: str | None,
         domain: str | None,
@@ -548,7 +547,8 @@ class Verifier:
                 return ("indeterminate", f"{purpose} status is set (status list {url}, index {result.index})",
                         "status_set")
             return "failed", f"{word} (status list {url}, index {result.index})", word
-        return "passed", f"not {'revoked' if purpose == 'revocation' else 'suspended' if purpose == 'suspension' else purpose}", "ok"
+        shown = "revoked" if purpose == "revocation" else "suspended" if purpose == "suspension" else purpose
+        return "passed", f"not {shown}", "ok"
 
     def _trust(self, run: _Run, prefix: str, cred: Mapping[str, Any], issuer: str | None) -> None:
         trust = self.policy.trust
@@ -560,10 +560,11 @@ class Verifier:
         if entry is None:
             run.add(f"{prefix}.trust", 9, "failed", f"issuer {issuer} is not in the trust list", "issuer_untrusted")
             return
-        achievement = next((s.get("achievement") for s in _subjects(cred) if isinstance(s.get("achievement"), Mapping)),
-                           {})
+        achievement: Mapping[str, Any] = next(
+            (a for s in _subjects(cred) if isinstance(a := s.get("achievement"), Mapping)), {})
         ok, reason = entry.may_attest(achievement)
-        run.add(f"{prefix}.trust", 9, "passed" if ok else "failed", reason, "ok" if ok else "issuer_not_trusted_for_kind")
+        run.add(f"{prefix}.trust", 9, "passed" if ok else "failed", reason,
+                "ok" if ok else "issuer_not_trusted_for_kind")
 
     def _schema(self, run: _Run, prefix: str, cred: Mapping[str, Any]) -> None:
         refs = _as_list(cred.get("credentialSchema"))
@@ -583,7 +584,8 @@ class Verifier:
             except SkillcredError as exc:
                 run.add(f"{prefix}.schema", 10, "failed", exc.message, exc.code)
                 return
-        run.add(f"{prefix}.schema", 10, "passed", f"valid against {', '.join(str(r.get('id')).rsplit('/', 1)[-1] for r in refs)}")
+        names = ", ".join(str(r.get("id")).rsplit("/", 1)[-1] for r in refs)
+        run.add(f"{prefix}.schema", 10, "passed", f"valid against {names}")
 
 
 def _collect_context_urls(node: Any, out: list[str]) -> None:
