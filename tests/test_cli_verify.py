@@ -166,6 +166,17 @@ def test_valid_presentation_text_report(files: Files, trust_file: Path) -> None:
     assert "FAIL" not in proc.stdout
 
 
+def test_max_credentials_refuses_a_bigger_presentation(files: Files, trust_file: Path) -> None:
+    assert verify(files, trust_file, files.vp, "--max-credentials", "2").returncode == 0  # it holds two
+    proc = verify(files, trust_file, files.vp, "--max-credentials", "1")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    c = check_of(report_of(proc), "presentation.credentials")
+    assert (c["status"], c["code"]) == ("failed", "too_many_credentials")
+    assert "2 credentials" in c["reason"]
+    bad = verify(files, trust_file, files.vp, "--max-credentials", "0")
+    assert bad.returncode == 2 and "--max-credentials" in bad.stderr
+
+
 def test_trust_add_did_web_without_its_document_is_refused(files: Files, tmp_path: Path) -> None:
     proc = run(files, "trust", "add", "--trust", tmp_path / "t.json", files.b_did, "--name", "B")
     assert proc.returncode == 2

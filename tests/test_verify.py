@@ -26,7 +26,7 @@ from conftest import REPO
 from skillcred._internal.fileio import load_json_object
 from skillcred._internal.timeutil import parse_datetime, utcnow
 from skillcred.did import key_did
-from skillcred.errors import SkillcredSecurityWarning, VerificationFailed
+from skillcred.errors import InvalidArgument, SkillcredSecurityWarning, VerificationFailed
 from skillcred.issuer import Issuer, init_issuer, load_achievement
 from skillcred.keys import KeyPair, read_key_file
 from skillcred.proofs import add_proof
@@ -551,6 +551,30 @@ def test_presentation_without_credentials(world: World) -> None:
     vp = present(world, [])
     report = check(world, vp)
     assert_check(report, "presentation.credentials", "failed", "no_credentials")
+
+
+def test_a_presentation_with_more_credentials_than_the_policy_allows_is_refused_unchecked(
+    world: World, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An untrusted file must not buy unbounded work: past max_credentials nothing is
+    canonicalized at all, and the report says why."""
+    from skillcred._internal import fastld
+
+    creds = [cred(world) for _ in range(3)]
+    vp = present(world, creds)
+    assert_all_ok(check(world, vp, max_credentials=3))
+
+    strict = verifier(world, max_credentials=2)
+    converted: list[int] = []
+    real = fastld.to_rows
+    monkeypatch.setattr(fastld, "to_rows", lambda *a: (converted.append(1), real(*a))[1])
+    report = strict.check(vp, challenge=CHALLENGE, domain=DOMAIN)
+    c = assert_check(report, "presentation.credentials", "failed", "too_many_credentials")
+    assert "3 credentials" in c.reason and "2" in c.reason
+    assert [x.id for x in report.checks] == ["presentation.credentials"]
+    assert converted == []
+    with pytest.raises(InvalidArgument):
+        VerificationPolicy(max_credentials=0)
 
 
 # --------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from skillcred.errors import MalformedDocument, SkillcredSecurityWarning
 from skillcred.proofs import check_proofs
 from skillcred.trust import TrustList, default_trust_path
 from skillcred.verify import VerificationPolicy, VerificationReport, Verifier
+from skillcred.verify.verifier import MAX_PRESENTED_CREDENTIALS
 
 STATUS_LIST_TYPE = "BitstringStatusListCredential"
 
@@ -71,10 +72,12 @@ def build_verifier(trust_file: str | None, status_lists: tuple[str, ...], status
                    unsafe_no_challenge: bool) -> Verifier:
     """Options -> a Verifier (shared by verify, match and rank)."""
     trust = load_trust(trust_file)
+    ctx = click.get_current_context(silent=True)
+    max_credentials = (ctx.meta.get(_MAX_CREDENTIALS_KEY) if ctx else None) or MAX_PRESENTED_CREDENTIALS
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SkillcredSecurityWarning)
         policy = VerificationPolicy(trust=trust, unsafe_accept_unknown_status=unsafe_accept_unknown_status,
-                                    unsafe_no_challenge=unsafe_no_challenge)
+                                    unsafe_no_challenge=unsafe_no_challenge, max_credentials=max_credentials)
     if unsafe_accept_unknown_status:
         warn("UNSAFE: credentials whose revocation status cannot be determined will be accepted")
     if unsafe_no_challenge:
@@ -86,6 +89,15 @@ def build_verifier(trust_file: str | None, status_lists: tuple[str, ...], status
     for lst in lists:
         verifier.add_status_list(lst)
     return verifier
+
+
+_MAX_CREDENTIALS_KEY = "skillcred.max_credentials"
+
+
+def _remember_max_credentials(ctx: click.Context, _param: click.Parameter, value: int) -> int:
+    # kept in the context (not a parameter of every verifying command) for build_verifier
+    ctx.meta[_MAX_CREDENTIALS_KEY] = value
+    return value
 
 
 def verifier_options(func: Any) -> Any:
@@ -100,6 +112,10 @@ def verifier_options(func: Any) -> Any:
                           "(default: $SKILLCRED_STATUS_CACHE or ~/.cache/skillcred/status)."),
         click.option("--did-document", "did_documents", multiple=True, type=click.Path(exists=True, dir_okay=False),
                      help="Extra DID/controller document for offline resolution. Repeatable."),
+        click.option("--max-credentials", type=click.IntRange(min=1), default=MAX_PRESENTED_CREDENTIALS,
+                     show_default=True, expose_value=False, callback=_remember_max_credentials,
+                     help="Refuse a presentation holding more credentials than this, before checking any "
+                          "(bounds the work an untrusted file can cause)."),
         click.option("--unsafe-accept-unknown-status", is_flag=True,
                      help="UNSAFE: accept credentials whose status list is not available."),
         click.option("--unsafe-no-challenge", is_flag=True,

@@ -42,6 +42,7 @@ from skillcred._internal.jsonld import check_terms, rows_memo
 from skillcred._internal.timeutil import format_datetime, parse_datetime, utcnow
 from skillcred.did import DidResolver
 from skillcred.errors import (
+    InvalidArgument,
     MalformedDocument,
     SkillcredError,
     SkillcredSecurityWarning,
@@ -69,6 +70,10 @@ VC_V1 = "https://www.w3.org/2018/credentials/v1"
 STATUS_LIST_TYPE = "BitstringStatusListCredential"
 
 
+#: Default :attr:`VerificationPolicy.max_credentials`: far more than a skills passport holds.
+MAX_PRESENTED_CREDENTIALS = 200
+
+
 @dataclass(frozen=True)
 class VerificationPolicy:
     """What the verifier requires. Anything weaker is named ``unsafe_*`` and warns."""
@@ -76,10 +81,15 @@ class VerificationPolicy:
     trust: TrustList | None = None
     allowed_suites: tuple[str, ...] = VERIFIABLE_CRYPTOSUITES  # incl. ecdsa-sd-2023 derived proofs
     clock_skew: timedelta = timedelta(minutes=5)
+    #: A presentation holding more credentials is refused before any of them is processed:
+    #: an untrusted file must not buy minutes of canonicalization (8 MB holds ~3,000).
+    max_credentials: int = MAX_PRESENTED_CREDENTIALS
     unsafe_accept_unknown_status: bool = False
     unsafe_no_challenge: bool = False
 
     def __post_init__(self) -> None:
+        if not isinstance(self.max_credentials, int) or self.max_credentials < 1:
+            raise InvalidArgument("max_credentials must be a positive integer")
         if self.unsafe_accept_unknown_status:
             warnings.warn("unsafe: credentials whose status cannot be determined are accepted",
                           SkillcredSecurityWarning, stacklevel=3)
@@ -262,7 +272,7 @@ class Verifier:
                     subject=str(_subjects(cred)[0].get("id")) if _subjects(cred) else None,
                     document=copy_json(dict(cred)),
                 ))
-        if kind == "presentation" and not creds:
+        if kind == "presentation" and not creds and not any(c.id == "presentation.credentials" for c in run.checks):
             run.add("presentation.credentials", 1, "failed", "the presentation holds no credentials",
                     "no_credentials")
         return self._finish(run, kind, when, source, vp_id, ids, accepted, holder if holder_ok else None,
@@ -337,8 +347,14 @@ class Verifier:
 
     def _presentation(self, run: _Run, vp: Mapping[str, Any], challenge: str | None, domain: str | None,
                       when: datetime) -> tuple[bool, str | None, list[Any]]:
-        ok = self._shape_and_terms(run, "presentation", vp, "VerifiablePresentation")
         all_vcs = _as_list(vp.get("verifiableCredential"))
+        if len(all_vcs) > self.policy.max_credentials:  # before any expensive step
+            run.add("presentation.credentials", 1, "failed",
+                    f"the presentation holds {len(all_vcs)} credentials, more than the {self.policy.max_credentials} "
+                    "this verifier accepts (VerificationPolicy.max_credentials, --max-credentials); "
+                    "nothing in it was checked", "too_many_credentials")
+            return False, None, []
+        ok = self._shape_and_terms(run, "presentation", vp, "VerifiablePresentation")
         creds = []
         for vc in all_vcs:
             if isinstance(vc, Mapping) and STATUS_LIST_TYPE in _types(vc.get("type")):
