@@ -309,3 +309,17 @@ def test_differential_against_ecmascript() -> None:
         if (got := canonicalize_json(value).decode()) != want
     ]
     assert mismatches == []
+
+
+def test_string_escaping_skips_translate_only_when_nothing_needs_escaping() -> None:
+    """_string takes a shortcut for strings without a character to escape; for every string,
+    escaped or not, the output must be what translate() with the RFC 8785 table gives."""
+    import random
+
+    from skillcred._internal import jcs
+
+    rng = random.Random(5)
+    alphabet = [chr(c) for c in range(0x00, 0x80)] + ["é", "€", "\u2028", "\U0001f600", "\ufeff"]
+    for _ in range(5000):
+        s = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        assert jcs._string(s) == f'"{s.translate(jcs._STRING_ESCAPES)}"'

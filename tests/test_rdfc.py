@@ -663,3 +663,17 @@ def test_canonicalize_with_map_returns_both() -> None:
     assert result.nquads == canonicalize(text)
     assert result.issued_identifiers == canonical_issued_identifiers(text)
     assert sorted(result.issued_identifiers.values()) == ["c14n0", "c14n1"]
+
+
+def test_literal_escaping_skips_translate_only_when_nothing_needs_escaping() -> None:
+    """escape_literal takes a shortcut for strings without a character to escape; the result
+    must always be what translate() with the canonical N-Quads table gives."""
+    import random
+
+    from skillcred._internal import nquads
+
+    rng = random.Random(6)
+    alphabet = [chr(c) for c in range(0x00, 0x80)] + ["é", "€", "\u2028", "\U0001f600"]
+    for _ in range(5000):
+        s = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        assert nquads.escape_literal(s) == s.translate(nquads._LITERAL_ESCAPES)

@@ -55,7 +55,7 @@ from pyld import jsonld as _pyld
 from pyld.context_resolver import ContextResolver
 
 from skillcred._internal.nquads import _LITERAL_ESCAPES as _ESCAPES
-from skillcred._internal.nquads import escape_literal
+from skillcred._internal.nquads import NEEDS_ESCAPE, escape_literal
 
 __all__ = ["STATS", "Row", "clear_caches", "expand", "to_rows"]
 
@@ -822,21 +822,21 @@ def _add_unique(node: dict[str, list[Any]], prop: str, value: Any) -> None:
 def _node_map(
     element: Any,
     graphs: dict[str, dict[str, dict[str, list[Any]]]],
-    graph: str,
+    nodes: dict[str, dict[str, list[Any]]],
     issuer: _Issuer,
-    subject: str | None,
+    subject_node: dict[str, list[Any]] | None,
     prop: str | None,
     list_: list[Any] | None,
 ) -> None:
-    """pyld ``_create_node_map`` (no ``@reverse`` / ``@included`` / ``@index``)."""
-    if isinstance(element, list):
+    """pyld ``_create_node_map`` (no ``@reverse`` / ``@included`` / ``@index``).
+
+    ``nodes`` is the node map of the current graph (``graphs[graph]``) and ``subject_node``
+    the entry of the active subject in it (pyld looks both up by name on every call).
+    """
+    if type(element) is list:
         for e in element:
-            _node_map(e, graphs, graph, issuer, subject, prop, list_)
+            _node_map(e, graphs, nodes, issuer, subject_node, prop, list_)
         return
-    nodes = graphs.get(graph)
-    if nodes is None:
-        nodes = graphs[graph] = {}
-    subject_node = nodes.get(subject) if subject is not None else None
     if "@value" in element:
         t = element.get("@type")
         if isinstance(t, str) and t.startswith("_:"):
@@ -846,13 +846,14 @@ def _node_map(
         elif subject_node is not None:
             _add_unique(subject_node, prop, element)  # type: ignore[arg-type]
         return
-    if "@type" in element:
-        for t in element["@type"]:
+    types = element.get("@type")
+    if types is not None:
+        for t in types:
             if t.startswith("_:"):
                 raise _NotHandled("blank node type")
     if "@list" in element:
         items: list[Any] = []
-        _node_map(element["@list"], graphs, graph, issuer, subject, prop, items)
+        _node_map(element["@list"], graphs, nodes, issuer, subject_node, prop, items)
         o = {"@list": items}
         if list_ is not None:
             list_.append(o)
@@ -882,9 +883,10 @@ def _node_map(
             continue
         objects = element[p]
         if p == "@graph":
-            if id_ not in graphs:
-                graphs[id_] = {}
-            _node_map(objects, graphs, id_, issuer, None, None, None)
+            inner = graphs.get(id_)
+            if inner is None:
+                inner = graphs[id_] = {}
+            _node_map(objects, graphs, inner, issuer, None, None, None)
             continue
         if p == "@type":
             for o in objects:
@@ -918,10 +920,16 @@ def _node_map(
                     raise _NotHandled("relative or unwritable @id")
                 if ref_id not in nodes:
                     nodes[ref_id] = {}
-                _add_unique(node, p, {"@id": ref_id})
+                values = node.get(p)
+                if values is None:
+                    node[p] = [{"@id": ref_id}]
+                else:
+                    _add_unique(node, p, {"@id": ref_id})
             else:
-                _node_map(o, graphs, graph, issuer, id_, p, None)
+                _node_map(o, graphs, nodes, issuer, node, p, None)
 
+
+_needs_escape = NEEDS_ESCAPE.search
 
 #: datatype IRI -> '^^<iri>' for string values that need no conversion (filled by _literal)
 _DATATYPE_SUFFIX: dict[str, str] = {}
@@ -938,14 +946,14 @@ def _literal(item: dict[str, Any], proc: Any) -> str:
             lang = item["@language"]
             if not lang or not _LANGTAG.match(lang) or datatype is not None:
                 raise _NotHandled("odd language tag")
-            return f'"{value.translate(_ESCAPES)}"@{lang}'
+            return f'"{value if _needs_escape(value) is None else value.translate(_ESCAPES)}"@{lang}'
         if datatype is None or datatype == XSD_STRING:
-            return f'"{value.translate(_ESCAPES)}"'
+            return f'"{value if _needs_escape(value) is None else value.translate(_ESCAPES)}"'
         if datatype == RDF_LANGSTRING:
             raise _NotHandled("rdf:langString without a language")
         if len(_DATATYPE_SUFFIX) < _TERM_CACHE_LIMIT:
             _DATATYPE_SUFFIX[datatype] = f"^^<{datatype}>"  # clean, not string/langString/double/json
-        return f'"{value.translate(_ESCAPES)}"^^<{datatype}>'
+        return f'"{value if _needs_escape(value) is None else value.translate(_ESCAPES)}"^^<{datatype}>'
     # numbers, booleans, xsd:double, @json: pyld's own conversion
     obj = proc._object_to_rdf(dict(item), None, [], {"processingMode": "json-ld-1.1"})
     if obj is None or obj.get("type") != "literal" or not isinstance(obj.get("value"), str):
@@ -1007,13 +1015,12 @@ def _rows_of(graphs: dict[str, dict[str, dict[str, list[Any]]]], issuer: _Issuer
                         value = item["@value"]
                         if type(value) is str:
                             n = len(item)
-                            if n == 1:
-                                append((s, pred, f'"{value.translate(_ESCAPES)}"', g))
-                                continue
-                            if n == 2:
-                                suffix = _DATATYPE_SUFFIX.get(item.get("@type"))
+                            if n == 1 or n == 2:
+                                suffix = "" if n == 1 else _DATATYPE_SUFFIX.get(item.get("@type"))
                                 if suffix is not None:
-                                    append((s, pred, f'"{value.translate(_ESCAPES)}"{suffix}', g))
+                                    if _needs_escape(value) is not None:
+                                        value = value.translate(_ESCAPES)
+                                    append((s, pred, f'"{value}"{suffix}', g))
                                     continue
                         append((s, pred, _literal(item, proc), g))
                     elif "@id" in item:
@@ -1031,5 +1038,5 @@ def to_rows(document: Mapping[str, Any], loader: Any) -> list[Row]:
     expanded = expand(document, loader)
     issuer = _Issuer()
     graphs: dict[str, dict[str, dict[str, list[Any]]]] = {"@default": {}}
-    _node_map(expanded, graphs, "@default", issuer, None, None, None)
+    _node_map(expanded, graphs, graphs["@default"], issuer, None, None, None)
     return _rows_of(graphs, issuer, _universe(loader).proc)

@@ -20,6 +20,7 @@ RFC 7493), non-string keys and any non-JSON type.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from skillcred.errors import MalformedDocument
@@ -36,8 +37,12 @@ _STRING_ESCAPES.update(
 )
 
 
+_NEEDS_ESCAPE = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_STRING_ESCAPES)) + "]")
+
+
 def _string(value: str) -> str:
-    return f'"{value.translate(_STRING_ESCAPES)}"'
+    # most strings need no escape: a regex search is several times cheaper than translate()
+    return f'"{value}"' if _NEEDS_ESCAPE.search(value) is None else f'"{value.translate(_STRING_ESCAPES)}"'
 
 
 def _utf16_key(key: str) -> bytes:
