@@ -161,6 +161,54 @@ def test_issue_without_out_prints_id_then_the_credential(tmp_path: Path) -> None
     assert check_proofs(doc, resolver=resolver(folder)).verified
 
 
+def test_issuer_list_and_export_read_the_registry_without_the_key(tmp_path: Path) -> None:
+    """An institute sees what it issued, with each credential's status, and can write any of
+    them again byte for byte (a lost file, a full disk): no passphrase needed for either."""
+    folder = web_issuer(tmp_path / "roc")
+    first = run("issue", "--issuer", folder, "--achievement", CNC, "--subject", JAN, "--level", "3",
+                "-o", tmp_path / "jan.json")
+    second = run("issue", "--issuer", folder, "--achievement", DIPLOMA, "--subject", FATIMA,
+                 "--format", "jwt", "-o", tmp_path / "fatima.jwt")
+    third = run("issue", "--issuer", folder, "--achievement", CNC, "--subject", FATIMA, "--level", "2",
+                "-o", tmp_path / "fatima-cnc.json")
+    assert first.returncode == second.returncode == third.returncode == 0
+    ids = [first_line(p) for p in (first, second, third)]
+    assert run("revoke", "--issuer", folder, ids[2]).returncode == 0
+
+    listing = run("issuer", "list", folder, "--json", passphrase=None)
+    assert listing.returncode == 0, listing.stderr
+    rows = [json.loads(line) for line in listing.stdout.splitlines()]
+    assert [r["id"] for r in rows] == ids  # issue order
+    assert [r["status"] for r in rows] == ["active", "active", "revoked"]
+    assert [r["subject"] for r in rows] == [JAN, FATIMA, FATIMA]
+    assert {r["kind"] for r in rows} == {"skill", "diploma"}
+
+    only = run("issuer", "list", folder, "--subject", FATIMA, passphrase=None)
+    assert only.returncode == 0
+    assert [line.split()[0] for line in only.stdout.splitlines()] == ids[1:]
+    assert [line.split()[2] for line in only.stdout.splitlines()] == ["active", "revoked"]
+    assert only.stderr.strip() == "2 credentials"
+    cnc_id = yaml.safe_load(CNC.read_text(encoding="utf-8"))["achievement"]["id"]
+    by_achievement = run("issuer", "list", folder, "--achievement", cnc_id, "--json", passphrase=None)
+    assert [json.loads(x)["id"] for x in by_achievement.stdout.splitlines()] == [ids[0], ids[2]]
+
+    # export: the very document that was written at issue time, and the token for a vc+jwt
+    out = tmp_path / "again.json"
+    assert run("issuer", "export", folder, ids[0], "-o", out, passphrase=None).returncode == 0
+    assert load(out) == load(tmp_path / "jan.json")
+    token = run("issuer", "export", folder, ids[1], passphrase=None)
+    assert token.stdout.strip() == (tmp_path / "fatima.jwt").read_text(encoding="ascii").strip()
+
+    missing = run("issuer", "export", folder, "urn:uuid:00000000-0000-4000-8000-000000000000", passphrase=None)
+    assert missing.returncode == 2
+    assert error_lines(missing) == [
+        f"skillcred: error: {folder / 'registry.sqlite'}: no credential "
+        "'urn:uuid:00000000-0000-4000-8000-000000000000' in this registry"]
+    not_an_issuer = run("issuer", "list", tmp_path, passphrase=None)
+    assert not_an_issuer.returncode == 2
+    assert "is this an issuer folder?" in not_an_issuer.stderr
+
+
 def _copy_examples(tmp_path: Path) -> Path:
     """examples/achievements and examples/rosters, with the same layout (the roster refers to
     ../achievements/*.yaml)."""

@@ -310,3 +310,21 @@ def test_open_refuses_a_file_that_is_not_sqlite(tmp_path: Path) -> None:
     bad.write_bytes(b"this is not a database, just text " * 200)
     with pytest.raises(StoreError):
         Registry.open(bad)
+
+
+def test_iter_records_streams_in_issue_order_with_status_and_filters(tmp_path: Path) -> None:
+    with Registry.open(tmp_path / "r.sqlite", create=True) as reg:
+        for i in range(5):  # same issued_at: ties are kept in the order they were recorded
+            _issue(reg, f"urn:uuid:z{4 - i}", _ok(f"urn:uuid:z{4 - i}"))
+        assert reg.set_status("urn:uuid:z3", "revocation", True)
+        assert reg.set_status("urn:uuid:z1", "suspension", True)
+        got = list(reg.iter_records(with_documents=False))
+        assert [r.id for r in got] == [f"urn:uuid:z{4 - i}" for i in range(5)]
+        assert [(r.revoked, r.suspended) for r in got] == [
+            (False, False), (True, False), (False, False), (False, True), (False, False)]
+        assert all(r.document == {} for r in got)
+        full = list(reg.iter_records())
+        assert full == reg.records()
+        assert full[1].document["id"] == "urn:uuid:z3" and full[1] == reg.get("urn:uuid:z3")
+        assert list(reg.iter_records(subject="did:example:nobody")) == []
+        assert len(list(reg.iter_records(subject="did:example:jan", achievement="urn:example:cnc"))) == 5

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
-import json
 import os
 import re
 import uuid
@@ -69,7 +68,9 @@ __all__ = [
     "IssuerProfile",
     "RowError",
     "count_roster_rows",
+    "get_issued",
     "init_issuer",
+    "iter_issued",
     "iter_roster",
     "load_achievement",
 ]
@@ -785,13 +786,18 @@ def _row_evidence(row: dict[str, str]) -> EvidenceInput:
     )
 
 
-def iter_issued(folder: str | os.PathLike[str]) -> Iterable[IssuedRecord]:
-    """Every credential in an issuer folder's registry (no key needed)."""
+def iter_issued(
+    folder: str | os.PathLike[str], *, subject: str | None = None, achievement: str | None = None,
+    with_documents: bool = False,
+) -> Iterator[IssuedRecord]:
+    """What an issuer folder has issued, from its registry, in issue order (no key needed:
+    the documents are signed already). Filters and ``with_documents`` as in
+    :meth:`skillcred.registry.Registry.iter_records`."""
     with Registry.open(Path(folder) / REGISTRY_FILE) as reg:
-        yield from reg.records()
+        yield from reg.iter_records(subject=subject, achievement=achievement, with_documents=with_documents)
 
 
-def credential_summary(record: IssuedRecord) -> str:
-    flags = [f for f, on in (("revoked", record.revoked), ("suspended", record.suspended)) if on]
-    return json.dumps({"id": record.id, "subject": record.subject, "kind": record.kind,
-                       "achievement": record.achievement, "status": flags or ["active"]})
+def get_issued(folder: str | os.PathLike[str], credential_id: str) -> IssuedRecord:
+    """One issued credential, with its signed document, from an issuer folder's registry."""
+    with Registry.open(Path(folder) / REGISTRY_FILE) as reg:
+        return reg.get(credential_id)

@@ -330,8 +330,33 @@ class Registry:
         return int(self._conn.execute("SELECT COUNT(*) FROM credentials").fetchone()[0])
 
     def records(self) -> list[IssuedRecord]:
-        ids = [r[0] for r in self._conn.execute("SELECT id FROM credentials ORDER BY issued_at, id")]
-        return [self._record(i) for i in ids]
+        return list(self.iter_records())
+
+    def iter_records(
+        self, *, subject: str | None = None, achievement: str | None = None, with_documents: bool = True,
+    ) -> Iterator[IssuedRecord]:
+        """Issued credentials in issue order, read as they are needed (one query, any size).
+
+        ``subject`` / ``achievement`` select exact matches. ``with_documents=False`` leaves the
+        signed documents out (``document`` is ``{}``): a listing of 100,000 credentials then
+        stays small.
+        """
+        cursor = self._conn.execute(
+            "SELECT c.id, c.row_key, c.subject, c.achievement, c.kind, c.issued_at, c.valid_until, "
+            f"{'c.document' if with_documents else 'NULL'}, "
+            "MAX(CASE WHEN a.purpose = 'revocation' THEN a.value END), "
+            "MAX(CASE WHEN a.purpose = 'suspension' THEN a.value END) "
+            "FROM credentials c LEFT JOIN allocations a ON a.credential_id = c.id "
+            "WHERE (?1 IS NULL OR c.subject = ?1) AND (?2 IS NULL OR c.achievement = ?2) "
+            "GROUP BY c.id ORDER BY c.issued_at, c.rowid",  # ties: the order they were recorded
+            (subject, achievement),
+        )
+        for row in cursor:
+            yield IssuedRecord(
+                id=row[0], row_key=row[1], subject=row[2], achievement=row[3], kind=row[4],
+                issued_at=row[5], valid_until=row[6], document=json.loads(row[7]) if row[7] else {},
+                revoked=bool(row[8]), suspended=bool(row[9]),
+            )
 
     def status_lists(self) -> list[StatusListInfo]:
         out = []

@@ -68,7 +68,7 @@ def cli() -> None:
     """Skills passports as W3C Verifiable Credentials: issue, keep, present, verify.
 
     \b
-    Institutes:  skillcred issuer init, issue, revoke, suspend, status publish
+    Institutes:  skillcred issuer init/list/export, issue, revoke, suspend, status publish
     Workers:     skillcred wallet init/add/list/gap, passport, present
     Employers:   skillcred trust add, status import, verify, match, rank
     Everything works offline; no command ever fetches a context or a DID document.

@@ -1,7 +1,9 @@
-"""The institute's commands: ``issuer init``, ``issue``, ``revoke``/``suspend``, ``status publish``."""
+"""The institute's commands: ``issuer init/list/export``, ``issue``, ``revoke``/``suspend``,
+``status publish``."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from datetime import timedelta
@@ -18,11 +20,13 @@ from skillcred._cli._common import (
     warn,
     write_document,
 )
+from skillcred._internal.fileio import atomic_write
 from skillcred._internal.timeutil import parse_datetime
 from skillcred.errors import WrongPassphrase
-from skillcred.issuer import EvidenceInput, Issuer, init_issuer, load_achievement
+from skillcred.issuer import EvidenceInput, Issuer, get_issued, init_issuer, iter_issued, load_achievement
 from skillcred.keys import KEY_TYPES
 from skillcred.proofs import SUPPORTED_CRYPTOSUITES
+from skillcred.registry import IssuedRecord
 
 
 def open_issuer(folder: str, passphrase_file: str | None) -> Issuer:
@@ -167,15 +171,64 @@ def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: s
                                  valid_until=_date(valid_until, "--valid-until"), fmt=fmt,
                                  suite=suite)
     click.echo(record.id)
+    _write_issued(record, out)
+
+
+def _write_issued(record: IssuedRecord, out: str | None) -> None:
+    """What was handed out: the signed JSON document, or the token of a vc+jwt / vc+sd-jwt."""
     token = record.document.get("token") if record.document.get("securedAs") else None
     if token is None:
         write_document(record.document, out)
     elif out is None or out == "-":
         click.echo(token)
     else:
-        from skillcred._internal.fileio import atomic_write
-
         atomic_write(out, (token + "\n").encode("ascii"))
+
+
+@issuer.command("list")
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.option("--subject", help="Only credentials about this worker's DID.")
+@click.option("--achievement", help="Only credentials of this achievement id (as in the achievement file).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line (JSON Lines).")
+@errors_to_exit
+def issuer_list(folder: str, subject: str | None, achievement: str | None, as_json: bool) -> None:
+    """List what the issuer FOLDER has issued, oldest first, with each credential's status.
+
+    Reads the registry only: no key, no passphrase. Columns: id, kind, status (active,
+    revoked, suspended), issue date, subject, achievement.
+
+    \b
+    Examples:
+      skillcred issuer list roc
+      skillcred issuer list roc --subject did:key:z6Mk... --json
+    """
+    count = 0
+    for rec in iter_issued(folder, subject=subject, achievement=achievement):
+        status = "revoked" if rec.revoked else "suspended" if rec.suspended else "active"
+        if as_json:
+            click.echo(json.dumps({"id": rec.id, "kind": rec.kind, "status": status, "issuedAt": rec.issued_at,
+                                   "validUntil": rec.valid_until, "subject": rec.subject,
+                                   "achievement": rec.achievement, "rowKey": rec.row_key}, ensure_ascii=False))
+        else:
+            click.echo(f"{rec.id}  {rec.kind:<10}  {status:<9}  {rec.issued_at[:10]}  {rec.subject}  "
+                       f"{rec.achievement}")
+        count += 1
+    if not as_json:
+        click.echo(f"{count} credential{'s' if count != 1 else ''}", err=True)
+
+
+@issuer.command("export")
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.argument("credential_id")
+@click.option("-o", "--out", type=click.Path(dir_okay=False), help="Write here (atomically); default: stdout.")
+@errors_to_exit
+def issuer_export(folder: str, credential_id: str, out: str | None) -> None:
+    """Write an issued credential again, exactly as it was signed, from the registry of FOLDER.
+
+    For a credential whose file was lost (or never written: a full disk), or to hand a copy to
+    the worker again. No key or passphrase needed; a vc+jwt / vc+sd-jwt is written as its token.
+    """
+    _write_issued(get_issued(folder, credential_id), out)
 
 
 def _status_command(action: str, help_text: str) -> click.Command:
