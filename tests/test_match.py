@@ -556,3 +556,57 @@ def test_example_profile_loads_as_written() -> None:
         (CNC, 3, True, 3), (VERSPANEN, 3, True, 2), (TEKENING, 3, True, 2), (METEN, 2, True, 2),
         (VEILIG, 1, True, 1), (DIPLOMA, None, False, 1), (PLANNEN, 2, False, 1)]
     assert p.requirements[5].ref == "qualification:25751"
+
+
+def test_text_and_html_reports_say_the_same_things() -> None:
+    """The printable page used to leave out what the terminal said: a level shortfall, the
+    requirements no module can close, a greedy plan. Both now carry every item."""
+    from html.parser import HTMLParser
+
+    from skillcred.match import (
+        Evidence,
+        MatchReport,
+        Module,
+        PlannedModule,
+        Requirement,
+        RequirementResult,
+        TrainingPlan,
+    )
+
+    cnc = Requirement("esco:cnc", "CNC <programmeren>", 3, True, 1.0)
+    vca = Requirement("esco:vca", "Veilig werken (VCA)", 1, True, 1.0)
+    tig = Requirement("esco:tig", "TIG-lassen", 2, False, 0.5)
+    ev = Evidence("esco:cnc", 1, "urn:uuid:c1", "did:key:z6Mkroc", "ROC & Co", "CNC-programmeren",
+                  ("equivalent: a = b",))
+    module = Module("m1", "VCA Basis", "course", "SSVV", 16.0, (("esco:vca", 1),))
+    report = MatchReport(
+        profile="Verspaner", candidate="did:key:z6Mkjan",
+        requirements=(RequirementResult(cnc, "partial", ev, 0.3), RequirementResult(vca, "missing", None, 0.0),
+                      RequirementResult(tig, "missing", None, 0.0)),
+        essential_coverage=0.0, coverage=0.0, score=0.12, not_counted=(("urn:uuid:bad", "proof failed"),),
+        plan=TrainingPlan((PlannedModule(module, ("Veilig werken (VCA)",)),), 16.0, ("CNC <programmeren>",), False),
+    )
+    text, page = report.to_text(), report.to_html()
+    for needle in ("2 level(s) short", "no module in the catalog closes: CNC <programmeren>", "greedy",
+                   "VCA Basis (16 h, SSVV)", "urn:uuid:bad: proof failed", "via equivalent: a = b"):
+        assert needle in text, needle
+    for needle in ("2 level(s) short", "No module in the catalog closes: CNC &lt;programmeren&gt;", "greedy",
+                   "VCA Basis (16 h, SSVV)", "urn:uuid:bad: proof failed", "via equivalent: a = b",
+                   "ROC &amp; Co", "urn:uuid:c1"):
+        assert needle in page, needle
+    assert "<programmeren>" not in page  # every text escaped
+
+    tags: list[str] = []
+
+    class Tags(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: Any) -> None:
+            tags.append(tag)
+
+    Tags().feed(page)
+    assert "script" not in tags and tags.count("tr") == 4
+
+    done = MatchReport(profile="Verspaner", candidate=None, requirements=(RequirementResult(cnc, "met", ev, 1.0),),
+                       essential_coverage=1.0, coverage=1.0, score=1.0, not_counted=(),
+                       plan=TrainingPlan((), 0.0, (), True))
+    assert "none needed" in done.to_text()
+    assert "None needed" in done.to_html()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 import sys
 from pathlib import Path
@@ -15,78 +14,6 @@ from skillcred._cli.verify_cmd import _parse_at, build_verifier, render_report, 
 from skillcred._internal.fileio import atomic_write, load_json_object
 from skillcred.errors import SkillcredError
 from skillcred.match import MatchReport, load_catalog, load_framework, load_profile, match
-
-_STATUS = {"met": "MET     ", "partial": "PARTIAL ", "missing": "MISSING "}
-
-
-def render_match(report: MatchReport) -> str:
-    lines = [f"Gap analysis: {report.candidate or 'candidate'} for {report.profile}",
-             f"  essential coverage {report.essential_coverage:.0%}, all requirements {report.coverage:.0%}, "
-             f"weighted score {report.score:.2f}", ""]
-    for r in report.requirements:
-        req = r.requirement
-        need = f" (level {req.level})" if req.level else ""
-        tag = "essential" if req.essential else "optional"
-        lines.append(f"  {_STATUS[r.status]} {req.label}{need} [{tag}]")
-        e = r.evidence
-        if e is not None:
-            lvl = f" at level {e.level}" if e.level is not None else ""
-            lines.append(f"           by {e.achievement}{lvl} from {e.issuer_name} ({e.credential})")
-            for step in e.inference:
-                lines.append(f"           via {step}")
-            if r.shortfall:
-                lines.append(f"           {r.shortfall} level(s) short")
-    if report.not_counted:
-        lines.append("")
-        lines.append("  Not counted (failed verification):")
-        for cid, why in report.not_counted:
-            lines.append(f"    - {cid}: {why}")
-    if report.plan is not None:
-        lines.append("")
-        if not report.plan.modules and not report.plan.unclosable:
-            lines.append("  Training plan: none needed, every essential requirement is met.")
-        else:
-            lines.append(f"  Training plan ({report.plan.total_hours:g} hours"
-                         f"{'' if report.plan.optimal else ', greedy'}):")
-            for p in report.plan.modules:
-                lines.append(f"    - {p.module.name} ({p.module.hours:g} h, {p.module.provider or '?'}): "
-                             f"closes {', '.join(p.closes)}")
-            for u in report.plan.unclosable:
-                lines.append(f"    ! no module in the catalog closes: {u}")
-    return "\n".join(lines) + "\n"
-
-
-def render_match_html(report: MatchReport) -> str:
-    e = html.escape
-    rows = []
-    for r in report.requirements:
-        ev = r.evidence
-        by = "" if ev is None else (f"{e(ev.achievement)}"
-                                    f"{' (level ' + str(ev.level) + ')' if ev.level is not None else ''}"
-                                    f"<br><small>{e(ev.issuer_name)}</small>"
-                                    + "".join(f"<br><small>via {e(s)}</small>" for s in ev.inference))
-        rows.append(f'<tr class="{r.status}"><td>{e(r.requirement.label)}</td>'
-                    f"<td>{r.requirement.level or '-'}</td><td>{'yes' if r.requirement.essential else 'no'}</td>"
-                    f"<td>{r.status}</td><td>{by}</td></tr>")
-    plan = ""
-    if report.plan is not None and report.plan.modules:
-        items = "".join(f"<li>{e(p.module.name)} ({p.module.hours:g} h) closes {e(', '.join(p.closes))}</li>"
-                        for p in report.plan.modules)
-        plan = f"<h2>Training plan ({report.plan.total_hours:g} hours)</h2><ul>{items}</ul>"
-    nc = ""
-    if report.not_counted:
-        nc = ("<h2>Not counted</h2><ul>"
-              + "".join(f"<li>{e(str(c))}: {e(w)}</li>" for c, w in report.not_counted) + "</ul>")
-    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Gap analysis</title><style>"
-            "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
-            "table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:.3rem .5rem;text-align:left}"
-            ".met{background:#dafbe1}.partial{background:#fff8c5}.missing{background:#ffebe9}"
-            "@media print{body{margin:0}}</style></head><body>"
-            f"<h1>{e(report.profile)}</h1><p>Candidate: {e(report.candidate or '-')}<br>"
-            f"Essential coverage {report.essential_coverage:.0%} &middot; score {report.score:.2f}</p>"
-            "<table><tr><th>Requirement</th><th>Level</th><th>Essential</th><th>Status</th><th>Shown by</th></tr>"
-            + "".join(rows) + "</table>" + plan + nc + "</body></html>\n")
-
 
 NOT_A_PRESENTATION = ("not a signed presentation: nothing shows that the candidate holds it "
                       "(no holder signature, no challenge)")
@@ -164,9 +91,9 @@ def match_command(presentation: str, profile: str, challenge: str | None, domain
         if not presentation_ok:
             click.echo(render_report(result.report))
             click.echo(f"The presentation itself did not verify ({failure}): no credential counts.\n")
-        click.echo(render_match(report), nl=False)
+        click.echo(report.to_text(), nl=False)
     if html_file:
-        atomic_write(html_file, render_match_html(report).encode("utf-8"))
+        atomic_write(html_file, report.to_html().encode("utf-8"))
     gaps = bool(report.essential_gaps)
     sys.exit(EXIT_NOT_VERIFIED if gaps or not presentation_ok else EXIT_OK)
 
@@ -296,4 +223,4 @@ def run_wallet_gap(wallet_dir: str | None, profile: str, catalog: str | None, fr
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
-        click.echo(render_match(report), nl=False)
+        click.echo(report.to_text(), nl=False)
