@@ -209,6 +209,26 @@ def test_issuer_list_and_export_read_the_registry_without_the_key(tmp_path: Path
     assert "is this an issuer folder?" in not_an_issuer.stderr
 
 
+def test_a_reader_that_stops_early_ends_the_listing_quietly(tmp_path: Path) -> None:
+    """`skillcred issuer list roc | head -1`: the closed pipe is not an error to report."""
+    folder = web_issuer(tmp_path / "roc")
+    roster = tmp_path / "roster.csv"
+    roster.write_text("key,subject,level\n" + "".join(f"k{i},{JAN},3\n" for i in range(300)), encoding="utf-8")
+    assert run("issue", "--issuer", folder, "--batch", roster, "--achievement", CNC,
+               "--out-dir", tmp_path / "out").returncode == 0
+    env = {k: v for k, v in os.environ.items() if k != "SKILLCRED_DEBUG"}
+    proc = subprocess.Popen([str(SKILLCRED), "issuer", "list", str(folder), "--json"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env)
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()  # the reader goes away after one line
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=60) == 141
+    assert json.loads(first)["status"] == "active"
+    assert err == ""
+
+
 def _copy_examples(tmp_path: Path) -> Path:
     """examples/achievements and examples/rosters, with the same layout (the roster refers to
     ../achievements/*.yaml)."""

@@ -199,10 +199,16 @@ def test_an_unknown_schema_is_never_fetched() -> None:
         validate({}, "https://example.org/schemas/other.json")
 
 
-def test_every_bundled_schema_compiles_offline() -> None:
-    for schema_id in _schemas():
-        registry = jsonschema_rs.Registry(list(_schemas().items()))
-        jsonschema_rs.Draft202012Validator(_schemas()[schema_id], registry=registry, offline=True)
+def test_every_bundled_schema_compiles_offline_and_nothing_else_is_fetched() -> None:
+    registry = jsonschema_rs.Registry(list(_schemas().items()))
+    for schema_id, schema in _schemas().items():
+        validator = jsonschema_rs.Draft202012Validator(schema, registry=registry, offline=True)
+        # every bundled schema requires fields (through its $refs too): {} must fail
+        assert not validator.is_valid({}), schema_id
+    # a reference outside the bundled registry is an error, not a download
+    with pytest.raises(jsonschema_rs.ValidationError, match="not present in a registry"):
+        jsonschema_rs.Draft202012Validator({"$ref": "https://example.org/other.json"}, registry=registry,
+                                           offline=True)
 
 
 def test_schema_files_are_the_ones_in_the_repository() -> None:

@@ -48,6 +48,10 @@ def errors_to_exit(func: F) -> F:
             fail(str(exc))
         except KeyboardInterrupt:
             fail("interrupted", 130)
+        except BrokenPipeError:
+            # the reader went away (`skillcred issuer list | head`): stop quietly, as Unix tools do
+            _quiet_stdout()
+            sys.exit(141)  # 128 + SIGPIPE, what a shell reports for a tool killed by it
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception as exc:
@@ -57,6 +61,16 @@ def errors_to_exit(func: F) -> F:
             fail(f"unexpected {type(exc).__name__}: {first} (set SKILLCRED_DEBUG=1 for details)")
 
     return wrapper  # type: ignore[return-value]
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def stdin_is_tty() -> bool:
