@@ -216,3 +216,26 @@ def test_schema_files_are_the_ones_in_the_repository() -> None:
     assert ids == set(_schemas())
     assert all(i.startswith(SCHEMA_BASE) for i in ids)
     assert Path(REPO / "schemas").is_dir()
+
+
+def test_a_value_json_cannot_hold_is_reported_not_mistaken_for_a_schema_reference(
+    valid_documents: list[tuple[str, dict[str, Any]]],
+) -> None:
+    """YAML turns an unquoted 2026-01-01 into a date: where the schema wants a string the
+    reference names the field; where the schema does not look, it is still no JSON."""
+    import datetime
+
+    from skillcred.errors import MalformedDocument
+
+    definition = copy.deepcopy(next(d for s, d in valid_documents if s == ACHIEVEMENT_DEFINITION))
+    definition["achievement"]["name"] = datetime.date(2026, 1, 1)
+    with pytest.raises(SchemaViolation) as violation:
+        validate(definition, ACHIEVEMENT_DEFINITION, source="a.yaml")
+    assert violation.value.json_path == "$.achievement.name"
+
+    schema_id, doc = next((s, d) for s, d in valid_documents if s == CREDENTIAL_SCHEMA_BY_KIND["skill"])
+    odd: dict[Any, Any] = {**doc, 1: "a key that is not a string"}  # the schema leaves extra keys open
+    assert reference_errors(odd, schema_id) == []
+    with pytest.raises(MalformedDocument, match="not a JSON document") as malformed:
+        validate(odd, schema_id, source="c.json")
+    assert malformed.value.path == "c.json"

@@ -27,7 +27,7 @@ from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 
 from skillcred._internal.resources import data_dir
-from skillcred.errors import SchemaViolation, UnsupportedFeature
+from skillcred.errors import MalformedDocument, SchemaViolation, UnsupportedFeature
 
 __all__ = [
     "ACHIEVEMENT_DEFINITION",
@@ -101,8 +101,13 @@ def validate(document: Mapping[str, Any], schema_id: str, *, source: str | None 
         if _fast_validator(schema_id).is_valid(document):
             return
         fast_error = next(iter(_fast_validator(schema_id).iter_errors(document)), None)
-    except (jsonschema_rs.ReferencingError, ValueError) as exc:
+    except jsonschema_rs.ReferencingError as exc:
         raise UnsupportedFeature(f"schema reference cannot be resolved offline: {exc}") from exc
+    except ValueError as exc:  # a value JSON cannot hold (a YAML date, a set, a non-string key)
+        fast_error = None
+        not_json: ValueError | None = exc
+    else:
+        not_json = None
     try:
         errors = sorted(_reference_validator(schema_id).iter_errors(document),
                         key=lambda e: (len(e.absolute_path), str(e.absolute_path)))
@@ -114,6 +119,8 @@ def validate(document: Mapping[str, Any], schema_id: str, *, source: str | None 
         message = err.message
         if err.validator == "additionalProperties":
             message = f"unknown field: {err.message}"
+    elif not_json is not None:  # the reference found nothing to name either
+        raise MalformedDocument(f"not a JSON document: {not_json}", path=source) from not_json
     else:  # only the fast validator objects (a "format" the reference does not assert)
         where = _json_path(fast_error.instance_path if fast_error is not None else ())
         message = fast_error.message if fast_error is not None else "does not match the schema"
