@@ -462,6 +462,25 @@ def test_unsigned_presentations(server: Server, setup: IssuerSetup, holder: KeyP
     assert c.post("/presentations/verify", {"verifiablePresentation": unsigned}).status == 400
 
 
+def test_presentations_with_too_many_credentials_are_refused_unchecked(server: Server, setup: IssuerSetup,
+                                                                      holder: KeyPair) -> None:
+    """Signed or not, more credentials than the verifier's max_credentials (200) are refused
+    before any of them is checked: a request must not buy minutes of canonicalization."""
+    from skillcred.verify.verifier import MAX_PRESENTED_CREDENTIALS
+
+    vc = issue(server, setup)
+    many = [vc] * (MAX_PRESENTED_CREDENTIALS + 1)
+    c = server.client()
+    for vp in (presentation(many, None), presentation(many, holder)):
+        reply = c.post("/presentations/verify", {"verifiablePresentation": vp,
+                                                 "options": {"challenge": "c-123", "domain": "employer.example"}
+                                                 if "proof" in vp else {}})
+        assert reply.status == 400, reply.raw
+        assert "presentation.credentials" in str(reply.json), reply.json
+        assert "more than the 200" in str(reply.json)
+        assert "credential[0].proof" not in str(reply.json)
+
+
 # --------------------------------------------------------------------------------------------
 # did:web, public URL, open issuing, command line
 

@@ -58,7 +58,7 @@ from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from skillcred import __version__
 from skillcred._internal.fileio import check_depth, load_json_object
-from skillcred._internal.jsonld import to_rdf_dataset
+from skillcred._internal.jsonld import check_terms
 from skillcred._internal.timeutil import format_datetime, utcnow
 from skillcred.did import web_did_document, web_did_url_path
 from skillcred.errors import (
@@ -390,7 +390,7 @@ class ServiceState:
                     entries if len(entries) > 1 else entries[0])
             with self.cpu_lock:
                 if suite.canonicalization == "jcs":
-                    to_rdf_dataset(out)  # safe mode: every term defined (RDFC signing checks this itself)
+                    check_terms(out)  # safe mode: every term defined (RDFC signing checks this itself)
                 return add_proof(out, self._key, verification_method=self.profile.verification_method,
                                  cryptosuite=self.profile.suite)
 
@@ -533,9 +533,17 @@ class ServiceState:
                                 "VerifiablePresentation", "malformed_document"))
             return checks, warnings
         checks.append(Check("presentation.shape", 1, "passed", "a VerifiablePresentation"))
+        raw = vp.get("verifiableCredential")
+        items = [] if raw is None else raw if isinstance(raw, list) else [raw]
+        limit = self.policy.max_credentials
+        if len(items) > limit:  # before any expensive step, as the Verifier does for signed ones
+            checks.append(Check("presentation.credentials", 1, "failed",
+                                f"the presentation holds {len(items)} credentials, more than the {limit} this "
+                                "verifier accepts; nothing in it was checked", "too_many_credentials"))
+            return checks, warnings
         try:
             with self.cpu_lock:
-                to_rdf_dataset(vp)
+                check_terms(vp)  # safe mode, on the JSON-LD fast path
         except SkillcredError as exc:
             checks.append(Check("presentation.terms", 2, "failed", exc.message, exc.code))
             return checks, warnings
@@ -549,8 +557,6 @@ class ServiceState:
                                 "unsigned presentation: nobody is authenticated as its presenter"))
             warnings.append("the presentation is unsigned: its presenter is not authenticated and the "
                             "credentials are verified on their own (no holder binding, no replay protection)")
-        raw = vp.get("verifiableCredential")
-        items = [] if raw is None else raw if isinstance(raw, list) else [raw]
         lists = [c for c in items if isinstance(c, dict) and "BitstringStatusListCredential" in
                  (ctype if isinstance(ctype := c.get("type"), list) else [ctype])]
         creds = [c for c in items if not any(c is sl for sl in lists)]
