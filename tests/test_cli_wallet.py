@@ -121,6 +121,27 @@ def assert_sound(root: Path) -> set[str]:
     return {e.id for e in listing.entries}
 
 
+def test_presenting_more_than_verifiers_accept_warns_and_is_refused_by_default(
+    tmp_path: Path, env: dict[str, str], issuer: Issuer,
+) -> None:
+    """The worker hears it before the employer's verifier refuses it (too_many_credentials)."""
+    from skillcred.verify.verifier import MAX_PRESENTED_CREDENTIALS
+
+    w = new_wallet(tmp_path / "wallet")
+    creds = [issue(issuer, w.holder) for _ in range(MAX_PRESENTED_CREDENTIALS + 1)]
+    w.add([(f"c{i}.json", c) for i, c in enumerate(creds)])
+    vp_file = tmp_path / "vp.json"
+    r = ok(env, "present", "--wallet", str(w.root), "--all", "--challenge", CHALLENGE, "--domain", DOMAIN,
+           "-o", str(vp_file))
+    assert f"{MAX_PRESENTED_CREDENTIALS + 1} credentials: verifiers refuse presentations of more than" in r.stderr
+    refused = run(env, "verify", str(vp_file), "--challenge", CHALLENGE, "--domain", DOMAIN, "--json")
+    assert refused.returncode == 1
+    assert any(c["code"] == "too_many_credentials" for c in json.loads(refused.stdout)["checks"])
+    few = ok(env, "present", "--wallet", str(w.root), "--select", creds[0]["id"], "--challenge", CHALLENGE,
+             "--domain", DOMAIN, "-o", str(tmp_path / "one.json"))
+    assert "verifiers refuse" not in few.stderr
+
+
 # --------------------------------------------------------------------------------------------
 # 1. the round trip: issuer -> wallet -> presentation -> verifier
 

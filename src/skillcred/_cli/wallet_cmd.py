@@ -12,6 +12,7 @@ from skillcred._cli._common import (
     passphrase_for_new_key,
     read_stdin_bounded,
     stdin_is_tty,
+    warn,
     write_document,
 )
 from skillcred._internal.fileio import atomic_write, load_json_object
@@ -20,6 +21,7 @@ from skillcred.did import DidResolver
 from skillcred.errors import WrongPassphrase
 from skillcred.keys import KEY_TYPES, KeyPair
 from skillcred.passport import build_passport
+from skillcred.verify.verifier import MAX_PRESENTED_CREDENTIALS
 from skillcred.wallet import KINDS, Wallet, dumps_entries, read_credentials_input
 
 WALLET_OPTION = click.option(
@@ -231,6 +233,9 @@ def present(wallet_dir: str | None, selected: tuple[str, ...], kinds: tuple[str,
     """
     w = Wallet.open(wallet_dir)
     creds = w.select(ids=selected, kinds=kinds, all_credentials=all_credentials)
+    if len(creds) > MAX_PRESENTED_CREDENTIALS:
+        warn(f"{len(creds)} credentials: verifiers refuse presentations of more than {MAX_PRESENTED_CREDENTIALS} "
+             "by default (--max-credentials); present only what this employer asks for")
     key = _holder_key(w, passphrase_file)
     vp = w.present(creds, key=key, challenge=challenge, domain=domain, disclose=disclose)
     write_document(vp, out)
