@@ -91,8 +91,9 @@ def _json_path(parts: Any) -> str:
 def validate(document: Mapping[str, Any], schema_id: str, *, source: str | None = None) -> None:
     """Validate ``document`` against the bundled schema ``schema_id``.
 
-    Raises :class:`SchemaViolation` for the most relevant error (with its JSON path), or
-    :class:`UnsupportedFeature` when the schema is not bundled (it is never fetched).
+    Raises :class:`SchemaViolation` for the most relevant error (with its JSON path),
+    :class:`MalformedDocument` for a value JSON cannot hold where the schema names no error,
+    or :class:`UnsupportedFeature` when the schema is not bundled (it is never fetched).
     """
     schema = _schemas().get(schema_id)
     if schema is None:
