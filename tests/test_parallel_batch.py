@@ -148,6 +148,9 @@ def test_issue_many_releases_the_indexes_of_a_failed_build_and_rotates_lists(tmp
     assert again[1][1] is True  # type: ignore[index]
     with pytest.raises(InvalidArgument):
         reg.issue_many([req(200, "same"), req(201, "same")], build)
+    # the maintained per-list counter (added once per transaction) equals the allocations
+    counted = dict(reg._conn.execute("SELECT list_url, COUNT(*) FROM allocations GROUP BY list_url").fetchall())
+    assert dict(reg._conn.execute("SELECT url, used FROM status_lists").fetchall()) == counted
     reg.close()
 
 

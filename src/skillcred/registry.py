@@ -225,26 +225,26 @@ class Registry:
         out: list[tuple[IssuedRecord, bool] | BaseException | None] = [None] * len(requests)
         with self._write() as db:
             fill: dict[tuple[str, str], list[Any]] = {}
+            used: dict[str, int] = {}  # allocations per list, added to status_lists.used once at the end
+            known = self._registered_row_keys(db, keys)
             pending: list[tuple[int, list[Allocation]]] = []
             for i, r in enumerate(requests):
-                if r.row_key is not None:
-                    existing = db.execute("SELECT id FROM credentials WHERE row_key = ?", (r.row_key,)).fetchone()
-                    if existing:
-                        out[i] = (self._record(existing[0]), False)
-                        continue
-                pending.append((i, [self._allocate(db, p, r.credential_id, r.status_base_url, r.list_size, fill)
-                                    for p in purposes]))
+                if r.row_key is not None and r.row_key in known:
+                    out[i] = (self._record(known[r.row_key]), False)
+                    continue
+                pending.append((i, [self._allocate(db, p, r.credential_id, r.status_base_url, r.list_size, fill,
+                                                   used) for p in purposes]))
             # consumed as it comes: a builder that signs in parallel may yield results in order
             # while it is still signing the rest, and the rows are inserted meanwhile
             documents = iter(build(pending)) if pending else iter(())
-            for i, _allocs in pending:
+            for i, allocs in pending:
                 document = next(documents, None)
                 if document is None:
                     raise InvalidArgument("issue_many: build must return one result per request")
                 r = requests[i]
                 if isinstance(document, BaseException):
-                    db.execute("UPDATE status_lists SET used = used - 1 WHERE url IN "
-                               "(SELECT list_url FROM allocations WHERE credential_id = ?)", (r.credential_id,))
+                    for a in allocs:
+                        used[a.list_url] -= 1
                     db.execute("DELETE FROM allocations WHERE credential_id = ?", (r.credential_id,))
                     out[i] = document
                     continue
@@ -262,14 +262,28 @@ class Registry:
                     kind=r.kind, issued_at=r.issued_at, valid_until=r.valid_until, document=document,
                     revoked=False, suspended=False,
                 ), True)
+            db.executemany("UPDATE status_lists SET used = used + ? WHERE url = ?",
+                           [(n, url) for url, n in used.items() if n])
         return out  # type: ignore[return-value]
+
+    @staticmethod
+    def _registered_row_keys(db: sqlite3.Connection, keys: Sequence[str]) -> dict[str, str]:
+        """row key -> credential id, for those of ``keys`` already registered (one query per 500)."""
+        found: dict[str, str] = {}
+        for start in range(0, len(keys), 500):  # SQLite's bound-parameter limit is 999 on old builds
+            part = keys[start:start + 500]
+            found.update(db.execute(
+                f"SELECT row_key, id FROM credentials WHERE row_key IN ({','.join('?' * len(part))})", part
+            ).fetchall())
+        return found
 
     def _allocate(
         self, db: sqlite3.Connection, purpose: str, credential_id: str, base_url: str, size: int,
-        fill: dict[tuple[str, str], list[Any]] | None = None,
+        fill: dict[tuple[str, str], list[Any]] | None = None, used: dict[str, int] | None = None,
     ) -> Allocation:
         # ``fill`` (issue_many) remembers [url, size, allocated] of the open list per purpose and
-        # base URL for the rest of the transaction, instead of counting again each time.
+        # base URL for the rest of the transaction, instead of counting again each time; ``used``
+        # collects the allocations per list so status_lists.used is updated once per transaction.
         key = (purpose, base_url.rstrip("/"))
         state = fill.get(key) if fill is not None else None
         if state is not None:
@@ -297,7 +311,10 @@ class Registry:
                     "INSERT INTO allocations (list_url, idx, credential_id, purpose) VALUES (?, ?, ?, ?)",
                     (list_url, idx, credential_id, purpose),
                 )
-                db.execute("UPDATE status_lists SET used = used + 1 WHERE url = ?", (list_url,))
+                if used is None:
+                    db.execute("UPDATE status_lists SET used = used + 1 WHERE url = ?", (list_url,))
+                else:
+                    used[list_url] = used.get(list_url, 0) + 1
                 if fill is not None:
                     fill[key] = [list_url, list_size, allocated + 1]
                 return Allocation(purpose, list_url, idx)
