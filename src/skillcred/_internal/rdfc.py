@@ -181,11 +181,12 @@ class _Canonicalizer:
         bnode_to_quads = self.bnode_to_quads
         for row in self.rows:
             s, _p, o, g = row
-            if s[:1] == "_":
+            # s and o are never empty; g is "" for the default graph
+            if s[0] == "_":
                 bnode_to_quads.setdefault(s, []).append(row)
-            if o[:1] == "_" and o != s:
+            if o[0] == "_" and o != s:
                 bnode_to_quads.setdefault(o, []).append(row)
-            if g[:1] == "_" and g != s and g != o:
+            if g and g[0] == "_" and g != s and g != o:
                 bnode_to_quads.setdefault(g, []).append(row)
 
         if not bnode_to_quads:
