@@ -485,6 +485,19 @@ def test_presentations_with_too_many_credentials_are_refused_unchecked(server: S
 # did:web, public URL, open issuing, command line
 
 
+def test_serve_max_credentials_sets_the_cap(tmp_path: Path, holder: KeyPair) -> None:
+    setup = make_issuer(tmp_path)
+    with running(setup, "--max-credentials", "2") as srv:
+        vc = issue(srv, setup, credential(credentialSubject={"id": key_did(holder.public_key)}))
+        c = srv.client()
+        for n, status in ((2, 200), (3, 400)):
+            vp = presentation([vc] * n, holder)
+            reply = c.post("/presentations/verify", {"verifiablePresentation": vp,
+                                                     "options": {"challenge": "c-123", "domain": "employer.example"}})
+            assert reply.status == status, reply.raw
+        assert "more than the 2" in str(reply.json)
+
+
 def test_did_web_issuer_public_url_and_open_issuing(tmp_path: Path) -> None:
     setup = make_issuer(tmp_path, did_method="web", key_type="p256")
     with running(setup, "--unsafe-open-issuing", "--public-url", "https://vc.roc.example/", token=False) as srv:

@@ -78,6 +78,7 @@ from skillcred.registry_pg import PgRegistry, is_postgres_url, redact_url
 from skillcred.status import BitstringStatusList, status_entry, status_list_credential
 from skillcred.trust import TrustList
 from skillcred.verify import Check, VerificationPolicy, Verifier
+from skillcred.verify.verifier import MAX_PRESENTED_CREDENTIALS
 
 __all__ = [
     "CONFIG_ENV",
@@ -129,6 +130,8 @@ class ServiceConfig:
     status_refresh_seconds: float = 1.0
     #: database connections per worker process (PostgreSQL)
     pool_size: int = 4
+    #: presentations holding more credentials are refused before any is checked
+    max_credentials: int = MAX_PRESENTED_CREDENTIALS
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -303,7 +306,7 @@ class ServiceState:
         if not _IRI.match(config.public_url) or not config.public_url.startswith(("http://", "https://")):
             raise InvalidArgument(f"--public-url must be an http(s) URL, not {config.public_url!r}")
         trust = TrustList.load(config.trust_file)
-        self.policy = VerificationPolicy(trust=trust)
+        self.policy = VerificationPolicy(trust=trust, max_credentials=config.max_credentials)
         self.did_document: dict[str, Any] | None = None
         if self.profile.did_method == "web":
             did_file = Path(config.issuer_dir) / "did.json"
