@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from skillcred.errors import InvalidArgument, ResolutionError, UnsupportedFeature
+from skillcred.errors import DidDocumentConflict, InvalidArgument, ResolutionError, UnsupportedFeature
 from skillcred.keys import PublicKey
 
 __all__ = [
@@ -237,31 +237,81 @@ class DidResolver:
 
     ``documents`` are DID documents / controller documents keyed by their ``id`` (a did:web, an
     https URL). Nothing is ever fetched; an unknown DID is a :class:`ResolutionError`.
+
+    ``authoritative`` maps DIDs to the documents the verifier itself vouches for (its trust
+    list), or to ``None`` for a trusted DID whose document it does not hold. For those DIDs no
+    other document counts: one that differs (a forger's ``did.json`` for a trusted institute's
+    ``did:web``, handed over beside a presentation) cannot replace or extend the trusted one;
+    the DID is then marked as conflicting and does not resolve at all
+    (:class:`~skillcred.errors.DidDocumentConflict`), so every check that needs it fails with that
+    name. A byte-for-byte-equal copy (as JSON) is harmless and accepted.
     """
 
-    def __init__(self, documents: Iterable[Mapping[str, Any]] = ()) -> None:
+    def __init__(
+        self,
+        documents: Iterable[Mapping[str, Any]] = (),
+        *,
+        authoritative: Mapping[str, Mapping[str, Any] | None] | None = None,
+    ) -> None:
         self._docs: dict[str, Mapping[str, Any]] = {}
+        #: DIDs whose document only the authoritative source may give (None: it gave none)
+        self._pinned: set[str] = set()
+        self._conflicts: dict[str, str] = {}
+        for did, doc in (authoritative or {}).items():
+            self._pinned.add(did)
+            if doc is not None:
+                if doc.get("id") != did:
+                    raise InvalidArgument(f"the trusted DID document for {did} has id {doc.get('id')!r}")
+                if not did.startswith("did:key:"):
+                    self._store(doc)
         for doc in documents:
             self.add(doc)
 
     def add(self, document: Mapping[str, Any]) -> None:
-        """Store a DID/controller document (its ``id`` is the key)."""
+        """Store a DID/controller document (its ``id`` is the key).
+
+        A document for an authoritatively pinned DID that differs from the pinned one is not
+        stored: it marks the DID as conflicting (see the class docstring)."""
         doc_id = document.get("id") if isinstance(document, Mapping) else None
         if not isinstance(doc_id, str) or not doc_id:
             raise InvalidArgument("a DID or controller document needs a string 'id'")
         if doc_id.startswith("did:key:"):
             raise InvalidArgument("did:key documents are derived, not stored")
-        self._docs[doc_id] = copy.deepcopy(dict(document))
+        if doc_id in self._pinned:
+            if self._docs.get(doc_id) != document:
+                self._conflicts[doc_id] = (
+                    f"a DID document for the trusted issuer {doc_id} was given that differs from the one in "
+                    "the trust list; a document from elsewhere never replaces or extends the trusted one"
+                    if doc_id in self._docs else
+                    f"a DID document for the trusted issuer {doc_id} was given, but the trust list holds "
+                    "none for it; only the trust list's document is used for a trusted DID "
+                    "(store it with the trust list entry)")
+            return
+        self._store(document)
+
+    def _store(self, document: Mapping[str, Any]) -> None:
+        self._docs[str(document["id"])] = copy.deepcopy(dict(document))
+
+    def conflicts(self) -> dict[str, str]:
+        """DIDs that do not resolve because a document conflicted with the authoritative one."""
+        return dict(self._conflicts)
 
     def known(self) -> list[str]:
         return sorted(self._docs)
 
     def resolve(self, did: str) -> dict[str, Any]:
         """Return the DID document for ``did`` (no fragment)."""
+        if did in self._conflicts:
+            raise DidDocumentConflict(self._conflicts[did])
         if did.startswith("did:key:"):
             return key_did_document(did)
         doc = self._docs.get(did)
         if doc is None:
+            if did in self._pinned:
+                raise ResolutionError(
+                    f"{did} is a trusted issuer, but its trust list entry holds no DID document "
+                    "(only the trust list's document is used for a trusted DID)"
+                )
             if did.startswith("did:web:"):
                 raise ResolutionError(
                     f"{did} is not resolvable offline: no stored DID document for it "

@@ -147,6 +147,14 @@ class ResolutionError(SkillcredError):
     code = "resolution_failed"
 
 
+class DidDocumentConflict(ResolutionError):
+    """Two different documents claim the same DID, and one of them is authoritative (a trust-list
+    entry's). The other one is never used -- not even to *add* keys -- and the DID does not
+    resolve at all, so a verification that needs it fails with this named reason."""
+
+    code = "did_document_conflict"
+
+
 class ProofError(SkillcredError):
     """A proof cannot be created (bad options, key does not match the suite, ...)."""
 

@@ -44,6 +44,7 @@ from jwcrypto import jwk as _jwk
 from skillcred._internal.timeutil import parse_datetime, utcnow
 from skillcred.did import DidResolver, ResolvedMethod
 from skillcred.errors import (
+    DidDocumentConflict,
     InvalidArgument,
     MalformedDocument,
     ResolutionError,
@@ -232,6 +233,8 @@ def _resolve_kid(resolver: DidResolver, kid: Any, party: str, what: str) -> Reso
             method = resolver.resolve_method(kid)
         else:
             method = resolver.resolve_method(_find_relative_kid(resolver, kid, party))
+    except DidDocumentConflict as exc:
+        raise TokenInvalid(exc.code, f"{what} kid {kid!r}: {exc.message}") from exc
     except ResolutionError as exc:
         raise TokenInvalid("kid_unresolved", f"{what} kid {kid!r}: {exc.message}") from exc
     except UnsupportedFeature as exc:

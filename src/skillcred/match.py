@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
 from skillcred._internal.fileio import load_json_object
+from skillcred.claims import QUALIFICATION_PREFIX
 from skillcred.errors import InvalidArgument
 from skillcred.schemas import SCHEMA_BASE, validate
 from skillcred.verify.report import VerifiedCredential, VerifiedPresentation
@@ -50,7 +51,6 @@ __all__ = [
 PROFILE_SCHEMA = SCHEMA_BASE + "job-profile.json"
 FRAMEWORK_SCHEMA = SCHEMA_BASE + "skill-framework.json"
 CATALOG_SCHEMA = SCHEMA_BASE + "training-catalog.json"
-QUALIFICATION_PREFIX = "qualification:"
 MAX_EXACT_GAPS = 20
 
 Status = Literal["met", "partial", "missing"]
@@ -207,55 +207,28 @@ class _Source(TypedDict):
     achievement: str
 
 
-def _int(value: Any) -> int | None:
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        return None
-
-
 def _credential_evidence(vc: VerifiedCredential, fw: Framework) -> list[Evidence]:
-    doc = vc.document
-    subjects = doc.get("credentialSubject")
-    subj = subjects[0] if isinstance(subjects, list) else subjects
-    if not isinstance(subj, Mapping):
-        return []
-    raw_ach = subj.get("achievement")
-    ach: Mapping[str, Any] = raw_ach if isinstance(raw_ach, Mapping) else {}
-    name = str(ach.get("name") or doc.get("name") or "credential")
-    levels = {lvl.get("id"): _int(lvl.get("level"))
-              for rd in ach.get("resultDescription", []) if isinstance(rd, Mapping)
-              for lvl in rd.get("rubricCriterionLevel", []) if isinstance(lvl, Mapping)}
-    level: int | None = None
-    for r in subj.get("result", []) if isinstance(subj.get("result"), list) else []:
-        if isinstance(r, Mapping):
-            level = levels.get(r.get("achievedLevel")) or _int(r.get("value")) or level
-    base: _Source = {"credential": vc.id, "issuer": vc.issuer, "issuer_name": vc.issuer_name, "achievement": name}
+    """What a verified credential shows, from the claims the verifier judged countable (within
+    the issuer's trust scope, about the presenter): nothing is read from the document again."""
     out: list[Evidence] = []
-    if isinstance(ach.get("id"), str):
-        out.append(Evidence(ref=ach["id"], level=level, **base))
-    is_diploma = ach.get("achievementType") in ("Diploma", "Degree", "AssociateDegree", "BachelorDegree",
-                                                 "MasterDegree", "SecondarySchoolDiploma")
-    for a in ach.get("alignment", []) if isinstance(ach.get("alignment"), list) else []:
-        if not isinstance(a, Mapping):
+    for c in vc.claims:
+        if c.ref is None:
             continue
-        if a.get("targetType") == "ceterms:Credential" and a.get("targetCode"):
-            code = str(a["targetCode"])
-            out.append(Evidence(ref=QUALIFICATION_PREFIX + code, level=None,
-                                inference=(f"qualification {code} ({a.get('targetName', '')})",), **base))
+        base: _Source = {"credential": vc.id, "issuer": vc.issuer, "issuer_name": vc.issuer_name,
+                         "achievement": c.achievement}
+        if c.kind == "qualification":
+            code = c.ref[len(QUALIFICATION_PREFIX):]
+            out.append(Evidence(ref=c.ref, level=None,
+                                inference=(f"qualification {code} ({c.label or ''})",), **base))
             for skill, qlevel in fw.qualifications.get(code, []):
                 out.append(Evidence(ref=skill, level=qlevel,
                                     inference=(f"diploma: qualification {code} covers {fw.label(skill) or skill}",),
                                     **base))
-        elif a.get("targetFramework") in ("NLQF", "EQF"):
-            continue
-        elif isinstance(a.get("targetUrl"), str):
-            if is_diploma:
-                out.append(Evidence(ref=a["targetUrl"], level=None,
-                                    inference=(f"diploma covers {a.get('targetName') or a['targetUrl']} "
-                                               "(level not stated)",), **base))
-            else:
-                out.append(Evidence(ref=a["targetUrl"], level=level, **base))
+        elif c.kind == "skill" and c.from_diploma:
+            out.append(Evidence(ref=c.ref, level=None,
+                                inference=(f"diploma covers {c.label or c.ref} (level not stated)",), **base))
+        else:
+            out.append(Evidence(ref=c.ref, level=c.level, **base))
     return out
 
 
@@ -544,6 +517,8 @@ def match(
             raise InvalidArgument("match() takes only VerifiedCredential (run the verifier first)")
     fw = framework or Framework()
     evidence = [e for c in creds for e in _credential_evidence(c, fw)]
+    # claims the verifier did not let count (outside the issuer's trust scope, about someone else)
+    not_counted = [*not_counted, *((c.id, f"{what}: {why}") for c in creds for what, why in c.not_counted)]
     results = []
     for req in profile.requirements:
         linked = [s for e in evidence if (s := _support(req, e, fw)) is not None]

@@ -67,6 +67,15 @@ NEVER_DISCLOSABLE = frozenset(
     {"_sd", "...", "_sd_alg", "cnf", "iss", "exp", "nbf", "iat", "vct", "status", "@context"}
 )
 _RESERVED_NAMES = frozenset({"_sd", "..."})
+#: claims of a credential that decide its validity, status, issuer or holder binding (SD-JWT VC
+#: §3.2.2.2 lists iss, nbf, exp, cnf, vct, status; the rest are their VC Data Model
+#: counterparts). None of them may be selectively disclosable, at any depth: a holder who may
+#: withhold ``validUntil`` or ``credentialStatus`` makes an expired or revoked credential look
+#: current, and a verifier cannot see what a withheld digest stood for.
+DECISIVE_CLAIMS = frozenset(
+    {"iss", "nbf", "exp", "iat", "cnf", "vct", "vct#integrity", "status", "@context", "type", "issuer",
+     "validFrom", "validUntil", "credentialStatus", "issuanceDate", "expirationDate"}
+)
 _KB_MAX_AGE = 300  # seconds a Key Binding JWT stays acceptable
 _KB_FUTURE_LEEWAY = 60
 _MAX_DEPTH = 100
@@ -140,9 +149,17 @@ def issue_sd_jwt(
     disclosures: list[str] = []
     sd_objects: list[dict[str, Any]] = []
     # Deepest first: a disclosable object then carries its members' digests, not their values.
+    w3c = "@context" in claims or "credentialSubject" in claims
     for parts in sorted(paths, key=len, reverse=True):
         if not parts:
             raise InvalidArgument("the whole document cannot be selectively disclosable")
+        if typ != "vp+sd-jwt":  # the verifier refuses these (see _refuse_disclosable_decisive)
+            if parts[0] in DECISIVE_CLAIMS or (parts[0] == "credentialSubject" and parts[-1] == "id"):
+                raise InvalidArgument(f"{_join_pointer(parts)} decides validity, status, issuer or holder "
+                                      "binding and cannot be selectively disclosable")
+            if w3c and (len(parts) < 2 or parts[0] not in ("credentialSubject", "evidence")):
+                raise InvalidArgument(f"{_join_pointer(parts)}: in a W3C credential only claims inside "
+                                      "credentialSubject (or evidence elements) can be selectively disclosable")
         parent = _walk(payload, parts[:-1], _join_pointer(parts))
         last = parts[-1]
         if isinstance(parent, dict):
@@ -336,6 +353,58 @@ def _reconstruct(payload: dict[str, Any], disclosures: dict[str, _Disclosure]) -
     return result
 
 
+def _has_digests(node: Any) -> bool:
+    if isinstance(node, dict):
+        return "_sd" in node or "..." in node or any(_has_digests(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_has_digests(v) for v in node)
+    return False
+
+
+def _refuse_disclosable_decisive(payload: Mapping[str, Any], disclosures: Mapping[str, _Disclosure],
+                                 claims: Mapping[str, Any]) -> None:
+    """Refuse a credential token that makes a decisive claim selectively disclosable.
+
+    Three ways a token can do that, all refused whoever issued it:
+
+    1. a disclosure *presented* for a decisive claim, or for anything inside one
+       (``/credentialStatus/statusListIndex``), or for a subject's ``id`` (holder binding);
+    2. digests inside the value of a decisive claim that is present (``cnf: {"_sd": [...]}``,
+       ``type: [..., {"...": d}]``): what they hide is part of the decision;
+    3. for a W3C credential (it has ``@context`` or ``credentialSubject``), digests at the top
+       level at all: every top-level member of a credential is structure, validity, status or
+       binding, and a withheld one leaves only an anonymous digest -- so the verifier cannot
+       tell a hidden ``validUntil`` from a decoy, and refuses both. Selective disclosure of a
+       credential happens inside ``credentialSubject`` (and ``evidence``, whose elements may be
+       hidden: they do not decide validity).
+
+    A flat SD-JWT VC (``dc+sd-jwt`` without ``credentialSubject``) keeps its claims at the top
+    level, so (3) cannot apply to it: a decisive claim its issuer made disclosable and the
+    holder withheld is invisible there (docs/verifying.md, threat model).
+    """
+    for d in disclosures.values():
+        parts = d.pointer.strip("/").split("/")
+        top = parts[0].replace("~1", "/").replace("~0", "~")
+        subject_id = len(parts) >= 2 and top == "credentialSubject" and parts[-1] == "id" and (
+            len(parts) == 2 or (len(parts) == 3 and parts[1].isdigit()))
+        if top in DECISIVE_CLAIMS or subject_id:
+            raise TokenInvalid("decisive_claim_disclosable",
+                               f"{d.pointer} decides validity, status, issuer or holder binding and is "
+                               "selectively disclosable; such a token is refused, whoever issued it")
+    for name in DECISIVE_CLAIMS:
+        if name in payload and _has_digests(payload[name]):
+            raise TokenInvalid("decisive_claim_disclosable",
+                               f"{name!r} decides validity, status, issuer or holder binding but holds selectively "
+                               "disclosable parts; such a token is refused, whoever issued it")
+    if ("@context" in claims or "credentialSubject" in claims) and (
+            payload.get("_sd") or any(isinstance(v, list) and any(isinstance(e, dict) and "..." in e for e in v)
+                                      for k, v in payload.items() if k not in ("evidence", "credentialSubject"))):
+        raise TokenInvalid("decisive_claim_disclosable",
+                           "the credential makes top-level claims selectively disclosable: a withheld one could be "
+                           "validUntil, credentialStatus or the issuer, so the token is refused whoever issued it "
+                           "(selective disclosure belongs inside credentialSubject)")
+
+
 # -- holder ---------------------------------------------------------------------------------------
 
 
@@ -457,6 +526,8 @@ def verify_sd_jwt(
     disclosures = _decode_disclosures(parsed.disclosures)
     claims = _reconstruct(payload, disclosures)
     is_vp = typ == "vp+sd-jwt"
+    if not is_vp:
+        _refuse_disclosable_decisive(payload, disclosures, claims)
     party = _controller_claim(claims, "holder" if is_vp else "issuer")
     method = _resolve_kid(resolver, compact.header.get("kid"), party, "SD-JWT")
     _verify_signature(compact, method, "SD-JWT")

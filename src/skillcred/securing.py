@@ -72,7 +72,7 @@ def disclosable_pointers(document: Mapping[str, Any]) -> list[str]:
             node = node.get(part) if isinstance(node, Mapping) else None
         if isinstance(node, list):
             out.extend(f"{pointer}/{i}" for i in range(len(node)))
-        elif node is not None:
+        elif node is not None and pointer.count("/") > 1:  # a top-level member stays visible
             out.append(pointer)
     return out
 

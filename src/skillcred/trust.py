@@ -20,6 +20,7 @@ from typing import Any
 
 from skillcred._internal.fileio import atomic_write, dump_json, load_json_object, locked
 from skillcred._internal.timeutil import format_datetime, utcnow
+from skillcred.claims import Claim, credential_claims
 from skillcred.did import DidResolver, key_did_document
 from skillcred.errors import InvalidArgument, MalformedDocument, ResolutionError
 from skillcred.schemas import SCHEMA_BASE, validate
@@ -28,6 +29,25 @@ __all__ = ["TRUST_LIST_SCHEMA", "TrustList", "TrustedIssuer", "default_trust_pat
 
 TRUST_LIST_SCHEMA = SCHEMA_BASE + "trust-list.json"
 FRAMEWORK_PREFIX = "framework:"
+#: URI namespaces whose framework is known whatever an alignment calls it
+KNOWN_NAMESPACES: dict[str, str] = {"http://data.europa.eu/esco/": "ESCO"}
+
+
+def _namespace_of(uri: str | None) -> str | None:
+    if uri is None:
+        return None
+    return next((name for prefix, name in KNOWN_NAMESPACES.items() if uri.startswith(prefix)), None)
+
+
+def _in_framework(trusted: str, label: str | None, uri: str | None) -> bool:
+    """Does a trust entry's framework (a URL prefix or a name) cover a claim's URI?"""
+    if "://" in trusted:
+        return uri is not None and uri.startswith(trusted)
+    known = [p for p, n in KNOWN_NAMESPACES.items() if n == trusted]
+    if known:  # a well-known framework's name stands for its namespace, nothing else
+        return uri is not None and any(uri.startswith(p) for p in known)
+    owner = _namespace_of(uri)
+    return label == trusted and owner is None
 
 
 def default_trust_path() -> Path | None:
@@ -53,30 +73,56 @@ class TrustedIssuer:
     def unrestricted(self) -> bool:
         return not self.achievement_types and not self.frameworks
 
-    def may_attest(self, achievement: Mapping[str, Any]) -> tuple[bool, str]:
-        """Is this issuer trusted for ``achievement``? Returns (answer, reason)."""
+    def permits(self, claim: Claim) -> tuple[bool, str]:
+        """Is this issuer trusted for ``claim``? Returns (answer, reason).
+
+        The achievement-type restriction applies to every claim (by the type of the achievement
+        it comes from). A framework restriction applies to what gap analysis counts -- the URI:
+        a skill's ``targetUrl``, a qualification's alignment, and the achievement id itself
+        (an issuer trusted for skills of one framework must not meet a requirement on another
+        framework's URI by choosing that URI as its achievement's id). A framework given by
+        *name* matches the issuer's own ``targetFramework`` label, which the issuer chooses; it
+        is therefore never accepted for a URI inside a namespace known to belong to another
+        framework (ESCO's), and a name of such a framework covers exactly its namespace.
+        """
         if self.unrestricted:
             return True, f"{self.name} is trusted for every kind of credential"
-        atype = achievement.get("achievementType")
-        if self.achievement_types and atype not in self.achievement_types:
+        if self.achievement_types and claim.achievement_type not in self.achievement_types:
             return False, (f"{self.name} is trusted for {', '.join(self.achievement_types)}, "
-                           f"not for {atype or 'an achievement without a type'}")
+                           f"not for {claim.achievement_type or 'an achievement without a type'}")
         if self.frameworks:
-            raw = achievement.get("alignment")
-            # one alignment may be compacted to a bare object; anything else is no alignment
-            raw = [raw] if isinstance(raw, Mapping) else raw if isinstance(raw, list) else []
-            aligns = [a for a in raw if isinstance(a, Mapping)]
-            skills = [a for a in aligns if a.get("targetType") not in ("ceterms:Credential",)
-                      and a.get("targetFramework") not in ("NLQF", "EQF")]
-            if not skills:
-                return False, (f"{self.name} is trusted only for skills of listed frameworks; "
-                               "this achievement names none")
-            for a in skills:
-                if not any(a.get("targetFramework") == f or str(a.get("targetUrl", "")).startswith(f)
-                           for f in self.frameworks):
-                    return False, (f"{self.name} is not trusted for skill {a.get('targetName') or a.get('targetUrl')} "
-                                   f"(framework {a.get('targetFramework') or '?'})")
+            if claim.kind == "achievement" and claim.ref is None:
+                # nothing countable by itself; its alignments are judged one by one
+                return True, f"{self.name} is trusted for this kind of achievement"
+            uri = claim.url if claim.kind != "achievement" else claim.ref
+            if not any(_in_framework(f, claim.framework, uri) for f in self.frameworks):
+                return False, (f"{self.name} is trusted only for {', '.join(self.frameworks)}; "
+                               f"not for {claim.describe()}" + (f" <{uri}>" if uri else ""))
         return True, f"{self.name} is trusted for this kind of credential"
+
+    def judge(self, claims: Sequence[Claim]) -> tuple[list[Claim], list[tuple[Claim, str]]]:
+        """Split ``claims`` into those this issuer may attest and those it may not (with why)."""
+        inside: list[Claim] = []
+        outside: list[tuple[Claim, str]] = []
+        for c in claims:
+            ok, why = self.permits(c)
+            if ok:
+                inside.append(c)
+            else:
+                outside.append((c, why))
+        return inside, outside
+
+    def may_attest(self, achievement: Mapping[str, Any]) -> tuple[bool, str]:
+        """Is this issuer trusted for everything ``achievement`` claims? Returns (answer, reason).
+
+        Kept for callers that judge one achievement; the verifier judges every claim of every
+        subject with :meth:`judge`."""
+        claims = credential_claims({"credentialSubject": {"achievement": achievement}}).claims
+        _inside, outside = self.judge(claims)
+        if outside:
+            return False, outside[0][1]
+        return True, (f"{self.name} is trusted for every kind of credential" if self.unrestricted
+                      else f"{self.name} is trusted for this kind of credential")
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "name": self.name}
@@ -165,6 +211,12 @@ class TrustList:
     def get(self, did: str) -> TrustedIssuer | None:
         return self.issuers.get(did)
 
+    def authoritative_documents(self) -> dict[str, Mapping[str, Any] | None]:
+        """Each trusted DID with the DID document its entry holds (``None`` for a did:key, which
+        is derived, or an entry stored without one). A verifier pins these: no document from
+        elsewhere is used for these DIDs."""
+        return {i.id: (None if i.id.startswith("did:key:") else i.did_document) for i in self.issuers.values()}
+
     def resolver(self) -> DidResolver:
         """A resolver that knows every stored did:web document (did:key needs none)."""
-        return DidResolver([i.did_document for i in self.issuers.values() if i.did_document])
+        return DidResolver(authoritative=self.authoritative_documents())

@@ -22,7 +22,7 @@ validity dates, status or trust: :mod:`skillcred.verify` adds those.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -31,6 +31,7 @@ from skillcred._internal.fileio import check_depth, copy_json
 from skillcred._internal.timeutil import format_datetime, parse_datetime, utcnow
 from skillcred.did import DidResolver, ResolvedMethod
 from skillcred.errors import (
+    DidDocumentConflict,
     InvalidArgument,
     MalformedDocument,
     ProofError,
@@ -225,6 +226,9 @@ class ProofCheck:
     verification_method: str | None = None
     proof_purpose: str | None = None
     controller: str | None = None
+    #: ecdsa-sd-2023 only: statements deciding validity, status or the issuer that the issuer
+    #: left selectively disclosable (the proof is valid; a verifier's policy refuses this)
+    disclosable_decisive: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -373,7 +377,9 @@ def _check_one(
         try:
             method: ResolvedMethod = resolver.resolve_method(vm_url)
         except ResolutionError as exc:
-            raise _Fail("verification_method_unresolved", exc.message) from None
+            # a conflict with a trusted document keeps its own name (did_document_conflict)
+            code = exc.code if isinstance(exc, DidDocumentConflict) else "verification_method_unresolved"
+            raise _Fail(code, exc.message) from None
         controller = method.controller
         if not method.authorized_for(purpose):
             raise _Fail(
@@ -395,12 +401,14 @@ def _check_one(
         unsecured = _with_previous(document, proof, all_proofs)
         if selective:
             try:
-                ok, why = verify_derived_proof(copy_json(unsecured), proof, method.public_key, loader=loader)
+                ok, code, why, decisive = verify_derived_proof(copy_json(unsecured), proof, method.public_key,
+                                                               loader=loader)
             except ProofError as exc:
                 raise _Fail("signature_invalid", exc.message) from None
             if not ok:
-                raise _Fail("signature_invalid", why)
-            return result("passed", "ok", f"{suite_name} derived proof by {vm_url} verified")
+                raise _Fail(code, why)
+            return replace(result("passed", "ok", f"{suite_name} derived proof by {vm_url} verified"),
+                           disclosable_decisive=decisive)
         if suite.canonicalization == "jcs" and "@context" in proof:
             unsecured["@context"] = proof["@context"]
         config = proof_configuration(suite, proof, unsecured)

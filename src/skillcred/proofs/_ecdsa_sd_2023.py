@@ -32,7 +32,7 @@ import hmac as _hmac
 import re
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
@@ -708,6 +708,45 @@ class VerifyData:
     signatures: list[bytes]
     non_mandatory: list[str]
     mandatory_hash: bytes
+    mandatory: list[str] = field(default_factory=list)
+
+
+_VC = "https://www.w3.org/2018/credentials#"
+_RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+#: statements of the credential itself that decide validity, status and issuer binding
+DECISIVE_PREDICATES = frozenset(f"<{_VC}{p}>" for p in (
+    "issuer", "validFrom", "validUntil", "credentialStatus", "issuanceDate", "expirationDate"))
+_VC_TYPE = f"<{_VC}VerifiableCredential>"
+
+
+def undisclosable_violations(mandatory: Sequence[str], non_mandatory: Sequence[str]) -> list[str]:
+    """The revealed statements that decide validity, status or issuer binding but are not
+    mandatory -- i.e. the issuer let the holder choose whether to show them.
+
+    A holder who may withhold ``validUntil`` or ``credentialStatus`` can make an expired or
+    revoked credential look current, and a withheld statement leaves no trace in a derived
+    proof. The verifier therefore refuses a credential whose issuer made any of them
+    selectively disclosable, seen from the ones revealed: every statement of the credential
+    node with a predicate in :data:`DECISIVE_PREDICATES`, and every statement about its status
+    entries, must be mandatory; and ``issuer`` must be among the mandatory statements at all.
+    """
+    rows = [(nq, True) for nq in mandatory] + [(nq, False) for nq in non_mandatory]
+    parsed = [(parse_nquads_terms(nq)[0], is_mandatory) for nq, is_mandatory in rows]
+    credentials = {r[0] for r, _m in parsed if (r[1] == _RDF_TYPE and r[2] == _VC_TYPE)
+                   or r[1] in (f"<{_VC}issuer>", f"<{_VC}credentialSubject>")}
+    status_nodes = {r[2] for r, _m in parsed if r[0] in credentials and r[1] == f"<{_VC}credentialStatus>"}
+    problems: list[str] = []
+    for (subj, pred, _obj, _g), is_mandatory in parsed:
+        if is_mandatory:
+            continue
+        if subj in credentials and pred in DECISIVE_PREDICATES:
+            problems.append(f"{pred.strip('<>').rsplit('#', 1)[-1]} is selectively disclosable")
+        elif subj in status_nodes:
+            problems.append(f"a credentialStatus statement ({pred.strip('<>').rsplit('#', 1)[-1]}) is "
+                            "selectively disclosable")
+    if not problems and not any(r[0] in credentials and r[1] == f"<{_VC}issuer>" for r, m in parsed if m):
+        problems.append("the issuer is not a mandatory statement")
+    return problems
 
 
 def create_verify_data(
@@ -735,6 +774,7 @@ def create_verify_data(
         derived.signatures,
         non_mandatory,
         hash_mandatory_nquads(mandatory, hash_name),
+        mandatory,
     )
 
 
@@ -744,22 +784,25 @@ def verify_derived_proof(
     issuer_key: PublicKey,
     *,
     loader: OfflineLoader | None = None,
-) -> tuple[bool, str]:
-    """Verify Derived Proof (ecdsa-sd-2023): (verified, reason)."""
+) -> tuple[bool, str, str, tuple[str, ...]]:
+    """Verify Derived Proof (ecdsa-sd-2023): (verified, code, reason, decisive statements the
+    issuer left selectively disclosable -- see :func:`undisclosable_violations`; the proof
+    itself is valid whatever they are, the verifier's policy decides)."""
     hash_name = _curve_hash(issuer_key.key_type)
     data = create_verify_data(document, proof, hash_name=hash_name, loader=loader)
     if len(data.signatures) != len(data.non_mandatory):
-        return False, (
+        return False, "signature_invalid", (
             f"signature count ({len(data.signatures)}) does not match the non-mandatory "
             f"statement count ({len(data.non_mandatory)})"
-        )
+        ), ()
     scoped = public_key_from_multikey_bytes(data.public_key)
     if scoped.key_type != "p256":
-        return False, "the proof-scoped key is not P-256"
+        return False, "signature_invalid", "the proof-scoped key is not P-256", ()
     to_verify = serialize_sign_data(data.proof_hash, data.public_key, data.mandatory_hash)
     if not issuer_key.verify(data.base_signature, to_verify):
-        return False, "base signature does not match the mandatory statements and proof options"
+        return False, "signature_invalid", ("base signature does not match the mandatory statements and "
+                                            "proof options"), ()
     for i, (sig, nq) in enumerate(zip(data.signatures, data.non_mandatory, strict=True)):
         if not scoped.verify(sig, nq.encode("utf-8")):
-            return False, f"signature {i} does not match its disclosed statement"
-    return True, "ok"
+            return False, "signature_invalid", f"signature {i} does not match its disclosed statement", ()
+    return True, "ok", "ok", tuple(undisclosable_violations(data.mandatory, data.non_mandatory))

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from skillcred.claims import Claim
 from skillcred.errors import (
     CRYPTOGRAPHIC_SECURITY_ERROR,
     MALFORMED_VALUE_ERROR,
@@ -118,6 +119,10 @@ class VerifiedCredential:
     issuer_name: str
     subject: str | None
     document: Mapping[str, Any] = field(repr=False)
+    #: what may be counted: every claim within the issuer's trust scope and about the presenter
+    claims: tuple[Claim, ...] = ()
+    #: the claims that may not, each with why ("outside the trust scope", "about someone else")
+    not_counted: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

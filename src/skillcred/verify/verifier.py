@@ -40,6 +40,7 @@ from typing import Any
 from skillcred._internal.fileio import check_depth, copy_json
 from skillcred._internal.jsonld import check_terms, rows_memo
 from skillcred._internal.timeutil import format_datetime, parse_datetime, utcnow
+from skillcred.claims import Claim, credential_claims
 from skillcred.did import DidResolver
 from skillcred.errors import (
     InvalidArgument,
@@ -54,7 +55,7 @@ from skillcred.proofs import VERIFIABLE_CRYPTOSUITES, _check_proofs_depth_checke
 from skillcred.schemas import known_schema_ids, validate
 from skillcred.securing import OpenedCredential, holder_jwk_for, is_envelope, open_envelope
 from skillcred.status import is_stale, read_status
-from skillcred.trust import TrustList
+from skillcred.trust import TrustedIssuer, TrustList
 from skillcred.verify.report import (
     Check,
     CheckStatus,
@@ -159,7 +160,9 @@ class Verifier:
     """Verifies credentials and presentations offline against a policy.
 
     ``status_lists`` are BitstringStatusListCredentials the caller has (files, a cache);
-    ``did_documents`` add DID documents beyond those in the trust list.
+    ``did_documents`` add DID documents beyond those in the trust list -- never *for* a DID the
+    trust list names: for those, only the trust list's document counts (a conflict fails, named
+    ``did_document_conflict``).
     """
 
     def __init__(
@@ -172,10 +175,11 @@ class Verifier:
     ) -> None:
         self.policy = policy or VerificationPolicy()
         self._loader = loader or default_loader()
-        docs = list(did_documents)
-        if self.policy.trust is not None:
-            docs = [i.did_document for i in self.policy.trust.issuers.values() if i.did_document] + docs
-        self._resolver = DidResolver(docs)
+        # The trust list's DID documents are authoritative: a document from anywhere else (a
+        # --did-document file, a wallet's store, the party being checked) can never replace or
+        # extend a trusted issuer's, and a differing one makes that DID fail to resolve, by name.
+        pinned = {} if self.policy.trust is None else self.policy.trust.authoritative_documents()
+        self._resolver = DidResolver(did_documents, authoritative=pinned)
         self._status: dict[str, Mapping[str, Any]] = {}
         for sl in status_lists:
             self.add_status_list(sl)
@@ -267,10 +271,12 @@ class Verifier:
                 rejected.append((i, cid, f"{why.family}: {why.reason}" if why else
                                  "the presentation itself did not verify"))
             else:
+                counted, not_counted = self._counted_claims(
+                    cred, _issuer_id(cred), holder if kind == "presentation" else None)
                 accepted.append(VerifiedCredential(
                     index=i, id=cid, issuer=str(_issuer_id(cred)), issuer_name=_issuer_name(cred),
                     subject=str(_subjects(cred)[0].get("id")) if _subjects(cred) else None,
-                    document=copy_json(dict(cred)),
+                    document=copy_json(dict(cred)), claims=tuple(counted), not_counted=tuple(not_counted),
                 ))
         if kind == "presentation" and not creds and not any(c.id == "presentation.credentials" for c in run.checks):
             run.add("presentation.credentials", 1, "failed", "the presentation holds no credentials",
@@ -442,10 +448,18 @@ class Verifier:
             cred, resolver=self._resolver, expected_purpose="assertionMethod", at=when,
             allowed_suites=self.policy.allowed_suites, loader=self._loader)
         bad = [c for c in report.checks if c.status != "passed"]
+        decisive = [d for c in report.checks for d in c.disclosable_decisive]
         if bad:
             run.add(f"{prefix}.proof", 5, "failed", bad[0].reason, bad[0].code)
             run.add(f"{prefix}.issuer", 6, "indeterminate", "not established: the proof did not verify",
                     "proof_invalid")
+        elif decisive:
+            # A valid ecdsa-sd-2023 proof, but the issuer let the holder choose whether to show
+            # what decides validity, status or the issuer: a withheld one would leave no trace.
+            run.add(f"{prefix}.proof", 5, "failed",
+                    "the issuer made what decides validity, status or the issuer selectively disclosable "
+                    f"(a holder could withhold it): {'; '.join(decisive)}", "decisive_claim_disclosable")
+            run.add(f"{prefix}.issuer", 6, "indeterminate", "not established: the proof is refused", "proof_invalid")
         else:
             run.add(f"{prefix}.proof", 5, "passed", f"{report.checks[0].cryptosuite} signature verified")
             if issuer in report.controllers:
@@ -482,7 +496,9 @@ class Verifier:
                 run.add(f"{prefix}.holder_binding", 11, "indeterminate",
                         "the presentation signer is not established", "holder_unknown")
             elif holder in subjects:
-                run.add(f"{prefix}.holder_binding", 11, "passed", "the subject is the presenter")
+                others = sorted(subjects - {holder})
+                run.add(f"{prefix}.holder_binding", 11, "passed", "the subject is the presenter" + (
+                    f"; what it says about {', '.join(others)} is not counted" if others else ""))
             else:
                 run.add(f"{prefix}.holder_binding", 11, "failed",
                         f"the credential is about {', '.join(sorted(subjects)) or 'nobody'}, not the presenter "
@@ -566,21 +582,54 @@ class Verifier:
         shown = "revoked" if purpose == "revocation" else "suspended" if purpose == "suspension" else purpose
         return "passed", f"not {shown}", "ok"
 
+    def _scope(self, cred: Mapping[str, Any], issuer: str | None
+               ) -> tuple[TrustedIssuer | None, list[Claim], list[tuple[Claim, str]], list[tuple[str, str]]]:
+        """The one place trust scope is judged, for the trust check and for what gap analysis
+        counts: every claim of every subject and achievement, inside or outside the scope of
+        the issuer's trust-list entry (without a trust list, everything is inside)."""
+        found = credential_claims(cred)
+        entry = self.policy.trust.get(issuer or "") if self.policy.trust is not None else None
+        if entry is None:
+            return None, list(found.claims), [], list(found.ignored)
+        inside, outside = entry.judge(found.claims)
+        return entry, inside, outside, list(found.ignored)
+
+    def _counted_claims(self, cred: Mapping[str, Any], issuer: str | None,
+                        holder: str | None) -> tuple[list[Claim], list[tuple[str, str]]]:
+        """The claims of a verified credential that may be counted, and the others with why."""
+        _entry, inside, outside, ignored = self._scope(cred, issuer)
+        not_counted = [(c.describe(), f"outside the trust scope: {why}") for c, why in outside] + ignored
+        counted: list[Claim] = []
+        for c in inside:
+            if holder is not None and c.subject != holder:
+                not_counted.append((c.describe(), f"about {c.subject or 'an unnamed subject'}, "
+                                    f"not the presenter {holder}"))
+            else:
+                counted.append(c)
+        return counted, not_counted
+
     def _trust(self, run: _Run, prefix: str, cred: Mapping[str, Any], issuer: str | None) -> None:
         trust = self.policy.trust
         if trust is None:
             run.add(f"{prefix}.trust", 9, "not_applicable",
                     "NOT PERFORMED: no trust list given, so the issuer is not checked", "trust_not_checked")
             return
-        entry = trust.get(issuer or "")
+        entry, inside, outside, _ignored = self._scope(cred, issuer)
         if entry is None:
             run.add(f"{prefix}.trust", 9, "failed", f"issuer {issuer} is not in the trust list", "issuer_untrusted")
             return
-        achievement: Mapping[str, Any] = next(
-            (a for s in _subjects(cred) if isinstance(a := s.get("achievement"), Mapping)), {})
-        ok, reason = entry.may_attest(achievement)
-        run.add(f"{prefix}.trust", 9, "passed" if ok else "failed", reason,
-                "ok" if ok else "issuer_not_trusted_for_kind")
+        countable = [c for c in inside if c.ref is not None]
+        if outside and not countable:
+            run.add(f"{prefix}.trust", 9, "failed", outside[0][1], "issuer_not_trusted_for_kind")
+        elif outside:
+            shown = "; ".join(f"{c.describe()}" for c, _ in outside[:3]) + ("; ..." if len(outside) > 3 else "")
+            run.add(f"{prefix}.trust", 9, "passed",
+                    f"{entry.name} is trusted for {len(countable)} of {len(countable) + len(outside)} claims; "
+                    f"NOT counted (outside its trust scope): {shown}")
+        else:
+            run.add(f"{prefix}.trust", 9, "passed",
+                    f"{entry.name} is trusted for every kind of credential" if entry.unrestricted
+                    else f"{entry.name} is trusted for everything this credential claims")
 
     def _schema(self, run: _Run, prefix: str, cred: Mapping[str, Any]) -> None:
         refs = _as_list(cred.get("credentialSchema"))
