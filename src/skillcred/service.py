@@ -59,7 +59,7 @@ from uvicorn.protocols.http.auto import AutoHTTPProtocol
 from skillcred import __version__
 from skillcred._internal.fileio import check_depth, load_json_object
 from skillcred._internal.jsonld import check_terms
-from skillcred._internal.timeutil import format_datetime, utcnow
+from skillcred._internal.timeutil import format_datetime, parse_datetime, utcnow
 from skillcred.did import web_did_document, web_did_url_path
 from skillcred.errors import (
     MALFORMED_VALUE_ERROR,
@@ -132,6 +132,10 @@ class ServiceConfig:
     pool_size: int = 4
     #: presentations holding more credentials are refused before any is checked
     max_credentials: int = MAX_PRESENTED_CREDENTIALS
+    #: a status list issued (validFrom) before this xsd:dateTime is too old (VerificationPolicy)
+    status_not_before: str | None = None
+    #: use status lists a presentation carries; False: only this service's own lists count
+    status_from_presentation: bool = True
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -306,7 +310,11 @@ class ServiceState:
         if not _IRI.match(config.public_url) or not config.public_url.startswith(("http://", "https://")):
             raise InvalidArgument(f"--public-url must be an http(s) URL, not {config.public_url!r}")
         trust = TrustList.load(config.trust_file)
-        self.policy = VerificationPolicy(trust=trust, max_credentials=config.max_credentials)
+        not_before = (parse_datetime(config.status_not_before, field="--status-not-before")
+                      if config.status_not_before else None)
+        self.policy = VerificationPolicy(trust=trust, max_credentials=config.max_credentials,
+                                         status_not_before=not_before,
+                                         status_from_presentation=config.status_from_presentation)
         self.did_document: dict[str, Any] | None = None
         if self.profile.did_method == "web":
             did_file = Path(config.issuer_dir) / "did.json"
@@ -497,9 +505,9 @@ class ServiceState:
         trusted = self.policy.trust.issuers if self.policy.trust else {}
         own = [d for d in own if d.get("id") not in trusted]  # the trust list's copy wins
         verifier = Verifier(self.policy, status_lists=lists, did_documents=own)
-        for sl in extra_lists:
+        for sl in extra_lists:  # carried by the presentation: marked so, never taken for the service's own
             with contextlib.suppress(SkillcredError):
-                verifier.add_status_list(sl)
+                verifier.add_status_list(sl, from_presentation=True)
         return verifier
 
     def verify_credential(self, vc: Mapping[str, Any], options: VerifyOptions | None = None

@@ -65,6 +65,7 @@ __all__ = [
     "StatusResult",
     "StatusVerificationError",
     "is_stale",
+    "list_valid_from",
     "read_status",
     "status_entry",
     "status_list_credential",
@@ -755,3 +756,18 @@ def is_stale(
         return start + timedelta(milliseconds=ttl) < now
     except OverflowError:
         return False
+
+
+def list_valid_from(list_credential: Mapping[str, Any]) -> datetime | None:
+    """The ``validFrom`` of a status list credential, or None when it has none (or no date).
+
+    This is how copies of one list are ordered: an issuer re-issues its list whenever a status
+    changes, so the copy with the latest ``validFrom`` is the one that knows of the most
+    revocations. It says nothing about whether the copy is genuine: check its proof first.
+    """
+    if not isinstance(list_credential, Mapping) or "validFrom" not in list_credential:
+        return None
+    try:
+        return parse_datetime(list_credential["validFrom"], field="validFrom")
+    except MalformedDocument:
+        return None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from skillcred._cli._common import errors_to_exit, fail, warn
+from skillcred._cli.verify_cmd import _parse_status_not_before
+from skillcred._internal.timeutil import format_datetime
 from skillcred.verify.verifier import MAX_PRESENTED_CREDENTIALS
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -39,11 +41,18 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 @click.option("--access-log/--no-access-log", default=True, show_default=True)
 @click.option("--max-credentials", default=MAX_PRESENTED_CREDENTIALS, show_default=True, type=click.IntRange(min=1),
               help="Refuse a presentation holding more credentials than this, before checking any.")
+@click.option("--status-not-before", metavar="DATE",
+              help="Verification endpoints: a status list issued (validFrom) before DATE is too old "
+                   "(the status is then indeterminate).")
+@click.option("--own-status-lists-only", is_flag=True,
+              help="Verification endpoints: ignore status lists carried in presentations; only this "
+                   "service's own lists count (other issuers' credentials then have no status).")
 @errors_to_exit
 def serve(issuer_dir: str, trust_file: str, host: str, port: int, workers: int, token_file: str | None,
           unsafe_open_issuing: bool, registry: str | None, public_url: str | None,
           passphrase_file: str | None, max_body_bytes: int, status_max_age: int, log_level: str,
-          access_log: bool, max_credentials: int) -> None:
+          access_log: bool, max_credentials: int, status_not_before: str | None,
+          own_status_lists_only: bool) -> None:
     """Serve the W3C VC-API: issue, verify, status lists (ready when GET /health answers 200).
 
     \b
@@ -67,10 +76,13 @@ def serve(issuer_dir: str, trust_file: str, host: str, port: int, workers: int, 
             warn(f"listening on {host} without --public-url: issued status-list URLs use 127.0.0.1")
             shown = "127.0.0.1"
         public_url = f"http://{shown}:{port}"
+    not_before = _parse_status_not_before(status_not_before)  # a bad date: one line, before anything starts
     config = service.ServiceConfig(
         issuer_dir=issuer_dir, trust_file=trust_file, public_url=public_url.rstrip("/"), registry=registry,
         token_file=token_file, unsafe_open_issuing=unsafe_open_issuing, passphrase_file=passphrase_file,
         max_body_bytes=max_body_bytes, status_max_age=status_max_age, max_credentials=max_credentials,
+        status_not_before=format_datetime(not_before) if not_before else None,
+        status_from_presentation=not own_status_lists_only,
     )
     state = service.load_state(config)  # fail here, with one line, rather than in every worker
     state.registries.close()

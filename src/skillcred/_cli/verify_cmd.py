@@ -7,6 +7,8 @@ import json
 import os
 import sys
 import warnings
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from skillcred._internal.fileio import atomic_write, dump_json, load_json_object
 from skillcred._internal.timeutil import parse_datetime
 from skillcred.errors import MalformedDocument, SkillcredSecurityWarning
 from skillcred.proofs import check_proofs
+from skillcred.status import list_valid_from
 from skillcred.trust import TrustList, default_trust_path
 from skillcred.verify import VerificationPolicy, VerificationReport, Verifier
 from skillcred.verify.verifier import MAX_PRESENTED_CREDENTIALS
@@ -74,10 +77,13 @@ def build_verifier(trust_file: str | None, status_lists: tuple[str, ...], status
     trust = load_trust(trust_file)
     ctx = click.get_current_context(silent=True)
     max_credentials = (ctx.meta.get(_MAX_CREDENTIALS_KEY) if ctx else None) or MAX_PRESENTED_CREDENTIALS
+    not_before = _parse_status_not_before(ctx.meta.get(_STATUS_NOT_BEFORE_KEY) if ctx else None)
+    own_only = bool(ctx.meta.get(_OWN_STATUS_ONLY_KEY)) if ctx else False
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SkillcredSecurityWarning)
         policy = VerificationPolicy(trust=trust, unsafe_accept_unknown_status=unsafe_accept_unknown_status,
-                                    unsafe_no_challenge=unsafe_no_challenge, max_credentials=max_credentials)
+                                    unsafe_no_challenge=unsafe_no_challenge, max_credentials=max_credentials,
+                                    status_not_before=not_before, status_from_presentation=not own_only)
     if unsafe_accept_unknown_status:
         warn("UNSAFE: credentials whose revocation status cannot be determined will be accepted")
     if unsafe_no_challenge:
@@ -100,6 +106,27 @@ def _remember_max_credentials(ctx: click.Context, _param: click.Parameter, value
     return value
 
 
+_STATUS_NOT_BEFORE_KEY = "skillcred.status_not_before"
+_OWN_STATUS_ONLY_KEY = "skillcred.own_status_lists_only"
+
+
+def _remember(key: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A click callback keeping an option's value in the context for build_verifier (as
+    --max-credentials does), so the verifying commands' signatures need not list it."""
+    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
+        ctx.meta[key] = value
+        return value
+    return callback
+
+
+def _parse_status_not_before(value: str | None) -> datetime | None:
+    """``--status-not-before`` as a datetime (a bare date is its midnight UTC); parsed in the
+    command, so a bad value is the usual one-line error naming the option."""
+    if not value:
+        return None
+    return parse_datetime(value if len(value) != 10 else f"{value}T00:00:00Z", field="--status-not-before")
+
+
 def verifier_options(func: Any) -> Any:
     """The options every verifying command shares."""
     opts = [
@@ -116,6 +143,14 @@ def verifier_options(func: Any) -> Any:
                      show_default=True, expose_value=False, callback=_remember_max_credentials,
                      help="Refuse a presentation holding more credentials than this, before checking any "
                           "(bounds the work an untrusted file can cause)."),
+        click.option("--status-not-before", metavar="DATE", expose_value=False,
+                     callback=_remember(_STATUS_NOT_BEFORE_KEY),
+                     help="A status list issued (validFrom) before DATE is too old: the status is then "
+                          "indeterminate. Revocations after a list's validFrom are invisible in it."),
+        click.option("--own-status-lists-only", is_flag=True, expose_value=False,
+                     callback=_remember(_OWN_STATUS_ONLY_KEY),
+                     help="Ignore status lists carried in the presentation (the candidate chooses those); "
+                          "only --status-list files and the cache count."),
         click.option("--unsafe-accept-unknown-status", is_flag=True,
                      help="UNSAFE: accept credentials whose status list is not available."),
         click.option("--unsafe-no-challenge", is_flag=True,
@@ -318,14 +353,44 @@ def status_import(files: tuple[str, ...], cache_dir: str | None) -> None:
     """Put status-list credentials (as published by institutes) into the verifier cache.
 
     They are checked (signature, issuer, freshness) each time they are used, not here; a list
-    past its validUntil/ttl is reported as stale.
+    past its validUntil/ttl is reported as stale. The cache holds one copy per list: a copy
+    older (by validFrom) than the one already cached does not replace it (a warning says so),
+    since it cannot show revocations made since.
     """
     cache = Path(cache_dir) if cache_dir else default_status_cache()
-    cache.mkdir(parents=True, exist_ok=True)
-    for f in files:
+    docs = []
+    for f in files:  # all read and checked before anything is written
         doc = load_json_object(f)
         if STATUS_LIST_TYPE not in str(doc.get("type")) or not isinstance(doc.get("id"), str):
             raise MalformedDocument("not a BitstringStatusListCredential with an id", path=f)
+        docs.append((f, doc))
+    cache.mkdir(parents=True, exist_ok=True)
+    for f, doc in docs:
         name = hashlib.sha256(doc["id"].encode()).hexdigest()[:32] + ".json"
+        held = _cached_copy(cache / name)
+        if held is not None and _newer(held, doc):
+            warn(f"{f}: not imported: the cache already holds a newer copy of {doc['id']} "
+                 f"(validFrom {held.get('validFrom')}; this one {doc.get('validFrom', 'has none')}), kept")
+            continue
         atomic_write(cache / name, dump_json(doc))
-        click.echo(f"cached {doc['id']} (valid until {doc.get('validUntil', 'no end')})")
+        click.echo(f"cached {doc['id']} (valid from {doc.get('validFrom', 'no start')} "
+                   f"until {doc.get('validUntil', 'no end')})")
+
+
+def _cached_copy(path: Path) -> dict[str, Any] | None:
+    """The copy the cache holds at ``path`` (None: none, or an unreadable one to overwrite)."""
+    if not path.exists():
+        return None
+    try:
+        return load_json_object(path)
+    except MalformedDocument:
+        return None
+
+
+def _newer(held: dict[str, Any], new: dict[str, Any]) -> bool:
+    """The cached copy is strictly newer than ``new`` by validFrom (a copy without a readable
+    validFrom is older than any dated one; equal dates: the new copy replaces the held one)."""
+    held_at, new_at = list_valid_from(held), list_valid_from(new)
+    if held_at is None:
+        return False
+    return new_at is None or held_at > new_at

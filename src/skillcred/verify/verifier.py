@@ -34,7 +34,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from skillcred._internal.fileio import check_depth, copy_json
@@ -51,10 +51,16 @@ from skillcred.errors import (
     UnsupportedFeature,
 )
 from skillcred.loader import OfflineLoader, default_loader
-from skillcred.proofs import VERIFIABLE_CRYPTOSUITES, _check_proofs_depth_checked, check_proofs, signed_parts
+from skillcred.proofs import (
+    VERIFIABLE_CRYPTOSUITES,
+    ProofReport,
+    _check_proofs_depth_checked,
+    check_proofs,
+    signed_parts,
+)
 from skillcred.schemas import known_schema_ids, validate
 from skillcred.securing import OpenedCredential, holder_jwk_for, is_envelope, open_envelope
-from skillcred.status import is_stale, read_status
+from skillcred.status import is_stale, list_valid_from, read_status
 from skillcred.trust import TrustedIssuer, TrustList
 from skillcred.verify.report import (
     Check,
@@ -73,6 +79,11 @@ STATUS_LIST_TYPE = "BitstringStatusListCredential"
 
 #: Default :attr:`VerificationPolicy.max_credentials`: far more than a skills passport holds.
 MAX_PRESENTED_CREDENTIALS = 200
+#: Of the copies of one status list a presentation carries, only this many (the newest by their
+#: claimed ``validFrom``) are tried: a holder needs one, and each costs a proof check per
+#: credential where a presentation is checked credential by credential (the service's unsigned
+#: presentations). The verifier's own copies are always tried.
+MAX_STAPLED_COPIES = 4
 
 
 @dataclass(frozen=True)
@@ -87,10 +98,21 @@ class VerificationPolicy:
     max_credentials: int = MAX_PRESENTED_CREDENTIALS
     unsafe_accept_unknown_status: bool = False
     unsafe_no_challenge: bool = False
+    #: A status list issued (``validFrom``) before this is not fresh enough: the status is then
+    #: indeterminate (``status_list_too_old``), however long the list itself says it is valid.
+    #: Set it to when you last learnt of a revocation, or to "an hour ago" for a risky decision.
+    status_not_before: datetime | None = None
+    #: Use the status lists a presentation carries (stapled by the holder, who chooses which
+    #: copy to staple). False: only the lists given to the verifier count.
+    status_from_presentation: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_credentials, int) or self.max_credentials < 1:
             raise InvalidArgument("max_credentials must be a positive integer")
+        if self.status_not_before is not None and not isinstance(self.status_not_before, datetime):
+            raise InvalidArgument("status_not_before must be a datetime (or None)")
+        if not isinstance(self.status_from_presentation, bool):
+            raise InvalidArgument("status_from_presentation must be True or False")
         if self.unsafe_accept_unknown_status:
             warnings.warn("unsafe: credentials whose status cannot be determined are accepted",
                           SkillcredSecurityWarning, stacklevel=3)
@@ -136,19 +158,60 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
+@dataclass(frozen=True)
+class _StatusCopy:
+    """One copy of a status list credential, and whether the holder supplied it."""
+
+    document: Mapping[str, Any]
+    #: carried by the presentation (the holder chose it) rather than given to the verifier
+    from_presentation: bool = False
+
+    @property
+    def described(self) -> str:
+        """Which copy this is, for a check's reason."""
+        start = self.document.get("validFrom")
+        origin = "carried by the presentation" if self.from_presentation else "held by the verifier"
+        return f"validFrom {start if isinstance(start, str) else '(none)'}, {origin}"
+
+
+_OLDEST = datetime.min.replace(tzinfo=UTC)
+
+
+def _newest_first(copies: Sequence[_StatusCopy]) -> list[_StatusCopy]:
+    """The copies by claimed ``validFrom``, newest first; on a tie the verifier's own before the
+    presentation's, and the one added last first. At most :data:`MAX_STAPLED_COPIES` of the
+    presentation's. Claimed, because nothing is verified yet: a forged newer copy comes first and
+    is skipped when its proof fails."""
+    ranked = sorted(enumerate(copies), reverse=True, key=lambda ic: (
+        list_valid_from(ic[1].document) or _OLDEST, not ic[1].from_presentation, ic[0]))
+    out: list[_StatusCopy] = []
+    stapled = 0
+    for _, c in ranked:
+        if c.from_presentation:
+            stapled += 1
+            if stapled > MAX_STAPLED_COPIES:
+                continue
+        out.append(c)
+    return out
+
+
 @dataclass
 class _Run:
     """Accumulates the checks of one verification."""
 
     checks: list[Check] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    #: the verifier's status lists plus those this document carries (never kept for the next one)
-    status_lists: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: every copy of each status list: the verifier's plus those this document carries (never
+    #: kept for the next one; tuples, so a copy of the verifier's dict cannot change it)
+    status_lists: dict[str, tuple[_StatusCopy, ...]] = field(default_factory=dict)
     #: what the verifier expects, for SD-JWT key binding inside a presentation
     challenge: str | None = None
     domain: str | None = None
     #: every context URL anywhere in the presentation is bundled (so in its credentials too)
     contexts_known: bool = False
+    #: proof checks of status list copies, by id() of the copy's document (each copy is checked
+    #: once per verification, however many credentials point at its list)
+    status_proofs: dict[int, ProofReport] = field(default_factory=dict)
 
     def add(self, cid: str, step: int, status: CheckStatus, reason: str, code: str = "ok") -> Check:
         c = Check(cid, step, status, reason, code if status != "passed" else "ok")
@@ -159,9 +222,11 @@ class _Run:
 class Verifier:
     """Verifies credentials and presentations offline against a policy.
 
-    ``status_lists`` are BitstringStatusListCredentials the caller has (files, a cache);
-    ``did_documents`` add DID documents beyond those in the trust list -- never *for* a DID the
-    trust list names: for those, only the trust list's document counts (a conflict fails, named
+    ``status_lists`` are BitstringStatusListCredentials the caller has (files, a cache); every
+    copy is kept, and of all the copies of one list (these and those a presentation carries)
+    the newest one whose proof and issuer check out decides. ``did_documents`` add DID
+    documents beyond those in the trust list -- never *for* a DID the trust list names: for
+    those, only the trust list's document counts (a conflict fails, named
     ``did_document_conflict``).
     """
 
@@ -180,15 +245,22 @@ class Verifier:
         # extend a trusted issuer's, and a differing one makes that DID fail to resolve, by name.
         pinned = {} if self.policy.trust is None else self.policy.trust.authoritative_documents()
         self._resolver = DidResolver(did_documents, authoritative=pinned)
-        self._status: dict[str, Mapping[str, Any]] = {}
+        self._status: dict[str, tuple[_StatusCopy, ...]] = {}
         for sl in status_lists:
             self.add_status_list(sl)
 
-    def add_status_list(self, credential: Mapping[str, Any]) -> None:
-        """Make a status-list credential available (it is verified when it is used)."""
+    def add_status_list(self, credential: Mapping[str, Any], *, from_presentation: bool = False) -> None:
+        """Make a status-list credential available (it is verified when it is used).
+
+        Copies of a list already held are kept too, not replaced: an older copy given later must
+        not hide a newer one. ``from_presentation`` marks a copy the holder supplied (a caller
+        checking a presentation's credentials one by one): it is then ignored when the policy
+        says ``status_from_presentation=False``, and loses a tie with the verifier's own.
+        """
         if STATUS_LIST_TYPE not in _types(credential.get("type")) or not isinstance(credential.get("id"), str):
             raise MalformedDocument("not a BitstringStatusListCredential with an id")
-        self._status[str(credential["id"])] = credential
+        key = str(credential["id"])
+        self._status[key] = (*self._status.get(key, ()), _StatusCopy(credential, from_presentation))
 
     # -- public API ----------------------------------------------------------------------------
 
@@ -364,7 +436,8 @@ class Verifier:
         creds = []
         for vc in all_vcs:
             if isinstance(vc, Mapping) and STATUS_LIST_TYPE in _types(vc.get("type")):
-                run.status_lists.setdefault(str(vc.get("id")), vc)  # status lists travelling with it
+                key = str(vc.get("id"))  # status lists travelling with it: one more copy each
+                run.status_lists[key] = (*run.status_lists.get(key, ()), _StatusCopy(vc, from_presentation=True))
             else:
                 creds.append(vc)
         if not isinstance(vp.get("proof"), Mapping | list):
@@ -551,36 +624,81 @@ class Verifier:
             return "indeterminate", f"status type {entry.get('type')!r} is not supported", "status_unsupported"
         url = entry.get("statusListCredential")
         purpose = entry.get("statusPurpose")
-        lst = run.status_lists.get(str(url).split("#", 1)[0]) if isinstance(url, str) else None
-        if lst is None:
-            return ("indeterminate", f"{purpose} status unknown: status list {url} is not available offline "
-                    "(give it with --status-list or 'skillcred status import')", "status_unavailable")
-        proof = check_proofs(lst, resolver=self._resolver, expected_purpose="assertionMethod", at=when,
-                              allowed_suites=self.policy.allowed_suites, loader=self._loader)
-        if not proof.verified:
-            bad = next(c for c in proof.checks if c.status != "passed")
-            return "indeterminate", f"status list {url} does not verify: {bad.reason}", "status_list_invalid"
-        if _issuer_id(lst) != issuer or issuer not in proof.controllers:
-            return ("indeterminate", f"status list {url} is not issued by the credential's issuer",
-                    "status_list_wrong_issuer")
+        copies = run.status_lists.get(str(url).split("#", 1)[0], ()) if isinstance(url, str) else ()
+        usable = [c for c in copies if self.policy.status_from_presentation or not c.from_presentation]
+        if not usable:
+            carried = (" (the presentation carries a copy, but this verifier uses only its own lists: "
+                       "status_from_presentation=False, --own-status-lists-only)" if copies else "")
+            return ("indeterminate", f"{purpose} status unknown: status list {url} is not available offline"
+                    f"{carried} (give it with --status-list or 'skillcred status import')", "status_unavailable")
+        chosen, skipped, problem = self._newest_verified(run, usable, str(url), issuer, when)
+        if chosen is None:
+            assert problem is not None
+            return problem
+        lst = chosen.document
+        which = chosen.described
+        if skipped:
+            which += f"; {skipped} newer cop{'y' if skipped == 1 else 'ies'} that did not verify ignored"
         try:
             if is_stale(lst, at=when):
-                return ("indeterminate", f"status list {url} is stale (past its validUntil/ttl); get a fresh copy",
-                        "status_list_stale")
+                return ("indeterminate", f"status list {url} ({which}) is stale (past its validUntil/ttl); "
+                        "get a fresh copy", "status_list_stale")
             start = lst.get("validFrom")
             if start and parse_datetime(start) > when + self.policy.clock_skew:
-                return "indeterminate", f"status list {url} is not valid yet", "status_list_not_yet_valid"
+                return "indeterminate", f"status list {url} ({which}) is not valid yet", "status_list_not_yet_valid"
+            not_before = self.policy.status_not_before
+            if not_before is not None:
+                floor = not_before if not_before.tzinfo is not None else not_before.replace(tzinfo=UTC)
+                if not start or parse_datetime(start, field="validFrom") < floor:
+                    return ("indeterminate", f"status list {url} ({which}) is older than the required "
+                            f"{format_datetime(floor)} (status_not_before, --status-not-before); get a newer "
+                            "copy ('skillcred status import')", "status_list_too_old")
             result = read_status(entry, lst)
         except (MalformedDocument, UnsupportedFeature) as exc:
             return "indeterminate", f"status list {url}: {exc.message}", exc.code
         if result.is_set:
             word = {"revocation": "revoked", "suspension": "suspended"}.get(str(purpose))
             if word is None:  # refresh / message: a set bit is information, not a verdict we know
-                return ("indeterminate", f"{purpose} status is set (status list {url}, index {result.index})",
-                        "status_set")
-            return "failed", f"{word} (status list {url}, index {result.index})", word
+                return ("indeterminate", f"{purpose} status is set (status list {url}, index {result.index}; "
+                        f"{which})", "status_set")
+            return "failed", f"{word} (status list {url}, index {result.index}; {which})", word
         shown = "revoked" if purpose == "revocation" else "suspended" if purpose == "suspension" else purpose
-        return "passed", f"not {shown}", "ok"
+        return "passed", f"not {shown} ({which})", "ok"
+
+    def _newest_verified(self, run: _Run, copies: Sequence[_StatusCopy], url: str, issuer: str | None,
+                         when: datetime) -> tuple[_StatusCopy | None, int, tuple[CheckStatus, str, str] | None]:
+        """The newest copy whose proof verifies and whose issuer is the credential's, and how many
+        newer copies were skipped; when none verifies, None and the outcome for the newest copy.
+
+        Newest, because a holder may staple a copy issued before the revocation that is still
+        within its validity period; verified first, because a forged "newer" copy must neither
+        be used nor hide a genuine older one."""
+        problem: tuple[CheckStatus, str, str] | None = None
+        skipped = 0
+        for copy in _newest_first(copies):
+            doc = copy.document
+            proof = run.status_proofs.get(id(doc))
+            if proof is None:
+                proof = check_proofs(doc, resolver=self._resolver, expected_purpose="assertionMethod", at=when,
+                                     allowed_suites=self.policy.allowed_suites, loader=self._loader)
+                run.status_proofs[id(doc)] = proof  # ``doc`` stays referenced by run.status_lists
+            if not proof.verified:
+                bad = next(c for c in proof.checks if c.status != "passed")
+                outcome: tuple[CheckStatus, str, str] = (
+                    "indeterminate", f"status list {url} ({copy.described}) does not verify: {bad.reason}",
+                    "status_list_invalid")
+            elif _issuer_id(doc) != issuer or issuer not in proof.controllers:
+                outcome = ("indeterminate", f"status list {url} ({copy.described}) is not issued by the "
+                           "credential's issuer", "status_list_wrong_issuer")
+            else:
+                return copy, skipped, None
+            problem = problem or outcome
+            skipped += 1
+        if problem is not None and skipped > 1:
+            status, reason, code = problem
+            others = f"{skipped - 1} other cop{'y' if skipped == 2 else 'ies'}"
+            problem = (status, f"{reason}; {others} did not verify either", code)
+        return None, skipped, problem
 
     def _scope(self, cred: Mapping[str, Any], issuer: str | None
                ) -> tuple[TrustedIssuer | None, list[Claim], list[tuple[Claim, str]], list[tuple[str, str]]]:
