@@ -21,13 +21,13 @@ over all requirements. Candidates rank by essential coverage, then score.
 
 from __future__ import annotations
 
-import html
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
 from skillcred._internal.fileio import load_json_object
+from skillcred._internal.textsafe import bdi, for_html, for_terminal
 from skillcred.claims import QUALIFICATION_PREFIX
 from skillcred.errors import InvalidArgument
 from skillcred.schemas import SCHEMA_BASE, validate
@@ -341,28 +341,31 @@ class MatchReport:
         return text
 
     def to_text(self) -> str:
-        """The report for a person reading a terminal."""
-        lines = [f"Gap analysis: {self.candidate or 'candidate'} for {self.profile}",
+        """The report for a person reading a terminal. Every value from the profile, framework,
+        catalog or a credential goes through ``for_terminal``: no control or bidi character of
+        theirs reaches the terminal."""
+        t = for_terminal
+        lines = [f"Gap analysis: {t(self.candidate or 'candidate')} for {t(self.profile)}",
                  f"  essential coverage {self.essential_coverage:.0%}, all requirements {self.coverage:.0%}, "
                  f"weighted score {self.score:.2f}", ""]
         for r in self.requirements:
             req = r.requirement
             need = f" (level {req.level})" if req.level else ""
             tag = "essential" if req.essential else "optional"
-            lines.append(f"  {_TEXT_STATUS[r.status]} {req.label}{need} [{tag}]")
+            lines.append(f"  {_TEXT_STATUS[r.status]} {t(req.label)}{need} [{tag}]")
             e = r.evidence
             if e is not None:
                 lvl = f" at level {e.level}" if e.level is not None else ""
-                lines.append(f"           by {e.achievement}{lvl} from {e.issuer_name} ({e.credential})")
+                lines.append(f"           by {t(e.achievement)}{lvl} from {t(e.issuer_name)} ({t(str(e.credential))})")
                 for step in e.inference:
-                    lines.append(f"           via {step}")
+                    lines.append(f"           via {t(step)}")
                 if r.shortfall:
                     lines.append(f"           {r.shortfall} level(s) short")
         if self.not_counted:
             lines.append("")
-            lines.append("  Not counted (failed verification):")
+            lines.append("  Not counted (failed verification, outside the trust scope, or about someone else):")
             for cid, why in self.not_counted:
-                lines.append(f"    - {cid}: {why}")
+                lines.append(f"    - {t(str(cid))}: {t(why)}")
         if self.plan is not None:
             lines.append("")
             if not self.plan.modules and not self.plan.unclosable:
@@ -371,25 +374,27 @@ class MatchReport:
                 lines.append(f"  Training plan ({self.plan.total_hours:g} hours"
                              f"{'' if self.plan.optimal else ', greedy'}):")
                 for p in self.plan.modules:
-                    lines.append(f"    - {p.module.name} ({p.module.hours:g} h, {p.module.provider or '?'}): "
-                                 f"closes {', '.join(p.closes)}")
+                    lines.append(f"    - {t(p.module.name)} ({p.module.hours:g} h, {t(p.module.provider or '?')}): "
+                                 f"closes {t(', '.join(p.closes))}")
                 for u in self.plan.unclosable:
-                    lines.append(f"    ! no module in the catalog closes: {u}")
+                    lines.append(f"    ! no module in the catalog closes: {t(u)}")
         return "\n".join(lines) + "\n"
 
     def to_html(self) -> str:
         """A self-contained printable page (no script, no external resource; every text escaped):
-        the same content as :meth:`to_text`."""
-        e = html.escape
+        the same content as :meth:`to_text`. Each untrusted value is in ``<bdi>`` (its direction
+        cannot leak into the text around it) with its control and bidi characters shown as
+        escapes."""
+        e, b = for_html, bdi  # e: no markup allowed (<title>); b: every inline value
         rows = []
         for r in self.requirements:
             ev = r.evidence
             by = "" if ev is None else (
-                f"{e(ev.achievement)}{' (level ' + str(ev.level) + ')' if ev.level is not None else ''}"
-                f"<br><small>{e(ev.issuer_name)} &middot; {e(ev.credential or '')}</small>"
-                + "".join(f"<br><small>via {e(s)}</small>" for s in ev.inference)
+                f"{b(ev.achievement)}{' (level ' + str(ev.level) + ')' if ev.level is not None else ''}"
+                f"<br><small>{b(ev.issuer_name)} &middot; {b(ev.credential or '')}</small>"
+                + "".join(f"<br><small>via {b(s)}</small>" for s in ev.inference)
                 + (f"<br><strong>{r.shortfall} level(s) short</strong>" if r.shortfall else ""))
-            rows.append(f'<tr class="{r.status}"><td>{e(r.requirement.label)}</td>'
+            rows.append(f'<tr class="{r.status}"><td>{b(r.requirement.label)}</td>'
                         f"<td>{e(str(r.requirement.level or '-'))}</td>"
                         f"<td>{'yes' if r.requirement.essential else 'no'}</td><td>{r.status}</td><td>{by}</td></tr>")
         plan = ""
@@ -398,23 +403,24 @@ class MatchReport:
                 plan = "<h2>Training plan</h2><p>None needed: every essential requirement is met.</p>"
             else:
                 items = "".join(
-                    f"<li>{e(p.module.name)} ({p.module.hours:g} h, {e(p.module.provider or '?')}) "
-                    f"closes {e(', '.join(p.closes))}</li>" for p in self.plan.modules)
-                items += "".join(f'<li class="unclosable">No module in the catalog closes: {e(u)}</li>'
+                    f"<li>{b(p.module.name)} ({p.module.hours:g} h, {b(p.module.provider or '?')}) "
+                    f"closes {', '.join(b(c) for c in p.closes)}</li>" for p in self.plan.modules)
+                items += "".join(f'<li class="unclosable">No module in the catalog closes: {b(u)}</li>'
                                  for u in self.plan.unclosable)
                 how = "" if self.plan.optimal else ", greedy (the catalog is too large for the exact search)"
                 plan = f"<h2>Training plan ({self.plan.total_hours:g} hours{how})</h2><ul>{items}</ul>"
         nc = ""
         if self.not_counted:
-            nc = ("<h2>Not counted (failed verification)</h2><ul>"
-                  + "".join(f"<li>{e(str(c))}: {e(w)}</li>" for c, w in self.not_counted) + "</ul>")
-        return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Gap analysis</title><style>"
+            nc = ("<h2>Not counted (failed verification, outside the trust scope, or about someone else)</h2><ul>"
+                  + "".join(f"<li>{b(str(c))}: {b(w)}</li>" for c, w in self.not_counted) + "</ul>")
+        return ("<!DOCTYPE html><html lang='en' dir='ltr'><head><meta charset='utf-8'><title>Gap analysis</title>"
+                "<style>"
                 "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
                 "table{border-collapse:collapse;width:100%}"
                 "td,th{border:1px solid #ccc;padding:.3rem .5rem;text-align:left}"
                 ".met{background:#dafbe1}.partial{background:#fff8c5}.missing{background:#ffebe9}"
                 ".unclosable{color:#a40e26}@media print{body{margin:0}}</style></head><body>"
-                f"<h1>{e(self.profile)}</h1><p>Candidate: {e(self.candidate or '-')}<br>"
+                f"<h1>{b(self.profile)}</h1><p>Candidate: {b(self.candidate or '-')}<br>"
                 f"Essential coverage {self.essential_coverage:.0%} &middot; all requirements {self.coverage:.0%}"
                 f" &middot; score {self.score:.2f}</p>"
                 "<table><tr><th>Requirement</th><th>Level</th><th>Essential</th><th>Status</th><th>Shown by</th></tr>"

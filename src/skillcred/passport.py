@@ -5,16 +5,18 @@ soon-expiring credentials; whether a credential is revoked can only be known fro
 issuer's status list, which the verifier checks (``skillcred verify``), not the passport.
 
 The HTML page is self-contained (inline CSS, no scripts, no external assets), so it can be
-opened offline, mailed or printed; every value from a credential is HTML-escaped.
+opened offline, mailed or printed; every value from a credential is HTML-escaped and put in
+``<bdi>``, and control and bidi characters in it are shown as escapes (in the text form too), so
+a name cannot rewrite or reorder the rest of the page or the terminal.
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from skillcred._internal.textsafe import bdi, for_html, for_terminal
 from skillcred._internal.timeutil import parse_datetime, utcnow
 from skillcred.wallet import WalletEntry
 
@@ -56,7 +58,8 @@ class Passport:
         return sum(len(entries) for _, _, entries in self.groups)
 
     def to_text(self) -> str:
-        lines = [f"Skills passport of {self.holder}",
+        t = for_terminal
+        lines = [f"Skills passport of {t(self.holder)}",
                  f"as of {self.at.strftime('%Y-%m-%d')}, {self.count} credential(s)"]
         for _, title, entries in self.groups:
             if not entries:
@@ -66,20 +69,20 @@ class Passport:
             lines.append("-" * len(title))
             for e in entries:
                 status = _STATUS_LABEL[e.validity(self.at)]
-                level = f" - {e.level}" if e.level else ""
-                lines.append(f"  * {e.achievement}{level}")
-                lines.append(f"      issuer: {e.issuer_name}   issued: {_date(e.issued)}   "
-                             f"valid until: {_date(e.expires) if e.expires else 'no end date'}   [{status}]")
+                level = f" - {t(e.level)}" if e.level else ""
+                lines.append(f"  * {t(e.achievement)}{level}")
+                lines.append(f"      issuer: {t(e.issuer_name)}   issued: {t(_date(e.issued))}   "
+                             f"valid until: {t(_date(e.expires)) if e.expires else 'no end date'}   [{status}]")
         if not self.count:
             lines.append("")
             lines.append("(no credentials yet: add one with 'skillcred wallet add FILE')")
         return "\n".join(lines) + "\n"
 
     def to_html(self) -> str:
-        e = html.escape
+        e, b = for_html, bdi  # e: attributes and <title> (no markup there); b: inline text
         parts = [
             "<!DOCTYPE html>",
-            '<html lang="en"><head><meta charset="utf-8">',
+            '<html lang="en" dir="ltr"><head><meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
             f"<title>Skills passport - {e(self.holder)}</title>",
             "<style>",
@@ -97,7 +100,7 @@ class Passport:
             "@media print{body{margin:0;max-width:none}.card{border-color:#999}a{color:inherit}}",
             "</style></head><body>",
             "<h1>Skills passport</h1>",
-            f'<div class="holder">Holder: {e(self.holder)}</div>',
+            f'<div class="holder">Holder: {b(self.holder)}</div>',
             f'<div class="meta">As of {e(self.at.strftime("%Y-%m-%d"))} &middot; {self.count} credential(s)</div>',
         ]
         for kind, title, entries in self.groups:
@@ -107,14 +110,14 @@ class Passport:
             for entry in entries:
                 status = entry.validity(self.at)
                 parts.append(f'<div class="card" data-credential-id="{e(entry.id)}">')
-                parts.append(f"<h3>{e(entry.achievement)}"
+                parts.append(f"<h3>{b(entry.achievement)}"
                              f'<span class="badge {e(status)}">{e(_STATUS_LABEL[status])}</span></h3>')
                 if entry.level:
-                    parts.append(f'<div class="level">Level: {e(entry.level)}</div>')
+                    parts.append(f'<div class="level">Level: {b(entry.level)}</div>')
                 until = _date(entry.expires) if entry.expires else "no end date"
-                parts.append(f'<div class="meta">Issued by {e(entry.issuer_name)} on {e(_date(entry.issued))}'
-                             f" &middot; valid until {e(until)}</div>")
-                parts.append(f'<div class="meta">Credential {e(entry.id)}</div></div>')
+                parts.append(f'<div class="meta">Issued by {b(entry.issuer_name)} on {b(_date(entry.issued))}'
+                             f" &middot; valid until {b(until)}</div>")
+                parts.append(f'<div class="meta">Credential {b(entry.id)}</div></div>')
             parts.append("</section>")
         if not self.count:
             parts.append('<p class="empty">No credentials yet.</p>')

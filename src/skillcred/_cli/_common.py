@@ -4,6 +4,11 @@ Exit codes (stable): 0 success / verified, 1 not verified (or gaps found), 2 usa
 error. A :class:`~skillcred.errors.SkillcredError` becomes one line on stderr naming the file
 and the problem; an unexpected exception too (with ``SKILLCRED_DEBUG=1`` for the traceback),
 so a user never sees a traceback by default.
+
+Library messages embed untrusted values (a DID document's id, a name from a credential), so
+:func:`fail` and :func:`warn` pass them through :func:`~skillcred._internal.textsafe.for_terminal`:
+no control or bidi character from a file reaches the terminal. JSON for stdout goes through
+:func:`echo_json` for the same reason.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from skillcred._internal.fileio import MAX_JSON_BYTES, atomic_write, dump_json, load_json_object, parse_json
+from skillcred._internal.textsafe import for_json, for_terminal
 from skillcred.errors import KeyFileError, MalformedDocument, SkillcredError, WrongPassphrase
 from skillcred.keys import KeyPair, read_key_file
 
@@ -29,12 +35,19 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    click.echo(f"skillcred: error: {message}", err=True)
+    click.echo(f"skillcred: error: {for_terminal(message)}", err=True)
     sys.exit(code)
 
 
 def warn(message: str) -> None:
-    click.echo(f"skillcred: warning: {message}", err=True)
+    click.echo(f"skillcred: warning: {for_terminal(message)}", err=True)
+
+
+def echo_json(text: str) -> None:
+    """Print JSON text on stdout with no raw C1, bidi or separator character in it (they come
+    out as ``\\uXXXX``): ``ensure_ascii=False`` keeps names readable but passes those through,
+    and a terminal would act on them. The parsed value is unchanged."""
+    click.echo(for_json(text))
 
 
 def errors_to_exit(func: F) -> F:
@@ -150,6 +163,6 @@ def write_document(doc: Any, out: str | None) -> None:
     """Write JSON to ``out`` atomically, or to stdout when ``out`` is None or ``-``."""
     data = dump_json(doc)
     if out is None or out == "-":
-        click.echo(data.decode("utf-8"), nl=False)
+        click.echo(for_json(data.decode("utf-8")), nl=False)  # same value, no raw bidi/C1 on the terminal
     else:
         atomic_write(out, data)

@@ -13,6 +13,7 @@ import click
 
 from skillcred._cli._common import (
     _read_passphrase_file,
+    echo_json,
     errors_to_exit,
     fail,
     passphrase_for_new_key,
@@ -21,6 +22,7 @@ from skillcred._cli._common import (
     write_document,
 )
 from skillcred._internal.fileio import atomic_write
+from skillcred._internal.textsafe import for_terminal
 from skillcred._internal.timeutil import parse_datetime
 from skillcred.errors import WrongPassphrase
 from skillcred.issuer import EvidenceInput, Issuer, get_issued, init_issuer, iter_issued, load_achievement
@@ -149,7 +151,7 @@ def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: s
         click.echo(f"issued {result.issued_count}, already issued {result.skipped_count}, "
                    f"failed {len(result.errors)} -> {out_dir}")
         for err in result.errors:
-            click.echo(f"skillcred: error: {batch}:{err.line}: {err.message}", err=True)
+            click.echo(f"skillcred: error: {batch}:{err.line}: {for_terminal(err.message)}", err=True)
         sys.exit(2 if result.errors else 0)
     if not achievement or not subject:
         fail("issue needs --achievement and --subject (or --batch)")
@@ -206,12 +208,13 @@ def issuer_list(folder: str, subject: str | None, achievement: str | None, as_js
     for rec in iter_issued(folder, subject=subject, achievement=achievement):
         status = "revoked" if rec.revoked else "suspended" if rec.suspended else "active"
         if as_json:
-            click.echo(json.dumps({"id": rec.id, "kind": rec.kind, "status": status, "issuedAt": rec.issued_at,
-                                   "validUntil": rec.valid_until, "subject": rec.subject,
-                                   "achievement": rec.achievement, "rowKey": rec.row_key}, ensure_ascii=False))
-        else:
-            click.echo(f"{rec.id}  {rec.kind:<10}  {status:<9}  {rec.issued_at[:10]}  {rec.subject}  "
-                       f"{rec.achievement}")
+            echo_json(json.dumps({"id": rec.id, "kind": rec.kind, "status": status, "issuedAt": rec.issued_at,
+                                  "validUntil": rec.valid_until, "subject": rec.subject,
+                                  "achievement": rec.achievement, "rowKey": rec.row_key}, ensure_ascii=False))
+        else:  # subject and achievement come from rosters and achievement files: untrusted text
+            t = for_terminal
+            click.echo(f"{t(rec.id)}  {t(rec.kind):<10}  {status:<9}  {t(rec.issued_at[:10])}  {t(rec.subject)}  "
+                       f"{t(rec.achievement)}")
         count += 1
     if not as_json:
         click.echo(f"{count} credential{'s' if count != 1 else ''}", err=True)
@@ -240,8 +243,9 @@ def _status_command(action: str, help_text: str) -> click.Command:
     def command(issuer_dir: str, credential_id: str, passphrase_file: str | None) -> None:
         with open_issuer(issuer_dir, passphrase_file) as iss:
             changed = getattr(iss, action)(credential_id)
-        click.echo(f"{credential_id}: {action}{'d' if action.endswith('e') else 'ed'}"
-                   if changed else f"{credential_id}: already {action}{'d' if action.endswith('e') else 'ed'}")
+        shown = for_terminal(credential_id)
+        click.echo(f"{shown}: {action}{'d' if action.endswith('e') else 'ed'}"
+                   if changed else f"{shown}: already {action}{'d' if action.endswith('e') else 'ed'}")
         click.echo("run 'skillcred status publish' so verifiers see the change", err=True)
 
     return command
@@ -271,4 +275,4 @@ def publish(issuer_dir: str, out_dir: str, valid_days: int, passphrase_file: str
     if not index:
         warn("no credentials issued yet: no status lists to publish")
     for url, name in index.items():
-        click.echo(f"{Path(out_dir) / name}  ->  {url}")
+        click.echo(f"{Path(out_dir) / for_terminal(name)}  ->  {for_terminal(url)}")

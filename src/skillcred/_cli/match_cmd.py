@@ -9,9 +9,10 @@ from typing import Any
 
 import click
 
-from skillcred._cli._common import EXIT_NOT_VERIFIED, EXIT_OK, errors_to_exit, read_document, warn
+from skillcred._cli._common import EXIT_NOT_VERIFIED, EXIT_OK, echo_json, errors_to_exit, read_document, warn
 from skillcred._cli.verify_cmd import _parse_at, build_verifier, render_report, verifier_options
 from skillcred._internal.fileio import atomic_write, load_json_object
+from skillcred._internal.textsafe import for_terminal
 from skillcred.errors import SkillcredError
 from skillcred.match import MatchReport, load_catalog, load_framework, load_profile, match
 
@@ -86,11 +87,12 @@ def match_command(presentation: str, profile: str, challenge: str | None, domain
         out["verification"] = {"verified": result.report.verified, "presentation_verified": presentation_ok,
                                **({"failure": failure} if failure else {}),
                                "checks": [c.to_dict() for c in result.report.checks]}
-        click.echo(json.dumps(out, indent=2, ensure_ascii=False))
+        echo_json(json.dumps(out, indent=2, ensure_ascii=False))
     else:
         if not presentation_ok:
             click.echo(render_report(result.report))
-            click.echo(f"The presentation itself did not verify ({failure}): no credential counts.\n")
+            click.echo(f"The presentation itself did not verify ({for_terminal(failure or '')}): "
+                       "no credential counts.\n")
         click.echo(report.to_text(), nl=False)
     if html_file:
         atomic_write(html_file, report.to_html().encode("utf-8"))
@@ -156,15 +158,18 @@ def rank_command(folder: str, profile: str, challenge_file: str | None, domain: 
     rows.sort(key=lambda r: (not r["presentation_verified"], -r.get("essential_coverage", 0.0), -r.get("score", 0.0),
                              r["file"]))
     if as_json:
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        echo_json(json.dumps(rows, indent=2, ensure_ascii=False))
         return
-    click.echo(f"Ranking for {prof.title}: {len(rows)} candidate(s)")
+    # the profile's title, the candidates' file names and the summaries (labels, reasons) are
+    # untrusted text: each passes through for_terminal
+    click.echo(f"Ranking for {for_terminal(prof.title)}: {len(rows)} candidate(s)")
     for i, r in enumerate(rows, 1):
+        name, summary = for_terminal(r["file"]), for_terminal(r["summary"])
         if r["presentation_verified"]:
-            click.echo(f"{i:>3}. {r['file']:<28} essential {r['essential_coverage']:.0%}  score {r['score']:.2f}  "
-                       f"{r['summary']}")
+            click.echo(f"{i:>3}. {name:<28} essential {r['essential_coverage']:.0%}  score {r['score']:.2f}  "
+                       f"{summary}")
         else:
-            click.echo(f"  -  {r['file']:<28} {r['summary']}")
+            click.echo(f"  -  {name:<28} {summary}")
 
 
 def _rank_row(f: Path, verifier: Any, prof: Any, fw: Any, cat: Any, challenges: dict[str, dict[str, str]] | None,
@@ -221,6 +226,6 @@ def run_wallet_gap(wallet_dir: str | None, profile: str, catalog: str | None, fr
                    catalog=load_catalog(catalog) if catalog else None, not_counted=not_counted, candidate=w.holder)
     warn("your own wallet: revocation status and issuer trust are not checked here (an employer checks them)")
     if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        echo_json(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
         click.echo(report.to_text(), nl=False)

@@ -18,6 +18,7 @@ from skillcred._cli._common import (
     EXIT_NOT_VERIFIED,
     EXIT_OK,
     EXIT_USAGE,
+    echo_json,
     errors_to_exit,
     fail,
     read_document,
@@ -25,6 +26,7 @@ from skillcred._cli._common import (
 )
 from skillcred._cli.sign_cmd import _resolver_from, render_proof_report
 from skillcred._internal.fileio import atomic_write, dump_json, load_json_object
+from skillcred._internal.textsafe import for_terminal
 from skillcred._internal.timeutil import parse_datetime
 from skillcred.errors import MalformedDocument, SkillcredSecurityWarning
 from skillcred.proofs import check_proofs
@@ -165,9 +167,14 @@ _MARK = {"passed": "ok  ", "failed": "FAIL", "not_applicable": "n/a ", "indeterm
 
 
 def render_report(report: VerificationReport, titles: dict[int, str] | None = None) -> str:
+    """The report for a terminal. Every value that comes from the document (ids, titles,
+    reasons, warnings) is passed through ``for_terminal``: a name holding ``\\r`` or an ANSI
+    escape must not be able to overwrite or restyle the verdict line."""
+    t = for_terminal
     head = "VERIFIED" if report.verified else "NOT VERIFIED"
-    what = f"presentation {report.presentation_id or ''}".strip() if report.kind == "presentation" else "credential"
-    lines = [f"{head}: {report.source or '-'} ({what}, checked at {report.checked_at})"]
+    what = (f"presentation {t(report.presentation_id or '')}".strip() if report.kind == "presentation"
+            else "credential")
+    lines = [f"{head}: {t(report.source or '-')} ({what}, checked at {t(report.checked_at)})"]
     current = None
     for c in report.checks:
         group = c.id.split(".", 1)[0]
@@ -177,12 +184,12 @@ def render_report(report: VerificationReport, titles: dict[int, str] | None = No
                 idx = int(group[11:-1]) if group.startswith("credential[") else 0
                 title = (titles or {}).get(idx, "")
                 cid = report.credential_ids[idx] if idx < len(report.credential_ids) else None
-                lines.append(f"  {group}: {title} {cid or ''}".rstrip())
+                lines.append(f"  {t(group)}: {t(title)} {t(cid or '')}".rstrip())
             else:
-                lines.append(f"  {group}:")
-        lines.append(f"    {_MARK[c.status]} {c.step:>2}. {c.id.split('.', 1)[1]:<15} {c.reason}")
+                lines.append(f"  {t(group)}:")
+        lines.append(f"    {_MARK[c.status]} {c.step:>2}. {t(c.id.split('.', 1)[1]):<15} {t(c.reason)}")
     for w in report.warnings:
-        lines.append(f"  warning: {w}")
+        lines.append(f"  warning: {t(w)}")
     return "\n".join(lines)
 
 
@@ -243,7 +250,7 @@ def verify(file: str, challenge: str | None, domain: str | None, at: str | None,
     for w in report.warnings:  # on stderr in --json mode too: stdout stays one JSON object
         warn(w)
     if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        echo_json(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
         click.echo(render_report(report, _titles(doc)))
     if any(c.id == "document.shape" for c in report.checks):
@@ -290,7 +297,7 @@ def trust_add(trust_file: str | None, did: str, name: str, did_document: str | N
     tl.save()
     scope = "everything" if entry.unrestricted else ", ".join([*entry.achievement_types,
                                                               *("framework " + f for f in entry.frameworks)])
-    click.echo(f"trusted {did} ({name}) for {scope} in {path}")
+    click.echo(f"trusted {for_terminal(did)} ({for_terminal(name)}) for {for_terminal(scope)} in {path}")
 
 
 @trust.command("import")
@@ -309,7 +316,7 @@ def trust_import(trust_file: str | None, did_document: str, name: str, may_attes
     tl.add(doc["id"], name=name, did_document=None if doc["id"].startswith("did:key:") else doc,
            may_attest=may_attest)
     tl.save()
-    click.echo(f"trusted {doc['id']} ({name}) in {path}")
+    click.echo(f"trusted {for_terminal(doc['id'])} ({for_terminal(name)}) in {path}")
 
 
 @trust.command("list")
@@ -328,7 +335,7 @@ def trust_list(trust_file: str | None, as_json: bool) -> None:
     for i in tl.issuers.values():
         scope = ("everything" if i.unrestricted
                  else ", ".join([*i.achievement_types, *("framework " + f for f in i.frameworks)]))
-        click.echo(f"{i.name}\n    {i.id}\n    may attest: {scope}")
+        click.echo(f"{for_terminal(i.name)}\n    {for_terminal(i.id)}\n    may attest: {for_terminal(scope)}")
 
 
 @trust.command("remove")
@@ -341,7 +348,7 @@ def trust_remove(trust_file: str | None, did: str) -> None:
     tl = TrustList.load(path)
     entry = tl.remove(did)
     tl.save()
-    click.echo(f"removed {did} ({entry.name})")
+    click.echo(f"removed {for_terminal(did)} ({for_terminal(entry.name)})")
 
 
 @click.command("import")
@@ -373,8 +380,9 @@ def status_import(files: tuple[str, ...], cache_dir: str | None) -> None:
                  f"(validFrom {held.get('validFrom')}; this one {doc.get('validFrom', 'has none')}), kept")
             continue
         atomic_write(cache / name, dump_json(doc))
-        click.echo(f"cached {doc['id']} (valid from {doc.get('validFrom', 'no start')} "
-                   f"until {doc.get('validUntil', 'no end')})")
+        frm = for_terminal(str(doc.get("validFrom", "no start")))
+        until = for_terminal(str(doc.get("validUntil", "no end")))
+        click.echo(f"cached {for_terminal(doc['id'])} (valid from {frm} until {until})")
 
 
 def _cached_copy(path: Path) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ import click
 
 from skillcred._cli._common import (
     _read_passphrase_file,
+    echo_json,
     errors_to_exit,
     passphrase_for_new_key,
     read_stdin_bounded,
@@ -16,6 +17,7 @@ from skillcred._cli._common import (
     write_document,
 )
 from skillcred._internal.fileio import atomic_write, load_json_object
+from skillcred._internal.textsafe import for_terminal
 from skillcred._internal.timeutil import parse_datetime
 from skillcred.did import DidResolver
 from skillcred.errors import WrongPassphrase
@@ -98,7 +100,8 @@ def add(wallet_dir: str | None, files: tuple[str, ...], force_foreign: bool, did
     if extra:
         w.remember_did_documents(extra)
     for e in added:
-        click.echo(f"added {e.id}  {e.achievement}{' - ' + e.level if e.level else ''}")
+        level = f" - {for_terminal(e.level)}" if e.level else ""
+        click.echo(f"added {for_terminal(e.id)}  {for_terminal(e.achievement)}{level}")
 
 
 @wallet.command("list")
@@ -110,20 +113,21 @@ def list_(wallet_dir: str | None, as_json: bool) -> None:
     w = Wallet.open(wallet_dir)
     listing = w.listing()
     for p in listing.problems:
-        click.echo(f"skillcred: warning: {w.root / 'credentials' / p.file}: skipped: {p.message}", err=True)
+        warn(f"{w.root / 'credentials' / p.file}: skipped: {p.message}")
     if as_json:
-        click.echo(dumps_entries(listing.entries))
+        echo_json(dumps_entries(listing.entries))
         return
     if not listing.entries:
         click.echo("(empty wallet)")
         return
-    rows = [("KIND", "ACHIEVEMENT", "LEVEL", "ISSUER", "ISSUED", "EXPIRES", "STATUS", "ID")]
+    rows: list[tuple[str, ...]] = [("KIND", "ACHIEVEMENT", "LEVEL", "ISSUER", "ISSUED", "EXPIRES", "STATUS", "ID")]
     from skillcred._internal.timeutil import utcnow
 
     now = utcnow()
-    for e in listing.entries:
-        rows.append((e.kind, e.achievement, e.level or "-", e.issuer_name, (e.issued or "-")[:10],
-                     (e.expires or "-")[:10], e.validity(now), e.id))
+    for e in listing.entries:  # each cell from the credential, made safe before it is measured
+        rows.append(tuple(for_terminal(c) for c in (
+            e.kind, e.achievement, e.level or "-", e.issuer_name, (e.issued or "-")[:10],
+            (e.expires or "-")[:10], e.validity(now), e.id)))
     widths = [min(max(len(r[i]) for r in rows), 40) for i in range(len(rows[0]) - 1)]
     for r in rows:
         cells = [c[:w_].ljust(w_) for c, w_ in zip(r[:-1], widths, strict=True)]
@@ -146,7 +150,7 @@ def show(wallet_dir: str | None, credential_id: str) -> None:
 def remove(wallet_dir: str | None, credential_id: str) -> None:
     """Remove a credential from the wallet."""
     e = Wallet.open(wallet_dir).remove(credential_id)
-    click.echo(f"removed {e.id}  {e.achievement}")
+    click.echo(f"removed {for_terminal(e.id)}  {for_terminal(e.achievement)}")
 
 
 @wallet.command("export")
@@ -169,7 +173,7 @@ def import_(wallet_dir: str | None, source: str, did_documents: tuple[str, ...])
     w, n = Wallet.import_bundle(source, wallet_dir, resolver=_resolver(did_documents))
     if did_documents:
         w.remember_did_documents(load_json_object(p) for p in did_documents)
-    click.echo(f"imported {n} credential(s) into {w.root} for {w.holder}")
+    click.echo(f"imported {n} credential(s) into {w.root} for {for_terminal(w.holder)}")
 
 
 @wallet.command("gap")
@@ -198,7 +202,7 @@ def passport(wallet_dir: str | None, html_file: str | None, at: str | None) -> N
     when = parse_datetime(at if len(at or "") != 10 else f"{at}T00:00:00Z", field="--at") if at else None
     listing = w.listing()
     for p in listing.problems:
-        click.echo(f"skillcred: warning: {w.root / 'credentials' / p.file}: skipped: {p.message}", err=True)
+        warn(f"{w.root / 'credentials' / p.file}: skipped: {p.message}")
     pp = build_passport(w.holder, listing.entries, at=when)
     click.echo(pp.to_text(), nl=False)
     if html_file:
