@@ -7,7 +7,8 @@ A credential secured with JOSE is a compact JWS whose payload IS the credential 
 Verification is strict and ordered so that no key is touched before the token is known to be of
 an acceptable shape:
 
-1. compact form, base64url without padding, JSON objects without duplicate names;
+1. compact form, canonical base64url (no padding, no unused bits set: one encoding per token),
+   strict UTF-8 JSON (no duplicate names, no NaN/Infinity: :mod:`skillcred._internal.strictjson`);
 2. ``alg`` in the allow-list (EdDSA, ES256, ES384). ``none``, HMAC (``HS*``: the classic
    "public key as HMAC secret" confusion), RSA (``RS*``/``PS*``) and ``ES512`` are rejected
    here, before any key is resolved;
