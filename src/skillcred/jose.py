@@ -7,7 +7,8 @@ A credential secured with JOSE is a compact JWS whose payload IS the credential 
 Verification is strict and ordered so that no key is touched before the token is known to be of
 an acceptable shape:
 
-1. compact form, base64url without padding, JSON objects without duplicate names;
+1. compact form, canonical base64url (no padding, no unused bits set: one encoding per token),
+   strict UTF-8 JSON (no duplicate names, no NaN/Infinity: :mod:`skillcred._internal.strictjson`);
 2. ``alg`` in the allow-list (EdDSA, ES256, ES384). ``none``, HMAC (``HS*``: the classic
    "public key as HMAC secret" confusion), RSA (``RS*``/``PS*``) and ``ES512`` are rejected
    here, before any key is resolved;
@@ -41,6 +42,7 @@ from typing import Any, Literal
 
 from jwcrypto import jwk as _jwk
 
+from skillcred._internal import base64url, strictjson
 from skillcred._internal.timeutil import parse_datetime, utcnow
 from skillcred.did import DidResolver, ResolvedMethod
 from skillcred.errors import (
@@ -72,40 +74,28 @@ __all__ = [
 #: JWS algorithms accepted, and the skillcred key type each one requires.
 ALLOWED_ALGORITHMS: dict[str, str] = {"EdDSA": "ed25519", "ES256": "p256", "ES384": "p384"}
 
-_B64U = re.compile(r"^[A-Za-z0-9_-]*$")
 _MAX_TOKEN = 1_000_000
 _ENVELOPED = "EnvelopedVerifiableCredential"
 
 
-def _b64u(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+_b64u = base64url.encode
 
 
 def _b64u_decode(text: str, what: str) -> bytes:
-    if not isinstance(text, str) or not _B64U.match(text) or len(text) % 4 == 1:
-        raise TokenInvalid("malformed", f"{what} is not unpadded base64url")
+    """Canonical unpadded base64url only: one token has exactly one encoding (no malleability)."""
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError) as exc:
-        raise TokenInvalid("malformed", f"{what} is not base64url") from exc
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise TokenInvalid("malformed", f"duplicate member name {k!r}")
-        out[k] = v
-    return out
+        return base64url.decode(text)
+    except ValueError as exc:
+        raise TokenInvalid("malformed", f"{what} is {exc}") from exc
 
 
 def _json_loads(data: bytes, what: str) -> Any:
+    """Strict JSON (:mod:`skillcred._internal.strictjson`): no duplicate names, no NaN or
+    Infinity, UTF-8 only; a header or claim means the same to every parser."""
     try:
-        return json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates)
-    except TokenInvalid:
-        raise
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise TokenInvalid("malformed", f"{what} is not UTF-8 JSON") from exc
+        return strictjson.loads(data)
+    except MalformedDocument as exc:
+        raise TokenInvalid("malformed", f"{what} is not strict UTF-8 JSON: {exc.message}") from exc
 
 
 def _json_bytes(obj: Any) -> bytes:
@@ -669,9 +659,12 @@ def _cose_bytes(data: bytes | str) -> bytes:
         raise TokenInvalid("malformed", "COSE input is not base64")
     text = text.rstrip("=")
     try:
-        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+        raw = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise TokenInvalid("malformed", "COSE input is not base64") from exc
+    if base64.b64encode(raw).rstrip(b"=").decode("ascii") != text:  # one encoding per COSE message
+        raise TokenInvalid("malformed", "COSE input is not canonical base64 (non-zero unused bits)")
+    return raw
 
 
 def verify_cose(

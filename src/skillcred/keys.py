@@ -10,7 +10,6 @@ P1363 form (``r || s``, fixed width) hashed with SHA-256 on P-256 and SHA-384 on
 
 from __future__ import annotations
 
-import base64
 import functools
 import os
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 )
 from multiformats import multibase, multicodec
 
-from skillcred._internal import base58
+from skillcred._internal import base58, base64url
 from skillcred._internal.fileio import atomic_write
 from skillcred.errors import InvalidArgument, KeyFileError, UnsupportedFeature, WrongPassphrase
 
@@ -63,12 +62,9 @@ _PublicRaw = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
 _PrivateRaw = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
 
 
-def _b64u(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _b64u_decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+_b64u = base64url.encode
+#: canonical base64url only (a ValueError otherwise): one JWK, one spelling of each coordinate
+_b64u_decode = base64url.decode
 
 
 def _key_type_of(key: _PublicRaw | _PrivateRaw) -> KeyType:

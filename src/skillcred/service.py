@@ -30,7 +30,6 @@ import hashlib
 import hmac
 import json
 import logging
-import math
 import os
 import queue
 import re
@@ -47,7 +46,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, Request, Security
 from fastapi import Path as PathParam
-from fastapi.exceptions import RequestValidationError
+from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
@@ -57,6 +56,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from skillcred import __version__
+from skillcred._internal import strictjson
 from skillcred._internal.fileio import check_depth, load_json_object
 from skillcred._internal.jsonld import check_terms
 from skillcred._internal.timeutil import format_datetime, parse_datetime, utcnow
@@ -875,31 +875,27 @@ class Health(BaseModel):
 # Responses
 
 
-def _strict_json(raw: bytes) -> Any:
-    """JSON as RFC 8259 has it: no NaN/Infinity, no number that overflows to infinity
-    (Python's json accepts both, and would then sign and echo values no JSON parser reads)."""
-
-    def constant(name: str) -> Any:
-        raise ValueError(f"{name} is not JSON")
-
-    def number(text: str) -> float:
-        value = float(text)
-        if not math.isfinite(value):
-            raise ValueError(f"number {text[:20]} is out of range")
-        return value
-
-    return json.loads(raw, parse_constant=constant, parse_float=number)
-
-
 class _StrictJSONRequest(Request):
+    """A request whose JSON body is read by the library's one strict reader.
+
+    Starlette's ``request.json()`` is ``json.loads(body)``: it sniffs UTF-16/UTF-32, skips a
+    BOM, keeps the last of duplicate names and accepts NaN/Infinity, so the service would sign
+    or judge a value that other JSON parsers read differently (or not at all). A body refused
+    here is a 400 ``PARSING_ERROR`` problem naming the reason; FastAPI passes an HTTPException
+    through unchanged (any other error would become its generic "error parsing the body").
+    """
+
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
-            self._json = _strict_json(await self.body())
+            try:
+                self._json = strictjson.loads(await self.body())
+            except MalformedDocument as exc:
+                raise HTTPException(400, f"the request body is not strict UTF-8 JSON: {exc.message}") from exc
         return self._json
 
 
 class _StrictJSONRoute(APIRoute):
-    """Routes whose JSON bodies are parsed by :func:`_strict_json` (a violation is a 400)."""
+    """Routes whose JSON bodies are parsed by :class:`_StrictJSONRequest` (a violation is a 400)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()

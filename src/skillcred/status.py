@@ -29,7 +29,6 @@ Errors name the spec's error they stand for (``spec_error`` and ``problem_type``
 from __future__ import annotations
 
 import base64
-import binascii
 import copy
 import gzip
 import math
@@ -41,6 +40,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Final
 
+from skillcred._internal import base64url
 from skillcred._internal.timeutil import format_datetime, parse_datetime, utcnow
 from skillcred.errors import (
     MALFORMED_VALUE_ERROR,
@@ -91,7 +91,6 @@ LIST_TYPE: Final = "BitstringStatusList"
 VC_V2_CONTEXT: Final = "https://www.w3.org/ns/credentials/v2"
 _SPEC_ERRORS = "https://www.w3.org/ns/credentials/status-list#"
 _INDEX_RE = re.compile(r"[0-9]+")
-_B64URL_RE = re.compile(r"[A-Za-z0-9_-]*")
 _HEX_STATUS_RE = re.compile(r"0x[0-9a-fA-F]+")
 
 
@@ -254,12 +253,10 @@ class BitstringStatusList:
                 f"encodedList must be multibase base64url (prefix 'u'), not prefix {shown!r}"
             )
         body = encoded_list[1:]
-        if not _B64URL_RE.fullmatch(body) or len(body) % 4 == 1:
-            raise StatusMalformed("encodedList is not base64url without padding")
         try:
-            compressed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-        except (binascii.Error, ValueError):
-            raise StatusMalformed("encodedList is not base64url without padding") from None
+            compressed = base64url.decode(body)  # canonical only: one list, one encoding
+        except ValueError as exc:
+            raise StatusMalformed(f"encodedList is {exc}") from None
         if compressed[:2] != b"\x1f\x8b":
             raise StatusMalformed("encodedList is not GZIP data (RFC 1952 magic bytes missing)")
         bits = _gunzip_capped(compressed, max_bytes)

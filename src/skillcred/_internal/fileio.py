@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from skillcred._internal import strictjson
 from skillcred.errors import MalformedDocument, StoreError
 
 #: Largest JSON document skillcred reads (a presentation with many credentials is < 1 MB).
@@ -136,8 +137,9 @@ def parse_json(
     max_bytes: int = MAX_JSON_BYTES,
     max_depth: int = MAX_JSON_DEPTH,
 ) -> Any:
-    """Parse JSON with size and depth limits; errors name ``source``."""
-    raw = data.encode("utf-8") if isinstance(data, str) else data
+    """Parse JSON with size and depth limits, strictly (:mod:`.strictjson`: UTF-8 only, no
+    duplicate names, no NaN/Infinity); errors name ``source``."""
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data  # refused below
     if len(raw) > max_bytes:
         raise MalformedDocument(
             f"input is {len(raw):,} bytes, larger than the {max_bytes:,}-byte limit", path=source
@@ -167,21 +169,7 @@ def parse_json(
                 )
         elif byte in (0x5D, 0x7D):
             depth -= 1
-    try:
-        value = json.loads(raw, parse_constant=_reject_constant)
-    except UnicodeDecodeError as exc:
-        raise MalformedDocument("not UTF-8 text", path=source) from exc
-    except (ValueError, RecursionError) as exc:
-        raise MalformedDocument(f"not valid JSON ({_short(exc)})", path=source) from exc
-    return value
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _short(exc: BaseException) -> str:
-    return str(exc).splitlines()[0][:120]
+    return strictjson.loads(raw, source=source)
 
 
 def load_json_file(

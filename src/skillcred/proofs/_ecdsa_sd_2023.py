@@ -25,7 +25,6 @@ selectively disclosed credentials are not supported (their blank nodes have no s
 
 from __future__ import annotations
 
-import base64
 import copy
 import hashlib
 import hmac as _hmac
@@ -40,7 +39,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from pyld import jsonld as _pyld
 
-from skillcred._internal import base58, cbor, rdfc
+from skillcred._internal import base58, base64url, cbor, rdfc
 from skillcred._internal.jsonld import _translate, to_rdf_rows
 from skillcred._internal.nquads import parse_nquads_terms
 from skillcred.errors import MalformedDocument, ProofError, SkillcredError
@@ -71,14 +70,9 @@ ECDSA_SD_2023 = Cryptosuite(
 )
 
 
-def _b64u(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _b64u_decode(text: str) -> bytes:
-    if not re.fullmatch(r"[A-Za-z0-9_-]*", text) or len(text) % 4 == 1:
-        raise ValueError("not base64url without padding")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+_b64u = base64url.encode
+#: canonical base64url only (a ValueError otherwise): one proof value, one encoding
+_b64u_decode = base64url.decode
 
 
 # --------------------------------------------------------------------------------------------
