@@ -401,10 +401,9 @@ def test_whitespace_in_a_segment_is_refused(key: KeyPair, where: str, space: str
 def sd_jwt(key: KeyPair, disclosures: list[str], holder: KeyPair | None = None) -> str:
     """An SD-JWT whose issuer-signed payload references exactly ``disclosures`` (as encoded)."""
     did = key_did(key.public_key)
-    payload: dict[str, Any] = {**credential(did), "_sd": sorted(_digest(d) for d in disclosures),
-                               "_sd_alg": "sha-256"}
-    del payload["credentialSubject"]
-    payload["credentialSubject"] = {"id": "did:example:alice"}
+    # the digests sit inside credentialSubject: top-level ones are refused for a W3C credential
+    payload: dict[str, Any] = {**credential(did), "_sd_alg": "sha-256"}
+    payload["credentialSubject"] = {"id": "did:example:alice", "_sd": sorted(_digest(d) for d in disclosures)}
     if holder is not None:
         payload["cnf"] = {"jwk": holder.public_key.jwk()}
     header = {"alg": "EdDSA", "kid": key_did_url(key.public_key), "typ": "vc+sd-jwt", "cty": "vc"}
@@ -419,7 +418,7 @@ def verify_sd(token: str, **kw: Any) -> Any:
 
 def test_the_sd_jwt_builder_is_sound(key: KeyPair) -> None:
     disclosure = b64u(b'["c2FsdHNhbHQ","address",{"city":"Utrecht","street":"Kerkstraat 1"}]')
-    assert verify_sd(sd_jwt(key, [disclosure])).claims["address"] == {"city": "Utrecht", "street": "Kerkstraat 1"}
+    assert verify_sd(sd_jwt(key, [disclosure])).claims["credentialSubject"]["address"] == {"city": "Utrecht", "street": "Kerkstraat 1"}
 
 
 @pytest.mark.parametrize("raw,expected", [
@@ -450,7 +449,7 @@ def test_a_non_canonical_disclosure_is_refused_even_when_the_issuer_signed_its_d
            "standard_alphabet": good.replace("-", "+").replace("_", "/"),
            "whitespace": good[:8] + " " + good[8:]}[variant]
     assert bad != good
-    assert verify_sd(sd_jwt(key, [good])).claims["level"].startswith("advanced")  # the control
+    assert verify_sd(sd_jwt(key, [good])).claims["credentialSubject"]["level"].startswith("advanced")  # the control
     with pytest.raises(TokenInvalid) as err:
         verify_sd(sd_jwt(key, [bad]))  # the digest of exactly this text is in the signed payload
     assert err.value.reason == "malformed" and "disclosure" in err.value.message
