@@ -57,7 +57,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from skillcred import __version__
-from skillcred._internal.fileio import check_depth, load_json_object
+from skillcred._internal.fileio import MAX_SECRET_BYTES, check_depth, load_json_object, read_bounded
 from skillcred._internal.jsonld import check_terms
 from skillcred._internal.timeutil import format_datetime, utcnow
 from skillcred.did import web_did_document, web_did_url_path
@@ -148,20 +148,15 @@ class ServiceConfig:
 
 def _passphrase(config: ServiceConfig) -> bytes | None:
     if config.passphrase_file:
-        try:
-            data = Path(config.passphrase_file).read_bytes().rstrip(b"\r\n")
-        except OSError as exc:
-            raise KeyFileError(f"cannot read passphrase file: {exc.strerror}", path=config.passphrase_file) from exc
+        data = read_bounded(config.passphrase_file, max_bytes=MAX_SECRET_BYTES, what="passphrase file",
+                            error=KeyFileError).rstrip(b"\r\n")
         return data or None
     env = os.environ.get("SKILLCRED_PASSPHRASE")
     return env.encode("utf-8") if env else None
 
 
 def _read_token(path: str) -> bytes:
-    try:
-        token = Path(path).read_bytes().strip()
-    except OSError as exc:
-        raise InvalidArgument(f"cannot read the token file: {exc.strerror}") from exc
+    token = read_bounded(path, max_bytes=MAX_SECRET_BYTES, what="token file", error=InvalidArgument).strip()
     if not token:
         raise InvalidArgument(f"token file {path} is empty")
     if len(token) < 16:

@@ -8,17 +8,27 @@ so a user never sees a traceback by default.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
-from collections.abc import Callable
-from pathlib import Path
+import warnings
+from collections.abc import Callable, Iterator
 from typing import Any, NoReturn, TypeVar
 
 import click
 
-from skillcred._internal.fileio import MAX_JSON_BYTES, atomic_write, dump_json, load_json_object, parse_json
-from skillcred.errors import KeyFileError, MalformedDocument, SkillcredError, WrongPassphrase
+from skillcred._internal.fileio import (
+    MAX_JSON_BYTES,
+    MAX_SECRET_BYTES,
+    atomic_write,
+    dump_json,
+    load_json_object,
+    parse_json,
+    read_at_most,
+    read_bounded,
+)
+from skillcred.errors import KeyFileError, MalformedDocument, SkillcredError, SkillcredSecurityWarning, WrongPassphrase
 from skillcred.keys import KeyPair, read_key_file
 
 EXIT_OK = 0
@@ -81,11 +91,34 @@ def stdin_is_tty() -> bool:
 
 
 def _read_passphrase_file(path: str) -> bytes:
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise KeyFileError(f"cannot read passphrase file: {exc.strerror}", path=path) from exc
+    data = read_bounded(path, max_bytes=MAX_SECRET_BYTES, what="passphrase file", error=KeyFileError)
     return data.rstrip(b"\r\n")
+
+
+UNSAFE_KEY_PERMISSIONS = click.option(
+    "--unsafe-allow-open-key-permissions", "unsafe_allow_open_key_permissions", is_flag=True,
+    help="UNSAFE: sign even with a key file that group or others can read (refused otherwise; warns).")
+
+
+@contextlib.contextmanager
+def security_warnings_on_stderr() -> Iterator[None]:
+    """Show the library's :class:`SkillcredSecurityWarning` s raised in the block as
+    ``skillcred: warning: ...`` lines (not Python's two-line warning format); others pass on."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SkillcredSecurityWarning)
+        try:
+            yield
+        finally:
+            for w in caught:
+                if issubclass(w.category, SkillcredSecurityWarning):
+                    warn(str(w.message))
+                else:
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def warn_unsafe_key_permissions(unsafe_allow_open_key_permissions: bool) -> None:
+    if unsafe_allow_open_key_permissions:
+        warn("UNSAFE: --unsafe-allow-open-key-permissions: a signing key that other accounts can read is used")
 
 
 def passphrase_for_new_key(passphrase_file: str | None, *, what: str = "key") -> bytes | None:
@@ -140,10 +173,7 @@ def read_document(path: str) -> dict[str, Any]:
 
 def read_stdin_bounded(limit: int = MAX_JSON_BYTES) -> bytes:
     """Standard input, but never more than ``limit`` + 1 bytes in memory (a huge pipe is refused)."""
-    data = sys.stdin.buffer.read(limit + 1)
-    if len(data) > limit:
-        raise MalformedDocument(f"input is larger than the {limit:,}-byte limit", path="<stdin>")
-    return data
+    return read_at_most(sys.stdin.buffer, limit, source="<stdin>")
 
 
 def write_document(doc: Any, out: str | None) -> None:

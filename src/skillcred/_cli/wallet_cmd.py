@@ -15,7 +15,7 @@ from skillcred._cli._common import (
     warn,
     write_document,
 )
-from skillcred._internal.fileio import atomic_write, load_json_object
+from skillcred._internal.fileio import MAX_JSON_BYTES, atomic_write, load_json_object, read_bounded
 from skillcred._internal.timeutil import parse_datetime
 from skillcred.did import DidResolver
 from skillcred.errors import WrongPassphrase
@@ -86,13 +86,7 @@ def add(wallet_dir: str | None, files: tuple[str, ...], force_foreign: bool, did
         if f == "-":
             docs.extend(read_credentials_input(read_stdin_bounded(), "<stdin>"))
         else:
-            try:
-                data = open(f, "rb").read()  # small file, closed by refcount
-            except OSError as exc:
-                from skillcred.errors import MalformedDocument
-
-                raise MalformedDocument(f"cannot read file: {exc.strerror}", path=f) from exc
-            docs.extend(read_credentials_input(data, f))
+            docs.extend(read_credentials_input(read_bounded(f, max_bytes=MAX_JSON_BYTES), f))
     extra = [load_json_object(p) for p in did_documents]
     added = w.add(docs, force_foreign=force_foreign, resolver=w.resolver(extra))
     if extra:
