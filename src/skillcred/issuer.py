@@ -269,13 +269,23 @@ class Issuer:
         self.registry = registry
 
     @classmethod
-    def open(cls, folder: str | os.PathLike[str], passphrase: bytes | None = None) -> Issuer:
+    def open(
+        cls, folder: str | os.PathLike[str], passphrase: bytes | None = None, *,
+        unsafe_allow_open_key_permissions: bool = False,
+    ) -> Issuer:
+        """Open an issuer folder and load its key.
+
+        The key signs credentials in the institute's name, so a key file that group or others
+        can read is refused (:class:`~skillcred.errors.KeyPermissionError`, fix with
+        ``chmod 600``); ``unsafe_allow_open_key_permissions`` uses it anyway and warns.
+        """
         root = Path(folder)
         profile_path = root / PROFILE_FILE
         if not profile_path.exists():
             raise StoreError("not an issuer folder (no issuer.json; run 'skillcred issuer init')", path=str(root))
         profile = IssuerProfile.from_json(load_json_object(profile_path), source=str(profile_path))
-        key = read_key_file(root / KEY_FILE, passphrase)
+        key = read_key_file(root / KEY_FILE, passphrase, strict_permissions=True,
+                            unsafe_allow_open_key_permissions=unsafe_allow_open_key_permissions)
         if not profile.verification_method.endswith("#" + key.public_multikey):
             raise StoreError("issuer key does not match issuer.json", path=str(root))
         return cls(root, profile, key, Registry.open(root / REGISTRY_FILE))

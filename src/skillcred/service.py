@@ -132,6 +132,8 @@ class ServiceConfig:
     pool_size: int = 4
     #: presentations holding more credentials are refused before any is checked
     max_credentials: int = MAX_PRESENTED_CREDENTIALS
+    #: sign with an issuer key file that group or others can read (warns; refused otherwise)
+    unsafe_allow_open_key_permissions: bool = False
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -170,7 +172,8 @@ def _load_issuer(config: ServiceConfig) -> tuple[IssuerProfile, KeyPair]:
     if not profile_path.exists():
         raise StoreError("not an issuer folder (no issuer.json; run 'skillcred issuer init')", path=str(root))
     profile = IssuerProfile.from_json(load_json_object(profile_path), source=str(profile_path))
-    key = read_key_file(root / KEY_FILE, _passphrase(config))
+    key = read_key_file(root / KEY_FILE, _passphrase(config), strict_permissions=True,
+                        unsafe_allow_open_key_permissions=config.unsafe_allow_open_key_permissions)
     if not profile.verification_method.endswith("#" + key.public_multikey):
         raise StoreError("issuer key does not match issuer.json", path=str(root))
     return profile, key

@@ -283,6 +283,13 @@ class Wallet:
             raise WalletError(f"wallet.json is missing {exc}", path=str(meta_path)) from exc
 
     def holder_key(self, passphrase: bytes | None = None) -> KeyPair:
+        """The holder's key, to sign presentations.
+
+        A key file that group or others can read warns (:class:`SkillcredSecurityWarning`)
+        but is used: the wallet folder itself is created 0700, a presentation it signs is
+        bound to one verifier's challenge and domain, and wallets live on media (a FAT USB
+        stick) where ``chmod`` cannot help. An issuer key, which signs credentials for
+        everyone, is refused instead (:meth:`skillcred.issuer.Issuer.open`)."""
         key = read_key_file(self.root / KEY_FILE, passphrase)
         if key_did(key.public_key) != self.holder:
             raise WalletError("the holder key does not match wallet.json", path=str(self.root / KEY_FILE))

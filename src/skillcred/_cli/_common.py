@@ -146,18 +146,27 @@ def passphrase_for_new_key(passphrase_file: str | None, *, what: str = "key") ->
     return None
 
 
-def load_key(path: str, passphrase_file: str | None) -> KeyPair:
-    """Open a key file, asking for the passphrase only when needed and possible."""
+def load_key(path: str, passphrase_file: str | None, *, signing: bool = False,
+             unsafe_allow_open_key_permissions: bool = False) -> KeyPair:
+    """Open a key file, asking for the passphrase only when needed and possible.
+
+    A key that other accounts can read warns; one that will ``signing`` is refused unless
+    ``unsafe_allow_open_key_permissions`` (see :func:`skillcred.keys.read_key_file`)."""
+    def read(passphrase: bytes | None) -> KeyPair:
+        with security_warnings_on_stderr():
+            return read_key_file(path, passphrase, strict_permissions=signing,
+                                 unsafe_allow_open_key_permissions=unsafe_allow_open_key_permissions)
+
     if passphrase_file:
-        return read_key_file(path, _read_passphrase_file(passphrase_file))
+        return read(_read_passphrase_file(passphrase_file))
     env = os.environ.get("SKILLCRED_PASSPHRASE")
     try:
-        return read_key_file(path, env.encode("utf-8") if env else None)
+        return read(env.encode("utf-8") if env else None)
     except WrongPassphrase:
         if env or not stdin_is_tty():
             raise
     value = click.prompt(f"Passphrase for {path}", hide_input=True, default="", show_default=False)
-    return read_key_file(path, value.encode("utf-8") or None)
+    return read(value.encode("utf-8") or None)
 
 
 def read_document(path: str) -> dict[str, Any]:

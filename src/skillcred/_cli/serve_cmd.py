@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from skillcred._cli._common import errors_to_exit, fail, warn
+from skillcred._cli._common import (
+    UNSAFE_KEY_PERMISSIONS,
+    errors_to_exit,
+    fail,
+    security_warnings_on_stderr,
+    warn,
+    warn_unsafe_key_permissions,
+)
 from skillcred.verify.verifier import MAX_PRESENTED_CREDENTIALS
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -39,11 +46,12 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 @click.option("--access-log/--no-access-log", default=True, show_default=True)
 @click.option("--max-credentials", default=MAX_PRESENTED_CREDENTIALS, show_default=True, type=click.IntRange(min=1),
               help="Refuse a presentation holding more credentials than this, before checking any.")
+@UNSAFE_KEY_PERMISSIONS
 @errors_to_exit
 def serve(issuer_dir: str, trust_file: str, host: str, port: int, workers: int, token_file: str | None,
           unsafe_open_issuing: bool, registry: str | None, public_url: str | None,
           passphrase_file: str | None, max_body_bytes: int, status_max_age: int, log_level: str,
-          access_log: bool, max_credentials: int) -> None:
+          access_log: bool, max_credentials: int, unsafe_allow_open_key_permissions: bool) -> None:
     """Serve the W3C VC-API: issue, verify, status lists (ready when GET /health answers 200).
 
     \b
@@ -71,8 +79,11 @@ def serve(issuer_dir: str, trust_file: str, host: str, port: int, workers: int, 
         issuer_dir=issuer_dir, trust_file=trust_file, public_url=public_url.rstrip("/"), registry=registry,
         token_file=token_file, unsafe_open_issuing=unsafe_open_issuing, passphrase_file=passphrase_file,
         max_body_bytes=max_body_bytes, status_max_age=status_max_age, max_credentials=max_credentials,
+        unsafe_allow_open_key_permissions=unsafe_allow_open_key_permissions,
     )
-    state = service.load_state(config)  # fail here, with one line, rather than in every worker
+    warn_unsafe_key_permissions(unsafe_allow_open_key_permissions)
+    with security_warnings_on_stderr():
+        state = service.load_state(config)  # fail here, with one line, rather than in every worker
     state.registries.close()
     click.echo(f"skillcred serve: issuer {state.profile.did}, registry {state.registries.kind} "
                f"({state.registries.where}), {workers} worker(s), {config.public_url}", err=True)

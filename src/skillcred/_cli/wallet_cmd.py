@@ -11,6 +11,7 @@ from skillcred._cli._common import (
     errors_to_exit,
     passphrase_for_new_key,
     read_stdin_bounded,
+    security_warnings_on_stderr,
     stdin_is_tty,
     warn,
     write_document,
@@ -31,16 +32,21 @@ WALLET_OPTION = click.option(
 
 
 def _holder_key(wallet: Wallet, passphrase_file: str | None) -> KeyPair:
+    """The holder key (a key file others can read is used, with a warning line: see Wallet.holder_key)."""
+    def read(passphrase: bytes | None) -> KeyPair:
+        with security_warnings_on_stderr():
+            return wallet.holder_key(passphrase)
+
     if passphrase_file:
-        return wallet.holder_key(_read_passphrase_file(passphrase_file))
+        return read(_read_passphrase_file(passphrase_file))
     env = os.environ.get("SKILLCRED_PASSPHRASE")
     try:
-        return wallet.holder_key(env.encode("utf-8") if env else None)
+        return read(env.encode("utf-8") if env else None)
     except WrongPassphrase:
         if env or not stdin_is_tty():
             raise
     value = click.prompt("Passphrase for your wallet key", hide_input=True, default="", show_default=False)
-    return wallet.holder_key(value.encode("utf-8") or None)
+    return read(value.encode("utf-8") or None)
 
 
 def _resolver(did_documents: tuple[str, ...]) -> DidResolver:
