@@ -20,6 +20,7 @@ __all__ = [
     "ContextError",
     "InvalidArgument",
     "KeyFileError",
+    "KeyPermissionError",
     "MalformedDocument",
     "ProofError",
     "ResolutionError",
@@ -166,6 +167,16 @@ class KeyFileError(SkillcredError):
     """A key file is missing, truncated, of a foreign format or unsupported type."""
 
     code = "key_file_invalid"
+
+
+class KeyPermissionError(KeyFileError):
+    """A signing key file is readable by group or others (``mode & 0o077``), so it is refused.
+
+    Like ssh, skillcred will not sign with a private key that other accounts may have copied:
+    whoever read it can issue credentials in the institute's name. ``chmod 600`` fixes it.
+    """
+
+    code = "key_permissions"
 
 
 class WrongPassphrase(KeyFileError):

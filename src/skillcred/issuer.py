@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
+import io
 import os
 import re
 import uuid
@@ -30,7 +31,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import yaml
 from pydantic import ValidationError
 
-from skillcred._internal.fileio import atomic_write, dump_json, load_json_object
+from skillcred._internal.fileio import (
+    MAX_JSON_BYTES,
+    atomic_write,
+    dump_json,
+    load_json_object,
+    open_input,
+    read_bounded,
+)
 from skillcred._internal.timeutil import format_datetime, parse_datetime, utcnow
 from skillcred.did import key_did, key_did_url, web_did, web_did_document
 from skillcred.errors import (
@@ -180,11 +188,10 @@ def load_achievement(path: str | os.PathLike[str]) -> AchievementDefinition:
     """Read an achievement file (JSON or YAML) and validate it before anything is signed."""
     p = Path(path)
     if p.suffix.lower() in (".yaml", ".yml"):
+        raw = read_bounded(p, max_bytes=MAX_JSON_BYTES, what="achievement file")
         try:
-            data = yaml.safe_load(p.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise MalformedDocument("achievement file not found", path=str(p)) from exc
-        except (OSError, UnicodeDecodeError) as exc:
+            data = yaml.safe_load(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
             raise MalformedDocument(f"cannot read achievement file: {exc}", path=str(p)) from exc
         except yaml.YAMLError as exc:
             raise MalformedDocument(f"not valid YAML ({str(exc).splitlines()[0]})", path=str(p)) from exc
@@ -262,13 +269,23 @@ class Issuer:
         self.registry = registry
 
     @classmethod
-    def open(cls, folder: str | os.PathLike[str], passphrase: bytes | None = None) -> Issuer:
+    def open(
+        cls, folder: str | os.PathLike[str], passphrase: bytes | None = None, *,
+        unsafe_allow_open_key_permissions: bool = False,
+    ) -> Issuer:
+        """Open an issuer folder and load its key.
+
+        The key signs credentials in the institute's name, so a key file that group or others
+        can read is refused (:class:`~skillcred.errors.KeyPermissionError`, fix with
+        ``chmod 600``); ``unsafe_allow_open_key_permissions`` uses it anyway and warns.
+        """
         root = Path(folder)
         profile_path = root / PROFILE_FILE
         if not profile_path.exists():
             raise StoreError("not an issuer folder (no issuer.json; run 'skillcred issuer init')", path=str(root))
         profile = IssuerProfile.from_json(load_json_object(profile_path), source=str(profile_path))
-        key = read_key_file(root / KEY_FILE, passphrase)
+        key = read_key_file(root / KEY_FILE, passphrase, strict_permissions=True,
+                            unsafe_allow_open_key_permissions=unsafe_allow_open_key_permissions)
         if not profile.verification_method.endswith("#" + key.public_multikey):
             raise StoreError("issuer key does not match issuer.json", path=str(root))
         return cls(root, profile, key, Registry.open(root / REGISTRY_FILE))
@@ -710,15 +727,20 @@ class Issuer:
         return index
 
 
-def _open_roster(path: Path) -> Any:
-    """The roster opened for streaming (a text file object); errors name the file."""
-    try:
-        fh = path.open(encoding="utf-8-sig", newline="")  # newline="" as the csv module requires
-    except FileNotFoundError as exc:
-        raise MalformedDocument("roster file not found", path=str(path)) from exc
-    except OSError as exc:
-        raise MalformedDocument(f"cannot read roster: {exc.strerror}", path=str(path)) from exc
-    return fh
+#: Largest roster read (a roster of a million learners is ~150 MB); it is streamed, not loaded.
+MAX_ROSTER_BYTES = 1024 * 1024 * 1024
+
+
+@contextlib.contextmanager
+def _open_roster(path: Path) -> Iterator[Any]:
+    """The roster opened for streaming (a text file object); errors name the file.
+
+    A regular file only (a FIFO or a device would block or never end), read up to
+    :data:`MAX_ROSTER_BYTES`."""
+    with open_input(path, max_bytes=MAX_ROSTER_BYTES, what="roster file") as (raw, _):
+        # newline="" as the csv module requires
+        with io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as fh:
+            yield fh
 
 
 def iter_roster(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, str] | RowError]]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -26,8 +27,15 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 from multiformats import multibase, multicodec
 
 from skillcred._internal import base58, base64url
-from skillcred._internal.fileio import atomic_write
-from skillcred.errors import InvalidArgument, KeyFileError, UnsupportedFeature, WrongPassphrase
+from skillcred._internal.fileio import MAX_SECRET_BYTES, atomic_write, open_input, read_at_most
+from skillcred.errors import (
+    InvalidArgument,
+    KeyFileError,
+    KeyPermissionError,
+    SkillcredSecurityWarning,
+    UnsupportedFeature,
+    WrongPassphrase,
+)
 
 __all__ = [
     "KEY_TYPES",
@@ -370,13 +378,48 @@ def write_key_file(
     atomic_write(target, key.to_pem(passphrase), mode=0o600)
 
 
-def read_key_file(path: str | os.PathLike[str], passphrase: bytes | None = None) -> KeyPair:
-    """Read a key file written by :func:`write_key_file` (or any PKCS#8 PEM of a supported type)."""
+#: Permission bits that let group or others at a private key file (what ssh refuses too).
+OPEN_KEY_MODE_BITS = 0o077
+
+
+def read_key_file(
+    path: str | os.PathLike[str],
+    passphrase: bytes | None = None,
+    *,
+    strict_permissions: bool = False,
+    unsafe_allow_open_key_permissions: bool = False,
+) -> KeyPair:
+    """Read a key file written by :func:`write_key_file` (or any PKCS#8 PEM of a supported type).
+
+    The key file must be a regular file, not a symbolic link (a link lets whoever controls its
+    target choose the key). A key file readable by group or others (``mode & 0o077``) may
+    have been copied by another account: loading it warns (:class:`SkillcredSecurityWarning`,
+    naming the file and its mode). With ``strict_permissions`` (keys that sign credentials:
+    issuer keys, ``skillcred sign``) it is refused with :class:`KeyPermissionError`, unless
+    ``unsafe_allow_open_key_permissions`` is given, which warns instead.
+    """
     p = Path(path)
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError as exc:
-        raise KeyFileError("key file not found", path=str(p)) from exc
-    except OSError as exc:
-        raise KeyFileError(f"cannot read key file: {exc.strerror}", path=str(p)) from exc
-    return KeyPair.from_pem(data, passphrase, source=str(p))
+    with open_input(p, max_bytes=MAX_SECRET_BYTES, what="key file", error=KeyFileError,
+                    follow_symlinks=False) as (fh, st):
+        # the mode of the file opened (fstat), not of whatever the path names a moment later;
+        # a signing key is refused before it is even decrypted
+        open_mode = st.st_mode if st.st_mode & OPEN_KEY_MODE_BITS else 0
+        if open_mode and strict_permissions and not unsafe_allow_open_key_permissions:
+            raise KeyPermissionError(
+                f"key file is accessible by group or others (mode {open_mode & 0o7777:04o}); it is not used "
+                f"to sign. Fix: chmod 600 {p}", path=str(p))
+        data = read_at_most(fh, MAX_SECRET_BYTES, source=str(p), what="key file", error=KeyFileError)
+    key = KeyPair.from_pem(data, passphrase, source=str(p))
+    if open_mode:  # warned once the file turned out to be a key (junk is one error, not two lines)
+        _warn_open_key(p, open_mode, unsafe=strict_permissions)
+    return key
+
+
+def _warn_open_key(path: Path, mode: int, *, unsafe: bool) -> None:
+    shown = f"{mode & 0o7777:04o}"
+    if unsafe:
+        message = (f"{path}: UNSAFE: signing with a key file accessible by group or others (mode {shown}; "
+                   f"unsafe_allow_open_key_permissions); fix: chmod 600 {path}")
+    else:
+        message = f"{path}: key file is accessible by group or others (mode {shown}); fix: chmod 600 {path}"
+    warnings.warn(message, SkillcredSecurityWarning, stacklevel=3)

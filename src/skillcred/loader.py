@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from skillcred._internal.fileio import MAX_JSON_BYTES, read_bounded
 from skillcred._internal.resources import data_dir
 from skillcred.errors import StoreError, UnknownContext
 
@@ -39,8 +40,8 @@ def bundled_contexts() -> dict[str, BundledContext]:
     folder = data_dir("contexts")
     manifest_path = folder / "MANIFEST.json"
     try:
-        manifest = json.loads(manifest_path.read_bytes())
-    except (OSError, ValueError) as exc:
+        manifest = json.loads(read_bounded(manifest_path, max_bytes=MAX_JSON_BYTES, error=StoreError))
+    except ValueError as exc:
         raise StoreError(f"cannot read the context manifest: {exc}", path=str(manifest_path)) from exc
     out: dict[str, BundledContext] = {}
     for url, entry in manifest.items():
@@ -95,9 +96,10 @@ class OfflineLoader:
     @staticmethod
     def _read_pinned(ctx: BundledContext) -> Any:
         try:
-            raw = ctx.path.read_bytes()
-        except OSError as exc:
-            raise StoreError(f"bundled context for {ctx.url} is missing", path=str(ctx.path)) from exc
+            raw = read_bounded(ctx.path, max_bytes=MAX_JSON_BYTES, error=StoreError)
+        except StoreError as exc:
+            raise StoreError(f"bundled context for {ctx.url} is missing or unreadable ({exc.message})",
+                             path=str(ctx.path)) from exc
         digest = hashlib.sha256(raw).hexdigest()
         if digest != ctx.sha256:
             raise StoreError(

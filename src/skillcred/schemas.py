@@ -26,6 +26,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 
+from skillcred._internal.fileio import MAX_JSON_BYTES, read_bounded
 from skillcred._internal.resources import data_dir
 from skillcred.errors import MalformedDocument, SchemaViolation, UnsupportedFeature
 
@@ -50,7 +51,7 @@ CREDENTIAL_SCHEMA_BY_KIND = {
 def _schemas() -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for path in sorted(data_dir("schemas").glob("*.schema.json")):
-        schema = json.loads(path.read_text(encoding="utf-8"))
+        schema = json.loads(read_bounded(path, max_bytes=MAX_JSON_BYTES).decode("utf-8"))
         out[schema["$id"]] = schema
     return out
 

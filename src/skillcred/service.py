@@ -57,7 +57,7 @@ from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from skillcred import __version__
 from skillcred._internal import strictjson
-from skillcred._internal.fileio import check_depth, load_json_object
+from skillcred._internal.fileio import MAX_SECRET_BYTES, check_depth, load_json_object, read_bounded
 from skillcred._internal.jsonld import check_terms
 from skillcred._internal.timeutil import format_datetime, parse_datetime, utcnow
 from skillcred.did import web_did_document, web_did_url_path
@@ -136,6 +136,8 @@ class ServiceConfig:
     status_not_before: str | None = None
     #: use status lists a presentation carries; False: only this service's own lists count
     status_from_presentation: bool = True
+    #: sign with an issuer key file that group or others can read (warns; refused otherwise)
+    unsafe_allow_open_key_permissions: bool = False
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -152,20 +154,15 @@ class ServiceConfig:
 
 def _passphrase(config: ServiceConfig) -> bytes | None:
     if config.passphrase_file:
-        try:
-            data = Path(config.passphrase_file).read_bytes().rstrip(b"\r\n")
-        except OSError as exc:
-            raise KeyFileError(f"cannot read passphrase file: {exc.strerror}", path=config.passphrase_file) from exc
+        data = read_bounded(config.passphrase_file, max_bytes=MAX_SECRET_BYTES, what="passphrase file",
+                            error=KeyFileError).rstrip(b"\r\n")
         return data or None
     env = os.environ.get("SKILLCRED_PASSPHRASE")
     return env.encode("utf-8") if env else None
 
 
 def _read_token(path: str) -> bytes:
-    try:
-        token = Path(path).read_bytes().strip()
-    except OSError as exc:
-        raise InvalidArgument(f"cannot read the token file: {exc.strerror}") from exc
+    token = read_bounded(path, max_bytes=MAX_SECRET_BYTES, what="token file", error=InvalidArgument).strip()
     if not token:
         raise InvalidArgument(f"token file {path} is empty")
     if len(token) < 16:
@@ -179,7 +176,8 @@ def _load_issuer(config: ServiceConfig) -> tuple[IssuerProfile, KeyPair]:
     if not profile_path.exists():
         raise StoreError("not an issuer folder (no issuer.json; run 'skillcred issuer init')", path=str(root))
     profile = IssuerProfile.from_json(load_json_object(profile_path), source=str(profile_path))
-    key = read_key_file(root / KEY_FILE, _passphrase(config))
+    key = read_key_file(root / KEY_FILE, _passphrase(config), strict_permissions=True,
+                        unsafe_allow_open_key_permissions=config.unsafe_allow_open_key_permissions)
     if not profile.verification_method.endswith("#" + key.public_multikey):
         raise StoreError("issuer key does not match issuer.json", path=str(root))
     return profile, key

@@ -10,8 +10,11 @@ A wallet is a plain folder (default: the per-user data folder, or ``SKILLCRED_WA
 
 Every write is a temp file + fsync + rename under the lock, so a crash or a second process
 never leaves a half-written credential; the index can always be rebuilt, so a stale or
-damaged index is never fatal. A damaged or foreign file in ``credentials/`` is reported and
-skipped, never fatal to the rest.
+damaged index is never fatal, and one that cannot be written (a read-only wallet) is rebuilt
+in memory. A damaged or foreign file in ``credentials/`` is reported and skipped, never fatal
+to the rest; so is anything that is not a regular file physically in the folder (a symbolic
+link, even to another credential of the wallet, a FIFO, a device): only files the wallet
+itself holds count as the worker's credentials.
 """
 
 from __future__ import annotations
@@ -28,10 +31,18 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from skillcred._internal.fileio import atomic_write, dump_json, load_json_object, locked, parse_json
+from skillcred._internal.fileio import (
+    MAX_SECRET_BYTES,
+    atomic_write,
+    dump_json,
+    load_json_object,
+    locked,
+    parse_json,
+    read_bounded,
+)
 from skillcred._internal.timeutil import parse_datetime, utcnow
 from skillcred.did import DidResolver, key_did, key_did_url
-from skillcred.errors import InvalidArgument, MalformedDocument, SkillcredError, WalletError
+from skillcred.errors import InvalidArgument, MalformedDocument, SkillcredError, StoreError, WalletError
 from skillcred.keys import KeyPair, KeyType, read_key_file, write_key_file
 from skillcred.proofs import add_proof, check_proofs, default_suite_for
 from skillcred.schemas import CREDENTIAL_SCHEMA_BY_KIND
@@ -272,6 +283,13 @@ class Wallet:
             raise WalletError(f"wallet.json is missing {exc}", path=str(meta_path)) from exc
 
     def holder_key(self, passphrase: bytes | None = None) -> KeyPair:
+        """The holder's key, to sign presentations.
+
+        A key file that group or others can read warns (:class:`SkillcredSecurityWarning`)
+        but is used: the wallet folder itself is created 0700, a presentation it signs is
+        bound to one verifier's challenge and domain, and wallets live on media (a FAT USB
+        stick) where ``chmod`` cannot help. An issuer key, which signs credentials for
+        everyone, is refused instead (:meth:`skillcred.issuer.Issuer.open`)."""
         key = read_key_file(self.root / KEY_FILE, passphrase)
         if key_did(key.public_key) != self.holder:
             raise WalletError("the holder key does not match wallet.json", path=str(self.root / KEY_FILE))
@@ -280,7 +298,12 @@ class Wallet:
     # -- reading -----------------------------------------------------------------------------
 
     def _cred_dir(self) -> Path:
-        return self.root / CRED_DIR
+        """``credentials/``, which must be a real folder in the wallet (not a link elsewhere)."""
+        folder = self.root / CRED_DIR
+        if folder.is_symlink():
+            raise WalletError("the credentials folder is a symbolic link; only a real folder inside the "
+                              "wallet holds credentials", path=str(folder))
+        return folder
 
     def _scan(self) -> Listing:
         listing = Listing()
@@ -288,7 +311,11 @@ class Wallet:
             if path.name.startswith("."):
                 continue  # a temp file of an interrupted write
             try:
-                doc = load_json_object(path)
+                # only regular files physically in credentials/ count; never follow a link
+                # (O_NOFOLLOW), never block on a FIFO or read a device (see open_input)
+                if path.is_symlink():
+                    raise MalformedDocument("is a symbolic link; only files inside the wallet count", path=str(path))
+                doc = load_json_object(path, follow_symlinks=False)
                 if "VerifiableCredential" not in _types(doc.get("type")) or not doc.get("id"):
                     raise MalformedDocument("not a verifiable credential with an id", path=str(path))
                 listing.entries.append(summarize(doc, file=path.name))
@@ -306,17 +333,21 @@ class Wallet:
             if path.name.startswith("."):
                 continue
             try:
-                st = path.stat()
+                st = path.lstat()  # the entry itself: a link is stamped (and reported), never followed
             except OSError:
                 continue  # removed meanwhile
             stamps.append([path.name, st.st_size, st.st_mtime_ns, st.st_ino])
         return stamps
 
     def listing(self) -> Listing:
-        """All credentials (from the index when it matches the files, else by rescanning)."""
+        """All credentials (from the index when it matches the files, else by rescanning).
+
+        The index is only a cache: when it is stale and cannot be rewritten (a read-only
+        wallet, a full disk, a lock file that cannot be created) the listing is rebuilt in
+        memory and returned all the same."""
         stamps = self._stamps()
         try:
-            index = load_json_object(self.root / INDEX_FILE)
+            index = load_json_object(self.root / INDEX_FILE, follow_symlinks=False)
             if index.get("files") == stamps:
                 cached = Listing(
                     [WalletEntry(**e) for e in index["entries"]],
@@ -331,8 +362,8 @@ class Wallet:
         try:
             with locked(self.root / LOCK_FILE):
                 self._write_index(listing, stamps)
-        except OSError:
-            pass  # a read-only wallet still lists
+        except (OSError, StoreError):
+            pass  # a read-only wallet still lists (locked/atomic_write say StoreError for EROFS, EACCES)
         return listing
 
     def _write_index(self, listing: Listing, stamps: list[list[Any]]) -> None:
@@ -368,7 +399,7 @@ class Wallet:
 
     def get(self, ref: str) -> dict[str, Any]:
         entry = self.find(ref)
-        return load_json_object(self._cred_dir() / entry.file)
+        return load_json_object(self._cred_dir() / entry.file, follow_symlinks=False)
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -484,9 +515,9 @@ class Wallet:
     def did_documents(self) -> list[dict[str, Any]]:
         folder = self.root / DID_DIR
         out = []
-        for p in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        for p in sorted(folder.glob("*.json")) if folder.is_dir() and not folder.is_symlink() else []:
             try:
-                out.append(load_json_object(p))
+                out.append(load_json_object(p, follow_symlinks=False))
             except SkillcredError:
                 continue
         return out
@@ -506,8 +537,9 @@ class Wallet:
     def export(self, target: str | os.PathLike[str]) -> int:
         """Write a backup bundle: the holder key file (still encrypted) and every credential."""
         listing = self.listing()
-        holder_key_pem = (self.root / KEY_FILE).read_text(encoding="ascii")
-        credentials = [load_json_object(self._cred_dir() / e.file) for e in listing.entries]
+        holder_key_pem = read_bounded(self.root / KEY_FILE, max_bytes=MAX_SECRET_BYTES, what="holder key file",
+                                      error=WalletError, follow_symlinks=False).decode("ascii", "replace")
+        credentials = [load_json_object(self._cred_dir() / e.file, follow_symlinks=False) for e in listing.entries]
         bundle = {
             "type": EXPORT_TYPE,
             "version": 1,
@@ -572,7 +604,7 @@ class Wallet:
         chosen.extend(e for e in entries if e.kind in kind_set and e not in chosen)
         if not chosen:
             raise InvalidArgument("nothing selected: use --select ID, --kind KIND or --all")
-        return [load_json_object(self._cred_dir() / e.file) for e in chosen]
+        return [load_json_object(self._cred_dir() / e.file, follow_symlinks=False) for e in chosen]
 
     def present(
         self,

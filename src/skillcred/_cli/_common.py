@@ -13,18 +13,28 @@ no control or bidi character from a file reaches the terminal. JSON for stdout g
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
-from collections.abc import Callable
-from pathlib import Path
+import warnings
+from collections.abc import Callable, Iterator
 from typing import Any, NoReturn, TypeVar
 
 import click
 
-from skillcred._internal.fileio import MAX_JSON_BYTES, atomic_write, dump_json, load_json_object, parse_json
+from skillcred._internal.fileio import (
+    MAX_JSON_BYTES,
+    MAX_SECRET_BYTES,
+    atomic_write,
+    dump_json,
+    load_json_object,
+    parse_json,
+    read_at_most,
+    read_bounded,
+)
 from skillcred._internal.textsafe import for_json, for_terminal
-from skillcred.errors import KeyFileError, MalformedDocument, SkillcredError, WrongPassphrase
+from skillcred.errors import KeyFileError, MalformedDocument, SkillcredError, SkillcredSecurityWarning, WrongPassphrase
 from skillcred.keys import KeyPair, read_key_file
 
 EXIT_OK = 0
@@ -94,11 +104,34 @@ def stdin_is_tty() -> bool:
 
 
 def _read_passphrase_file(path: str) -> bytes:
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise KeyFileError(f"cannot read passphrase file: {exc.strerror}", path=path) from exc
+    data = read_bounded(path, max_bytes=MAX_SECRET_BYTES, what="passphrase file", error=KeyFileError)
     return data.rstrip(b"\r\n")
+
+
+UNSAFE_KEY_PERMISSIONS = click.option(
+    "--unsafe-allow-open-key-permissions", "unsafe_allow_open_key_permissions", is_flag=True,
+    help="UNSAFE: sign even with a key file that group or others can read (refused otherwise; warns).")
+
+
+@contextlib.contextmanager
+def security_warnings_on_stderr() -> Iterator[None]:
+    """Show the library's :class:`SkillcredSecurityWarning` s raised in the block as
+    ``skillcred: warning: ...`` lines (not Python's two-line warning format); others pass on."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SkillcredSecurityWarning)
+        try:
+            yield
+        finally:
+            for w in caught:
+                if issubclass(w.category, SkillcredSecurityWarning):
+                    warn(str(w.message))
+                else:
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def warn_unsafe_key_permissions(unsafe_allow_open_key_permissions: bool) -> None:
+    if unsafe_allow_open_key_permissions:
+        warn("UNSAFE: --unsafe-allow-open-key-permissions: a signing key that other accounts can read is used")
 
 
 def passphrase_for_new_key(passphrase_file: str | None, *, what: str = "key") -> bytes | None:
@@ -126,18 +159,27 @@ def passphrase_for_new_key(passphrase_file: str | None, *, what: str = "key") ->
     return None
 
 
-def load_key(path: str, passphrase_file: str | None) -> KeyPair:
-    """Open a key file, asking for the passphrase only when needed and possible."""
+def load_key(path: str, passphrase_file: str | None, *, signing: bool = False,
+             unsafe_allow_open_key_permissions: bool = False) -> KeyPair:
+    """Open a key file, asking for the passphrase only when needed and possible.
+
+    A key that other accounts can read warns; one that will ``signing`` is refused unless
+    ``unsafe_allow_open_key_permissions`` (see :func:`skillcred.keys.read_key_file`)."""
+    def read(passphrase: bytes | None) -> KeyPair:
+        with security_warnings_on_stderr():
+            return read_key_file(path, passphrase, strict_permissions=signing,
+                                 unsafe_allow_open_key_permissions=unsafe_allow_open_key_permissions)
+
     if passphrase_file:
-        return read_key_file(path, _read_passphrase_file(passphrase_file))
+        return read(_read_passphrase_file(passphrase_file))
     env = os.environ.get("SKILLCRED_PASSPHRASE")
     try:
-        return read_key_file(path, env.encode("utf-8") if env else None)
+        return read(env.encode("utf-8") if env else None)
     except WrongPassphrase:
         if env or not stdin_is_tty():
             raise
     value = click.prompt(f"Passphrase for {path}", hide_input=True, default="", show_default=False)
-    return read_key_file(path, value.encode("utf-8") or None)
+    return read(value.encode("utf-8") or None)
 
 
 def read_document(path: str) -> dict[str, Any]:
@@ -153,10 +195,7 @@ def read_document(path: str) -> dict[str, Any]:
 
 def read_stdin_bounded(limit: int = MAX_JSON_BYTES) -> bytes:
     """Standard input, but never more than ``limit`` + 1 bytes in memory (a huge pipe is refused)."""
-    data = sys.stdin.buffer.read(limit + 1)
-    if len(data) > limit:
-        raise MalformedDocument(f"input is larger than the {limit:,}-byte limit", path="<stdin>")
-    return data
+    return read_at_most(sys.stdin.buffer, limit, source="<stdin>")
 
 
 def write_document(doc: Any, out: str | None) -> None:

@@ -12,13 +12,16 @@ from pathlib import Path
 import click
 
 from skillcred._cli._common import (
+    UNSAFE_KEY_PERMISSIONS,
     _read_passphrase_file,
     echo_json,
     errors_to_exit,
     fail,
     passphrase_for_new_key,
+    security_warnings_on_stderr,
     stdin_is_tty,
     warn,
+    warn_unsafe_key_permissions,
     write_document,
 )
 from skillcred._internal.fileio import atomic_write
@@ -31,18 +34,26 @@ from skillcred.proofs import SUPPORTED_CRYPTOSUITES
 from skillcred.registry import IssuedRecord
 
 
-def open_issuer(folder: str, passphrase_file: str | None) -> Issuer:
-    """Open an issuer folder, asking for the key's passphrase only when needed and possible."""
+def open_issuer(folder: str, passphrase_file: str | None, *, unsafe_allow_open_key_permissions: bool = False) -> Issuer:
+    """Open an issuer folder, asking for the key's passphrase only when needed and possible.
+
+    A key file that group or others can read is refused unless ``--unsafe-allow-open-key-permissions``."""
+    warn_unsafe_key_permissions(unsafe_allow_open_key_permissions)
+
+    def open_(passphrase: bytes | None) -> Issuer:
+        with security_warnings_on_stderr():
+            return Issuer.open(folder, passphrase, unsafe_allow_open_key_permissions=unsafe_allow_open_key_permissions)
+
     if passphrase_file:
-        return Issuer.open(folder, _read_passphrase_file(passphrase_file))
+        return open_(_read_passphrase_file(passphrase_file))
     env = os.environ.get("SKILLCRED_PASSPHRASE")
     try:
-        return Issuer.open(folder, env.encode("utf-8") if env else None)
+        return open_(env.encode("utf-8") if env else None)
     except WrongPassphrase:
         if env or not stdin_is_tty():
             raise
     value = click.prompt("Passphrase for the issuer key", hide_input=True, default="", show_default=False)
-    return Issuer.open(folder, value.encode("utf-8") or None)
+    return open_(value.encode("utf-8") or None)
 
 
 def _date(value: str | None, name: str):  # type: ignore[no-untyped-def]
@@ -118,13 +129,14 @@ def init(folder: str, name: str, url: str, did_method: str, key_type: str, suite
 @click.option("--batch", type=click.Path(dir_okay=False), help="Issue for every row of this roster CSV.")
 @click.option("--out-dir", type=click.Path(file_okay=False), help="With --batch: folder for the credentials.")
 @click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False))
+@UNSAFE_KEY_PERMISSIONS
 @errors_to_exit
 def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: str | None,
           level: str | None, evidence: str | None, workplace: str | None, hours: float | None,
           assessor: str | None, period_start: str | None, period_end: str | None,
           valid_from: str | None, valid_until: str | None, out: str | None, fmt: str, suite: str | None,
           batch: str | None,
-          out_dir: str | None, passphrase_file: str | None) -> None:
+          out_dir: str | None, passphrase_file: str | None, unsafe_allow_open_key_permissions: bool) -> None:
     """Issue a signed skills-passport credential (or a whole class with --batch).
 
     Prints the credential's id on the first line. Re-running a batch issues nothing twice.
@@ -140,7 +152,8 @@ def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: s
         if not out_dir:
             fail("--batch needs --out-dir")
         default = load_achievement(achievement) if achievement else None
-        with open_issuer(issuer_dir, passphrase_file) as iss:
+        with open_issuer(issuer_dir, passphrase_file,
+                         unsafe_allow_open_key_permissions=unsafe_allow_open_key_permissions) as iss:
             from skillcred.issuer import count_roster_rows
 
             total = count_roster_rows(Path(batch))
@@ -167,7 +180,8 @@ def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: s
     ev = EvidenceInput(narrative=evidence, workplace=workplace, hours=hours, assessor=assessor,
                        period_start=_date(period_start, "--period-start"),
                        period_end=_date(period_end, "--period-end"))
-    with open_issuer(issuer_dir, passphrase_file) as iss:
+    with open_issuer(issuer_dir, passphrase_file,
+                     unsafe_allow_open_key_permissions=unsafe_allow_open_key_permissions) as iss:
         record, _new = iss.issue(definition, subject, name=name, level=level, evidence=ev,
                                  valid_from=_date(valid_from, "--valid-from"),
                                  valid_until=_date(valid_until, "--valid-until"), fmt=fmt,
@@ -239,9 +253,12 @@ def _status_command(action: str, help_text: str) -> click.Command:
     @click.option("--issuer", "issuer_dir", required=True, type=click.Path(file_okay=False))
     @click.argument("credential_id")
     @click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False))
+    @UNSAFE_KEY_PERMISSIONS
     @errors_to_exit
-    def command(issuer_dir: str, credential_id: str, passphrase_file: str | None) -> None:
-        with open_issuer(issuer_dir, passphrase_file) as iss:
+    def command(issuer_dir: str, credential_id: str, passphrase_file: str | None,
+                unsafe_allow_open_key_permissions: bool) -> None:
+        with open_issuer(issuer_dir, passphrase_file,
+                         unsafe_allow_open_key_permissions=unsafe_allow_open_key_permissions) as iss:
             changed = getattr(iss, action)(credential_id)
         shown = for_terminal(credential_id)
         click.echo(f"{shown}: {action}{'d' if action.endswith('e') else 'ed'}"
@@ -267,10 +284,13 @@ def status() -> None:
 @click.option("--valid-days", type=int, default=7, show_default=True,
               help="How long verifiers may use a copy before it counts as stale.")
 @click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False))
+@UNSAFE_KEY_PERMISSIONS
 @errors_to_exit
-def publish(issuer_dir: str, out_dir: str, valid_days: int, passphrase_file: str | None) -> None:
+def publish(issuer_dir: str, out_dir: str, valid_days: int, passphrase_file: str | None,
+            unsafe_allow_open_key_permissions: bool) -> None:
     """Write the signed status-list credentials to host (one file per list + index.json)."""
-    with open_issuer(issuer_dir, passphrase_file) as iss:
+    with open_issuer(issuer_dir, passphrase_file,
+                     unsafe_allow_open_key_permissions=unsafe_allow_open_key_permissions) as iss:
         index = iss.publish_status(out_dir, valid_for=timedelta(days=valid_days))
     if not index:
         warn("no credentials issued yet: no status lists to publish")

@@ -177,7 +177,8 @@ def _rank_row(f: Path, verifier: Any, prof: Any, fw: Any, cat: Any, challenges: 
     """Verify and match one presentation file of ``rank`` (runs in a worker process)."""
     row: dict[str, Any] = {"file": f.name}
     try:
-        doc = read_document(str(f))
+        # a link, a FIFO, a device or an oversize file in the folder is this row's error only
+        doc = load_json_object(f, follow_symlinks=False)
         ch = (challenges or {}).get(f.name) or (challenges or {}).get(str(doc.get("id")), {})
         result, report = _match_one(verifier, doc, profile=prof, framework=fw, catalog=cat,
                                     challenge=ch.get("challenge"), domain=ch.get("domain", domain),

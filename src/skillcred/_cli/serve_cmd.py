@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from skillcred._cli._common import errors_to_exit, fail, warn
+from skillcred._cli._common import (
+    UNSAFE_KEY_PERMISSIONS,
+    errors_to_exit,
+    fail,
+    security_warnings_on_stderr,
+    warn,
+    warn_unsafe_key_permissions,
+)
 from skillcred._cli.verify_cmd import _parse_status_not_before
 from skillcred._internal.timeutil import format_datetime
 from skillcred.verify.verifier import MAX_PRESENTED_CREDENTIALS
@@ -47,12 +54,13 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 @click.option("--own-status-lists-only", is_flag=True,
               help="Verification endpoints: ignore status lists carried in presentations; only this "
                    "service's own lists count (other issuers' credentials then have no status).")
+@UNSAFE_KEY_PERMISSIONS
 @errors_to_exit
 def serve(issuer_dir: str, trust_file: str, host: str, port: int, workers: int, token_file: str | None,
           unsafe_open_issuing: bool, registry: str | None, public_url: str | None,
           passphrase_file: str | None, max_body_bytes: int, status_max_age: int, log_level: str,
           access_log: bool, max_credentials: int, status_not_before: str | None,
-          own_status_lists_only: bool) -> None:
+          own_status_lists_only: bool, unsafe_allow_open_key_permissions: bool) -> None:
     """Serve the W3C VC-API: issue, verify, status lists (ready when GET /health answers 200).
 
     \b
@@ -83,8 +91,11 @@ def serve(issuer_dir: str, trust_file: str, host: str, port: int, workers: int, 
         max_body_bytes=max_body_bytes, status_max_age=status_max_age, max_credentials=max_credentials,
         status_not_before=format_datetime(not_before) if not_before else None,
         status_from_presentation=not own_status_lists_only,
+        unsafe_allow_open_key_permissions=unsafe_allow_open_key_permissions,
     )
-    state = service.load_state(config)  # fail here, with one line, rather than in every worker
+    warn_unsafe_key_permissions(unsafe_allow_open_key_permissions)
+    with security_warnings_on_stderr():
+        state = service.load_state(config)  # fail here, with one line, rather than in every worker
     state.registries.close()
     click.echo(f"skillcred serve: issuer {state.profile.did}, registry {state.registries.kind} "
                f"({state.registries.where}), {workers} worker(s), {config.public_url}", err=True)

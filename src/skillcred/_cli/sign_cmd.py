@@ -5,9 +5,11 @@ from __future__ import annotations
 import click
 
 from skillcred._cli._common import (
+    UNSAFE_KEY_PERMISSIONS,
     errors_to_exit,
     load_key,
     read_document,
+    warn_unsafe_key_permissions,
     write_document,
 )
 from skillcred._internal.fileio import load_json_object
@@ -32,6 +34,7 @@ from skillcred.proofs import SUPPORTED_CRYPTOSUITES, ProofReport, add_proof, def
 @click.option("-o", "--out", "out", type=click.Path(dir_okay=False, allow_dash=True),
               help="Write the signed document here (default stdout).")
 @click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False))
+@UNSAFE_KEY_PERMISSIONS
 @errors_to_exit
 def sign(
     file: str,
@@ -43,6 +46,7 @@ def sign(
     created: str | None,
     out: str | None,
     passphrase_file: str | None,
+    unsafe_allow_open_key_permissions: bool,
 ) -> None:
     """Add a Data Integrity proof to the JSON-LD document FILE ('-' for stdin).
 
@@ -54,7 +58,9 @@ def sign(
       skillcred sign credential.json --key issuer.pem --suite eddsa-rdfc-2022 -o signed.json
     """
     doc = read_document(file)
-    key = load_key(key_path, passphrase_file)
+    warn_unsafe_key_permissions(unsafe_allow_open_key_permissions)
+    key = load_key(key_path, passphrase_file, signing=True,
+                   unsafe_allow_open_key_permissions=unsafe_allow_open_key_permissions)
     signed = add_proof(
         doc,
         key,

@@ -47,11 +47,13 @@ def default_status_cache() -> Path:
 
 
 def _cached_status_lists(cache: Path) -> list[dict[str, Any]]:
+    """The lists in the status cache; one that is not a regular file in the folder (a link, a
+    FIFO, a device), too large or damaged is a warning line and skipped, never fatal."""
     out = []
     if cache.is_dir():
         for p in sorted(cache.glob("*.json")):
             try:
-                out.append(load_json_object(p))
+                out.append(load_json_object(p, follow_symlinks=False))
             except MalformedDocument as exc:
                 warn(f"{exc} (skipped)")
     return out

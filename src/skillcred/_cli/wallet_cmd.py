@@ -12,11 +12,12 @@ from skillcred._cli._common import (
     errors_to_exit,
     passphrase_for_new_key,
     read_stdin_bounded,
+    security_warnings_on_stderr,
     stdin_is_tty,
     warn,
     write_document,
 )
-from skillcred._internal.fileio import atomic_write, load_json_object
+from skillcred._internal.fileio import MAX_JSON_BYTES, atomic_write, load_json_object, read_bounded
 from skillcred._internal.textsafe import for_terminal
 from skillcred._internal.timeutil import parse_datetime
 from skillcred.did import DidResolver
@@ -33,16 +34,21 @@ WALLET_OPTION = click.option(
 
 
 def _holder_key(wallet: Wallet, passphrase_file: str | None) -> KeyPair:
+    """The holder key (a key file others can read is used, with a warning line: see Wallet.holder_key)."""
+    def read(passphrase: bytes | None) -> KeyPair:
+        with security_warnings_on_stderr():
+            return wallet.holder_key(passphrase)
+
     if passphrase_file:
-        return wallet.holder_key(_read_passphrase_file(passphrase_file))
+        return read(_read_passphrase_file(passphrase_file))
     env = os.environ.get("SKILLCRED_PASSPHRASE")
     try:
-        return wallet.holder_key(env.encode("utf-8") if env else None)
+        return read(env.encode("utf-8") if env else None)
     except WrongPassphrase:
         if env or not stdin_is_tty():
             raise
     value = click.prompt("Passphrase for your wallet key", hide_input=True, default="", show_default=False)
-    return wallet.holder_key(value.encode("utf-8") or None)
+    return read(value.encode("utf-8") or None)
 
 
 def _resolver(did_documents: tuple[str, ...]) -> DidResolver:
@@ -88,13 +94,7 @@ def add(wallet_dir: str | None, files: tuple[str, ...], force_foreign: bool, did
         if f == "-":
             docs.extend(read_credentials_input(read_stdin_bounded(), "<stdin>"))
         else:
-            try:
-                data = open(f, "rb").read()  # small file, closed by refcount
-            except OSError as exc:
-                from skillcred.errors import MalformedDocument
-
-                raise MalformedDocument(f"cannot read file: {exc.strerror}", path=f) from exc
-            docs.extend(read_credentials_input(data, f))
+            docs.extend(read_credentials_input(read_bounded(f, max_bytes=MAX_JSON_BYTES), f))
     extra = [load_json_object(p) for p in did_documents]
     added = w.add(docs, force_foreign=force_foreign, resolver=w.resolver(extra))
     if extra:

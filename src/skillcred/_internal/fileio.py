@@ -5,6 +5,9 @@
 * :func:`locked` serialises writers of one store across processes (``flock`` on a lock file).
 * :func:`load_json_file` / :func:`parse_json` bound the input size and nesting depth, so a
   hostile file fails fast with a one-line message instead of eating memory or the stack.
+* :func:`open_input` / :func:`read_bounded` are how every input file is read: only a regular
+  file (a FIFO, a device or a socket given as a file would block or never end), never more
+  than a limit whatever ``stat`` says, optionally never through a symbolic link.
 """
 
 from __future__ import annotations
@@ -12,20 +15,27 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import io
 import json
 import os
+import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from skillcred._internal import strictjson
-from skillcred.errors import MalformedDocument, StoreError
+from skillcred.errors import MalformedDocument, SkillcredError, StoreError
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 #: Largest JSON document skillcred reads (a presentation with many credentials is < 1 MB).
 MAX_JSON_BYTES = 8 * 1024 * 1024
 #: Deepest nesting accepted; real credentials nest < 15 levels.
 MAX_JSON_DEPTH = 64
+#: Largest key, passphrase or token file (an encrypted P-384 PKCS#8 PEM is < 1 KB).
+MAX_SECRET_BYTES = 64 * 1024
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o644) -> None:
@@ -172,33 +182,158 @@ def parse_json(
     return strictjson.loads(raw, source=source)
 
 
-def load_json_file(
-    path: str | os.PathLike[str], *, max_bytes: int = MAX_JSON_BYTES
-) -> Any:
-    """Read and parse a JSON file; a missing, unreadable or oversized file is one clear error."""
-    p = Path(path)
+def _kind(mode: int) -> str:
+    """What a file that is not a regular file is, for a message."""
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    return "not a regular file"
+
+
+def _not_regular(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "is a directory, not a file"
+    return f"is {_kind(mode)}, not a regular file"
+
+
+@contextlib.contextmanager
+def open_input(
+    path: str | os.PathLike[str],
+    *,
+    max_bytes: int,
+    what: str = "file",
+    error: type[SkillcredError] = MalformedDocument,
+    follow_symlinks: bool = True,
+) -> Iterator[tuple[BinaryIO, os.stat_result]]:
+    """Open an input file for reading: a regular file only, at most ``max_bytes`` long.
+
+    The file is opened with ``O_NONBLOCK | O_NOCTTY`` (so a FIFO without a writer, a terminal
+    or a device cannot block the open) and checked with ``fstat`` on the open descriptor
+    (so what is checked is what is read), *before* anything is read. A size over the limit is
+    refused from ``fstat``; the stream yielded refuses to read past the limit too, for a file
+    that grows or whose size is not what ``stat`` says. With ``follow_symlinks=False`` a
+    symbolic link is refused (``O_NOFOLLOW``): for files that must be physically in a folder.
+
+    Yields the stream and the ``fstat`` result; every failure is one ``error`` naming ``path``
+    (``what`` names the file in "... not found" / "cannot read ...").
+    """
+    name = str(path)
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
+    if not follow_symlinks:
+        flags |= os.O_NOFOLLOW
     try:
-        size = p.stat().st_size
+        fd = os.open(path, flags)
     except FileNotFoundError as exc:
-        raise MalformedDocument("file not found", path=str(p)) from exc
+        raise error(f"{what} not found", path=name) from exc
     except OSError as exc:
-        raise MalformedDocument(f"cannot read file: {exc.strerror}", path=str(p)) from exc
-    if size > max_bytes:
-        raise MalformedDocument(
-            f"file is {size:,} bytes, larger than the {max_bytes:,}-byte limit", path=str(p)
-        )
+        if exc.errno == errno.ELOOP and not follow_symlinks:
+            raise error("is a symbolic link; only a regular file is accepted here", path=name) from exc
+        message = f"cannot read {what}: {exc.strerror}"
+        if exc.errno == errno.ENXIO:  # a socket (or a device without its driver): say which
+            with contextlib.suppress(OSError):
+                message = _not_regular(os.stat(path).st_mode)
+        raise error(message, path=name) from exc
     try:
-        raw = p.read_bytes()
-    except IsADirectoryError as exc:
-        raise MalformedDocument("is a directory, not a file", path=str(p)) from exc
-    except OSError as exc:
-        raise MalformedDocument(f"cannot read file: {exc.strerror}", path=str(p)) from exc
-    return parse_json(raw, source=str(p), max_bytes=max_bytes)
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise error(_not_regular(st.st_mode), path=name)
+        if st.st_size > max_bytes:
+            raise error(f"{what} is {st.st_size:,} bytes, larger than the {max_bytes:,}-byte limit", path=name)
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+        raw = io.FileIO(fd, "rb", closefd=True)
+    except BaseException:
+        os.close(fd)
+        raise
+    limited = _LimitedReader(raw, max_bytes, lambda: error(
+        f"{what} is larger than the {max_bytes:,}-byte limit", path=name))
+    with io.BufferedReader(limited) as stream:
+        try:
+            yield stream, st
+        except OSError as exc:  # a read failed (EIO, a file system gone away)
+            raise error(f"cannot read {what}: {exc.strerror}", path=name) from exc
 
 
-def load_json_object(path: str | os.PathLike[str]) -> dict[str, Any]:
+class _LimitedReader(io.RawIOBase):
+    """A raw stream that raises (``make_error()``) once more than ``limit`` bytes were read."""
+
+    def __init__(self, raw: io.FileIO, limit: int, make_error: Callable[[], SkillcredError]) -> None:
+        super().__init__()
+        self._raw = raw
+        self._left = limit
+        self._make_error = make_error
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")
+        # ask for one byte more than allowed at most: enough to notice a file that is too long
+        n = self._raw.readinto(view[: max(0, min(len(view), self._left + 1))]) or 0
+        self._left -= n
+        if self._left < 0:
+            raise self._make_error()
+        return n
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def read_at_most(
+    stream: BinaryIO,
+    max_bytes: int,
+    *,
+    source: str,
+    what: str = "input",
+    error: type[SkillcredError] = MalformedDocument,
+) -> bytes:
+    """All of ``stream`` (standard input, a pipe...), but never more than ``max_bytes`` + 1
+    bytes in memory: past the limit it is one ``error`` naming ``source``."""
+    chunks: list[bytes] = []
+    left = max_bytes + 1
+    while left > 0:
+        chunk = stream.read(min(left, 1024 * 1024))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    if left <= 0:
+        raise error(f"{what} is larger than the {max_bytes:,}-byte limit", path=source)
+    return b"".join(chunks)
+
+
+def read_bounded(
+    path: str | os.PathLike[str],
+    *,
+    max_bytes: int,
+    what: str = "file",
+    error: type[SkillcredError] = MalformedDocument,
+    follow_symlinks: bool = True,
+) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes`` (see :func:`open_input`)."""
+    with open_input(path, max_bytes=max_bytes, what=what, error=error, follow_symlinks=follow_symlinks) as (fh, _):
+        return read_at_most(fh, max_bytes, source=str(path), what=what, error=error)
+
+
+def load_json_file(
+    path: str | os.PathLike[str], *, max_bytes: int = MAX_JSON_BYTES, follow_symlinks: bool = True
+) -> Any:
+    """Read and parse a JSON file; a missing, unreadable, oversized or not regular file (a
+    FIFO, a device) is one clear error, found before anything is read."""
+    raw = read_bounded(path, max_bytes=max_bytes, follow_symlinks=follow_symlinks)
+    return parse_json(raw, source=str(path), max_bytes=max_bytes)
+
+
+def load_json_object(path: str | os.PathLike[str], *, follow_symlinks: bool = True) -> dict[str, Any]:
     """Like :func:`load_json_file` but the top level must be a JSON object."""
-    value = load_json_file(path)
+    value = load_json_file(path, follow_symlinks=follow_symlinks)
     if not isinstance(value, dict):
         raise MalformedDocument("expected a JSON object at the top level", path=str(path))
     return value
