@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
-"""Rebuild ``contexts/`` and ``contexts/MANIFEST.json`` from pinned npm packages.
+"""Rebuild ``contexts/`` and ``contexts/MANIFEST.json`` from the W3C-published bytes and pinned npm packages.
 
 Why this exists: skillcred verifies offline, so every JSON-LD context it will ever expand is
 bundled in ``contexts/`` and pinned by sha256 in ``MANIFEST.json`` (see
 ``skillcred.loader``). The bytes must come from somewhere reviewable and re-obtainable, not
-from a hand-edited file, so this script records, for each context URL, the exact npm
-package, version and path it was taken from, fetches it with ``npm pack`` (the ordinary npm
-client, so the registry's integrity checks apply), and rewrites the manifest.
+from a hand-edited file, so this script records, for each context URL, exactly where it was
+taken from, obtains it again, and rewrites the manifest.
 
-This script is ONLINE and is run by a maintainer when a context is added or a pin is bumped;
-tests never run it (``tests/test_contexts.py`` checks the result offline).
+This script is ONLINE for the npm entries (``npm pack``, the ordinary npm client, so the
+registry's integrity checks apply) and is run by a maintainer when a context is added or a pin
+is bumped; tests never run it (``tests/test_contexts.py`` checks the result offline).
 
 Usage::
 
@@ -19,8 +19,14 @@ Usage::
 
 Stdlib only (plus the ``npm`` and ``node`` executables), so it runs before the venv exists.
 
-Three kinds of source:
+Four kinds of source:
 
+* ``published``: where the W3C publishes a sha256 for a context (in the Recommendation that
+  defines it), we bundle exactly those bytes: the file in the W3C repository that publishes it,
+  at a pinned commit (``git show <commit>:<path>``). They are read from the reference copies in
+  ``../shared/contexts`` (``--reference``) or, where there is none (a clone), from the bundled
+  file itself; either way only bytes whose sha256 is the published digest are accepted, so the
+  digest is the authority and these entries need no network.
 * ``npm``: a ``.json``/``.jsonld`` file inside the package, copied byte for byte.
 * ``npm`` with ``js_module``: the package ships the context only as a CommonJS module. It is
   loaded with ``node`` (``require``) and written as ``JSON.stringify(ctx, null, 2) + "\\n"``.
@@ -30,10 +36,10 @@ Three kinds of source:
   written from a literal in this file, and the manifest says so. Used only for
   ``https://www.w3.org/ns/credentials/examples/v2``, whose whole content is one ``@vocab``.
 
-Where the W3C publishes a sha256 for a context (in the REC that defines it), the manifest
-records it and whether our bytes match. npm copies are often re-formatted, so bytes differ;
-to still say whether they *mean* the same, each published document is also pinned here by
-digests of its parsed JSON (see :class:`Published`).
+Where the W3C publishes a sha256 for a context, the manifest records it and whether our bytes
+match (for ``published`` sources they must). npm copies are often re-formatted, so their bytes
+differ; to still say whether they *mean* the same, each published document is also pinned here
+by digests of its parsed JSON (see :class:`Published`).
 """
 
 from __future__ import annotations
@@ -53,6 +59,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 CONTEXTS_DIR = REPO / "contexts"
 MANIFEST_NAME = "MANIFEST.json"
+#: Reference copies of the contexts (outside the repository; see its INDEX.json).
+REFERENCE_DIR = REPO.parent / "shared" / "contexts"
 
 # node one-liner used for contexts shipped only as a JS module. process.argv[1] is the module
 # path (node -e puts the first extra argument there).
@@ -119,6 +127,34 @@ class InlineSource:
 
 
 @dataclass(frozen=True)
+class PublishedSource:
+    """The W3C-published bytes: ``git show <commit>:<path>`` of the repository that publishes them.
+
+    ``reference_file`` is the name of the same bytes in ``../shared/contexts``. The spec's
+    :class:`Published` digest decides: bytes are accepted only if their sha256 equals it.
+    """
+
+    repo: str
+    path: str
+    commit: str
+    last_changed_commit: str
+    reference_file: str
+
+    def record(self) -> dict[str, Any]:
+        """The manifest's ``source`` object for this file."""
+        return {
+            "kind": "published",
+            "repo": self.repo,
+            "path": self.path,
+            "commit": self.commit,
+            "last_changed_commit": self.last_changed_commit,
+            "obtained": f"git show {self.commit[:12]}:{self.path} (reference copy "
+                        f"../shared/contexts/{self.reference_file}); sha256 checked against the "
+                        "published digest",
+        }
+
+
+@dataclass(frozen=True)
 class Published:
     """A W3C-published sha256 for a context, plus two digests of those bytes' JSON.
 
@@ -141,24 +177,16 @@ class ContextSpec:
 
     url: str
     file: str
-    source: NpmSource | InlineSource
+    source: NpmSource | InlineSource | PublishedSource
     published: Published | None = None
     notes: str = ""
     aliases: tuple[str, ...] = field(default_factory=tuple)
 
 
 # Every tarball integrity below was printed by `npm pack --json` for that exact version.
-_CREDS = (
-    "@digitalbazaar/credentials-context", "3.2.0",
-    "sha512-WruXZAF182pCYq/z2JPJ4N4mVDu6pd/hr7widdCqbKekA53BXHoX7XhL9tmRmQ8kfmkaStBfla67QHhkchWYBQ==",
-)
 _DI = (
     "@digitalbazaar/data-integrity-context", "2.0.1",
     "sha512-XpXUzId6ZIEaNq9R+Fv3LrArj1bRj0QX3yfYgxi2bGZGIMs8EkdwsQdzTq38cmHXBQz4DASVun7mBtwrEqjf3g==",
-)
-_MULTIKEY = (
-    "@digitalbazaar/multikey-context", "2.0.1",
-    "sha512-fHuaJNWpHLZH20GQemS+iPUn7/GuZ62UGhpmD9aZuKvN62lrPTeBK1V6C1BvfdIIWRsCqa1CUda+PDZa6d6X1A==",
 )
 _DID = (
     "did-context", "3.1.1",
@@ -171,10 +199,6 @@ _ED25519 = (
 _JWS = (
     "@transmute/json-web-signature", "0.7.0-unstable.82",
     "sha512-Snku9yg5sN10zkSy678n7VnHZgd7s0EQmjRylhW+mg4n9aL1SXPSbmRx6wUXfdXe1RGY1oNfDd7R5WegZVg9ew==",
-)
-_BSL = (
-    "@digitalbazaar/vc-bitstring-status-list-context", "1.1.0",
-    "sha512-IULBb2BJ/FQwTwdmvtltBb9JspWXY4tS2ZimRtFfWBJW6T35r6x8TzRK6eDVHpLLEzeJs1jCvqqTXWH0RJgQRA==",
 )
 _CITIZEN = (
     "@digitalbazaar/citizenship-context", "4.1.0",
@@ -190,6 +214,18 @@ _SEC = (
 )
 
 
+# W3C repositories that publish contexts, at the commits the reference copies were taken from.
+_VCDM = ("w3c/vc-data-model", "979c4af1cfe2224ed7b0ee5ec4d7a009a465812b")
+_VCDI = ("w3c/vc-data-integrity", "570d764182aa915427da16bdd4514af874fb86ed")
+_VCBSL = ("w3c/vc-bitstring-status-list", "74fcae11e5b389aa44d1b7d3f84ee079eaa169a4")
+
+
+def _published(repo: tuple[str, str], path: str, last_changed: str, reference_file: str) -> PublishedSource:
+    """Shorthand for a :class:`PublishedSource` in one of the repositories above."""
+    return PublishedSource(repo=repo[0], commit=repo[1], path=path, last_changed_commit=last_changed,
+                           reference_file=reference_file)
+
+
 def _npm(pkg: tuple[str, str, str], path: str, *, js_module: bool = False) -> NpmSource:
     """Shorthand for an :class:`NpmSource` from one of the package tuples above."""
     return NpmSource(package=pkg[0], version=pkg[1], integrity=pkg[2], path=path,
@@ -200,7 +236,8 @@ SPECS: tuple[ContextSpec, ...] = (
     ContextSpec(
         url="https://www.w3.org/ns/credentials/v2",
         file="credentials-v2.jsonld",
-        source=_npm(_CREDS, "contexts/v2.jsonld"),
+        source=_published(_VCDM, "contexts/credentials/v2", "08b83e46c10ee37b0f4fb44b31459e611e521da0",
+                          "credentials-v2.jsonld"),
         published=Published(
             sha256="59955ced6697d61e03f2b2556febe5308ab16842846f5b586d7f1f7adec92734",
             ordered_sha256="bf6fd611e6773d58f649459a45dbbb81f94e8cfd058a756644cd5a4a882c4050",
@@ -208,12 +245,15 @@ SPECS: tuple[ContextSpec, ...] = (
             where="VC Data Model 2.0 REC, 'Base Context'",
         ),
         notes="VCDM 2.0 base context (@protected); also defines DataIntegrityProof, "
-              "BitstringStatusList* and JsonSchema terms. pyld 3.3 bundles these same npm bytes.",
+              "BitstringStatusList* and JsonSchema terms. The npm copies "
+              "(@digitalbazaar/credentials-context@3.2.0, which pyld 3.3 bundles) are re-indented, "
+              "JSON-equal bytes.",
     ),
     ContextSpec(
         url="https://www.w3.org/2018/credentials/v1",
         file="credentials-v1.jsonld",
-        source=_npm(_CREDS, "contexts/v1.jsonld"),
+        source=_published(_VCDM, "contexts/credentials/v1", "cd28fa0ed92d50eed107f43ff441d7fd84ddcf50",
+                          "credentials-v1.jsonld"),
         published=Published(
             sha256="ab4ddd9a531758807a79a5b450510d61ae8d147eab966cc9a200c07095b0cdcc",
             ordered_sha256="778eb3a2ffad5df9773231da61b42c098e9849844873a6b5bf9be95c70d73df7",
@@ -221,7 +261,8 @@ SPECS: tuple[ContextSpec, ...] = (
             where="VC Data Model 1.0 PR",
         ),
         notes="VCDM 1.1 context (@version 1.1, @protected); cannot be combined with "
-              "credentials/v2 in one document. pyld 3.3 bundles these same npm bytes.",
+              "credentials/v2 in one document. The npm copy (@digitalbazaar/credentials-context@"
+              "3.2.0, which pyld 3.3 bundles) is re-indented, JSON-equal bytes.",
     ),
     ContextSpec(
         url="https://www.w3.org/ns/credentials/examples/v2",
@@ -237,7 +278,8 @@ SPECS: tuple[ContextSpec, ...] = (
     ContextSpec(
         url="https://w3id.org/security/data-integrity/v2",
         file="data-integrity-v2.jsonld",
-        source=_npm(_DI, "contexts/data-integrity-v2.jsonld"),
+        source=_published(_VCDI, "contexts/data-integrity/v2", "9c6280431b8dc196ec13316ba8d2c0f6121febe2",
+                          "data-integrity-v2.jsonld"),
         published=Published(
             sha256="67f21e6e33a6c14e5ccfd2fc7865f7474fb71a04af7e94136cb399dfac8ae8f4",
             ordered_sha256="be223c58c54657e930970f0d11f03caf7287bddc7be7e6f010855190c6b39c21",
@@ -255,13 +297,27 @@ SPECS: tuple[ContextSpec, ...] = (
     ContextSpec(
         url="https://w3id.org/security/multikey/v1",
         file="multikey-v1.jsonld",
-        source=_npm(_MULTIKEY, "contexts/multikey-v1.jsonld"),
+        source=_published(_VCDI, "contexts/multikey/v1", "aaf95ef2a1c9f9cf93c2c2cd6f539b97d28660ff",
+                          "multikey-v1.jsonld"),
         published=Published(
             sha256="ba2c182de2d92f7e47184bcca8fcf0beaee6d3986c527bf664c195bbc7c58597",
             ordered_sha256="1947f813cc1507616b3b8df9db44c0c1735ec0aec215f88def08f2fc0ac0113b",
             canonical_sha256="be20c3ee6af6e9c4102e66a85c26617831218e32216bdf050f870e389e737cdc",
             where="VC Data Integrity 1.0 REC",
         ),
+    ),
+    ContextSpec(
+        url="https://w3id.org/security/jwk/v1",
+        file="jwk-v1.jsonld",
+        source=_published(_VCDI, "contexts/jwk/v1", "c7f2158fc60a064537fdf7997510e49ec20a9102", "jwk-v1.jsonld"),
+        published=Published(
+            sha256="0f14b62f6071aafe00df265770ea0c7508e118247d79b7d861a406d2aa00bece",
+            ordered_sha256="b782caba84eb0c7410a2c95641b5e36ea35539f7d9e3340297dec474f9a55693",
+            canonical_sha256="38dd329a9a011facda06afc4ba43a121980eaedbd1f974268026d157926bc086",
+            where="VC Data Integrity 1.0 REC",
+        ),
+        notes="JsonWebKey verification methods (publicKeyJwk), which DID documents and "
+              "controlled identifier documents may use.",
     ),
     ContextSpec(
         url="https://www.w3.org/ns/did/v1",
@@ -289,7 +345,8 @@ SPECS: tuple[ContextSpec, ...] = (
     ContextSpec(
         url="https://www.w3.org/ns/credentials/status/v1",
         file="bitstring-status-list-v1.jsonld",
-        source=_npm(_BSL, "contexts/vc-bitstring-status-list-v1.jsonld"),
+        source=_published(_VCBSL, "contexts/v1.jsonld", "181378c5d6ce1cf85db3a6279d56c8a0f5928b6a",
+                          "bitstring-status-list-v1.jsonld"),
         published=Published(
             sha256="fda5add353231e6a6884a46b12e6c75464281900cb348284d9c360f62381d9f7",
             ordered_sha256="1d5d557d174395f467c025726ff37da4b18e81d95e2a7e285d8e2158e5f889ce",
@@ -461,7 +518,30 @@ def render_manifest(entries: dict[str, dict[str, Any]]) -> bytes:
     return (json.dumps(ordered, indent=2, ensure_ascii=False) + "\n").encode()
 
 
-def collect(fetcher: Fetcher) -> dict[str, bytes]:
+def read_published(spec: ContextSpec, source: PublishedSource, reference: Path, bundled: Path) -> bytes:
+    """The published bytes of ``spec``: the reference copy, else the bundled file, by digest.
+
+    Whichever copy is found first is accepted only if its sha256 is the published digest, so a
+    clone without ``../shared/contexts`` re-obtains exactly these bytes from its own bundle and a
+    modified copy anywhere stops the script instead of being bundled.
+    """
+    assert spec.published is not None, f"{spec.url}: a published source needs a published digest"
+    tried: list[str] = []
+    for path in (reference / source.reference_file, bundled / spec.file):
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        if sha256_hex(data) == spec.published.sha256:
+            return data
+        tried.append(f"{path} (sha256 {sha256_hex(data)[:16]}...)")
+    raise SystemExit(
+        f"{spec.url}: no copy with the published sha256 {spec.published.sha256[:16]}... "
+        f"({', '.join(tried) or 'no copy found'}); get it with git show "
+        f"{source.commit}:{source.path} in {source.repo} and pass --reference"
+    )
+
+
+def collect(fetcher: Fetcher, reference: Path = REFERENCE_DIR, bundled: Path = CONTEXTS_DIR) -> dict[str, bytes]:
     """Every output file (contexts and MANIFEST.json) by file name, built in memory."""
     files: dict[str, bytes] = {}
     entries: dict[str, dict[str, Any]] = {}
@@ -470,6 +550,8 @@ def collect(fetcher: Fetcher) -> dict[str, bytes]:
             raise SystemExit(f"duplicate file name {spec.file}")
         if isinstance(spec.source, InlineSource):
             data = spec.source.render()
+        elif isinstance(spec.source, PublishedSource):
+            data = read_published(spec, spec.source, reference, bundled)
         else:
             data = fetcher.read(spec.source)
         files[spec.file] = data
@@ -489,12 +571,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="folder to write (default: the repo's contexts/)")
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 if --out differs from what would be written")
+    parser.add_argument("--reference", type=Path, default=REFERENCE_DIR,
+                        help="reference copies with the published bytes (default: ../shared/contexts; "
+                             "without it the bundled files are used, checked by digest)")
     parser.add_argument("--npm", default=shutil.which("npm") or "npm")
     parser.add_argument("--node", default=shutil.which("node") or "node")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="skillcred-contexts-") as tmp:
-        files = collect(Fetcher(Path(tmp), args.npm, args.node))
+        files = collect(Fetcher(Path(tmp), args.npm, args.node), args.reference, CONTEXTS_DIR)
 
     out: Path = args.out
     existing = {p.name for p in out.iterdir() if p.is_file()} if out.is_dir() else set()

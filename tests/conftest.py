@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-VECTORS = SHARED / "vectors"
+SHARED = REPO.parent / "shared"  # outside material; only compared with, never needed to run
+#: The official conformance vectors, vendored byte for byte by scripts/vendor_vectors.py (see
+#: tests/vectors/README.md): they travel with the repository, so no vector test ever skips.
+VECTORS = REPO / "tests" / "vectors"
 
 
 class NetworkBlocked(RuntimeError):
@@ -81,8 +83,8 @@ def _no_network(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest)
 
 
 def vectors_dir(*parts: str) -> Path:
-    """A folder under ../shared/vectors, or skip the test saying why."""
+    """A folder under tests/vectors; a missing one fails (it is vendored, never optional)."""
     path = VECTORS.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"{path} is not present (../shared/vectors is outside material); vector test skipped")
+        pytest.fail(f"{path} is missing: tests/vectors is vendored (python scripts/vendor_vectors.py --check)")
     return path

@@ -2,7 +2,7 @@
 
 Expected values come from the specs and their published examples: the did:key test vectors
 of w3c-ccg/did-method-key, the verification methods used by the W3C Data Integrity test
-vectors (../shared/vectors), and the did:web method specification's DID-to-URL examples.
+vectors (tests/vectors), and the did:web method specification's DID-to-URL examples.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """ecdsa-sd-2023 (vc-di-ecdsa selective disclosure): the W3C vectors and round trips.
 
-The vectors (../shared/vectors/ecdsa-sd-2023, employ/ and prc/) were generated with RFC 6979
+The vectors (tests/vectors/ecdsa-sd-2023, employ/ and prc/) were generated with RFC 6979
 deterministic ECDSA, so with the published keys and HMAC key every intermediate value *and* the
 signatures are reproduced byte for byte. prc/: the base input is ``prc/addSignedSDBase.json``
 minus ``proof`` (``prCredUnsigned.json`` does not match the prc/ vectors, see PROVENANCE.md).

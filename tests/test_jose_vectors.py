@@ -1,4 +1,4 @@
-"""W3C vc-jose-cose-test-suite fixtures (../shared/vectors/vc-jose-cose, see PROVENANCE.md).
+"""W3C vc-jose-cose-test-suite fixtures (tests/vectors/vc-jose-cose, see PROVENANCE.md).
 
 ``expected.json`` transcribes the suite's ``tests/test-mapping.js``: for each case an input file,
 a key file, ``fn`` (issue / verify), a ``feature`` and the expected result. Every JOSE and
@@ -43,7 +43,7 @@ from typing import Any
 
 import pytest
 
-from conftest import VECTORS
+from conftest import VECTORS, vectors_dir
 from skillcred.did import DidResolver
 from skillcred.errors import SkillcredError, TokenInvalid, UnsupportedFeature
 from skillcred.jose import (
@@ -90,8 +90,7 @@ def _vm(name: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def resolver() -> DidResolver:
-    if not DIR.exists():
-        pytest.skip(f"{DIR} is not present (../shared/vectors is outside material)")
+    vectors_dir("vc-jose-cose")  # vendored: missing fails, never skips
     vms = []
     for name in KEY_FILES:
         vm = _vm(name)
@@ -166,8 +165,6 @@ def _issue(case: dict[str, Any]) -> str:
 
 
 def test_expected_json_is_present_and_complete() -> None:
-    if not DIR.exists():
-        pytest.skip(f"{DIR} is not present")
     assert len(CASES) == 35
     assert {c["feature"] for c in CASES} == set(_TYP)
 

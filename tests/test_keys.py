@@ -2,7 +2,7 @@
 
 Expected values come from outside skillcred: jwcrypto (an independent JOSE implementation)
 signs and verifies against our keys, the official W3C test-vector key pairs
-(../shared/vectors, see PROVENANCE.md) and the w3c-ccg did:key test vectors give the
+(tests/vectors, see PROVENANCE.md) and the w3c-ccg did:key test vectors give the
 Multikey encodings, and a base58btc decoder written here (with the multicodec table's
 varint prefixes) checks the Multikey bytes without going through ``multiformats``.
 """

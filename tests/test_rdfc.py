@@ -1,7 +1,7 @@
 """RDFC-1.0: the W3C test suite, cross-checks against pyld and pyoxigraph, and unit tests.
 
-The W3C suite is read from the shared vectors folder next to the repository (it is never
-copied in); its tests are skipped with a reason when the folder is absent. Cross-checks:
+The W3C suite is read from tests/vectors/rdf-canon (vendored byte for byte by
+scripts/vendor_vectors.py, so it is always there). Cross-checks:
 
 - pyld's URDNA2015 (same algorithm as RDFC-1.0, SHA-256 only). Suite inputs are handed to it
   as a pyld dataset dict because pyld's N-Quads parser does not decode ``\\uXXXX`` escapes;
@@ -50,7 +50,7 @@ from skillcred._internal.nquads import (
 from skillcred._internal.rdfc import canonical_issued_identifiers, canonicalize
 from skillcred.errors import CanonicalizationError, InvalidArgument, MalformedDocument
 
-SUITE = Path(__file__).resolve().parents[2] / "shared" / "vectors" / "rdf-canon"
+SUITE = Path(__file__).resolve().parent / "vectors" / "rdf-canon"
 SUITE_MISSING = f"W3C rdf-canon test suite not found at {SUITE}"
 HANG_GUARD_SECONDS = 10.0
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from conftest import VECTORS
+from conftest import vectors_dir
 from skillcred.did import DidResolver, web_did_document
 from skillcred.errors import InvalidArgument, TokenInvalid
 from skillcred.keys import KeyPair
@@ -325,9 +325,7 @@ def test_validity_period(issuer_key: KeyPair, resolver: DidResolver) -> None:
 
 def test_fixture_selective_credential() -> None:
     """vc-jose-cose case 20: both disclosures (firstName, lastName) land in credentialSubject."""
-    folder = VECTORS / "vc-jose-cose"
-    if not folder.exists():
-        pytest.skip(f"{folder} is not present")
+    folder = vectors_dir("vc-jose-cose")
     vm = json.loads((folder / "vm-p384.json").read_text())
     vm.pop("secretKeyJwk")
     ctl = vm["controller"]

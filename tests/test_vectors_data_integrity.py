@@ -1,6 +1,6 @@
 """Conformance with the official W3C and 1EdTech Data Integrity test vectors.
 
-Every expected value here is read from ../shared/vectors (W3C vc-di-eddsa / vc-di-ecdsa
+Every expected value here is read from tests/vectors (W3C vc-di-eddsa / vc-di-ecdsa
 TestVectors and the Open Badges 3.0 implementation guide; see its PROVENANCE.md). For each
 vector the tests reproduce, from the published key and inputs, the canonical document, the
 canonical proof configuration, the three hashes, and, for the deterministic Ed25519 suites,
