@@ -26,8 +26,9 @@ import json
 import random
 import re
 import threading
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,7 @@ from skillcred.errors import CanonicalizationError, InvalidArgument, MalformedDo
 
 SUITE = Path(__file__).resolve().parents[2] / "shared" / "vectors" / "rdf-canon"
 SUITE_MISSING = f"W3C rdf-canon test suite not found at {SUITE}"
-HANG_GUARD_SECONDS = 10.0
+HANG_GUARD_SECONDS = 300.0  # a hang guard only: no verdict reads the clock
 
 
 # --------------------------------------------------------------------------------------------
@@ -75,7 +76,11 @@ def _hash_algorithm(entry: dict[str, Any]) -> rdfc.HashAlgorithm:
 
 
 def _run_with_hang_guard(function: Callable[[], Any]) -> tuple[Any, BaseException | None]:
-    """Run ``function`` in a daemon thread; fail the test instead of hanging the run."""
+    """Run ``function`` in a daemon thread; fail the test instead of hanging the run.
+
+    Only a hang guard: how much work a canonicalization did is counted (:func:`_counted_work`),
+    never timed, so a busy machine cannot fail a test that a quiet one passes.
+    """
     outcome: dict[str, Any] = {}
 
     def target() -> None:
@@ -84,14 +89,65 @@ def _run_with_hang_guard(function: Callable[[], Any]) -> tuple[Any, BaseExceptio
         except BaseException as exc:  # handed back to the test
             outcome["error"] = exc
 
-    started = time.monotonic()
     worker = threading.Thread(target=target, daemon=True)
     worker.start()
     worker.join(HANG_GUARD_SECONDS)
-    elapsed = time.monotonic() - started
-    if worker.is_alive() or elapsed > HANG_GUARD_SECONDS:
-        pytest.fail(f"canonicalization still running after {elapsed:.1f}s (hang guard)")
+    if worker.is_alive():
+        pytest.fail(f"hang guard: canonicalization still running after {HANG_GUARD_SECONDS:.0f}s "
+                    "(a work limit that never trips, not a slow machine)")
     return outcome.get("value"), outcome.get("error")
+
+
+@dataclass
+class _Work:
+    """What the canonicalizations inside :func:`_counted_work` did, counted rather than timed."""
+
+    runs: list[Any] = field(default_factory=list)  # the rdfc._Canonicalizer of every run
+    hashes: int = 0  # hash objects created inside RDFC-1.0 (first degree, related, N-degree)
+
+
+@contextmanager
+def _counted_work() -> Iterator[_Work]:
+    """Record each canonicalizer (its own call and step counters) and count every hash it makes.
+
+    The hash count is an independent measure of the work: each step scans one quad (at most two
+    related hashes) or walks one permutation position, each call hashes once, each blank node
+    has one first-degree hash. So ``hashes <= blank nodes + 2 * steps + calls`` shows that the
+    counters the limits are enforced on account for all the hashing.
+    """
+    work = _Work()
+    run, hashes = rdfc._Canonicalizer.run, dict(rdfc._HASHES)
+
+    def recording_run(self: Any) -> rdfc.CanonicalResult:
+        work.runs.append(self)
+        return run(self)
+
+    def counting(real: Callable[..., Any]) -> Callable[..., Any]:
+        def new_hash(*args: Any) -> Any:
+            work.hashes += 1
+            return real(*args)
+
+        return new_hash
+
+    rdfc._Canonicalizer.run = recording_run  # type: ignore[method-assign]
+    rdfc._HASHES.update({name: counting(real) for name, real in hashes.items()})
+    try:
+        yield work
+    finally:
+        rdfc._Canonicalizer.run = run  # type: ignore[method-assign]
+        rdfc._HASHES.update(hashes)
+
+
+def _assert_stopped_at_the_limits(work: _Work) -> Any:
+    """One canonicalization ran and stopped within its documented limits; return it."""
+    assert len(work.runs) == 1
+    (run,) = work.runs
+    widest = max(map(len, run.bnode_to_quads.values()))  # one step count adds a node's quads
+    assert run._calls <= run._max_calls + 1  # the call that trips the cap is the last
+    assert run._steps <= run._max_steps + widest
+    assert run._max_steps <= rdfc.MAX_DEFAULT_STEPS
+    assert work.hashes <= len(run.bnode_to_quads) + 2 * run._steps + run._calls
+    return run
 
 
 def _to_pyld_dataset(quads: list[Quad]) -> dict[str, list[dict[str, Any]]]:
@@ -198,9 +254,11 @@ def test_w3c_suite(entry: dict[str, Any]) -> None:
         labels = set(re.findall(r"_:([^\s]+)", source))
         assert set(issued) == labels
     elif kind == "rdfc:RDFC10NegativeEvalTest":
-        _, error = _run_with_hang_guard(lambda: canonicalize(source, hash_algorithm=algorithm))
+        with _counted_work() as work:
+            _, error = _run_with_hang_guard(lambda: canonicalize(source, hash_algorithm=algorithm))
         assert isinstance(error, CanonicalizationError), f"expected a refusal, got {error!r}"
         assert "Hash N-Degree Quads" in str(error)
+        _assert_stopped_at_the_limits(work)
     else:
         pytest.fail(f"unknown test type {kind}")
 
@@ -532,24 +590,33 @@ def test_explicit_call_limit() -> None:
 
 
 @pytest.mark.parametrize("size", [10, 16, 40])
-def test_cliques_fail_fast(size: int) -> None:
+def test_cliques_stop_at_the_call_budget(size: int) -> None:
+    # bounded by counted work: the default call budget trips, within the step ceiling
     clique = "".join(
         f"_:n{i} <urn:ex:p> _:n{j} .\n" for i in range(size) for j in range(size) if i != j
     )
-    started = time.monotonic()
-    _, error = _run_with_hang_guard(lambda: canonicalize(clique))
+    budget = max(rdfc.MIN_HASH_NDEGREE_CALLS, rdfc.CALLS_PER_BLANK_NODE * size)
+    with _counted_work() as work:
+        _, error = _run_with_hang_guard(lambda: canonicalize(clique))
     assert isinstance(error, CanonicalizationError)
-    assert time.monotonic() - started < 5
+    assert error.code == "canonicalization_failed"
+    assert f"exceeded {budget} calls to Hash N-Degree Quads" in str(error)
+    run = _assert_stopped_at_the_limits(work)
+    assert run._calls == budget + 1
 
 
-def test_poison_padded_with_harmless_blank_nodes_still_fails_fast() -> None:
+def test_poison_padded_with_harmless_blank_nodes_stops_at_the_step_ceiling() -> None:
     # 5,000 unique blank nodes raise the default call budget; the step ceiling still holds.
     clique = "".join(f"_:n{i} <urn:ex:p> _:n{j} .\n" for i in range(10) for j in range(10))
     padding = "".join(f'_:x{i} <urn:ex:v> "{i}" .\n' for i in range(5000))
-    started = time.monotonic()
-    _, error = _run_with_hang_guard(lambda: canonicalize(clique + padding))
+    with _counted_work() as work:
+        _, error = _run_with_hang_guard(lambda: canonicalize(clique + padding))
     assert isinstance(error, CanonicalizationError)
-    assert time.monotonic() - started < HANG_GUARD_SECONDS
+    assert f"exceeded {rdfc.MAX_DEFAULT_STEPS} steps of work" in str(error)
+    run = _assert_stopped_at_the_limits(work)
+    assert run._max_calls == rdfc.CALLS_PER_BLANK_NODE * 5010  # the padding did raise it ...
+    assert run._calls < run._max_calls  # ... and the step ceiling, not the call cap, stopped it
+    assert run._steps > rdfc.MAX_DEFAULT_STEPS
 
 
 def _identical_item_list(size: int) -> str:
