@@ -26,9 +26,7 @@ import json
 import random
 import re
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +48,7 @@ from skillcred._internal.nquads import (
 )
 from skillcred._internal.rdfc import canonical_issued_identifiers, canonicalize
 from skillcred.errors import CanonicalizationError, InvalidArgument, MalformedDocument
+from work_meter import RdfcWork
 
 SUITE = Path(__file__).resolve().parents[2] / "shared" / "vectors" / "rdf-canon"
 SUITE_MISSING = f"W3C rdf-canon test suite not found at {SUITE}"
@@ -78,8 +77,8 @@ def _hash_algorithm(entry: dict[str, Any]) -> rdfc.HashAlgorithm:
 def _run_with_hang_guard(function: Callable[[], Any]) -> tuple[Any, BaseException | None]:
     """Run ``function`` in a daemon thread; fail the test instead of hanging the run.
 
-    Only a hang guard: how much work a canonicalization did is counted (:func:`_counted_work`),
-    never timed, so a busy machine cannot fail a test that a quiet one passes.
+    Only a hang guard: how much work a canonicalization did is counted
+    (:class:`work_meter.RdfcWork`), never timed, so a busy machine cannot fail a test that a quiet one passes.
     """
     outcome: dict[str, Any] = {}
 
@@ -96,58 +95,6 @@ def _run_with_hang_guard(function: Callable[[], Any]) -> tuple[Any, BaseExceptio
         pytest.fail(f"hang guard: canonicalization still running after {HANG_GUARD_SECONDS:.0f}s "
                     "(a work limit that never trips, not a slow machine)")
     return outcome.get("value"), outcome.get("error")
-
-
-@dataclass
-class _Work:
-    """What the canonicalizations inside :func:`_counted_work` did, counted rather than timed."""
-
-    runs: list[Any] = field(default_factory=list)  # the rdfc._Canonicalizer of every run
-    hashes: int = 0  # hash objects created inside RDFC-1.0 (first degree, related, N-degree)
-
-
-@contextmanager
-def _counted_work() -> Iterator[_Work]:
-    """Record each canonicalizer (its own call and step counters) and count every hash it makes.
-
-    The hash count is an independent measure of the work: each step scans one quad (at most two
-    related hashes) or walks one permutation position, each call hashes once, each blank node
-    has one first-degree hash. So ``hashes <= blank nodes + 2 * steps + calls`` shows that the
-    counters the limits are enforced on account for all the hashing.
-    """
-    work = _Work()
-    run, hashes = rdfc._Canonicalizer.run, dict(rdfc._HASHES)
-
-    def recording_run(self: Any) -> rdfc.CanonicalResult:
-        work.runs.append(self)
-        return run(self)
-
-    def counting(real: Callable[..., Any]) -> Callable[..., Any]:
-        def new_hash(*args: Any) -> Any:
-            work.hashes += 1
-            return real(*args)
-
-        return new_hash
-
-    rdfc._Canonicalizer.run = recording_run  # type: ignore[method-assign]
-    rdfc._HASHES.update({name: counting(real) for name, real in hashes.items()})
-    try:
-        yield work
-    finally:
-        rdfc._Canonicalizer.run = run  # type: ignore[method-assign]
-        rdfc._HASHES.update(hashes)
-
-
-def _assert_stopped_at_the_limits(work: _Work) -> Any:
-    """One canonicalization ran and stopped within its documented limits; return it."""
-    assert len(work.runs) == 1
-    (run,) = work.runs
-    widest = max(map(len, run.bnode_to_quads.values()))  # one step count adds a node's quads
-    assert run._calls <= run._max_calls + 1  # the call that trips the cap is the last
-    assert run._steps <= run._max_steps + widest
-    assert run._max_steps <= rdfc.MAX_DEFAULT_STEPS
-    assert work.hashes <= len(run.bnode_to_quads) + 2 * run._steps + run._calls
-    return run
 
 
 def _to_pyld_dataset(quads: list[Quad]) -> dict[str, list[dict[str, Any]]]:
@@ -254,11 +201,11 @@ def test_w3c_suite(entry: dict[str, Any]) -> None:
         labels = set(re.findall(r"_:([^\s]+)", source))
         assert set(issued) == labels
     elif kind == "rdfc:RDFC10NegativeEvalTest":
-        with _counted_work() as work:
+        with RdfcWork() as work:
             _, error = _run_with_hang_guard(lambda: canonicalize(source, hash_algorithm=algorithm))
         assert isinstance(error, CanonicalizationError), f"expected a refusal, got {error!r}"
         assert "Hash N-Degree Quads" in str(error)
-        _assert_stopped_at_the_limits(work)
+        work.assert_stopped_at_the_limits()
     else:
         pytest.fail(f"unknown test type {kind}")
 
@@ -596,24 +543,28 @@ def test_cliques_stop_at_the_call_budget(size: int) -> None:
         f"_:n{i} <urn:ex:p> _:n{j} .\n" for i in range(size) for j in range(size) if i != j
     )
     budget = max(rdfc.MIN_HASH_NDEGREE_CALLS, rdfc.CALLS_PER_BLANK_NODE * size)
-    with _counted_work() as work:
+    with RdfcWork() as work:
         _, error = _run_with_hang_guard(lambda: canonicalize(clique))
     assert isinstance(error, CanonicalizationError)
     assert error.code == "canonicalization_failed"
     assert f"exceeded {budget} calls to Hash N-Degree Quads" in str(error)
-    run = _assert_stopped_at_the_limits(work)
+    assert len(work.runs) == 1
+    run = work.assert_stopped_at_the_limits()
     assert run._calls == budget + 1
+    assert run._max_steps == min(rdfc.MAX_DEFAULT_STEPS, rdfc.STEPS_PER_CALL * budget)
 
 
 def test_poison_padded_with_harmless_blank_nodes_stops_at_the_step_ceiling() -> None:
     # 5,000 unique blank nodes raise the default call budget; the step ceiling still holds.
     clique = "".join(f"_:n{i} <urn:ex:p> _:n{j} .\n" for i in range(10) for j in range(10))
     padding = "".join(f'_:x{i} <urn:ex:v> "{i}" .\n' for i in range(5000))
-    with _counted_work() as work:
+    with RdfcWork() as work:
         _, error = _run_with_hang_guard(lambda: canonicalize(clique + padding))
     assert isinstance(error, CanonicalizationError)
     assert f"exceeded {rdfc.MAX_DEFAULT_STEPS} steps of work" in str(error)
-    run = _assert_stopped_at_the_limits(work)
+    assert len(work.runs) == 1
+    run = work.assert_stopped_at_the_limits()
+    assert run._max_steps == rdfc.MAX_DEFAULT_STEPS
     assert run._max_calls == rdfc.CALLS_PER_BLANK_NODE * 5010  # the padding did raise it ...
     assert run._calls < run._max_calls  # ... and the step ceiling, not the call cap, stopped it
     assert run._steps > rdfc.MAX_DEFAULT_STEPS

@@ -113,3 +113,59 @@ class InflatedBytes:
         proxy.decompressobj = Counting  # type: ignore[attr-defined]
         monkeypatch.setattr(status, "zlib", proxy)
         return self
+
+
+class RdfcWork:
+    """Record every RDFC-1.0 run in the block (its own call and step counters) and count every
+    hash object it creates: a poison graph is bounded in counted work, not in seconds.
+
+    The hash count is an independent measure of the work: each step scans one quad (at most two
+    related hashes) or walks one permutation position, each call hashes once, each blank node
+    has one first-degree hash. So ``hashes <= blank nodes + 2 * steps + calls`` shows that the
+    counters the limits are enforced on account for all the hashing.
+    """
+
+    def __init__(self) -> None:
+        self.runs: list[Any] = []  # the rdfc._Canonicalizer of every run, in order
+        self.hashes = 0
+        self._saved: tuple[Any, dict[str, Any]] | None = None
+
+    def __enter__(self) -> RdfcWork:
+        from skillcred._internal import rdfc
+
+        run, hashes = rdfc._Canonicalizer.run, dict(rdfc._HASHES)
+        self._saved = (run, hashes)
+
+        def recording_run(canonicalizer: Any) -> Any:
+            self.runs.append(canonicalizer)
+            return run(canonicalizer)
+
+        def counting(real: Any) -> Any:
+            def new_hash(*args: Any) -> Any:
+                self.hashes += 1
+                return real(*args)
+
+            return new_hash
+
+        rdfc._Canonicalizer.run = recording_run  # type: ignore[method-assign]
+        rdfc._HASHES.update({name: counting(real) for name, real in hashes.items()})
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from skillcred._internal import rdfc
+
+        assert self._saved is not None
+        run, hashes = self._saved
+        rdfc._Canonicalizer.run = run  # type: ignore[method-assign]
+        rdfc._HASHES.update(hashes)
+
+    def assert_stopped_at_the_limits(self) -> Any:
+        """Every run stayed within its documented limits (a refused one stopped right at them)
+        and the hashing is accounted for by its counters; return the last run."""
+        assert self.runs, "no RDFC-1.0 run was recorded"
+        for run in self.runs:
+            widest = max(map(len, run.bnode_to_quads.values()), default=0)  # one count adds a node's quads
+            assert run._calls <= (run._max_calls or 0) + 1  # the call that trips the cap is the last
+            assert run._steps <= run._max_steps + widest
+        assert self.hashes <= sum(len(r.bnode_to_quads) + 2 * r._steps + r._calls for r in self.runs)
+        return self.runs[-1]
