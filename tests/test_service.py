@@ -278,8 +278,8 @@ def _stream_until_answer(port: int, head: bytes, piece: bytes,
                          limit: int = 100 * 1024 * 1024) -> tuple[bytes, int]:
     """Send ``head`` and then ``piece`` after ``piece`` while the server reads, until it answers.
 
-    Returns the answer and how many body bytes the server let in before answering: the bound a
-    test asserts on (how far the upload got, never how long it took).
+    Returns the answer and how many body bytes the server let in before answering: the bound
+    the tests check is how far the upload got, never the clock.
     """
     guard = time.monotonic() + STREAM_HANG_GUARD
     sock = socket.create_connection(("127.0.0.1", port))
