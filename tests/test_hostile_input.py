@@ -201,24 +201,20 @@ def test_100000_levels_of_nesting_library(setup: Setup) -> None:
         nxt: list[Any] = []
         cur.append(nxt)
         cur = nxt
+    cred = copy.deepcopy(setup.credential)
+    cred["credentialSubject"]["note"] = deep  # a credential whose subject hides a deep structure
     with WorkBudget(BUDGET_NESTING, "refusing 100,000 levels of nesting"):
-        _refuse_100000_levels(setup, deep)
-
-
-def _refuse_100000_levels(setup: Setup, deep: list[Any]) -> None:
-    with pytest.raises(MalformedDocument, match="nests deeper"):
-        parse_json(b"[" * 100_000 + b"]" * 100_000)
-    report = Verifier().check(deep)  # type: ignore[arg-type]
+        with pytest.raises(MalformedDocument, match="nests deeper"):
+            parse_json(b"[" * 100_000 + b"]" * 100_000)
+        report = Verifier().check(deep)  # type: ignore[arg-type]
+        in_subject = Verifier().check(cred)
+        proofs = check_proofs(cred)
+        with pytest.raises(MalformedDocument):
+            add_proof(cred, setup.key, verification_method=setup.issuer.profile.verification_method)
     assert isinstance(report, VerificationReport) and report.verified is False
     assert [(c.id, c.code) for c in report.checks] == [("document.shape", "malformed_document")]
-    # a credential whose subject hides a deep structure
-    cred = copy.deepcopy(setup.credential)
-    cred["credentialSubject"]["note"] = deep
-    report = Verifier().check(cred)
-    assert [(c.id, c.status) for c in report.checks] == [("document.shape", "failed")]
-    assert not check_proofs(cred).verified
-    with pytest.raises(MalformedDocument):
-        add_proof(cred, setup.key, verification_method=setup.issuer.profile.verification_method)
+    assert [(c.id, c.status) for c in in_subject.checks] == [("document.shape", "failed")]
+    assert not proofs.verified
 
 
 # --------------------------------------------------------------------------------------------
