@@ -9,8 +9,9 @@ the machine or its load, so a budget is either kept everywhere or broken everywh
 
 The budget is also a deterministic hang guard: as soon as it is exceeded, every further call
 raises :class:`WorkBudgetExceeded` (a ``BaseException``, so the code under test cannot swallow
-it with ``except Exception``), and the block fails with a message saying so. A runaway loop
-that never calls a function is not stopped; pure-Python loops of this project always do.
+it with ``except Exception``), and the block fails with a message saying so. A loop that
+calls no function is neither counted nor stopped (base58 decoding's inner loop is one: its
+input length is what test_hostile_input checks, by spying on the decoder).
 
 Budgets are set well above what the code needs today (the tests say by how much), so refactoring
 does not trip them while an accidental quadratic or exponential path does. How long the same
