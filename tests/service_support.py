@@ -222,7 +222,8 @@ def start_server(setup: IssuerSetup, *args: str, port: int | None = None, token:
             pass
         time.sleep(0.1)
     server.stop()
-    raise AssertionError(f"skillcred serve did not answer /health within {ready_timeout}s:\n{server.log()}")
+    raise AssertionError(f"hang guard: skillcred serve did not answer /health within {ready_timeout}s "
+                         f"(a readiness wait, not a speed check):\n{server.log()}")
 
 
 @contextlib.contextmanager

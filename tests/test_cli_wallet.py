@@ -226,7 +226,9 @@ def test_sigkill_during_wallet_add_at_random_moments(tmp_path: Path, env: dict[s
         batch = [issue(issuer, w.holder, s) for s in shorts]
         paths = [write(tmp_path / f"b{n}-{i}.json", d) for i, d in enumerate(batch)]
         batches.append(([d["id"] for d in batch], [str(p) for p in paths]))
-    # how long an uninterrupted add takes here, so the kills spread over its whole life
+    # how long an uninterrupted add takes here, so the kills spread over its whole life; this only
+    # places the kills (every moment must leave a sound wallet), no assertion reads the clock, and
+    # the deterministic kill at each file-system call is test_sigkill_before_each_file_system_step_of_add
     t0 = time.monotonic()
     ok(env, "wallet", "add", "--wallet", str(w.root), *batches[-1][1])
     full = time.monotonic() - t0

@@ -7,7 +7,6 @@ import copy
 import gzip
 import json
 import random
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from skillcred.status import (
     status_entry,
     status_list_credential,
 )
+from work_meter import InflatedBytes
 
 LIST_URL = "https://status.roc-example.nl/lists/7"
 ISSUER = "did:example:roc"
@@ -265,21 +265,31 @@ def test_truncated_and_corrupt_gzip() -> None:
         BitstringStatusList.decode(garbage)
 
 
-def test_gzip_bomb_refused_fast() -> None:
+def test_gzip_bomb_is_refused_after_inflating_at_most_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    # bounded in bytes inflated, not seconds: decompression stops one byte past MAX_LIST_BYTES
     compressor = gzip.compress(bytes(100 * 1024 * 1024), compresslevel=9, mtime=0)
     assert len(compressor) < 200_000
     bomb = "u" + base64.urlsafe_b64encode(compressor).rstrip(b"=").decode()
-    start = time.perf_counter()
+    inflated = InflatedBytes().install(monkeypatch)
     with pytest.raises(StatusMalformed, match=f"more than {MAX_LIST_BYTES} bytes"):
         BitstringStatusList.decode(bomb)
-    assert time.perf_counter() - start < 2.0
+    assert inflated.decompressors == 1
+    assert MAX_LIST_BYTES < inflated.bytes <= MAX_LIST_BYTES + 1  # the 100 MiB never unpacked
+    # and a list just inside the cap is inflated whole, so the meter does see real work
+    inflated.bytes = 0
+    fits = "u" + base64.urlsafe_b64encode(gzip.compress(bytes(MAX_LIST_BYTES), mtime=0)).rstrip(b"=").decode()
+    assert BitstringStatusList.decode(fits).size == MAX_LIST_BYTES * 8
+    assert inflated.bytes == MAX_LIST_BYTES
 
 
-def test_multi_member_bomb_refused() -> None:
+def test_multi_member_bomb_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     member = gzip.compress(bytes(4 * 1024 * 1024), mtime=0)
     bomb = "u" + base64.urlsafe_b64encode(member * 5).rstrip(b"=").decode()
+    inflated = InflatedBytes().install(monkeypatch)
     with pytest.raises(StatusMalformed, match="more than"):
         BitstringStatusList.decode(bomb)
+    # the cap counts across members: the fifth member is never inflated past it
+    assert inflated.bytes <= MAX_LIST_BYTES + 1
 
 
 def test_too_short_list_is_a_length_error() -> None:
