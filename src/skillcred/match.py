@@ -130,12 +130,16 @@ class Framework:
         return a == b or self._find(a) == self._find(b)
 
     def label(self, skill: str, lang: str = "nl") -> str | None:
+        """The skill's own label (a framework's, else ESCO's; English where ESCO has none in
+        ``lang``), else the label of a URI declared equivalent."""
+        if skill not in self.labels and self.esco is not None and skill.startswith(ESCO_PREFIX):
+            own = self.esco.label(skill, lang)
+            if own is not None:
+                return own
         for s in [skill, *[k for k in self.labels if self.equivalent(k, skill)]]:
             if s in self.labels:
                 lbl = self.labels[s]
                 return lbl.get(lang) or next(iter(lbl.values()))
-        if self.esco is not None and skill.startswith(ESCO_PREFIX):
-            return self.esco.label(skill, lang)  # English where ESCO has no label in ``lang``
         return None
 
     def broader_steps(self, skill: str) -> list[list[tuple[str, str]]]:
