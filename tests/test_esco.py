@@ -509,6 +509,21 @@ def test_a_narrower_esco_skill_counts_for_the_broader_requirement(candidate: Can
         "and footwear machinery < maintain footwear assembling equipment < perform machine maintenance",)
     assert 0 < report.essential_coverage < 1
     assert sum(x.status == "met" for x in report.requirements) >= 2
+    page = report.to_html()  # the gap-report page acknowledges ESCO, as ESCO's reuse conditions ask
+    assert ESCO_ACKNOWLEDGEMENT in page and "perform test run" in page
+
+
+def test_the_acknowledgement_is_one_text_everywhere() -> None:
+    import skillcred._cli as cli
+    import skillcred.match as m
+    from skillcred.passport import Passport
+
+    assert cli.ESCO_NOTICE == m.ESCO_ACKNOWLEDGEMENT == ESCO_ACKNOWLEDGEMENT
+    assert m.ESCO_PREFIX == "http://data.europa.eu/esco/"
+    from datetime import UTC, datetime
+
+    page = Passport(holder="did:key:z", at=datetime(2026, 1, 1, tzinfo=UTC), groups=()).to_html()
+    assert ESCO_ACKNOWLEDGEMENT in page
 
 
 def test_without_esco_the_narrower_skills_count_for_nothing(candidate: Candidate) -> None:

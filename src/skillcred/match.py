@@ -58,6 +58,7 @@ PROFILE_SCHEMA = SCHEMA_BASE + "job-profile.json"
 FRAMEWORK_SCHEMA = SCHEMA_BASE + "skill-framework.json"
 CATALOG_SCHEMA = SCHEMA_BASE + "training-catalog.json"
 ESCO_PREFIX = "http://data.europa.eu/esco/"  # = skillcred.esco.ESCO_URI_PREFIX
+ESCO_ACKNOWLEDGEMENT = "This service uses the ESCO classification of the European Commission."  # = skillcred.esco's
 MAX_EXACT_GAPS = 20
 
 Status = Literal["met", "partial", "missing"]
@@ -490,7 +491,13 @@ class MatchReport:
                 f"Essential coverage {self.essential_coverage:.0%} &middot; all requirements {self.coverage:.0%}"
                 f" &middot; score {self.score:.2f}</p>"
                 "<table><tr><th>Requirement</th><th>Level</th><th>Essential</th><th>Status</th><th>Shown by</th></tr>"
-                + "".join(rows) + "</table>" + plan + nc + "</body></html>\n")
+                + "".join(rows) + "</table>" + plan + nc + self._esco_footer() + "</body></html>\n")
+
+    def _esco_footer(self) -> str:
+        """ESCO's reuse conditions: a report that names ESCO concepts acknowledges ESCO."""
+        if not any(r.requirement.ref.startswith(ESCO_PREFIX) for r in self.requirements):
+            return ""
+        return f'<footer><small>{html.escape(ESCO_ACKNOWLEDGEMENT)}</small></footer>'
 
     def to_dict(self) -> dict[str, Any]:
         return {
