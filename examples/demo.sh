@@ -138,4 +138,11 @@ skillcred match "$OUT/applications-lasser-fatima.json" --profile $E/profiles/las
   --trust "$OUT/employer/trust.json" --challenge welding-42 --domain "$DOMAIN" \
   --framework $E/frameworks/metaal-vaardigheden.json --catalog $E/catalogs/metaal-opleidingen.json || true
 
+say "16. ESCO: the real occupation behind the vacancy, and a profile made from it (no framework file)"
+skillcred esco search "operator CNC-machine" --lang nl --kind occupation --limit 3
+skillcred profile new --occupation "computer numerical control machine operator" --title "CNC-operator (m/v)" \
+  -o "$OUT/cnc-operator-esco.json"
+skillcred esco search heftruckchauffeur --lang nl --limit 1
+echo "   (This service uses the ESCO classification of the European Commission.)"
+
 say "Done. Everything is in $OUT/ (open $OUT/jan-passport.html and $OUT/jan-gap.html in a browser)."

@@ -243,6 +243,7 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Installe
         "SKILLCRED_PASSPHRASE",
         "SKILLCRED_DEBUG",
         "PIP_REQUIRE_VIRTUALENV",
+        "XDG_DATA_HOME",  # an ESCO store of the machine's user must not stand in for the embedded one
     }
     env = {k: v for k, v in os.environ.items() if k not in drop}
     home = root / "home"
@@ -316,6 +317,14 @@ def test_wheel_carries_contexts_and_schemas(wheel: Path) -> None:
             assert zf.read(name) == (SCHEMAS / rel).read_bytes(), (
                 f"{name} differs from schemas/{rel}"
             )
+
+        # The embedded ESCO snapshot (a modified, compacted ESCO v1.1.1) and its provenance.
+        esco_dir = REPO / "src" / "skillcred" / "_data" / "esco"
+        for p in sorted(esco_dir.iterdir()):
+            name = f"{DATA_PREFIX}/esco/{p.name}"
+            assert name in names, f"{wheel.name} lacks {name}"
+            assert zf.read(name) == p.read_bytes(), f"{name} differs from the repository's"
+        assert f"{DATA_PREFIX}/esco/esco-v1.1.1.sqlite.gz" in names
 
         # The data must be inside the package, not next to it or at the wheel's top level.
         stray = sorted(n for n in names if n.startswith(("contexts/", "schemas/")))
@@ -416,3 +425,8 @@ def test_installed_console_script_round_trip(installed: Installed) -> None:
         f"verify of a tampered credential exited {bad.returncode}, expected 1\n"
         f"{bad.stdout}{bad.stderr}"
     )
+
+    # the embedded ESCO snapshot works from the installed package (outside the repository)
+    found = _run([exe, "esco", "search", "lasser", "--lang", "nl", "--json"], what="skillcred esco search",
+                 env=env, cwd=work)
+    assert json.loads(found.stdout)[0]["uri"] == "http://data.europa.eu/esco/occupation/7aedaa07-3884-4c5b-88f9-80997b2aa54b"

@@ -13,11 +13,15 @@ Verification *outcomes* are not errors: ``check_*`` functions return reports. On
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 __all__ = [
     "CanonicalizationError",
     "ContextError",
+    "EscoAmbiguous",
+    "EscoDownloadUnrecognised",
+    "EscoUnknownConcept",
     "InvalidArgument",
     "KeyFileError",
     "KeyPermissionError",
@@ -127,6 +131,31 @@ class UnsafeDocument(ContextError):
     """
 
     code = "undefined_term"
+
+
+class EscoDownloadUnrecognised(MalformedDocument):
+    """The files given to ``skillcred.esco.import_download`` are not a usable ESCO CSV download
+    (no occupations, skills, relations or skill hierarchy file; a header that is not ESCO's;
+    files of different ESCO versions)."""
+
+    code = "esco_download_unrecognised"
+
+
+class EscoUnknownConcept(InvalidArgument):
+    """An ESCO URI (or label) that the ESCO taxonomy in use does not have."""
+
+    code = "esco_unknown_concept"
+
+
+class EscoAmbiguous(InvalidArgument):
+    """A label names more than one ESCO concept (or none exactly): ``candidates`` holds the best
+    matches (``skillcred.esco.SearchHit``) so a person can pick one by URI; never a silent guess."""
+
+    code = "esco_ambiguous"
+
+    def __init__(self, message: str, candidates: Sequence[Any] = ()) -> None:
+        super().__init__(message)
+        self.candidates = tuple(candidates)
 
 
 class CanonicalizationError(SkillcredError):

@@ -42,6 +42,7 @@ from skillcred._internal.fileio import (
 from skillcred._internal.timeutil import format_datetime, parse_datetime, utcnow
 from skillcred.did import key_did, key_did_url, web_did, web_did_document
 from skillcred.errors import (
+    EscoUnknownConcept,
     InvalidArgument,
     MalformedDocument,
     SchemaViolation,
@@ -69,12 +70,15 @@ from skillcred.status import BitstringStatusList, status_entry, status_list_cred
 if TYPE_CHECKING:  # pragma: no cover
     from concurrent.futures import Future
 
+    from skillcred.esco import Taxonomy
+
 __all__ = [
     "BatchResult",
     "EvidenceInput",
     "Issuer",
     "IssuerProfile",
     "RowError",
+    "check_esco_alignments",
     "count_roster_rows",
     "get_issued",
     "init_issuer",
@@ -184,8 +188,14 @@ def init_issuer(
     return profile
 
 
-def load_achievement(path: str | os.PathLike[str]) -> AchievementDefinition:
-    """Read an achievement file (JSON or YAML) and validate it before anything is signed."""
+def load_achievement(path: str | os.PathLike[str], *, esco: Taxonomy | None = None) -> AchievementDefinition:
+    """Read an achievement file (JSON or YAML) and validate it before anything is signed.
+
+    An alignment to ESCO (``targetFramework: ESCO``, or an ESCO concept URI as ``targetUrl`` or
+    ``targetCode``) must name a concept the ESCO taxonomy has (``esco``, by default the user's
+    imported store or the embedded snapshot): an unknown URI is refused, naming it, rather than
+    signed into a credential no vacancy can match. A missing ``targetName`` is filled with
+    ESCO's preferred label and a missing ``targetUrl`` with the URI from ``targetCode``."""
     p = Path(path)
     if p.suffix.lower() in (".yaml", ".yml"):
         raw = read_bounded(p, max_bytes=MAX_JSON_BYTES, what="achievement file")
@@ -199,6 +209,7 @@ def load_achievement(path: str | os.PathLike[str]) -> AchievementDefinition:
             raise MalformedDocument("expected a mapping at the top level", path=str(p))
     else:
         data = load_json_object(p)
+    _complete_esco_alignments(data, str(p), esco)
     validate(data, ACHIEVEMENT_DEFINITION, source=str(p))
     try:
         return AchievementDefinition.model_validate(data)
@@ -206,6 +217,58 @@ def load_achievement(path: str | os.PathLike[str]) -> AchievementDefinition:
         first = exc.errors()[0]
         where = ".".join(str(x) for x in first["loc"])
         raise SchemaViolation(f"{where}: {first['msg']}", path=str(p), json_path=where) from exc
+
+
+def _esco_alignment_uri(a: dict[str, Any], source: str) -> str:
+    from skillcred.esco import is_esco_uri
+
+    url, code = a.get("targetUrl"), a.get("targetCode")
+    uri = url if isinstance(url, str) and is_esco_uri(url) else code
+    if not isinstance(uri, str) or not is_esco_uri(uri):
+        raise SchemaViolation(f"an ESCO alignment ({a.get('targetName') or url or code!r}) names no ESCO concept "
+                              "URI in targetUrl or targetCode", path=source)
+    if isinstance(url, str) and isinstance(code, str) and is_esco_uri(code) and url != code:
+        raise SchemaViolation(f"an ESCO alignment names two concepts: targetUrl {url} and targetCode {code}",
+                              path=source)
+    return uri
+
+
+def _complete_esco_alignments(data: dict[str, Any], source: str, esco: Taxonomy | None) -> None:
+    """Check an achievement file's ESCO alignments against the taxonomy and fill their label."""
+    ach = data.get("achievement")
+    if not isinstance(ach, dict) or not isinstance(ach.get("alignment"), list):
+        return
+    from skillcred.esco import default_taxonomy, iter_esco_alignments
+
+    found = list(iter_esco_alignments(ach["alignment"]))
+    if not found:
+        return
+    tax = esco or default_taxonomy()
+    for a in found:
+        uri = _esco_alignment_uri(a, source)
+        if not tax.has(uri):
+            raise EscoUnknownConcept(f"alignment {uri} is not an ESCO concept ({tax.describe()})", path=source)
+        a.setdefault("targetUrl", uri)
+        if not a.get("targetName"):
+            a["targetName"] = tax.label(uri, "en") or uri
+        a.setdefault("targetFramework", "ESCO")
+
+
+def check_esco_alignments(definition: AchievementDefinition, esco: Taxonomy | None = None) -> None:
+    """Refuse a definition whose ESCO alignments name a concept the taxonomy does not have
+    (the check :func:`load_achievement` makes, for definitions built in code)."""
+    alignments = [a.model_dump(exclude_none=True) for a in definition.achievement.alignment or []]
+    from skillcred.esco import default_taxonomy, iter_esco_alignments
+
+    found = list(iter_esco_alignments(alignments))
+    if not found:
+        return
+    tax = esco or default_taxonomy()
+    for a in found:
+        uri = _esco_alignment_uri(a, definition.achievement.id or definition.achievement.name)
+        if not tax.has(uri):
+            raise EscoUnknownConcept(f"alignment {uri} of achievement {definition.achievement.name!r} is not an "
+                                     f"ESCO concept ({tax.describe()})")
 
 
 @dataclass(frozen=True)
@@ -267,6 +330,7 @@ class Issuer:
         self.profile = profile
         self._key = key
         self.registry = registry
+        self._esco_checked: dict[int, AchievementDefinition] = {}
 
     @classmethod
     def open(
@@ -407,6 +471,9 @@ class Issuer:
         """Check :meth:`issue`'s arguments and fix the dates and the id (shared with batches)."""
         if not isinstance(subject, str) or not subject.startswith("did:"):
             raise InvalidArgument(f"subject must be the holder's DID, not {subject!r}")
+        if self._esco_checked.get(id(definition)) is not definition:  # once per definition (a batch reuses one)
+            check_esco_alignments(definition)
+            self._esco_checked[id(definition)] = definition
         # A naive datetime is UTC (as format_datetime reads it); comparing it with the aware
         # "now" below would otherwise raise TypeError half-way through issuing.
         if valid_from is not None and valid_from.tzinfo is None:

@@ -10,7 +10,9 @@ Evidence and inference (each step is named in the result so a person can follow 
 
 * a credential's achievement id, and each skill it is aligned to, at the achieved level;
 * **equivalence**: a skill URI the framework declares equivalent (institute URI = ESCO-style);
-* **narrower**: a credential for a narrower skill counts towards a broader requirement;
+* **narrower**: a credential for a narrower skill counts towards a broader requirement (the
+  framework's broader links, and ESCO's skill pillar hierarchy when a taxonomy is given: see
+  :func:`load_framework`); every equivalence on the way is a step of its own;
 * **diploma**: a diploma counts for the skills its qualification covers, at the level the
   framework gives (or its own skill alignments, level not stated).
 
@@ -22,9 +24,10 @@ over all requirements. Candidates rank by essential coverage, then score.
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from skillcred._internal.fileio import load_json_object
 from skillcred._internal.textsafe import bdi, for_html, for_terminal
@@ -32,6 +35,9 @@ from skillcred.claims import QUALIFICATION_PREFIX
 from skillcred.errors import InvalidArgument
 from skillcred.schemas import SCHEMA_BASE, validate
 from skillcred.verify.report import VerifiedCredential, VerifiedPresentation
+
+if TYPE_CHECKING:  # skillcred.esco is imported only by whoever passes a taxonomy in
+    from skillcred.esco import Taxonomy
 
 __all__ = [
     "Catalog",
@@ -51,6 +57,8 @@ __all__ = [
 PROFILE_SCHEMA = SCHEMA_BASE + "job-profile.json"
 FRAMEWORK_SCHEMA = SCHEMA_BASE + "skill-framework.json"
 CATALOG_SCHEMA = SCHEMA_BASE + "training-catalog.json"
+ESCO_PREFIX = "http://data.europa.eu/esco/"  # = skillcred.esco.ESCO_URI_PREFIX
+ESCO_ACKNOWLEDGEMENT = "This service uses the ESCO classification of the European Commission."  # = skillcred.esco's
 MAX_EXACT_GAPS = 20
 
 Status = Literal["met", "partial", "missing"]
@@ -89,12 +97,17 @@ class Catalog:
 
 @dataclass
 class Framework:
-    """One or more framework files merged: labels, broader links, equivalences, qualifications."""
+    """One or more framework files merged: labels, broader links, equivalences, qualifications;
+    and, when ``esco`` is set, ESCO's skill pillar hierarchy (broader skills and skill groups)
+    and labels under them. A framework file then only adds what ESCO does not say: an
+    institute's crosswalk (equivalences) to ESCO, qualification coverage, its own skills."""
 
     labels: dict[str, dict[str, str]] = field(default_factory=dict)
     broader: dict[str, set[str]] = field(default_factory=dict)
     _parent: dict[str, str] = field(default_factory=dict)
     qualifications: dict[str, list[tuple[str, int | None]]] = field(default_factory=dict)
+    esco: Taxonomy | None = None
+    _chains: dict[str, list[list[tuple[str, str]]]] = field(default_factory=dict, repr=False)
 
     def _find(self, x: str) -> str:
         root = x
@@ -107,38 +120,93 @@ class Framework:
         ra, rb = self._find(a), self._find(b)
         if ra != rb:
             self._parent[max(ra, rb)] = min(ra, rb)
+        self._chains.clear()
+
+    def _members(self, x: str) -> list[str]:
+        """``x`` and every URI declared equivalent to it (``x`` first)."""
+        root = self._find(x)
+        return [x, *sorted(k for k in self._parent if k != x and self._find(k) == root)]
 
     def equivalent(self, a: str, b: str) -> bool:
         return a == b or self._find(a) == self._find(b)
 
     def label(self, skill: str, lang: str = "nl") -> str | None:
+        """The skill's own label (a framework's, else ESCO's; English where ESCO has none in
+        ``lang``), else the label of a URI declared equivalent."""
+        if skill not in self.labels and self.esco is not None and skill.startswith(ESCO_PREFIX):
+            own = self.esco.label(skill, lang)
+            if own is not None:
+                return own
         for s in [skill, *[k for k in self.labels if self.equivalent(k, skill)]]:
             if s in self.labels:
                 lbl = self.labels[s]
                 return lbl.get(lang) or next(iter(lbl.values()))
         return None
 
-    def broader_chain(self, skill: str) -> list[list[str]]:
-        """Every path skill -> ... -> ancestor through ``broader`` (and equivalences)."""
-        paths: list[list[str]] = []
-        frontier = [[skill]]
+    def broader_steps(self, skill: str) -> list[list[tuple[str, str]]]:
+        """Every path from ``skill`` up to an ancestor, shortest first, each step named:
+        ``("start", skill)``, then ``("equivalent", uri)`` where the path moves to a URI declared
+        equivalent, ``("broader", uri)`` for a framework's broader link and ``("esco", uri)`` for
+        one of ESCO's skill pillar. Cached per skill (the framework is not changed while matching)."""
+        if skill in self._chains:
+            return self._chains[skill]
+        paths: list[list[tuple[str, str]]] = []
+        queue: deque[list[tuple[str, str]]] = deque([[("start", skill)]])
         seen = {skill}
-        while frontier:
-            path = frontier.pop()
-            node = path[-1]
-            parents: set[str] = set()
-            for k, ups in self.broader.items():
-                if self.equivalent(k, node):
-                    parents |= ups
-            for p in sorted(parents):
-                if p in seen:
-                    continue
-                seen.add(p)
-                paths.append([*path, p])
-                frontier.append([*path, p])
+        while queue:
+            path = queue.popleft()
+            node = path[-1][1]
+            for m in self._members(node):
+                ups = [(p, "broader") for p in sorted(self.broader.get(m, ()))]
+                if self.esco is not None and m.startswith(ESCO_PREFIX):
+                    ups += [(p, "esco") for p in self.esco.broader(m)]
+                for p, how in ups:
+                    if p in seen:
+                        continue
+                    seen.add(p)
+                    steps = [*path, *([("equivalent", m)] if m != node else []), (how, p)]
+                    paths.append(steps)
+                    queue.append(steps)
+        self._chains[skill] = paths
         return paths
 
+    def broader_chain(self, skill: str) -> list[list[str]]:
+        """Every path skill -> ... -> ancestor through ``broader`` links (the framework's and
+        ESCO's); an equivalent URI the path passes through is in it, so no step is hidden."""
+        return [[node for _how, node in path] for path in self.broader_steps(skill)]
+
+    def describe_path(self, path: Sequence[tuple[str, str]]) -> list[str]:
+        """The inference steps of a :meth:`broader_steps` path, for a person to check: runs of
+        broader links as "narrower counts for broader: A < B" (marked "(ESCO skill hierarchy)"
+        when ESCO says so), and each equivalence on the way as "equivalent: A <a> = <b>"."""
+        out: list[str] = []
+        run: list[str] = []
+        run_how = ""
+
+        def flush() -> None:
+            if len(run) > 1:
+                src = " (ESCO skill hierarchy)" if run_how == "esco" else ""
+                out.append(f"narrower counts for broader{src}: " + " < ".join(self.label(n) or n for n in run))
+
+        prev = path[0][1]
+        run = [prev]
+        for how, node in path[1:]:
+            if how == "equivalent":
+                flush()
+                out.append(f"equivalent: {self.label(prev) or prev} <{prev}> = <{node}>")
+                run, run_how = [node], ""
+            else:
+                if run_how and how != run_how:
+                    flush()
+                    run = [prev]
+                run_how = how
+                run.append(node)
+            prev = node
+        flush()
+        return out
+
     def merge(self, data: Mapping[str, Any]) -> None:
+        self._chains.clear()
         for s in data.get("skills", []):
             self.labels[s["id"]] = dict(s["label"])
             for b in s.get("broader", []):
@@ -162,8 +230,10 @@ def load_profile(path: str | os.PathLike[str]) -> JobProfile:
     return JobProfile(title=data["title"], occupation=data.get("occupation"), requirements=tuple(reqs))
 
 
-def load_framework(paths: Iterable[str | os.PathLike[str]]) -> Framework:
-    fw = Framework()
+def load_framework(paths: Iterable[str | os.PathLike[str]], *, esco: Taxonomy | None = None) -> Framework:
+    """Merge framework files; with ``esco`` (a :class:`skillcred.esco.Taxonomy`), ESCO's skill
+    hierarchy counts too, without any framework file."""
+    fw = Framework(esco=esco)
     for p in paths:
         data = load_json_object(p)
         validate(data, FRAMEWORK_SCHEMA, source=str(p))
@@ -242,11 +312,14 @@ def _support(req: Requirement, ev: Evidence, fw: Framework) -> Evidence | None:
         step = f"equivalent: {fw.label(ev.ref) or ev.ref} <{ev.ref}> = <{req.ref}>"
         return Evidence(ev.ref, ev.level, ev.credential, ev.issuer, ev.issuer_name, ev.achievement,
                         (*ev.inference, step))
-    for path in fw.broader_chain(ev.ref):
-        if fw.equivalent(path[-1], req.ref):
-            names = " < ".join(fw.label(p) or p for p in path)
+    for path in fw.broader_steps(ev.ref):
+        top = path[-1][1]
+        if fw.equivalent(top, req.ref):
+            steps = fw.describe_path(path)
+            if top != req.ref:  # the last step, to the URI the requirement names, is named too
+                steps.append(f"equivalent: {fw.label(top) or top} <{top}> = <{req.ref}>")
             return Evidence(ev.ref, ev.level, ev.credential, ev.issuer, ev.issuer_name, ev.achievement,
-                            (*ev.inference, f"narrower counts for broader: {names}"))
+                            (*ev.inference, *steps))
     return None
 
 
@@ -424,7 +497,13 @@ class MatchReport:
                 f"Essential coverage {self.essential_coverage:.0%} &middot; all requirements {self.coverage:.0%}"
                 f" &middot; score {self.score:.2f}</p>"
                 "<table><tr><th>Requirement</th><th>Level</th><th>Essential</th><th>Status</th><th>Shown by</th></tr>"
-                + "".join(rows) + "</table>" + plan + nc + "</body></html>\n")
+                + "".join(rows) + "</table>" + plan + nc + self._esco_footer() + "</body></html>\n")
+
+    def _esco_footer(self) -> str:
+        """ESCO's reuse conditions: a report that names ESCO concepts acknowledges ESCO."""
+        if not any(r.requirement.ref.startswith(ESCO_PREFIX) for r in self.requirements):
+            return ""
+        return f'<footer><small>{html.escape(ESCO_ACKNOWLEDGEMENT)}</small></footer>'
 
     def to_dict(self) -> dict[str, Any]:
         return {

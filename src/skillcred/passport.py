@@ -122,7 +122,9 @@ class Passport:
         if not self.count:
             parts.append('<p class="empty">No credentials yet.</p>')
         parts.append("<footer>Made with skillcred. Each credential is a W3C Verifiable Credential; an employer "
-                     "verifies it with <code>skillcred verify</code>, which also checks revocation.</footer>")
+                     "verifies it with <code>skillcred verify</code>, which also checks revocation. "
+                     # ESCO's reuse conditions: skillcred integrates ESCO (skillcred.esco)
+                     "This service uses the ESCO classification of the European Commission.</footer>")
         parts.append("</body></html>")
         return "\n".join(parts) + "\n"
 

@@ -15,6 +15,8 @@ import click
 
 from skillcred import __version__
 
+# = skillcred.esco.ESCO_ACKNOWLEDGEMENT (not imported: `skillcred --version` must stay cheap)
+ESCO_NOTICE = "This service uses the ESCO classification of the European Commission."
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 # name -> (module, attribute). Modules load only when their command runs, so that
@@ -36,6 +38,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "passport": ("skillcred._cli.wallet_cmd", "passport"),
     "present": ("skillcred._cli.wallet_cmd", "present"),
     "serve": ("skillcred._cli.serve_cmd", "serve"),
+    "esco": ("skillcred._cli.esco_cmd", "esco"), "profile": ("skillcred._cli.esco_cmd", "profile"),
 }
 _STATUS_COMMANDS: dict[str, tuple[str, str]] = {
     "publish": ("skillcred._cli.issuer_cmd", "publish"),
@@ -63,7 +66,7 @@ class _LazyGroup(click.Group):
 
 @click.group(cls=_LazyGroup, lazy=_COMMANDS | {"status": ("skillcred._cli", "status")},
              context_settings=CONTEXT_SETTINGS)
-@click.version_option(__version__, prog_name="skillcred")
+@click.version_option(__version__, prog_name="skillcred", message=f"%(prog)s, version %(version)s\n{ESCO_NOTICE}")
 def cli() -> None:
     """Skills passports as W3C Verifiable Credentials: issue, keep, present, verify.
 

@@ -20,6 +20,21 @@ NOT_A_PRESENTATION = ("not a signed presentation: nothing shows that the candida
                       "(no holder signature, no challenge)")
 
 
+def _framework(frameworks: tuple[str, ...], use_esco: bool = True) -> Any:
+    """The framework files merged over ESCO's skill hierarchy (the user's imported ESCO store,
+    else the embedded snapshot), so ESCO URIs need no framework file; ``--no-esco``: files only."""
+    esco = None
+    if use_esco:
+        from skillcred.esco import default_taxonomy
+
+        esco = default_taxonomy()
+    return load_framework(frameworks, esco=esco)
+
+
+_NO_ESCO = click.option("--no-esco", is_flag=True,
+                        help="Do not use ESCO's skill hierarchy (only literal matches and --framework files).")
+
+
 def presentation_failure(result: Any) -> str | None:
     """Why the presentation itself does not verify (``None`` when it does).
 
@@ -53,14 +68,16 @@ def _match_one(verifier: Any, doc: dict[str, Any], *, profile: Any, framework: A
 @click.option("--domain", help="Your domain, as given to the candidate.")
 @click.option("--catalog", type=click.Path(exists=True, dir_okay=False), help="Training catalog: plan the gap.")
 @click.option("--framework", "frameworks", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              help="Skill framework(s) for equivalences, broader/narrower and diploma coverage. Repeatable.")
+              help="Skill framework(s) for equivalences, broader/narrower and diploma coverage, on top of "
+                   "ESCO's skill hierarchy. Repeatable.")
 @click.option("--at", "at", help="Evaluate as of this time (default now).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 @click.option("--html", "html_file", type=click.Path(dir_okay=False), help="Also write a printable report.")
+@_NO_ESCO
 @verifier_options
 @errors_to_exit
 def match_command(presentation: str, profile: str, challenge: str | None, domain: str | None, catalog: str | None,
-                  frameworks: tuple[str, ...], at: str | None, as_json: bool, html_file: str | None,
+                  frameworks: tuple[str, ...], at: str | None, as_json: bool, html_file: str | None, no_esco: bool,
                   trust_file: str | None, status_lists: tuple[str, ...], status_cache: str | None,
                   did_documents: tuple[str, ...], unsafe_accept_unknown_status: bool,
                   unsafe_no_challenge: bool) -> None:
@@ -74,7 +91,7 @@ def match_command(presentation: str, profile: str, challenge: str | None, domain
     verifier = build_verifier(trust_file, status_lists, status_cache, did_documents,
                               unsafe_accept_unknown_status, unsafe_no_challenge)
     prof = load_profile(profile)
-    fw = load_framework(frameworks)
+    fw = _framework(frameworks, not no_esco)
     cat = load_catalog(catalog) if catalog else None
     result, report = _match_one(verifier, doc, profile=prof, framework=fw, catalog=cat, challenge=challenge,
                                 domain=domain, at=_parse_at(at), source=presentation)
@@ -123,10 +140,12 @@ def _challenges(folder: Path, challenge_file: str | None) -> dict[str, dict[str,
 @click.option("--at", "at")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array, best candidate first.")
 @click.option("--jobs", type=int, default=0, help="Worker processes (default: all cores).")
+@_NO_ESCO
 @verifier_options
 @errors_to_exit
 def rank_command(folder: str, profile: str, challenge_file: str | None, domain: str | None, catalog: str | None,
-                 frameworks: tuple[str, ...], at: str | None, as_json: bool, jobs: int, trust_file: str | None,
+                 frameworks: tuple[str, ...], at: str | None, as_json: bool, jobs: int, no_esco: bool,
+                 trust_file: str | None,
                  status_lists: tuple[str, ...], status_cache: str | None, did_documents: tuple[str, ...],
                  unsafe_accept_unknown_status: bool, unsafe_no_challenge: bool) -> None:
     """Verify and match every presentation (*.json) in FOLDER; best candidates first.
@@ -145,7 +164,7 @@ def rank_command(folder: str, profile: str, challenge_file: str | None, domain: 
     verifier = build_verifier(trust_file, status_lists, status_cache, did_documents,
                               unsafe_accept_unknown_status, no_challenge)
     prof = load_profile(profile)
-    fw = load_framework(frameworks)
+    fw = _framework(frameworks, not no_esco)
     cat = load_catalog(catalog) if catalog else None
     when = _parse_at(at)
     from skillcred._internal.batch import default_workers, fork_map
@@ -223,7 +242,7 @@ def run_wallet_gap(wallet_dir: str | None, profile: str, catalog: str | None, fr
         if not res.accepted and not res.rejected:
             bad = res.report.failures()
             not_counted.append((e.id, f"{bad[0].family}: {bad[0].reason}" if bad else "not verified"))
-    report = match(load_profile(profile), accepted, framework=load_framework(frameworks),
+    report = match(load_profile(profile), accepted, framework=_framework(frameworks),
                    catalog=load_catalog(catalog) if catalog else None, not_counted=not_counted, candidate=w.holder)
     warn("your own wallet: revocation status and issuer trust are not checked here (an employer checks them)")
     if as_json:
