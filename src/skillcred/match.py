@@ -503,7 +503,7 @@ class MatchReport:
         """ESCO's reuse conditions: a report that names ESCO concepts acknowledges ESCO."""
         if not any(r.requirement.ref.startswith(ESCO_PREFIX) for r in self.requirements):
             return ""
-        return f'<footer><small>{html.escape(ESCO_ACKNOWLEDGEMENT)}</small></footer>'
+        return f'<footer><small>{for_html(ESCO_ACKNOWLEDGEMENT)}</small></footer>'
 
     def to_dict(self) -> dict[str, Any]:
         return {
