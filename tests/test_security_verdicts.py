@@ -461,15 +461,19 @@ def test_sd_jwt_with_a_disclosable_decisive_claim_is_refused(world: World, hidde
     assert info.value.reason == "decisive_claim_disclosable"
 
 
-def test_sd_jwt_withholding_the_subject_id_fails_holder_binding(world: World) -> None:
-    claims = _sd_claims(world)
-    claims["cnf"] = {"jwk": holder_jwk_for(world.wallet.holder)}
-    jwt, _discs = _raw_sd_jwt(world.key(world.roc), world.roc.profile.verification_method, claims,
-                              {"credentialSubject.id": world.wallet.holder})
-    token = present_sd_jwt(jwt + "~", disclose=[], holder_key=world.holder_key, nonce=CHALLENGE, aud=DOMAIN)
+def _withheld_in_a_presentation(w: World, claims: dict[str, Any], hidden: dict[str, Any]) -> VerifiedPresentation:
+    """An SD-JWT with ``hidden`` made disclosable by its issuer, presented with nothing disclosed,
+    key-bound to this verifier, inside a presentation signed by the holder."""
+    claims["cnf"] = {"jwk": holder_jwk_for(w.wallet.holder)}
+    jwt, _discs = _raw_sd_jwt(w.key(w.roc), w.roc.profile.verification_method, claims, hidden)
+    token = present_sd_jwt(jwt + "~", disclose=[], holder_key=w.holder_key, nonce=CHALLENGE, aud=DOMAIN)
     envelope = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["EnvelopedVerifiableCredential"],
                 "id": "data:application/vc+sd-jwt," + token}
-    result = assess(world, present_as_is(world, [envelope]), trust(world))
+    return assess(w, present_as_is(w, [envelope]), trust(w))
+
+
+def test_sd_jwt_withholding_the_subject_id_fails_holder_binding(world: World) -> None:
+    result = _withheld_in_a_presentation(world, _sd_claims(world), {"credentialSubject.id": world.wallet.holder})
     assert result.accepted == ()
     assert the(result.report, "credential[0].holder_binding").status == "failed"
 
@@ -484,13 +488,7 @@ def test_sd_jwt_from_another_library_withholding_validity_fails_in_the_verifier(
     claims = _sd_claims(world)
     claims["validFrom"] = format_datetime(utcnow() - timedelta(days=30))
     claims["validUntil"] = format_datetime(utcnow() - timedelta(days=1))
-    claims["cnf"] = {"jwk": holder_jwk_for(world.wallet.holder)}
-    jwt, _discs = _raw_sd_jwt(world.key(world.roc), world.roc.profile.verification_method, claims,
-                              {"validUntil": claims["validUntil"]})
-    token = present_sd_jwt(jwt + "~", disclose=[], holder_key=world.holder_key, nonce=CHALLENGE, aud=DOMAIN)
-    envelope = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["EnvelopedVerifiableCredential"],
-                "id": "data:application/vc+sd-jwt," + token}
-    result = assess(world, present_as_is(world, [envelope]), trust(world))
+    result = _withheld_in_a_presentation(world, claims, {"validUntil": claims["validUntil"]})
     assert result.accepted == ()
     assert the(result.report, "credential[0].proof").code == "decisive_claim_disclosable"
 
@@ -509,50 +507,51 @@ def test_sd_jwt_disclosures_inside_credential_subject_still_work(world: World) -
     assert "result" not in out.claims["credentialSubject"] and out.claims["validFrom"] == claims["validFrom"]
 
 
+ALL_DECISIVE_POINTERS = ["/issuer", "/validFrom", "/validUntil", "/credentialStatus", "/type"]
+
+
+@dataclass
+class SdInstitute:
+    body: dict[str, Any]  # an unsigned skill credential about the holder
+    key: KeyPair
+    method: str
+    verifier: Verifier  # trusts the institute, holds its status lists
+
+    def derived(self, mandatory: list[str], shown: list[str]) -> dict[str, Any]:
+        base = add_base_proof(self.body, self.key, verification_method=self.method, mandatory_pointers=mandatory)
+        return derive_proof(base, selective_pointers=shown)
+
+
+@pytest.fixture
+def sd_institute(world: World, tmp_path: Path) -> Iterator[SdInstitute]:
+    init_issuer(tmp_path / "sd", name="SD Institute", url="https://sd.example", key_type="p256")
+    with Issuer.open(tmp_path / "sd") as sd_iss:
+        doc = issue(sd_iss, "cnc-programmeren.yaml", world.wallet.holder, "3")
+        tl = TrustList()
+        tl.add(sd_iss.profile.did, name="SD Institute")
+        yield SdInstitute({k: v for k, v in doc.items() if k != "proof"},
+                          read_key_file(tmp_path / "sd" / "issuer-key.pem"), sd_iss.profile.verification_method,
+                          Verifier(VerificationPolicy(trust=tl),
+                                   status_lists=[d for _, d in sd_iss.status_list_credentials()]))
+
+
 @pytest.mark.parametrize("optional", [["/validUntil"], ["/credentialStatus"], ["/validFrom"],
                                       ["/validUntil", "/credentialStatus"]])
-def test_ecdsa_sd_2023_decisive_statements_must_be_mandatory(world: World, tmp_path: Path, optional: list[str]
-                                                              ) -> None:
-    init_issuer(tmp_path / "sd", name="SD Institute", url="https://sd.example", key_type="p256")
-    with Issuer.open(tmp_path / "sd") as sd_iss:
-        doc = issue(sd_iss, "cnc-programmeren.yaml", world.wallet.holder, "3")
-        key = read_key_file(tmp_path / "sd" / "issuer-key.pem")
-        body = {k: v for k, v in doc.items() if k != "proof"}
-        mandatory = [p for p in ("/issuer", "/validFrom", "/validUntil", "/credentialStatus", "/type")
-                     if p not in optional]
-        base = add_base_proof(body, key, verification_method=sd_iss.profile.verification_method,
-                              mandatory_pointers=mandatory)
-        tl = TrustList()
-        tl.add(sd_iss.profile.did, name="SD Institute")
-        status = [d for _, d in sd_iss.status_list_credentials()]
-        # revealed: the proof itself is valid by the spec, the verifier's policy refuses it
-        shown = derive_proof(base, selective_pointers=[*optional, "/credentialSubject"])
-        assert check_proofs(shown).verified is True
-        vp = present_as_is(world, [shown])
-        result = Verifier(VerificationPolicy(trust=tl), status_lists=status).assess(
-            vp, challenge=CHALLENGE, domain=DOMAIN)
-        assert result.accepted == ()
-        assert the(result.report, "credential[0].proof").code == "decisive_claim_disclosable"
-        # all mandatory: accepted
-        base = add_base_proof(body, key, verification_method=sd_iss.profile.verification_method,
-                              mandatory_pointers=["/issuer", "/validFrom", "/validUntil", "/credentialStatus", "/type"])
-        good = derive_proof(base, selective_pointers=["/credentialSubject"])
-        result = Verifier(VerificationPolicy(trust=tl), status_lists=status).assess(
-            present_as_is(world, [good]), challenge=CHALLENGE, domain=DOMAIN)
-        assert result.report.verified is True, result.report.failures()
+def test_ecdsa_sd_2023_decisive_statements_must_be_mandatory(world: World, sd_institute: SdInstitute,
+                                                              optional: list[str]) -> None:
+    mandatory = [p for p in ALL_DECISIVE_POINTERS if p not in optional]
+    shown = sd_institute.derived(mandatory, [*optional, "/credentialSubject"])
+    assert check_proofs(shown).verified is True  # the proof is valid by the suite; the policy refuses it
+    result = sd_institute.verifier.assess(present_as_is(world, [shown]), challenge=CHALLENGE, domain=DOMAIN)
+    assert result.accepted == ()
+    assert the(result.report, "credential[0].proof").code == "decisive_claim_disclosable"
+    good = sd_institute.derived(ALL_DECISIVE_POINTERS, ["/credentialSubject"])  # all mandatory: accepted
+    result = sd_institute.verifier.assess(present_as_is(world, [good]), challenge=CHALLENGE, domain=DOMAIN)
+    assert result.report.verified is True, result.report.failures()
 
 
-def test_ecdsa_sd_2023_issuer_not_mandatory_is_refused(world: World, tmp_path: Path) -> None:
-    init_issuer(tmp_path / "sd", name="SD Institute", url="https://sd.example", key_type="p256")
-    with Issuer.open(tmp_path / "sd") as sd_iss:
-        doc = issue(sd_iss, "cnc-programmeren.yaml", world.wallet.holder, "3")
-        key = read_key_file(tmp_path / "sd" / "issuer-key.pem")
-        body = {k: v for k, v in doc.items() if k != "proof"}
-        base = add_base_proof(body, key, verification_method=sd_iss.profile.verification_method,
-                              mandatory_pointers=["/validFrom", "/validUntil", "/credentialStatus"])
-        shown = derive_proof(base, selective_pointers=["/issuer", "/type", "/credentialSubject"])
-        tl = TrustList()
-        tl.add(sd_iss.profile.did, name="SD Institute")
-        result = Verifier(VerificationPolicy(trust=tl), status_lists=[d for _, d in sd_iss.status_list_credentials()]
-                          ).assess(present_as_is(world, [shown]), challenge=CHALLENGE, domain=DOMAIN)
-        assert the(result.report, "credential[0].proof").code == "decisive_claim_disclosable"
+def test_ecdsa_sd_2023_issuer_not_mandatory_is_refused(world: World, sd_institute: SdInstitute) -> None:
+    shown = sd_institute.derived(["/validFrom", "/validUntil", "/credentialStatus"],
+                                 ["/issuer", "/type", "/credentialSubject"])
+    result = sd_institute.verifier.assess(present_as_is(world, [shown]), challenge=CHALLENGE, domain=DOMAIN)
+    assert the(result.report, "credential[0].proof").code == "decisive_claim_disclosable"
