@@ -332,6 +332,9 @@ class Verifier:
         run = _Run(status_lists=dict(self._status), challenge=challenge, domain=domain)
         if self.policy.trust is None:
             run.warnings.append("no trust list given: issuers are NOT checked against a list of trusted issuers")
+        if not self.policy.require_holder_binding:
+            run.warnings.append("holder binding is off (require_holder_binding=False): a presentation's credentials "
+                                "need not be about its presenter")
         kind: str = "credential"
         vp_id: str | None = None
         creds: list[Any] = []
