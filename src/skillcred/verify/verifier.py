@@ -96,7 +96,8 @@ MAX_STAPLED_COPIES = 4
 
 @dataclass(frozen=True)
 class VerificationPolicy:
-    """What the verifier requires. Anything weaker is named ``unsafe_*`` and warns."""
+    """What the verifier requires. Anything weaker is named ``unsafe_*`` and warns; so does
+    ``require_holder_binding=False`` (named for the VC-API option it mirrors)."""
 
     trust: TrustList | None = None
     allowed_suites: tuple[str, ...] = VERIFIABLE_CRYPTOSUITES  # incl. ecdsa-sd-2023 derived proofs
