@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean venv browser postgres
+.PHONY: demo test lint bench clean venv browser postgres conformance
 
 venv: $(STAMP)
 
@@ -49,6 +49,12 @@ postgres:
 	else \
 		echo "note: PostgreSQL is not installed and cannot be installed here (needs root and apt-get); the PostgreSQL registry tests will be skipped"; \
 	fi
+
+# The official W3C suites against `skillcred serve`, on loopback (not part of `make test`): needs
+# the harness in ../shared/w3c-suites set up (W3C_SUITES=DIR for a writable copy); otherwise it
+# says what is missing and exits 0. Nothing is fetched.
+conformance: $(STAMP)
+	SKILLCRED="$(CURDIR)/$(VENV)/bin/skillcred" bash scripts/conformance.sh
 
 bench: $(STAMP)
 	$(PY) benchmarks/sign_verify.py

@@ -69,11 +69,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def credential() -> dict[str, Any]:
+def credential(issuer: str) -> dict[str, Any]:
     return {
         "@context": [VC_V2],
         "id": f"urn:uuid:{uuid.uuid4()}",
         "type": ["VerifiableCredential"],
+        "issuer": issuer,
         "name": "Lassen niveau 3",
         "description": "Lassen (MIG/MAG) op niveau 3, beoordeeld in de praktijk.",
         "validFrom": "2025-01-01T00:00:00Z",
@@ -170,7 +171,8 @@ def bench_workers(root: Path, workers: int, args: argparse.Namespace) -> list[Re
         status_option = {"credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": "revocation"}}
 
         def issue_bodies(n: int) -> list[bytes]:
-            return [json.dumps({"credential": credential(), "options": status_option}).encode() for _ in range(n)]
+            return [json.dumps({"credential": credential(profile.did), "options": status_option}).encode()
+                    for _ in range(n)]
 
         # warm-up (every worker imports and caches its contexts), then one credential to verify
         run_phase(port, "/credentials/issue", issue_bodies(args.warmup), headers, args.concurrency)

@@ -77,11 +77,26 @@ def make_issuer(root: Path, *, did_method: str = "key", key_type: str = "ed25519
 
 
 def credential(**extra: Any) -> dict[str, Any]:
-    """A minimal unsigned VC 2.0 credential about ``SUBJECT``."""
+    """A minimal unsigned VC 2.0 credential about ``SUBJECT`` (no issuer unless given: see
+    :func:`issued_by`)."""
     doc: dict[str, Any] = {"@context": [VC_V2], "type": ["VerifiableCredential"],
                            "credentialSubject": {"id": SUBJECT}}
     doc.update(extra)
     return doc
+
+
+def issued_by(did: str, cred: dict[str, Any]) -> dict[str, Any]:
+    """``cred`` naming ``did`` as its issuer (right after ``type``) when it names none: the
+    service refuses a credential without an issuer rather than fill one in (VC-API suite)."""
+    if not isinstance(cred, dict) or "issuer" in cred:
+        return cred
+    out: dict[str, Any] = {}
+    for k, v in cred.items():
+        out[k] = v
+        if k == "type":
+            out["issuer"] = did
+    out.setdefault("issuer", did)
+    return out
 
 
 # --------------------------------------------------------------------------------------------

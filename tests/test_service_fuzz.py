@@ -61,7 +61,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Serv
     # a list to fetch: issue one credential with a status entry
     reply = client.post("/credentials/issue", {"credential": {
         "@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"],
-        "credentialSubject": {"id": "did:example:fuzz"}},
+        "issuer": setup.did, "credentialSubject": {"id": "did:example:fuzz"}},
         "options": {"credentialStatus": {"type": "BitstringStatusListEntry"}}}, headers=setup.auth)
     assert reply.status == 201
     document = client.get("/openapi.json").json
@@ -119,7 +119,8 @@ def test_documented_answers_match_the_document(target: tuple[Any, Server, dict[s
         return response
 
     cred = {"@context": ["https://www.w3.org/ns/credentials/v2"], "id": "urn:uuid:5c1d0000-0000-4000-8000-00000000f022",
-            "type": ["VerifiableCredential"], "credentialSubject": {"id": "did:example:holder"}}
+            "type": ["VerifiableCredential"], "issuer": server.client().get("/.well-known/did.json").json["id"],
+            "credentialSubject": {"id": "did:example:holder"}}
     status = {"type": "BitstringStatusListEntry", "statusPurpose": "suspension"}
     vc = call("POST", "/credentials/issue", 201, body={"credential": cred, "options": {"credentialStatus": status}}
               ).json()["verifiableCredential"]

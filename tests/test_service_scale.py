@@ -36,7 +36,7 @@ def pg_cluster() -> Iterator[PgCluster]:
     yield from start_postgres()
 
 
-def issue_concurrently(servers: list[Server], auth: dict[str, str], n: int = N) -> list[tuple[str, int, str]]:
+def issue_concurrently(servers: list[Server], auth: dict[str, str], did: str, n: int = N) -> list[tuple[str, int, str]]:
     """``n`` issue requests from a thread pool, spread round robin over ``servers``;
     returns (statusListCredential, statusListIndex, credential id) for each."""
     local = threading.local()
@@ -53,7 +53,7 @@ def issue_concurrently(servers: list[Server], auth: dict[str, str], n: int = N) 
         server = servers[i % len(servers)]
         cid = f"urn:uuid:{uuid.uuid4()}"
         reply = client(server).post("/credentials/issue", {
-            "credential": credential(id=cid),
+            "credential": credential(id=cid, issuer=did),
             "options": {"credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": "revocation"}},
         }, headers=auth)
         assert reply.status == 201, (server.port, reply.status, reply.raw[:300])
@@ -84,13 +84,14 @@ def test_four_instances_on_postgresql(pg_cluster: PgCluster, tmp_path: Path) -> 
         # a list opened by one instance is found by another at once (no stale "status unknown")
         a, b = servers[0].client(), servers[1].client()
         assert b.post("/credentials/verify", {"verifiableCredential": credential()}).status == 400  # b reads lists
-        first = a.post("/credentials/issue", {"credential": credential(), "options": {"credentialStatus": {
-            "type": "BitstringStatusListEntry", "statusPurpose": "suspension"}}}, headers=setup.auth)
+        first = a.post("/credentials/issue", {"credential": credential(issuer=setup.did), "options": {
+            "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": "suspension"}}},
+            headers=setup.auth)
         assert first.status == 201
         checked = b.post("/credentials/verify", {"verifiableCredential": first.json["verifiableCredential"]})
         assert checked.status == 200, checked.raw
 
-        results = issue_concurrently(servers, setup.auth)  # throughput: benchmarks/load.py --registry
+        results = issue_concurrently(servers, setup.auth, setup.did)  # throughput: benchmarks/load.py --registry
 
         pairs = [(lst, idx) for lst, idx, _ in results]
         assert len(pairs) == N and distinct(pairs)
@@ -126,7 +127,7 @@ def test_two_workers_on_sqlite(tmp_path: Path) -> None:
     setup = make_issuer(tmp_path)
     server = start_server(setup, workers=2)
     try:
-        results = issue_concurrently([server], setup.auth)  # throughput: benchmarks/load.py --workers 2
+        results = issue_concurrently([server], setup.auth, setup.did)  # throughput: benchmarks/load.py --workers 2
         log = server.log()
     finally:
         server.stop()

@@ -25,7 +25,17 @@ from typing import Any
 import pytest
 from multiformats import multibase
 
-from service_support import SUBJECT, VC_V1, VC_V2, IssuerSetup, Server, credential, make_issuer, start_server
+from service_support import (
+    SUBJECT,
+    VC_V1,
+    VC_V2,
+    IssuerSetup,
+    Server,
+    credential,
+    issued_by,
+    make_issuer,
+    start_server,
+)
 from skillcred.did import DidResolver, key_did, key_did_url
 from skillcred.keys import KeyPair, read_key_file
 from skillcred.proofs import add_proof, check_proofs
@@ -51,7 +61,7 @@ class Impl:
         self.key = read_key_file(setup.folder / "issuer-key.pem")
 
     def issue(self, cred: dict[str, Any], **options: Any) -> Any:
-        body: dict[str, Any] = {"credential": cred}
+        body: dict[str, Any] = {"credential": issued_by(self.setup.did, cred)}  # as the suites do
         if options:
             body["options"] = options
         return self.client.post("/credentials/issue", body, headers=self.setup.auth)

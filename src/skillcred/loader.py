@@ -74,6 +74,19 @@ class OfflineLoader:
         """True when ``url`` would be served (without loading it)."""
         return url in self._pinned or url in self._extra
 
+    def pinned_bytes(self, url: str) -> bytes | None:
+        """The exact bytes bundled for ``url`` (checked against their pinned sha256), or None
+        when ``url`` is not a bundled context. Documents given as ``extra`` have no bytes of
+        their own (they were parsed already), so they give None too: a digest over them
+        cannot be checked."""
+        ctx = self._pinned.get(url)
+        if ctx is None:
+            return None
+        raw = read_bounded(ctx.path, max_bytes=MAX_JSON_BYTES, error=StoreError)
+        if hashlib.sha256(raw).hexdigest() != ctx.sha256:
+            raise StoreError(f"bundled context for {ctx.url} does not match its pinned sha256", path=str(ctx.path))
+        return raw
+
     def document(self, url: str) -> Mapping[str, Any]:
         """Return the parsed document for ``url`` or raise :class:`UnknownContext`."""
         return self(url, {})["document"]  # type: ignore[no-any-return]

@@ -58,6 +58,7 @@ from uvicorn.protocols.http.auto import AutoHTTPProtocol
 from skillcred import __version__
 from skillcred._internal import strictjson
 from skillcred._internal.fileio import MAX_SECRET_BYTES, check_depth, load_json_object, read_bounded
+from skillcred._internal.integrity import check_related_resources
 from skillcred._internal.jsonld import check_terms
 from skillcred._internal.timeutil import format_datetime, parse_datetime, utcnow
 from skillcred.did import web_did_document, web_did_url_path
@@ -72,6 +73,7 @@ from skillcred.errors import (
 )
 from skillcred.issuer import KEY_FILE, PROFILE_FILE, REGISTRY_FILE, IssuerProfile
 from skillcred.keys import KeyPair, read_key_file
+from skillcred.loader import default_loader
 from skillcred.proofs import CRYPTOSUITES, add_proof
 from skillcred.registry import PURPOSES, Allocation, Registry, StatusListInfo
 from skillcred.registry_pg import PgRegistry, is_postgres_url, redact_url
@@ -138,6 +140,11 @@ class ServiceConfig:
     status_from_presentation: bool = True
     #: sign with an issuer key file that group or others can read (warns; refused otherwise)
     unsafe_allow_open_key_permissions: bool = False
+    #: presentations' credentials need not be about their signer (a generic VC-API verifier,
+    #: the W3C suites); warns. Default: holder binding required, as for a skills passport.
+    unsafe_no_holder_binding: bool = False
+    #: a presentation without credentials verifies (VC DM 2.0 §4.13); default: refused
+    allow_empty_presentations: bool = False
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -310,9 +317,15 @@ class ServiceState:
         trust = TrustList.load(config.trust_file)
         not_before = (parse_datetime(config.status_not_before, field="--status-not-before")
                       if config.status_not_before else None)
+        # The one Verifier decides every verdict; what is particular to a VC-API service is
+        # stated here as policy: unsigned presentations are verified as a well-formed
+        # presentation plus its credentials (none accepted as the presenter's).
         self.policy = VerificationPolicy(trust=trust, max_credentials=config.max_credentials,
                                          status_not_before=not_before,
-                                         status_from_presentation=config.status_from_presentation)
+                                         status_from_presentation=config.status_from_presentation,
+                                         require_credentials=not config.allow_empty_presentations,
+                                         require_holder_binding=not config.unsafe_no_holder_binding,
+                                         allow_unsigned_presentations=True)
         self.did_document: dict[str, Any] | None = None
         if self.profile.did_method == "web":
             did_file = Path(config.issuer_dir) / "did.json"
@@ -416,10 +429,15 @@ class ServiceState:
         return record.document
 
     def _set_issuer(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """The credential must name this service's issuer itself: a missing or null issuer is
+        refused rather than filled in (VC DM 2.0 §4.7 and the VC-API issuer suite), so that
+        what is posted is what is signed, apart from the proof and what options ask for."""
         did = self.profile.did
-        issuer = doc.get("issuer")
+        if "issuer" not in doc:
+            raise MalformedDocument(f"the credential has no issuer: set issuer to this service's DID {did}")
+        issuer = doc["issuer"]
         if issuer is None:
-            return _insert_after(doc, "type", "issuer", did)
+            raise MalformedDocument(f"issuer must not be null: set it to this service's DID {did}")
         if isinstance(issuer, str):
             if issuer != did:
                 raise InvalidArgument(f"this service issues as {did}, not as {issuer}")
@@ -427,8 +445,7 @@ class ServiceState:
         if isinstance(issuer, dict):
             iid = issuer.get("id")
             if iid is None:
-                doc["issuer"] = {"id": did, **issuer}
-                return doc
+                raise MalformedDocument(f"the issuer object has no id: set its id to this service's DID {did}")
             if iid != did:
                 raise InvalidArgument(f"this service issues as {did}, not as {iid!r}")
             return doc
@@ -489,7 +506,7 @@ class ServiceState:
 
     # -- verifying ---------------------------------------------------------------------------
 
-    def _verifier(self, document: Any = None, extra_lists: Sequence[Mapping[str, Any]] = ()) -> Verifier:
+    def _verifier(self, document: Any = None) -> Verifier:
         current = self.status_lists()
         # A list another instance opened moments ago is not in this instance's copy yet: look
         # again rather than call the status unknown (at most every 50 ms, whatever is posted).
@@ -502,11 +519,7 @@ class ServiceState:
         own = [self.did_document] if self.did_document is not None else []
         trusted = self.policy.trust.issuers if self.policy.trust else {}
         own = [d for d in own if d.get("id") not in trusted]  # the trust list's copy wins
-        verifier = Verifier(self.policy, status_lists=lists, did_documents=own)
-        for sl in extra_lists:  # carried by the presentation: marked so, never taken for the service's own
-            with contextlib.suppress(SkillcredError):
-                verifier.add_status_list(sl, from_presentation=True)
-        return verifier
+        return Verifier(self.policy, status_lists=lists, did_documents=own)
 
     def verify_credential(self, vc: Mapping[str, Any], options: VerifyOptions | None = None
                           ) -> tuple[list[Check], list[str]]:
@@ -517,72 +530,13 @@ class ServiceState:
 
     def verify_presentation(self, vp: Mapping[str, Any], challenge: str | None,
                             domain: str | None) -> tuple[list[Check], list[str]]:
+        """Signed or unsigned, through the one :class:`Verifier` under the service's policy,
+        so the same file gets the same verdict here as from the library and the CLI."""
         check_depth(vp)
-        extra_checks = _holder_shape(vp)
-        if "proof" in vp:
-            verifier = self._verifier(vp)
-            with self.cpu_lock:
-                report = verifier.check(vp, challenge=challenge, domain=domain)
-            return list(report.checks) + extra_checks, list(report.warnings)
-        return self._verify_unsigned(vp, challenge, domain, extra_checks)
-
-    def _verify_unsigned(self, vp: Mapping[str, Any], challenge: str | None, domain: str | None,
-                         extra_checks: list[Check]) -> tuple[list[Check], list[str]]:
-        """An unsigned presentation: no presenter to authenticate, so each credential is
-        verified on its own (no holder binding), and an expected challenge cannot be met."""
-        checks: list[Check] = []
-        warnings: list[str] = []
-        ctx = vp.get("@context")
-        first = ctx[0] if isinstance(ctx, list) and ctx else ctx
-        types = vp.get("type")
-        type_list = [types] if isinstance(types, str) else types if isinstance(types, list) else []
-        if first not in (VC_V2, VC_V1) or "VerifiablePresentation" not in type_list:
-            checks.append(Check("presentation.shape", 1, "failed",
-                                f"a presentation needs @context starting with {VC_V2} and type "
-                                "VerifiablePresentation", "malformed_document"))
-            return checks, warnings
-        checks.append(Check("presentation.shape", 1, "passed", "a VerifiablePresentation"))
-        raw = vp.get("verifiableCredential")
-        items = [] if raw is None else raw if isinstance(raw, list) else [raw]
-        limit = self.policy.max_credentials
-        if len(items) > limit:  # before any expensive step, as the Verifier does for signed ones
-            checks.append(Check("presentation.credentials", 1, "failed",
-                                f"the presentation holds {len(items)} credentials, more than the {limit} this "
-                                "verifier accepts; nothing in it was checked", "too_many_credentials"))
-            return checks, warnings
-        try:
-            with self.cpu_lock:
-                check_terms(vp)  # safe mode, on the JSON-LD fast path
-        except SkillcredError as exc:
-            checks.append(Check("presentation.terms", 2, "failed", exc.message, exc.code))
-            return checks, warnings
-        checks.append(Check("presentation.terms", 2, "passed", "every term is defined by the contexts"))
-        if challenge is not None or domain is not None:
-            checks.append(Check("presentation.proof", 3, "failed",
-                                "the presentation is not signed, so the expected challenge/domain "
-                                "cannot be checked", "proof_missing"))
-        else:
-            checks.append(Check("presentation.proof", 3, "not_applicable",
-                                "unsigned presentation: nobody is authenticated as its presenter"))
-            warnings.append("the presentation is unsigned: its presenter is not authenticated and the "
-                            "credentials are verified on their own (no holder binding, no replay protection)")
-        lists = [c for c in items if isinstance(c, dict) and "BitstringStatusListCredential" in
-                 (ctype if isinstance(ctype := c.get("type"), list) else [ctype])]
-        creds = [c for c in items if not any(c is sl for sl in lists)]
-        if not creds:
-            checks.append(Check("presentation.credentials", 1, "failed", "the presentation holds no credentials",
-                                "no_credentials"))
-        verifier = self._verifier(vp, lists)
-        for i, cred in enumerate(creds):
-            if not isinstance(cred, dict):
-                checks.append(Check(f"credential[{i}].shape", 1, "failed", "not a JSON object", "malformed_document"))
-                continue
-            with self.cpu_lock:
-                report = verifier.check(cred)
-            for c in report.checks:
-                checks.append(dataclasses.replace(c, id=c.id.replace("credential.", f"credential[{i}].", 1)))
-            warnings.extend(w for w in report.warnings if w not in warnings)
-        return checks + extra_checks, warnings
+        verifier = self._verifier(vp)
+        with self.cpu_lock:
+            report = verifier.check(vp, challenge=challenge, domain=domain)
+        return list(report.checks), list(report.warnings)
 
 
 def _own_list_urls(document: Any, prefix: str) -> set[str]:
@@ -627,18 +581,6 @@ def _proof_option_checks(vc: Mapping[str, Any], options: VerifyOptions | None) -
     return out
 
 
-def _holder_shape(vp: Mapping[str, Any]) -> list[Check]:
-    """VC DM 2.0 §4.13: ``holder``, when present, is a URL or an object with an ``id``."""
-    if "holder" not in vp:
-        return []
-    holder = vp["holder"]
-    hid = holder.get("id") if isinstance(holder, dict) else holder
-    if isinstance(hid, str) and _IRI.match(hid):
-        return []
-    return [Check("presentation.holder_shape", 1, "failed",
-                  "holder must be a URL or an object with an id that is a URL", "malformed_document")]
-
-
 #: VC DM 2.0 §4: properties whose values are objects that MUST have a type (and, for
 #: credentialSchema, an id); VC 1.1 states the same for these.
 _TYPED_PROPERTIES = ("credentialStatus", "credentialSchema", "evidence", "termsOfUse", "refreshService")
@@ -663,6 +605,10 @@ def _check_data_model(doc: Mapping[str, Any], version: str) -> None:
                 raise MalformedDocument(f"the id of a {prop} object must be a URL")
             if prop == "credentialSchema" and "id" not in item:
                 raise MalformedDocument("every credentialSchema object needs an id")
+    if "relatedResource" in doc:  # VC DM 2.0 §5.3: refused malformed, or pinned to other bytes
+        related = check_related_resources(doc["relatedResource"], default_loader().pinned_bytes)
+        if related.status == "failed":
+            raise MalformedDocument(related.reason)
     dates = ("validFrom", "validUntil") if version == "2.0" else ("issuanceDate", "expirationDate")
     pattern = _DATE_TIME_STAMP if version == "2.0" else _DATE_TIME
     for name in dates:
@@ -745,9 +691,9 @@ _CREDENTIAL_PROPS = {
     "credentialStatus": {"anyOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]},
 }
 CredentialJson = Annotated[dict[str, Any], WithJsonSchema(_object_schema(
-    "An unsigned credential (VC Data Model 2.0, or 1.1). issuer, when given, must be this "
-    "service's issuer DID; without one it is set to it.",
-    ["@context", "type", "credentialSubject"], _CREDENTIAL_PROPS))]
+    "An unsigned credential (VC Data Model 2.0, or 1.1). issuer must be this service's issuer "
+    "DID (a string, or an object with it as id); a missing or null issuer is refused.",
+    ["@context", "type", "issuer", "credentialSubject"], _CREDENTIAL_PROPS))]
 VerifiableCredentialJson = Annotated[dict[str, Any], WithJsonSchema(_object_schema(
     "A verifiable credential (secured with a Data Integrity proof).",
     ["@context", "type"], {**_CREDENTIAL_PROPS, "proof": {"anyOf": [{"type": "object"}, {"type": "array"}]}}))]

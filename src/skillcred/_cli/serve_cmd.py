@@ -54,13 +54,20 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 @click.option("--own-status-lists-only", is_flag=True,
               help="Verification endpoints: ignore status lists carried in presentations; only this "
                    "service's own lists count (other issuers' credentials then have no status).")
+@click.option("--unsafe-no-holder-binding", is_flag=True,
+              help="Verification endpoints: a presentation's credentials need not be about its signer "
+                   "(a generic VC-API verifier, the W3C suites; warns). Default: holder binding required.")
+@click.option("--allow-empty-presentations", is_flag=True,
+              help="Verification endpoints: a presentation holding no credentials verifies (VC DM 2.0 "
+                   "allows it). Default: refused (no_credentials), as it shows nothing to rely on.")
 @UNSAFE_KEY_PERMISSIONS
 @errors_to_exit
 def serve(issuer_dir: str, trust_file: str, host: str, port: int, workers: int, token_file: str | None,
           unsafe_open_issuing: bool, registry: str | None, public_url: str | None,
           passphrase_file: str | None, max_body_bytes: int, status_max_age: int, log_level: str,
           access_log: bool, max_credentials: int, status_not_before: str | None,
-          own_status_lists_only: bool, unsafe_allow_open_key_permissions: bool) -> None:
+          own_status_lists_only: bool, unsafe_no_holder_binding: bool, allow_empty_presentations: bool,
+          unsafe_allow_open_key_permissions: bool) -> None:
     """Serve the W3C VC-API: issue, verify, status lists (ready when GET /health answers 200).
 
     \b
@@ -78,6 +85,9 @@ def serve(issuer_dir: str, trust_file: str, host: str, port: int, workers: int, 
         fail(f"'skillcred serve' needs the serve extra: pip install 'skillcred[serve]' ({exc.name} is missing)")
     if unsafe_open_issuing:
         warn("--unsafe-open-issuing: anyone who can reach this service can issue and revoke credentials")
+    if unsafe_no_holder_binding:
+        warn("--unsafe-no-holder-binding: presentations verify with credentials about someone other than "
+             "their presenter")
     if public_url is None:
         shown = f"[{host}]" if ":" in host else host
         if host in ("0.0.0.0", "::"):
@@ -92,6 +102,7 @@ def serve(issuer_dir: str, trust_file: str, host: str, port: int, workers: int, 
         status_not_before=format_datetime(not_before) if not_before else None,
         status_from_presentation=not own_status_lists_only,
         unsafe_allow_open_key_permissions=unsafe_allow_open_key_permissions,
+        unsafe_no_holder_binding=unsafe_no_holder_binding, allow_empty_presentations=allow_empty_presentations,
     )
     warn_unsafe_key_permissions(unsafe_allow_open_key_permissions)
     with security_warnings_on_stderr():

@@ -32,6 +32,7 @@ _PROBLEM_TYPES = {
     "trust": CRYPTOGRAPHIC_SECURITY_ERROR,
     "schema": MALFORMED_VALUE_ERROR,
     "holder_binding": CRYPTOGRAPHIC_SECURITY_ERROR,
+    "related_resource": MALFORMED_VALUE_ERROR,
 }
 
 

@@ -4,13 +4,18 @@ Steps (check ids in brackets; ``credential[i]`` for each credential of a present
 
 0. establish the verification time (``at``, else the clock)
 1. parse and shape: a JSON object, a VerifiablePresentation or VerifiableCredential, the VC
-   2.0 context first                                   [presentation.shape, credential[i].shape]
+   2.0 context first; ids and ``holder`` URLs          [presentation.shape, credential[i].shape]
+   ``relatedResource`` well formed, each digest checked against the bundled bytes where the
+   resource is a bundled context, else indeterminate     [credential[i].related_resource]
+   a presentation holding no credentials fails when ``require_credentials``
+                                                               [presentation.credentials]
 2. contexts and terms: every context bundled (never fetched); no term the contexts do not
    define (JSON-LD safe mode)                      [*.contexts, *.terms]
 3-4. presentation proof: purpose ``authentication``, challenge and domain equal to what the
    verifier expects (no expected challenge = possible replay = indeterminate), signature
    valid, verification method authorized by its controller     [presentation.proof,
-   presentation.challenge, presentation.holder]
+   presentation.challenge, presentation.holder]; an unsigned presentation fails
+   (``proof_missing``) unless ``allow_unsigned_presentations``
 5-6. credential proof: purpose ``assertionMethod``, cryptosuite allowed, signature valid; the
    verification method is controlled by the credential's issuer  [credential[i].proof,
    credential[i].issuer]
@@ -22,8 +27,8 @@ Steps (check ids in brackets; ``credential[i]`` for each credential of a present
                                                               [credential[i].status]
 9. issuer trusted for this kind of achievement (trust list)   [credential[i].trust]
 10. ``credentialSchema`` validated against the bundled schemas [credential[i].schema]
-11. holder binding: each credential's subject is the presentation's signer
-                                                              [credential[i].holder_binding]
+11. holder binding: each credential's subject is the presentation's signer (unless
+    ``require_holder_binding=False``: not applicable, UNSAFE)  [credential[i].holder_binding]
 
 Later steps still run after an early failure (a bad signature should still show whether the
 credential was also expired), but nothing from a failed credential is ever accepted.
@@ -31,6 +36,7 @@ credential was also expired), but nothing from a failed credential is ever accep
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +44,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from skillcred._internal.fileio import check_depth, copy_json
+from skillcred._internal.integrity import check_related_resources
 from skillcred._internal.jsonld import check_terms, rows_memo
 from skillcred._internal.timeutil import format_datetime, parse_datetime, utcnow
 from skillcred.claims import Claim, credential_claims
@@ -75,6 +82,7 @@ __all__ = ["VerificationPolicy", "Verifier"]
 VC_V2 = "https://www.w3.org/ns/credentials/v2"
 VC_V1 = "https://www.w3.org/2018/credentials/v1"
 STATUS_LIST_TYPE = "BitstringStatusListCredential"
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s\x00-\x1f\x7f]+$")
 
 
 #: Default :attr:`VerificationPolicy.max_credentials`: far more than a skills passport holds.
@@ -88,7 +96,8 @@ MAX_STAPLED_COPIES = 4
 
 @dataclass(frozen=True)
 class VerificationPolicy:
-    """What the verifier requires. Anything weaker is named ``unsafe_*`` and warns."""
+    """What the verifier requires. Anything weaker is named ``unsafe_*`` and warns; so does
+    ``require_holder_binding=False`` (named for the VC-API option it mirrors)."""
 
     trust: TrustList | None = None
     allowed_suites: tuple[str, ...] = VERIFIABLE_CRYPTOSUITES  # incl. ecdsa-sd-2023 derived proofs
@@ -105,6 +114,20 @@ class VerificationPolicy:
     #: Use the status lists a presentation carries (stapled by the holder, who chooses which
     #: copy to staple). False: only the lists given to the verifier count.
     status_from_presentation: bool = True
+    #: A presentation holding no credentials is refused (``no_credentials``). VC DM 2.0 §4.13
+    #: lets ``verifiableCredential`` be absent, and the shape check accepts that; but a skills
+    #: passport that shows nothing cannot be matched, so gap analysis refuses it by default.
+    require_credentials: bool = True
+    #: Every credential of a presentation must be about its signer (holder binding): an
+    #: employer checking a skills passport relies on it. VC DM 2.0 does not require it; off
+    #: (a generic VC-API verifier) the check is ``not_applicable`` with an UNSAFE reason, warns,
+    #: and nothing about another subject is ever counted.
+    require_holder_binding: bool = True
+    #: Verify a presentation without a ``proof`` as a well-formed presentation plus its
+    #: credentials, each on its own (the HTTP service: VC-API verifiers accept these). Nobody
+    #: is authenticated as its presenter, so none of its credentials is accepted as the
+    #: presenter's and an expected challenge or domain cannot be met. False: ``proof_missing``.
+    allow_unsigned_presentations: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_credentials, int) or self.max_credentials < 1:
@@ -113,9 +136,15 @@ class VerificationPolicy:
             raise InvalidArgument("status_not_before must be a datetime (or None)")
         if not isinstance(self.status_from_presentation, bool):
             raise InvalidArgument("status_from_presentation must be True or False")
+        for name in ("require_credentials", "require_holder_binding", "allow_unsigned_presentations"):
+            if not isinstance(getattr(self, name), bool):
+                raise InvalidArgument(f"{name} must be True or False")
         if self.unsafe_accept_unknown_status:
             warnings.warn("unsafe: credentials whose status cannot be determined are accepted",
                           SkillcredSecurityWarning, stacklevel=3)
+        if not self.require_holder_binding:
+            warnings.warn("unsafe: holder binding is off: a presentation's credentials need not be about its "
+                          "presenter (require_holder_binding=False)", SkillcredSecurityWarning, stacklevel=3)
         if self.unsafe_no_challenge:
             warnings.warn("unsafe: presentations are accepted without a challenge (replay possible)",
                           SkillcredSecurityWarning, stacklevel=3)
@@ -212,6 +241,8 @@ class _Run:
     #: proof checks of status list copies, by id() of the copy's document (each copy is checked
     #: once per verification, however many credentials point at its list)
     status_proofs: dict[int, ProofReport] = field(default_factory=dict)
+    #: an unsigned presentation verified under ``allow_unsigned_presentations``: no presenter
+    unsigned: bool = False
 
     def add(self, cid: str, step: int, status: CheckStatus, reason: str, code: str = "ok") -> Check:
         c = Check(cid, step, status, reason, code if status != "passed" else "ok")
@@ -302,6 +333,9 @@ class Verifier:
         run = _Run(status_lists=dict(self._status), challenge=challenge, domain=domain)
         if self.policy.trust is None:
             run.warnings.append("no trust list given: issuers are NOT checked against a list of trusted issuers")
+        if not self.policy.require_holder_binding:
+            run.warnings.append("holder binding is off (require_holder_binding=False): a presentation's credentials "
+                                "need not be about its presenter")
         kind: str = "credential"
         vp_id: str | None = None
         creds: list[Any] = []
@@ -338,10 +372,11 @@ class Verifier:
             ids.append(cid)
             mine = run.checks[before:]
             failed = [c for c in mine if not c.ok]
-            if failed or not holder_ok:
+            if failed or not holder_ok or run.unsigned:
                 why = failed[0] if failed else None
                 rejected.append((i, cid, f"{why.family}: {why.reason}" if why else
-                                 "the presentation itself did not verify"))
+                                 "the presentation is unsigned: nobody is authenticated as its presenter"
+                                 if run.unsigned and holder_ok else "the presentation itself did not verify"))
             else:
                 counted, not_counted = self._counted_claims(
                     cred, _issuer_id(cred), holder if kind == "presentation" else None)
@@ -351,8 +386,13 @@ class Verifier:
                     document=copy_json(dict(cred)), claims=tuple(counted), not_counted=tuple(not_counted),
                 ))
         if kind == "presentation" and not creds and not any(c.id == "presentation.credentials" for c in run.checks):
-            run.add("presentation.credentials", 1, "failed", "the presentation holds no credentials",
-                    "no_credentials")
+            if self.policy.require_credentials:
+                run.add("presentation.credentials", 1, "failed", "the presentation holds no credentials, so it "
+                        "shows nothing to rely on (VerificationPolicy.require_credentials)", "no_credentials")
+            else:
+                run.add("presentation.credentials", 1, "not_applicable",
+                        "the presentation holds no credentials (VC DM 2.0 §4.13 allows it; "
+                        "require_credentials=False)", "no_credentials_allowed")
         return self._finish(run, kind, when, source, vp_id, ids, accepted, holder if holder_ok else None,
                             rejected)
 
@@ -387,16 +427,25 @@ class Verifier:
             problems.append(f"@context must start with {VC_V2}")
         if required_type not in _types(doc.get("type")):
             problems.append(f"type must include {required_type}")
+        if "id" in doc and not (isinstance(doc["id"], str) and _URL.match(doc["id"])):
+            problems.append("id must be a URL")  # VC DM 2.0 §4.4
         if required_type == "VerifiableCredential":
             if not _issuer_id(doc):
                 problems.append("issuer is missing")
             if not _subjects(doc):
                 problems.append("credentialSubject is missing")
+        elif "holder" in doc:  # VC DM 2.0 §4.13: a URL, or an object whose id is one
+            holder = doc["holder"]
+            hid = holder.get("id") if isinstance(holder, Mapping) else holder
+            if not (isinstance(hid, str) and _URL.match(hid)):
+                problems.append("holder must be a URL or an object with an id that is a URL")
         if problems:
             run.add(f"{prefix}.shape", 1, "failed", "; ".join(problems), "malformed_document")
         else:
             run.add(f"{prefix}.shape", 1, "passed", f"a {required_type} on VC Data Model "
                     f"{'2.0' if ctx[0] == VC_V2 else '1.1'}")
+        if required_type == "VerifiableCredential":
+            self._related_resources(run, prefix, doc)
         unknown = [] if contexts_known else sorted(
             {c for c in self._all_context_urls(doc) if not self._loader.knows(c)})
         if unknown:
@@ -416,6 +465,18 @@ class Verifier:
             return False
         run.add(f"{prefix}.terms", 2, "passed", "every term is defined by the contexts")
         return not problems
+
+    def _related_resources(self, run: _Run, prefix: str, doc: Mapping[str, Any]) -> None:
+        """VC DM 2.0 §5.3: well-formed entries; a digest checked where the bytes are held
+        offline (a bundled context), indeterminate where they are not (never fetched)."""
+        if "relatedResource" not in doc:
+            return
+        try:
+            outcome = check_related_resources(doc["relatedResource"], self._loader.pinned_bytes)
+        except SkillcredError as exc:  # a bundled context that fails its pin: not checkable
+            run.add(f"{prefix}.related_resource", 1, "indeterminate", exc.message, "related_resource_unavailable")
+            return
+        run.add(f"{prefix}.related_resource", 1, outcome.status, outcome.reason, outcome.code)
 
     def _all_context_urls(self, doc: Any) -> list[str]:
         """Every context URL anywhere in ``doc`` (embedded contexts included)."""
@@ -440,6 +501,8 @@ class Verifier:
                 run.status_lists[key] = (*run.status_lists.get(key, ()), _StatusCopy(vc, from_presentation=True))
             else:
                 creds.append(vc)
+        if "proof" not in vp and self.policy.allow_unsigned_presentations:
+            return self._unsigned(run, challenge, domain) and ok, None, creds
         if not isinstance(vp.get("proof"), Mapping | list):
             run.add("presentation.proof", 3, "failed", "the presentation is not signed", "proof_missing")
             return False, None, creds
@@ -476,6 +539,22 @@ class Verifier:
                     f"holder {vp_holder} is not the signer {signer}", "holder_mismatch")
             ok = False
         return ok and signer is not None, signer, creds
+
+    @staticmethod
+    def _unsigned(run: _Run, challenge: str | None, domain: str | None) -> bool:
+        """An unsigned presentation under ``allow_unsigned_presentations``: nobody to
+        authenticate, so its credentials are verified each on its own and none is accepted as
+        the presenter's; an expected challenge or domain cannot be met by it."""
+        run.unsigned = True
+        if challenge is not None or domain is not None:
+            run.add("presentation.proof", 3, "failed", "the presentation is not signed, so the expected "
+                    "challenge/domain cannot be checked", "proof_missing")
+            return False
+        run.add("presentation.proof", 3, "not_applicable",
+                "unsigned presentation: nobody is authenticated as its presenter", "unsigned_presentation")
+        run.warnings.append("the presentation is unsigned: its presenter is not authenticated and the credentials "
+                            "are verified on their own (no holder binding, no replay protection)")
+        return True
 
     def _credential(self, run: _Run, prefix: str, cred: Any, when: datetime,
                     holder: str | None) -> tuple[str | None, Any]:
@@ -557,6 +636,17 @@ class Verifier:
                     "schema_not_applicable")
         else:
             self._schema(run, prefix, cred)
+        if run.unsigned:
+            run.add(f"{prefix}.holder_binding", 11, "not_applicable",
+                    "unsigned presentation: there is no authenticated presenter to bind the credential to",
+                    "unsigned_presentation")
+            return
+        if not self.policy.require_holder_binding and (holder is not None or prefix != "credential"):
+            run.add(f"{prefix}.holder_binding", 11, "not_applicable",
+                    "UNSAFE: holder binding is not required (require_holder_binding=False, "
+                    "--unsafe-no-holder-binding): the credential may be about someone other than the presenter, "
+                    "and nothing it says about anyone else is counted", "unsafe_no_holder_binding")
+            return
         if opened is not None and opened.fmt == "sd-jwt" and holder is not None:
             if not opened.key_bound or opened.holder_jwk is None or holder_jwk_for(holder) != {
                     k: opened.holder_jwk.get(k) for k in ("kty", "crv", "x", "y") if k in opened.holder_jwk}:
