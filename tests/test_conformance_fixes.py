@@ -151,6 +151,13 @@ def test_matching_digests_of_a_bundled_context_pass(digests: dict[str, str]) -> 
     # a multihash that claims sha2-256 but holds a truncated digest
     {"digestMultibase": "u" + base64url.encode(bytes([0x12, 0x20]) + hashlib.sha256(V2_BYTES).digest()[:16])},
     {"digestMultibase": "u!!!"},
+    # the VC DM 2.0 suite's "wrong digest" cases: a bare sha-256 value with no multihash header,
+    # and an SRI sha384 value written in base64url (no bytes can ever match either)
+    {"digestMultibase": "uM4RgWQc3RUDtjJCSgTJtTfvpZ7SPEg_LNO0ESlovQC0"},
+    {"digestMultibase": "u" + base64url.encode(hashlib.sha256(V2_BYTES).digest())},
+    {"digestSRI": "sha384-_rCVIV7fSXXTNIvpiq26jRDyj8JG8TDjij-tD0ewLk4JpnXEz6a5AeeY_1qQ0d0P"},
+    # a multihash whose length says more bytes than it holds
+    {"digestMultibase": "u" + base64url.encode(bytes([0x12, 0x40]) + hashlib.sha256(V2_BYTES).digest())},
 ])
 def test_wrong_digests_of_a_bundled_context_fail(digests: dict[str, str]) -> None:
     outcome = check_related_resources({"id": VC_V2, **digests}, held)

@@ -83,7 +83,11 @@ def _sri_outcome(expression: str, data: bytes) -> tuple[Outcome, str]:
     for token in expression.split():
         m = _SRI_TOKEN.match(token)
         if m is None:
-            continue  # SRI ignores tokens it does not understand
+            if token.split("-", 1)[0] in _SRI_ALGORITHMS:
+                # a supported algorithm with a value that is no base64 digest (e.g. base64url):
+                # no bytes can ever match it, so it is wrong, not merely unknown
+                return "failed", f"digestSRI value {token[:40]!r} is not a base64 digest"
+            continue  # SRI ignores tokens of algorithms it does not know
         try:
             digest = base64.b64decode(m.group(2), validate=True)
         except (binascii.Error, ValueError):
@@ -99,6 +103,30 @@ def _sri_outcome(expression: str, data: bytes) -> tuple[Outcome, str]:
     return "failed", f"digestSRI {alg} does not match the bytes held for it"
 
 
+def _varint(data: bytes, at: int) -> tuple[int, int] | None:
+    """An unsigned varint (multiformats: at most 9 bytes) at ``at``: (value, next offset)."""
+    value = 0
+    for i in range(9):
+        if at + i >= len(data):
+            return None
+        byte = data[at + i]
+        value |= (byte & 0x7F) << (7 * i)
+        if not byte & 0x80:
+            return value, at + i + 1
+    return None
+
+
+def _multihash(raw: bytes) -> tuple[int, bytes] | None:
+    """(code, digest) of a well-formed multihash, else None."""
+    code = _varint(raw, 0)
+    if code is None:
+        return None
+    length = _varint(raw, code[1])
+    if length is None or len(raw) - length[1] != length[0]:
+        return None
+    return code[0], raw[length[1]:]
+
+
 def _multibase_outcome(value: str, data: bytes) -> tuple[Outcome, str]:
     try:
         if value.startswith("u"):
@@ -109,12 +137,16 @@ def _multibase_outcome(value: str, data: bytes) -> tuple[Outcome, str]:
             return "indeterminate", "digestMultibase is not base64url (u) or base58btc (z) multibase"
     except ValueError:
         return "failed", "digestMultibase is not valid multibase"
-    if len(raw) < 2 or raw[0] not in _MULTIHASH:
-        return "indeterminate", "digestMultibase is not a sha2-256 or sha2-384 multihash"
-    alg, length = _MULTIHASH[raw[0]]
-    if raw[1] != length or len(raw) != 2 + length:
+    parsed = _multihash(raw)
+    if parsed is None:  # not <varint code><varint length><digest>: never a digest of anything
+        return "failed", "digestMultibase is not a multihash (<code><length><digest>)"
+    code, digest = parsed
+    if code not in _MULTIHASH:
+        return "indeterminate", f"digestMultibase uses multihash 0x{code:x}, not sha2-256 or sha2-384"
+    alg, length = _MULTIHASH[code]
+    if len(digest) != length:
         return "failed", f"digestMultibase: a {alg} multihash must hold {length} bytes"
-    if hmac.compare_digest(raw[2:], hashlib.new(alg, data).digest()):
+    if hmac.compare_digest(digest, hashlib.new(alg, data).digest()):
         return "passed", f"digestMultibase {alg} matches"
     return "failed", f"digestMultibase {alg} does not match the bytes held for it"
 
