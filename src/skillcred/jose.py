@@ -61,6 +61,7 @@ __all__ = [
     "envelop_cose_credential",
     "envelop_credential",
     "key_pair_from_jwk",
+    "peek_cose",
     "secure_credential_cose",
     "secure_credential_jwt",
     "secure_presentation_cose",
@@ -372,16 +373,17 @@ def envelop_credential(token: str, media_type: str = "application/vc+jwt") -> di
     }
 
 
-def unwrap_enveloped_credential(obj: Any) -> tuple[str, str]:
-    """``(media_type, token)`` of an ``EnvelopedVerifiableCredential`` (not verified)."""
+def unwrap_enveloped_credential(obj: Any, *, envelope_type: str = _ENVELOPED) -> tuple[str, str]:
+    """``(media_type, token)`` of an ``EnvelopedVerifiableCredential`` (not verified);
+    ``envelope_type="EnvelopedVerifiablePresentation"`` unwraps an enveloped presentation."""
     if not isinstance(obj, Mapping):
         raise TokenInvalid("credential_not_enveloped", "a credential in a presentation is not an object")
     types = obj.get("type")
     types = [types] if isinstance(types, str) else types
-    if not isinstance(types, list) or _ENVELOPED not in types:
+    if not isinstance(types, list) or envelope_type not in types:
         raise TokenInvalid(
             "credential_not_enveloped",
-            "credentials in a JOSE/SD-JWT presentation must be EnvelopedVerifiableCredential",
+            f"credentials in a JOSE/SD-JWT presentation must be {envelope_type}",
         )
     url = obj.get("id")
     if not isinstance(url, str) or not url.startswith("data:") or "," not in url:
@@ -390,10 +392,10 @@ def unwrap_enveloped_credential(obj: Any) -> tuple[str, str]:
     params = meta.split(";")
     media_type = params[0].strip().lower()
     if "base64" in params[1:]:
-        if media_type == "application/vc+cose":
+        if media_type in ("application/vc+cose", "application/vp+cose"):
             return media_type, data
         raise TokenInvalid("enveloped_credential_malformed", f"{media_type} is not carried as base64")
-    if media_type == "application/vc+cose":
+    if media_type in ("application/vc+cose", "application/vp+cose"):
         raise TokenInvalid("enveloped_credential_malformed", "a COSE credential must be base64 in its data: URL")
     return media_type, urllib.parse.unquote(data)
 
@@ -414,26 +416,28 @@ class JoseResult:
 
 
 def verify_enveloped_credential(
-    obj: Any, *, resolver: DidResolver, at: datetime | None = None
+    obj: Any, *, resolver: DidResolver, at: datetime | None = None, check_times: bool = True
 ) -> Any:
-    """Unwrap and verify one ``EnvelopedVerifiableCredential`` (vc+jwt, vc+sd-jwt, vc+cose)."""
+    """Unwrap and verify one ``EnvelopedVerifiableCredential`` (vc+jwt, vc+sd-jwt, vc+cose);
+    ``check_times=False`` leaves out exp/nbf/validity (``verify --proof-only``)."""
     media_type, token = unwrap_enveloped_credential(obj)
     if media_type == "application/vc+jwt":
-        return verify_jwt(token, resolver=resolver, expected_typ="vc+jwt", at=at)
+        return verify_jwt(token, resolver=resolver, expected_typ="vc+jwt", at=at, check_times=check_times)
     if media_type == "application/vc+sd-jwt":
         from skillcred.sdjwt import verify_sd_jwt
 
         return verify_sd_jwt(
             token, resolver=resolver, expected_nonce=None, expected_aud=None,
-            require_key_binding=False, at=at, expected_typ="vc+sd-jwt",
+            require_key_binding=False, at=at, expected_typ="vc+sd-jwt", check_times=check_times,
         )
     if media_type == "application/vc+cose":
-        return verify_cose(token, resolver=resolver, expected_typ="vc+cose", at=at)
+        return verify_cose(token, resolver=resolver, expected_typ="vc+cose", at=at, check_times=check_times)
     raise TokenInvalid("enveloped_credential_malformed", f"unknown enveloped media type {media_type!r}")
 
 
 def _verify_nested(
-    claims: Mapping[str, Any], resolver: DidResolver, at: datetime, skip_unsupported: bool
+    claims: Mapping[str, Any], resolver: DidResolver, at: datetime, skip_unsupported: bool,
+    check_times: bool = True,
 ) -> tuple[tuple[Any, ...], tuple[str, ...]]:
     vcs = claims.get("verifiableCredential", [])
     vcs = vcs if isinstance(vcs, list) else [vcs]
@@ -441,7 +445,7 @@ def _verify_nested(
     unverified: list[str] = []
     for i, obj in enumerate(vcs):
         try:
-            verified.append(verify_enveloped_credential(obj, resolver=resolver, at=at))
+            verified.append(verify_enveloped_credential(obj, resolver=resolver, at=at, check_times=check_times))
         except UnsupportedFeature:
             if not skip_unsupported:
                 raise
@@ -462,6 +466,7 @@ def verify_jwt(
     at: datetime | None = None,
     verify_credentials: bool = True,
     skip_unsupported: bool = False,
+    check_times: bool = True,
 ) -> JoseResult:
     """Verify a ``vc+jwt`` or ``vp+jwt`` (see the module docstring for the order of checks).
 
@@ -496,21 +501,23 @@ def verify_jwt(
     _verify_signature(parsed, method, what)
     return _finish(claims, parsed.header, str(parsed.header["kid"]), method, kind=kind, purpose=purpose,
                    what=what, when=when, resolver=resolver, verify_credentials=verify_credentials,
-                   skip_unsupported=skip_unsupported)
+                   skip_unsupported=skip_unsupported, check_times=check_times)
 
 
 def _finish(
     claims: dict[str, Any], header: dict[str, Any], kid: str, method: ResolvedMethod, *, kind: str,
     purpose: str | None, what: str, when: datetime, resolver: DidResolver, verify_credentials: bool,
-    skip_unsupported: bool,
+    skip_unsupported: bool, check_times: bool = True,
 ) -> JoseResult:
-    """The checks after the signature, shared by JWT and COSE: purpose, times, nested credentials."""
+    """The checks after the signature, shared by JWT and COSE: purpose, times (unless
+    ``check_times`` is off: a proof-only check), nested credentials."""
     _check_purpose(method, purpose or ("assertionMethod" if kind == "vc" else "authentication"), what)
-    _check_times(claims, when, what)
+    if check_times:
+        _check_times(claims, when, what)
     nested: tuple[Any, ...] = ()
     unverified: tuple[str, ...] = ()
     if kind == "vp" and verify_credentials:
-        nested, unverified = _verify_nested(claims, resolver, when, skip_unsupported)
+        nested, unverified = _verify_nested(claims, resolver, when, skip_unsupported, check_times)
     return JoseResult(payload=claims, header=header, kid=kid, verification_method=method.id,
                       controller=method.controller, credentials=nested, unverified=unverified)
 
@@ -676,6 +683,7 @@ def verify_cose(
     at: datetime | None = None,
     verify_credentials: bool = True,
     skip_unsupported: bool = False,
+    check_times: bool = True,
 ) -> JoseResult:
     """Verify an ``application/vc+cose`` / ``vp+cose`` COSE_Sign1 (bytes, or base64 text).
 
@@ -739,4 +747,23 @@ def verify_cose(
         raise TokenInvalid("signature_invalid", f"{what} signature does not verify")
     return _finish(claims, {str(k): v for k, v in protected.items()}, str(kid), method, kind=kind,
                    purpose=purpose, what=what, when=when, resolver=resolver,
-                   verify_credentials=verify_credentials, skip_unsupported=skip_unsupported)
+                   verify_credentials=verify_credentials, skip_unsupported=skip_unsupported,
+                   check_times=check_times)
+
+
+def peek_cose(data: bytes | str) -> tuple[str | None, dict[str, Any] | None]:
+    """The declared media type (protected label 16) and the JSON payload of a COSE_Sign1,
+    read WITHOUT verifying anything: for telling formats apart (``skillcred.secured``), never
+    for trusting what it says. Anything unreadable gives ``(None, None)``."""
+    try:
+        msg = _cbor_decode(_cose_bytes(data))
+        if isinstance(msg, tuple):
+            msg = msg[2]
+        if not (isinstance(msg, list) and len(msg) == 4 and isinstance(msg[0], bytes) and isinstance(msg[2], bytes)):
+            return None, None
+        protected = _cbor_decode(msg[0]) if msg[0] else {}
+        typ = protected.get(16) if isinstance(protected, dict) else None
+        claims = _json_loads(msg[2], "COSE payload")
+    except (TokenInvalid, MalformedDocument):
+        return None, None
+    return (typ if isinstance(typ, str) else None), (claims if isinstance(claims, dict) else None)

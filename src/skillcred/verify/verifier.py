@@ -219,6 +219,11 @@ class _Run:
         return c
 
 
+ENVELOPED_VP = "EnvelopedVerifiablePresentation"
+#: registered JWT / SD-JWT claims of a presentation token: the envelope's, not the presentation's data
+_JWT_CLAIMS = frozenset({"iss", "sub", "aud", "nonce", "iat", "exp", "nbf", "jti", "cnf", "_sd", "_sd_alg"})
+
+
 class Verifier:
     """Verifies credentials and presentations offline against a policy.
 
@@ -320,7 +325,10 @@ class Verifier:
             kind = "presentation"
             vp_id = document.get("id") if isinstance(document.get("id"), str) else None
             holder_ok, holder, creds = self._presentation(run, document, challenge, domain, when)
-        elif "VerifiableCredential" in types:
+        elif ENVELOPED_VP in types:  # a bare vp+jwt / vp+sd-jwt / vp+cose (skillcred verify token)
+            kind = "presentation"
+            holder_ok, holder, creds, vp_id = self._enveloped_presentation(run, document, challenge, domain, when)
+        elif "VerifiableCredential" in types or is_envelope(document):  # a vc+jwt / SD-JWT / COSE one too
             creds = [document]
             holder_ok = True
         else:
@@ -477,6 +485,72 @@ class Verifier:
             ok = False
         return ok and signer is not None, signer, creds
 
+    def _enveloped_presentation(self, run: _Run, env: Mapping[str, Any], challenge: str | None,
+                                domain: str | None, when: datetime
+                                ) -> tuple[bool, str | None, list[Any], str | None]:
+        """An ``EnvelopedVerifiablePresentation`` (a vp+jwt, vp+sd-jwt or vp+cose file): the
+        token's signature by the holder's key stands in for the presentation proof, its
+        ``nonce``/``aud`` (an SD-JWT's Key Binding JWT) for challenge and domain; then its
+        enveloped credentials go through every step like a Data Integrity presentation's."""
+        from skillcred.jose import unwrap_enveloped_credential, verify_cose, verify_jwt
+        from skillcred.sdjwt import verify_sd_jwt
+
+        try:
+            media_type, token = unwrap_enveloped_credential(env, envelope_type=ENVELOPED_VP)
+            label = media_type.removeprefix("application/")
+            if label == "vp+jwt":
+                res = verify_jwt(token, resolver=self._resolver, expected_typ="vp+jwt", at=when,
+                                 verify_credentials=False)
+                claims, signer = res.payload, res.controller
+                nonce, aud = claims.get("nonce"), claims.get("aud")
+            elif label == "vp+cose":
+                res = verify_cose(token, resolver=self._resolver, expected_typ="vp+cose", at=when,
+                                  verify_credentials=False)
+                claims, signer = res.payload, res.controller
+                nonce, aud = claims.get("nonce"), claims.get("aud")
+            elif label == "vp+sd-jwt":
+                sd = verify_sd_jwt(token, resolver=self._resolver, expected_nonce=challenge, expected_aud=domain,
+                                   require_key_binding=False, at=when, expected_typ="vp+sd-jwt")
+                # the Key Binding JWT, when there, was checked against challenge and domain
+                claims, signer = sd.claims, sd.issuer
+                nonce, aud = (challenge, domain) if sd.key_bound else (None, None)
+            else:
+                raise InvalidArgument(f"enveloped presentations of type {media_type} are not supported")
+        except SkillcredError as exc:
+            run.add("presentation.shape", 1, "passed", "an EnvelopedVerifiablePresentation")
+            run.add("presentation.proof", 4, "failed", exc.message, str(getattr(exc, "reason", exc.code)))
+            return False, None, [], None
+        vp_id = claims.get("id") if isinstance(claims.get("id"), str) else None
+        all_vcs = _as_list(claims.get("verifiableCredential"))
+        if len(all_vcs) > self.policy.max_credentials:
+            run.add("presentation.credentials", 1, "failed",
+                    f"the presentation holds {len(all_vcs)} credentials, more than the {self.policy.max_credentials} "
+                    "this verifier accepts (VerificationPolicy.max_credentials, --max-credentials); "
+                    "nothing in it was checked", "too_many_credentials")
+            return False, None, [], vp_id
+        # JWT claims (iss, nonce, aud, iat, ...) are the envelope's, not JSON-LD data
+        data = {k: v for k, v in claims.items() if k not in _JWT_CLAIMS}
+        ok = self._shape_and_terms(run, "presentation", data, "VerifiablePresentation")
+        run.add("presentation.proof", 4, "passed", f"{label} signed by {signer} for authentication")
+        if challenge is None:
+            if self.policy.unsafe_no_challenge:
+                run.add("presentation.challenge", 4, "not_applicable",
+                        "UNSAFE: no challenge expected; replay protection is off", "unsafe_no_challenge")
+            else:
+                run.add("presentation.challenge", 4, "indeterminate",
+                        "no expected challenge was given, so a replayed presentation cannot be told apart "
+                        "(pass --challenge)", "challenge_not_given")
+                ok = False
+        elif nonce != challenge or (domain is not None and domain not in _as_list(aud)):
+            run.add("presentation.challenge", 4, "failed",
+                    f"the {label} does not carry the expected challenge and domain (nonce/aud)",
+                    "challenge_mismatch")
+            ok = False
+        else:
+            run.add("presentation.challenge", 4, "passed", "the token carries the expected challenge (nonce)"
+                    + (f" and domain {domain} (aud)" if domain else ""))
+        return ok, signer, all_vcs, vp_id
+
     def _credential(self, run: _Run, prefix: str, cred: Any, when: datetime,
                     holder: str | None) -> tuple[str | None, Any]:
         """Check one credential; returns its id and the document later steps judged (for an
@@ -487,8 +561,9 @@ class Verifier:
         opened: OpenedCredential | None = None
         if is_envelope(cred):
             try:
+                # a credential checked on its own has no presenter to be bound to
                 opened = open_envelope(cred, resolver=self._resolver, challenge=run.challenge,
-                                       domain=run.domain, at=when)
+                                       domain=run.domain, at=when, require_key_binding=prefix != "credential")
             except SkillcredError as exc:
                 run.add(f"{prefix}.shape", 1, "passed", "an EnvelopedVerifiableCredential")
                 run.add(f"{prefix}.proof", 5, "failed", exc.message, str(getattr(exc, "reason", exc.code)))
@@ -506,7 +581,7 @@ class Verifier:
         issuer = _issuer_id(cred)
         # 5-6: proof and issuer binding
         if opened is not None:
-            what = "vc+sd-jwt" if opened.fmt == "sd-jwt" else "vc+jwt"
+            what = opened.label
             shown = f"; disclosed: {', '.join(opened.disclosed) or 'nothing selectively disclosable'}" \
                 if opened.fmt == "sd-jwt" else ""
             run.add(f"{prefix}.proof", 5, "passed", f"{what} signature verified{shown}")
