@@ -9,7 +9,7 @@ an acceptable shape:
 
 1. compact form, canonical base64url (no padding, no unused bits set: one encoding per token),
    strict UTF-8 JSON (no duplicate names, no NaN/Infinity: :mod:`skillcred._internal.strictjson`);
-2. ``alg`` in the allow-list (EdDSA, ES256, ES384). ``none``, HMAC (``HS*``: the classic
+2. ``alg`` in the allow-list (EdDSA, ES256, ES384, ES512). ``none``, HMAC (``HS*``: the classic
    "public key as HMAC secret" confusion), RSA (``RS*``/``PS*``) and ``ES512`` are rejected
    here, before any key is resolved;
 3. media type: ``typ`` (and ``cty`` when present) must be the expected one;
@@ -73,7 +73,7 @@ __all__ = [
 ]
 
 #: JWS algorithms accepted, and the skillcred key type each one requires.
-ALLOWED_ALGORITHMS: dict[str, str] = {"EdDSA": "ed25519", "ES256": "p256", "ES384": "p384"}
+ALLOWED_ALGORITHMS: dict[str, str] = {"EdDSA": "ed25519", "ES256": "p256", "ES384": "p384", "ES512": "p521"}
 
 _MAX_TOKEN = 1_000_000
 _ENVELOPED = "EnvelopedVerifiableCredential"
@@ -276,12 +276,18 @@ def _check_purpose(method: ResolvedMethod, purpose: str, what: str) -> None:
         )
 
 
-def _check_times(claims: Mapping[str, Any], at: datetime, what: str, *, leeway: int = 60) -> None:
+def _check_times(claims: Mapping[str, Any], at: datetime, what: str, *, leeway: int = 60,
+                 compare: bool = True) -> None:
+    """``exp``/``nbf`` must be NumericDates (RFC 7519 §2: always checked, a malformed token is
+    malformed whenever it is looked at); with ``compare`` they and the credential's validity
+    period are compared with ``at`` (off for a proof-only check)."""
     now = at.timestamp()
     for name in ("exp", "nbf"):
         value = claims.get(name)
         if name in claims and (isinstance(value, bool) or not isinstance(value, int | float)):
             raise TokenInvalid("malformed", f"{what} {name} is not a NumericDate")
+    if not compare:
+        return
     if "exp" in claims and now > claims["exp"] + leeway:
         raise TokenInvalid("expired", f"{what} expired (exp)")
     if "nbf" in claims and now + leeway < claims["nbf"]:
@@ -305,7 +311,7 @@ def _as_utc(at: datetime | None) -> datetime:
 
 
 def key_pair_from_jwk(jwk: Mapping[str, Any]) -> KeyPair:
-    """A :class:`KeyPair` from a private JWK (OKP Ed25519, EC P-256/P-384), read with jwcrypto.
+    """A :class:`KeyPair` from a private JWK (OKP Ed25519, EC P-256/P-384/P-521), read with jwcrypto.
 
     Other key types (P-521, RSA, symmetric) raise :class:`UnsupportedFeature`.
     """
@@ -325,7 +331,7 @@ def key_pair_from_jwk(jwk: Mapping[str, Any]) -> KeyPair:
     except (UnsupportedFeature, AttributeError, TypeError) as exc:
         raise UnsupportedFeature(
             f"JWK kty={jwk.get('kty')!r} crv={jwk.get('crv')!r} is not supported "
-            "(use Ed25519, P-256 or P-384)"
+            "(use Ed25519, P-256, P-384 or P-521)"
         ) from exc
 
 
@@ -338,7 +344,7 @@ def _secure(document: Mapping[str, Any], key: KeyPair, kid: str, kind: Literal["
     if not isinstance(document, Mapping):
         raise InvalidArgument(f"the {'credential' if kind == 'vc' else 'presentation'} must be a JSON object")
     if not isinstance(key, KeyPair):
-        raise InvalidArgument("key must be a skillcred KeyPair (Ed25519, P-256 or P-384)")
+        raise InvalidArgument("key must be a skillcred KeyPair (Ed25519, P-256, P-384 or P-521)")
     if not isinstance(kid, str) or not kid:
         raise InvalidArgument("kid must be a non-empty string (the verification method URL)")
     for claim in ("vc", "vp"):
@@ -512,8 +518,7 @@ def _finish(
     """The checks after the signature, shared by JWT and COSE: purpose, times (unless
     ``check_times`` is off: a proof-only check), nested credentials."""
     _check_purpose(method, purpose or ("assertionMethod" if kind == "vc" else "authentication"), what)
-    if check_times:
-        _check_times(claims, when, what)
+    _check_times(claims, when, what, compare=check_times)
     nested: tuple[Any, ...] = ()
     unverified: tuple[str, ...] = ()
     if kind == "vp" and verify_credentials:
@@ -527,7 +532,7 @@ def _finish(
 # A minimal, strict CBOR reader/writer: definite lengths only, the types COSE_Sign1 headers and
 # payloads need (integers, byte/text strings, arrays, maps, tags, simple values), bounded depth.
 
-_COSE_ALGS: dict[int, str] = {-8: "EdDSA", -7: "ES256", -35: "ES384"}
+_COSE_ALGS: dict[int, str] = {-8: "EdDSA", -7: "ES256", -35: "ES384", -36: "ES512"}
 _COSE_ALG_IDS = {v: k for k, v in _COSE_ALGS.items()}
 _COSE_SIGN1_TAG = 18
 
@@ -714,7 +719,8 @@ def verify_cose(
         raise TokenInvalid("malformed", f"{what}: alg/kid/typ must be in the protected header")
     alg_id = protected.get(1)
     if alg_id not in _COSE_ALGS:
-        raise TokenInvalid("alg_not_allowed", f"{what}: COSE algorithm {alg_id!r} is not allowed (EdDSA, ES256, ES384)")
+        raise TokenInvalid("alg_not_allowed",
+                           f"{what}: COSE algorithm {alg_id!r} is not allowed (EdDSA, ES256, ES384, ES512)")
     if 2 in protected:
         raise TokenInvalid("crit_not_understood", f"{what} protected header has 'crit'")
     if not _media_type_equal(protected.get(16), expected_typ):

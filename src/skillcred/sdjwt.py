@@ -534,8 +534,7 @@ def verify_sd_jwt(
     method = _resolve_kid(resolver, compact.header.get("kid"), party, "SD-JWT")
     _verify_signature(compact, method, "SD-JWT")
     _check_purpose(method, purpose or ("authentication" if is_vp else "assertionMethod"), "SD-JWT")
-    if check_times:
-        _check_times(claims, when, "SD-JWT")
+    _check_times(claims, when, "SD-JWT", compare=check_times)
     holder_jwk = None
     cnf = claims.get("cnf")
     if cnf is not None:
