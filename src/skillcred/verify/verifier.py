@@ -31,7 +31,10 @@ credential was also expired), but nothing from a failed credential is ever accep
 
 from __future__ import annotations
 
+import hashlib
+import json
 import warnings
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -60,7 +63,14 @@ from skillcred.proofs import (
 )
 from skillcred.schemas import known_schema_ids, validate
 from skillcred.securing import OpenedCredential, holder_jwk_for, is_envelope, open_envelope
-from skillcred.status import is_stale, list_valid_from, read_status
+from skillcred.status import (
+    MAX_LIST_BYTES,
+    MIN_LIST_ENTRIES,
+    BitstringStatusList,
+    is_stale,
+    list_valid_from,
+    read_status,
+)
 from skillcred.trust import TrustedIssuer, TrustList
 from skillcred.verify.report import (
     Check,
@@ -165,6 +175,9 @@ class _StatusCopy:
     document: Mapping[str, Any]
     #: carried by the presentation (the holder chose it) rather than given to the verifier
     from_presentation: bool = False
+    #: sha-256 of the copy's canonical JSON, for the verifier's own copies (which it holds as
+    #: private deep copies, so the digest stays true); a carried copy is hashed when used
+    digest: str | None = None
 
     @property
     def described(self) -> str:
@@ -175,6 +188,21 @@ class _StatusCopy:
 
 
 _OLDEST = datetime.min.replace(tzinfo=UTC)
+
+
+#: how many status lists' proof checks and expanded bitstrings a verifier keeps (each list is a
+#: few KB expanded; an employer checks the lists of a handful of institutes)
+STATUS_CACHE_SIZE = 256
+
+
+def _content_digest(doc: Mapping[str, Any]) -> str | None:
+    """sha-256 of a document's canonical JSON (sorted keys, no spaces): its exact content;
+    None for something that is not plain JSON (a library caller's object: then not cached)."""
+    try:
+        text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        return None
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _newest_first(copies: Sequence[_StatusCopy]) -> list[_StatusCopy]:
@@ -251,6 +279,11 @@ class Verifier:
         pinned = {} if self.policy.trust is None else self.policy.trust.authoritative_documents()
         self._resolver = DidResolver(did_documents, authoritative=pinned)
         self._status: dict[str, tuple[_StatusCopy, ...]] = {}
+        # Work done once per verifier (item 9 of issue 14): a status list's proof check and its
+        # expanded bitstring, by the list's exact content. Lists are immutable values (a new
+        # copy is a new key), so nothing invalidates an entry; both are bounded (oldest out).
+        self._status_proof_cache: OrderedDict[tuple[str, str | None], ProofReport] = OrderedDict()
+        self._decoded_cache: OrderedDict[tuple[str, int, int, int], BitstringStatusList] = OrderedDict()
         for sl in status_lists:
             self.add_status_list(sl)
 
@@ -265,7 +298,8 @@ class Verifier:
         if STATUS_LIST_TYPE not in _types(credential.get("type")) or not isinstance(credential.get("id"), str):
             raise MalformedDocument("not a BitstringStatusListCredential with an id")
         key = str(credential["id"])
-        self._status[key] = (*self._status.get(key, ()), _StatusCopy(credential, from_presentation))
+        own = copy_json(dict(credential))  # a private copy: the caller changing theirs changes nothing here
+        self._status[key] = (*self._status.get(key, ()), _StatusCopy(own, from_presentation, _content_digest(own)))
 
     # -- public API ----------------------------------------------------------------------------
 
@@ -728,7 +762,7 @@ class Verifier:
                     return ("indeterminate", f"status list {url} ({which}) is older than the required "
                             f"{format_datetime(floor)} (status_not_before, --status-not-before); get a newer "
                             "copy ('skillcred status import')", "status_list_too_old")
-            result = read_status(entry, lst)
+            result = read_status(entry, lst, decode=self._decode_list)
         except (MalformedDocument, UnsupportedFeature) as exc:
             return "indeterminate", f"status list {url}: {exc.message}", exc.code
         if result.is_set:
@@ -754,8 +788,7 @@ class Verifier:
             doc = copy.document
             proof = run.status_proofs.get(id(doc))
             if proof is None:
-                proof = check_proofs(doc, resolver=self._resolver, expected_purpose="assertionMethod", at=when,
-                                     allowed_suites=self.policy.allowed_suites, loader=self._loader)
+                proof = self._status_proof(copy, when)
                 run.status_proofs[id(doc)] = proof  # ``doc`` stays referenced by run.status_lists
             if not proof.verified:
                 bad = next(c for c in proof.checks if c.status != "passed")
@@ -774,6 +807,49 @@ class Verifier:
             others = f"{skipped - 1} other cop{'y' if skipped == 2 else 'ies'}"
             problem = (status, f"{reason}; {others} did not verify either", code)
         return None, skipped, problem
+
+    def _status_proof(self, copy: _StatusCopy, when: datetime) -> ProofReport:
+        """The proof check of a status list copy, done once per verifier for each exact content.
+
+        The outcome depends only on the content, this verifier's resolver and policy (fixed at
+        construction) and, for a proof with ``expires``, the time: then the time is in the key."""
+        doc = copy.document
+        proofs = doc.get("proof")
+        timed = any(isinstance(p, Mapping) and "expires" in p for p in _as_list(proofs))
+        digest = copy.digest or _content_digest(doc)
+        if digest is None:
+            return check_proofs(doc, resolver=self._resolver, expected_purpose="assertionMethod", at=when,
+                                allowed_suites=self.policy.allowed_suites, loader=self._loader)
+        key = (digest, format_datetime(when) if timed else None)
+        cached = self._status_proof_cache.get(key)
+        if cached is not None:
+            self._status_proof_cache.move_to_end(key)
+            return cached
+        report = check_proofs(doc, resolver=self._resolver, expected_purpose="assertionMethod", at=when,
+                              allowed_suites=self.policy.allowed_suites, loader=self._loader)
+        self._status_proof_cache[key] = report
+        if len(self._status_proof_cache) > STATUS_CACHE_SIZE:
+            self._status_proof_cache.popitem(last=False)
+        return report
+
+    def _decode_list(self, encoded_list: Any, *, status_size: int = 1, min_entries: int = MIN_LIST_ENTRIES,
+                     max_bytes: int = MAX_LIST_BYTES) -> BitstringStatusList:
+        """:meth:`BitstringStatusList.decode`, once per verifier for each list (read-only use:
+        the verifier only reads bits of the lists it expands)."""
+        if not isinstance(encoded_list, str):
+            return BitstringStatusList.decode(encoded_list, status_size=status_size, min_entries=min_entries,
+                                              max_bytes=max_bytes)
+        key = (encoded_list, status_size, min_entries, max_bytes)
+        bits = self._decoded_cache.get(key)
+        if bits is None:
+            bits = BitstringStatusList.decode(encoded_list, status_size=status_size, min_entries=min_entries,
+                                              max_bytes=max_bytes)
+            self._decoded_cache[key] = bits
+            if len(self._decoded_cache) > STATUS_CACHE_SIZE:
+                self._decoded_cache.popitem(last=False)
+        else:
+            self._decoded_cache.move_to_end(key)
+        return bits
 
     def _scope(self, cred: Mapping[str, Any], issuer: str | None
                ) -> tuple[TrustedIssuer | None, list[Claim], list[tuple[Claim, str]], list[tuple[str, str]]]:
