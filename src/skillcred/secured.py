@@ -156,14 +156,14 @@ class SecuredCredential:
         (raw CBOR, base64, or hex - which verification then refuses, as VC-JOSE-COSE carries
         COSE as base64). Nothing is verified here; raises :class:`MalformedDocument` naming
         ``source`` for anything else."""
+        if data.startswith(_COSE_STARTS):  # raw CBOR: every byte counts (no strip: 0x20 may end a signature)
+            return cls._cose(data, base64.b64encode(data).decode("ascii"))
         raw = data.strip()
         if raw[:1] in (b"{", b"["):
             value = parse_json(data, source=source)
             if not isinstance(value, dict):
                 raise MalformedDocument("expected one credential or presentation (a JSON object)", path=source)
             return cls("di", value, presentation="VerifiablePresentation" in _types(value.get("type")))
-        if raw.startswith(_COSE_STARTS):
-            return cls._cose(raw, base64.b64encode(raw).decode("ascii"))
         try:
             text = raw.decode("ascii")
         except UnicodeDecodeError:

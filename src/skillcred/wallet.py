@@ -673,7 +673,7 @@ def read_credentials_input(data: bytes, source: str) -> list[tuple[str, dict[str
     token file (vc+jwt, SD-JWT, COSE: told from the content) is one :class:`SecuredCredential`,
     verified when it is added."""
     text = data.strip()
-    if text[:1] not in (b"{", b"[") and (text.isascii() or text.startswith((b"\xd2\x84", b"\x84"))):
+    if data.startswith((b"\xd2\x84", b"\x84")) or (text[:1] not in (b"{", b"[") and text.isascii()):
         return [(source, SecuredCredential.from_file_bytes(data, source))]
     value = parse_json(data, source=source)
     if isinstance(value, list):

@@ -281,7 +281,7 @@ def read_secured(file: str) -> SecuredCredential:
     source = "<stdin>" if file == "-" else file
     data = read_stdin_bounded() if file == "-" else read_bounded(file, max_bytes=MAX_JSON_BYTES)
     text = data.strip()
-    if text[:1] in (b"{", b"[") or not (text.isascii() or text.startswith((b"\xd2\x84", b"\x84"))):
+    if not data.startswith((b"\xd2\x84", b"\x84")) and (text[:1] in (b"{", b"[") or not text.isascii()):
         value = parse_json(data, source=source)  # the JSON path exactly as before (same messages)
         if not isinstance(value, dict):
             raise MalformedDocument("expected a JSON object at the top level", path=source)
