@@ -17,6 +17,14 @@ Ed25519), on the realistic Open Badges credential of ``benchmarks/sign_verify.py
 * ``vp10_full_verify_ms``: the same through the employer's ``Verifier`` (every check: shape,
   contexts and terms, proofs, issuer binding, validity, status, schema, holder binding).
 
+One institute (``institute``): ``full_verify_per_s`` is the employer's ``Verifier`` (every
+check: shape, contexts and terms, proof, issuer, validity, revocation and suspension status,
+trust list, schema) over at least 400 *distinct* credentials issued by one institute with
+``Issuer.issue`` (each its own subject and status index), the institute's status lists and a
+trust list naming it given once; ``proof_only_per_s`` is ``check_proofs`` over the same
+credentials; ``full_over_proof_only`` their ratio (issue 14's target: at least 0.8), and
+``status_proof_checks`` how many status-list proof checks the whole run made (one per list).
+
 Overall: ``batch_100k_s`` is the wall time of ``Issuer.issue_batch`` over a roster of 100,000
 rows (5,000 with ``--quick``; ``batch_n`` says which), building, validating, signing,
 registering and status-allocating every credential and writing it to a folder, using every
@@ -179,6 +187,64 @@ def measure_suite(suite: str, key_type: KeyType, n: int, warmup: int) -> dict[st
     }
 
 
+def measure_institute(n: int) -> dict[str, Any]:
+    """Full ``Verifier`` throughput beside proof-only throughput over ``n`` distinct credentials
+    of one institute, status lists and trust included (see the module docstring)."""
+    from skillcred.issuer import Issuer, init_issuer, load_achievement
+    from skillcred.status import BitstringStatusList
+    from skillcred.trust import TrustList
+    from skillcred.verify import verifier as verifier_module
+
+    with tempfile.TemporaryDirectory(prefix="skillcred-bench-") as tmp:
+        root = Path(tmp)
+        init_issuer(root / "roc", name="ROC Techniek Midden", url="https://roc-techniek.example")
+        cnc = load_achievement(REPO / "examples" / "achievements" / "cnc-programmeren.yaml")
+        with Issuer.open(root / "roc") as roc:
+            docs = [dict(roc.issue(cnc, _did_key(), level=str(2 + i % 3))[0].document) for i in range(n)]
+            lists = [doc for _url, doc in roc.status_list_credentials()]
+            did = roc.profile.did
+        trust = TrustList(path=root / "trust.json")
+        trust.add(did, name="ROC Techniek Midden")
+        verifier = Verifier(VerificationPolicy(trust=trust), status_lists=lists)
+
+        # proof-only first: nothing the full run remembers can help it
+        gc.collect()
+        t0 = time.perf_counter()
+        for doc in docs:
+            if not check_proofs(doc, expected_purpose="assertionMethod").verified:
+                raise SystemExit("institute: a credential's proof does not verify")
+        proof_s = time.perf_counter() - t0
+        calls = {"status_proofs": 0, "decodes": 0}
+        real_check, real_decode = verifier_module.check_proofs, BitstringStatusList.decode.__func__  # type: ignore[attr-defined]
+
+        def counting_check(doc: Any, **kw: Any) -> Any:
+            if "BitstringStatusListCredential" in str(doc.get("type")):
+                calls["status_proofs"] += 1
+            return real_check(doc, **kw)
+
+        def counting_decode(cls: Any, *a: Any, **kw: Any) -> Any:
+            calls["decodes"] += 1
+            return real_decode(cls, *a, **kw)
+
+        verifier_module.check_proofs = counting_check  # type: ignore[assignment]
+        BitstringStatusList.decode = classmethod(counting_decode)  # type: ignore[method-assign,assignment]
+        try:
+            gc.collect()
+            t0 = time.perf_counter()
+            for doc in docs:
+                report = verifier.check(doc)
+                if not report.verified:
+                    raise SystemExit(f"institute: a credential does not verify: {report.failures()[0].reason}")
+            full_s = time.perf_counter() - t0
+        finally:
+            verifier_module.check_proofs = real_check  # type: ignore[assignment]
+            BitstringStatusList.decode = classmethod(real_decode)  # type: ignore[method-assign,assignment]
+    full, proof = _rate(n, full_s), _rate(n, proof_s)
+    return {"n": n, "status_lists": len(lists), "full_verify_per_s": full, "proof_only_per_s": proof,
+            "full_over_proof_only": round(full / proof, 2) if proof else 0.0,
+            "status_proof_checks": calls["status_proofs"], "status_list_expansions": calls["decodes"]}
+
+
 def _rss_mb() -> float:
     try:
         with open("/proc/self/statm") as fh:
@@ -303,6 +369,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-js", action="store_true", help="skip the JavaScript comparison")
     ap.add_argument("--js-n", type=int, help="credentials per JavaScript measurement (default 200, quick 50)")
     ap.add_argument("--reference", action="store_true", help="JSON-LD fast path off (pyld only)")
+    ap.add_argument("--institute", type=int, default=400,
+                    help="distinct credentials of one institute for the full-Verifier run (default 400; 0 skips)")
     args = ap.parse_args(argv)
     n = args.n or (200 if args.quick else 1000)
     batch = args.batch if args.batch is not None else (5_000 if args.quick else 100_000)
@@ -327,6 +395,9 @@ def main(argv: list[str] | None = None) -> int:
     for suite, kt in SUITES:
         log(f"{suite}: {n} credentials ...")
         out["suites"][suite] = measure_suite(suite, kt, n, warmup=5 if args.quick else 20)
+    if args.institute:
+        log(f"one institute: full Verifier vs proof-only over {args.institute} credentials ...")
+        out["institute"] = measure_institute(args.institute)
     if fastld is not None:
         out["jsonld_fast_path"] = {"handled": fastld.STATS.get("fast", 0),
                                    "fallbacks": {k.split(":", 1)[1]: v for k, v in fastld.STATS.items()
@@ -368,6 +439,11 @@ def main(argv: list[str] | None = None) -> int:
                   if "issue_per_s" in j else j.get("error", "-")[:60] if j else "-")
         print(fmt.format(suite, f"{r['issue_per_s']:.0f}", f"{r['verify_per_s']:.0f}", f"{r['vp10_verify_ms']:.2f}",
                          f"{r['vp10_full_verify_ms']:.2f}", js_txt))
+    if "institute" in out:
+        r = out["institute"]
+        print(f"one institute, {r['n']} credentials: full Verifier {r['full_verify_per_s']:.0f}/s, proof-only "
+              f"{r['proof_only_per_s']:.0f}/s (ratio {r['full_over_proof_only']}); status-list proof checks "
+              f"{r['status_proof_checks']}, expansions {r['status_list_expansions']} for {r['status_lists']} lists")
     if batch:
         print(f"batch of {out['batch_n']}: {out['batch_s']} s ({out['batch_per_s']}/s; 100k: {out['batch_100k_s']} s), "
               f"rss samples {out['batch_rss_mb']} MB")

@@ -474,9 +474,9 @@ def test_json_web_key_methods() -> None:
         {"type": "Multikey"},
         {"type": "RsaVerificationKey2018", "publicKeyPem": "-----BEGIN PUBLIC KEY-----"},
         {"type": "JsonWebKey", "publicKeyJwk": {"kty": "RSA", "n": "AQAB", "e": "AQAB"}},
-        # the W3C vc-jose-cose P-521 key (unsupported curve)
+        # the W3C vc-jose-cose P-521 key's coordinates under a curve skillcred does not support
         {"type": "JsonWebKey", "publicKeyJwk": {
-            "kty": "EC", "crv": "P-521",
+            "kty": "EC", "crv": "P-192",
             "x": "Ac8mt4TvYd3TOrYtTk_YTQ5QQMpl58OnrU7uRxQEUoOO_6QnRBM0Xan8KQI_0dPKzcKBak0ZSEXcc5SNFUBHYfbP",
             "y": "ADP_cowssurHA7uMHy4IODl247oQjCxZWFX7Gtr3cFmfVIwEyKGegrJh9ooZy5FsvFVbYwAmLKVfGZs7O15RBsO-"}},
     ],

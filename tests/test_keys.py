@@ -291,10 +291,14 @@ def test_vc_jose_cose_test_suite_jwks(name: str) -> None:
     assert pub.jws_algorithm == alg
 
 
-def test_p521_jwk_is_unsupported() -> None:
+def test_p521_jwk_is_a_jose_key() -> None:
+    """P-521 is read from a JWK (ES512, the vc-jose-cose suite's key), never made or stored."""
     vm = json.loads((vectors_dir("vc-jose-cose") / "vm-p521.json").read_text())
+    key = PublicKey.from_jwk(vm["publicKeyJwk"])
+    assert key.key_type == "p521" and key.jws_algorithm == "ES512"
+    assert key.jwk() == {k: vm["publicKeyJwk"][k] for k in ("kty", "crv", "x", "y")}
     with pytest.raises(UnsupportedFeature):
-        PublicKey.from_jwk(vm["publicKeyJwk"])
+        PublicKey.from_jwk({**vm["publicKeyJwk"], "crv": "P-192"})
 
 
 @pytest.mark.parametrize(

@@ -64,6 +64,7 @@ from skillcred.models import (
 from skillcred.proofs import CRYPTOSUITES, add_proof, default_suite_for
 from skillcred.registry import Allocation, IssuedRecord, Registry
 from skillcred.schemas import ACHIEVEMENT_DEFINITION, CREDENTIAL_SCHEMA_BY_KIND, validate
+from skillcred.secured import SecuredCredential
 from skillcred.securing import SD_SUITE, mandatory_pointers, secure_token
 from skillcred.status import BitstringStatusList, status_entry, status_list_credential
 
@@ -438,7 +439,7 @@ class Issuer:
         if fmt in ("jwt", "sd-jwt"):
             # VC-JOSE-COSE / SD-JWT: the registry keeps the claims and the token (what is handed out)
             token = secure_token(document, self._key, kid=self.profile.verification_method, fmt=fmt)  # type: ignore[arg-type]
-            return {**document, "securedAs": fmt, "token": token}
+            return SecuredCredential(fmt, document, token).to_record()  # type: ignore[arg-type]
         if fmt != "di":
             raise InvalidArgument(f"format must be di, jwt or sd-jwt, not {fmt!r}")
         if suite == SD_SUITE:

@@ -9,7 +9,7 @@ an acceptable shape:
 
 1. compact form, canonical base64url (no padding, no unused bits set: one encoding per token),
    strict UTF-8 JSON (no duplicate names, no NaN/Infinity: :mod:`skillcred._internal.strictjson`);
-2. ``alg`` in the allow-list (EdDSA, ES256, ES384). ``none``, HMAC (``HS*``: the classic
+2. ``alg`` in the allow-list (EdDSA, ES256, ES384, ES512). ``none``, HMAC (``HS*``: the classic
    "public key as HMAC secret" confusion), RSA (``RS*``/``PS*``) and ``ES512`` are rejected
    here, before any key is resolved;
 3. media type: ``typ`` (and ``cty`` when present) must be the expected one;
@@ -61,6 +61,7 @@ __all__ = [
     "envelop_cose_credential",
     "envelop_credential",
     "key_pair_from_jwk",
+    "peek_cose",
     "secure_credential_cose",
     "secure_credential_jwt",
     "secure_presentation_cose",
@@ -72,7 +73,7 @@ __all__ = [
 ]
 
 #: JWS algorithms accepted, and the skillcred key type each one requires.
-ALLOWED_ALGORITHMS: dict[str, str] = {"EdDSA": "ed25519", "ES256": "p256", "ES384": "p384"}
+ALLOWED_ALGORITHMS: dict[str, str] = {"EdDSA": "ed25519", "ES256": "p256", "ES384": "p384", "ES512": "p521"}
 
 _MAX_TOKEN = 1_000_000
 _ENVELOPED = "EnvelopedVerifiableCredential"
@@ -275,12 +276,18 @@ def _check_purpose(method: ResolvedMethod, purpose: str, what: str) -> None:
         )
 
 
-def _check_times(claims: Mapping[str, Any], at: datetime, what: str, *, leeway: int = 60) -> None:
+def _check_times(claims: Mapping[str, Any], at: datetime, what: str, *, leeway: int = 60,
+                 compare: bool = True) -> None:
+    """``exp``/``nbf`` must be NumericDates (RFC 7519 §2: always checked, a malformed token is
+    malformed whenever it is looked at); with ``compare`` they and the credential's validity
+    period are compared with ``at`` (off for a proof-only check)."""
     now = at.timestamp()
     for name in ("exp", "nbf"):
         value = claims.get(name)
         if name in claims and (isinstance(value, bool) or not isinstance(value, int | float)):
             raise TokenInvalid("malformed", f"{what} {name} is not a NumericDate")
+    if not compare:
+        return
     if "exp" in claims and now > claims["exp"] + leeway:
         raise TokenInvalid("expired", f"{what} expired (exp)")
     if "nbf" in claims and now + leeway < claims["nbf"]:
@@ -304,7 +311,7 @@ def _as_utc(at: datetime | None) -> datetime:
 
 
 def key_pair_from_jwk(jwk: Mapping[str, Any]) -> KeyPair:
-    """A :class:`KeyPair` from a private JWK (OKP Ed25519, EC P-256/P-384), read with jwcrypto.
+    """A :class:`KeyPair` from a private JWK (OKP Ed25519, EC P-256/P-384/P-521), read with jwcrypto.
 
     Other key types (P-521, RSA, symmetric) raise :class:`UnsupportedFeature`.
     """
@@ -324,7 +331,7 @@ def key_pair_from_jwk(jwk: Mapping[str, Any]) -> KeyPair:
     except (UnsupportedFeature, AttributeError, TypeError) as exc:
         raise UnsupportedFeature(
             f"JWK kty={jwk.get('kty')!r} crv={jwk.get('crv')!r} is not supported "
-            "(use Ed25519, P-256 or P-384)"
+            "(use Ed25519, P-256, P-384 or P-521)"
         ) from exc
 
 
@@ -337,7 +344,7 @@ def _secure(document: Mapping[str, Any], key: KeyPair, kid: str, kind: Literal["
     if not isinstance(document, Mapping):
         raise InvalidArgument(f"the {'credential' if kind == 'vc' else 'presentation'} must be a JSON object")
     if not isinstance(key, KeyPair):
-        raise InvalidArgument("key must be a skillcred KeyPair (Ed25519, P-256 or P-384)")
+        raise InvalidArgument("key must be a skillcred KeyPair (Ed25519, P-256, P-384 or P-521)")
     if not isinstance(kid, str) or not kid:
         raise InvalidArgument("kid must be a non-empty string (the verification method URL)")
     for claim in ("vc", "vp"):
@@ -372,16 +379,17 @@ def envelop_credential(token: str, media_type: str = "application/vc+jwt") -> di
     }
 
 
-def unwrap_enveloped_credential(obj: Any) -> tuple[str, str]:
-    """``(media_type, token)`` of an ``EnvelopedVerifiableCredential`` (not verified)."""
+def unwrap_enveloped_credential(obj: Any, *, envelope_type: str = _ENVELOPED) -> tuple[str, str]:
+    """``(media_type, token)`` of an ``EnvelopedVerifiableCredential`` (not verified);
+    ``envelope_type="EnvelopedVerifiablePresentation"`` unwraps an enveloped presentation."""
     if not isinstance(obj, Mapping):
         raise TokenInvalid("credential_not_enveloped", "a credential in a presentation is not an object")
     types = obj.get("type")
     types = [types] if isinstance(types, str) else types
-    if not isinstance(types, list) or _ENVELOPED not in types:
+    if not isinstance(types, list) or envelope_type not in types:
         raise TokenInvalid(
             "credential_not_enveloped",
-            "credentials in a JOSE/SD-JWT presentation must be EnvelopedVerifiableCredential",
+            f"credentials in a JOSE/SD-JWT presentation must be {envelope_type}",
         )
     url = obj.get("id")
     if not isinstance(url, str) or not url.startswith("data:") or "," not in url:
@@ -390,10 +398,10 @@ def unwrap_enveloped_credential(obj: Any) -> tuple[str, str]:
     params = meta.split(";")
     media_type = params[0].strip().lower()
     if "base64" in params[1:]:
-        if media_type == "application/vc+cose":
+        if media_type in ("application/vc+cose", "application/vp+cose"):
             return media_type, data
         raise TokenInvalid("enveloped_credential_malformed", f"{media_type} is not carried as base64")
-    if media_type == "application/vc+cose":
+    if media_type in ("application/vc+cose", "application/vp+cose"):
         raise TokenInvalid("enveloped_credential_malformed", "a COSE credential must be base64 in its data: URL")
     return media_type, urllib.parse.unquote(data)
 
@@ -414,26 +422,28 @@ class JoseResult:
 
 
 def verify_enveloped_credential(
-    obj: Any, *, resolver: DidResolver, at: datetime | None = None
+    obj: Any, *, resolver: DidResolver, at: datetime | None = None, check_times: bool = True
 ) -> Any:
-    """Unwrap and verify one ``EnvelopedVerifiableCredential`` (vc+jwt, vc+sd-jwt, vc+cose)."""
+    """Unwrap and verify one ``EnvelopedVerifiableCredential`` (vc+jwt, vc+sd-jwt, vc+cose);
+    ``check_times=False`` leaves out exp/nbf/validity (``verify --proof-only``)."""
     media_type, token = unwrap_enveloped_credential(obj)
     if media_type == "application/vc+jwt":
-        return verify_jwt(token, resolver=resolver, expected_typ="vc+jwt", at=at)
+        return verify_jwt(token, resolver=resolver, expected_typ="vc+jwt", at=at, check_times=check_times)
     if media_type == "application/vc+sd-jwt":
         from skillcred.sdjwt import verify_sd_jwt
 
         return verify_sd_jwt(
             token, resolver=resolver, expected_nonce=None, expected_aud=None,
-            require_key_binding=False, at=at, expected_typ="vc+sd-jwt",
+            require_key_binding=False, at=at, expected_typ="vc+sd-jwt", check_times=check_times,
         )
     if media_type == "application/vc+cose":
-        return verify_cose(token, resolver=resolver, expected_typ="vc+cose", at=at)
+        return verify_cose(token, resolver=resolver, expected_typ="vc+cose", at=at, check_times=check_times)
     raise TokenInvalid("enveloped_credential_malformed", f"unknown enveloped media type {media_type!r}")
 
 
 def _verify_nested(
-    claims: Mapping[str, Any], resolver: DidResolver, at: datetime, skip_unsupported: bool
+    claims: Mapping[str, Any], resolver: DidResolver, at: datetime, skip_unsupported: bool,
+    check_times: bool = True,
 ) -> tuple[tuple[Any, ...], tuple[str, ...]]:
     vcs = claims.get("verifiableCredential", [])
     vcs = vcs if isinstance(vcs, list) else [vcs]
@@ -441,7 +451,7 @@ def _verify_nested(
     unverified: list[str] = []
     for i, obj in enumerate(vcs):
         try:
-            verified.append(verify_enveloped_credential(obj, resolver=resolver, at=at))
+            verified.append(verify_enveloped_credential(obj, resolver=resolver, at=at, check_times=check_times))
         except UnsupportedFeature:
             if not skip_unsupported:
                 raise
@@ -462,6 +472,7 @@ def verify_jwt(
     at: datetime | None = None,
     verify_credentials: bool = True,
     skip_unsupported: bool = False,
+    check_times: bool = True,
 ) -> JoseResult:
     """Verify a ``vc+jwt`` or ``vp+jwt`` (see the module docstring for the order of checks).
 
@@ -496,21 +507,22 @@ def verify_jwt(
     _verify_signature(parsed, method, what)
     return _finish(claims, parsed.header, str(parsed.header["kid"]), method, kind=kind, purpose=purpose,
                    what=what, when=when, resolver=resolver, verify_credentials=verify_credentials,
-                   skip_unsupported=skip_unsupported)
+                   skip_unsupported=skip_unsupported, check_times=check_times)
 
 
 def _finish(
     claims: dict[str, Any], header: dict[str, Any], kid: str, method: ResolvedMethod, *, kind: str,
     purpose: str | None, what: str, when: datetime, resolver: DidResolver, verify_credentials: bool,
-    skip_unsupported: bool,
+    skip_unsupported: bool, check_times: bool = True,
 ) -> JoseResult:
-    """The checks after the signature, shared by JWT and COSE: purpose, times, nested credentials."""
+    """The checks after the signature, shared by JWT and COSE: purpose, times (unless
+    ``check_times`` is off: a proof-only check), nested credentials."""
     _check_purpose(method, purpose or ("assertionMethod" if kind == "vc" else "authentication"), what)
-    _check_times(claims, when, what)
+    _check_times(claims, when, what, compare=check_times)
     nested: tuple[Any, ...] = ()
     unverified: tuple[str, ...] = ()
     if kind == "vp" and verify_credentials:
-        nested, unverified = _verify_nested(claims, resolver, when, skip_unsupported)
+        nested, unverified = _verify_nested(claims, resolver, when, skip_unsupported, check_times)
     return JoseResult(payload=claims, header=header, kid=kid, verification_method=method.id,
                       controller=method.controller, credentials=nested, unverified=unverified)
 
@@ -520,7 +532,7 @@ def _finish(
 # A minimal, strict CBOR reader/writer: definite lengths only, the types COSE_Sign1 headers and
 # payloads need (integers, byte/text strings, arrays, maps, tags, simple values), bounded depth.
 
-_COSE_ALGS: dict[int, str] = {-8: "EdDSA", -7: "ES256", -35: "ES384"}
+_COSE_ALGS: dict[int, str] = {-8: "EdDSA", -7: "ES256", -35: "ES384", -36: "ES512"}
 _COSE_ALG_IDS = {v: k for k, v in _COSE_ALGS.items()}
 _COSE_SIGN1_TAG = 18
 
@@ -676,6 +688,7 @@ def verify_cose(
     at: datetime | None = None,
     verify_credentials: bool = True,
     skip_unsupported: bool = False,
+    check_times: bool = True,
 ) -> JoseResult:
     """Verify an ``application/vc+cose`` / ``vp+cose`` COSE_Sign1 (bytes, or base64 text).
 
@@ -706,7 +719,8 @@ def verify_cose(
         raise TokenInvalid("malformed", f"{what}: alg/kid/typ must be in the protected header")
     alg_id = protected.get(1)
     if alg_id not in _COSE_ALGS:
-        raise TokenInvalid("alg_not_allowed", f"{what}: COSE algorithm {alg_id!r} is not allowed (EdDSA, ES256, ES384)")
+        raise TokenInvalid("alg_not_allowed",
+                           f"{what}: COSE algorithm {alg_id!r} is not allowed (EdDSA, ES256, ES384, ES512)")
     if 2 in protected:
         raise TokenInvalid("crit_not_understood", f"{what} protected header has 'crit'")
     if not _media_type_equal(protected.get(16), expected_typ):
@@ -739,4 +753,23 @@ def verify_cose(
         raise TokenInvalid("signature_invalid", f"{what} signature does not verify")
     return _finish(claims, {str(k): v for k, v in protected.items()}, str(kid), method, kind=kind,
                    purpose=purpose, what=what, when=when, resolver=resolver,
-                   verify_credentials=verify_credentials, skip_unsupported=skip_unsupported)
+                   verify_credentials=verify_credentials, skip_unsupported=skip_unsupported,
+                   check_times=check_times)
+
+
+def peek_cose(data: bytes | str) -> tuple[str | None, dict[str, Any] | None]:
+    """The declared media type (protected label 16) and the JSON payload of a COSE_Sign1,
+    read WITHOUT verifying anything: for telling formats apart (``skillcred.secured``), never
+    for trusting what it says. Anything unreadable gives ``(None, None)``."""
+    try:
+        msg = _cbor_decode(_cose_bytes(data))
+        if isinstance(msg, tuple):
+            msg = msg[2]
+        if not (isinstance(msg, list) and len(msg) == 4 and isinstance(msg[0], bytes) and isinstance(msg[2], bytes)):
+            return None, None
+        protected = _cbor_decode(msg[0]) if msg[0] else {}
+        typ = protected.get(16) if isinstance(protected, dict) else None
+        claims = _json_loads(msg[2], "COSE payload")
+    except (TokenInvalid, MalformedDocument):
+        return None, None
+    return (typ if isinstance(typ, str) else None), (claims if isinstance(claims, dict) else None)

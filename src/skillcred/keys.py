@@ -1,11 +1,11 @@
-"""Key pairs for issuers and holders: Ed25519, P-256 and P-384.
+"""Key pairs for issuers and holders: Ed25519, P-256 and P-384 (and P-521 for JOSE/COSE: ES512).
 
 Built on ``cryptography``; encoded as Multikey (multicodec + base58btc multibase, the form
 did:key and Data Integrity use) and as JWK. Key files are PKCS#8 PEM at mode 0600, encrypted
 with the best available PKCS#8 encryption when a passphrase is given.
 
-Signatures are what the Data Integrity suites need: raw 64-byte Ed25519, and ECDSA in IEEE
-P1363 form (``r || s``, fixed width) hashed with SHA-256 on P-256 and SHA-384 on P-384.
+Signatures are what the Data Integrity suites (and JOSE) need: raw 64-byte Ed25519, and ECDSA in IEEE
+P1363 form (``r || s``, fixed width) hashed with SHA-256 on P-256, SHA-384 on P-384, SHA-512 on P-521.
 """
 
 from __future__ import annotations
@@ -47,24 +47,31 @@ __all__ = [
     "write_key_file",
 ]
 
-KeyType = Literal["ed25519", "p256", "p384"]
-KEY_TYPES: tuple[KeyType, ...] = get_args(KeyType)
+KeyType = Literal["ed25519", "p256", "p384", "p521"]
+#: The key types skillcred makes keys of (issuers, wallets, ``keys generate``): every one of
+#: them has a Data Integrity cryptosuite. P-521 is for JOSE/COSE only (ES512: the vc-jose-cose
+#: suite's keys), so it is verified and signed with, never offered as a key to create.
+KEY_TYPES: tuple[KeyType, ...] = tuple(k for k in get_args(KeyType) if k != "p521")
 
-_PUB_CODEC: dict[KeyType, str] = {"ed25519": "ed25519-pub", "p256": "p256-pub", "p384": "p384-pub"}
+_PUB_CODEC: dict[KeyType, str] = {"ed25519": "ed25519-pub", "p256": "p256-pub", "p384": "p384-pub",
+                                  "p521": "p521-pub"}
 #: The same codecs as unsigned-varint prefixes (0xed, 0x1200, 0x1201): decoding a verification
 #: method's key is on every verification's path, and ``multicodec.unwrap`` spends most of its
 #: time in run-time type checks. tests/test_keys.py checks these against ``multicodec.wrap``.
+#: P-521 (0x1202) is not among them: it is a JOSE (publicKeyJwk) key here, never a did:key or Multikey.
 _PUB_PREFIX: dict[bytes, KeyType] = {b"\xed\x01": "ed25519", b"\x80\x24": "p256", b"\x81\x24": "p384"}
 _PRIV_CODEC: dict[KeyType, str] = {
     "ed25519": "ed25519-priv",
     "p256": "p256-priv",
     "p384": "p384-priv",
+    "p521": "p521-priv",
 }
-_CURVES: dict[KeyType, ec.EllipticCurve] = {"p256": ec.SECP256R1(), "p384": ec.SECP384R1()}
-_HASHES: dict[KeyType, hashes.HashAlgorithm] = {"p256": hashes.SHA256(), "p384": hashes.SHA384()}
-_SCALAR_BYTES: dict[KeyType, int] = {"p256": 32, "p384": 48}
-_JWK_CRV: dict[KeyType, str] = {"ed25519": "Ed25519", "p256": "P-256", "p384": "P-384"}
-_JWK_ALG: dict[KeyType, str] = {"ed25519": "EdDSA", "p256": "ES256", "p384": "ES384"}
+_CURVES: dict[KeyType, ec.EllipticCurve] = {"p256": ec.SECP256R1(), "p384": ec.SECP384R1(), "p521": ec.SECP521R1()}
+_HASHES: dict[KeyType, hashes.HashAlgorithm] = {"p256": hashes.SHA256(), "p384": hashes.SHA384(),
+                                                "p521": hashes.SHA512()}
+_SCALAR_BYTES: dict[KeyType, int] = {"p256": 32, "p384": 48, "p521": 66}
+_JWK_CRV: dict[KeyType, str] = {"ed25519": "Ed25519", "p256": "P-256", "p384": "P-384", "p521": "P-521"}
+_JWK_ALG: dict[KeyType, str] = {"ed25519": "EdDSA", "p256": "ES256", "p384": "ES384", "p521": "ES512"}
 
 _PublicRaw = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
 _PrivateRaw = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
@@ -83,6 +90,8 @@ def _key_type_of(key: _PublicRaw | _PrivateRaw) -> KeyType:
             return "p256"
         if isinstance(key.curve, ec.SECP384R1):
             return "p384"
+        if isinstance(key.curve, ec.SECP521R1):
+            return "p521"
         raise UnsupportedFeature(f"elliptic curve {key.curve.name} is not supported")
     raise UnsupportedFeature(f"key type {type(key).__name__} is not supported")
 
@@ -133,13 +142,13 @@ class PublicKey:
 
     @classmethod
     def from_jwk(cls, jwk: dict[str, Any]) -> PublicKey:
-        """Decode a public JWK (OKP Ed25519, EC P-256, EC P-384)."""
+        """Decode a public JWK (OKP Ed25519, EC P-256, P-384, P-521)."""
         try:
             kty, crv = jwk["kty"], jwk["crv"]
             if kty == "OKP" and crv == "Ed25519":
                 return cls._from_raw("ed25519", _b64u_decode(jwk["x"]))
-            if kty == "EC" and crv in ("P-256", "P-384"):
-                kt: KeyType = "p256" if crv == "P-256" else "p384"
+            if kty == "EC" and crv in ("P-256", "P-384", "P-521"):
+                kt: KeyType = {"P-256": "p256", "P-384": "p384"}.get(crv, "p521")  # type: ignore[assignment]
                 n = _SCALAR_BYTES[kt]
                 x, y = _b64u_decode(jwk["x"]), _b64u_decode(jwk["y"])
                 if len(x) != n or len(y) != n:
@@ -246,7 +255,7 @@ class KeyPair:
         """Make a fresh key pair from the OS random source."""
         if key_type == "ed25519":
             return cls(key_type, ed25519.Ed25519PrivateKey.generate())
-        if key_type in _CURVES:
+        if key_type in _CURVES and key_type in KEY_TYPES:  # P-521: JOSE keys are read from JWKs, not made
             return cls(key_type, ec.generate_private_key(_CURVES[key_type]))
         raise UnsupportedFeature(f"key type {key_type!r} is not supported (use {', '.join(KEY_TYPES)})")
 
@@ -347,9 +356,13 @@ class KeyPair:
                 path=source,
             )
         try:
-            return cls.from_cryptography(key)
+            pair = cls.from_cryptography(key)
         except UnsupportedFeature as exc:
             raise KeyFileError(exc.message, path=source) from exc
+        if pair.key_type not in KEY_TYPES:  # P-521 has no Data Integrity suite: no issuer or wallet key
+            raise KeyFileError(f"{pair.key_type} keys are not supported in key files (use ed25519, p256 or p384)",
+                               path=source)
+        return pair
 
 
 def _ed25519_from_secret(raw: bytes) -> ed25519.Ed25519PrivateKey:

@@ -500,13 +500,15 @@ def verify_sd_jwt(
     purpose: str | None = None,
     max_kb_age: int = _KB_MAX_AGE,
     skip_unsupported: bool = False,
+    check_times: bool = True,
 ) -> SdJwtResult:
     """Verify an SD-JWT (with its KB-JWT when ``require_key_binding``) and return the claims.
 
     A KB-JWT that is present is always checked (signature with ``cnf.jwk``, ``sd_hash``,
     ``iat``); ``nonce``/``aud`` are compared with the expected values, which are mandatory when
     key binding is required. ``expected_typ="vp+sd-jwt"`` verifies a presentation (the key
-    must be the ``holder``'s; its enveloped credentials are verified too).
+    must be the ``holder``'s; its enveloped credentials are verified too). ``check_times=False``
+    (``verify --proof-only``) leaves out exp/nbf/validity and the KB-JWT's age.
     """
     if require_key_binding and (not expected_nonce or not expected_aud):
         raise InvalidArgument("key binding needs expected_nonce and expected_aud")
@@ -532,7 +534,7 @@ def verify_sd_jwt(
     method = _resolve_kid(resolver, compact.header.get("kid"), party, "SD-JWT")
     _verify_signature(compact, method, "SD-JWT")
     _check_purpose(method, purpose or ("authentication" if is_vp else "assertionMethod"), "SD-JWT")
-    _check_times(claims, when, "SD-JWT")
+    _check_times(claims, when, "SD-JWT", compare=check_times)
     holder_jwk = None
     cnf = claims.get("cnf")
     if cnf is not None:
@@ -540,13 +542,13 @@ def verify_sd_jwt(
             raise TokenInvalid("cnf_malformed", "cnf is not {'jwk': {...}}")
         holder_jwk = dict(cnf["jwk"])
     if parsed.kb_jwt is not None:
-        _verify_kb(parsed, holder_jwk, expected_nonce, expected_aud, when, max_kb_age)
+        _verify_kb(parsed, holder_jwk, expected_nonce, expected_aud, when, max_kb_age, check_times)
     elif require_key_binding:
         raise TokenInvalid("key_binding_missing", "no Key Binding JWT: the presenter is not proven to hold the key")
     nested: tuple[Any, ...] = ()
     unverified: tuple[str, ...] = ()
     if is_vp:
-        nested, unverified = _verify_nested(claims, resolver, when, skip_unsupported)
+        nested, unverified = _verify_nested(claims, resolver, when, skip_unsupported, check_times)
     return SdJwtResult(
         claims=claims,
         disclosed_pointers=tuple(sorted(d.pointer for d in disclosures.values())),
@@ -568,6 +570,7 @@ def _verify_kb(
     expected_aud: str | None,
     when: datetime,
     max_age: int,
+    check_times: bool = True,
 ) -> None:
     assert parsed.kb_jwt is not None
     kb = _parse_compact(parsed.kb_jwt, "KB-JWT")
@@ -596,6 +599,8 @@ def _verify_kb(
     if isinstance(iat, bool) or not isinstance(iat, int | float):
         raise TokenInvalid("malformed", "KB-JWT iat is not a NumericDate")
     now = when.timestamp()
+    if not check_times:
+        return
     if iat > now + _KB_FUTURE_LEEWAY:
         raise TokenInvalid("kb_iat_in_future", "KB-JWT iat is in the future")
     if now - iat > max_age:

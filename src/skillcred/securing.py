@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
 from skillcred.did import DidResolver
 from skillcred.errors import InvalidArgument, SkillcredError, WalletError
 from skillcred.keys import KeyPair, PublicKey
+from skillcred.secured import SecuredCredential
 
 __all__ = [
     "FORMATS",
@@ -37,9 +38,9 @@ __all__ = [
     "wallet_record_from_token",
 ]
 
-Format = Literal["di", "jwt", "sd-jwt"]
+Format = Literal["di", "jwt", "sd-jwt"]  # what the issuer secures with
 FORMATS: tuple[str, ...] = ("di", "jwt", "sd-jwt")
-MEDIA_TYPES = {"jwt": "application/vc+jwt", "sd-jwt": "application/vc+sd-jwt"}
+MEDIA_TYPES = {"jwt": "application/vc+jwt", "sd-jwt": "application/vc+sd-jwt", "cose": "application/vc+cose"}
 VC_V2 = "https://www.w3.org/ns/credentials/v2"
 
 #: Claims made selectively disclosable when they are present (JSON pointers).
@@ -135,63 +136,50 @@ def check_sd_base(doc: Mapping[str, Any], *, resolver: DidResolver) -> str | Non
     return report.controllers[0] if report.controllers else None
 
 
-def _token_format(token: str) -> Format:
-    return "sd-jwt" if "~" in token else "jwt"
-
-
 def wallet_record_from_token(token: str, *, resolver: DidResolver, at: datetime | None = None) -> dict[str, Any]:
-    """Verify a JWT / SD-JWT credential and return the record the wallet stores for it.
+    """Verify a JWT / SD-JWT / COSE credential and return the record the wallet stores for it.
 
     The record is the credential's claims (all of them: the holder has every disclosure) plus
-    ``securedAs`` and ``token``; the token, not the claims, is what gets presented.
+    ``securedAs`` and ``token`` (:meth:`SecuredCredential.to_record`); the token, not the
+    claims, is what gets presented.
     """
-    token = token.strip()
-    fmt = _token_format(token)
-    if fmt == "jwt":
-        from skillcred.jose import verify_jwt
-
-        claims = verify_jwt(token, resolver=resolver, expected_typ="vc+jwt", at=at).payload
-    else:
-        from skillcred.sdjwt import verify_sd_jwt
-
-        claims = verify_sd_jwt(token, resolver=resolver, expected_nonce=None, expected_aud=None,
-                               require_key_binding=False, at=at, expected_typ="vc+sd-jwt").claims
-    record = dict(claims)
-    record["securedAs"] = fmt
-    record["token"] = token
-    return record
+    secured = SecuredCredential.from_file_bytes(token.strip().encode("utf-8", "replace"))
+    if secured.format == "di" or secured.presentation:
+        raise WalletError("not a JOSE / COSE-secured credential")
+    return secured.open(resolver=resolver, at=at).to_record()
 
 
 def envelope_for_presentation(
-    record: Mapping[str, Any],
+    record: SecuredCredential | Mapping[str, Any],
     *,
     disclose: Sequence[str] = (),
     holder_key: KeyPair,
     challenge: str,
     domain: str,
 ) -> dict[str, Any]:
-    """What goes into a presentation for a wallet record: the credential itself (Data
-    Integrity), or an ``EnvelopedVerifiableCredential`` (JWT; SD-JWT with only ``disclose``
-    released and a Key Binding JWT for this employer)."""
-    fmt = record.get("securedAs")
-    if fmt is None and is_sd_base(record):
+    """What goes into a presentation for a wallet credential: the credential itself (Data
+    Integrity; an ecdsa-sd-2023 base proof derived to reveal only ``disclose``), or an
+    ``EnvelopedVerifiableCredential`` (JWT, COSE; SD-JWT with only ``disclose`` released and a
+    Key Binding JWT for this employer). A stored record (marker dict) is read at this boundary."""
+    secured = record if isinstance(record, SecuredCredential) else SecuredCredential.from_record(record)
+    if secured.format == "di" and is_sd_base(secured.document):
         from skillcred.proofs.selective import derive_proof
 
-        return derive_proof(record, selective_pointers=list(disclose))
-    if fmt is None:
+        return derive_proof(dict(secured.document), selective_pointers=list(disclose))
+    if secured.format == "di":
         if disclose:
             raise WalletError("--disclose applies to SD-JWT credentials; this one is Data Integrity "
                               "(present it whole, or ask the issuer for an SD-JWT)")
-        return dict(record)
-    token = str(record["token"])
-    if fmt == "sd-jwt":
+        return secured.envelope()
+    if secured.format == "sd-jwt":
         from skillcred.sdjwt import present_sd_jwt
 
-        token = present_sd_jwt(token, disclose=list(disclose), holder_key=holder_key, nonce=challenge, aud=domain)
+        assert secured.token is not None
+        secured = replace(secured, token=present_sd_jwt(secured.token, disclose=list(disclose),
+                                                        holder_key=holder_key, nonce=challenge, aud=domain))
     elif disclose:
-        raise WalletError("--disclose applies to SD-JWT credentials; a vc+jwt is presented whole")
-    return {"@context": [VC_V2], "id": f"data:{MEDIA_TYPES[str(fmt)]},{token}",
-            "type": "EnvelopedVerifiableCredential"}
+        raise WalletError(f"--disclose applies to SD-JWT credentials; a {secured.label} is presented whole")
+    return secured.envelope()
 
 
 def is_envelope(obj: Any) -> bool:
@@ -204,18 +192,27 @@ class OpenedCredential:
     """A verified enveloped credential: its (disclosed) claims and how it was secured."""
 
     claims: dict[str, Any]
-    fmt: Format
+    fmt: Literal["jwt", "sd-jwt", "cose"]
     signer: str
     disclosed: tuple[str, ...]
     key_bound: bool
     holder_jwk: dict[str, Any] | None
 
+    @property
+    def label(self) -> str:
+        """The format as reports name it (``vc+jwt``, ``vc+sd-jwt``, ``vc+cose``)."""
+        return MEDIA_TYPES[self.fmt].removeprefix("application/")
+
 
 def open_envelope(
     obj: Mapping[str, Any], *, resolver: DidResolver, challenge: str | None, domain: str | None,
-    at: datetime | None = None,
+    at: datetime | None = None, require_key_binding: bool = True,
 ) -> OpenedCredential:
-    """Verify an enveloped credential; raises a skillcred error naming the reason."""
+    """Verify an enveloped credential (every media type the token API verifies: vc+jwt,
+    vc+sd-jwt / dc+sd-jwt, vc+cose); raises a skillcred error naming the reason.
+
+    ``require_key_binding=False`` is for a credential checked on its own (not presented: there
+    is no presenter to bind); a Key Binding JWT that is there is still checked."""
     from skillcred.jose import unwrap_enveloped_credential
 
     media_type, token = unwrap_enveloped_credential(obj)
@@ -224,11 +221,18 @@ def open_envelope(
 
         res = verify_jwt(token, resolver=resolver, expected_typ="vc+jwt", at=at)
         return OpenedCredential(res.payload, "jwt", res.controller, (), False, None)
-    if media_type == MEDIA_TYPES["sd-jwt"]:
+    if media_type == MEDIA_TYPES["cose"]:
+        from skillcred.jose import verify_cose
+
+        res = verify_cose(token, resolver=resolver, expected_typ="vc+cose", at=at)
+        return OpenedCredential(res.payload, "cose", res.controller, (), False, None)
+    if media_type in (MEDIA_TYPES["sd-jwt"], "application/dc+sd-jwt"):
         from skillcred.sdjwt import verify_sd_jwt
 
+        bind = require_key_binding or (challenge is not None and domain is not None)
         sd = verify_sd_jwt(token, resolver=resolver, expected_nonce=challenge, expected_aud=domain,
-                           require_key_binding=True, at=at, expected_typ="vc+sd-jwt")
+                           require_key_binding=bind, at=at,
+                           expected_typ=media_type.removeprefix("application/"))
         return OpenedCredential(sd.claims, "sd-jwt", sd.issuer, sd.disclosed_pointers, sd.key_bound,
                                 sd.holder_jwk)
     raise InvalidArgument(f"enveloped credentials of type {media_type} are not supported here")

@@ -35,7 +35,7 @@ import math
 import re
 import urllib.parse
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Final
@@ -589,8 +589,12 @@ def read_status(
     *,
     min_entries: int = MIN_LIST_ENTRIES,
     max_bytes: int = MAX_LIST_BYTES,
+    decode: Callable[..., BitstringStatusList] | None = None,
 ) -> StatusResult:
     """Read the status a ``BitstringStatusListEntry`` points at (spec §3.2, offline).
+
+    ``decode`` replaces :meth:`BitstringStatusList.decode` (same arguments): a verifier that
+    reads many entries of one list passes a memoized one, so the list is expanded once.
 
     ``entry`` is one ``credentialStatus`` object of the credential; ``list_credential`` is
     the status list credential the caller obtained (from a local cache, or stapled by the
@@ -675,7 +679,7 @@ def read_status(
     # Steps 6-10: expand, check length, read.
     if "encodedList" not in subject:
         raise StatusMalformed(f"{cred_id}: credentialSubject has no encodedList")
-    bits = BitstringStatusList.decode(
+    bits = (decode or BitstringStatusList.decode)(
         subject["encodedList"],
         status_size=status_size,
         min_entries=min_entries,

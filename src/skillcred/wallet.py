@@ -46,7 +46,8 @@ from skillcred.errors import InvalidArgument, MalformedDocument, SkillcredError,
 from skillcred.keys import KeyPair, KeyType, read_key_file, write_key_file
 from skillcred.proofs import add_proof, check_proofs, default_suite_for
 from skillcred.schemas import CREDENTIAL_SCHEMA_BY_KIND
-from skillcred.securing import check_sd_base, envelope_for_presentation, is_sd_base, wallet_record_from_token
+from skillcred.secured import SecuredCredential
+from skillcred.securing import check_sd_base, envelope_for_presentation, is_sd_base
 
 __all__ = [
     "KINDS",
@@ -64,7 +65,6 @@ CRED_DIR = "credentials"
 INDEX_FILE = "index.json"
 LOCK_FILE = ".lock"
 DID_DIR = "dids"
-TOKEN_KEY = "__jose_token__"  # read_credentials_input's marker for a token file
 EXPORT_TYPE = "SkillcredWalletExport"
 KINDS = ("diploma", "skill", "on-the-job", "soft-skill", "other")
 EXPIRY_WARNING = timedelta(days=90)
@@ -398,8 +398,17 @@ class Wallet:
         raise WalletError(f"{ref!r} matches {len(partial)} credentials; give more of the id", path=str(self.root))
 
     def get(self, ref: str) -> dict[str, Any]:
+        """The stored record of a credential (for a token: claims plus ``securedAs``/``token``)."""
         entry = self.find(ref)
         return load_json_object(self._cred_dir() / entry.file, follow_symlinks=False)
+
+    def secured(self, ref: str) -> SecuredCredential:
+        """A credential as :class:`SecuredCredential`: what presenting and verifying take (the
+        stored record is converted here, old wallets' records included)."""
+        try:
+            return SecuredCredential.from_record(self.get(ref))
+        except MalformedDocument as exc:
+            raise WalletError(exc.message, path=str(self._cred_dir() / self.find(ref).file)) from exc
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -417,14 +426,14 @@ class Wallet:
         cred_id = doc.get("id")
         if not isinstance(cred_id, str) or not cred_id:
             raise WalletError("credential has no id; the wallet keys credentials by id", path=source)
-        if doc.get("securedAs") in ("jwt", "sd-jwt"):
+        if doc.get("securedAs") is not None:
             # verified (signature and issuer binding) when the token became this record; check
             # again, so a record handed in directly is not trusted blindly
             try:
-                again = wallet_record_from_token(str(doc.get("token")), resolver=resolver or DidResolver())
+                again = SecuredCredential.from_record(doc).open(resolver=resolver or DidResolver()).to_record()
             except SkillcredError as exc:
                 raise WalletError(f"credential does not verify: {exc.message}", path=source) from exc
-            if {k: v for k, v in again.items()} != dict(doc):
+            if again != dict(doc):
                 raise WalletError("the record's claims do not match its token", path=source)
             entry = summarize(doc, file=_file_name(cred_id))
             return self._holder_and_duplicate(doc, entry, force_foreign, source)
@@ -462,25 +471,31 @@ class Wallet:
 
     def add(
         self,
-        documents: Sequence[tuple[str, Mapping[str, Any]]] | Mapping[str, Any],
+        documents: Sequence[tuple[str, Mapping[str, Any] | SecuredCredential]] | Mapping[str, Any] | SecuredCredential,
         *,
         force_foreign: bool = False,
         resolver: DidResolver | None = None,
     ) -> list[WalletEntry]:
         """Verify and store credentials: all of them, or (on any problem) none.
 
-        ``documents`` is one credential, or ``[(source name, credential), ...]``.
+        ``documents`` is one credential, or ``[(source name, credential), ...]``; a credential is
+        a JSON document, a stored record, or a :class:`SecuredCredential` (a token file).
         """
-        docs = [("<input>", documents)] if isinstance(documents, Mapping) else list(documents)
+        docs = ([("<input>", documents)] if isinstance(documents, Mapping | SecuredCredential)
+                else list(documents))
         with locked(self.root / LOCK_FILE):
             entries = []
             seen: set[str] = set()
-            for source, doc in docs:
-                if TOKEN_KEY in doc and "securedAs" not in doc:  # a vc+jwt / vc+sd-jwt file
+            for source, item in docs:
+                if isinstance(item, SecuredCredential) and item.format != "di":  # a vc+jwt / SD-JWT / COSE file
+                    if item.presentation:
+                        raise WalletError(f"a {item.label} is a presentation, not a credential", path=source)
                     try:
-                        doc = wallet_record_from_token(str(doc[TOKEN_KEY]), resolver=resolver or DidResolver())
+                        doc = item.open(resolver=resolver or DidResolver()).to_record()
                     except SkillcredError as exc:
                         raise WalletError(f"credential does not verify: {exc.message}", path=source) from exc
+                else:
+                    doc = dict(item.document) if isinstance(item, SecuredCredential) else dict(item)
                 entry = self.check_addable(doc, force_foreign=force_foreign, resolver=resolver, source=source)
                 if entry.id in seen:
                     raise WalletError(f"given twice: {entry.id}", path=source)
@@ -608,7 +623,7 @@ class Wallet:
 
     def present(
         self,
-        credentials: Sequence[Mapping[str, Any]],
+        credentials: Sequence[Mapping[str, Any] | SecuredCredential],
         *,
         key: KeyPair,
         challenge: str,
@@ -624,10 +639,12 @@ class Wallet:
         credentials travel as ``EnvelopedVerifiableCredential``; of an SD-JWT only the claims at
         the ``disclose`` JSON pointers are released, with a Key Binding JWT for this verifier.
         """
-        def selective(c: Mapping[str, Any]) -> bool:
-            return c.get("securedAs") == "sd-jwt" or is_sd_base(c)
+        secured = [c if isinstance(c, SecuredCredential) else SecuredCredential.from_record(c) for c in credentials]
 
-        if disclose and not any(selective(c) for c in credentials):
+        def selective(c: SecuredCredential) -> bool:
+            return c.format == "sd-jwt" or (c.format == "di" and is_sd_base(c.document))
+
+        if disclose and not any(selective(c) for c in secured):
             raise InvalidArgument("--disclose applies to SD-JWT and ecdsa-sd-2023 credentials, and none is selected")
         if not challenge or not domain:
             raise InvalidArgument("a presentation needs the verifier's challenge and domain")
@@ -641,7 +658,7 @@ class Wallet:
             "verifiableCredential": [
                 envelope_for_presentation(c, disclose=disclose if selective(c) else (),
                                           holder_key=key, challenge=challenge, domain=domain)
-                for c in credentials
+                for c in secured
             ],
         }
         return add_proof(
@@ -651,14 +668,13 @@ class Wallet:
         )
 
 
-def read_credentials_input(data: bytes, source: str) -> list[tuple[str, dict[str, Any]]]:
-    """A credential, a list of credentials, or a presentation's credentials, from bytes."""
+def read_credentials_input(data: bytes, source: str) -> list[tuple[str, dict[str, Any] | SecuredCredential]]:
+    """A credential, a list of credentials, or a presentation's credentials, from bytes; a
+    token file (vc+jwt, SD-JWT, COSE: told from the content) is one :class:`SecuredCredential`,
+    verified when it is added."""
     text = data.strip()
-    if text[:2] == b"ey" and b"{" not in text[:200]:  # a compact vc+jwt or vc+sd-jwt
-        try:
-            return [(source, {TOKEN_KEY: text.decode("ascii")})]
-        except UnicodeDecodeError as exc:
-            raise MalformedDocument("not a JWT (non-ASCII bytes)", path=source) from exc
+    if data.startswith((b"\xd2\x84", b"\x84")) or (text[:1] not in (b"{", b"[") and text.isascii()):
+        return [(source, SecuredCredential.from_file_bytes(data, source))]
     value = parse_json(data, source=source)
     if isinstance(value, list):
         items = value
@@ -667,7 +683,7 @@ def read_credentials_input(data: bytes, source: str) -> list[tuple[str, dict[str
         items = vc if isinstance(vc, list) else [vc]
     else:
         items = [value]
-    out = []
+    out: list[tuple[str, dict[str, Any] | SecuredCredential]] = []
     for i, item in enumerate(items):
         if not isinstance(item, dict):
             raise MalformedDocument("expected a credential (JSON object)",

@@ -32,6 +32,7 @@ from skillcred.issuer import EvidenceInput, Issuer, get_issued, init_issuer, ite
 from skillcred.keys import KEY_TYPES
 from skillcred.proofs import SUPPORTED_CRYPTOSUITES
 from skillcred.registry import IssuedRecord
+from skillcred.secured import SecuredCredential
 
 
 def open_issuer(folder: str, passphrase_file: str | None, *, unsafe_allow_open_key_permissions: bool = False) -> Issuer:
@@ -192,7 +193,7 @@ def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: s
 
 def _write_issued(record: IssuedRecord, out: str | None) -> None:
     """What was handed out: the signed JSON document, or the token of a vc+jwt / vc+sd-jwt."""
-    token = record.document.get("token") if record.document.get("securedAs") else None
+    token = SecuredCredential.from_record(record.document).token
     if token is None:
         write_document(record.document, out)
     elif out is None or out == "-":

@@ -236,7 +236,9 @@ def run_wallet_gap(wallet_dir: str | None, profile: str, catalog: str | None, fr
     accepted: list[VerifiedCredential] = []
     not_counted: list[tuple[str | None, str]] = []
     for e in w.entries():
-        res = verifier.assess(w.get(e.id), source=e.file)
+        # the credential as the verifier takes it: a Data Integrity document, or the envelope
+        # of its token (never the wallet's stored record, whose securedAs/token are no terms)
+        res = verifier.assess(w.secured(e.id).envelope(), source=e.file)
         accepted.extend(res.accepted)
         not_counted.extend((cid, why) for _i, cid, why in res.rejected)
         if not res.accepted and not res.rejected:

@@ -7,7 +7,7 @@ import json
 import os
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,15 +21,24 @@ from skillcred._cli._common import (
     echo_json,
     errors_to_exit,
     fail,
-    read_document,
+    read_stdin_bounded,
     warn,
 )
-from skillcred._cli.sign_cmd import _resolver_from, render_proof_report
-from skillcred._internal.fileio import atomic_write, dump_json, load_json_object
+from skillcred._cli.sign_cmd import render_proof_report
+from skillcred._internal.fileio import (
+    MAX_JSON_BYTES,
+    atomic_write,
+    dump_json,
+    load_json_object,
+    parse_json,
+    read_bounded,
+)
 from skillcred._internal.textsafe import for_terminal
 from skillcred._internal.timeutil import parse_datetime
-from skillcred.errors import MalformedDocument, SkillcredSecurityWarning
+from skillcred.did import DidResolver
+from skillcred.errors import MalformedDocument, SkillcredError, SkillcredSecurityWarning
 from skillcred.proofs import check_proofs
+from skillcred.secured import SecuredCredential
 from skillcred.status import list_valid_from
 from skillcred.trust import TrustList, default_trust_path
 from skillcred.verify import VerificationPolicy, VerificationReport, Verifier
@@ -76,8 +85,9 @@ def _parse_at(at: str | None):  # type: ignore[no-untyped-def]
 
 def build_verifier(trust_file: str | None, status_lists: tuple[str, ...], status_cache: str | None,
                    did_documents: tuple[str, ...], unsafe_accept_unknown_status: bool,
-                   unsafe_no_challenge: bool) -> Verifier:
-    """Options -> a Verifier (shared by verify, match and rank)."""
+                   unsafe_no_challenge: bool, *, extra_documents: Sequence[Mapping[str, Any]] = ()) -> Verifier:
+    """Options -> a Verifier (shared by verify, match and rank); ``extra_documents`` are
+    controller documents already read (``verify --key-document``)."""
     trust = load_trust(trust_file)
     ctx = click.get_current_context(silent=True)
     max_credentials = (ctx.meta.get(_MAX_CREDENTIALS_KEY) if ctx else None) or MAX_PRESENTED_CREDENTIALS
@@ -95,7 +105,7 @@ def build_verifier(trust_file: str | None, status_lists: tuple[str, ...], status
     lists = _cached_status_lists(Path(status_cache) if status_cache else default_status_cache())
     for f in status_lists:
         lists.append(load_json_object(f))
-    verifier = Verifier(policy, did_documents=[load_json_object(p) for p in did_documents])
+    verifier = Verifier(policy, did_documents=[*(load_json_object(p) for p in did_documents), *extra_documents])
     for lst in lists:
         verifier.add_status_list(lst)
     return verifier
@@ -236,28 +246,113 @@ def verify(file: str, challenge: str | None, domain: str | None, at: str | None,
       skillcred verify vp.json --trust trust.json --challenge 8d1e... --domain werkgever.example \\
           --status-list revocation-1 --status-list suspension-1
     """
-    doc = read_document(file)
+    secured = read_secured(file)
+    doc = secured.envelope()
     when = _parse_at(at)
+    if proof_only and secured.format != "di":
+        _token_proof_only(secured, file, key_documents + did_documents, challenge, domain, when, as_json)
     if proof_only:
-        proof_report = check_proofs(doc, resolver=_resolver_from(key_documents + did_documents),
+        proof_report = check_proofs(doc, resolver=DidResolver(key_documents_from(key_documents + did_documents)),
                                     challenge=challenge, domain=domain, at=when)
         if as_json:
             click.echo(json.dumps(proof_report.to_dict(), indent=2))
         else:
             click.echo(render_proof_report(proof_report, file))
         sys.exit(EXIT_OK if proof_report.verified else EXIT_NOT_VERIFIED)
-    verifier = build_verifier(trust_file, status_lists, status_cache, did_documents + key_documents,
-                              unsafe_accept_unknown_status, unsafe_no_challenge)
+    verifier = build_verifier(trust_file, status_lists, status_cache, did_documents,
+                              unsafe_accept_unknown_status, unsafe_no_challenge,
+                              extra_documents=key_documents_from(key_documents))
     report = verifier.check(doc, challenge=challenge, domain=domain, at=when, source=file)
     for w in report.warnings:  # on stderr in --json mode too: stdout stays one JSON object
         warn(w)
     if as_json:
-        echo_json(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        echo_json(json.dumps({**report.to_dict(), "format": secured.label}, indent=2, ensure_ascii=False))
     else:
-        click.echo(render_report(report, _titles(doc)))
+        lines = render_report(report, _titles(dict(secured.document) if secured.token else doc)).split("\n")
+        click.echo("\n".join([lines[0], f"  format: {secured.label} (told from the content)", *lines[1:]]))
     if any(c.id == "document.shape" for c in report.checks):
         sys.exit(EXIT_USAGE)
     sys.exit(EXIT_OK if report.verified else EXIT_NOT_VERIFIED)
+
+
+def read_secured(file: str) -> SecuredCredential:
+    """FILE ('-': stdin) as a :class:`SecuredCredential`: a JSON document, or a vc+jwt / vp+jwt,
+    SD-JWT or COSE token, told from the content (the file name says nothing)."""
+    source = "<stdin>" if file == "-" else file
+    data = read_stdin_bounded() if file == "-" else read_bounded(file, max_bytes=MAX_JSON_BYTES)
+    text = data.strip()
+    if not data.startswith((b"\xd2\x84", b"\x84")) and (text[:1] in (b"{", b"[") or not text.isascii()):
+        value = parse_json(data, source=source)  # the JSON path exactly as before (same messages)
+        if not isinstance(value, dict):
+            raise MalformedDocument("expected a JSON object at the top level", path=source)
+        return SecuredCredential("di", value, presentation="VerifiablePresentation" in str(value.get("type")))
+    return SecuredCredential.from_file_bytes(data, source)
+
+
+def key_documents_from(paths: Sequence[str]) -> list[dict[str, Any]]:
+    """``--key-document`` files as controller documents. A file may hold a controller document,
+    or one bare verification method (``controller`` and a public key, as the vc-jose-cose suite
+    ships them): methods of one controller become that controller's document, listed for
+    assertionMethod and authentication (what a controller publishing the method says)."""
+    docs: list[dict[str, Any]] = []
+    methods: dict[str, list[dict[str, Any]]] = {}
+    for path in paths:
+        doc = load_json_object(path)
+        if not isinstance(doc.get("id"), str):
+            raise MalformedDocument("a controller document needs an 'id'", path=path)
+        bare = "verificationMethod" not in doc and isinstance(doc.get("controller"), str) and (
+            "publicKeyJwk" in doc or "publicKeyMultibase" in doc)
+        if bare:
+            if any(k in doc for k in ("secretKeyJwk", "privateKeyJwk", "secretKeyMultibase")):
+                warn(f"{path}: holds a private key; only its public key is used (keep private keys out "
+                     "of key documents)")
+            public = {k: v for k, v in doc.items()
+                      if k not in ("secretKeyJwk", "privateKeyJwk", "secretKeyMultibase")}
+            methods.setdefault(str(doc["controller"]), []).append(public)
+        else:
+            docs.append(doc)
+    for controller, vms in methods.items():
+        ids = [vm["id"] for vm in vms]
+        docs.append({"id": controller, "verificationMethod": vms, "assertionMethod": ids, "authentication": ids})
+    return docs
+
+
+def _token_proof_only(secured: SecuredCredential, file: str, key_documents: tuple[str, ...],
+                      challenge: str | None, domain: str | None, when: datetime | None, as_json: bool) -> None:
+    """``verify --proof-only`` of a token: its signature, media type, the key's authorization
+    for the purpose (and a presentation's enveloped credentials the same way); no dates. Exits."""
+    from skillcred.jose import verify_cose, verify_jwt
+    from skillcred.sdjwt import verify_sd_jwt
+
+    resolver = DidResolver(key_documents_from(key_documents))
+    kind = "vp" if secured.presentation else "vc"
+    token = secured.token or ""
+    method: str | None = None
+    try:
+        if secured.format == "jwt":
+            method = verify_jwt(token, resolver=resolver, expected_typ=f"{kind}+jwt",  # type: ignore[arg-type]
+                                at=when, check_times=False).verification_method
+        elif secured.format == "cose":
+            method = verify_cose(token, resolver=resolver, expected_typ=f"{kind}+cose",  # type: ignore[arg-type]
+                                 at=when, check_times=False).verification_method
+        else:
+            method = verify_sd_jwt(token, resolver=resolver, expected_nonce=challenge, expected_aud=domain,
+                                   require_key_binding=False, at=when, check_times=False,
+                                   expected_typ="vp+sd-jwt" if secured.presentation else ("vc+sd-jwt", "dc+sd-jwt"),
+                                   ).verification_method
+        code, reason = "ok", f"{secured.label} signature verified with {method}"
+    except SkillcredError as exc:
+        code, reason = str(getattr(exc, "reason", exc.code)), exc.message
+    verified = code == "ok"
+    if as_json:
+        click.echo(json.dumps({"verified": verified, "format": secured.label, "checks": [
+            {"status": "passed" if verified else "failed", "code": code, "reason": reason,
+             "verificationMethod": method}]}, indent=2))
+    else:
+        click.echo(f"{'VERIFIED' if verified else 'NOT VERIFIED'}: {for_terminal(file)} ({secured.label})\n"
+                   f"  {'ok  ' if verified else 'FAIL'} proof: {for_terminal(reason)}"
+                   + ("" if verified or reason.startswith(code) else f" ({for_terminal(code)})"))
+    sys.exit(EXIT_OK if verified else EXIT_NOT_VERIFIED)
 
 
 @click.group()

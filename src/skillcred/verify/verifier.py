@@ -36,8 +36,11 @@ credential was also expired), but nothing from a failed credential is ever accep
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import warnings
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -67,7 +70,14 @@ from skillcred.proofs import (
 )
 from skillcred.schemas import known_schema_ids, validate
 from skillcred.securing import OpenedCredential, holder_jwk_for, is_envelope, open_envelope
-from skillcred.status import is_stale, list_valid_from, read_status
+from skillcred.status import (
+    MAX_LIST_BYTES,
+    MIN_LIST_ENTRIES,
+    BitstringStatusList,
+    is_stale,
+    list_valid_from,
+    read_status,
+)
 from skillcred.trust import TrustedIssuer, TrustList
 from skillcred.verify.report import (
     Check,
@@ -194,6 +204,9 @@ class _StatusCopy:
     document: Mapping[str, Any]
     #: carried by the presentation (the holder chose it) rather than given to the verifier
     from_presentation: bool = False
+    #: sha-256 of the copy's canonical JSON, for the verifier's own copies (which it holds as
+    #: private deep copies, so the digest stays true); a carried copy is hashed when used
+    digest: str | None = None
 
     @property
     def described(self) -> str:
@@ -204,6 +217,21 @@ class _StatusCopy:
 
 
 _OLDEST = datetime.min.replace(tzinfo=UTC)
+
+
+#: how many status lists' proof checks and expanded bitstrings a verifier keeps (each list is a
+#: few KB expanded; an employer checks the lists of a handful of institutes)
+STATUS_CACHE_SIZE = 256
+
+
+def _content_digest(doc: Mapping[str, Any]) -> str | None:
+    """sha-256 of a document's canonical JSON (sorted keys, no spaces): its exact content;
+    None for something that is not plain JSON (a library caller's object: then not cached)."""
+    try:
+        text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        return None
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _newest_first(copies: Sequence[_StatusCopy]) -> list[_StatusCopy]:
@@ -250,6 +278,11 @@ class _Run:
         return c
 
 
+ENVELOPED_VP = "EnvelopedVerifiablePresentation"
+#: registered JWT / SD-JWT claims of a presentation token: the envelope's, not the presentation's data
+_JWT_CLAIMS = frozenset({"iss", "sub", "aud", "nonce", "iat", "exp", "nbf", "jti", "cnf", "_sd", "_sd_alg"})
+
+
 class Verifier:
     """Verifies credentials and presentations offline against a policy.
 
@@ -277,6 +310,11 @@ class Verifier:
         pinned = {} if self.policy.trust is None else self.policy.trust.authoritative_documents()
         self._resolver = DidResolver(did_documents, authoritative=pinned)
         self._status: dict[str, tuple[_StatusCopy, ...]] = {}
+        # Work done once per verifier (item 9 of issue 14): a status list's proof check and its
+        # expanded bitstring, by the list's exact content. Lists are immutable values (a new
+        # copy is a new key), so nothing invalidates an entry; both are bounded (oldest out).
+        self._status_proof_cache: OrderedDict[tuple[str, str | None], ProofReport] = OrderedDict()
+        self._decoded_cache: OrderedDict[tuple[str, int, int, int], BitstringStatusList] = OrderedDict()
         for sl in status_lists:
             self.add_status_list(sl)
 
@@ -291,7 +329,8 @@ class Verifier:
         if STATUS_LIST_TYPE not in _types(credential.get("type")) or not isinstance(credential.get("id"), str):
             raise MalformedDocument("not a BitstringStatusListCredential with an id")
         key = str(credential["id"])
-        self._status[key] = (*self._status.get(key, ()), _StatusCopy(credential, from_presentation))
+        own = copy_json(dict(credential))  # a private copy: the caller changing theirs changes nothing here
+        self._status[key] = (*self._status.get(key, ()), _StatusCopy(own, from_presentation, _content_digest(own)))
 
     # -- public API ----------------------------------------------------------------------------
 
@@ -354,7 +393,10 @@ class Verifier:
             kind = "presentation"
             vp_id = document.get("id") if isinstance(document.get("id"), str) else None
             holder_ok, holder, creds = self._presentation(run, document, challenge, domain, when)
-        elif "VerifiableCredential" in types:
+        elif ENVELOPED_VP in types:  # a bare vp+jwt / vp+sd-jwt / vp+cose (skillcred verify token)
+            kind = "presentation"
+            holder_ok, holder, creds, vp_id = self._enveloped_presentation(run, document, challenge, domain, when)
+        elif "VerifiableCredential" in types or is_envelope(document):  # a vc+jwt / SD-JWT / COSE one too
             creds = [document]
             holder_ok = True
         else:
@@ -556,6 +598,72 @@ class Verifier:
                             "are verified on their own (no holder binding, no replay protection)")
         return True
 
+    def _enveloped_presentation(self, run: _Run, env: Mapping[str, Any], challenge: str | None,
+                                domain: str | None, when: datetime
+                                ) -> tuple[bool, str | None, list[Any], str | None]:
+        """An ``EnvelopedVerifiablePresentation`` (a vp+jwt, vp+sd-jwt or vp+cose file): the
+        token's signature by the holder's key stands in for the presentation proof, its
+        ``nonce``/``aud`` (an SD-JWT's Key Binding JWT) for challenge and domain; then its
+        enveloped credentials go through every step like a Data Integrity presentation's."""
+        from skillcred.jose import unwrap_enveloped_credential, verify_cose, verify_jwt
+        from skillcred.sdjwt import verify_sd_jwt
+
+        try:
+            media_type, token = unwrap_enveloped_credential(env, envelope_type=ENVELOPED_VP)
+            label = media_type.removeprefix("application/")
+            if label == "vp+jwt":
+                res = verify_jwt(token, resolver=self._resolver, expected_typ="vp+jwt", at=when,
+                                 verify_credentials=False)
+                claims, signer = res.payload, res.controller
+                nonce, aud = claims.get("nonce"), claims.get("aud")
+            elif label == "vp+cose":
+                res = verify_cose(token, resolver=self._resolver, expected_typ="vp+cose", at=when,
+                                  verify_credentials=False)
+                claims, signer = res.payload, res.controller
+                nonce, aud = claims.get("nonce"), claims.get("aud")
+            elif label == "vp+sd-jwt":
+                sd = verify_sd_jwt(token, resolver=self._resolver, expected_nonce=challenge, expected_aud=domain,
+                                   require_key_binding=False, at=when, expected_typ="vp+sd-jwt")
+                # the Key Binding JWT, when there, was checked against challenge and domain
+                claims, signer = sd.claims, sd.issuer
+                nonce, aud = (challenge, domain) if sd.key_bound else (None, None)
+            else:
+                raise InvalidArgument(f"enveloped presentations of type {media_type} are not supported")
+        except SkillcredError as exc:
+            run.add("presentation.shape", 1, "passed", "an EnvelopedVerifiablePresentation")
+            run.add("presentation.proof", 4, "failed", exc.message, str(getattr(exc, "reason", exc.code)))
+            return False, None, [], None
+        vp_id = claims.get("id") if isinstance(claims.get("id"), str) else None
+        all_vcs = _as_list(claims.get("verifiableCredential"))
+        if len(all_vcs) > self.policy.max_credentials:
+            run.add("presentation.credentials", 1, "failed",
+                    f"the presentation holds {len(all_vcs)} credentials, more than the {self.policy.max_credentials} "
+                    "this verifier accepts (VerificationPolicy.max_credentials, --max-credentials); "
+                    "nothing in it was checked", "too_many_credentials")
+            return False, None, [], vp_id
+        # JWT claims (iss, nonce, aud, iat, ...) are the envelope's, not JSON-LD data
+        data = {k: v for k, v in claims.items() if k not in _JWT_CLAIMS}
+        ok = self._shape_and_terms(run, "presentation", data, "VerifiablePresentation")
+        run.add("presentation.proof", 4, "passed", f"{label} signed by {signer} for authentication")
+        if challenge is None:
+            if self.policy.unsafe_no_challenge:
+                run.add("presentation.challenge", 4, "not_applicable",
+                        "UNSAFE: no challenge expected; replay protection is off", "unsafe_no_challenge")
+            else:
+                run.add("presentation.challenge", 4, "indeterminate",
+                        "no expected challenge was given, so a replayed presentation cannot be told apart "
+                        "(pass --challenge)", "challenge_not_given")
+                ok = False
+        elif nonce != challenge or (domain is not None and domain not in _as_list(aud)):
+            run.add("presentation.challenge", 4, "failed",
+                    f"the {label} does not carry the expected challenge and domain (nonce/aud)",
+                    "challenge_mismatch")
+            ok = False
+        else:
+            run.add("presentation.challenge", 4, "passed", "the token carries the expected challenge (nonce)"
+                    + (f" and domain {domain} (aud)" if domain else ""))
+        return ok, signer, all_vcs, vp_id
+
     def _credential(self, run: _Run, prefix: str, cred: Any, when: datetime,
                     holder: str | None) -> tuple[str | None, Any]:
         """Check one credential; returns its id and the document later steps judged (for an
@@ -566,8 +674,9 @@ class Verifier:
         opened: OpenedCredential | None = None
         if is_envelope(cred):
             try:
+                # a credential checked on its own has no presenter to be bound to
                 opened = open_envelope(cred, resolver=self._resolver, challenge=run.challenge,
-                                       domain=run.domain, at=when)
+                                       domain=run.domain, at=when, require_key_binding=prefix != "credential")
             except SkillcredError as exc:
                 run.add(f"{prefix}.shape", 1, "passed", "an EnvelopedVerifiableCredential")
                 run.add(f"{prefix}.proof", 5, "failed", exc.message, str(getattr(exc, "reason", exc.code)))
@@ -585,7 +694,7 @@ class Verifier:
         issuer = _issuer_id(cred)
         # 5-6: proof and issuer binding
         if opened is not None:
-            what = "vc+sd-jwt" if opened.fmt == "sd-jwt" else "vc+jwt"
+            what = opened.label
             shown = f"; disclosed: {', '.join(opened.disclosed) or 'nothing selectively disclosable'}" \
                 if opened.fmt == "sd-jwt" else ""
             run.add(f"{prefix}.proof", 5, "passed", f"{what} signature verified{shown}")
@@ -743,7 +852,7 @@ class Verifier:
                     return ("indeterminate", f"status list {url} ({which}) is older than the required "
                             f"{format_datetime(floor)} (status_not_before, --status-not-before); get a newer "
                             "copy ('skillcred status import')", "status_list_too_old")
-            result = read_status(entry, lst)
+            result = read_status(entry, lst, decode=self._decode_list)
         except (MalformedDocument, UnsupportedFeature) as exc:
             return "indeterminate", f"status list {url}: {exc.message}", exc.code
         if result.is_set:
@@ -769,8 +878,7 @@ class Verifier:
             doc = copy.document
             proof = run.status_proofs.get(id(doc))
             if proof is None:
-                proof = check_proofs(doc, resolver=self._resolver, expected_purpose="assertionMethod", at=when,
-                                     allowed_suites=self.policy.allowed_suites, loader=self._loader)
+                proof = self._status_proof(copy, when)
                 run.status_proofs[id(doc)] = proof  # ``doc`` stays referenced by run.status_lists
             if not proof.verified:
                 bad = next(c for c in proof.checks if c.status != "passed")
@@ -789,6 +897,49 @@ class Verifier:
             others = f"{skipped - 1} other cop{'y' if skipped == 2 else 'ies'}"
             problem = (status, f"{reason}; {others} did not verify either", code)
         return None, skipped, problem
+
+    def _status_proof(self, copy: _StatusCopy, when: datetime) -> ProofReport:
+        """The proof check of a status list copy, done once per verifier for each exact content.
+
+        The outcome depends only on the content, this verifier's resolver and policy (fixed at
+        construction) and, for a proof with ``expires``, the time: then the time is in the key."""
+        doc = copy.document
+        proofs = doc.get("proof")
+        timed = any(isinstance(p, Mapping) and "expires" in p for p in _as_list(proofs))
+        digest = copy.digest or _content_digest(doc)
+        if digest is None:
+            return check_proofs(doc, resolver=self._resolver, expected_purpose="assertionMethod", at=when,
+                                allowed_suites=self.policy.allowed_suites, loader=self._loader)
+        key = (digest, format_datetime(when) if timed else None)
+        cached = self._status_proof_cache.get(key)
+        if cached is not None:
+            self._status_proof_cache.move_to_end(key)
+            return cached
+        report = check_proofs(doc, resolver=self._resolver, expected_purpose="assertionMethod", at=when,
+                              allowed_suites=self.policy.allowed_suites, loader=self._loader)
+        self._status_proof_cache[key] = report
+        if len(self._status_proof_cache) > STATUS_CACHE_SIZE:
+            self._status_proof_cache.popitem(last=False)
+        return report
+
+    def _decode_list(self, encoded_list: Any, *, status_size: int = 1, min_entries: int = MIN_LIST_ENTRIES,
+                     max_bytes: int = MAX_LIST_BYTES) -> BitstringStatusList:
+        """:meth:`BitstringStatusList.decode`, once per verifier for each list (read-only use:
+        the verifier only reads bits of the lists it expands)."""
+        if not isinstance(encoded_list, str):
+            return BitstringStatusList.decode(encoded_list, status_size=status_size, min_entries=min_entries,
+                                              max_bytes=max_bytes)
+        key = (encoded_list, status_size, min_entries, max_bytes)
+        bits = self._decoded_cache.get(key)
+        if bits is None:
+            bits = BitstringStatusList.decode(encoded_list, status_size=status_size, min_entries=min_entries,
+                                              max_bytes=max_bytes)
+            self._decoded_cache[key] = bits
+            if len(self._decoded_cache) > STATUS_CACHE_SIZE:
+                self._decoded_cache.popitem(last=False)
+        else:
+            self._decoded_cache.move_to_end(key)
+        return bits
 
     def _scope(self, cred: Mapping[str, Any], issuer: str | None
                ) -> tuple[TrustedIssuer | None, list[Claim], list[tuple[Claim, str]], list[tuple[str, str]]]:
