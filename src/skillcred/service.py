@@ -399,7 +399,7 @@ class ServiceState:
                     entries if len(entries) > 1 else entries[0])
             with self.cpu_lock:
                 if suite.canonicalization == "jcs":
-                    check_terms(out)  # safe mode: every term defined (RDFC signing checks this itself)
+                    check_terms(out, rdf=False)  # safe mode, no RDF needed (RDFC signing checks this itself)
                 return add_proof(out, self._key, verification_method=self.profile.verification_method,
                                  cryptosuite=self.profile.suite)
 
@@ -552,7 +552,7 @@ class ServiceState:
             return checks, warnings
         try:
             with self.cpu_lock:
-                check_terms(vp)  # safe mode, on the JSON-LD fast path
+                check_terms(vp, rdf=False)  # safe mode; an unsigned presentation: nothing needs its RDF
         except SkillcredError as exc:
             checks.append(Check("presentation.terms", 2, "failed", exc.message, exc.code))
             return checks, warnings

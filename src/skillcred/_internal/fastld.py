@@ -27,6 +27,9 @@ Where the time goes in pyld, and what is done instead:
   sort orders, list labels issued during output), writing canonical N-Quads terms directly.
   Numbers, booleans, ``xsd:double`` and ``@json`` literals are converted by pyld's own
   ``_object_to_rdf``.
+* **Safe mode without RDF** (:func:`check`): for a document nothing converts to RDF (JCS
+  proofs, JOSE, SD-JWT), the expansion plus one walk that refuses what the node map and the
+  rows refuse: :func:`to_rows`'s decision without its rows.
 
 Safe mode (see :mod:`skillcred._internal.jsonld`) is enforced by *refusing to handle*
 anything the reference path would refuse or treat specially: an undefined (dropped) term, an
