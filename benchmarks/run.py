@@ -401,7 +401,11 @@ def main(argv: list[str] | None = None) -> int:
     if fastld is not None:
         out["jsonld_fast_path"] = {"handled": fastld.STATS.get("fast", 0),
                                    "fallbacks": {k.split(":", 1)[1]: v for k, v in fastld.STATS.items()
-                                                 if k.startswith("fallback")}}
+                                                 if k.startswith("fallback")},
+                                   # terms checks decided on the expansion (no proof needs the RDF)
+                                   "checked_without_rdf": fastld.STATS.get("check", 0),
+                                   "check_fallbacks": {k.split(":", 1)[1]: v for k, v in fastld.STATS.items()
+                                                       if k.startswith("check-fallback")}}
     if batch:
         log(f"batch of {batch} ...")
         out.update(measure_batch(batch, args.workers))

@@ -27,6 +27,9 @@ Where the time goes in pyld, and what is done instead:
   sort orders, list labels issued during output), writing canonical N-Quads terms directly.
   Numbers, booleans, ``xsd:double`` and ``@json`` literals are converted by pyld's own
   ``_object_to_rdf``.
+* **Safe mode without RDF** (:func:`check`): for a document nothing converts to RDF (JCS
+  proofs, JOSE, SD-JWT), the expansion plus one walk that refuses what the node map and the
+  rows refuse: :func:`to_rows`'s decision without its rows.
 
 Safe mode (see :mod:`skillcred._internal.jsonld`) is enforced by *refusing to handle*
 anything the reference path would refuse or treat specially: an undefined (dropped) term, an
@@ -57,7 +60,7 @@ from pyld.context_resolver import ContextResolver
 from skillcred._internal.nquads import _LITERAL_ESCAPES as _ESCAPES
 from skillcred._internal.nquads import NEEDS_ESCAPE, escape_literal
 
-__all__ = ["STATS", "Row", "clear_caches", "expand", "to_rows"]
+__all__ = ["STATS", "Row", "check", "clear_caches", "expand", "to_rows"]
 
 Row = tuple[str, str, str, str]
 
@@ -1040,3 +1043,114 @@ def to_rows(document: Mapping[str, Any], loader: Any) -> list[Row]:
     graphs: dict[str, dict[str, dict[str, list[Any]]]] = {"@default": {}}
     _node_map(expanded, graphs, graphs["@default"], issuer, None, None, None)
     return _rows_of(graphs, issuer, _universe(loader).proc)
+
+
+# --------------------------------------------------------------------------------------------
+# Safe mode without RDF (for documents whose proofs do not canonicalize to RDF)
+# --------------------------------------------------------------------------------------------
+
+
+def check(document: Mapping[str, Any], loader: Any) -> None:
+    """Return if :func:`to_rows` would return rows for ``document``, else raise :class:`_NotHandled`.
+
+    Why: the terms check (JSON-LD safe mode) of a document secured with a JCS suite, JOSE or
+    SD-JWT needs only the *decision* of the RDF conversion, never its rows. This is that
+    decision from the expansion alone: :func:`expand` (which already refuses every dropped,
+    issuer-dependent or keyword-valued term and everything outside the subset), then one walk
+    over the expanded form that refuses everything :func:`_node_map` and :func:`_rows_of`
+    would refuse (a relative or unwritable ``@id`` or node reference, a blank-node,
+    relative, unwritable or issuer-dependent type or datatype, a keyword left in a node, an
+    odd language tag or literal), without building the node map, sorting or writing a row.
+
+    The walk is at least as strict as the node map: it looks at every value object,
+    including the duplicates the node map would merge and the free-floating ones it would
+    drop, so it never accepts what :func:`to_rows` refuses. When it raises, the caller runs
+    the reference path, which decides (and words the error).
+    """
+    if not ENABLED:
+        raise _NotHandled(f"pyld {PYLD_VERSION} is not a version the fast path was checked against")
+    _check_expanded(expand(document, loader), _universe(loader).proc)
+
+
+#: Within :func:`skillcred._internal.jsonld.rows_memo`: the property-value arrays of expanded
+#: nodes :func:`check` has already walked and accepted, by identity (each pinned here, so an
+#: identity is never reused). A presentation's credentials are expanded into the
+#: presentation and then again, from the expansion memo (``EXPAND_MEMO``), for their own
+#: checks: the arrays below the top level are the very same objects, which no expansion
+#: changes once built (see ``_expand``), so their verdict stands and they are not walked twice.
+CHECK_MEMO: ContextVar[dict[int, list[Any]] | None] = ContextVar("skillcred_check_memo", default=None)
+
+
+def _check_value(item: dict[str, Any], proc: Any) -> None:
+    """Refuse a value object :func:`_node_map` or :func:`_literal` refuses."""
+    datatype = item.get("@type")
+    if isinstance(datatype, str) and datatype.startswith("_:"):
+        raise _NotHandled("blank node datatype")
+    if type(item["@value"]) is str:
+        n = len(item)
+        if n == 1:
+            return  # a plain string: _literal writes it, whatever it holds
+        if n == 2 and datatype in _DATATYPE_SUFFIX:
+            return  # a datatype _literal has already found clean (and not string/double/json)
+    _literal(item, proc)  # raises _NotHandled for what the reference path refuses
+
+
+def _check_expanded(expanded: Any, proc: Any) -> None:
+    """Walk pyld's expanded form; raise :class:`_NotHandled` where :func:`_node_map` / :func:`_rows_of` would."""
+    stack: list[Any] = [expanded]
+    pop = stack.pop
+    push = stack.append
+    extend = stack.extend
+    accepted = CHECK_MEMO.get()
+    walked: list[list[Any]] = []  # recorded as accepted only once the whole walk passed
+    while stack:
+        element = pop()
+        if type(element) is list:
+            extend(element)
+            continue
+        if type(element) is not dict:
+            raise _NotHandled("not an expanded JSON-LD object")  # never: expand makes objects
+        if "@value" in element:
+            _check_value(element, proc)
+            continue
+        types = element.get("@type")
+        if types is not None:
+            if type(types) is not list:
+                raise _NotHandled("node types not an array")  # never: expand makes an array
+            for t in types:
+                if t.startswith("_:"):
+                    raise _NotHandled("blank node type")
+                if not _clean_vocab_iri(t):
+                    raise _NotHandled("relative, unwritable or issuer-dependent type")
+        if "@list" in element:
+            extend(element["@list"])
+            continue
+        id_ = element.get("@id")
+        if id_ is not None and id_[:2] != "_:" and not _clean_iri(id_):
+            raise _NotHandled("relative or unwritable @id")
+        for p, objects in element.items():
+            if p[:1] == "@":
+                if p == "@graph":
+                    extend(objects)
+                elif p != "@id" and p != "@type":
+                    raise _NotHandled(f"keyword {p} in a node")
+                continue
+            if accepted is not None:
+                if id(objects) in accepted:
+                    continue
+                walked.append(objects)
+            for o in objects:
+                if type(o) is dict:
+                    if "@value" in o:
+                        if len(o) != 1 or type(o["@value"]) is not str:  # else a plain string: fine
+                            _check_value(o, proc)
+                        continue
+                    if len(o) == 1 and "@id" in o:  # a node reference
+                        ref_id = o["@id"]
+                        if ref_id[:2] != "_:" and not _clean_iri(ref_id):
+                            raise _NotHandled("relative or unwritable @id")
+                        continue
+                push(o)  # a node or a list object (anything else is refused above)
+    if accepted is not None:
+        for objects in walked:
+            accepted[id(objects)] = objects

@@ -24,6 +24,10 @@ on by default; ``SKILLCRED_JSONLD_FAST=0`` in the environment, :func:`set_fast_p
 Within :func:`rows_memo` (a verifier opens one per run), the fast path's rows are remembered
 per document: the terms check and the canonicalization of the same document then convert it
 to RDF once, not twice.
+
+A document nothing converts to RDF (JCS proofs, JOSE, SD-JWT) gets the same safe-mode decision
+without the RDF: :func:`check_terms` with ``rdf=False`` decides on the fast path's expansion
+(:func:`fastld.check`) and leaves everything it does not accept to the reference path.
 """
 
 from __future__ import annotations
@@ -248,13 +252,17 @@ def rows_memo() -> Iterator[None]:
     Only the fast path's successes are remembered: errors are raised afresh, and the
     reference path (:func:`reference_path`, the fallback) always runs. Within the block the
     fast path also remembers expansions of JSON objects (see ``fastld._expand``), which a
-    presentation's credentials share with the presentation. Nothing outlives the block.
+    presentation's credentials share with the presentation, and which parts of them
+    :func:`check_terms` without RDF already accepted (``fastld.CHECK_MEMO``). Nothing
+    outlives the block.
     """
     token = _memo.set({})
     expand_token = fastld.EXPAND_MEMO.set({})
+    check_token = fastld.CHECK_MEMO.set({})
     try:
         yield
     finally:
+        fastld.CHECK_MEMO.reset(check_token)
         fastld.EXPAND_MEMO.reset(expand_token)
         _memo.reset(token)
 
@@ -298,6 +306,43 @@ def to_rdf_rows(
     return quad_rows(quads_from_pyld_dataset(to_rdf_dataset(document, loader=loader)))
 
 
-def check_terms(document: Mapping[str, Any], *, loader: OfflineLoader | None = None) -> None:
-    """Raise what :func:`to_rdf_dataset` raises for ``document`` (safe mode), else nothing."""
-    to_rdf_rows(document, loader=loader)
+def _checked_without_rdf(document: Mapping[str, Any], loader: OfflineLoader) -> bool:
+    """Whether :func:`fastld.check` accepted ``document``; ``False``: the reference path decides."""
+    try:
+        fastld.check(document, loader)
+    except fastld._NotHandled as exc:
+        fastld.STATS[f"check-fallback:{exc.reason}"] += 1
+        return False
+    except RecursionError:
+        fastld.STATS["check-fallback:recursion"] += 1
+        return False
+    except Exception as exc:  # a context error, or a fast-path bug: the reference path decides
+        if STRICT and not isinstance(exc, SkillcredError | jsonld.JsonLdError):
+            raise
+        fastld.STATS[f"check-fallback:exception:{type(exc).__name__}"] += 1
+        return False
+    fastld.STATS["check"] += 1
+    return True
+
+
+def check_terms(document: Mapping[str, Any], *, loader: OfflineLoader | None = None, rdf: bool = True) -> None:
+    """Raise what :func:`to_rdf_dataset` raises for ``document`` (safe mode), else nothing.
+
+    ``rdf=True`` decides by converting the document to RDF (:func:`to_rdf_rows`): right when
+    a proof canonicalizes it to RDF next, since inside :func:`rows_memo` those rows are
+    remembered for the proof. ``rdf=False`` is for documents nothing converts to RDF (JCS
+    proofs, JOSE, SD-JWT): the decision is taken on the expansion alone
+    (:func:`fastld.check`, the same refusals as the node map and the rows, without building
+    them); whatever that check does not accept goes to the reference path, so every refusal
+    is the reference path's own error, word for word. With the fast path off
+    (:func:`set_fast_path`, :func:`reference_path`) both forms use only the reference path.
+    """
+    if rdf:
+        to_rdf_rows(document, loader=loader)
+        return
+    if "@context" not in document:
+        raise ContextError("document has no @context")
+    loader = loader or default_loader()
+    if _fast_enabled and _checked_without_rdf(document, loader):
+        return
+    quad_rows(quads_from_pyld_dataset(to_rdf_dataset(document, loader=loader)))

@@ -62,6 +62,7 @@ from skillcred.errors import (
 )
 from skillcred.loader import OfflineLoader, default_loader
 from skillcred.proofs import (
+    CRYPTOSUITES,
     VERIFIABLE_CRYPTOSUITES,
     ProofReport,
     _check_proofs_depth_checked,
@@ -500,8 +501,10 @@ class Verifier:
             run.contexts_known = True
         try:
             # safe mode over exactly what the proofs sign; the RDF is remembered for them
+            # (and not computed at all when no proof canonicalizes to RDF)
+            rdf = _proofs_need_rdf(doc)
             for part in signed_parts(doc):
-                check_terms(part, loader=self._loader)
+                check_terms(part, loader=self._loader, rdf=rdf)
         except SkillcredError as exc:
             run.add(f"{prefix}.terms", 2, "failed", exc.message, exc.code)
             return False
@@ -1028,3 +1031,17 @@ def _collect_context_urls(node: Any, out: list[str]) -> None:
         for v in node:
             if isinstance(v, dict | list):
                 _collect_context_urls(v, out)
+
+
+def _proofs_need_rdf(doc: Mapping[str, Any]) -> bool:
+    """Whether a proof of ``doc`` canonicalizes it to RDF (an RDFC suite, or any proof not
+    known to be JCS). Then the terms check converts it to RDF, and the proof check reuses
+    those rows; otherwise (JCS proofs only, or no proof: JOSE, SD-JWT claims) nothing needs
+    the RDF and the terms check decides on the expansion alone (the same decisions)."""
+    proof = doc.get("proof")
+    for p in proof if isinstance(proof, list) else [] if proof is None else [proof]:
+        suite = p.get("cryptosuite") if isinstance(p, Mapping) else None
+        if not (isinstance(suite, str) and p.get("type") == "DataIntegrityProof" and suite in CRYPTOSUITES
+                and CRYPTOSUITES[suite].canonicalization == "jcs"):
+            return True
+    return False
