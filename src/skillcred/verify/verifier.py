@@ -8,9 +8,10 @@ Steps (check ids in brackets; ``credential[i]`` for each credential of a present
 2. contexts and terms: every context bundled (never fetched); no term the contexts do not
    define (JSON-LD safe mode)                      [*.contexts, *.terms]
 3-4. presentation proof: purpose ``authentication``, challenge and domain equal to what the
-   verifier expects (no expected challenge = possible replay = indeterminate), signature
-   valid, verification method authorized by its controller     [presentation.proof,
-   presentation.challenge, presentation.holder]
+   verifier expects (no expected challenge = possible replay = indeterminate; no expected
+   domain = possibly made for someone else = indeterminate), signature valid, verification
+   method authorized by its controller    [presentation.proof, presentation.challenge,
+   presentation.domain, presentation.holder]
 5-6. credential proof: purpose ``assertionMethod``, cryptosuite allowed, signature valid; the
    verification method is controlled by the credential's issuer  [credential[i].proof,
    credential[i].issuer]
@@ -105,6 +106,9 @@ class VerificationPolicy:
     #: Use the status lists a presentation carries (stapled by the holder, who chooses which
     #: copy to staple). False: only the lists given to the verifier count.
     status_from_presentation: bool = True
+    #: Accept a presentation without checking whom it was made for (no expected ``domain``):
+    #: one a candidate made for another employer then passes here. Warns.
+    unsafe_no_domain: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_credentials, int) or self.max_credentials < 1:
@@ -119,6 +123,9 @@ class VerificationPolicy:
         if self.unsafe_no_challenge:
             warnings.warn("unsafe: presentations are accepted without a challenge (replay possible)",
                           SkillcredSecurityWarning, stacklevel=3)
+        if self.unsafe_no_domain:
+            warnings.warn("unsafe: presentations are accepted without a domain (one made for another verifier "
+                          "passes)", SkillcredSecurityWarning, stacklevel=3)
 
 
 def _types(value: Any) -> list[str]:
@@ -466,6 +473,20 @@ class Verifier:
         else:
             run.add("presentation.challenge", 4, "passed" if not bad else "failed",
                     "the proof carries the expected challenge" if not bad else "see presentation.proof",
+                    "ok" if not bad else bad[0].code)
+        if domain is None:
+            if self.policy.unsafe_no_domain:
+                run.add("presentation.domain", 4, "not_applicable",
+                        "UNSAFE: no domain expected; a presentation made for another verifier passes",
+                        "unsafe_no_domain")
+            else:
+                run.add("presentation.domain", 4, "indeterminate",
+                        "no expected domain was given, so a presentation the candidate made for another "
+                        "verifier cannot be told apart (pass --domain)", "domain_not_given")
+                ok = False
+        else:
+            run.add("presentation.domain", 4, "passed" if not bad else "failed",
+                    f"the proof is made for {domain}" if not bad else "see presentation.proof",
                     "ok" if not bad else bad[0].code)
         signer = report.controllers[0] if report.controllers and not bad else None
         vp_holder = vp.get("holder")
