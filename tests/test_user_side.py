@@ -288,6 +288,21 @@ def test_export_refuses_to_overwrite_without_force(stocked: Wallet, tmp_path: Pa
     assert len(json.loads(target.read_text(encoding="utf-8"))["credentials"]) == 3
 
 
+def test_export_to_a_pipe_or_device_needs_no_force(stocked: Wallet, tmp_path: Path) -> None:
+    null = tmp_path / "null"
+    null.symlink_to("/dev/null")  # e.g. /dev/stdout into gpg: nothing is overwritten
+    assert invoke("wallet", "export", "--wallet", stocked.root, null).exit_code == 0
+    assert null.is_symlink()
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    t = _read_fifo(fifo, got)
+    r = invoke("wallet", "export", "--wallet", stocked.root, fifo)
+    t.join(10)
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(got[0])["type"] == "SkillcredWalletExport"
+
+
 # -- 4. pass/fail achievements ----------------------------------------------------------------
 
 def test_pass_fail_achievement_is_issued_without_a_level(issuer_dir: Path, wallet: Wallet, tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -237,6 +238,15 @@ class Selection:
 class Listing:
     entries: list[WalletEntry] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+
+
+def _is_stream(path: str | os.PathLike[str]) -> bool:
+    """Is ``path`` an existing FIFO, terminal or device (what :func:`atomic_write` writes through)?"""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
 
 
 def _file_name(credential_id: str) -> str:
@@ -550,8 +560,9 @@ class Wallet:
         the stored issuer DID documents (without them a did:web credential does not verify on
         a new laptop, offline, and :meth:`import_bundle` would refuse it).
 
-        An existing ``target`` (an older backup, or any other file) is refused unless ``force``."""
-        if not force and os.path.lexists(target):
+        An existing ``target`` (an older backup, or any other file) is refused unless ``force``;
+        a pipe or a device (``/dev/stdout``, to encrypt it on the way) is written through."""
+        if not force and os.path.lexists(target) and not _is_stream(target):
             raise WalletError("already exists; not overwritten (give another file, or --force / force=True "
                               "to replace it)", path=str(target))
         listing = self.listing()
