@@ -717,3 +717,27 @@ def test_rank_takes_the_domain_from_the_challenge_file_or_fails_the_candidate(pr
     r, row = rank(None)  # no challenge file at all: both unchecked, and said so
     assert "challenges are NOT checked" in r.stderr and "nor are domains" in r.stderr
     assert row["presentation_verified"] is True
+
+
+def test_a_store_write_replaces_a_planted_link_instead_of_following_it(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("not the wallet's", encoding="utf-8")
+    planted = tmp_path / "index.json"
+    planted.symlink_to(elsewhere)
+    atomic_write(planted, b"{}", follow_symlinks=False)
+    assert not planted.is_symlink() and planted.read_bytes() == b"{}"
+    assert elsewhere.read_text(encoding="utf-8") == "not the wallet's"
+    dangling = tmp_path / "cred.json"
+    dangling.symlink_to(tmp_path / "created-elsewhere.json")
+    atomic_write(dangling, b"{}", follow_symlinks=False)
+    assert not (tmp_path / "created-elsewhere.json").exists() and not dangling.is_symlink()
+
+
+def test_wallet_add_never_writes_through_a_dangling_link_in_its_folder(wallet: Wallet, issuer: Issuer,
+                                                                       tmp_path: Path) -> None:
+    doc = issue(issuer, wallet.holder, "cnc-programmeren.yaml", "3")
+    outside = tmp_path / "outside.json"
+    (wallet.root / CRED_DIR / _file_name(doc["id"])).symlink_to(outside)
+    wallet.add(doc)
+    assert not outside.exists()
+    assert [e.id for e in wallet.entries()] == [doc["id"]]

@@ -393,7 +393,7 @@ class Wallet:
             "files": stamps,
             "entries": [asdict(e) for e in listing.entries],
             "problems": [asdict(p) for p in listing.problems],
-        }))
+        }), follow_symlinks=False)
 
     def _rebuild_index(self) -> None:
         """Rescan and rewrite the index (callers hold the lock)."""
@@ -510,7 +510,7 @@ class Wallet:
             written: list[Path] = []
             try:
                 for entry, doc in entries:
-                    atomic_write(self._cred_dir() / entry.file, dump_json(doc))
+                    atomic_write(self._cred_dir() / entry.file, dump_json(doc), follow_symlinks=False)
                     written.append(self._cred_dir() / entry.file)
             except BaseException:
                 # All or nothing, for write failures too (disk full, interrupted): take back

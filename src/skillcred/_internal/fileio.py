@@ -123,7 +123,8 @@ def _write_through(target: Path, data: bytes) -> None:
         os.close(fd)
 
 
-def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o644) -> None:
+def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o644,
+                 follow_symlinks: bool = True) -> None:
     """Replace ``path`` with ``data`` atomically and durably, with permission ``mode``.
 
     Atomic replacement (temp file, fsync, rename, fsync of the folder) is for regular files
@@ -132,8 +133,15 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o644
     never replaced by a regular file; a directory is refused. Temp files are named
     :func:`temp_name`, and stale ones a killed run left in the folder are removed first
     (:func:`clean_stale_temps`).
+
+    ``follow_symlinks=False`` is for a store's own files (a wallet's credentials and index),
+    where only regular files physically in the folder count: whatever is at ``path`` -- a
+    link, a FIFO -- is then replaced by a regular file, never followed or written through.
     """
     target = Path(path)
+    if not follow_symlinks:
+        _replace_atomically(target, data, mode)
+        return
     try:
         st: os.stat_result | None = os.stat(target)  # follows a link: judge what it points at
     except FileNotFoundError:
@@ -147,6 +155,11 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o644
         return
     if target.is_symlink():  # to a regular file or to nothing yet: replace the target, keep the link
         target = Path(os.path.realpath(target))
+    _replace_atomically(target, data, mode)
+
+
+def _replace_atomically(target: Path, data: bytes, mode: int) -> None:
+    """Temp file in the same folder, fsync, rename over ``target``, fsync the folder."""
     folder = target.parent if str(target.parent) else Path(".")
     clean_stale_temps(folder)
     try:
