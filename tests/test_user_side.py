@@ -741,3 +741,13 @@ def test_wallet_add_never_writes_through_a_dangling_link_in_its_folder(wallet: W
     wallet.add(doc)
     assert not outside.exists()
     assert [e.id for e in wallet.entries()] == [doc["id"]]
+
+
+def test_a_key_file_is_never_written_through_a_link(tmp_path: Path) -> None:
+    from skillcred.keys import write_key_file
+
+    target = tmp_path / "key.pem"
+    target.symlink_to(tmp_path / "elsewhere.pem")
+    write_key_file(target, KeyPair.generate("ed25519"), None)
+    assert not target.is_symlink() and not (tmp_path / "elsewhere.pem").exists()
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600

@@ -622,7 +622,7 @@ class Wallet:
             pem = str(bundle.get("holderKeyPem", "")).encode("ascii")
             if b"PRIVATE KEY" not in pem:
                 raise WalletError("export has no holder key", path=str(source))
-            atomic_write(root / KEY_FILE, pem, mode=0o600)
+            atomic_write(root / KEY_FILE, pem, mode=0o600, follow_symlinks=False)
             meta = {"version": 1, "holder": bundle["holder"], "verificationMethod": bundle["verificationMethod"],
                     "keyType": bundle["keyType"]}
             atomic_write(root / WALLET_FILE, dump_json(meta))
