@@ -151,13 +151,12 @@ def test_issue_prints_the_id_first_and_writes_out(tmp_path: Path) -> None:
     assert registry_count(folder) == 1
 
 
-def test_issue_without_out_prints_id_then_the_credential(tmp_path: Path) -> None:
+def test_issue_without_out_prints_the_credential_alone_and_the_id_on_stderr(tmp_path: Path) -> None:
     folder = web_issuer(tmp_path / "roc")
     proc = run("issue", "--issuer", folder, "--achievement", DIPLOMA, "--subject", JAN, "--name", "Jan")
     assert proc.returncode == 0, proc.stderr
-    cred_id, _, rest = proc.stdout.partition("\n")
-    doc = json.loads(rest)
-    assert doc["id"] == cred_id
+    doc = json.loads(proc.stdout)  # stdout is the credential alone (issue ... | wallet add -)
+    assert doc["id"] == proc.stderr.splitlines()[0]
     assert check_proofs(doc, resolver=resolver(folder)).verified
 
 

@@ -58,7 +58,7 @@ FILES = {
 # (src/skillcred/verify/verifier.py docstring, docs/verifying.md).
 CREDENTIAL_STEPS = {"shape": 1, "contexts": 2, "terms": 2, "proof": 5, "issuer": 6, "validity": 7,
                     "status": 8, "trust": 9, "schema": 10, "holder_binding": 11}
-PRESENTATION_STEPS = {"shape": 1, "contexts": 2, "terms": 2, "proof": 4, "challenge": 4}
+PRESENTATION_STEPS = {"shape": 1, "contexts": 2, "terms": 2, "proof": 4, "challenge": 4, "domain": 4}
 
 
 @dataclass
@@ -485,8 +485,9 @@ def test_credential_about_someone_else_is_not_bound_to_the_holder(world: World, 
     other_wallet.add(foreign, force_foreign=True)
     own = issue(world.a, "mig", subject=other_wallet.holder)
     other_wallet.add(own)
-    vp = other_wallet.present(other_wallet.select(ids=[foreign["id"], own["id"]]), key=other_wallet.holder_key(),
-                              challenge=CHALLENGE, domain=DOMAIN)
+    # Wallet.select never presents a credential about someone else; a forger signs it anyway
+    vp = other_wallet.present([other_wallet.get(foreign["id"]), other_wallet.get(own["id"])],
+                              key=other_wallet.holder_key(), challenge=CHALLENGE, domain=DOMAIN)
     report = check(world, vp)
     idx = {cid: i for i, cid in enumerate(report.credential_ids)}
     c = assert_check(report, f"credential[{idx[foreign['id']]}].holder_binding", "failed", "subject_not_holder")

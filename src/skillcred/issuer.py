@@ -96,6 +96,11 @@ DEFAULT_LIST_SIZE = 131_072
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
+def _rubric_levels(achievement: Any) -> list[str]:
+    """The ``level`` values of an achievement's rubric (none: a pass/fail achievement)."""
+    return [lvl.level for rd in achievement.resultDescription or [] for lvl in rd.rubricCriterionLevel or []]
+
+
 @dataclass(frozen=True)
 class IssuerProfile:
     """The contents of ``issuer.json``."""
@@ -389,8 +394,11 @@ class Issuer:
             except ValueError as exc:
                 raise InvalidArgument(str(exc)) from exc
             results = [Result(resultDescription=rd.id, achievedLevel=lvl.id)]
-        elif definition.kind in ("skill", "on-the-job"):
-            raise InvalidArgument(f"a {definition.kind} credential needs --level")
+        elif definition.kind in ("skill", "on-the-job") and _rubric_levels(ach):
+            # a graded achievement needs its level; a pass/fail one (a forklift licence, VCA)
+            # has no rubric: the credential itself says "passed"
+            raise InvalidArgument(f"a {definition.kind} credential of {ach.name!r} needs --level "
+                                  f"(one of {', '.join(_rubric_levels(ach))})")
         source = Profile(name=evidence.assessor) if evidence.assessor else None
         if definition.kind == "on-the-job" and source is None:
             raise InvalidArgument("an on-the-job attestation needs the assessor (--assessor)")

@@ -388,7 +388,8 @@ def write_key_file(
     target = Path(path)
     if target.exists() and not overwrite:
         raise KeyFileError("refusing to overwrite an existing key file", path=str(target))
-    atomic_write(target, key.to_pem(passphrase), mode=0o600)
+    # key material lands in a regular 0600 file, never through a link or into a pipe
+    atomic_write(target, key.to_pem(passphrase), mode=0o600, follow_symlinks=False)
 
 
 #: Permission bits that let group or others at a private key file (what ssh refuses too).

@@ -25,10 +25,21 @@ from skillcred.did import DidResolver, key_did_document
 from skillcred.errors import InvalidArgument, MalformedDocument, ResolutionError
 from skillcred.schemas import SCHEMA_BASE, validate
 
-__all__ = ["TRUST_LIST_SCHEMA", "TrustList", "TrustedIssuer", "default_trust_path"]
+__all__ = ["ACHIEVEMENT_TYPES", "TRUST_LIST_SCHEMA", "TrustList", "TrustedIssuer", "default_trust_path",
+           "parse_may_attest"]
 
 TRUST_LIST_SCHEMA = SCHEMA_BASE + "trust-list.json"
 FRAMEWORK_PREFIX = "framework:"
+#: Open Badges 3.0 AchievementType values (the enumeration of the achievement-definition
+#: schema); ``--may-attest`` accepts these, ``ext:NAME`` (OB's extension form) or ``framework:...``
+ACHIEVEMENT_TYPES: tuple[str, ...] = (
+    "Achievement", "ApprenticeshipCertificate", "Assessment", "Assignment", "AssociateDegree", "Award",
+    "Badge", "BachelorDegree", "Certificate", "CertificateOfCompletion", "Certification", "CommunityService",
+    "Competency", "Course", "CoCurricular", "Degree", "Diploma", "DoctoralDegree", "Fieldwork",
+    "GeneralEducationDevelopment", "JourneymanCertificate", "LearningProgram", "License", "Membership",
+    "ProfessionalDoctorate", "QualityAssuranceCredential", "MasterCertificate", "MasterDegree",
+    "MicroCredential", "ResearchDoctorate", "SecondarySchoolDiploma",
+)
 #: URI namespaces whose framework is known whatever an alignment calls it
 KNOWN_NAMESPACES: dict[str, str] = {"http://data.europa.eu/esco/": "ESCO"}
 
@@ -48,6 +59,53 @@ def _in_framework(trusted: str, label: str | None, uri: str | None) -> bool:
         return uri is not None and any(uri.startswith(p) for p in known)
     owner = _namespace_of(uri)
     return label == trusted and owner is None
+
+
+def parse_may_attest(values: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``--may-attest`` values -> (achievement types, frameworks), each one checked.
+
+    An achievement type must be one of Open Badges 3.0's (:data:`ACHIEVEMENT_TYPES`, exact
+    case) or an OB extension ``ext:NAME``; a framework is ``framework:`` followed by a
+    non-empty name or URL prefix. Anything else is refused, with the nearest known value as a
+    hint: a typo must not silently make a restriction that matches nothing (or, worse, be
+    read as no restriction at all)."""
+    import difflib
+
+    types: list[str] = []
+    frameworks: list[str] = []
+    for raw in values:
+        value = raw.strip()
+        if value.startswith(FRAMEWORK_PREFIX):
+            fw = value[len(FRAMEWORK_PREFIX):].strip()
+            if not fw:
+                raise InvalidArgument(f"--may-attest {raw!r}: 'framework:' needs a framework name or URL prefix "
+                                      "(e.g. framework:ESCO or framework:https://skills.example/)")
+            if fw not in frameworks:
+                frameworks.append(fw)
+            continue
+        if value in ACHIEVEMENT_TYPES or (value.startswith("ext:") and len(value) > 4):
+            if value not in types:
+                types.append(value)
+            continue
+        folded = {t.casefold(): t for t in ACHIEVEMENT_TYPES}
+        close = ([folded[value.casefold()]] if value.casefold() in folded else
+                 [folded[c] for c in difflib.get_close_matches(value.casefold(), list(folded), n=1, cutoff=0.6)])
+        if not close and value.casefold().startswith(("framework", "frame")):
+            close = [f"framework:{value.split(':', 1)[-1].strip() or 'NAME'}"]
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise InvalidArgument(f"--may-attest {raw!r} is not an Open Badges achievement type nor "
+                              f"'framework:NAME_OR_URL'{hint} (known types: Diploma, Certification, Competency, "
+                              "License, ...; see docs/verifying.md)")
+    return tuple(types), tuple(frameworks)
+
+
+def _widens(held: TrustedIssuer, types: Sequence[str], frameworks: Sequence[str]) -> bool:
+    """Would an entry restricted to ``types`` / ``frameworks`` permit more than ``held``?"""
+    # the two restrictions are combined with "and": each one held is widened by dropping it,
+    # or by adding values to it; one not held cannot be widened (adding it narrows)
+    types_wider = bool(held.achievement_types) and (not types or bool(set(types) - set(held.achievement_types)))
+    frameworks_wider = bool(held.frameworks) and (not frameworks or bool(set(frameworks) - set(held.frameworks)))
+    return types_wider or frameworks_wider
 
 
 def default_trust_path() -> Path | None:
@@ -124,6 +182,12 @@ class TrustedIssuer:
         return True, (f"{self.name} is trusted for every kind of credential" if self.unrestricted
                       else f"{self.name} is trusted for this kind of credential")
 
+    def describe_scope(self) -> str:
+        """What this issuer may attest, in words: ``everything`` or its restrictions."""
+        if self.unrestricted:
+            return "everything"
+        return ", ".join([*self.achievement_types, *("framework " + f for f in self.frameworks)])
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "name": self.name}
         if self.achievement_types or self.frameworks:
@@ -174,8 +238,15 @@ class TrustList:
             atomic_write(self.path, dump_json(self.to_json()))
 
     def add(self, did: str, *, name: str, did_document: Mapping[str, Any] | None = None,
-            may_attest: Sequence[str] = ()) -> TrustedIssuer:
-        """Trust ``did``. ``may_attest`` items are achievement types or ``framework:NAME_OR_URL``."""
+            may_attest: Sequence[str] = (), replace: bool = False) -> TrustedIssuer:
+        """Trust ``did``. ``may_attest`` items are achievement types or ``framework:NAME_OR_URL``
+        (see :func:`parse_may_attest`; a typo is refused with a "did you mean").
+
+        An issuer already in the list keeps its entry: adding it again with anything different
+        (a name, a document, what it may attest -- dropping every restriction would widen
+        "Certification only" to "everything") is refused unless ``replace``. Adding exactly
+        the same entry again changes nothing."""
+        types, frameworks = parse_may_attest(may_attest)
         if not did.startswith("did:"):
             raise InvalidArgument(f"an issuer is identified by its DID, not {did!r}")
         if did.startswith("did:key:"):
@@ -195,8 +266,18 @@ class TrustList:
             if did_document.get("id") != did:
                 raise MalformedDocument(f"the DID document is for {did_document.get('id')!r}, not {did}")
             DidResolver([did_document])  # shape check
-        types = tuple(m for m in may_attest if not m.startswith(FRAMEWORK_PREFIX))
-        frameworks = tuple(m[len(FRAMEWORK_PREFIX):] for m in may_attest if m.startswith(FRAMEWORK_PREFIX))
+        held = self.issuers.get(did)
+        if held is not None and not replace:
+            same = (held.name == name and set(held.achievement_types) == set(types)
+                    and set(held.frameworks) == set(frameworks)
+                    and (held.did_document is None) == (did_document is None)
+                    and (did_document is None or dict(held.did_document or {}) == dict(did_document)))
+            if same:
+                return held
+            wider = " and would widen what it may attest" if _widens(held, types, frameworks) else ""
+            raise InvalidArgument(
+                f"{did} is already trusted (as {held.name!r} for {held.describe_scope()}); this would replace "
+                f"the entry{wider}: pass --replace (replace=True) to do so, or 'trust remove' it first")
         entry = TrustedIssuer(id=did, name=name, achievement_types=types, frameworks=frameworks,
                               did_document=did_document, added=format_datetime(utcnow()))
         self.issuers[did] = entry

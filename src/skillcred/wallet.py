@@ -24,6 +24,7 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -52,6 +53,7 @@ from skillcred.securing import check_sd_base, envelope_for_presentation, is_sd_b
 __all__ = [
     "KINDS",
     "Problem",
+    "Selection",
     "Wallet",
     "WalletEntry",
     "credential_kind",
@@ -223,9 +225,28 @@ class Problem:
 
 
 @dataclass
+class Selection:
+    """What :meth:`Wallet.choose` chose to present, and what it left out (with why)."""
+
+    entries: list[WalletEntry] = field(default_factory=list)
+    documents: list[dict[str, Any]] = field(default_factory=list)
+    #: damaged files and credentials about someone else: never presented, to be reported
+    skipped: list[Problem] = field(default_factory=list)
+
+
+@dataclass
 class Listing:
     entries: list[WalletEntry] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+
+
+def _is_stream(path: str | os.PathLike[str]) -> bool:
+    """Is ``path`` an existing FIFO, terminal or device (what :func:`atomic_write` writes through)?"""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
 
 
 def _file_name(credential_id: str) -> str:
@@ -372,7 +393,7 @@ class Wallet:
             "files": stamps,
             "entries": [asdict(e) for e in listing.entries],
             "problems": [asdict(p) for p in listing.problems],
-        }))
+        }), follow_symlinks=False)
 
     def _rebuild_index(self) -> None:
         """Rescan and rewrite the index (callers hold the lock)."""
@@ -504,7 +525,7 @@ class Wallet:
             written: list[Path] = []
             try:
                 for entry, doc in entries:
-                    atomic_write(self._cred_dir() / entry.file, dump_json(doc))
+                    atomic_write(self._cred_dir() / entry.file, dump_json(doc), follow_symlinks=False)
                     written.append(self._cred_dir() / entry.file)
             except BaseException:
                 # All or nothing, for write failures too (disk full, interrupted): take back
@@ -549,8 +570,16 @@ class Wallet:
             self._rebuild_index()
         return entry
 
-    def export(self, target: str | os.PathLike[str]) -> int:
-        """Write a backup bundle: the holder key file (still encrypted) and every credential."""
+    def export(self, target: str | os.PathLike[str], *, force: bool = False) -> int:
+        """Write a backup bundle: the holder key file (still encrypted), every credential, and
+        the stored issuer DID documents (without them a did:web credential does not verify on
+        a new laptop, offline, and :meth:`import_bundle` would refuse it).
+
+        An existing ``target`` (an older backup, or any other file) is refused unless ``force``;
+        a pipe or a device (``/dev/stdout``, to encrypt it on the way) is written through."""
+        if not force and os.path.lexists(target) and not _is_stream(target):
+            raise WalletError("already exists; not overwritten (give another file, or --force / force=True "
+                              "to replace it)", path=str(target))
         listing = self.listing()
         holder_key_pem = read_bounded(self.root / KEY_FILE, max_bytes=MAX_SECRET_BYTES, what="holder key file",
                                       error=WalletError, follow_symlinks=False).decode("ascii", "replace")
@@ -563,6 +592,7 @@ class Wallet:
             "keyType": self.key_type,
             "holderKeyPem": holder_key_pem,
             "credentials": credentials,
+            "didDocuments": self.did_documents(),
         }
         atomic_write(target, dump_json(bundle), mode=0o600)
         return len(credentials)
@@ -572,10 +602,29 @@ class Wallet:
         cls, source: str | os.PathLike[str], path: str | os.PathLike[str] | None = None,
         *, resolver: DidResolver | None = None,
     ) -> tuple[Wallet, int]:
-        """Restore a backup: into a new wallet (key included), or add to the same holder's wallet."""
+        """Restore a backup: into a new wallet (key included), or add to the same holder's wallet.
+
+        The issuer DID documents the backup carries verify its credentials (with ``resolver``'s
+        documents beside them) and are stored in the wallet again, as ``wallet add
+        --did-document`` would have."""
         bundle = load_json_object(source)
         if bundle.get("type") != EXPORT_TYPE:
             raise WalletError("not a skillcred wallet export", path=str(source))
+        carried = bundle.get("didDocuments", [])
+        if not isinstance(carried, list) or not all(
+                isinstance(d, dict) and isinstance(d.get("id"), str) and not d["id"].startswith("did:key:")
+                for d in carried):
+            raise WalletError("didDocuments must be a list of DID documents (objects with a string id)",
+                              path=str(source))
+        try:
+            if resolver is None:
+                resolver = DidResolver(carried)
+            else:  # a document given explicitly wins over the backup's copy
+                for d in carried:
+                    if d["id"] not in resolver.known():
+                        resolver.add(d)
+        except SkillcredError as exc:
+            raise WalletError(f"didDocuments: {exc.message}", path=str(source)) from exc
         root = Path(path) if path else default_wallet_path()
         if (root / WALLET_FILE).exists():
             wallet = cls.open(root)
@@ -588,7 +637,7 @@ class Wallet:
             pem = str(bundle.get("holderKeyPem", "")).encode("ascii")
             if b"PRIVATE KEY" not in pem:
                 raise WalletError("export has no holder key", path=str(source))
-            atomic_write(root / KEY_FILE, pem, mode=0o600)
+            atomic_write(root / KEY_FILE, pem, mode=0o600, follow_symlinks=False)
             meta = {"version": 1, "holder": bundle["holder"], "verificationMethod": bundle["verificationMethod"],
                     "keyType": bundle["keyType"]}
             atomic_write(root / WALLET_FILE, dump_json(meta))
@@ -597,6 +646,8 @@ class Wallet:
         new = [(f"{source}#credentials[{i}]", c) for i, c in enumerate(bundle.get("credentials", []))
                if isinstance(c, dict) and c.get("id") not in existing]
         added = wallet.add(new, force_foreign=True, resolver=resolver) if new else []
+        if carried:
+            wallet.remember_did_documents(carried)
         return wallet, len(added)
 
     # -- presenting --------------------------------------------------------------------------
@@ -604,22 +655,91 @@ class Wallet:
     def select(
         self, *, ids: Iterable[str] = (), kinds: Iterable[str] = (), all_credentials: bool = False
     ) -> list[dict[str, Any]]:
-        """The credentials chosen by id (or unique part), by kind, or all."""
-        entries = self.entries()
-        chosen: list[WalletEntry] = []
-        if all_credentials:
-            chosen = list(entries)
-        for ref in ids:
-            e = self.find(ref)
-            if e not in chosen:
-                chosen.append(e)
+        """The credentials chosen by selector (see :meth:`choose`), by kind, or all.
+
+        Damaged files and credentials about someone else are left out (:meth:`choose` says
+        which); a selector naming such a credential, or matching several, is an error."""
+        return self.choose(ids, kinds=kinds, all_credentials=all_credentials).documents
+
+    def choose(
+        self, selectors: Iterable[str] = (), *, kinds: Iterable[str] = (), all_credentials: bool = False
+    ) -> Selection:
+        """What to present: credentials chosen by selector, by kind, or all -- and what was left out.
+
+        A selector is, in this order: a credential's full id; a kind (``diploma``, ``skill``,
+        ``on-the-job``, ...: every credential of it); an achievement name (any case); or a
+        unique part of an id or of an achievement name (any case, e.g. ``cnc``). A selector
+        matching several credentials is refused with the candidates listed
+        (:class:`InvalidArgument`), never resolved by guessing: the worker decides what an
+        employer sees.
+
+        A credential whose subject is not this wallet's holder (one copied into the folder, or
+        kept with ``--force-foreign``) is never presented: selected by name it is an error, under
+        ``--kind`` / ``--all`` it is skipped. So is a damaged file. Both are in
+        :attr:`Selection.skipped`, for the caller to report.
+        """
         kind_set = set(kinds)
         if kind_set - set(KINDS):
             raise InvalidArgument(f"unknown kind(s) {', '.join(sorted(kind_set - set(KINDS)))}; use {', '.join(KINDS)}")
-        chosen.extend(e for e in entries if e.kind in kind_set and e not in chosen)
-        if not chosen:
-            raise InvalidArgument("nothing selected: use --select ID, --kind KIND or --all")
-        return [load_json_object(self._cred_dir() / e.file, follow_symlinks=False) for e in chosen]
+        listing = self.listing()
+        entries = listing.entries
+        explicit: list[WalletEntry] = []
+        broad: list[WalletEntry] = []  # by kind or all: foreign ones are skipped, not refused
+        for ref in selectors:
+            matched = self._select_one(entries, ref)
+            (broad if ref in KINDS and ref not in {e.id for e in entries} else explicit).extend(matched)
+        if all_credentials:
+            broad.extend(entries)
+        broad.extend(e for e in entries if e.kind in kind_set)
+        out = Selection()
+        if all_credentials or kind_set or any(r in KINDS for r in selectors):
+            out.skipped.extend(listing.problems)
+        seen: set[str] = set()
+        for e in [*explicit, *broad]:
+            if e.id in seen:
+                continue
+            seen.add(e.id)
+            doc = load_json_object(self._cred_dir() / e.file, follow_symlinks=False)
+            subjects = sorted({str(sub.get("id")) for sub in _subjects(doc)})
+            if self.holder not in subjects:
+                why = (f"is about {', '.join(subjects) or 'nobody'}, not you ({self.holder}); "
+                       "a credential about someone else is never presented")
+                if e in explicit:
+                    raise WalletError(f"{e.id} ({e.achievement}) {why}", path=str(self._cred_dir() / e.file))
+                out.skipped.append(Problem(e.file, f"{e.id} ({e.achievement}) {why}"))
+                continue
+            out.entries.append(e)
+            out.documents.append(doc)
+        if not out.entries:
+            raise InvalidArgument("nothing selected: use --select ID/NAME/KIND, --kind KIND or --all"
+                                  + (f" ({len(out.skipped)} file(s) left out: {out.skipped[0].file}: "
+                                     f"{out.skipped[0].message})" if out.skipped else ""))
+        return out
+
+    def _select_one(self, entries: list[WalletEntry], ref: str) -> list[WalletEntry]:
+        """The credentials one selector names (see :meth:`choose`); none or several is an error."""
+        exact = [e for e in entries if e.id == ref]
+        if exact:
+            return exact[:1]
+        if ref in KINDS:
+            of_kind = [e for e in entries if e.kind == ref]
+            if not of_kind:
+                raise InvalidArgument(f"no {ref} credentials in this wallet")
+            return of_kind
+        folded = ref.strip().casefold()
+        if not folded:
+            raise InvalidArgument("an empty --select matches nothing; give an id, a name or a kind")
+        named = [e for e in entries if e.achievement.casefold() == folded]
+        candidates = named or [e for e in entries if ref in e.id or folded in e.achievement.casefold()]
+        if len(candidates) == 1:
+            return candidates
+        if not candidates:
+            raise InvalidArgument(f"no credential {ref!r} in this wallet (by id, achievement name or kind; "
+                                  "see 'skillcred wallet list')")
+        listed = "; ".join(f"{e.id} ({e.achievement}{', ' + e.level if e.level else ''})" for e in candidates[:10])
+        more = f"; and {len(candidates) - 10} more" if len(candidates) > 10 else ""
+        raise InvalidArgument(f"{ref!r} matches {len(candidates)} credentials: {listed}{more}; "
+                              "select one by its id (or a longer part of the name)")
 
     def present(
         self,

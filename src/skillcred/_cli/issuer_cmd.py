@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -27,7 +28,7 @@ from skillcred._cli._common import (
 from skillcred._internal.fileio import atomic_write
 from skillcred._internal.textsafe import for_terminal
 from skillcred._internal.timeutil import parse_datetime
-from skillcred.errors import WrongPassphrase
+from skillcred.errors import SkillcredError, WrongPassphrase
 from skillcred.issuer import EvidenceInput, Issuer, get_issued, init_issuer, iter_issued, load_achievement
 from skillcred.keys import KEY_TYPES
 from skillcred.proofs import SUPPORTED_CRYPTOSUITES
@@ -120,7 +121,7 @@ def init(folder: str, name: str, url: str, did_method: str, key_type: str, suite
 @click.option("--valid-from", help="Start of validity (default now).")
 @click.option("--valid-until", help="End of validity (default: the achievement's validity period).")
 @click.option("-o", "--out", "out", type=click.Path(dir_okay=False, allow_dash=True),
-              help="Write the credential here (default stdout after the id line).")
+              help="Write the credential here and print its id (default: the credential on stdout, the id on stderr).")
 @click.option("--format", "fmt", type=click.Choice(["di", "jwt", "sd-jwt"]), default="di", show_default=True,
               help="di: Data Integrity proof; jwt: VC-JOSE (vc+jwt); sd-jwt: selective disclosure "
                    "(name, results, assessor, evidence hidden unless the worker discloses them).")
@@ -140,7 +141,9 @@ def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: s
           out_dir: str | None, passphrase_file: str | None, unsafe_allow_open_key_permissions: bool) -> None:
     """Issue a signed skills-passport credential (or a whole class with --batch).
 
-    Prints the credential's id on the first line. Re-running a batch issues nothing twice.
+    With -o FILE the credential's id is printed on stdout; without -o the credential alone goes
+    to stdout (its id to stderr), so it can be piped into 'skillcred wallet add -'. Re-running a
+    batch issues nothing twice.
 
     \b
     Examples:
@@ -175,7 +178,12 @@ def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: s
         # Check before issuing: a credential recorded but never written would be issued twice
         # when the user re-runs the command after the error.
         parent = Path(out).parent
-        if not parent.is_dir() or not os.access(parent, os.W_OK):
+        if Path(out).is_dir():
+            fail(f"{out}: is a directory, not a file; nothing issued")
+        if _is_stream(out):  # a FIFO or a device (/dev/null) is written through: it must be writable
+            if not os.access(out, os.W_OK):
+                fail(f"{out}: cannot write there (not writable); nothing issued")
+        elif not parent.is_dir() or not os.access(parent, os.W_OK):
             fail(f"{out}: cannot write there (folder {parent} is missing or not writable); nothing issued")
     definition = load_achievement(achievement)
     ev = EvidenceInput(narrative=evidence, workplace=workplace, hours=hours, assessor=assessor,
@@ -187,8 +195,28 @@ def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: s
                                  valid_from=_date(valid_from, "--valid-from"),
                                  valid_until=_date(valid_until, "--valid-until"), fmt=fmt,
                                  suite=suite)
-    click.echo(record.id)
-    _write_issued(record, out)
+    to_stdout = _is_stream(out)
+    # the id on stdout only when the credential goes to a file (ID=$(skillcred issue ... -o f));
+    # else stdout carries the credential alone, so `issue ... | skillcred wallet add -` works
+    click.echo(record.id, err=to_stdout)
+    try:
+        _write_issued(record, out)
+    except (SkillcredError, OSError) as exc:
+        # issued and recorded, but not written: re-running would issue it twice, so say how
+        # to get this one back
+        problem = exc.message if isinstance(exc, SkillcredError) else (exc.strerror or str(exc))
+        fail(f"{out or '<stdout>'}: cannot write the credential ({problem}); it was issued and recorded as "
+             f"{record.id}: write it again with 'skillcred issuer export {issuer_dir} {record.id} -o FILE'")
+
+
+def _is_stream(out: str | None) -> bool:
+    """Does ``-o`` name standard output, a pipe or a device (``/dev/stdout``) rather than a file?"""
+    if out is None or out == "-":
+        return True
+    try:
+        return not stat.S_ISREG(os.stat(out).st_mode)
+    except OSError:
+        return False  # a new file
 
 
 def _write_issued(record: IssuedRecord, out: str | None) -> None:

@@ -157,12 +157,16 @@ def rank_command(folder: str, profile: str, challenge_file: str | None, domain: 
     files = sorted(p for p in root.glob("*.json") if p.name != "challenges.json")
     challenges = _challenges(root, challenge_file)
     no_challenge = unsafe_no_challenge
+    no_domain: bool | None = None  # as --unsafe-no-domain says
     if challenges is None and not unsafe_no_challenge:
         warn("no challenge file (--challenge-file or FOLDER/challenges.json): challenges are NOT checked, "
-             "so a replayed presentation would not be noticed")
+             "so a replayed presentation would not be noticed"
+             + ("" if domain else "; nor are domains (no --domain)"))
         no_challenge = True
+        if not domain:
+            no_domain = True  # the challenge file gives the domains; without it and --domain there are none
     verifier = build_verifier(trust_file, status_lists, status_cache, did_documents,
-                              unsafe_accept_unknown_status, no_challenge)
+                              unsafe_accept_unknown_status, no_challenge, unsafe_no_domain=no_domain)
     prof = load_profile(profile)
     fw = _framework(frameworks, not no_esco)
     cat = load_catalog(catalog) if catalog else None

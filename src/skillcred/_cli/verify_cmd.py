@@ -85,11 +85,16 @@ def _parse_at(at: str | None):  # type: ignore[no-untyped-def]
 
 def build_verifier(trust_file: str | None, status_lists: tuple[str, ...], status_cache: str | None,
                    did_documents: tuple[str, ...], unsafe_accept_unknown_status: bool,
-                   unsafe_no_challenge: bool, *, extra_documents: Sequence[Mapping[str, Any]] = ()) -> Verifier:
+                   unsafe_no_challenge: bool, *, extra_documents: Sequence[Mapping[str, Any]] = (),
+                   unsafe_no_domain: bool | None = None) -> Verifier:
     """Options -> a Verifier (shared by verify, match and rank); ``extra_documents`` are
-    controller documents already read (``verify --key-document``)."""
+    controller documents already read (``verify --key-document``).
+
+    ``unsafe_no_domain`` None: as ``--unsafe-no-domain`` says (rank decides for itself)."""
     trust = load_trust(trust_file)
     ctx = click.get_current_context(silent=True)
+    if unsafe_no_domain is None:
+        unsafe_no_domain = bool(ctx.meta.get(_UNSAFE_NO_DOMAIN_KEY)) if ctx else False
     max_credentials = (ctx.meta.get(_MAX_CREDENTIALS_KEY) if ctx else None) or MAX_PRESENTED_CREDENTIALS
     not_before = _parse_status_not_before(ctx.meta.get(_STATUS_NOT_BEFORE_KEY) if ctx else None)
     own_only = bool(ctx.meta.get(_OWN_STATUS_ONLY_KEY)) if ctx else False
@@ -97,11 +102,14 @@ def build_verifier(trust_file: str | None, status_lists: tuple[str, ...], status
         warnings.simplefilter("ignore", SkillcredSecurityWarning)
         policy = VerificationPolicy(trust=trust, unsafe_accept_unknown_status=unsafe_accept_unknown_status,
                                     unsafe_no_challenge=unsafe_no_challenge, max_credentials=max_credentials,
-                                    status_not_before=not_before, status_from_presentation=not own_only)
+                                    status_not_before=not_before, status_from_presentation=not own_only,
+                                    unsafe_no_domain=unsafe_no_domain)
     if unsafe_accept_unknown_status:
         warn("UNSAFE: credentials whose revocation status cannot be determined will be accepted")
     if unsafe_no_challenge:
         warn("UNSAFE: presentations are accepted without a challenge: a replayed presentation passes")
+    if unsafe_no_domain:
+        warn("UNSAFE: presentations are accepted without a domain: one made for another verifier passes")
     lists = _cached_status_lists(Path(status_cache) if status_cache else default_status_cache())
     for f in status_lists:
         lists.append(load_json_object(f))
@@ -122,6 +130,7 @@ def _remember_max_credentials(ctx: click.Context, _param: click.Parameter, value
 
 _STATUS_NOT_BEFORE_KEY = "skillcred.status_not_before"
 _OWN_STATUS_ONLY_KEY = "skillcred.own_status_lists_only"
+_UNSAFE_NO_DOMAIN_KEY = "skillcred.unsafe_no_domain"
 
 
 def _remember(key: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
@@ -169,6 +178,10 @@ def verifier_options(func: Any) -> Any:
                      help="UNSAFE: accept credentials whose status list is not available."),
         click.option("--unsafe-no-challenge", is_flag=True,
                      help="UNSAFE: accept presentations without checking a challenge (replay possible)."),
+        click.option("--unsafe-no-domain", is_flag=True, expose_value=False,
+                     callback=_remember(_UNSAFE_NO_DOMAIN_KEY),
+                     help="UNSAFE: accept presentations without checking their domain (one made for another "
+                          "verifier passes). Without --domain the domain check is otherwise indeterminate."),
     ]
     for opt in reversed(opts):
         func = opt(func)
@@ -221,7 +234,8 @@ def _titles(doc: dict[str, Any]) -> dict[int, str]:
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--challenge", help="The challenge you gave the candidate (presentations).")
-@click.option("--domain", help="Your domain, as given to the candidate (presentations).")
+@click.option("--domain", help="Your domain, as given to the candidate (presentations; required for them "
+                               "unless --unsafe-no-domain).")
 @click.option("--at", "at", help="Verify as of this time (default now).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout: verified, checks, warnings.")
 @click.option("--proof-only", is_flag=True,
@@ -383,17 +397,24 @@ def _trust_path(trust_file: str | None) -> Path:
 @click.option("--may-attest", "may_attest", multiple=True,
               help="Restrict to an achievement type (Diploma, Certification, Competency, ...) or a skill "
                    "framework ('framework:NAME' or 'framework:URL-PREFIX'). Repeatable; none = everything.")
+@click.option("--replace", is_flag=True,
+              help="Replace the entry of an issuer already trusted (refused otherwise: it could widen it).")
 @errors_to_exit
 def trust_add(trust_file: str | None, did: str, name: str, did_document: str | None,
-              may_attest: tuple[str, ...]) -> None:
-    """Trust issuer DID (creates the trust-list file when missing)."""
+              may_attest: tuple[str, ...], replace: bool) -> None:
+    """Trust issuer DID (creates the trust-list file when missing).
+
+    An issuer already trusted keeps its entry unless --replace is given."""
     path = _trust_path(trust_file)
     tl = TrustList.load_or_new(path)
+    held = tl.get(did)
     entry = tl.add(did, name=name, did_document=load_json_object(did_document) if did_document else None,
-                   may_attest=may_attest)
+                   may_attest=may_attest, replace=replace)
     tl.save()
-    scope = "everything" if entry.unrestricted else ", ".join([*entry.achievement_types,
-                                                              *("framework " + f for f in entry.frameworks)])
+    if held is not None:
+        warn(f"replaced the entry of {did} (was {held.name!r} for {held.describe_scope()})" if entry is not held
+             else f"{did} was already trusted exactly so; nothing changed")
+    scope = entry.describe_scope()
     click.echo(f"trusted {for_terminal(did)} ({for_terminal(name)}) for {for_terminal(scope)} in {path}")
 
 
@@ -402,8 +423,10 @@ def trust_add(trust_file: str | None, did: str, name: str, did_document: str | N
 @click.argument("did_document", type=click.Path(exists=True, dir_okay=False))
 @click.option("--name", required=True)
 @click.option("--may-attest", "may_attest", multiple=True)
+@click.option("--replace", is_flag=True, help="Replace the entry of an issuer already trusted.")
 @errors_to_exit
-def trust_import(trust_file: str | None, did_document: str, name: str, may_attest: tuple[str, ...]) -> None:
+def trust_import(trust_file: str | None, did_document: str, name: str, may_attest: tuple[str, ...],
+                 replace: bool) -> None:
     """Trust the issuer of a DID document (e.g. an institute's published did.json)."""
     doc = load_json_object(did_document)
     if not isinstance(doc.get("id"), str):
@@ -411,7 +434,7 @@ def trust_import(trust_file: str | None, did_document: str, name: str, may_attes
     path = _trust_path(trust_file)
     tl = TrustList.load_or_new(path)
     tl.add(doc["id"], name=name, did_document=None if doc["id"].startswith("did:key:") else doc,
-           may_attest=may_attest)
+           may_attest=may_attest, replace=replace)
     tl.save()
     click.echo(f"trusted {for_terminal(doc['id'])} ({for_terminal(name)}) in {path}")
 

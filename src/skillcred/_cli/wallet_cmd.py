@@ -156,11 +156,13 @@ def remove(wallet_dir: str | None, credential_id: str) -> None:
 @wallet.command("export")
 @WALLET_OPTION
 @click.argument("target", type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite TARGET if it exists (refused otherwise).")
 @errors_to_exit
-def export(wallet_dir: str | None, target: str) -> None:
-    """Back up the wallet (your key, still encrypted, and all credentials) to one file."""
-    n = Wallet.open(wallet_dir).export(target)
-    click.echo(f"exported {n} credential(s) and your key to {target} (mode 0600)")
+def export(wallet_dir: str | None, target: str, force: bool) -> None:
+    """Back up the wallet (your key, still encrypted, all credentials and the issuers' DID
+    documents) to one file, for 'wallet import' on a new laptop."""
+    n = Wallet.open(wallet_dir).export(target, force=force)
+    click.echo(f"exported {n} credential(s), your key and the stored issuer DID documents to {target} (mode 0600)")
 
 
 @wallet.command("import")
@@ -212,7 +214,9 @@ def passport(wallet_dir: str | None, html_file: str | None, at: str | None) -> N
 
 @click.command()
 @WALLET_OPTION
-@click.option("--select", "selected", multiple=True, help="Credential id (or unique part). Repeatable.")
+@click.option("--select", "selected", multiple=True,
+              help="A credential: its id, its achievement name, or a unique part of either (any case, e.g. "
+                   "'cnc'); or a kind (diploma, skill, on-the-job, ...). Repeatable.")
 @click.option("--kind", "kinds", multiple=True, type=click.Choice(KINDS), help="All credentials of a kind.")
 @click.option("--all", "all_credentials", is_flag=True, help="Every credential in the wallet.")
 @click.option("--challenge", required=True, help="The challenge the employer gave you.")
@@ -230,13 +234,18 @@ def present(wallet_dir: str | None, selected: tuple[str, ...], kinds: tuple[str,
     """Sign a presentation of chosen credentials for one employer (challenge + domain).
 
     Only what you select is in it. The signature binds it to this employer and this request.
+    A selector matching several credentials lists them and exits 2; damaged files and
+    credentials about someone else are never presented (each is reported on stderr).
 
     \b
     Example:
-      skillcred present --select 5f0c7c2e --select 9a1b --challenge 8d1e... --domain werkgever.example -o vp.json
+      skillcred present --select cnc --select 9a1b --challenge 8d1e... --domain werkgever.example -o vp.json
     """
     w = Wallet.open(wallet_dir)
-    creds = w.select(ids=selected, kinds=kinds, all_credentials=all_credentials)
+    selection = w.choose(selected, kinds=kinds, all_credentials=all_credentials)
+    for p in selection.skipped:  # damaged, or about someone else: said, never silently dropped
+        warn(f"{w.root / 'credentials' / p.file}: not presented: {p.message}")
+    creds = selection.documents
     if len(creds) > MAX_PRESENTED_CREDENTIALS:
         warn(f"{len(creds)} credentials: verifiers refuse presentations of more than {MAX_PRESENTED_CREDENTIALS} "
              "by default (--max-credentials); present only what this employer asks for")
@@ -244,4 +253,5 @@ def present(wallet_dir: str | None, selected: tuple[str, ...], kinds: tuple[str,
     vp = w.present(creds, key=key, challenge=challenge, domain=domain, disclose=disclose)
     write_document(vp, out)
     if out and out != "-":
-        click.echo(f"presentation of {len(creds)} credential(s) for {domain} written to {out}", err=True)
+        left = f" ({len(selection.skipped)} left out, see above)" if selection.skipped else ""
+        click.echo(f"presentation of {len(creds)} credential(s) for {domain} written to {out}{left}", err=True)

@@ -36,8 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from skillcred._internal.fileio import TEMP_SUFFIX, clean_stale_temps, dump_json, temp_name
 from skillcred._internal.fileio import _fsync_dir as fsync_dir
-from skillcred._internal.fileio import dump_json
 from skillcred.errors import SkillcredError, StoreError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -219,9 +219,10 @@ def _write_files(folder: Path, files: list[tuple[Path, bytes]]) -> None:
     """
     per_file = _SYNCFS is None
     written: list[tuple[Path, Path]] = []
+    clean_stale_temps(folder)  # what a killed earlier batch left (once per folder and process)
     try:
         for target, data in files:
-            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            tmp = target.with_name(f"{temp_name(target)}batch{TEMP_SUFFIX}")  # named as atomic_write's
             written.append((tmp, target))
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             try:

@@ -38,12 +38,132 @@ MAX_JSON_DEPTH = 64
 MAX_SECRET_BYTES = 64 * 1024
 
 
-def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o644) -> None:
-    """Replace ``path`` with ``data`` atomically and durably, with permission ``mode``."""
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
+#: Hidden temp files of :func:`atomic_write` start with this (then the writer's pid): a run
+#: killed between writing and renaming leaves one behind, holding signed personal data.
+TEMP_PREFIX = ".skillcred-tmp-"
+TEMP_SUFFIX = ".tmp"
+#: A temp file older than this whose writer process is gone is removed by the next writer
+#: in that folder. A live writer's temp file exists for milliseconds; the age guards against
+#: a writer on another host sharing the folder (whose pid means nothing here).
+STALE_TEMP_AGE = 300.0
+_cleaned_folders: set[tuple[int, int]] = set()
+
+
+def temp_name(target: Path) -> str:
+    """A name prefix for a temp file next to ``target``: recognisable (:data:`TEMP_PREFIX`),
+    with this process's pid (see :func:`clean_stale_temps`), short enough for any name."""
+    return f"{TEMP_PREFIX}{os.getpid()}-{target.name[:80]}."
+
+
+def _pid_alive(pid: int) -> bool:
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True  # a process of another account (or a nonsense pid): keep its file
+    return True
+
+
+def clean_stale_temps(folder: str | os.PathLike[str], *, now: float | None = None) -> list[str]:
+    """Remove the temp files a killed writer left in ``folder``; returns the names removed.
+
+    A temp file is stale when its name carries a pid that is no longer a running process
+    *and* it was last modified more than :data:`STALE_TEMP_AGE` seconds ago: the pid keeps
+    the file of a concurrent writer on this host, the age that of a writer elsewhere (a
+    shared folder). Only regular files are removed (a link named like one is left alone).
+    Done once per folder per process: a batch writing thousands of files scans it once.
+    Never fails: cleaning is a courtesy, not a precondition of writing.
+    """
+    import time
+
+    path = Path(folder) if str(folder) else Path(".")
+    removed: list[str] = []
+    try:
+        st = os.stat(path)
+        key = (st.st_dev, st.st_ino)
+        if key in _cleaned_folders and now is None:
+            return removed
+        _cleaned_folders.add(key)
+        names = [n for n in os.listdir(path) if n.startswith(TEMP_PREFIX) and n.endswith(TEMP_SUFFIX)]
+    except OSError:
+        return removed
+    clock = time.time() if now is None else now
+    for name in names:
+        pid_text = name[len(TEMP_PREFIX):].split("-", 1)[0]
+        if not pid_text.isdigit():
+            continue
+        try:
+            lst = os.lstat(path / name)
+            if not stat.S_ISREG(lst.st_mode) or clock - lst.st_mtime < STALE_TEMP_AGE:
+                continue
+            if int(pid_text) != os.getpid() and _pid_alive(int(pid_text)):
+                continue
+            os.unlink(path / name)
+            removed.append(name)
+        except OSError:
+            continue
+    return removed
+
+
+def _write_through(target: Path, data: bytes) -> None:
+    """Write ``data`` into an existing file that is not a regular file (a FIFO, a terminal,
+    ``/dev/stdout``, ``/dev/null``): it must stay what it is, so no temp file and no rename."""
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise StoreError(f"cannot write here: {exc.strerror}", path=str(target)) from exc
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    except OSError as exc:
+        raise StoreError(f"cannot write: {exc.strerror}", path=str(target)) from exc
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o644,
+                 follow_symlinks: bool = True) -> None:
+    """Replace ``path`` with ``data`` atomically and durably, with permission ``mode``.
+
+    Atomic replacement (temp file, fsync, rename, fsync of the folder) is for regular files
+    and new paths only. A symbolic link is followed and its target written (the link stays a
+    link); a FIFO, a terminal or a device (``/dev/stdout``, ``/dev/null``) is written through,
+    never replaced by a regular file; a directory is refused. Temp files are named
+    :func:`temp_name`, and stale ones a killed run left in the folder are removed first
+    (:func:`clean_stale_temps`).
+
+    ``follow_symlinks=False`` is for a store's own files (a wallet's credentials and index),
+    where only regular files physically in the folder count: whatever is at ``path`` -- a
+    link, a FIFO -- is then replaced by a regular file, never followed or written through.
+    """
+    target = Path(path)
+    if not follow_symlinks:
+        _replace_atomically(target, data, mode)
+        return
+    try:
+        st: os.stat_result | None = os.stat(target)  # follows a link: judge what it points at
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise StoreError(f"cannot write here: {exc.strerror}", path=str(target)) from exc
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise StoreError("is a directory, not a file", path=str(target))
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        _write_through(target, data)
+        return
+    if target.is_symlink():  # to a regular file or to nothing yet: replace the target, keep the link
+        target = Path(os.path.realpath(target))
+    _replace_atomically(target, data, mode)
+
+
+def _replace_atomically(target: Path, data: bytes, mode: int) -> None:
+    """Temp file in the same folder, fsync, rename over ``target``, fsync the folder."""
+    folder = target.parent if str(target.parent) else Path(".")
+    clean_stale_temps(folder)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=temp_name(target), suffix=TEMP_SUFFIX, dir=folder)
     except OSError as exc:
         raise StoreError(f"cannot write here: {exc.strerror}", path=str(target)) from exc
     try:

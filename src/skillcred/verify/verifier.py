@@ -12,9 +12,10 @@ Steps (check ids in brackets; ``credential[i]`` for each credential of a present
 2. contexts and terms: every context bundled (never fetched); no term the contexts do not
    define (JSON-LD safe mode)                      [*.contexts, *.terms]
 3-4. presentation proof: purpose ``authentication``, challenge and domain equal to what the
-   verifier expects (no expected challenge = possible replay = indeterminate), signature
-   valid, verification method authorized by its controller     [presentation.proof,
-   presentation.challenge, presentation.holder]; an unsigned presentation fails
+   verifier expects (no expected challenge = possible replay = indeterminate; no expected
+   domain = possibly made for someone else = indeterminate), signature valid, verification
+   method authorized by its controller    [presentation.proof, presentation.challenge,
+   presentation.domain, presentation.holder]; an unsigned presentation fails
    (``proof_missing``) unless ``allow_unsigned_presentations``
 5-6. credential proof: purpose ``assertionMethod``, cryptosuite allowed, signature valid; the
    verification method is controlled by the credential's issuer  [credential[i].proof,
@@ -139,6 +140,9 @@ class VerificationPolicy:
     #: is authenticated as its presenter, so none of its credentials is accepted as the
     #: presenter's and an expected challenge or domain cannot be met. False: ``proof_missing``.
     allow_unsigned_presentations: bool = False
+    #: Accept a presentation without checking whom it was made for (no expected ``domain``):
+    #: one a candidate made for another employer then passes here. Warns.
+    unsafe_no_domain: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_credentials, int) or self.max_credentials < 1:
@@ -159,6 +163,9 @@ class VerificationPolicy:
         if self.unsafe_no_challenge:
             warnings.warn("unsafe: presentations are accepted without a challenge (replay possible)",
                           SkillcredSecurityWarning, stacklevel=3)
+        if self.unsafe_no_domain:
+            warnings.warn("unsafe: presentations are accepted without a domain (one made for another verifier "
+                          "passes)", SkillcredSecurityWarning, stacklevel=3)
 
 
 def _types(value: Any) -> list[str]:
@@ -575,6 +582,12 @@ class Verifier:
             run.add("presentation.challenge", 4, "passed" if not bad else "failed",
                     "the proof carries the expected challenge" if not bad else "see presentation.proof",
                     "ok" if not bad else bad[0].code)
+        if not self._domain_expected(run, domain):
+            ok = False
+        elif domain is not None:
+            run.add("presentation.domain", 4, "passed" if not bad else "failed",
+                    f"the proof is made for {domain}" if not bad else "see presentation.proof",
+                    "ok" if not bad else bad[0].code)
         signer = report.controllers[0] if report.controllers and not bad else None
         vp_holder = vp.get("holder")
         if isinstance(vp_holder, Mapping):
@@ -600,6 +613,22 @@ class Verifier:
         run.warnings.append("the presentation is unsigned: its presenter is not authenticated and the credentials "
                             "are verified on their own (no holder binding, no replay protection)")
         return True
+
+    def _domain_expected(self, run: _Run, domain: str | None) -> bool:
+        """No expected domain: ``presentation.domain`` is indeterminate (a presentation made for
+        another verifier cannot be told apart) unless the policy says ``unsafe_no_domain``.
+        Returns False when that fails the presentation; with a domain, the caller judges it."""
+        if domain is not None:
+            return True
+        if self.policy.unsafe_no_domain:
+            run.add("presentation.domain", 4, "not_applicable",
+                    "UNSAFE: no domain expected; a presentation made for another verifier passes",
+                    "unsafe_no_domain")
+            return True
+        run.add("presentation.domain", 4, "indeterminate",
+                "no expected domain was given, so a presentation the candidate made for another "
+                "verifier cannot be told apart (pass --domain)", "domain_not_given")
+        return False
 
     def _enveloped_presentation(self, run: _Run, env: Mapping[str, Any], challenge: str | None,
                                 domain: str | None, when: datetime
@@ -665,6 +694,13 @@ class Verifier:
         else:
             run.add("presentation.challenge", 4, "passed", "the token carries the expected challenge (nonce)"
                     + (f" and domain {domain} (aud)" if domain else ""))
+        if not self._domain_expected(run, domain):
+            ok = False
+        elif domain is not None:
+            made_for = domain in _as_list(aud)
+            run.add("presentation.domain", 4, "passed" if made_for else "failed",
+                    f"the {label} is made for {domain} (aud)" if made_for else "see presentation.challenge",
+                    "ok" if made_for else "challenge_mismatch")
         return ok, signer, all_vcs, vp_id
 
     def _credential(self, run: _Run, prefix: str, cred: Any, when: datetime,
