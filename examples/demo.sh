@@ -106,17 +106,32 @@ skillcred verify "$OUT/applications/jan.json" --trust "$OUT/employer/trust.json"
   --challenge "another-request" --domain "$DOMAIN" --json \
   | python -c "import json,sys;r=json.load(sys.stdin);c=[x for x in r['checks'] if x['status']!='passed' and x['status']!='not_applicable'][0];print('   verified:',r['verified'],'-',c['id'],c['code'])" || true
 
-say "13. Jan next to the CNC-verspaner vacancy: what he can, what is missing, which training closes it"
+say "13. The employer writes the vacancy from ESCO: the real occupation, its skills, levels where needed"
+skillcred esco search "operator CNC-machine" --lang nl --kind occupation --limit 3
+skillcred profile new --occupation "computer numerical control machine operator" --title "CNC-verspaner (m/v)" \
+  -o "$OUT/employer/cnc-verspaner-from-esco.json"
+python - "$OUT/employer/cnc-verspaner-from-esco.json" $E/profiles/cnc-verspaner.json <<'PY'
+import json, sys
+made, used = (json.load(open(p))["requirements"] for p in sys.argv[1:])
+assert [r["skill"] for r in made] == [r["skill"] for r in used], "the example profile is not the generated one"
+print(f"   {sys.argv[2]} is that profile ({len(used)} ESCO skills), with the levels the employer set:")
+for r in used:
+    if "level" in r:
+        print(f"     level {r['level']}  {r['label']}")
+PY
+
+say "14. Jan next to the vacancy: what he can (ESCO-aligned badges, his diploma), what is missing, which training closes it"
 skillcred match "$OUT/applications/jan.json" --profile $E/profiles/cnc-verspaner.json \
   --trust "$OUT/employer/trust.json" --challenge "$JAN_CH" --domain "$DOMAIN" \
   --framework $E/frameworks/metaal-vaardigheden.json --catalog $E/catalogs/metaal-opleidingen.json \
-  --html "$OUT/jan-gap.html" || true
+  --html "$OUT/jan-gap.html" | grep -v "^  MISSING  .*\[optional\]$" || true
+echo "   (the optional ESCO skills nobody showed are left out of this listing; they are in $OUT/jan-gap.html)"
 
-say "14. Ranking all three candidates for the vacancy (Sem's revoked credential does not count)"
+say "15. Ranking all three candidates for the vacancy (Sem's revoked credential does not count)"
 skillcred rank "$OUT/applications" --profile $E/profiles/cnc-verspaner.json --trust "$OUT/employer/trust.json" \
   --framework $E/frameworks/metaal-vaardigheden.json
 
-say "15. Privacy: Fatima gets her welding certificate as an SD-JWT and shows only the skill and level"
+say "16. Privacy: Fatima gets her welding certificate as an SD-JWT and shows only the skill and level"
 FAT_SD=$(skillcred issue --issuer "$OUT/roc" --achievement $E/achievements/mig-mag-lassen.yaml --subject "$FATIMA" \
   --name "Fatima el Amrani" --level 3 --evidence "Praktijkexamen: score 91/100 bij Lasbedrijf Noord" \
   --format sd-jwt -o "$OUT/issued/fatima-lassen.sdjwt" | first)
@@ -134,15 +149,24 @@ text = raw + "".join(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)).decode("u
 for secret in ("Fatima el Amrani", "score 91", "Lasbedrijf Noord"):
     print(f"   {secret!r} in what the employer receives: {secret in text}")
 PY
+echo "   Against ESCO's 'welder' (examples/profiles/lasser.json, made with profile new): what her disclosure shows"
 skillcred match "$OUT/applications-lasser-fatima.json" --profile $E/profiles/lasser.json \
-  --trust "$OUT/employer/trust.json" --challenge welding-42 --domain "$DOMAIN" \
-  --framework $E/frameworks/metaal-vaardigheden.json --catalog $E/catalogs/metaal-opleidingen.json || true
+  --trust "$OUT/employer/trust.json" --challenge welding-42 --domain "$DOMAIN" --json \
+  | python -c "
+import json,sys
+r=json.load(sys.stdin)
+print('   verified:', r['verification']['presentation_verified'], '- essential coverage', f\"{r['essential_coverage']:.0%}\")
+for q in r['requirements']:
+    if q['status'] != 'missing':
+        print('   ', q['status'].upper(), q['label'], 'at level', q['level'])" || true
 
-say "16. ESCO: the real occupation behind the vacancy, and a profile made from it (no framework file)"
-skillcred esco search "operator CNC-machine" --lang nl --kind occupation --limit 3
-skillcred profile new --occupation "computer numerical control machine operator" --title "CNC-operator (m/v)" \
-  -o "$OUT/cnc-operator-esco.json"
-skillcred esco search heftruckchauffeur --lang nl --limit 1
+say "17. ESCO's acknowledgement is on the pages the employer and the worker print"
+for page in "$OUT/jan-passport.html" "$OUT/jan-gap.html"; do
+  grep -q "This service uses the ESCO classification of the European Commission." "$page" \
+    && echo "   $page: carries the ESCO acknowledgement" \
+    || { echo "   $page: the ESCO acknowledgement is MISSING" >&2; exit 1; }
+done
+skillcred esco search heftruckchauffeur --lang nl --kind occupation --limit 1
 echo "   (This service uses the ESCO classification of the European Commission.)"
 
 say "Done. Everything is in $OUT/ (open $OUT/jan-passport.html and $OUT/jan-gap.html in a browser)."

@@ -3,15 +3,26 @@ run them: separate processes, stdin closed, a clean home folder (no default trus
 cache picked up by accident).
 
 The credentials and presentations are made with the library (faster, and not what is under test).
-Candidates (hand-computed against ``examples/profiles/cnc-verspaner.json``; essential weights
-CNC 3, Verspanen 2, Tekening 2, Meten 2, Veilig 1; optional: diploma 1, Plannen 1; total 12):
+Candidates, hand-computed against ``examples/profiles/cnc-verspaner.json`` (ESCO's "computer
+numerical control machine operator" as ``profile new`` writes it: 19 essential skills, weight 1;
+139 optional ones, weight 0.5; total 88.5; levels set by the employer: program a CNC controller 3,
+set up the controller of a machine 3, read standard blueprints 3, operate precision measuring
+equipment 2, ensure equipment availability 2), with the example framework and ESCO's hierarchy.
+The CNC badge is aligned to ESCO program a CNC controller, set up the controller of a machine,
+supply machine with appropriate tools (narrower, in ESCO, than supply machine), tend CNC milling
+machine and tend computer numerical control lathe machine (optional); the drawing badge to read
+standard blueprints and interpret geometric dimensions and tolerances (optional); the plannen
+attestation to ensure equipment availability; the diploma's qualification covers the drawing
+skill at level 3:
 
 * Jan: diploma, CNC L3, drawing L2, plannen L2 (+ a revoked and an untrusted credential)
-  -> met CNC, Verspanen, Tekening (diploma), diploma, Plannen; essential 3/5, score 9/12
-* Fatima: CNC L4, drawing L4 -> met CNC, Verspanen, Tekening; essential 3/5, score 7/12
-* Sem: CNC L2 -> CNC and Verspanen partial (2 of 3); essential (2/3 + 2/3)/5 = 4/15,
-  score (3*2/3 + 2*2/3)/12 = 10/36
-* Kees: plannen L2 only -> essential 0, score 1/12
+  -> essential met: availability, program, blueprints (diploma), set up, tools, supply machine
+  (ESCO) = 6/19; optional met: GD&T, milling, lathe; score (6 + 1.5) / 88.5 = 7.5/88.5
+* Fatima: CNC L4, drawing L4 -> program, blueprints, set up, tools, supply machine = 5/19;
+  optional the same 3; score (5 + 1.5) / 88.5 = 6.5/88.5
+* Sem: CNC L2 -> program and set up partial (2 of 3), tools and supply machine met;
+  essential (2/3 + 2/3 + 1 + 1) / 19 = 10/57; optional milling, lathe; score (10/3 + 1) / 88.5
+* Kees: plannen L2 only -> availability: essential 1/19, score 1/88.5
 """
 
 from __future__ import annotations
@@ -45,13 +56,21 @@ FRAMEWORK = EXAMPLES / "frameworks" / "metaal-vaardigheden.json"
 CATALOG = EXAMPLES / "catalogs" / "metaal-opleidingen.json"
 DOMAIN = "werving.metaalbedrijf-de-vries.example"
 ROC = "https://skills.roc-techniek.example/"
-ESCO_CNC = "http://data.europa.eu/esco/skill/00000000-0000-4000-8000-00000000c0c1"
-ESCO_PLANNEN = "http://data.europa.eu/esco/skill/00000000-0000-4000-8000-00000000b1a2"
+ESCO = "http://data.europa.eu/esco/skill/"
+ESCO_CNC = ESCO + "bf942c60-8539-4951-83ee-63f770da1cb8"  # program a CNC controller
+ESCO_PLANNEN = ESCO + "e49f4158-9d4c-425d-bf32-dfe89b19840a"  # plan
+# labels of the example profile (ESCO's)
+AVAIL, PROGRAM, BLUEPRINTS = "ensure equipment availability", "program a CNC controller", "read standard blueprints"
+SETUP, TOOLS, SUPPLY = "set up the controller of a machine", "supply machine with appropriate tools", "supply machine"
+GDT, MILL = "interpret geometric dimensions and tolerances", "tend CNC milling machine"
+LATHE, MEASURE = "tend computer numerical control lathe machine", "operate precision measuring equipment"
+MANUF = "manufacturing processes"
+JAN_MET = {AVAIL, PROGRAM, BLUEPRINTS, SETUP, TOOLS, SUPPLY, GDT, MILL, LATHE}
+JAN_PLAN = ["cnc-werkplaats", "combi-meten-kwaliteit", "cam-programmeren", "onderhoud-storingen"]  # 244 h
+ACK = "This service uses the ESCO classification of the European Commission."
+# labels of hand-written profiles below (the ROC's skills)
 CNC, VERSPANEN, TEKENING = "CNC-programmeren", "Verspanen", "Technische tekeningen lezen"
-METEN, VEILIG = "Meten en kwaliteitscontrole", "Veilig werken (VCA)"
-DIPLOMA, PLANNEN = "MBO-diploma Verspaner", "Plannen en organiseren"
-JAN_STATUS = {CNC: "met", VERSPANEN: "met", TEKENING: "met", METEN: "missing", VEILIG: "missing",
-              DIPLOMA: "met", PLANNEN: "met"}
+VEILIG, DIPLOMA, PLANNEN = "Veilig werken (VCA)", "MBO-diploma Verspaner", "Plannen en organiseren"
 
 
 @dataclass
@@ -184,6 +203,14 @@ def statuses(data: dict[str, Any]) -> dict[str, str]:
     return {r["label"]: r["status"] for r in data["requirements"]}
 
 
+def jan_as_expected(data: dict[str, Any]) -> None:
+    """Jan against the example vacancy: the nine requirements above met, the other 149 missing."""
+    st = statuses(data)
+    assert len(st) == 158
+    assert {label for label, s in st.items() if s == "met"} == JAN_MET
+    assert {s for label, s in st.items() if label not in JAN_MET} == {"missing"}
+
+
 def write_profile(path: Path, requirements: list[dict[str, Any]], **top: Any) -> Path:
     doc = {"type": "SkillcredJobProfile", "title": "Werkvoorbereider CNC", "requirements": requirements, **top}
     path.write_bytes(dump_json(doc))
@@ -197,24 +224,29 @@ def test_match_json_with_gaps_exits_1(files: Files) -> None:
     proc = run(files, *match_args(files, "jan", "--catalog", CATALOG, "--json"))
     assert proc.returncode == 1, proc.stderr
     data = one_object(proc)
-    assert statuses(data) == JAN_STATUS
+    jan_as_expected(data)
     req = {r["label"]: r for r in data["requirements"]}
-    assert req[CNC]["skill"] == ESCO_CNC and req[CNC]["credential"] == files.ids["cnc"]
-    assert req[CNC]["inference"][0].startswith("equivalent:")
-    assert req[TEKENING]["credential"] == files.ids["diploma"] and req[TEKENING]["level"] == 3
-    assert req[METEN]["credential"] is None
-    assert data["essential_coverage"] == 0.6  # 3 of 5
-    assert data["score"] == 0.75  # 9 of 12
+    assert req[PROGRAM]["skill"] == ESCO_CNC and req[PROGRAM]["credential"] == files.ids["cnc"]
+    assert req[PROGRAM]["inference"] == []  # the badge is aligned to that very ESCO skill
+    assert req[SUPPLY]["inference"] == [
+        "narrower counts for broader (ESCO skill hierarchy): supply machine with appropriate tools < supply machine"]
+    assert req[BLUEPRINTS]["credential"] == files.ids["diploma"] and req[BLUEPRINTS]["level"] == 3
+    assert req[BLUEPRINTS]["inference"][1].startswith("equivalent: Technische tekeningen lezen <" + ROC)
+    assert req[MEASURE]["credential"] is None
+    assert data["essential_coverage"] == pytest.approx(6 / 19, abs=1e-4)
+    assert data["score"] == pytest.approx(7.5 / 88.5, abs=1e-4)
     reasons = {x["credential"]: x["reason"] for x in data["not_counted"]}
     assert set(reasons) == {files.ids["revoked"], files.ids["untrusted"]}
     assert reasons[files.ids["revoked"]].startswith("status:") and "revoked" in reasons[files.ids["revoked"]]
     assert "not in the trust list" in reasons[files.ids["untrusted"]]
-    assert [m["id"] for m in data["plan"]["modules"]] == ["combi-vca-meten"]
-    assert data["plan"]["total_hours"] == 50 and data["plan"]["unclosable"] == []
+    assert [m["id"] for m in data["plan"]["modules"]] == JAN_PLAN
+    assert data["plan"]["total_hours"] == 244 and data["plan"]["unclosable"] == [MANUF]
     assert data["verification"]["presentation_verified"] is True
 
 
 def test_match_exits_0_when_every_essential_requirement_is_met(files: Files, tmp_path: Path) -> None:
+    """Jan's own job: CNC (the ESCO skill, his badge), Verspanen (the ROC's; his badge's ROC skill
+    is narrower), drawing L3 (the diploma covers it), the diploma, ESCO plan (his attestation)."""
     profile = write_profile(tmp_path / "werkvoorbereider.json", [
         {"skill": ESCO_CNC, "label": CNC, "level": 3, "weight": 3},
         {"skill": ROC + "verspanen", "label": VERSPANEN, "level": 3},
@@ -282,11 +314,14 @@ def test_match_text_report_names_the_inference(files: Files) -> None:
     proc = run(files, *match_args(files, "jan", "--catalog", CATALOG))
     assert proc.returncode == 1
     out = proc.stdout
-    assert "essential coverage 60%" in out
-    assert "via equivalent:" in out and "via narrower counts for broader" in out
+    assert "essential coverage 32%" in out  # 6/19 = 31.6 %
+    assert "via equivalent: Technische tekeningen lezen <" in out
+    assert ("via narrower counts for broader (ESCO skill hierarchy): supply machine with appropriate tools"
+            " < supply machine") in out
     assert "via diploma: qualification 25751 covers Technische tekeningen lezen" in out
-    assert "MISSING  Meten en kwaliteitscontrole" in out
-    assert "Training plan (50 hours)" in out and "Instroomtraject: VCA + meten" in out
+    assert "MISSING  operate precision measuring equipment (level 2) [essential]" in out
+    assert "Training plan (244 hours)" in out and "Instroomtraject: meten + kwaliteit (SPC)" in out
+    assert "! no module in the catalog closes: manufacturing processes" in out
     assert "Not counted" in out
 
 
@@ -332,9 +367,10 @@ def test_match_html_is_self_contained(files: Files, tmp_path: Path) -> None:
     one_object(proc)  # --html does not disturb the JSON on stdout
     page = out.read_text(encoding="utf-8")
     assert_self_contained(page)
-    for label in (CNC, VERSPANEN, TEKENING, METEN, VEILIG, PLANNEN):
+    for label in (PROGRAM, SUPPLY, BLUEPRINTS, MEASURE, MANUF, LATHE):
         assert label in page
-    assert "Instroomtraject: VCA + meten" in page
+    assert "Instroomtraject: meten + kwaliteit (SPC)" in page
+    assert ACK in page  # ESCO's reuse conditions: the gap report names ESCO skills
 
 
 def test_match_html_escapes_what_the_profile_says(files: Files, tmp_path: Path) -> None:
@@ -372,14 +408,15 @@ def test_rank_puts_the_best_first_and_the_unverified_last(files: Files) -> None:
 
     for f in ("jan.json", "fatima.json", "sem.json", "kees.json"):
         assert by_file[f]["presentation_verified"] is True and by_file[f]["challenge_checked"] is True
-    assert by_file["jan.json"]["essential_coverage"] == 0.6 and by_file["jan.json"]["score"] == 0.75
-    assert by_file["fatima.json"]["essential_coverage"] == 0.6
-    assert by_file["fatima.json"]["score"] == pytest.approx(7 / 12, abs=1e-4)
-    assert by_file["sem.json"]["essential_coverage"] == pytest.approx(4 / 15, abs=1e-4)
-    assert by_file["sem.json"]["score"] == pytest.approx(10 / 36, abs=1e-4)
-    assert by_file["kees.json"]["essential_coverage"] == 0
-    assert by_file["kees.json"]["score"] == pytest.approx(1 / 12, abs=1e-4)
-    assert statuses(by_file["jan.json"]) == JAN_STATUS
+    assert by_file["jan.json"]["essential_coverage"] == pytest.approx(6 / 19, abs=1e-4)
+    assert by_file["jan.json"]["score"] == pytest.approx(7.5 / 88.5, abs=1e-4)
+    assert by_file["fatima.json"]["essential_coverage"] == pytest.approx(5 / 19, abs=1e-4)
+    assert by_file["fatima.json"]["score"] == pytest.approx(6.5 / 88.5, abs=1e-4)
+    assert by_file["sem.json"]["essential_coverage"] == pytest.approx(10 / 57, abs=1e-4)
+    assert by_file["sem.json"]["score"] == pytest.approx((10 / 3 + 1) / 88.5, abs=1e-4)
+    assert by_file["kees.json"]["essential_coverage"] == pytest.approx(1 / 19, abs=1e-4)
+    assert by_file["kees.json"]["score"] == pytest.approx(1 / 88.5, abs=1e-4)
+    jan_as_expected(by_file["jan.json"])
     assert len(by_file["jan.json"]["not_counted"]) == 2  # revoked + untrusted, listed, not counted
 
     # a tampered copy of the best presentation: shown, not ranked (after Kees, who has nothing)
@@ -460,16 +497,18 @@ def test_wallet_gap_for_the_worker(files: Files) -> None:
                "--framework", FRAMEWORK, "--json")
     assert proc.returncode == 0, proc.stderr
     data = one_object(proc)
-    assert statuses(data) == JAN_STATUS
-    assert data["essential_coverage"] == 0.6 and data["score"] == 0.75
-    assert [m["id"] for m in data["plan"]["modules"]] == ["combi-vca-meten"]
+    jan_as_expected(data)
+    assert data["essential_coverage"] == pytest.approx(6 / 19, abs=1e-4)
+    assert data["score"] == pytest.approx(7.5 / 88.5, abs=1e-4)
+    assert [m["id"] for m in data["plan"]["modules"]] == JAN_PLAN
     assert data["not_counted"] == []
     assert "revocation status and issuer trust are not checked" in proc.stderr
 
     text = run(files, "wallet", "gap", "--wallet", files.jan_wallet, "--profile", PROFILE, "--catalog", CATALOG,
                "--framework", FRAMEWORK)
     assert text.returncode == 0, text.stderr
-    assert "Training plan (50 hours)" in text.stdout and "MISSING  Veilig werken (VCA)" in text.stdout
+    assert "Training plan (244 hours)" in text.stdout
+    assert "MISSING  operate precision measuring equipment (level 2) [essential]" in text.stdout
 
 
 def test_wallet_gap_with_a_bad_catalog_exits_2(files: Files, tmp_path: Path) -> None:

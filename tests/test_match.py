@@ -4,23 +4,36 @@ that links each credential to a requirement, the scores, and the cheapest traini
 The world is the demo's: a vocational college (did:web) issues Jan's MBO diploma, his CNC badge
 (level 3) and his technical-drawing badge (level 2); his employer's assessor (did:key, P-256)
 attests "plannen en organiseren" at level 2. The job is ``examples/profiles/cnc-verspaner.json``
-with the framework ``examples/frameworks/metaal-vaardigheden.json`` and the catalog
-``examples/catalogs/metaal-opleidingen.json``.
+(ESCO's "computer numerical control machine operator" as ``skillcred profile new`` writes it:
+19 essential skills of weight 1, 139 optional ones of weight 0.5, total weight 19 + 69.5 = 88.5;
+the employer set five levels), with the framework ``examples/frameworks/metaal-vaardigheden.json``,
+the catalog ``examples/catalogs/metaal-opleidingen.json`` and ESCO's skill hierarchy (embedded).
 
 Every expected value below is worked out by hand from those example files (the arithmetic is
-written next to it), never read back from ``match()``:
+written next to it), never read back from ``match()``. What Jan's badges are aligned to
+(achievement files): CNC -> the ROC's cnc-programmeren and ESCO program a CNC controller, set up
+the controller of a machine, supply machine with appropriate tools, tend CNC milling machine,
+tend computer numerical control lathe machine; drawing -> ESCO read standard blueprints,
+interpret geometric dimensions and tolerances; plannen -> ESCO plan, ensure equipment
+availability; the diploma -> crebo 25751, which the framework says covers the ROC's
+technisch-tekeninglezen (= ESCO read standard blueprints) at 3, cnc-programmeren at 2 and ESCO
+tend CNC milling / lathe at 3.
 
-profile (essential? weight, level)        what Jan shows
-  CNC-programmeren  <esco ...c0c1>  E 3 L3   CNC badge L3 on <roc .../cnc-programmeren>, which the
-                                            framework declares equivalent           -> met
-  Verspanen                         E 2 L3   CNC badge L3; cnc-programmeren is narrower than
-                                            verspanen                               -> met
-  Technische tekeningen lezen       E 2 L3   badge L2 only; the diploma's qualification 25751
-                                            covers it at L3                         -> met (diploma)
-  Meten en kwaliteitscontrole       E 2 L2   nothing                                 -> missing
-  Veilig werken (VCA)               E 1 L1   nothing                                 -> missing
-  MBO-diploma Verspaner (25751)     - 1      the diploma                             -> met
-  Plannen en organiseren <esco b1a2> - 1 L2  assessor's attestation L2, equivalent   -> met
+requirement (essential? level)             what Jan shows
+  ensure equipment availability      E L2   attestation L2, same URI                -> met
+  program a CNC controller           E L3   CNC badge L3, same URI                  -> met
+  read standard blueprints           E L3   drawing badge L2 only; the diploma's qualification
+                                            covers the ROC skill at 3, equivalent   -> met (diploma)
+  set up the controller of a machine E L3   CNC badge L3                            -> met
+  supply machine with appropriate tools E   CNC badge                               -> met
+  supply machine                     E      CNC badge: ESCO says "supply machine with appropriate
+                                            tools" is narrower                      -> met (ESCO)
+  the other 13 essential skills      E      nothing                                 -> missing
+  interpret geometric dimensions and tolerances, tend CNC milling machine,
+  tend computer numerical control lathe machine (optional, 0.5 each)   badges    -> met
+  the other 136 optional skills             nothing                                 -> missing
+
+essential coverage 6/19; coverage 9/158; score (6 + 3 * 0.5) / 88.5 = 7.5 / 88.5.
 """
 
 from __future__ import annotations
@@ -40,6 +53,7 @@ import yaml
 from conftest import REPO
 from skillcred._internal.fileio import dump_json, load_json_object
 from skillcred.errors import InvalidArgument, SchemaViolation
+from skillcred.esco import Taxonomy
 from skillcred.issuer import EvidenceInput, Issuer, init_issuer, load_achievement
 from skillcred.match import (
     Catalog,
@@ -67,23 +81,40 @@ DOMAIN = "werving.metaalbedrijf-de-vries.example"
 
 # URIs and labels as written in the example files
 ROC = "https://skills.roc-techniek.example/"
-ESCO_CNC = "http://data.europa.eu/esco/skill/00000000-0000-4000-8000-00000000c0c1"
-ESCO_PLANNEN = "http://data.europa.eu/esco/skill/00000000-0000-4000-8000-00000000b1a2"
+ESCO = "http://data.europa.eu/esco/skill/"
+ESCO_CNC = ESCO + "bf942c60-8539-4951-83ee-63f770da1cb8"  # program a CNC controller
+ESCO_PLANNEN = ESCO + "e49f4158-9d4c-425d-bf32-dfe89b19840a"  # plan
+ESCO_MEASURE = ESCO + "42c25baf-ccb3-47d9-a872-bb2ceb615538"  # operate precision measuring equipment
+ESCO_QUALITY = ESCO + "8d4271ca-c9fd-40b3-875f-15f78332a49e"  # quality standards
+ESCO_PPE = ESCO + "6122d586-5978-431f-8e7a-96e61fc1f3fc"  # wear appropriate protective gear
+ESCO_BLUEPRINTS = ESCO + "68b6ef08-d823-489d-a95c-752ae6f6e6a7"  # read standard blueprints
+AVAIL, PROGRAM, BLUEPRINTS = "ensure equipment availability", "program a CNC controller", "read standard blueprints"
+SETUP, TOOLS, SUPPLY = "set up the controller of a machine", "supply machine with appropriate tools", "supply machine"
+GDT, MILL = "interpret geometric dimensions and tolerances", "tend CNC milling machine"
+LATHE, PPE = "tend computer numerical control lathe machine", "wear appropriate protective gear"
+MEASURE, QUALITY, MANUF = "operate precision measuring equipment", "quality standards", "manufacturing processes"
+# the labels of the ROC's own skills (framework file), for the steps that name them
 CNC, VERSPANEN, TEKENING = "CNC-programmeren", "Verspanen", "Technische tekeningen lezen"
-METEN, VEILIG = "Meten en kwaliteitscontrole", "Veilig werken (VCA)"
-DIPLOMA, PLANNEN = "MBO-diploma Verspaner", "Plannen en organiseren"
-LABELS = [CNC, VERSPANEN, TEKENING, METEN, VEILIG, DIPLOMA, PLANNEN]
+PLANNEN = "Plannen en organiseren"
+JAN_MET = {AVAIL, PROGRAM, BLUEPRINTS, SETUP, TOOLS, SUPPLY, GDT, MILL, LATHE}
+# Jan's 13 essential gaps, in the profile's order (the 19 essential skills minus the 6 above)
+JAN_GAPS = ["consult technical resources", MANUF, "monitor automated machines", MEASURE,
+            "perform machine maintenance", "perform test run", QUALITY, "remove inadequate workpieces",
+            "remove processed workpiece", "statistical process control", "troubleshoot",
+            "use automatic programming", "use CAM software"]
+TOTAL_WEIGHT = 19 + 139 * 0.5  # 88.5
 
 
-def derived_achievement(folder: Path, slug: str, label: str, achievement_type: str) -> Path:
-    """An achievement like the example drawing badge, for another skill of the framework
-    (the examples have none for measuring or safe working)."""
+def derived_achievement(folder: Path, slug: str, label: str, achievement_type: str, esco: str) -> Path:
+    """An achievement like the example drawing badge, for another skill (the examples have none
+    for measuring or safe working): aligned to a ROC URI and to one real ESCO skill."""
     data = yaml.safe_load((ACHIEVEMENTS / "technisch-tekeninglezen.yaml").read_text(encoding="utf-8"))
     ach = data["achievement"]
     ach["id"] = f"https://roc-techniek.example/achievements/{slug}"
     ach["name"] = label
     ach["achievementType"] = achievement_type
-    ach["alignment"][0].update(targetName=label, targetUrl=ROC + slug)
+    ach["alignment"] = [dict(ach["alignment"][0], targetName=label, targetUrl=ROC + slug),
+                        {"targetUrl": esco, "targetFramework": "ESCO"}]
     ach["resultDescription"][0]["id"] = ach["id"] + "/niveau"
     path = folder / f"{slug}.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
@@ -116,8 +147,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 url="https://metaalbedrijf-de-vries.example", key_type="p256")
     init_issuer(root / "rogue", name="Diplomafabriek", url="https://diplomafabriek.example")
     init_issuer(root / "examen", name="Examencentrum Noord", url="https://examencentrum-noord.example")
-    meten = load_achievement(derived_achievement(root, "meten-kwaliteit", METEN, "Competency"))
-    vca = load_achievement(derived_achievement(root, "veilig-werken", VEILIG, "Certification"))
+    meten = load_achievement(derived_achievement(root, "meten-kwaliteit", "Meten en kwaliteitscontrole",
+                                                 "Competency", ESCO_MEASURE))
+    vca = load_achievement(derived_achievement(root, "veilig-werken", "Veilig werken (VCA)", "Certification",
+                                               ESCO_PPE))
     wallet = Wallet.init(root / "wallet")
     holder = wallet.holder
     creds: dict[str, dict[str, Any]] = {}
@@ -139,7 +172,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             evidence=EvidenceInput(narrative="Plant wekelijks de werkvoorbereiding van de CNC-cel.",
                                    workplace="Metaalbedrijf De Vries, Utrecht", hours=320,
                                    assessor="Piet Bakker, leermeester")))
-        # four credentials that would close the two essential gaps, but must not count
+        # four credentials that would raise Jan's score, but must not count
         keep("revoked", roc.issue(meten, holder, level="3"))
         keep("expired", roc.issue(vca, holder, level="1", valid_from=datetime(2020, 1, 1, tzinfo=UTC),
                                   valid_until=datetime(2021, 1, 1, tzinfo=UTC)))
@@ -180,14 +213,15 @@ def assess(w: World, names: list[str], *, trust: TrustList | None = None,
 def gap(w: World, names: list[str], *, catalog: Catalog | None = None, profile: JobProfile | None = None,
         **kw: Any) -> MatchReport:
     result = assess(w, names, **kw)
-    return match(profile or load_profile(PROFILE), result.accepted, framework=load_framework([FRAMEWORK]),
+    return match(profile or load_profile(PROFILE), result.accepted,
+                 framework=load_framework([FRAMEWORK], esco=Taxonomy.embedded()),
                  catalog=catalog, not_counted=[(cid, why) for _i, cid, why in result.rejected],
                  candidate=result.holder)
 
 
 def by_label(report: MatchReport) -> dict[str, Any]:
     out = {r.requirement.label: r for r in report.requirements}
-    assert list(out) == LABELS
+    assert len(out) == len(report.requirements) == 158  # ESCO's labels of one occupation are distinct
     return out
 
 
@@ -198,8 +232,9 @@ def write_catalog(folder: Path, name: str, modules: list[dict[str, Any]]) -> Cat
 
 
 def module(mid: str, hours: float, *teaches: tuple[str, int]) -> dict[str, Any]:
+    """A module teaching skills given by full URI, or by the slug of a ROC skill."""
     return {"id": mid, "name": mid, "durationHours": hours,
-            "teaches": [{"skill": ROC + slug, "level": lvl} for slug, lvl in teaches]}
+            "teaches": [{"skill": s if ":" in s else ROC + s, "level": lvl} for s, lvl in teaches]}
 
 
 JAN = ["diploma", "cnc", "tekening", "plannen"]
@@ -213,50 +248,49 @@ BAD = ["revoked", "expired", "untrusted", "diploma_only"]
 def test_jan_against_the_cnc_vacancy(world: World) -> None:
     report = gap(world, JAN)
     r = by_label(report)
-    assert {label: res.status for label, res in r.items()} == {
-        CNC: "met", VERSPANEN: "met", TEKENING: "met", METEN: "missing", VEILIG: "missing",
-        DIPLOMA: "met", PLANNEN: "met"}
+    assert {label for label, res in r.items() if res.status == "met"} == JAN_MET
+    assert {res.status for label, res in r.items() if label not in JAN_MET} == {"missing"}
 
-    # CNC-programmeren: the badge is about the college's URI; the profile asks for the ESCO-style
-    # one, which the framework declares equivalent
-    cnc = r[CNC]
-    assert (cnc.evidence.credential, cnc.evidence.level) == (world.id("cnc"), 3)
-    assert len(cnc.evidence.inference) == 1
-    step = cnc.evidence.inference[0]
-    assert step.startswith("equivalent:") and ROC + "cnc-programmeren" in step and ESCO_CNC in step
+    # the CNC badge names the very ESCO skill the profile asks for: no step
+    prog = r[PROGRAM]
+    assert (prog.evidence.credential, prog.evidence.level, prog.evidence.inference) == (world.id("cnc"), 3, ())
+    assert r[SETUP].evidence.credential == world.id("cnc") and r[TOOLS].evidence.inference == ()
 
-    # Verspanen: nothing names it; a narrower skill at level 3 counts for it
-    versp = r[VERSPANEN]
-    assert versp.evidence.level == 3
-    assert versp.evidence.credential in (world.id("cnc"), world.id("diploma"))
-    assert any(s.startswith("narrower counts for broader") and s.endswith("< Verspanen")
-               for s in versp.evidence.inference)
+    # supply machine: nothing names it; ESCO says the badge's "supply machine with appropriate
+    # tools" is narrower, and it counts at the badge's level
+    supply = r[SUPPLY]
+    assert (supply.evidence.credential, supply.evidence.level) == (world.id("cnc"), 3)
+    assert supply.evidence.inference == (
+        "narrower counts for broader (ESCO skill hierarchy): supply machine with appropriate tools < supply machine",)
 
-    # Technische tekeningen lezen at level 3: the badge is level 2, the diploma covers it at 3
-    tek = r[TEKENING]
-    assert (tek.evidence.credential, tek.evidence.level) == (world.id("diploma"), 3)
-    assert tek.evidence.inference == ("diploma: qualification 25751 covers Technische tekeningen lezen",)
-    assert tek.shortfall is None and tek.credit == 1.0
+    # read standard blueprints at level 3: the badge is level 2; the diploma's qualification
+    # covers the ROC's drawing skill at 3, which the framework equates with the ESCO skill
+    bp = r[BLUEPRINTS]
+    assert (bp.evidence.credential, bp.evidence.level) == (world.id("diploma"), 3)
+    assert bp.evidence.inference == (
+        "diploma: qualification 25751 covers Technische tekeningen lezen",
+        f"equivalent: Technische tekeningen lezen <{ROC}technisch-tekeninglezen> = <{ESCO_BLUEPRINTS}>")
+    assert bp.shortfall is None and bp.credit == 1.0
 
-    for label in (METEN, VEILIG):
+    for label in (MEASURE, QUALITY, MANUF):
         assert r[label].evidence is None and r[label].credit == 0.0
 
-    assert r[DIPLOMA].evidence.credential == world.id("diploma")
-    assert r[DIPLOMA].evidence.inference[0].startswith("qualification 25751")
-
-    # on-the-job attestation from the second issuer, equivalent URI again
-    pl = r[PLANNEN]
-    assert (pl.evidence.credential, pl.evidence.level, pl.evidence.issuer) == (world.id("plannen"), 2,
+    # on-the-job attestation from the second issuer, aligned to the ESCO skill itself
+    av = r[AVAIL]
+    assert (av.evidence.credential, av.evidence.level, av.evidence.issuer) == (world.id("plannen"), 2,
                                                                                world.assessor_did)
-    assert pl.evidence.inference[0].startswith("equivalent:") and ESCO_PLANNEN in pl.evidence.inference[0]
+    # optional ones at any level: the drawing badge (L2) for GD&T, the CNC badge for milling
+    # (the diploma covers milling too, at 3, but through a step: the shorter chain is shown)
+    assert r[GDT].evidence.credential == world.id("tekening")
+    assert r[MILL].evidence.credential == world.id("cnc") and r[MILL].evidence.inference == ()
 
-    # essential: CNC 1 + Verspanen 1 + Tekening 1 + Meten 0 + Veilig 0 = 3 of 5
-    assert report.essential_coverage == pytest.approx(3 / 5)
-    # all seven, unweighted: 5 met of 7
-    assert report.coverage == pytest.approx(5 / 7)
-    # weighted: (3 + 2 + 2 + 0 + 0 + 1 + 1) / (3 + 2 + 2 + 2 + 1 + 1 + 1) = 9 / 12
-    assert report.score == pytest.approx(9 / 12)
-    assert [g.requirement.label for g in report.essential_gaps] == [METEN, VEILIG]
+    # essential: 6 met of 19
+    assert report.essential_coverage == pytest.approx(6 / 19)
+    # all 158, unweighted: 9 met
+    assert report.coverage == pytest.approx(9 / 158)
+    # weighted: (6 * 1 + 3 * 0.5) / (19 * 1 + 139 * 0.5) = 7.5 / 88.5
+    assert report.score == pytest.approx(7.5 / TOTAL_WEIGHT)
+    assert [g.requirement.label for g in report.essential_gaps] == JAN_GAPS
     assert report.not_counted == ()
     assert report.candidate == world.wallet.holder
 
@@ -264,110 +298,144 @@ def test_jan_against_the_cnc_vacancy(world: World) -> None:
 def test_without_the_diploma_the_drawing_badge_alone_is_partial(world: World) -> None:
     report = gap(world, JAN_WITHOUT_DIPLOMA)
     r = by_label(report)
-    assert {label: res.status for label, res in r.items()} == {
-        CNC: "met", VERSPANEN: "met", TEKENING: "partial", METEN: "missing", VEILIG: "missing",
-        DIPLOMA: "missing", PLANNEN: "met"}
-    tek = r[TEKENING]
-    assert (tek.evidence.credential, tek.evidence.level) == (world.id("tekening"), 2)
-    assert tek.evidence.inference == ()  # the badge names the very skill the profile asks for
-    assert tek.shortfall == 1  # 3 - 2
-    assert tek.credit == pytest.approx(2 / 3)
-    assert tek.to_dict()["shortfall"] == 1 and tek.to_dict()["status"] == "partial"
-    # now only the CNC badge can stand in for Verspanen
-    assert r[VERSPANEN].evidence.credential == world.id("cnc")
-    assert r[VERSPANEN].evidence.inference == ("narrower counts for broader: CNC-programmeren < Verspanen",)
+    assert {label for label, res in r.items() if res.status == "met"} == JAN_MET - {BLUEPRINTS}
+    bp = r[BLUEPRINTS]
+    assert bp.status == "partial"
+    assert (bp.evidence.credential, bp.evidence.level) == (world.id("tekening"), 2)
+    assert bp.evidence.inference == ()  # the badge names the very skill the profile asks for
+    assert bp.shortfall == 1  # 3 - 2
+    assert bp.credit == pytest.approx(2 / 3)
+    assert bp.to_dict()["shortfall"] == 1 and bp.to_dict()["status"] == "partial"
+    # now only the CNC badge stands for milling
+    assert r[MILL].evidence.credential == world.id("cnc")
 
-    # essential: (1 + 1 + 2/3 + 0 + 0) / 5 = 8/15
-    assert report.essential_coverage == pytest.approx(8 / 15)
-    # all: (1 + 1 + 2/3 + 0 + 0 + 0 + 1) / 7 = 11/21
-    assert report.coverage == pytest.approx(11 / 21)
-    # weighted: (3 + 2 + 2*2/3 + 0 + 0 + 0 + 1) / 12 = (22/3) / 12
-    assert report.score == pytest.approx(22 / 36)
+    # essential: (5 + 2/3) / 19 = 17/57
+    assert report.essential_coverage == pytest.approx(17 / 57)
+    # all: (8 + 2/3) / 158 = 26/474
+    assert report.coverage == pytest.approx(26 / 474)
+    # weighted: (5 + 2/3 + 3 * 0.5) / 88.5 = (43/6) / 88.5
+    assert report.score == pytest.approx((43 / 6) / TOTAL_WEIGHT)
     assert rank_key(gap(world, JAN)) < rank_key(report)  # Jan with the diploma ranks higher
 
 
 def test_report_as_json_names_skill_status_credential(world: World) -> None:
     d = gap(world, JAN).to_dict()
-    assert d["essential_coverage"] == 0.6 and d["score"] == 0.75
-    assert [x["status"] for x in d["requirements"]] == ["met", "met", "met", "missing", "missing", "met", "met"]
-    assert d["requirements"][0]["skill"] == ESCO_CNC
-    assert d["requirements"][0]["credential"] == world.id("cnc")
-    assert d["requirements"][3]["credential"] is None
-    assert d["requirements"][5]["skill"] == "qualification:25751"
+    assert d["essential_coverage"] == pytest.approx(6 / 19, abs=1e-4)
+    assert d["score"] == pytest.approx(7.5 / 88.5, abs=1e-4)
+    # the 19 essential skills come first, in ESCO's label order: consult technical resources,
+    # ensure equipment availability, manufacturing processes, monitor automated machines,
+    # operate precision measuring equipment, perform machine maintenance, perform test run,
+    # program a CNC controller, quality standards, read standard blueprints, remove inadequate
+    # workpieces, remove processed workpiece, set up the controller of a machine, statistical
+    # process control, supply machine, supply machine with appropriate tools, troubleshoot,
+    # use automatic programming, use CAM software
+    m, x = "met", "missing"
+    assert [q["status"] for q in d["requirements"][:19]] == [
+        x, m, x, x, x, x, x, m, x, m, x, x, m, x, m, m, x, x, x]
+    assert d["requirements"][7]["skill"] == ESCO_CNC
+    assert d["requirements"][7]["credential"] == world.id("cnc")
+    assert d["requirements"][0]["credential"] is None
+    assert all(q["essential"] is False for q in d["requirements"][19:])
     assert "plan" not in d  # no catalog, no plan
 
 
-def test_without_a_framework_only_literal_matches_count(world: World) -> None:
-    """No framework: no equivalence, no broader, no qualification coverage. The diploma still
-    names the skills it is aligned to, but with no level."""
+def test_without_a_framework_or_esco_only_literal_matches_count(world: World) -> None:
+    """No framework and no ESCO hierarchy: no equivalence, no broader, no qualification coverage.
+    The badges name ESCO skills themselves, so what they name still counts."""
     result = assess(world, JAN)
     report = match(load_profile(PROFILE), result.accepted)
     r = by_label(report)
-    assert r[CNC].status == "missing"  # the ESCO-style URI is not the college's URI without the framework
-    assert r[VERSPANEN].status == "missing"
-    assert r[PLANNEN].status == "missing"
-    assert r[DIPLOMA].status == "met"  # the qualification code is on the diploma itself
-    tek = r[TEKENING]
-    assert (tek.status, tek.evidence.credential, tek.shortfall) == ("partial", world.id("tekening"), 1)
+    assert r[PROGRAM].status == "met" and r[PROGRAM].evidence.inference == ()  # aligned to ESCO itself
+    assert r[SUPPLY].status == "missing"  # only ESCO's hierarchy says tools < supply machine
+    bp = r[BLUEPRINTS]
+    assert (bp.status, bp.evidence.credential, bp.shortfall) == ("partial", world.id("tekening"), 1)
+    # essential (5 + 2/3 - 1 for supply machine) = (4 + 2/3) / 19 = 14/57
+    assert report.essential_coverage == pytest.approx(14 / 57)
+
+
+def test_esco_hierarchy_without_a_framework_file(world: World) -> None:
+    """ESCO alone (no framework file): supply machine is met again, the diploma still only partial."""
+    result = assess(world, JAN)
+    report = match(load_profile(PROFILE), result.accepted, framework=load_framework([], esco=Taxonomy.embedded()))
+    r = by_label(report)
+    assert r[SUPPLY].status == "met" and "ESCO skill hierarchy" in r[SUPPLY].evidence.inference[0]
+    assert r[BLUEPRINTS].status == "partial"
+    # essential (5 + 2/3) / 19 = 17/57
+    assert report.essential_coverage == pytest.approx(17 / 57)
 
 
 # -- 1b. the training plan -------------------------------------------------------------------------
 
 
-def test_plan_with_the_example_catalog_is_the_50_hour_combined_module(world: World) -> None:
+def test_plan_with_the_example_catalog(world: World) -> None:
+    """Jan's 13 gaps. Consult / monitor / test run / remove processed are taught only by the
+    CNC-werkplaats course (60 h; it also teaches remove inadequate); CAM and automatic
+    programming only by CAM-programmeren (80 h); maintenance and troubleshoot only by Onderhoud
+    (40 h). Measuring (L2), quality standards and SPC: Meettechniek 40 + Kwaliteit/SPC 32 = 72 h,
+    the combined course 64 h, the keuzedeel 240 h: the combined one. 60 + 64 + 80 + 40 = 244 h.
+    Nothing teaches manufacturing processes."""
     plan = gap(world, JAN, catalog=load_catalog(CATALOG)).plan
     assert plan is not None
-    # gaps: Meten (L2) and Veilig (L1). Meettechniek 40 h + VCA 16 h = 56 h; the combined module
-    # teaches both for 50 h; the keuzedeel alone is 240 h and closes only Meten.
-    assert [p.module.id for p in plan.modules] == ["combi-vca-meten"]
-    assert plan.modules[0].closes == (METEN, VEILIG)
-    assert plan.total_hours == 50
-    assert plan.unclosable == ()
+    assert [p.module.id for p in plan.modules] == [
+        "cnc-werkplaats", "combi-meten-kwaliteit", "cam-programmeren", "onderhoud-storingen"]
+    assert plan.modules[0].closes == ("consult technical resources", "monitor automated machines",
+                                      "perform test run", "remove inadequate workpieces", "remove processed workpiece")
+    assert plan.modules[1].closes == (MEASURE, QUALITY, "statistical process control")
+    assert plan.total_hours == 244
+    assert plan.unclosable == (MANUF,)
     assert plan.optimal is True
     d = gap(world, JAN, catalog=load_catalog(CATALOG)).to_dict()["plan"]
-    assert d["total_hours"] == 50 and [m["id"] for m in d["modules"]] == ["combi-vca-meten"]
+    assert d["total_hours"] == 244 and d["unclosable"] == [MANUF]
 
 
 def test_plan_without_the_diploma_adds_the_drawing_course(world: World) -> None:
     plan = gap(world, JAN_WITHOUT_DIPLOMA, catalog=load_catalog(CATALOG)).plan
     assert plan is not None
-    # Tekening is short one level: only "Technisch tekeninglezen verdieping" (L4, 60 h) closes it
-    assert sorted(p.module.id for p in plan.modules) == ["combi-vca-meten", "tekenlezen-verdieping"]
-    assert plan.total_hours == 50 + 60
-    assert plan.unclosable == ()
+    # blueprints is short one level: only "Technisch tekeninglezen verdieping" (L4, 60 h) closes it
+    assert sorted(p.module.id for p in plan.modules) == [
+        "cam-programmeren", "cnc-werkplaats", "combi-meten-kwaliteit", "onderhoud-storingen", "tekenlezen-verdieping"]
+    assert plan.total_hours == 244 + 60
+    assert plan.unclosable == (MANUF,)
+
+
+def example_requirements(*labels: str) -> JobProfile:
+    """A vacancy of some of the example profile's requirements (as written there, levels included)."""
+    reqs = {r.label: r for r in load_profile(PROFILE).requirements}
+    return JobProfile("Meetkamer", None, tuple(reqs[label] for label in labels))
 
 
 def test_plan_whose_optimum_needs_two_modules(world: World, tmp_path: Path) -> None:
     catalog = write_catalog(tmp_path, "tiny", [
-        module("alles-in-een", 60, ("meten-kwaliteit", 2), ("veilig-werken", 1)),
-        module("meten-kort", 30, ("meten-kwaliteit", 2)),
-        module("vca-kort", 20, ("veilig-werken", 1)),
-        module("meten-te-laag", 5, ("meten-kwaliteit", 1)),  # level 1 < 2 required: closes nothing
+        module("alles-in-een", 60, (ESCO_MEASURE, 2), (ESCO_QUALITY, 1)),
+        module("meten-kort", 30, (ESCO_MEASURE, 2)),
+        module("kwaliteit-kort", 20, (ESCO_QUALITY, 1)),
+        module("meten-te-laag", 5, (ESCO_MEASURE, 1)),  # level 1 < 2 required: closes nothing
         module("lassen", 1, ("tig-lassen", 5)),  # unrelated
     ])
-    plan = gap(world, JAN, catalog=catalog).plan
+    plan = gap(world, JAN, catalog=catalog, profile=example_requirements(PROGRAM, MEASURE, QUALITY)).plan
     assert plan is not None
-    # 30 + 20 = 50 < 60
-    assert sorted(p.module.id for p in plan.modules) == ["meten-kort", "vca-kort"]
+    # gaps: measuring (L2) and quality standards; 30 + 20 = 50 < 60
+    assert sorted(p.module.id for p in plan.modules) == ["kwaliteit-kort", "meten-kort"]
     assert plan.total_hours == 50
-    assert {p.module.id: p.closes for p in plan.modules} == {"meten-kort": (METEN,), "vca-kort": (VEILIG,)}
+    assert {p.module.id: p.closes for p in plan.modules} == {"meten-kort": (MEASURE,), "kwaliteit-kort": (QUALITY,)}
     assert plan.unclosable == () and plan.optimal is True
 
 
 def test_plan_reports_what_no_module_can_close(world: World, tmp_path: Path) -> None:
     catalog = write_catalog(tmp_path, "incomplete", [
-        module("meten-kort", 30, ("meten-kwaliteit", 2)),
-        module("tekenen-basis", 8, ("technisch-tekeninglezen", 2)),  # Jan needs level 3
+        module("meten-kort", 30, (ESCO_MEASURE, 2)),
+        module("tekenen-basis", 8, (ESCO_BLUEPRINTS, 2)),  # Jan needs level 3
     ])
-    plan = gap(world, JAN_WITHOUT_DIPLOMA, catalog=catalog).plan
+    plan = gap(world, JAN_WITHOUT_DIPLOMA, catalog=catalog,
+               profile=example_requirements(MEASURE, BLUEPRINTS, QUALITY)).plan
     assert plan is not None
     assert [p.module.id for p in plan.modules] == ["meten-kort"]
     assert plan.total_hours == 30
-    assert plan.unclosable == (TEKENING, VEILIG)
+    assert plan.unclosable == (BLUEPRINTS, QUALITY)
 
 
 def test_plan_counts_a_narrower_or_equivalent_module(world: World, tmp_path: Path) -> None:
-    """A module taught on an ESCO-style URI closes a gap named with the college's URI."""
+    """A module taught on an ESCO URI closes a gap named with the college's URI."""
     profile = JobProfile("Werkvoorbereider", None, (
         Requirement(ROC + "plannen-en-organiseren", "Plannen", 3, True, 1.0),
         Requirement(ROC + "verspanen", "Verspanen", 4, True, 1.0),
@@ -390,7 +458,7 @@ def test_no_plan_needed_when_every_essential_requirement_is_met(world: World) ->
         Requirement(ESCO_CNC, CNC, 3, True, 3.0),
         Requirement(ROC + "verspanen", VERSPANEN, 3, True, 2.0),
         Requirement(ROC + "technisch-tekeninglezen", TEKENING, 3, True, 2.0),
-        Requirement(ROC + "meten-kwaliteit", METEN, 2, False, 2.0),
+        Requirement(ESCO_MEASURE, MEASURE, 2, False, 2.0),
     ))
     report = gap(world, JAN, catalog=load_catalog(CATALOG), profile=profile)
     assert report.essential_gaps == []
@@ -463,8 +531,8 @@ def test_revoked_expired_and_untrusted_credentials_are_not_counted(world: World)
     assert diploma_only.startswith("trust:") and "Diploma" in diploma_only and "Certification" in diploma_only
 
     # the very same outcome as without them
-    assert dirty.essential_coverage == clean.essential_coverage == pytest.approx(3 / 5)
-    assert dirty.score == clean.score == pytest.approx(9 / 12)
+    assert dirty.essential_coverage == clean.essential_coverage == pytest.approx(6 / 19)
+    assert dirty.score == clean.score == pytest.approx(7.5 / TOTAL_WEIGHT)
     assert dirty.coverage == clean.coverage
     assert [r.status for r in dirty.requirements] == [r.status for r in clean.requirements]
     assert {r.evidence.credential for r in dirty.requirements if r.evidence} <= {world.id(n) for n in JAN}
@@ -480,19 +548,20 @@ def test_each_excluded_credential_would_have_closed_a_gap(world: World) -> None:
     base = gap(world, JAN)
     before_revocation = gap(world, [*JAN, "revoked"], lists=world.lists_before_revocation)
     assert before_revocation.not_counted == ()
-    assert by_label(before_revocation)[METEN].status == "met"
-    assert before_revocation.essential_coverage == pytest.approx(4 / 5)
-    assert base.essential_coverage == pytest.approx(3 / 5)
+    assert by_label(before_revocation)[MEASURE].status == "met"  # measuring L3 for L2
+    assert before_revocation.essential_coverage == pytest.approx(7 / 19)
+    assert base.essential_coverage == pytest.approx(6 / 19)
 
     trusted_rogue = gap(world, [*JAN, "untrusted"], trust=trust_list(world, rogue=True))
     assert trusted_rogue.not_counted == ()
-    assert by_label(trusted_rogue)[METEN].evidence.credential == world.id("untrusted")
-    assert trusted_rogue.score == pytest.approx((9 + 2) / 12)
+    assert by_label(trusted_rogue)[MEASURE].evidence.credential == world.id("untrusted")
+    assert trusted_rogue.score == pytest.approx((7.5 + 1) / TOTAL_WEIGHT)
 
+    # the VCA certificate: ESCO's "wear appropriate protective gear", optional (weight 0.5)
     broader = gap(world, [*JAN, "diploma_only"], trust=trust_list(world, examen=("Diploma", "Certification")))
     assert broader.not_counted == ()
-    assert by_label(broader)[VEILIG].status == "met"
-    assert broader.score == pytest.approx((9 + 1) / 12)
+    assert by_label(broader)[PPE].status == "met"
+    assert broader.score == pytest.approx((7.5 + 0.5) / TOTAL_WEIGHT)
 
 
 # -- 3. only verified credentials ------------------------------------------------------------------
@@ -517,12 +586,12 @@ def test_match_takes_only_verified_credentials(world: World) -> None:
 
 
 def test_match_accepts_any_iterable_of_verified_credentials(world: World) -> None:
-    """A generator is checked and then used, not used up by the check (3 of 5 essential met)."""
+    """A generator is checked and then used, not used up by the check (6 of 19 essential met)."""
     result = assess(world, JAN)
-    fw = load_framework([FRAMEWORK])
+    fw = load_framework([FRAMEWORK], esco=Taxonomy.embedded())
     report = match(load_profile(PROFILE), (c for c in result.accepted), framework=fw)
-    assert report.essential_coverage == pytest.approx(3 / 5)
-    assert report.score == pytest.approx(9 / 12)
+    assert report.essential_coverage == pytest.approx(6 / 19)
+    assert report.score == pytest.approx(7.5 / TOTAL_WEIGHT)
 
 
 # -- loading ----------------------------------------------------------------------------------------
@@ -552,10 +621,13 @@ def test_profile_framework_catalog_are_schema_checked(tmp_path: Path) -> None:
 def test_example_profile_loads_as_written() -> None:
     p = load_profile(PROFILE)
     assert p.title == "CNC-verspaner (m/v)"
-    assert [(r.label, r.level, r.essential, r.weight) for r in p.requirements] == [
-        (CNC, 3, True, 3), (VERSPANEN, 3, True, 2), (TEKENING, 3, True, 2), (METEN, 2, True, 2),
-        (VEILIG, 1, True, 1), (DIPLOMA, None, False, 1), (PLANNEN, 2, False, 1)]
-    assert p.requirements[5].ref == "qualification:25751"
+    assert p.occupation == "http://data.europa.eu/esco/occupation/5c082067-ea18-4ccb-8c43-e70b18ad8120"
+    assert len(p.requirements) == 158
+    assert [r.essential for r in p.requirements] == [True] * 19 + [False] * 139
+    assert {r.weight for r in p.requirements[:19]} == {1.0} and {r.weight for r in p.requirements[19:]} == {0.5}
+    assert {r.label: r.level for r in p.requirements if r.level is not None} == {
+        AVAIL: 2, MEASURE: 2, PROGRAM: 3, BLUEPRINTS: 3, SETUP: 3}
+    assert all(r.ref.startswith(ESCO) for r in p.requirements)
 
 
 def test_text_and_html_reports_say_the_same_things() -> None:
