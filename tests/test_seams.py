@@ -41,7 +41,10 @@ ACHIEVEMENTS = REPO / "examples" / "achievements"
 PROFILE = REPO / "examples" / "profiles" / "cnc-verspaner.json"
 FRAMEWORK = REPO / "examples" / "frameworks" / "metaal-vaardigheden.json"
 JOSE = VECTORS / "vc-jose-cose"
-CNC, VERSPANEN, TEKENING = "CNC-programmeren", "Verspanen", "Technische tekeningen lezen"
+# requirements of examples/profiles/cnc-verspaner.json (ESCO "computer numerical control machine
+# operator") that the CNC badge (level 3 of 3) and the drawing badge (level 4) meet by their ESCO
+# alignments: "program a CNC controller" (level 3) and "read standard blueprints" (level 3)
+CNC, TEKENING = "program a CNC controller", "read standard blueprints"
 
 
 class World:
