@@ -1,12 +1,12 @@
 """skillcred: skills passports as W3C Verifiable Credentials.
 
-Map of the public API (everything else, in particular ``_internal`` and ``_cli``, is private):
-
-- :mod:`skillcred.errors`   the exception tree, each with a stable ``code``
-- :mod:`skillcred.loader`   the offline JSON-LD document loader (bundled contexts only)
-- :mod:`skillcred.keys`     Ed25519 / P-256 / P-384 key pairs, Multikey, JWK, key files
-- :mod:`skillcred.did`      did:key and did:web (offline resolution only)
-- :mod:`skillcred.proofs`   Data Integrity proofs: ``add_proof``, ``verify_proof``
+The promised import paths, and the names each of them exports, are listed in
+``docs/stability.md`` (``tests/test_public_api.py`` keeps that list and every module's
+``__all__`` in step). Everything else -- ``_internal``, ``_cli`` and any ``_name`` -- is
+private and may change in any release. Start with :mod:`skillcred.issuer` (institute),
+:mod:`skillcred.wallet` (worker) and :mod:`skillcred.verify` (employer).
 """
+
+__all__ = ["__version__"]
 
 __version__ = "0.1.0"

@@ -17,8 +17,13 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 __all__ = [
+    "CRYPTOGRAPHIC_SECURITY_ERROR",
+    "MALFORMED_VALUE_ERROR",
+    "PARSING_ERROR",
+    "RANGE_ERROR",
     "CanonicalizationError",
     "ContextError",
+    "DidDocumentConflict",
     "EscoAmbiguous",
     "EscoDownloadUnrecognised",
     "EscoUnknownConcept",
@@ -30,6 +35,7 @@ __all__ = [
     "ResolutionError",
     "SchemaViolation",
     "SkillcredError",
+    "SkillcredSecurityWarning",
     "StoreError",
     "TokenInvalid",
     "UnknownContext",

@@ -64,6 +64,7 @@ __all__ = [
     "EscoDownloadUnrecognised",
     "EscoUnknownConcept",
     "ImportReport",
+    "Kind",
     "OccupationSkill",
     "SearchHit",
     "Taxonomy",

@@ -30,6 +30,7 @@ from skillcred.secured import SecuredCredential
 
 __all__ = [
     "FORMATS",
+    "Format",
     "OpenedCredential",
     "envelope_for_presentation",
     "is_envelope",

@@ -52,6 +52,7 @@ from skillcred.securing import check_sd_base, envelope_for_presentation, is_sd_b
 
 __all__ = [
     "KINDS",
+    "Listing",
     "Problem",
     "Selection",
     "Wallet",
