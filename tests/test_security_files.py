@@ -145,7 +145,7 @@ def run(home: Path, *args: str | Path, stdin: bytes | None = None) -> subprocess
     return out
 
 
-def one_line_error(proc: subprocess.CompletedProcess[str], *needles: str) -> str:
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], *needles: str) -> str:
     """Exit 2 with exactly one ``skillcred: error:`` line on stderr containing ``needles``."""
     assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
     lines = proc.stderr.strip().splitlines()
@@ -330,12 +330,12 @@ def test_roster_stream_stops_at_its_limit(tmp_path: Path, monkeypatch: pytest.Mo
 
 def test_verify_refuses_a_bad_file(world: World, bad_file: tuple[Path, str]) -> None:
     path, message = bad_file
-    one_line_error(run(world.home, "verify", path, "--trust", world.trust), str(path), message)
+    assert_one_line_error(run(world.home, "verify", path, "--trust", world.trust), str(path), message)
 
 
 def test_wallet_add_refuses_a_bad_file(world: World, bad_file: tuple[Path, str]) -> None:
     path, message = bad_file
-    one_line_error(run(world.home, "wallet", "add", "--wallet", world.wallet.root, path), str(path), message)
+    assert_one_line_error(run(world.home, "wallet", "add", "--wallet", world.wallet.root, path), str(path), message)
     assert world.wallet.entries() == []
 
 
@@ -345,7 +345,7 @@ def test_wallet_add_from_stdin_stays_allowed_and_bounded(world: World, tmp_path:
     assert proc.returncode == 0, proc.stderr
     assert len(w.entries()) == 1
     too_big = b" " * (MAX_JSON_BYTES + 1)
-    one_line_error(run(world.home, "wallet", "add", "--wallet", w.root, "-", stdin=too_big), "<stdin>",
+    assert_one_line_error(run(world.home, "wallet", "add", "--wallet", w.root, "-", stdin=too_big), "<stdin>",
                    "larger than")
 
 
@@ -354,14 +354,14 @@ def test_trust_add_refuses_a_bad_did_document(world: World, bad_file: tuple[Path
     trust = tmp_path / "t.json"
     proc = run(world.home, "trust", "add", "--trust", trust, "did:web:roc.example", "--name", "ROC",
                "--did-document", path)
-    one_line_error(proc, str(path), message)
+    assert_one_line_error(proc, str(path), message)
     assert not trust.exists()
 
 
 def test_status_import_refuses_a_bad_file(world: World, bad_file: tuple[Path, str], tmp_path: Path) -> None:
     path, message = bad_file
     cache = tmp_path / "cache"
-    one_line_error(run(world.home, "status", "import", path, "--cache", cache), str(path), message)
+    assert_one_line_error(run(world.home, "status", "import", path, "--cache", cache), str(path), message)
     assert list(cache.glob("*.json")) == []
 
 
@@ -376,7 +376,7 @@ def test_issue_refuses_a_bad_achievement_file(world: World, tmp_path: Path, suff
             path = link
         proc = run(world.home, "issue", "--issuer", world.issuer_dir, "--achievement", path,
                    "--subject", subject, "-o", tmp_path / "out.json")
-        one_line_error(proc, str(path), message)
+        assert_one_line_error(proc, str(path), message)
     assert not (tmp_path / "out.json").exists()
 
 
@@ -387,12 +387,12 @@ def test_a_bad_passphrase_file_is_refused(world: World, tmp_path: Path) -> None:
         proc = run(world.home, "issue", "--issuer", world.issuer_dir, "--achievement",
                    ACHIEVEMENTS / "cnc-programmeren.yaml", "--subject", world.wallet.holder,
                    "--passphrase-file", path)
-        one_line_error(proc, str(path), message)
+        assert_one_line_error(proc, str(path), message)
 
 
 def test_sign_refuses_a_key_that_is_a_fifo_or_a_device(world: World, tmp_path: Path) -> None:
     for path, message in [(Path("/dev/zero"), "is a character device"), (_fifo(tmp_path, "k.pem"), "is a FIFO")]:
-        one_line_error(run(world.home, "sign", world.credential, "--key", path), str(path), message)
+        assert_one_line_error(run(world.home, "sign", world.credential, "--key", path), str(path), message)
 
 
 def test_rank_refuses_a_bad_challenge_file_and_profile(world: World, tmp_path: Path) -> None:
@@ -401,10 +401,10 @@ def test_rank_refuses_a_bad_challenge_file_and_profile(world: World, tmp_path: P
     shutil.copy(world.presentation, folder / "jan.json")
     fifo = _fifo(tmp_path, "ch.json")
     proc = run(world.home, "rank", folder, "--profile", PROFILE, "--challenge-file", fifo, "--trust", world.trust)
-    one_line_error(proc, str(fifo), "is a FIFO")
+    assert_one_line_error(proc, str(fifo), "is a FIFO")
     (folder / "challenges.json").write_text(json.dumps({"jan.json": CHALLENGE}))
     proc = run(world.home, "rank", folder, "--profile", "/dev/zero", "--trust", world.trust)
-    one_line_error(proc, "/dev/zero", "is a character device")
+    assert_one_line_error(proc, "/dev/zero", "is a character device")
 
 
 # --------------------------------------------------------------------------------------------
@@ -507,7 +507,7 @@ def test_rank_reports_bad_entries_per_row(world: World, tmp_path: Path) -> None:
 
 def test_wallet_import_refuses_a_bad_bundle_file(world: World, bad_file: tuple[Path, str], tmp_path: Path) -> None:
     path, message = bad_file
-    one_line_error(run(world.home, "wallet", "import", "--wallet", tmp_path / "new", path), str(path), message)
+    assert_one_line_error(run(world.home, "wallet", "import", "--wallet", tmp_path / "new", path), str(path), message)
     assert not (tmp_path / "new" / "wallet.json").exists()
 
 
@@ -563,7 +563,7 @@ def test_a_symlinked_credentials_folder_is_refused(world: World, tmp_path: Path)
         w.add(json.loads(world.credential.read_text()))
     assert [p.name for p in elsewhere.iterdir()] == ["c.json"]
     proc = run(world.home, "wallet", "list", "--wallet", w.root)
-    one_line_error(proc, "symbolic link")
+    assert_one_line_error(proc, "symbolic link")
 
 
 def test_a_symlinked_holder_key_is_refused(world: World, tmp_path: Path) -> None:
@@ -692,9 +692,10 @@ def test_a_private_key_loads_without_a_word(tmp_path: Path, mode: int) -> None:
 
     path = _key_file(tmp_path, mode)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        read_key_file(path)
-        read_key_file(path, strict_permissions=True)
+        warnings.simplefilter("error")  # any warning would raise here
+        loaded = read_key_file(path)
+        strict = read_key_file(path, strict_permissions=True)
+    assert loaded.public_key.multikey == strict.public_key.multikey
 
 
 @pytest.mark.parametrize("mode", [0o644, 0o640, 0o604])
@@ -767,7 +768,7 @@ def test_cli_issue_refuses_an_open_issuer_key(world: World, cli_issuer: Path, tm
     key = cli_issuer / "issuer-key.pem"
     key.chmod(mode)
     out = tmp_path / "c.json"
-    line = one_line_error(run(world.home, *_issue_args(cli_issuer, world.wallet.holder, out)),
+    line = assert_one_line_error(run(world.home, *_issue_args(cli_issuer, world.wallet.holder, out)),
                           str(key), f"{mode:04o}", "chmod 600")
     assert "key_permissions" not in line  # the message is for people; the code is for programs
     assert not out.exists()
@@ -801,7 +802,7 @@ def test_every_issuer_key_command_refuses_an_open_key(world: World, cli_issuer: 
         ["status", "publish", "--issuer", cli_issuer, "--out-dir", tmp_path / "pub"],
     ]
     for args in commands:
-        one_line_error(run(world.home, *args), str(key), "0644", "chmod 600")
+        assert_one_line_error(run(world.home, *args), str(key), "0644", "chmod 600")
     for args in commands:
         proc = run(world.home, *args, "--unsafe-allow-open-key-permissions")
         assert proc.returncode == 0, (args, proc.stderr)
@@ -810,7 +811,7 @@ def test_every_issuer_key_command_refuses_an_open_key(world: World, cli_issuer: 
 
 def test_cli_sign_refuses_an_open_key_and_keys_show_warns(world: World, tmp_path: Path) -> None:
     key = _key_file(tmp_path, 0o644)
-    one_line_error(run(world.home, "sign", world.credential, "--key", key), str(key), "0644", "chmod 600")
+    assert_one_line_error(run(world.home, "sign", world.credential, "--key", key), str(key), "0644", "chmod 600")
     proc = run(world.home, "sign", world.credential, "--key", key, "--unsafe-allow-open-key-permissions",
                "-o", tmp_path / "s.json")
     assert proc.returncode == 0, proc.stderr
@@ -828,7 +829,7 @@ def test_cli_sign_refuses_a_symlinked_key(world: World, tmp_path: Path) -> None:
     real = _key_file(tmp_path, 0o600)
     link = tmp_path / "link.pem"
     link.symlink_to(real)
-    one_line_error(run(world.home, "sign", world.credential, "--key", link), str(link), "symbolic link")
+    assert_one_line_error(run(world.home, "sign", world.credential, "--key", link), str(link), "symbolic link")
     # the unsafe switch is about permissions only: a link is still refused (after its UNSAFE line)
     proc = run(world.home, "sign", world.credential, "--key", link, "--unsafe-allow-open-key-permissions")
     assert proc.returncode == 2
