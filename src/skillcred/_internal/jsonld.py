@@ -34,10 +34,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 
 from pyld import jsonld
 
@@ -215,22 +215,32 @@ def reference_path(enabled: bool = True) -> Iterator[None]:
         set_fast_path(previous)
 
 
-def _fast_rows(document: Mapping[str, Any], loader: OfflineLoader) -> list[Row] | None:
+T = TypeVar("T")
+
+
+def _fast(step: Callable[[Mapping[str, Any], OfflineLoader], T], document: Mapping[str, Any],
+          loader: OfflineLoader, stat: str, fallback: str) -> tuple[bool, T | None]:
+    """Run a fast-path ``step``; (False, None) when the reference path must decide instead (the
+    fast path does not handle the document, or failed in a way only STRICT tests surface)."""
     try:
-        rows = fastld.to_rows(document, loader)
+        out = step(document, loader)
     except fastld._NotHandled as exc:
-        fastld.STATS[f"fallback:{exc.reason}"] += 1
-        return None
+        fastld.STATS[f"{fallback}:{exc.reason}"] += 1
+        return False, None
     except RecursionError:
-        fastld.STATS["fallback:recursion"] += 1
-        return None
+        fastld.STATS[f"{fallback}:recursion"] += 1
+        return False, None
     except Exception as exc:  # a context error, or a fast-path bug: the reference path decides
         if STRICT and not isinstance(exc, SkillcredError | jsonld.JsonLdError):
             raise
-        fastld.STATS[f"fallback:exception:{type(exc).__name__}"] += 1
-        return None
-    fastld.STATS["fast"] += 1
-    return rows
+        fastld.STATS[f"{fallback}:exception:{type(exc).__name__}"] += 1
+        return False, None
+    fastld.STATS[stat] += 1
+    return True, out
+
+
+def _fast_rows(document: Mapping[str, Any], loader: OfflineLoader) -> list[Row] | None:
+    return _fast(fastld.to_rows, document, loader, "fast", "fallback")[1]
 
 
 _MemoKey = tuple[int, tuple[tuple[str, Any], ...]]
@@ -308,21 +318,7 @@ def to_rdf_rows(
 
 def _checked_without_rdf(document: Mapping[str, Any], loader: OfflineLoader) -> bool:
     """Whether :func:`fastld.check` accepted ``document``; ``False``: the reference path decides."""
-    try:
-        fastld.check(document, loader)
-    except fastld._NotHandled as exc:
-        fastld.STATS[f"check-fallback:{exc.reason}"] += 1
-        return False
-    except RecursionError:
-        fastld.STATS["check-fallback:recursion"] += 1
-        return False
-    except Exception as exc:  # a context error, or a fast-path bug: the reference path decides
-        if STRICT and not isinstance(exc, SkillcredError | jsonld.JsonLdError):
-            raise
-        fastld.STATS[f"check-fallback:exception:{type(exc).__name__}"] += 1
-        return False
-    fastld.STATS["check"] += 1
-    return True
+    return _fast(fastld.check, document, loader, "check", "check-fallback")[0]
 
 
 def check_terms(document: Mapping[str, Any], *, loader: OfflineLoader | None = None, rdf: bool = True) -> None:

@@ -570,14 +570,7 @@ class Verifier:
                     f"signed by {report.controllers[0]} for authentication"
                     + (f", challenge and domain {domain} match" if challenge and domain else ""))
         if challenge is None:
-            if self.policy.unsafe_no_challenge:
-                run.add("presentation.challenge", 4, "not_applicable",
-                        "UNSAFE: no challenge expected; replay protection is off", "unsafe_no_challenge")
-            else:
-                run.add("presentation.challenge", 4, "indeterminate",
-                        "no expected challenge was given, so a replayed presentation cannot be told apart "
-                        "(pass --challenge)", "challenge_not_given")
-                ok = False
+            ok = self._challenge_unexpected(run) and ok
         else:
             run.add("presentation.challenge", 4, "passed" if not bad else "failed",
                     "the proof carries the expected challenge" if not bad else "see presentation.proof",
@@ -613,6 +606,18 @@ class Verifier:
         run.warnings.append("the presentation is unsigned: its presenter is not authenticated and the credentials "
                             "are verified on their own (no holder binding, no replay protection)")
         return True
+
+    def _challenge_unexpected(self, run: _Run) -> bool:
+        """No expected challenge: ``presentation.challenge`` is indeterminate (a replay cannot be
+        told apart) unless the policy says ``unsafe_no_challenge``. False: that fails it."""
+        if self.policy.unsafe_no_challenge:
+            run.add("presentation.challenge", 4, "not_applicable",
+                    "UNSAFE: no challenge expected; replay protection is off", "unsafe_no_challenge")
+            return True
+        run.add("presentation.challenge", 4, "indeterminate",
+                "no expected challenge was given, so a replayed presentation cannot be told apart "
+                "(pass --challenge)", "challenge_not_given")
+        return False
 
     def _domain_expected(self, run: _Run, domain: str | None) -> bool:
         """No expected domain: ``presentation.domain`` is indeterminate (a presentation made for
@@ -678,14 +683,7 @@ class Verifier:
         ok = self._shape_and_terms(run, "presentation", data, "VerifiablePresentation")
         run.add("presentation.proof", 4, "passed", f"{label} signed by {signer} for authentication")
         if challenge is None:
-            if self.policy.unsafe_no_challenge:
-                run.add("presentation.challenge", 4, "not_applicable",
-                        "UNSAFE: no challenge expected; replay protection is off", "unsafe_no_challenge")
-            else:
-                run.add("presentation.challenge", 4, "indeterminate",
-                        "no expected challenge was given, so a replayed presentation cannot be told apart "
-                        "(pass --challenge)", "challenge_not_given")
-                ok = False
+            ok = self._challenge_unexpected(run) and ok
         elif nonce != challenge or (domain is not None and domain not in _as_list(aud)):
             run.add("presentation.challenge", 4, "failed",
                     f"the {label} does not carry the expected challenge and domain (nonce/aud)",
