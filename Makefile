@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean venv browser postgres conformance
+.PHONY: demo test lint bench clean venv browser postgres conformance interop
 
 venv: $(STAMP)
 
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash examples/demo.sh
 
-test: $(STAMP) lint browser postgres
+test: $(STAMP) lint browser postgres interop
 	$(PY) -m pytest
 
 # Static checks (configured in pyproject.toml); `make test` runs them first.
@@ -35,6 +35,23 @@ browser:
 			|| echo "note: installing chromium failed; the passport browser test will be skipped"; \
 	else \
 		echo "note: chromium not installed and cannot install it here (needs root and apt-get); the passport browser test will be skipped"; \
+	fi
+
+# Interop peers (other implementations, pinned by each folder's package-lock.json): every
+# tests/interop/NAME/ with a lock file gets `npm ci` when the lock file changed. The interop tests
+# skip with the reason only when Node.js itself is missing; with Node present and the peers not
+# installed they fail.
+interop:
+	@if command -v npm >/dev/null 2>&1; then \
+		for d in tests/interop/*/; do \
+			[ -f "$$d/package-lock.json" ] || continue; \
+			if [ ! -f "$$d/node_modules/.package-lock.json" ] || [ "$$d/package-lock.json" -nt "$$d/node_modules/.package-lock.json" ]; then \
+				echo "installing interop peers in $$d"; \
+				(cd "$$d" && npm ci --no-audit --no-fund --loglevel=error) || exit 1; \
+			fi; \
+		done; \
+	else \
+		echo "note: npm not found; the interop tests against other implementations will be skipped"; \
 	fi
 
 # The PostgreSQL registry tests start their own throwaway cluster (initdb + pg_ctl, as a non-root
