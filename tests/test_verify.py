@@ -708,3 +708,82 @@ def test_the_employer_guide_lists_the_pipeline_steps_exactly() -> None:
         assert f"`credential[i].{family}`" in guide
     for family in PRESENTATION_STEPS:
         assert f"`presentation.{family}`" in guide
+
+
+# --------------------------------------------------------------------------------------------
+# The verifier's private copy, and the work it does once per run (issue 14 item 9)
+
+
+@pytest.mark.parametrize("depth", [63, 64, 65, 66])
+def test_the_depth_bound_is_check_depths_own(world: World, depth: int) -> None:
+    """One walk copies the document, bounds its depth and collects its contexts; the bound is
+    exactly ``check_depth``'s (a document check_depth accepts is never refused for depth)."""
+    from skillcred._internal.fileio import MAX_JSON_DEPTH, check_depth
+    from skillcred.errors import MalformedDocument
+
+    doc = cred(world)
+    nested: Any = "leaf"
+    for _ in range(depth - 2):  # with the credential and its subject: depth + 1 levels, the leaf counted
+        nested = [nested]
+    doc["credentialSubject"]["deep"] = nested
+    try:
+        check_depth(doc)
+        accepted = True
+    except MalformedDocument:
+        accepted = False
+    assert accepted is (depth + 1 <= MAX_JSON_DEPTH)  # the parameters straddle the bound
+    report = verifier(world).check(doc)
+    shape = [c for c in report.checks if c.id == "document.shape"]
+    if accepted:
+        assert not shape  # no depth refusal: it goes on to the proof (which fails: "deep" is not signed)
+        assert the(report, "credential.proof").status == "failed"
+    else:
+        assert [(c.status, c.code) for c in shape] == [("failed", "malformed_document")]
+        assert "nests deeper than 64 levels" in shape[0].reason
+
+
+def test_a_caller_changing_its_document_changes_nothing_verified(world: World) -> None:
+    vc = cred(world)
+    vp = present(world, [vc])
+    result = verifier(world).assess(vp, challenge=CHALLENGE, domain=DOMAIN)
+    assert result.report.verified and len(result.accepted) == 1
+    kept = copy.deepcopy(result.accepted[0].document)
+    vp["verifiableCredential"][0]["credentialSubject"]["id"] = "did:example:someone-else"
+    vp["verifiableCredential"][0]["issuer"] = "did:example:forger"
+    assert result.accepted[0].document == kept
+    assert result.accepted[0].document is not vp["verifiableCredential"][0]
+
+
+def test_claims_and_list_dates_are_judged_once_per_credential_and_list(world: World,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The trust check and the counted claims share one judgement of a credential's claims, and
+    a status list's dates are judged once per run however many entries point at it: counted
+    calls, and the verdicts stay those of a fresh judgement each time."""
+    calls = {"claims": 0, "dates": 0}
+    real_claims, real_dates = verifier_module.credential_claims, verifier_module.Verifier._list_dates
+
+    def counting_claims(doc: Any) -> Any:
+        calls["claims"] += 1
+        return real_claims(doc)
+
+    def counting_dates(self: Verifier, *a: Any, **kw: Any) -> Any:
+        calls["dates"] += 1
+        return real_dates(self, *a, **kw)
+
+    monkeypatch.setattr(verifier_module, "credential_claims", counting_claims)
+    monkeypatch.setattr(verifier_module.Verifier, "_list_dates", counting_dates)
+    creds = [cred(world) for _ in range(3)]
+    v = verifier(world)
+    result = v.assess(present(world, creds), challenge=CHALLENGE, domain=DOMAIN)
+    assert result.report.verified and len(result.accepted) == 3
+    assert all(c.claims for c in result.accepted)
+    assert calls["claims"] == 3  # once per credential, not once per use
+    entries = sum(len(c["credentialStatus"]) if isinstance(c["credentialStatus"], list) else 1 for c in creds)
+    purposes = {e["statusPurpose"] for c in creds for e in (c["credentialStatus"] if isinstance(
+        c["credentialStatus"], list) else [c["credentialStatus"]])}
+    assert entries > len(purposes)  # several entries share each list
+    assert calls["dates"] == len(purposes)  # one list per purpose here: judged once each
+    # a stale list is still refused for every entry that points at it
+    late = datetime.now().astimezone() + timedelta(days=3650)
+    stale = v.assess(present(world, creds), challenge=CHALLENGE, domain=DOMAIN, at=late).report
+    assert not stale.verified

@@ -347,10 +347,14 @@ class BitstringStatusList:
 
 def _is_url(value: object) -> bool:
     """An absolute URL or URN/DID-style IRI: a scheme and something after it, no spaces."""
-    if not isinstance(value, str) or not value or any(c.isspace() for c in value):
+    if not isinstance(value, str) or not value or _SPACE.search(value) is not None:
         return False
     scheme, _, rest = value.partition(":")
-    return bool(rest) and bool(re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme))
+    return bool(rest) and _SCHEME.fullmatch(scheme) is not None
+
+
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
+_SPACE = re.compile(r"\s")  # str patterns: exactly the characters str.isspace() accepts
 
 
 def _status_message_list(status_size: int, messages: Sequence[Any]) -> list[dict[str, Any]]:

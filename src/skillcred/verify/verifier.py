@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from skillcred._internal.fileio import check_depth, copy_json
+from skillcred._internal.fileio import MAX_JSON_DEPTH, check_depth, copy_json
 from skillcred._internal.integrity import check_related_resources
 from skillcred._internal.jsonld import check_terms, rows_memo
 from skillcred._internal.timeutil import format_datetime, parse_datetime, utcnow
@@ -279,6 +279,15 @@ class _Run:
     status_proofs: dict[int, ProofReport] = field(default_factory=dict)
     #: an unsigned presentation verified under ``allow_unsigned_presentations``: no presenter
     unsigned: bool = False
+    #: the verifier's private copy of the document checked, and every context URL in it (both
+    #: made in the one walk that also bounds its depth, see ``_private_copy``)
+    document: Any = None
+    document_contexts: tuple[str, ...] = ()
+    #: ``Verifier._scope`` per credential (by id() of the document, which the run keeps alive):
+    #: the trust check and the counted claims judge the same claims once
+    scopes: dict[int, Any] = field(default_factory=dict)
+    #: ``Verifier._list_dates`` per chosen status list copy (by id(), the copy kept alive here)
+    list_dates: dict[tuple[int, str, str], Any] = field(default_factory=dict)
 
     def add(self, cid: str, step: int, status: CheckStatus, reason: str, code: str = "ok") -> Check:
         c = Check(cid, step, status, reason, code if status != "passed" else "ok")
@@ -389,7 +398,11 @@ class Verifier:
         holder_ok = False
         holder: str | None = None
         try:
-            check_depth(document)
+            # one walk: the depth bound, a private copy (the caller changing theirs during or
+            # after the verification changes nothing here) and the context URLs
+            contexts: list[str] = []
+            document = _private_copy(document, MAX_JSON_DEPTH, contexts)
+            run.document, run.document_contexts = document, tuple(contexts)
         except MalformedDocument as exc:
             run.add("document.shape", 1, "failed", exc.message, exc.code)
             return self._finish(run, "credential", when, source, None, [], [], None)
@@ -429,11 +442,14 @@ class Verifier:
                                  if run.unsigned and holder_ok else "the presentation itself did not verify"))
             else:
                 counted, not_counted = self._counted_claims(
-                    cred, _issuer_id(cred), holder if kind == "presentation" else None)
+                    run, cred, _issuer_id(cred), holder if kind == "presentation" else None)
                 accepted.append(VerifiedCredential(
                     index=i, id=cid, issuer=str(_issuer_id(cred)), issuer_name=_issuer_name(cred),
                     subject=str(_subjects(cred)[0].get("id")) if _subjects(cred) else None,
-                    document=copy_json(dict(cred)), claims=tuple(counted), not_counted=tuple(not_counted),
+                    # ``cred`` is part of the run's private copy (or claims opened from a token):
+                    # nothing else holds it once the run ends
+                    document=cred if isinstance(cred, dict) else dict(cred), claims=tuple(counted),
+                    not_counted=tuple(not_counted),
                 ))
         if kind == "presentation" and not creds and not any(c.id == "presentation.credentials" for c in run.checks):
             if self.policy.require_credentials:
@@ -496,8 +512,9 @@ class Verifier:
                     f"{'2.0' if ctx[0] == VC_V2 else '1.1'}")
         if required_type == "VerifiableCredential":
             self._related_resources(run, prefix, doc)
+        urls = run.document_contexts if doc is run.document else None
         unknown = [] if contexts_known else sorted(
-            {c for c in self._all_context_urls(doc) if not self._loader.knows(c)})
+            {c for c in (self._all_context_urls(doc) if urls is None else urls) if not self._loader.knows(c)})
         if unknown:
             run.add(f"{prefix}.contexts", 2, "failed",
                     f"context {', '.join(unknown)} is not bundled (contexts are never fetched)", UnknownContext.code)
@@ -876,19 +893,14 @@ class Verifier:
         if skipped:
             which += f"; {skipped} newer cop{'y' if skipped == 1 else 'ies'} that did not verify ignored"
         try:
-            if is_stale(lst, at=when):
-                return ("indeterminate", f"status list {url} ({which}) is stale (past its validUntil/ttl); "
-                        "get a fresh copy", "status_list_stale")
-            start = lst.get("validFrom")
-            if start and parse_datetime(start) > when + self.policy.clock_skew:
-                return "indeterminate", f"status list {url} ({which}) is not valid yet", "status_list_not_yet_valid"
-            not_before = self.policy.status_not_before
-            if not_before is not None:
-                floor = not_before if not_before.tzinfo is not None else not_before.replace(tzinfo=UTC)
-                if not start or parse_datetime(start, field="validFrom") < floor:
-                    return ("indeterminate", f"status list {url} ({which}) is older than the required "
-                            f"{format_datetime(floor)} (status_not_before, --status-not-before); get a newer "
-                            "copy ('skillcred status import')", "status_list_too_old")
+            # the list's own dates, judged once per run for each chosen copy
+            date_key = (id(lst), str(url), which)
+            dated = run.list_dates.get(date_key)
+            if dated is None or dated[0] is not lst:
+                dated = (lst, self._list_dates(lst, str(url), which, when))
+                run.list_dates[date_key] = dated
+            if dated[1] is not None:
+                return dated[1]
             result = read_status(entry, lst, decode=self._decode_list)
         except (MalformedDocument, UnsupportedFeature) as exc:
             return "indeterminate", f"status list {url}: {exc.message}", exc.code
@@ -900,6 +912,26 @@ class Verifier:
             return "failed", f"{word} (status list {url}, index {result.index}; {which})", word
         shown = "revoked" if purpose == "revocation" else "suspended" if purpose == "suspension" else purpose
         return "passed", f"not {shown} ({which})", "ok"
+
+    def _list_dates(self, lst: Mapping[str, Any], url: str, which: str,
+                    when: datetime) -> tuple[CheckStatus, str, str] | None:
+        """Whether a status list copy may decide at ``when`` (its staleness, validFrom and the
+        policy's status_not_before): None when it may, else the outcome. Raises
+        MalformedDocument for an unreadable date (the caller reports it)."""
+        if is_stale(lst, at=when):
+            return ("indeterminate", f"status list {url} ({which}) is stale (past its validUntil/ttl); "
+                    "get a fresh copy", "status_list_stale")
+        start = lst.get("validFrom")
+        if start and parse_datetime(start) > when + self.policy.clock_skew:
+            return "indeterminate", f"status list {url} ({which}) is not valid yet", "status_list_not_yet_valid"
+        not_before = self.policy.status_not_before
+        if not_before is not None:
+            floor = not_before if not_before.tzinfo is not None else not_before.replace(tzinfo=UTC)
+            if not start or parse_datetime(start, field="validFrom") < floor:
+                return ("indeterminate", f"status list {url} ({which}) is older than the required "
+                        f"{format_datetime(floor)} (status_not_before, --status-not-before); get a newer "
+                        "copy ('skillcred status import')", "status_list_too_old")
+        return None
 
     def _newest_verified(self, run: _Run, copies: Sequence[_StatusCopy], url: str, issuer: str | None,
                          when: datetime) -> tuple[_StatusCopy | None, int, tuple[CheckStatus, str, str] | None]:
@@ -978,22 +1010,30 @@ class Verifier:
             self._decoded_cache.move_to_end(key)
         return bits
 
-    def _scope(self, cred: Mapping[str, Any], issuer: str | None
+    def _scope(self, run: _Run, cred: Mapping[str, Any], issuer: str | None
                ) -> tuple[TrustedIssuer | None, list[Claim], list[tuple[Claim, str]], list[tuple[str, str]]]:
         """The one place trust scope is judged, for the trust check and for what gap analysis
         counts: every claim of every subject and achievement, inside or outside the scope of
         the issuer's trust-list entry (without a trust list, everything is inside)."""
+        key = id(cred)  # the run keeps ``cred`` alive (its private copy), so the id is not reused
+        held = run.scopes.get(key)
+        if held is not None and held[0] is cred and held[1] == issuer:
+            return held[2]  # type: ignore[no-any-return]
         found = credential_claims(cred)
         entry = self.policy.trust.get(issuer or "") if self.policy.trust is not None else None
         if entry is None:
-            return None, list(found.claims), [], list(found.ignored)
-        inside, outside = entry.judge(found.claims)
-        return entry, inside, outside, list(found.ignored)
+            out: tuple[TrustedIssuer | None, list[Claim], list[tuple[Claim, str]], list[tuple[str, str]]] = (
+                None, list(found.claims), [], list(found.ignored))
+        else:
+            inside, outside = entry.judge(found.claims)
+            out = entry, inside, outside, list(found.ignored)
+        run.scopes[key] = (cred, issuer, out)
+        return (out[0], list(out[1]), list(out[2]), list(out[3]))
 
-    def _counted_claims(self, cred: Mapping[str, Any], issuer: str | None,
+    def _counted_claims(self, run: _Run, cred: Mapping[str, Any], issuer: str | None,
                         holder: str | None) -> tuple[list[Claim], list[tuple[str, str]]]:
         """The claims of a verified credential that may be counted, and the others with why."""
-        _entry, inside, outside, ignored = self._scope(cred, issuer)
+        _entry, inside, outside, ignored = self._scope(run, cred, issuer)
         not_counted = [(c.describe(), f"outside the trust scope: {why}") for c, why in outside] + ignored
         counted: list[Claim] = []
         for c in inside:
@@ -1010,7 +1050,7 @@ class Verifier:
             run.add(f"{prefix}.trust", 9, "not_applicable",
                     "NOT PERFORMED: no trust list given, so the issuer is not checked", "trust_not_checked")
             return
-        entry, inside, outside, _ignored = self._scope(cred, issuer)
+        entry, inside, outside, _ignored = self._scope(run, cred, issuer)
         if entry is None:
             run.add(f"{prefix}.trust", 9, "failed", f"issuer {issuer} is not in the trust list", "issuer_untrusted")
             return
@@ -1047,6 +1087,26 @@ class Verifier:
                 return
         names = ", ".join(str(r.get("id")).rsplit("/", 1)[-1] for r in refs)
         run.add(f"{prefix}.schema", 10, "passed", f"valid against {names}")
+
+
+def _private_copy(value: Any, limit: int, contexts: list[str]) -> Any:
+    """A deep copy of a parsed JSON value, refusing nesting deeper than ``limit`` (what
+    ``check_depth`` refuses) and collecting every context URL (what ``_collect_context_urls``
+    collects), in one walk instead of three. Never more than ``limit`` frames deep."""
+    if isinstance(value, dict | list) and value and limit <= 1:  # its contents would be a level too deep
+        raise MalformedDocument(f"document nests deeper than {MAX_JSON_DEPTH} levels")
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            if k == "@context":
+                for c in _contexts(v):
+                    if isinstance(c, str):
+                        contexts.append(c)
+            out[k] = _private_copy(v, limit - 1, contexts) if isinstance(v, dict | list) else v
+        return out
+    if isinstance(value, list):
+        return [_private_copy(v, limit - 1, contexts) if isinstance(v, dict | list) else v for v in value]
+    return value
 
 
 def _collect_context_urls(node: Any, out: list[str]) -> None:
