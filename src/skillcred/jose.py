@@ -35,6 +35,7 @@ import binascii
 import json
 import re
 import urllib.parse
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -50,6 +51,7 @@ from skillcred.errors import (
     InvalidArgument,
     MalformedDocument,
     ResolutionError,
+    SkillcredSecurityWarning,
     TokenInvalid,
     UnsupportedFeature,
 )
@@ -67,6 +69,7 @@ __all__ = [
     "secure_presentation_cose",
     "secure_presentation_jwt",
     "unwrap_enveloped_credential",
+    "unwrap_nested",
     "verify_cose",
     "verify_enveloped_credential",
     "verify_jwt",
@@ -215,13 +218,19 @@ def _jwk_thumbprint(jwk: Mapping[str, Any]) -> str | None:
         return None
 
 
-def _resolve_kid(resolver: DidResolver, kid: Any, party: str, what: str) -> ResolvedMethod:
-    """Resolve ``kid`` to a verification method controlled by ``party``."""
+def _resolve_kid(resolver: DidResolver, kid: Any, party: str | None, what: str) -> ResolvedMethod:
+    """Resolve ``kid`` to a verification method controlled by ``party``.
+
+    ``party=None`` (a proof-only check, ``unsafe_skip_party_binding``): the method may be any
+    one the resolver's documents hold, whoever controls it; a relative ``kid`` must then match
+    exactly one of them."""
     if not isinstance(kid, str) or not kid:
         raise TokenInvalid("kid_missing", f"{what} header has no 'kid'")
     try:
         if ":" in kid.split("#", 1)[0]:  # an absolute URL / DID URL
             method = resolver.resolve_method(kid)
+        elif party is None:
+            method = resolver.resolve_method(_find_kid_anywhere(resolver, kid))
         else:
             method = resolver.resolve_method(_find_relative_kid(resolver, kid, party))
     except DidDocumentConflict as exc:
@@ -230,7 +239,7 @@ def _resolve_kid(resolver: DidResolver, kid: Any, party: str, what: str) -> Reso
         raise TokenInvalid("kid_unresolved", f"{what} kid {kid!r}: {exc.message}") from exc
     except UnsupportedFeature as exc:
         raise TokenInvalid("kid_unresolved", f"{what} kid {kid!r}: {exc.message}") from exc
-    if method.controller != party:
+    if party is not None and method.controller != party:
         raise TokenInvalid(
             "issuer_key_mismatch",
             f"{what} is signed with a key of {method.controller!r}, not of {party!r}",
@@ -256,6 +265,29 @@ def _find_relative_kid(resolver: DidResolver, kid: str, party: str) -> str:
         if isinstance(jwk, dict) and (jwk.get("kid") == kid or _jwk_thumbprint(jwk) == kid):
             return vm_id
     raise ResolutionError(f"no verification method with kid {kid!r} in the document of {party}")
+
+
+def _find_kid_anywhere(resolver: DidResolver, kid: str) -> str:
+    """The one verification method, in any document the resolver holds, that a relative
+    ``kid`` names (by fragment, JWK ``kid`` or thumbprint)."""
+    found: set[str] = set()
+    for doc_id in resolver.known():
+        try:
+            found.add(_find_relative_kid(resolver, kid, doc_id))
+        except (ResolutionError, DidDocumentConflict):
+            continue
+    if len(found) == 1:
+        return found.pop()
+    if found:
+        raise ResolutionError(f"kid {kid!r} matches methods of several documents: {', '.join(sorted(found))}")
+    raise ResolutionError(f"no verification method with kid {kid!r} in the documents given")
+
+
+def _unsafe_party_binding(skip: bool, what: str) -> None:
+    if skip:
+        warnings.warn(f"UNSAFE: the {what}'s key is not required to be its issuer's/holder's "
+                      "(unsafe_skip_party_binding=True): only the signature is checked",
+                      SkillcredSecurityWarning, stacklevel=3)
 
 
 def _verify_signature(parsed: _Compact, method: ResolvedMethod, what: str) -> None:
@@ -463,6 +495,19 @@ def _verify_nested(
     return tuple(verified), tuple(unverified)
 
 
+def unwrap_nested(claims: Mapping[str, Any]) -> tuple[str, ...]:
+    """The media types of a presentation's enveloped credentials, each unwrapped (a malformed
+    envelope raises ``credential_invalid``) but not verified."""
+    vcs = claims.get("verifiableCredential", [])
+    out: list[str] = []
+    for i, obj in enumerate(vcs if isinstance(vcs, list) else [vcs]):
+        try:
+            out.append(unwrap_enveloped_credential(obj)[0])
+        except TokenInvalid as exc:
+            raise TokenInvalid("credential_invalid", f"verifiableCredential[{i}]: {exc.message}") from exc
+    return tuple(out)
+
+
 def verify_jwt(
     token: str,
     *,
@@ -473,13 +518,17 @@ def verify_jwt(
     verify_credentials: bool = True,
     skip_unsupported: bool = False,
     check_times: bool = True,
+    unsafe_skip_party_binding: bool = False,
 ) -> JoseResult:
     """Verify a ``vc+jwt`` or ``vp+jwt`` (see the module docstring for the order of checks).
 
     ``purpose`` defaults to ``assertionMethod`` for credentials and ``authentication`` for
     presentations. A presentation's enveloped credentials are verified too
-    (``verify_credentials``); with ``skip_unsupported=True`` a COSE one is listed in
-    ``unverified`` instead of raising :class:`UnsupportedFeature`.
+    (``verify_credentials``; with ``False`` they are only unwrapped, so a malformed one still
+    fails); with ``skip_unsupported=True`` a COSE one is listed in ``unverified`` instead of
+    raising :class:`UnsupportedFeature`. ``unsafe_skip_party_binding`` (``verify
+    --proof-only``, warns) accepts a key of any controller the resolver holds: the signature
+    alone, as a Data Integrity proof-only check.
     """
     if expected_typ not in ("vc+jwt", "vp+jwt"):
         raise InvalidArgument("expected_typ must be 'vc+jwt' or 'vp+jwt'")
@@ -503,7 +552,8 @@ def verify_jwt(
     if not isinstance(types, list) or wanted not in types:
         raise TokenInvalid("type_invalid", f"{what} type does not include {wanted}")
     party = _controller_claim(claims, "issuer" if kind == "vc" else "holder")
-    method = _resolve_kid(resolver, parsed.header.get("kid"), party, what)
+    _unsafe_party_binding(unsafe_skip_party_binding, what)
+    method = _resolve_kid(resolver, parsed.header.get("kid"), None if unsafe_skip_party_binding else party, what)
     _verify_signature(parsed, method, what)
     return _finish(claims, parsed.header, str(parsed.header["kid"]), method, kind=kind, purpose=purpose,
                    what=what, when=when, resolver=resolver, verify_credentials=verify_credentials,
@@ -523,6 +573,8 @@ def _finish(
     unverified: tuple[str, ...] = ()
     if kind == "vp" and verify_credentials:
         nested, unverified = _verify_nested(claims, resolver, when, skip_unsupported, check_times)
+    elif kind == "vp":
+        unwrap_nested(claims)
     return JoseResult(payload=claims, header=header, kid=kid, verification_method=method.id,
                       controller=method.controller, credentials=nested, unverified=unverified)
 
@@ -689,6 +741,7 @@ def verify_cose(
     verify_credentials: bool = True,
     skip_unsupported: bool = False,
     check_times: bool = True,
+    unsafe_skip_party_binding: bool = False,
 ) -> JoseResult:
     """Verify an ``application/vc+cose`` / ``vp+cose`` COSE_Sign1 (bytes, or base64 text).
 
@@ -745,7 +798,8 @@ def verify_cose(
     except UnicodeDecodeError:
         kid = None
     party = _controller_claim(claims, "issuer" if kind == "vc" else "holder")
-    method = _resolve_kid(resolver, kid, party, what)
+    _unsafe_party_binding(unsafe_skip_party_binding, what)
+    method = _resolve_kid(resolver, kid, None if unsafe_skip_party_binding else party, what)
     alg = _COSE_ALGS[alg_id]
     if method.public_key.key_type != ALLOWED_ALGORITHMS[alg]:
         raise TokenInvalid("alg_key_mismatch", f"{what} alg {alg} does not fit the {method.public_key.key_type} key")

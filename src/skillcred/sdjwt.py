@@ -26,6 +26,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import secrets
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,7 +34,7 @@ from typing import Any
 
 from skillcred._internal.timeutil import utcnow
 from skillcred.did import DidResolver
-from skillcred.errors import InvalidArgument, TokenInvalid, UnsupportedFeature
+from skillcred.errors import InvalidArgument, SkillcredSecurityWarning, TokenInvalid, UnsupportedFeature
 from skillcred.jose import (
     ALLOWED_ALGORITHMS,
     _as_utc,
@@ -51,6 +52,7 @@ from skillcred.jose import (
     _sign_jws,
     _verify_nested,
     _verify_signature,
+    unwrap_nested,
 )
 from skillcred.keys import KeyPair, PublicKey
 
@@ -501,6 +503,8 @@ def verify_sd_jwt(
     max_kb_age: int = _KB_MAX_AGE,
     skip_unsupported: bool = False,
     check_times: bool = True,
+    verify_credentials: bool = True,
+    unsafe_skip_party_binding: bool = False,
 ) -> SdJwtResult:
     """Verify an SD-JWT (with its KB-JWT when ``require_key_binding``) and return the claims.
 
@@ -508,7 +512,10 @@ def verify_sd_jwt(
     ``iat``); ``nonce``/``aud`` are compared with the expected values, which are mandatory when
     key binding is required. ``expected_typ="vp+sd-jwt"`` verifies a presentation (the key
     must be the ``holder``'s; its enveloped credentials are verified too). ``check_times=False``
-    (``verify --proof-only``) leaves out exp/nbf/validity and the KB-JWT's age.
+    (``verify --proof-only``) leaves out exp/nbf/validity and the KB-JWT's age; so does
+    ``verify_credentials=False`` with a presentation's enveloped credentials (unwrapped, not
+    verified), and ``unsafe_skip_party_binding`` (warns) accepts a key of any controller the
+    resolver holds, not only the issuer's / holder's.
     """
     if require_key_binding and (not expected_nonce or not expected_aud):
         raise InvalidArgument("key binding needs expected_nonce and expected_aud")
@@ -531,7 +538,12 @@ def verify_sd_jwt(
     if not is_vp:
         _refuse_disclosable_decisive(payload, disclosures, claims)
     party = _controller_claim(claims, "holder" if is_vp else "issuer")
-    method = _resolve_kid(resolver, compact.header.get("kid"), party, "SD-JWT")
+    if unsafe_skip_party_binding:
+        warnings.warn("UNSAFE: the SD-JWT's key is not required to be its issuer's/holder's "
+                      "(unsafe_skip_party_binding=True): only the signature is checked",
+                      SkillcredSecurityWarning, stacklevel=2)
+    method = _resolve_kid(resolver, compact.header.get("kid"), None if unsafe_skip_party_binding else party,
+                          "SD-JWT")
     _verify_signature(compact, method, "SD-JWT")
     _check_purpose(method, purpose or ("authentication" if is_vp else "assertionMethod"), "SD-JWT")
     _check_times(claims, when, "SD-JWT", compare=check_times)
@@ -547,8 +559,10 @@ def verify_sd_jwt(
         raise TokenInvalid("key_binding_missing", "no Key Binding JWT: the presenter is not proven to hold the key")
     nested: tuple[Any, ...] = ()
     unverified: tuple[str, ...] = ()
-    if is_vp:
+    if is_vp and verify_credentials:
         nested, unverified = _verify_nested(claims, resolver, when, skip_unsupported, check_times)
+    elif is_vp:
+        unwrap_nested(claims)
     return SdJwtResult(
         claims=claims,
         disclosed_pointers=tuple(sorted(d.pointer for d in disclosures.values())),

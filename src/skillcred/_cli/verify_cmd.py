@@ -240,7 +240,8 @@ def _titles(doc: dict[str, Any]) -> dict[int, str]:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout: verified, checks, warnings.")
 @click.option("--proof-only", is_flag=True,
               help="Check the proof(s) alone: signature, cryptosuite, and that the verification method "
-                   "is authorized for the proof purpose (no issuer binding, dates, status or trust).")
+                   "is authorized for the proof purpose (no issuer binding, dates, status or trust; of a "
+                   "presentation its own proof, its credentials unwrapped but not verified).")
 @click.option("--key-document", "key_documents", multiple=True, type=click.Path(dir_okay=False),
               help="Controller document for a verification method that is not a did:key. Repeatable.")
 @verifier_options
@@ -272,6 +273,7 @@ def verify(file: str, challenge: str | None, domain: str | None, at: str | None,
             click.echo(json.dumps(proof_report.to_dict(), indent=2))
         else:
             click.echo(render_proof_report(proof_report, file))
+        warn(PROOF_ONLY_NOTE)
         sys.exit(EXIT_OK if proof_report.verified else EXIT_NOT_VERIFIED)
     verifier = build_verifier(trust_file, status_lists, status_cache, did_documents,
                               unsafe_accept_unknown_status, unsafe_no_challenge,
@@ -331,30 +333,50 @@ def key_documents_from(paths: Sequence[str]) -> list[dict[str, Any]]:
     return docs
 
 
+PROOF_ONLY_NOTE = ("--proof-only checked the signature alone: not that the key is the issuer's/holder's, "
+                   "nor dates, status, trust or a presentation's credentials")
+
+
 def _token_proof_only(secured: SecuredCredential, file: str, key_documents: tuple[str, ...],
                       challenge: str | None, domain: str | None, when: datetime | None, as_json: bool) -> None:
     """``verify --proof-only`` of a token: its signature, media type, the key's authorization
     for the purpose (and a presentation's enveloped credentials the same way); no dates. Exits."""
-    from skillcred.jose import verify_cose, verify_jwt
+    from skillcred.jose import unwrap_nested, verify_cose, verify_jwt
     from skillcred.sdjwt import verify_sd_jwt
 
     resolver = DidResolver(key_documents_from(key_documents))
     kind = "vp" if secured.presentation else "vc"
     token = secured.token or ""
     method: str | None = None
+    # The signature alone, as --proof-only of a Data Integrity document: a key any of the given
+    # documents holds (whoever the token names as its issuer/holder), a presentation's own
+    # proof (its enveloped credentials unwrapped, not verified), no dates. Said on stderr.
+    nested = 0
     try:
-        if secured.format == "jwt":
-            method = verify_jwt(token, resolver=resolver, expected_typ=f"{kind}+jwt",  # type: ignore[arg-type]
-                                at=when, check_times=False).verification_method
-        elif secured.format == "cose":
-            method = verify_cose(token, resolver=resolver, expected_typ=f"{kind}+cose",  # type: ignore[arg-type]
-                                 at=when, check_times=False).verification_method
-        else:
-            method = verify_sd_jwt(token, resolver=resolver, expected_nonce=challenge, expected_aud=domain,
-                                   require_key_binding=False, at=when, check_times=False,
-                                   expected_typ="vp+sd-jwt" if secured.presentation else ("vc+sd-jwt", "dc+sd-jwt"),
-                                   ).verification_method
-        code, reason = "ok", f"{secured.label} signature verified with {method}"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SkillcredSecurityWarning)
+            if secured.format == "jwt":
+                jose_result = verify_jwt(token, resolver=resolver, expected_typ=f"{kind}+jwt",  # type: ignore[arg-type]
+                                         at=when, check_times=False, verify_credentials=False,
+                                         unsafe_skip_party_binding=True)
+                method, payload = jose_result.verification_method, jose_result.payload
+            elif secured.format == "cose":
+                jose_result = verify_cose(token, resolver=resolver, expected_typ=f"{kind}+cose",  # type: ignore[arg-type]
+                                          at=when, check_times=False, verify_credentials=False,
+                                         unsafe_skip_party_binding=True)
+                method, payload = jose_result.verification_method, jose_result.payload
+            else:
+                sd_result = verify_sd_jwt(
+                    token, resolver=resolver, expected_nonce=challenge, expected_aud=domain,
+                    require_key_binding=False, at=when, check_times=False, verify_credentials=False,
+                    expected_typ="vp+sd-jwt" if secured.presentation else ("vc+sd-jwt", "dc+sd-jwt"),
+                    unsafe_skip_party_binding=True)
+                method, payload = sd_result.verification_method, sd_result.claims
+        if secured.presentation:
+            nested = len(unwrap_nested(payload))
+        code, reason = "ok", f"{secured.label} signature verified with {method}" + (
+            f"; its {nested} enveloped credential{'s are' if nested != 1 else ' is'} well-formed, their own "
+            "proofs not checked (verify without --proof-only)" if nested else "")
     except SkillcredError as exc:
         code, reason = str(getattr(exc, "reason", exc.code)), exc.message
     verified = code == "ok"
@@ -366,6 +388,7 @@ def _token_proof_only(secured: SecuredCredential, file: str, key_documents: tupl
         click.echo(f"{'VERIFIED' if verified else 'NOT VERIFIED'}: {for_terminal(file)} ({secured.label})\n"
                    f"  {'ok  ' if verified else 'FAIL'} proof: {for_terminal(reason)}"
                    + ("" if verified or reason.startswith(code) else f" ({for_terminal(code)})"))
+    warn(PROOF_ONLY_NOTE)
     sys.exit(EXIT_OK if verified else EXIT_NOT_VERIFIED)
 
 
