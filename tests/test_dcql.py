@@ -10,13 +10,12 @@ from typing import Any
 
 import pytest
 
+from oid4vp_support import LASSER
 from skillcred._internal.fileio import load_json_object
 from skillcred.errors import InvalidArgument
 from skillcred.match import JobProfile, Requirement, load_profile
 from skillcred.oid4vp import FORMATS, check_query, match_credential, missing_required_sets, query_from_profile
 from skillcred.oid4vp._dcql import OB_CREDENTIAL_TYPE, expanded_types
-
-from oid4vp_support import LASSER
 
 SKILL_A = "http://data.europa.eu/esco/skill/aaaaaaaa-0000-0000-0000-000000000001"
 SKILL_B = "http://data.europa.eu/esco/skill/bbbbbbbb-0000-0000-0000-000000000002"

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from oid4vp_support import SECRET_NAME, World, make_world, new_request, run, verifier_server
 from skillcred._internal import base64url
 from skillcred._internal.fileio import load_json_object
 from skillcred.did import key_did, key_did_url, web_did_document
@@ -46,8 +47,6 @@ from skillcred.oid4vp._store import VerifierStore, ranked
 from skillcred.trust import TrustList
 from skillcred.verify.verifier import VerificationPolicy, Verifier
 from skillcred.wallet import Wallet
-
-from oid4vp_support import SECRET_NAME, World, make_world, new_request, run, verifier_server
 
 MAG = "http://data.europa.eu/esco/skill/60ff3eac-7d4d-4e51-87b8-74c3b5d62498"
 CNC_SKILL = "http://data.europa.eu/esco/skill/bf942c60-8539-4951-83ee-63f770da1cb8"
