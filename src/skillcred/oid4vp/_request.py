@@ -67,8 +67,9 @@ def new_request_payload(
     metadata: dict[str, Any] = {"vp_formats_supported": {f: dict(FORMATS[f].vp_formats_supported) for f in used}}
     if client_name:
         metadata["client_name"] = client_name
+    # no "iss": JAR allows it, but with a decentralized_identifier: client id wallets compare it
+    # with the kid's DID (@openid4vc/openid4vp refuses the prefixed value); client_id says who asks
     payload: dict[str, Any] = {
-        "iss": client_id,
         "aud": WALLET_AUDIENCE,
         "client_id": client_id,
         "response_type": "vp_token",
@@ -122,7 +123,7 @@ def verify_request_object(
     Checked: size; a compact JWS with ``typ`` ``oauth-authz-req+jwt`` and an allowed ``alg``;
     ``client_id`` with the ``decentralized_identifier:`` prefix, equal to ``expected_client_id``
     (the one in the URI the worker scanned); the ``kid`` a DID URL of that DID, resolved (did:key
-    offline, did:web from ``did_documents``) and the signature valid with it; ``iat``/``exp``;
+    offline, did:web from ``did_documents``) and the signature valid with it; ``iat``/``exp`` (``aud`` is not compared: see the code);
     ``response_type`` ``vp_token``, ``response_mode`` ``direct_post`` with an http(s)
     ``response_uri``; ``nonce`` and ``state``; a DCQL query this wallet can evaluate.
     """
@@ -177,9 +178,8 @@ def verify_request_object(
                                    "for a new one")
     if isinstance(iat, int | float) and not isinstance(iat, bool) and iat > now + _LEEWAY:
         raise Oid4vpRequestInvalid("request_not_yet_valid", "the request's iat is in the future")
-    aud = payload.get("aud")
-    if aud is not None and aud != WALLET_AUDIENCE:
-        raise Oid4vpRequestInvalid("request_audience_invalid", f"the request is for {aud!r}, not any wallet")
+    # ``aud`` is not compared: a wallet answering a QR code has no identity a verifier could name
+    # (verifiers write https://self-issued.me/v2, or their request_uri as @openid4vc/openid4vp does)
     if payload.get("response_type") != "vp_token":
         raise Oid4vpRequestInvalid("response_type_unsupported", "response_type is not vp_token")
     if payload.get("response_mode") not in RESPONSE_MODES:
