@@ -131,7 +131,7 @@ def _peer_verifier(skill: str, *args: str) -> Iterator[tuple[dict[str, Any], lis
         yield json.loads(first), received
     finally:
         proc.terminate()
-        rest, err = proc.communicate(timeout=60)
+        rest, _ = proc.communicate(timeout=60)
         received.extend(json.loads(line) for line in rest.splitlines() if line.strip())
 
 

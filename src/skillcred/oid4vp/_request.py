@@ -123,7 +123,8 @@ def verify_request_object(
     Checked: size; a compact JWS with ``typ`` ``oauth-authz-req+jwt`` and an allowed ``alg``;
     ``client_id`` with the ``decentralized_identifier:`` prefix, equal to ``expected_client_id``
     (the one in the URI the worker scanned); the ``kid`` a DID URL of that DID, resolved (did:key
-    offline, did:web from ``did_documents``) and the signature valid with it; ``iat``/``exp`` (``aud`` is not compared: see the code);
+    offline, did:web from ``did_documents``) and the signature valid with it; ``iat``/``exp``
+    (``aud`` is not compared: see the code);
     ``response_type`` ``vp_token``, ``response_mode`` ``direct_post`` with an http(s)
     ``response_uri``; ``nonce`` and ``state``; a DCQL query this wallet can evaluate.
     """
