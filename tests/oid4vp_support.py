@@ -95,17 +95,10 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def verifier_server(world: World, verifier_dir: Path, *, max_body_bytes: int = 1024 * 1024,
-                    ttl: int = 600, port: int | None = None, trust: Path | None = None) -> Iterator[str]:
-    """A verifier-only ``skillcred serve --verifier`` app (the same factory) on a loopback port,
-    in a thread of this process; yields its base URL."""
+def serve_app(app: Any, port: int | None = None) -> Iterator[str]:
+    """``app`` (FastAPI) served by uvicorn on a loopback port in a thread of this process."""
     import uvicorn
 
-    from skillcred.oid4vp._http import VerifierConfig, create_verifier_app
-
-    config = VerifierConfig(verifier_dir=str(verifier_dir), trust_file=str(trust or world.trust),
-                            status_cache=str(world.status_cache), max_body_bytes=max_body_bytes, ttl=ttl)
-    app = create_verifier_app(config)
     port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            access_log=False, lifespan="off"))
@@ -114,13 +107,26 @@ def verifier_server(world: World, verifier_dir: Path, *, max_body_bytes: int = 1
     deadline = time.monotonic() + 60
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the verifier did not start")
+            raise RuntimeError("the server did not start")
         time.sleep(0.02)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+@contextlib.contextmanager
+def verifier_server(world: World, verifier_dir: Path, *, max_body_bytes: int = 1024 * 1024,
+                    ttl: int = 600, port: int | None = None, trust: Path | None = None) -> Iterator[str]:
+    """A verifier-only ``skillcred serve --verifier`` app (the same factory) on a loopback port,
+    in a thread of this process; yields its base URL."""
+    from skillcred.oid4vp._http import VerifierConfig, create_verifier_app
+
+    config = VerifierConfig(verifier_dir=str(verifier_dir), trust_file=str(trust or world.trust),
+                            status_cache=str(world.status_cache), max_body_bytes=max_body_bytes, ttl=ttl)
+    with serve_app(create_verifier_app(config), port) as url:
+        yield url
 
 
 def new_request(world: World, verifier_dir: Path, base_url: str, *extra: str,

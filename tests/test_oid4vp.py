@@ -623,6 +623,30 @@ def test_the_wallet_reports_a_refusal_with_its_reason(world: World, served: tupl
     assert proc.returncode == 1 and "presentation_invalid" in proc.stderr and "issuer_untrusted" in proc.stderr
 
 
+@pytest.mark.loopback
+def test_the_full_service_mounts_the_verifier_endpoints(world: World, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """``skillcred serve --issuer ... --verifier DIR``: the VC-API app gains the OpenID4VP
+    endpoints, checking with the service's trust list (and never accepting unsigned presentations)."""
+    from oid4vp_support import serve_app
+    from service_support import make_issuer
+    from skillcred.service import ServiceConfig, create_app
+
+    issuer = make_issuer(tmp_path / "svc")
+    folder = tmp_path / "v"
+    VerifierStore.init(folder, name="Werk BV")
+    monkeypatch.setenv("SKILLCRED_STATUS_CACHE", str(world.status_cache))
+    config = ServiceConfig(issuer_dir=str(issuer.folder), trust_file=str(world.trust),
+                           public_url="http://127.0.0.1:1", token_file=str(issuer.token_file),
+                           verifier_dir=str(folder))
+    with serve_app(create_app(config)) as url:
+        uri = new_request(world, folder, url, "--no-qr", profile=world.dir / "mixed.json")
+        request = _fetch(uri)
+        status, reply = _post(request["response_uri"], _form(_token(world, request), request["state"]))
+        assert status == 200 and reply["verified"] is True
+        assert _get(url + "/health")[0] == 200  # the VC-API is still there
+
+
 def test_present_keeps_its_current_forms(world: World) -> None:
     proc = run("present", "--wallet", "w", "--select", "cnc", cwd=world.dir, ok=False)
     assert proc.returncode == 2 and "--challenge" in proc.stderr
