@@ -161,3 +161,6 @@ def test_demo_tells_the_cnc_operator_story_on_real_esco_data(tmp_path: Path) -> 
     for page in ("jan-passport.html", "jan-gap.html"):
         assert ESCO_ACKNOWLEDGEMENT in (tmp_path / "demo-out" / page).read_text(encoding="utf-8"), page
     assert out.count("carries the ESCO acknowledgement") == 2
+    # the employer's OpenID4VP request, answered from Jan's wallet, verified and ranked
+    assert "accepted: the verifier verified your response" in out
+    assert "1 response(s), 1 verified" in out

@@ -31,6 +31,8 @@ __all__ = [
     "KeyFileError",
     "KeyPermissionError",
     "MalformedDocument",
+    "Oid4vpRefused",
+    "Oid4vpRequestInvalid",
     "ProofError",
     "ResolutionError",
     "SchemaViolation",
@@ -251,6 +253,41 @@ class TokenInvalid(VerificationFailed):
     """
 
     code = "token_invalid"
+
+    def __init__(self, reason: str, message: str, *, path: str | None = None) -> None:
+        super().__init__(f"{reason}: {message}", path=path)
+        self.reason = reason
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["reason"] = self.reason
+        return out
+
+
+class Oid4vpRequestInvalid(SkillcredError):
+    """An OpenID4VP authorization request the wallet must not answer: its signature, client id,
+    response mode or DCQL query is wrong, or it expired. ``reason`` names the check
+    (``request_signature_invalid``, ``client_id_mismatch``, ...; see docs/wallet.md)."""
+
+    code = "oid4vp_request_invalid"
+    problem_type = CRYPTOGRAPHIC_SECURITY_ERROR
+
+    def __init__(self, reason: str, message: str, *, path: str | None = None) -> None:
+        super().__init__(f"{reason}: {message}", path=path)
+        self.reason = reason
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["reason"] = self.reason
+        return out
+
+
+class Oid4vpRefused(SkillcredError):
+    """An OpenID4VP response the verifier refused (unknown or used ``state``, wrong nonce or
+    audience, a required credential missing, ...). ``reason`` is the stable name of the check
+    (docs/verifying.md), sent back to the wallet as the ``error_description`` prefix."""
+
+    code = "oid4vp_refused"
 
     def __init__(self, reason: str, message: str, *, path: str | None = None) -> None:
         super().__init__(f"{reason}: {message}", path=path)

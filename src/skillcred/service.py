@@ -145,6 +145,8 @@ class ServiceConfig:
     unsafe_no_holder_binding: bool = False
     #: a presentation without credentials verifies (VC DM 2.0 §4.13); default: refused
     allow_empty_presentations: bool = False
+    #: a verifier folder (skillcred request new): serve its OpenID4VP endpoints too (skillcred.oid4vp)
+    verifier_dir: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -1023,6 +1025,9 @@ def create_app(config: ServiceConfig, state: ServiceState | None = None) -> Fast
         docs_url=None, redoc_url=None, lifespan=lifespan,
     )
     app.state.skillcred = st
+    if config.verifier_dir:  # OpenID4VP request_uri / response_uri (skillcred.oid4vp._http)
+        from skillcred.oid4vp._http import mount_verifier
+        mount_verifier(app, config.verifier_dir, st.policy, max_body_bytes=config.max_body_bytes)
     app.router.route_class = _StrictJSONRoute
     bearer = HTTPBearer(auto_error=False, description="The token given to the service with --token-file.")
 

@@ -38,6 +38,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "passport": ("skillcred._cli.wallet_cmd", "passport"),
     "present": ("skillcred._cli.wallet_cmd", "present"),
     "serve": ("skillcred._cli.serve_cmd", "serve"),
+    "request": ("skillcred._cli.request_cmd", "request"),
     "esco": ("skillcred._cli.esco_cmd", "esco"), "profile": ("skillcred._cli.esco_cmd", "profile"),
 }
 _STATUS_COMMANDS: dict[str, tuple[str, str]] = {
@@ -73,7 +74,7 @@ def cli() -> None:
     \b
     Institutes:  skillcred issuer init/list/export, issue, revoke, suspend, status publish
     Workers:     skillcred wallet init/add/list/gap, passport, present
-    Employers:   skillcred trust add, status import, verify, match, rank
+    Employers:   skillcred trust add, status import, verify, match, rank, request new/results
     Everything works offline; no command ever fetches a context or a DID document.
 
     Exit codes: 0 ok/verified, 1 not verified, 2 usage or input error.

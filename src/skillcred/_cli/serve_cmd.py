@@ -20,8 +20,15 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 
 @click.command("serve")
-@click.option("--issuer", "issuer_dir", required=True, type=click.Path(file_okay=False, exists=True),
-              help="Issuer folder (made by 'skillcred issuer init'): key, profile, default registry.")
+@click.option("--issuer", "issuer_dir", type=click.Path(file_okay=False, exists=True),
+              help="Issuer folder (made by 'skillcred issuer init'): key, profile, default registry. "
+                   "Required unless --verifier is given (then a verifier-only service runs).")
+@click.option("--verifier", "verifier_dir", type=click.Path(file_okay=False, exists=True),
+              help="Verifier folder (made by 'skillcred request new'): also serve its OpenID4VP request_uri "
+                   "and response_uri. Without --issuer: only these (no issuing, no token needed).")
+@click.option("--status-list", "status_lists", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Verifier-only mode: a status-list credential to check responses against (repeatable); "
+                   "the status cache of 'skillcred status import' is read too.")
 @click.option("--trust", "trust_file", required=True, type=click.Path(dir_okay=False, exists=True),
               help="Trust list for the verification endpoints (issuers and what they may attest).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -62,7 +69,8 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
                    "allows it). Default: refused (no_credentials), as it shows nothing to rely on.")
 @UNSAFE_KEY_PERMISSIONS
 @errors_to_exit
-def serve(issuer_dir: str, trust_file: str, host: str, port: int, workers: int, token_file: str | None,
+def serve(issuer_dir: str | None, verifier_dir: str | None, status_lists: tuple[str, ...], trust_file: str,
+          host: str, port: int, workers: int, token_file: str | None,
           unsafe_open_issuing: bool, registry: str | None, public_url: str | None,
           passphrase_file: str | None, max_body_bytes: int, status_max_age: int, log_level: str,
           access_log: bool, max_credentials: int, status_not_before: str | None,
@@ -75,6 +83,10 @@ def serve(issuer_dir: str, trust_file: str, host: str, port: int, workers: int, 
       skillcred serve --issuer roc --trust trust.json --token-file token.txt \\
           --public-url https://vc.roc.example --workers 4 --registry postgresql://vc@db/vc
     """
+    if issuer_dir is None:
+        _serve_verifier_only(verifier_dir, trust_file, status_lists, host, port, workers, max_body_bytes,
+                             log_level, access_log)
+        return
     if token_file and unsafe_open_issuing:
         fail("give either --token-file or --unsafe-open-issuing, not both")
     if not token_file and not unsafe_open_issuing:
@@ -103,6 +115,7 @@ def serve(issuer_dir: str, trust_file: str, host: str, port: int, workers: int, 
         status_from_presentation=not own_status_lists_only,
         unsafe_allow_open_key_permissions=unsafe_allow_open_key_permissions,
         unsafe_no_holder_binding=unsafe_no_holder_binding, allow_empty_presentations=allow_empty_presentations,
+        verifier_dir=verifier_dir,
     )
     warn_unsafe_key_permissions(unsafe_allow_open_key_permissions)
     with security_warnings_on_stderr():
@@ -111,3 +124,22 @@ def serve(issuer_dir: str, trust_file: str, host: str, port: int, workers: int, 
     click.echo(f"skillcred serve: issuer {state.profile.did}, registry {state.registries.kind} "
                f"({state.registries.where}), {workers} worker(s), {config.public_url}", err=True)
     service.run(config, host=host, port=port, workers=workers, log_level=log_level, access_log=access_log)
+
+
+def _serve_verifier_only(verifier_dir: str | None, trust_file: str, status_lists: tuple[str, ...], host: str,
+                         port: int, workers: int, max_body_bytes: int, log_level: str, access_log: bool) -> None:
+    """``skillcred serve --verifier DIR`` without ``--issuer``: the OpenID4VP endpoints only."""
+    if verifier_dir is None:
+        fail("give --issuer DIR (the VC-API service) or --verifier DIR (an OpenID4VP verifier), or both")
+    try:
+        from skillcred.oid4vp._http import VerifierConfig, create_verifier_app, run_verifier
+    except ImportError as exc:
+        fail(f"'skillcred serve' needs the serve extra: pip install 'skillcred[serve]' ({exc.name} is missing)")
+    config = VerifierConfig(verifier_dir=verifier_dir, trust_file=trust_file, status_files=status_lists,
+                                  max_body_bytes=max_body_bytes)
+    with security_warnings_on_stderr():
+        app = create_verifier_app(config)  # fail here, with one line, rather than in every worker
+    del app
+    click.echo(f"skillcred serve: OpenID4VP verifier only ({verifier_dir}), {workers} worker(s), "
+               f"http://{host}:{port}", err=True)
+    run_verifier(config, host=host, port=port, workers=workers, log_level=log_level, access_log=access_log)

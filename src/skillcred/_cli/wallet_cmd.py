@@ -10,6 +10,7 @@ from skillcred._cli._common import (
     _read_passphrase_file,
     echo_json,
     errors_to_exit,
+    fail,
     passphrase_for_new_key,
     read_stdin_bounded,
     security_warnings_on_stderr,
@@ -219,18 +220,26 @@ def passport(wallet_dir: str | None, html_file: str | None, at: str | None) -> N
                    "'cnc'); or a kind (diploma, skill, on-the-job, ...). Repeatable.")
 @click.option("--kind", "kinds", multiple=True, type=click.Choice(KINDS), help="All credentials of a kind.")
 @click.option("--all", "all_credentials", is_flag=True, help="Every credential in the wallet.")
-@click.option("--challenge", required=True, help="The challenge the employer gave you.")
-@click.option("--domain", required=True, help="The employer's domain (who this is for).")
+@click.option("--challenge", help="The challenge the employer gave you (required without --oid4vp).")
+@click.option("--domain", help="The employer's domain, who this is for (required without --oid4vp).")
 @click.option("-o", "--out", "out", type=click.Path(dir_okay=False, allow_dash=True),
               help="Write the presentation here (default stdout).")
 @click.option("--disclose", "disclose", multiple=True,
               help="SD-JWT credentials: release only the claim at this JSON pointer "
                    "(e.g. /credentialSubject/result/0). Repeatable; the rest stays hidden.")
 @click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--oid4vp", "oid4vp_uri", metavar="URI",
+              help="Answer an employer's OpenID4VP request (openid4vp://... from their QR code): what it asks "
+                   "decides what is sent; --select narrows it to the credentials you name.")
+@click.option("--yes", is_flag=True, help="With --oid4vp: send without asking (for scripts).")
+@click.option("--dry-run", is_flag=True, help="With --oid4vp: print the response that would be sent, send nothing.")
+@click.option("--did-document", "did_documents", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="With --oid4vp: the DID document of a did:web employer (never fetched).")
 @errors_to_exit
 def present(wallet_dir: str | None, selected: tuple[str, ...], kinds: tuple[str, ...], all_credentials: bool,
-            challenge: str, domain: str, out: str | None, disclose: tuple[str, ...],
-            passphrase_file: str | None) -> None:
+            challenge: str | None, domain: str | None, out: str | None, disclose: tuple[str, ...],
+            passphrase_file: str | None, oid4vp_uri: str | None, yes: bool, dry_run: bool,
+            did_documents: tuple[str, ...]) -> None:
     """Sign a presentation of chosen credentials for one employer (challenge + domain).
 
     Only what you select is in it. The signature binds it to this employer and this request.
@@ -240,7 +249,18 @@ def present(wallet_dir: str | None, selected: tuple[str, ...], kinds: tuple[str,
     \b
     Example:
       skillcred present --select cnc --select 9a1b --challenge 8d1e... --domain werkgever.example -o vp.json
+      skillcred present --oid4vp 'openid4vp://?client_id=...&request_uri=...'
     """
+    if oid4vp_uri is not None:
+        if challenge or domain or kinds or all_credentials or disclose:
+            fail("--oid4vp takes what to send from the request: --challenge, --domain, --kind, --all and "
+                 "--disclose do not apply (--select narrows it)")
+        _present_oid4vp(wallet_dir, oid4vp_uri, selected, yes, dry_run, out, passphrase_file, did_documents)
+        return
+    if yes or dry_run or did_documents:
+        fail("--yes, --dry-run and --did-document apply to --oid4vp")
+    if not challenge or not domain:
+        fail("Missing option '--challenge' / '--domain' (the employer's challenge and domain), or --oid4vp URI")
     w = Wallet.open(wallet_dir)
     selection = w.choose(selected, kinds=kinds, all_credentials=all_credentials)
     for p in selection.skipped:  # damaged, or about someone else: said, never silently dropped
@@ -255,3 +275,55 @@ def present(wallet_dir: str | None, selected: tuple[str, ...], kinds: tuple[str,
     if out and out != "-":
         left = f" ({len(selection.skipped)} left out, see above)" if selection.skipped else ""
         click.echo(f"presentation of {len(creds)} credential(s) for {domain} written to {out}{left}", err=True)
+
+
+def _present_oid4vp(wallet_dir: str | None, uri: str, selected: tuple[str, ...], yes: bool, dry_run: bool,
+                    out: str | None, passphrase_file: str | None, did_documents: tuple[str, ...]) -> None:
+    """``present --oid4vp``: fetch and verify the request, show who asks what and why, ask, send.
+
+    Exit 0 when the verifier accepted the response (or a --dry-run printed it), 1 when the wallet
+    cannot answer what is required or the verifier refused (its reason is shown), 2 for a request
+    that must not be answered (bad signature, another client id, expired: the reason is named)."""
+    from skillcred.oid4vp import (
+        build_vp_token,
+        describe_answers,
+        describe_request,
+        fetch_request_object,
+        parse_request_uri,
+        plan_response,
+        post_response,
+        verify_request_object,
+    )
+
+    w = Wallet.open(wallet_dir)
+    client_id, request_uri = parse_request_uri(uri)
+    token = fetch_request_object(request_uri)
+    request = verify_request_object(token, expected_client_id=client_id,
+                                    did_documents=[load_json_object(p) for p in did_documents])
+    plan = plan_response(w, request, selectors=selected)
+    for line in describe_request(request):
+        click.echo(for_terminal(line), err=True)
+    if plan.answers:
+        click.echo("You would share:", err=True)
+        for line in describe_answers(plan.answers):
+            click.echo(for_terminal(line), err=True)
+    if not plan.satisfied:
+        fail("dcql_unsatisfied: your wallet has no credential for what this request requires "
+             f"({' or '.join('+'.join(o) for o in plan.missing[0])}); nothing was sent", 1)
+    key = _holder_key(w, passphrase_file)
+    vp_token = build_vp_token(w, plan, key=key)
+    if dry_run:
+        write_document({"response_uri": request["response_uri"], "state": request["state"], "vp_token": vp_token}, out)
+        return
+    if not yes:
+        if not stdin_is_tty():
+            fail("not sent: confirm on a terminal, or pass --yes (for scripts)")
+        if not click.confirm(f"Send this to {request['client_id'].removeprefix('decentralized_identifier:')}?",
+                             default=False, err=True):
+            fail("not sent", 1)
+    result = post_response(request["response_uri"], vp_token, request["state"])
+    if result.accepted:
+        click.echo(f"accepted: the verifier verified your response ({len(plan.answers)} credential(s))", err=True)
+        return
+    desc = result.body.get("error_description") if isinstance(result.body.get("error_description"), str) else ""
+    fail(f"refused by the verifier (HTTP {result.status}): {result.reason or 'no reason given'}: {desc}", 1)

@@ -1,0 +1,156 @@
+"""The employer's OpenID4VP commands: ``request new`` (a vacancy's request URI + QR code) and
+``request results`` (the verified, matched responses, ranked)."""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+import click
+
+from skillcred._cli._common import echo_json, errors_to_exit, fail, passphrase_for_new_key
+from skillcred._internal.fileio import load_json_object
+from skillcred._internal.textsafe import for_terminal
+from skillcred.match import load_profile
+from skillcred.oid4vp import FORMATS, VerifierStore, query_from_profile, ranked, request_uri_for
+from skillcred.oid4vp._http import request_uri_of
+from skillcred.oid4vp._store import VERIFIER_FILE, StoredResponse, default_verifier_path
+
+VERIFIER_OPTION = click.option(
+    "--verifier", "verifier_dir", type=click.Path(file_okay=False), envvar="SKILLCRED_VERIFIER",
+    help="Verifier folder: key, DID, requests and results (default: $SKILLCRED_VERIFIER, else the per-user "
+         "data folder). Made on first use.",
+)
+
+
+def _store(verifier_dir: str | None) -> VerifierStore:
+    return VerifierStore.open(verifier_dir or default_verifier_path())
+
+
+@click.group()
+def request() -> None:
+    """Ask candidates' wallets for their credentials over OpenID4VP (the vacancy is the query)."""
+
+
+@request.command("new")
+@click.option("--profile", "profile_file", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Job profile: the request asks only for what evidences its requirements.")
+@click.option("--verifier-url", required=True,
+              help="Base URL wallets reach 'skillcred serve --verifier' at (request_uri and response_uri).")
+@click.option("--purpose", help="Why you ask, shown to the worker before they consent.")
+@click.option("--format", "formats", multiple=True, type=click.Choice(tuple(FORMATS)),
+              help="Credential formats accepted (repeatable; default: all).")
+@click.option("--name", help="Your organisation's name, shown to the worker (set when the folder is made).")
+@click.option("--no-qr", is_flag=True, help="Print only the request URI, no QR code.")
+@VERIFIER_OPTION
+@click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False),
+              help="Passphrase for a new verifier key (else SKILLCRED_PASSPHRASE or a prompt).")
+@errors_to_exit
+def new(profile_file: str, verifier_url: str, purpose: str | None, formats: tuple[str, ...], name: str | None,
+        no_qr: bool, verifier_dir: str | None, passphrase_file: str | None) -> None:
+    """A request for one vacancy: prints its URI on the first line, then a QR code.
+
+    Each wallet that opens the URI gets its own signed request (fresh nonce and state).
+
+    \b
+    Example:
+      skillcred request new --profile lasser.json --verifier-url https://werk.example --purpose "Vacature lasser"
+    """
+    parts = urllib.parse.urlsplit(verifier_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        fail(f"--verifier-url must be an http(s) base URL, not {verifier_url!r}")
+    if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        click.echo("skillcred: warning: --verifier-url is plain http: wallets and the network can read and alter "
+                   "what is sent (use https outside tests)", err=True)
+    profile = load_profile(profile_file)
+    data = load_json_object(profile_file)
+    query = query_from_profile(profile, formats=formats or tuple(FORMATS), raw_requirements=data["requirements"])
+    folder = verifier_dir or str(default_verifier_path())
+    if not (Path(folder) / VERIFIER_FILE).exists():
+        store = VerifierStore.init(folder, name=name, passphrase=passphrase_for_new_key(passphrase_file,
+                                                                                         what="verifier key"))
+        click.echo(f"verifier folder {folder} made: {store.did}", err=True)
+    else:
+        store = VerifierStore.open(folder)
+    req = store.add_request(title=profile.title, purpose=purpose, verifier_url=verifier_url.rstrip("/"),
+                            profile=data, dcql_query=query)
+    uri = request_uri_for(store.client_id, request_uri_of(req.verifier_url, req.id))
+    click.echo(uri)
+    if not no_qr:
+        import qrcode  # type: ignore[import-untyped]
+
+        qr = qrcode.QRCode(border=1)
+        qr.add_data(uri)
+        out = io.StringIO()
+        qr.print_ascii(out=out, invert=True)
+        click.echo(out.getvalue().rstrip("\n"))
+    asked = sum(len(c.get("values", [])) for cq in query["credentials"][:1] for c in cq["claims"])
+    click.echo(f"request {req.id} for {for_terminal(profile.title)}: asks for credentials evidencing its "
+               f"requirements ({len(query['credentials'])} queries, {asked} essential refs per format); "
+               f"serve it with: skillcred serve --verifier {folder} --trust TRUST.json", err=True)
+
+
+def _row(r: StoredResponse) -> dict[str, Any]:
+    res = r.result
+    return {"response_id": r.id, "received_at": r.received_at, "verified": r.verified, "reason": r.reason,
+            "holder": r.holder, "essential_coverage": r.essential_coverage,
+            "coverage": res.get("coverage"), "score": r.score,
+            "summary": (res.get("match") or {}).get("summary") if r.verified else res.get("message"),
+            "match": res.get("match"), "reports": res.get("reports", [])}
+
+
+@request.command("results")
+@click.argument("request_id", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Per response {verified, essential_coverage, ...} + ranking.")
+@click.option("--html", "as_html", is_flag=True, help="A printable HTML page on stdout.")
+@VERIFIER_OPTION
+@errors_to_exit
+def results(request_id: str | None, as_json: bool, as_html: bool, verifier_dir: str | None) -> None:
+    """The responses to a request (default: the newest), verified and matched, best first.
+
+    Exit 0 when at least one response verified, 1 when none did (or none came)."""
+    if as_json and as_html:
+        fail("give --json or --html, not both")
+    store = _store(verifier_dir)
+    req = store.request(request_id)
+    responses = store.responses(req.id)
+    order = ranked(responses)
+    ranking = [{"rank": i + 1, "response_id": r.id, "holder": r.holder, "essential_coverage": r.essential_coverage,
+                "score": r.score} for i, r in enumerate(order)]
+    if as_json:
+        echo_json(json.dumps({"request": req.id, "title": req.title, "purpose": req.purpose,
+                              "responses": [_row(r) for r in responses], "ranked": ranking},
+                             indent=2, ensure_ascii=False))
+    elif as_html:
+        click.echo(_html(req.title, responses, order))
+    else:
+        click.echo(f"{for_terminal(req.title)} (request {req.id}): {len(responses)} response(s), "
+                   f"{len(order)} verified")
+        for i, r in enumerate(order):
+            click.echo(f"  {i + 1}. {r.holder}  essential {r.essential_coverage:.0%}  score {r.score:.2f}  "
+                       f"(response {r.id}, {r.received_at})")
+        for r in responses:
+            if not r.verified:
+                click.echo(f"  refused: response {r.id} ({r.received_at}): {for_terminal(r.reason or '')}: "
+                           f"{for_terminal(str(r.result.get('message', '')))}")
+    if not order:
+        raise SystemExit(1)
+
+
+def _html(title: str, responses: list[StoredResponse], order: list[StoredResponse]) -> str:
+    e = html.escape
+    rows = "".join(f"<tr><td>{i + 1}</td><td>{e(r.holder or '')}</td><td>{(r.essential_coverage or 0):.0%}</td>"
+                   f"<td>{(r.score or 0):.2f}</td><td>{e(str((r.result.get('match') or {}).get('summary', '')))}"
+                   "</td></tr>" for i, r in enumerate(order))
+    refused = "".join(f"<li>response {r.id}: {e(r.reason or '')}: {e(str(r.result.get('message', '')))}</li>"
+                      for r in responses if not r.verified)
+    return (f"<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>{e(title)}</title>"
+            f"<h1>{e(title)}</h1><p>{len(responses)} response(s), {len(order)} verified, best first "
+            "(essential coverage, then score: as <code>skillcred rank</code>).</p>"
+            "<table><tr><th>#</th><th>candidate</th><th>essential</th><th>score</th><th>summary</th></tr>"
+            f"{rows}</table>" + (f"<h2>Refused</h2><ul>{refused}</ul>" if refused else "")
+            + "<p>This service uses the ESCO classification of the European Commission.</p></html>")

@@ -1,0 +1,87 @@
+"""OpenID for Verifiable Presentations 1.0 with DCQL: the request derived from the vacancy.
+
+The employer (verifier) side: :func:`query_from_profile` builds the DCQL query of a job profile
+(only the credentials and claims that evidence its requirements), :func:`new_request_payload` /
+:func:`sign_request_object` make the signed request object (JAR, client id prefix
+``decentralized_identifier:``, fresh ``nonce`` and ``state``, ``direct_post``),
+:class:`VerifierStore` keeps requests, single-use transactions and results, and
+:func:`check_response` checks a ``vp_token`` (binding, the one Verifier, DCQL satisfaction) and
+matches it against the vacancy. The HTTP endpoints live in ``skillcred serve --verifier``.
+
+The worker (wallet) side: :func:`parse_request_uri`, :func:`fetch_request_object`,
+:func:`verify_request_object`, :func:`plan_response` (which credentials answer which query, and
+which claims to disclose), :func:`build_vp_token`, :func:`post_response`.
+
+Formats (one table, :data:`FORMATS`): ``ldp_vc`` (Data Integrity), ``jwt_vc_json`` (vc+jwt) and
+``vc+sd-jwt`` (skillcred.sdjwt). ``direct_post.jwt`` (encrypted responses) is not supported yet:
+a request asking for it is refused by name (``response_mode_unsupported``).
+"""
+
+from __future__ import annotations
+
+from skillcred.oid4vp._dcql import (
+    DEFAULT_FORMATS,
+    FORMATS,
+    CredentialMatch,
+    FormatInfo,
+    check_query,
+    match_credential,
+    missing_required_sets,
+    query_from_profile,
+)
+from skillcred.oid4vp._request import (
+    CLIENT_ID_PREFIX,
+    client_id_for,
+    new_request_payload,
+    parse_request_uri,
+    request_uri_for,
+    sign_request_object,
+    verify_request_object,
+)
+from skillcred.oid4vp._response import ResponseResult, check_response, parse_vp_token
+from skillcred.oid4vp._store import StoredRequest, StoredResponse, VerifierStore, ranked
+from skillcred.oid4vp._wallet import (
+    Answer,
+    PostResult,
+    ResponsePlan,
+    build_vp_token,
+    describe_answers,
+    describe_request,
+    fetch_request_object,
+    plan_response,
+    post_response,
+)
+
+__all__ = [
+    "CLIENT_ID_PREFIX",
+    "DEFAULT_FORMATS",
+    "FORMATS",
+    "Answer",
+    "CredentialMatch",
+    "FormatInfo",
+    "PostResult",
+    "ResponsePlan",
+    "ResponseResult",
+    "StoredRequest",
+    "StoredResponse",
+    "VerifierStore",
+    "build_vp_token",
+    "check_query",
+    "check_response",
+    "client_id_for",
+    "describe_answers",
+    "describe_request",
+    "fetch_request_object",
+    "match_credential",
+    "missing_required_sets",
+    "new_request_payload",
+    "parse_request_uri",
+    "parse_vp_token",
+    "plan_response",
+    "post_response",
+    "query_from_profile",
+    "ranked",
+    "request_uri_for",
+    "sign_request_object",
+    "verify_request_object",
+]

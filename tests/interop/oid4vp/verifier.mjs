@@ -1,0 +1,99 @@
+// A peer verifier built with @openid4vc/openid4vp 0.4 and dcql 3, on a loopback HTTP port: one
+// signed request (JAR by reference, decentralized_identifier: did:key client, direct_post) asking,
+// with DCQL, for a jwt_vc_json credential aligned to a given skill. It checks the response with the
+// package (state, vp_token shape), then the vp+jwt itself (holder's did:key signature, nonce, aud,
+// the enveloped vc+jwt's issuer signature) and the DCQL result with the dcql package.
+// argv: SKILL_URI [tamper]. stdout: first line {"uri": ...}; then one line per response received.
+import crypto from 'node:crypto';
+import http from 'node:http';
+import { Openid4vpVerifier } from '@openid4vc/openid4vp';
+import { setGlobalConfig } from '@openid4vc/utils';
+import { DcqlPresentationResult, DcqlQuery } from 'dcql';
+import { b64u, callbacks, decodePart, didKeyOfJwk, jwkOfDidKey, verifyJws } from './common.mjs';
+
+setGlobalConfig({ allowInsecureUrls: true }); // loopback http in tests only
+const [skill, tamper] = process.argv.slice(2);
+const { privateKey } = crypto.generateKeyPairSync('ed25519');
+const jwk = privateKey.export({ format: 'jwk' });
+const did = didKeyOfJwk(jwk);
+const kid = `${did}#${did.slice('did:key:'.length)}`;
+const verifier = new Openid4vpVerifier({ callbacks: callbacks(jwk) });
+const OB = 'https://purl.imsglobal.org/spec/vc/ob/vocab.html#OpenBadgeCredential';
+const dcqlQuery = DcqlQuery.parse({
+  credentials: [{ id: 'drawing', format: 'jwt_vc_json', meta: { type_values: [[OB]] },
+    claims: [{ path: ['credentialSubject', 'achievement', 'alignment', null, 'targetUrl'], values: [skill] }] }],
+});
+DcqlQuery.validate(dcqlQuery);
+
+const server = http.createServer(async (req, res) => {
+  try {
+    if (req.method === 'GET' && req.url === '/request') {
+      let jwt = state.requestObject;
+      if (tamper === 'request') { const [h, p, s] = jwt.split('.'); const pl = decodePart(p); pl.response_uri = 'http://127.0.0.1:9/steal'; jwt = `${h}.${b64u(JSON.stringify(pl))}.${s}`; }
+      res.writeHead(200, { 'content-type': 'application/oauth-authz-req+jwt' }).end(jwt);
+      return;
+    }
+    if (req.method === 'POST' && req.url === '/response') {
+      const chunks = []; for await (const c of req) chunks.push(c);
+      const form = Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8')));
+      const outcome = check(form);
+      process.stdout.write(JSON.stringify(outcome) + '\n');
+      res.writeHead(outcome.accepted ? 200 : 400, { 'content-type': 'application/json' })
+        .end(JSON.stringify(outcome.accepted ? {} : { error: 'invalid_request', error_description: outcome.reason }));
+      return;
+    }
+    res.writeHead(404).end();
+  } catch (e) {
+    res.writeHead(500).end(String(e));
+  }
+});
+
+function check(form) {
+  if (state.answered) return { accepted: false, reason: 'replayed' };
+  const parsed = verifier.validateOpenid4vpAuthorizationResponsePayload({
+    authorizationRequestPayload: state.payload,
+    authorizationResponsePayload: { ...form, vp_token: JSON.parse(form.vp_token) },
+  });
+  if (form.state !== state.payload.state) return { accepted: false, reason: 'state' };
+  const presentations = {};
+  for (const [qid, list] of Object.entries(parsed.dcql.presentations)) {
+    presentations[qid] = [];
+    for (const vp of list) {
+      const [h, p] = vp.split('.');
+      const header = decodePart(h); const claims = decodePart(p);
+      if (header.typ !== 'vp+jwt' || !header.kid?.startsWith(claims.holder + '#')) return { accepted: false, reason: 'vp header' };
+      if (!verifyJws(vp, jwkOfDidKey(header.kid))) return { accepted: false, reason: 'vp signature' };
+      if (claims.nonce !== state.payload.nonce) return { accepted: false, reason: 'nonce' };
+      if (claims.aud !== state.payload.client_id) return { accepted: false, reason: 'aud' };
+      for (const env of claims.verifiableCredential) {
+        const token = env.id.slice('data:application/vc+jwt,'.length);
+        const vcHeader = decodePart(token.split('.')[0]); const vc = decodePart(token.split('.')[1]);
+        const issuer = typeof vc.issuer === 'string' ? vc.issuer : vc.issuer.id;
+        if (!vcHeader.kid.startsWith(issuer + '#') || !verifyJws(token, jwkOfDidKey(vcHeader.kid))) return { accepted: false, reason: 'vc signature' };
+        if (vc.credentialSubject.id !== claims.holder) return { accepted: false, reason: 'holder binding' };
+        presentations[qid].push({ credential_format: 'jwt_vc_json', claims: vc, cryptographic_holder_binding: true,
+          type: vc.type.map((t) => (t === 'OpenBadgeCredential' || t === 'AchievementCredential' ? OB : t)) });
+      }
+    }
+  }
+  const result = DcqlPresentationResult.fromDcqlPresentation(presentations, { dcqlQuery });
+  if (!result.can_be_satisfied) return { accepted: false, reason: 'dcql' };
+  state.answered = true;
+  return { accepted: true, holder: Object.values(presentations)[0]?.[0]?.claims.credentialSubject.id, queries: Object.keys(presentations) };
+}
+
+const state = {};
+server.listen(0, '127.0.0.1', async () => {
+  const base = `http://127.0.0.1:${server.address().port}`;
+  const created = await verifier.createOpenId4vpAuthorizationRequest({
+    authorizationRequestPayload: {
+      response_type: 'vp_token', client_id: `decentralized_identifier:${did}`, response_mode: 'direct_post',
+      response_uri: `${base}/response`, nonce: b64u(crypto.randomBytes(16)), state: b64u(crypto.randomBytes(16)),
+      dcql_query: dcqlQuery, client_metadata: { client_name: 'Peer verifier (openid4vp 0.4)', vp_formats_supported: { jwt_vc_json: { alg_values: ['EdDSA'] } } },
+    },
+    jar: { requestUri: `${base}/request`, jwtSigner: { method: 'did', didUrl: kid, alg: 'EdDSA' }, expiresInSeconds: 300 },
+  });
+  state.payload = created.authorizationRequestPayload;
+  state.requestObject = created.jar.authorizationRequestJwt;
+  process.stdout.write(JSON.stringify({ uri: created.authorizationRequest, client_id: state.payload.client_id }) + '\n');
+});

@@ -1,0 +1,77 @@
+// A peer wallet built with @openid4vc/openid4vp 0.4 and dcql 3: resolves an OpenID4VP request
+// (request_uri, JAR signed by a decentralized_identifier: client), selects credentials with the
+// dcql package, presents jwt_vc_json (a vp+jwt) and vc+sd-jwt (with a KB-JWT), posts direct_post.
+// stdin: {uri, holder: {did, kid, jwk}, credentials: [{format, token, claims}], tamper?, replay?}
+// stdout: {matched, submitted: [{status, body}], request: {...}}
+import crypto from 'node:crypto';
+import { Openid4vpClient } from '@openid4vc/openid4vp';
+import { DcqlQuery } from 'dcql';
+import { setGlobalConfig } from '@openid4vc/utils';
+import { b64u, callbacks, readStdinJson, signJws } from './common.mjs';
+
+const OB = 'https://purl.imsglobal.org/spec/vc/ob/vocab.html#OpenBadgeCredential';
+const VC = 'https://www.w3.org/2018/credentials#VerifiableCredential';
+
+// the tests run on loopback over http; a real wallet keeps the library's https-only default
+setGlobalConfig({ allowInsecureUrls: true });
+const input = await readStdinJson();
+const client = new Openid4vpClient({ callbacks: callbacks(input.holder.jwk) });
+const parsed = client.parseOpenid4vpAuthorizationRequest({ authorizationRequest: input.uri });
+const resolved = await client.resolveOpenId4vpAuthorizationRequest({ authorizationRequestPayload: parsed.params });
+const request = resolved.authorizationRequestPayload;
+
+const query = DcqlQuery.parse(resolved.dcql.query);
+DcqlQuery.validate(query);
+const dcqlCredentials = input.credentials.map((c) => ({
+  credential_format: c.format,
+  claims: c.claims,
+  type: [...new Set(c.claims.type.map((t) => ({ VerifiableCredential: VC, OpenBadgeCredential: OB, AchievementCredential: OB }[t] ?? t)))],
+  cryptographic_holder_binding: true,
+}));
+const result = DcqlQuery.query(query, dcqlCredentials);
+
+const now = Math.floor(Date.now() / 1000);
+const nonce = input.tamper === 'nonce' ? 'not-the-nonce' : request.nonce;
+const aud = input.tamper === 'aud' ? 'decentralized_identifier:did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp' : request.client_id;
+
+function present(c) {
+  if (c.format === 'jwt_vc_json') {
+    const vp = {
+      '@context': ['https://www.w3.org/ns/credentials/v2'], id: `urn:uuid:${crypto.randomUUID()}`,
+      type: ['VerifiablePresentation'], holder: input.holder.did,
+      verifiableCredential: [{ '@context': ['https://www.w3.org/ns/credentials/v2'], type: 'EnvelopedVerifiableCredential',
+        id: `data:application/vc+jwt,${c.token}` }],
+      nonce, aud, iat: now, exp: now + 300,
+    };
+    return signJws({ alg: 'EdDSA', kid: input.holder.kid, typ: 'vp+jwt', cty: 'vp' }, vp, input.holder.jwk);
+  }
+  // vc+sd-jwt: every disclosure (this peer does not minimise), then a Key Binding JWT
+  const presented = c.token.endsWith('~') ? c.token : c.token + '~';
+  const sdHash = b64u(crypto.createHash('sha256').update(presented).digest());
+  return presented + signJws({ alg: 'EdDSA', typ: 'kb+jwt' }, { iat: now, aud, nonce, sd_hash: sdHash }, input.holder.jwk);
+}
+
+const vpToken = {};
+const matched = [];
+for (const [qid, match] of Object.entries(result.credential_matches)) {
+  if (!match.success) continue;
+  const picked = (match.valid_credentials ?? []).map((v) => input.credentials[v.input_credential_index]);
+  if (!picked.length) continue;
+  vpToken[qid] = picked.map(present);
+  matched.push(qid);
+}
+if (input.drop) for (const q of input.drop) delete vpToken[q];
+
+const response = await client.createOpenid4vpAuthorizationResponse({
+  authorizationRequestPayload: request, authorizationResponsePayload: { vp_token: vpToken },
+});
+const submitted = [];
+for (let i = 0; i < (input.replay ? 2 : 1); i++) {
+  const sent = await client.submitOpenid4vpAuthorizationResponse({
+    authorizationRequestPayload: request, authorizationResponsePayload: response.authorizationResponsePayload,
+  });
+  const text = await sent.response.text();
+  submitted.push({ status: sent.response.status, body: text ? JSON.parse(text) : null });
+}
+process.stdout.write(JSON.stringify({ matched, submitted, request: { client_id: request.client_id, state: request.state,
+  dcql_ids: query.credentials.map((c) => c.id), client_name: request.client_metadata?.client_name } }));

@@ -1,0 +1,142 @@
+"""Helpers for the OpenID4VP tests: a world (an institute, a worker's wallet holding a Data
+Integrity, a vc+jwt and an SD-JWT credential, a second worker, status lists, a trust list) made
+with the real command line, and a verifier-only service on a loopback port in this process."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+SKILLCRED = Path(sys.executable).with_name("skillcred")
+ACH = REPO / "examples" / "achievements"
+LASSER = REPO / "examples" / "profiles" / "lasser.json"
+CNC = REPO / "examples" / "profiles" / "cnc-verspaner.json"
+SECRET_NAME = "Jantje Geheimnaam"
+
+
+def run(*args: str, cwd: Path, ok: bool = True, env: dict[str, str] | None = None,
+        timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """The ``skillcred`` command line in ``cwd`` (HOME and caches inside it)."""
+    full = {**os.environ, "SKILLCRED_PASSPHRASE": "pw", "HOME": str(cwd), "XDG_CONFIG_HOME": str(cwd / "cfg"),
+            "XDG_CACHE_HOME": str(cwd / "cache"), "XDG_DATA_HOME": str(cwd / "data"),
+            "SKILLCRED_STATUS_CACHE": str(cwd / "status-cache"), **(env or {})}
+    proc = subprocess.run([str(SKILLCRED), *args], cwd=cwd, env=full, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=timeout)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    if ok:
+        assert proc.returncode == 0, (args, proc.stdout, proc.stderr)
+    return proc
+
+
+@dataclass
+class World:
+    dir: Path
+    issuer: str
+    holder: str
+    other_holder: str
+    sd: str
+    jwt: str
+    di: str
+
+    @property
+    def wallet(self) -> Path:
+        return self.dir / "w"
+
+    @property
+    def other_wallet(self) -> Path:
+        return self.dir / "w2"
+
+    @property
+    def trust(self) -> Path:
+        return self.dir / "trust.json"
+
+    @property
+    def status_cache(self) -> Path:
+        return self.dir / "status-cache"
+
+
+def make_world(d: Path) -> World:
+    """Institute ``roc``; wallet ``w``: MIG/MAG welding as SD-JWT (with a name that must never be
+    disclosed), drawing reading as vc+jwt, CNC programming as Data Integrity; wallet ``w2`` (another
+    worker) with its own welding SD-JWT; the status lists imported into the verifier cache."""
+    issuer = run("issuer", "init", "roc", "--name", "ROC", "--url", "https://roc.example", cwd=d).stdout.split()[0]
+    holder = run("wallet", "init", "--wallet", "w", cwd=d).stdout.split()[0]
+    other = run("wallet", "init", "--wallet", "w2", cwd=d).stdout.split()[0]
+    sd = run("issue", "--issuer", "roc", "--achievement", str(ACH / "mig-mag-lassen.yaml"), "--subject", holder,
+             "--name", SECRET_NAME, "--level", "3", "--format", "sd-jwt", "-o", "lassen.sdjwt", cwd=d).stdout.split()[0]
+    jwt = run("issue", "--issuer", "roc", "--achievement", str(ACH / "technisch-tekeninglezen.yaml"),
+              "--subject", holder, "--level", "2", "--format", "jwt", "-o", "tekenen.jwt", cwd=d).stdout.split()[0]
+    di = run("issue", "--issuer", "roc", "--achievement", str(ACH / "cnc-programmeren.yaml"),
+             "--subject", holder, "--level", "3", "-o", "cnc.json", cwd=d).stdout.split()[0]
+    run("issue", "--issuer", "roc", "--achievement", str(ACH / "mig-mag-lassen.yaml"), "--subject", other,
+        "--level", "2", "--format", "sd-jwt", "-o", "other.sdjwt", cwd=d)
+    run("wallet", "add", "--wallet", "w", "lassen.sdjwt", "tekenen.jwt", "cnc.json", cwd=d)
+    run("wallet", "add", "--wallet", "w2", "other.sdjwt", cwd=d)
+    run("status", "publish", "--issuer", "roc", "--out-dir", "pub", cwd=d)
+    run("status", "import", "pub/revocation-1", "pub/suspension-1", "--cache", "status-cache", cwd=d)
+    run("trust", "add", "--trust", "trust.json", issuer, "--name", "ROC", cwd=d)
+    return World(d, issuer, holder, other, sd, jwt, di)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serve_app(app: Any, port: int | None = None) -> Iterator[str]:
+    """``app`` (FastAPI) served by uvicorn on a loopback port in a thread of this process."""
+    import uvicorn
+
+    port = port or free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           access_log=False, lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@contextlib.contextmanager
+def verifier_server(world: World, verifier_dir: Path, *, max_body_bytes: int = 1024 * 1024,
+                    ttl: int = 600, port: int | None = None, trust: Path | None = None) -> Iterator[str]:
+    """A verifier-only ``skillcred serve --verifier`` app (the same factory) on a loopback port,
+    in a thread of this process; yields its base URL."""
+    from skillcred.oid4vp._http import VerifierConfig, create_verifier_app
+
+    config = VerifierConfig(verifier_dir=str(verifier_dir), trust_file=str(trust or world.trust),
+                            status_cache=str(world.status_cache), max_body_bytes=max_body_bytes, ttl=ttl)
+    with serve_app(create_verifier_app(config), port) as url:
+        yield url
+
+
+def new_request(world: World, verifier_dir: Path, base_url: str, *extra: str,
+                profile: Path = LASSER) -> str:
+    """``skillcred request new``'s first line (the request URI)."""
+    out = run("request", "new", "--profile", str(profile), "--verifier-url", base_url, "--verifier",
+              str(verifier_dir), "--name", "Metaalbedrijf De Vries", "--purpose", "Vacature lasser", *extra,
+              cwd=world.dir).stdout
+    return out.splitlines()[0]
+
+
+def env_for(world: World) -> dict[str, Any]:
+    return {"SKILLCRED_STATUS_CACHE": str(world.status_cache)}
