@@ -177,11 +177,11 @@ def offer(issuer_dir: str, achievement: str | None, subject_name: str | None, le
                    "each link redeems a credential)", err=True)
         return
     created = offers[0]
-    click.echo(created.uri)
-    click.echo(_terminal_qr(created.uri))
     if qr_png:
         _png_qr(created.uri, qr_png)
-    if created.tx_code:
+    click.echo(created.uri)
+    if created.tx_code:  # before the QR code: a reader that stops after the link still gets it
         click.echo(f"transaction code: {created.tx_code} (send it to {for_terminal(items[0].name)} separately)",
                    err=True)
     click.echo(f"offer {created.id} valid {valid_hours} h; the wallet redeems it at {url}", err=True)
+    click.echo(_terminal_qr(created.uri))
