@@ -18,7 +18,7 @@ const configurationId = offer.credential_configuration_ids[0]
 const config = issuerMetadata.credentialIssuer.credential_configurations_supported[configurationId]
 if (!config) throw new Error(`metadata lacks ${configurationId}`)
 const { accessTokenResponse } = await client.retrievePreAuthorizedCodeAccessTokenFromOffer({
-  credentialOffer: offer, issuerMetadata, txCode: input.tx_code,
+  credentialOffer: offer, issuerMetadata, txCode: input.tx_code ?? undefined,
 })
 const { c_nonce: nonce } = await client.requestNonce({ issuerMetadata })
 const signer = input.signer === 'did'
