@@ -307,6 +307,14 @@ def test_the_token_endpoint_is_rate_limited_per_client(world: World) -> None:
     refused("invalid_grant", oid.token, form, client="10.0.0.1")  # the window moved on
 
 
+def test_the_open_nonce_endpoint_is_rate_limited_per_client(world: World) -> None:
+    oid = Oid4vciIssuer.for_issuer(world.issuer, URL, clock=world.clock, nonce_rate=(2, 60.0))
+    nonces = {oid.nonce(client="10.0.0.1")["c_nonce"] for _ in range(2)}
+    assert len(nonces) == 2
+    assert refused("slow_down", oid.nonce, client="10.0.0.1").status == 429
+    assert oid.nonce(client="10.0.0.2")["c_nonce"] not in nonces
+
+
 def test_the_rate_limiter_forgets_the_oldest_clients_first() -> None:
     clock = Clock()
     limit = RateLimit(1, 60, clock=clock, max_clients=2)

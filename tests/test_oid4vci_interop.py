@@ -249,6 +249,13 @@ def test_a_replayed_offer_is_refused(world: World, wallet: tuple[Path, str]) -> 
     assert first.stdout.splitlines()[0].startswith("urn:uuid:")
 
 
+def test_receive_without_a_terminal_needs_yes_and_takes_nothing(world: World, wallet: tuple[Path, str]) -> None:
+    folder, _ = wallet
+    uri, _ = world.offer()
+    one_line_error(cli("wallet", "receive", "--wallet", folder, uri, check=False), "--yes")
+    assert _token(world, _code(uri)).status == 200  # the offer was not redeemed
+
+
 def test_a_reused_pre_authorized_code_is_invalid_grant(world: World) -> None:
     uri, _ = world.offer()
     ok = _token(world, _code(uri))

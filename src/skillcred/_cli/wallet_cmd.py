@@ -21,7 +21,7 @@ from skillcred._internal.fileio import MAX_JSON_BYTES, atomic_write, load_json_o
 from skillcred._internal.textsafe import for_terminal
 from skillcred._internal.timeutil import parse_datetime
 from skillcred.did import DidResolver
-from skillcred.errors import WrongPassphrase
+from skillcred.errors import WalletError, WrongPassphrase
 from skillcred.keys import KEY_TYPES, KeyPair
 from skillcred.passport import build_passport
 from skillcred.verify.verifier import MAX_PRESENTED_CREDENTIALS
@@ -134,7 +134,7 @@ def receive(wallet_dir: str | None, offer_uri: str, tx_code: str | None, yes: bo
         if yes:
             return True
         if not stdin_is_tty():
-            raise click.UsageError("not a terminal: add --yes to accept the offer without being asked")
+            raise WalletError("not a terminal: add --yes to accept the offer without being asked")
         return click.confirm("Accept it into your wallet?", default=False, err=True)
 
     extra = [load_json_object(p) for p in did_documents]

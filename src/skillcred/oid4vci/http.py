@@ -123,9 +123,10 @@ def add_oid4vci_routes(app: FastAPI, state: ServiceState, key: KeyPair) -> Oid4v
             return _error(exc)
         return JSONResponse(body, headers=_NO_STORE)
 
-    async def nonce() -> Response:
+    async def nonce(request: Request) -> Response:
         try:
-            body = await run_in_threadpool(oid.nonce)
+            client = request.client.host if request.client else ""
+            body = await run_in_threadpool(oid.nonce, client=client)
         except Oid4vciError as exc:
             return _error(exc)
         return JSONResponse(body, headers=_NO_STORE)

@@ -113,7 +113,7 @@ class Oid4vciIssuer:
     ``offers`` gives the registry holding offers and nonces (the issuer folder's SQLite file, a
     connection for the calling thread); ``issue`` issues and records one credential. ``clock``
     (seconds) is injectable for tests; the token endpoint allows ``token_rate`` = (requests,
-    seconds) per client.
+    seconds) per client, the nonce endpoint ``nonce_rate``.
     """
 
     def __init__(
@@ -127,7 +127,7 @@ class Oid4vciIssuer:
         issue: IssueFunction,
         clock: Callable[[], float] = time.time,
         token_rate: tuple[int, float] = (30, 60.0),
-        cnf_required: bool = True,
+        nonce_rate: tuple[int, float] = (60, 60.0),
     ) -> None:
         self.credential_issuer = credential_issuer.rstrip("/")
         self.issuer_name = issuer_name
@@ -137,7 +137,8 @@ class Oid4vciIssuer:
         self._issue = issue
         self._clock = clock
         self.token_limit = RateLimit(*token_rate, clock=clock)
-        self.cnf_required = cnf_required
+        #: the nonce endpoint is open (the spec wants it so): one client cannot use up the nonce table
+        self.nonce_limit = RateLimit(*nonce_rate, clock=clock)
 
     @classmethod
     def for_issuer(cls, issuer: Issuer, credential_issuer: str, **options: Any) -> Oid4vciIssuer:
@@ -247,8 +248,10 @@ class Oid4vciIssuer:
 
     # -- nonce -------------------------------------------------------------------------------
 
-    def nonce(self) -> dict[str, Any]:
+    def nonce(self, *, client: str = "") -> dict[str, Any]:
         """The nonce endpoint (§7): a fresh ``c_nonce`` for one key proof."""
+        if not self.nonce_limit.allow(client):
+            raise Oid4vciError("slow_down", "too many nonce requests from this client; wait a minute", status=429)
         value = secrets.token_urlsafe(24)
         now = self._now()
         if not self._offers().add_nonce(code_hash(value), expires_at=now + NONCE_SECONDS, now=now,
