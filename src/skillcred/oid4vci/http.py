@@ -143,14 +143,16 @@ def add_oid4vci_routes(app: FastAPI, state: ServiceState, key: KeyPair) -> Oid4v
             return _error(exc)
         return JSONResponse(result, headers=_NO_STORE)
 
-    for prefix in {"", path}:
+    # Not in /openapi.json: that document describes the VC-API (problem-details errors, JSON
+    # bodies); these endpoints follow OAuth / OpenID4VCI (form bodies, {error} answers) and are
+    # described by their own metadata and docs/service.md.
+    hidden: dict[str, Any] = {"include_in_schema": False}
+    for prefix in sorted({"", path}):
         app.add_api_route(f"/.well-known/openid-credential-issuer{prefix}", issuer_metadata, methods=["GET"],
-                          tags=["oid4vci"], summary="OpenID4VCI Credential Issuer Metadata")
+                          **hidden)
         app.add_api_route(f"/.well-known/oauth-authorization-server{prefix}", as_metadata, methods=["GET"],
-                          tags=["oid4vci"], summary="OAuth authorization-server metadata (RFC 8414)")
-    app.add_api_route("/oid4vci/token", token, methods=["POST"], tags=["oid4vci"],
-                      summary="Token endpoint (pre-authorized code flow)")
-    app.add_api_route("/oid4vci/nonce", nonce, methods=["POST"], tags=["oid4vci"], summary="Nonce endpoint")
-    app.add_api_route("/oid4vci/credential", credential, methods=["POST"], tags=["oid4vci"],
-                      summary="Credential endpoint (key proof required)")
+                          **hidden)
+    app.add_api_route("/oid4vci/token", token, methods=["POST"], **hidden)
+    app.add_api_route("/oid4vci/nonce", nonce, methods=["POST"], **hidden)
+    app.add_api_route("/oid4vci/credential", credential, methods=["POST"], **hidden)
     return oid
