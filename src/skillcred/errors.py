@@ -31,6 +31,7 @@ __all__ = [
     "KeyFileError",
     "KeyPermissionError",
     "MalformedDocument",
+    "Oid4vciError",
     "Oid4vpRefused",
     "Oid4vpRequestInvalid",
     "ProofError",
@@ -297,6 +298,29 @@ class Oid4vpRefused(SkillcredError):
         out = super().to_dict()
         out["reason"] = self.reason
         return out
+class Oid4vciError(SkillcredError):
+    """An OpenID4VCI exchange was refused. ``error`` is the protocol's own error code
+    (``invalid_grant``, ``invalid_proof``, ``invalid_nonce``, ``invalid_credential_request``,
+    ``unsupported_credential_configuration``, ...: OpenID4VCI 1.0 §6.3 and §8.3.1, RFC 6749
+    §5.2) and ``status`` the HTTP status an endpoint answers with; on the wallet side it is
+    what the issuer answered."""
+
+    code = "oid4vci_error"
+
+    def __init__(self, error: str, message: str, *, status: int = 400, path: str | None = None) -> None:
+        super().__init__(f"{error}: {message}", path=path)
+        self.error = error
+        self.description = message
+        self.status = status
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["error"] = self.error
+        return out
+
+    def to_oauth(self) -> dict[str, str]:
+        """The error body an OAuth / OpenID4VCI endpoint answers with."""
+        return {"error": self.error, "error_description": self.description}
 
 
 class SkillcredSecurityWarning(UserWarning):

@@ -49,7 +49,7 @@ from skillcred.errors import (
     SkillcredError,
     StoreError,
 )
-from skillcred.keys import KEY_TYPES, KeyPair, KeyType, read_key_file, write_key_file
+from skillcred.keys import KEY_TYPES, KeyPair, KeyType, PublicKey, read_key_file, write_key_file
 from skillcred.models import (
     AchievementDefinition,
     AchievementSubject,
@@ -359,6 +359,11 @@ class Issuer:
         if not profile.verification_method.endswith("#" + key.public_multikey):
             raise StoreError("issuer key does not match issuer.json", path=str(root))
         return cls(root, profile, key, Registry.open(root / REGISTRY_FILE))
+
+    @property
+    def public_key(self) -> PublicKey:
+        """The issuer's public key (what its credentials verify with)."""
+        return self._key.public_key
 
     def close(self) -> None:
         self.registry.close()

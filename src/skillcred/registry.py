@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from skillcred.errors import InvalidArgument, StoreError
 
-__all__ = ["Allocation", "IssueRequest", "IssuedRecord", "Registry", "StatusListInfo"]
+__all__ = ["Allocation", "IssueRequest", "IssuedRecord", "OfferRecord", "Registry", "StatusListInfo"]
 
 PURPOSES = ("revocation", "suspension")
 _SCHEMA = """
@@ -55,6 +55,24 @@ CREATE TABLE IF NOT EXISTS allocations (
     PRIMARY KEY (list_url, idx)
 );
 CREATE INDEX IF NOT EXISTS allocations_by_credential ON allocations(credential_id);
+CREATE TABLE IF NOT EXISTS oid4vci_offers (
+    id TEXT PRIMARY KEY,
+    code_hash TEXT NOT NULL UNIQUE,
+    tx_code_hash TEXT,
+    tx_attempts INTEGER NOT NULL DEFAULT 0,
+    configuration_id TEXT NOT NULL,
+    offer TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    state TEXT NOT NULL DEFAULT 'offered',
+    token_hash TEXT UNIQUE,
+    token_expires_at INTEGER,
+    credential_id TEXT
+);
+CREATE TABLE IF NOT EXISTS oid4vci_nonces (
+    nonce_hash TEXT PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+);
 """
 
 T = TypeVar("T")
@@ -102,6 +120,21 @@ class StatusListInfo:
     purpose: str
     size: int
     set_indexes: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class OfferRecord:
+    """One OpenID4VCI credential offer (see :mod:`skillcred.oid4vci`): what it issues
+    (``offer``: achievement, name, level, format) and where it is in its life:
+    ``offered`` -> ``token`` (code exchanged) -> ``issuing`` -> ``issued``, or ``dead``."""
+
+    id: str
+    configuration_id: str
+    offer: dict[str, Any]
+    created_at: int
+    expires_at: int
+    state: str
+    credential_id: str | None
 
 
 class Registry:
@@ -411,3 +444,112 @@ class Registry:
                 (int(value), credential_id, purpose),
             )
             return True
+
+    # -- OpenID4VCI offers (the protocol rules are in skillcred.oid4vci; these are the atomic steps)
+
+    def _offer(self, db: sqlite3.Connection, where: str, value: str) -> tuple[OfferRecord, tuple[Any, ...]] | None:
+        row = db.execute(
+            "SELECT id, configuration_id, offer, created_at, expires_at, state, credential_id, "
+            f"tx_code_hash, tx_attempts, token_expires_at FROM oid4vci_offers WHERE {where} = ?", (value,),
+        ).fetchone()
+        if row is None:
+            return None
+        return OfferRecord(row[0], row[1], json.loads(row[2]), row[3], row[4], row[5], row[6]), row[7:]
+
+    def add_offers(self, rows: Sequence[tuple[str, str, str | None, str, dict[str, Any], int, int]], *,
+                   max_open: int, now: int) -> None:
+        """Record offers ``(id, code_hash, tx_code_hash, configuration_id, offer, created, expires)``
+        in one transaction; refused when more than ``max_open`` unexpired offers would be open."""
+        with self._write() as db:
+            db.execute("DELETE FROM oid4vci_offers WHERE expires_at < ? AND state IN ('offered', 'dead')",
+                       (now - 30 * 86400,))  # keep a month of history, then forget unused offers
+            open_now = db.execute("SELECT COUNT(*) FROM oid4vci_offers WHERE state = 'offered' "
+                                  "AND expires_at > ?", (now,)).fetchone()[0]
+            if open_now + len(rows) > max_open:
+                raise InvalidArgument(f"too many open offers ({open_now}; at most {max_open}): "
+                                      "let some expire or be redeemed first")
+            db.executemany(
+                "INSERT INTO oid4vci_offers (id, code_hash, tx_code_hash, configuration_id, offer, "
+                "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(r[0], r[1], r[2], r[3], json.dumps(r[4], sort_keys=True), r[5], r[6]) for r in rows],
+            )
+
+    def offer(self, offer_id: str) -> OfferRecord:
+        found = self._offer(self._conn, "id", offer_id)
+        if found is None:
+            raise StoreError(f"no offer {offer_id!r} in this registry", path=str(self.path))
+        return found[0]
+
+    def offered_configurations(self) -> dict[str, dict[str, Any]]:
+        """Each credential configuration ever offered, with one of its offers (for metadata)."""
+        return {cid: json.loads(offer) for cid, offer in self._conn.execute(
+            "SELECT configuration_id, MIN(offer) FROM oid4vci_offers GROUP BY configuration_id "
+            "ORDER BY configuration_id")}
+
+    def exchange_offer_code(self, code_hash: str, tx_code_hash: str | None, token_hash: str, *, now: int,
+                            token_expires_at: int, max_tx_attempts: int) -> tuple[str, OfferRecord | None]:
+        """Trade a pre-authorized code for an access token, once. Returns ``(outcome, offer)``:
+        ``ok``, ``unknown``, ``used``, ``expired``, ``tx_missing``, ``tx_wrong`` or ``tx_locked``
+        (too many wrong transaction codes: the offer is dead)."""
+        with self._write() as db:
+            found = self._offer(db, "code_hash", code_hash)
+            if found is None:
+                return "unknown", None
+            offer, (want_tx, attempts, _) = found
+            if offer.state != "offered":
+                return ("tx_locked" if offer.state == "dead" else "used"), offer
+            if offer.expires_at <= now:
+                return "expired", offer
+            if want_tx is not None:
+                if tx_code_hash is None:
+                    return "tx_missing", offer
+                if not secrets.compare_digest(want_tx, tx_code_hash):
+                    dead = attempts + 1 >= max_tx_attempts
+                    db.execute("UPDATE oid4vci_offers SET tx_attempts = tx_attempts + 1, "
+                               "state = CASE WHEN ? THEN 'dead' ELSE state END WHERE id = ?", (dead, offer.id))
+                    return ("tx_locked" if dead else "tx_wrong"), offer
+            db.execute("UPDATE oid4vci_offers SET state = 'token', token_hash = ?, token_expires_at = ? "
+                       "WHERE id = ?", (token_hash, token_expires_at, offer.id))
+            return "ok", offer
+
+    def claim_offer_token(self, token_hash: str, *, now: int) -> tuple[str, OfferRecord | None]:
+        """Take an access token to issue its one credential: ``ok`` (the offer is now
+        ``issuing``), ``unknown``, ``used`` or ``expired``."""
+        with self._write() as db:
+            found = self._offer(db, "token_hash", token_hash)
+            if found is None:
+                return "unknown", None
+            offer, (_, _, token_expires_at) = found
+            if offer.state != "token":
+                return "used", offer
+            if token_expires_at is None or token_expires_at <= now:
+                return "expired", offer
+            db.execute("UPDATE oid4vci_offers SET state = 'issuing' WHERE id = ?", (offer.id,))
+            return "ok", offer
+
+    def finish_offer(self, offer_id: str, credential_id: str | None) -> None:
+        """``issued`` with the credential's id, or (``None``: issuing failed) back to ``token``
+        so the wallet may correct its request with the same access token."""
+        with self._write() as db:
+            if credential_id is None:
+                db.execute("UPDATE oid4vci_offers SET state = 'token' WHERE id = ? AND state = 'issuing'",
+                           (offer_id,))
+            else:
+                db.execute("UPDATE oid4vci_offers SET state = 'issued', credential_id = ? WHERE id = ?",
+                           (credential_id, offer_id))
+
+    def add_nonce(self, nonce_hash: str, *, expires_at: int, now: int, max_open: int) -> bool:
+        """Remember a fresh ``c_nonce``; False when ``max_open`` unexpired ones are waiting."""
+        with self._write() as db:
+            db.execute("DELETE FROM oid4vci_nonces WHERE expires_at <= ?", (now,))
+            if db.execute("SELECT COUNT(*) FROM oid4vci_nonces").fetchone()[0] >= max_open:
+                return False
+            db.execute("INSERT INTO oid4vci_nonces (nonce_hash, expires_at) VALUES (?, ?)", (nonce_hash, expires_at))
+            return True
+
+    def take_nonce(self, nonce_hash: str, *, now: int) -> bool:
+        """Use up a ``c_nonce``: True once, for a known unexpired nonce."""
+        with self._write() as db:
+            row = db.execute("DELETE FROM oid4vci_nonces WHERE nonce_hash = ? RETURNING expires_at",
+                             (nonce_hash,)).fetchone()
+            return row is not None and int(row[0]) > now

@@ -1231,6 +1231,9 @@ def create_app(config: ServiceConfig, state: ServiceState | None = None) -> Fast
             app.openapi_schema = schema
         return app.openapi_schema
 
+    from skillcred.oid4vci.http import add_oid4vci_routes  # OpenID4VCI issuance: offers made by `skillcred offer`
+
+    add_oid4vci_routes(app, st, st._key)
     app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
     return app

@@ -31,6 +31,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "rank": ("skillcred._cli.match_cmd", "rank_command"),
     "issuer": ("skillcred._cli.issuer_cmd", "issuer"),
     "issue": ("skillcred._cli.issuer_cmd", "issue"),
+    "offer": ("skillcred._cli.offer_cmd", "offer"),
     "revoke": ("skillcred._cli.issuer_cmd", "revoke"),
     "suspend": ("skillcred._cli.issuer_cmd", "suspend"),
     "unsuspend": ("skillcred._cli.issuer_cmd", "unsuspend"),

@@ -22,7 +22,7 @@ from skillcred._internal.fileio import MAX_JSON_BYTES, atomic_write, load_json_o
 from skillcred._internal.textsafe import for_terminal
 from skillcred._internal.timeutil import parse_datetime
 from skillcred.did import DidResolver
-from skillcred.errors import WrongPassphrase
+from skillcred.errors import WalletError, WrongPassphrase
 from skillcred.keys import KEY_TYPES, KeyPair
 from skillcred.passport import build_passport
 from skillcred.verify.verifier import MAX_PRESENTED_CREDENTIALS
@@ -103,6 +103,53 @@ def add(wallet_dir: str | None, files: tuple[str, ...], force_foreign: bool, did
     for e in added:
         level = f" - {for_terminal(e.level)}" if e.level else ""
         click.echo(f"added {for_terminal(e.id)}  {for_terminal(e.achievement)}{level}")
+
+
+@wallet.command("receive")
+@WALLET_OPTION
+@click.argument("offer_uri")
+@click.option("--tx-code", "tx_code", help="The transaction code the institute sent you separately.")
+@click.option("--yes", is_flag=True, help="Accept without asking (scripts); otherwise you are shown the offer first.")
+@click.option("--did-document", "did_documents", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="DID document of a did:web issuer (verification is offline). Repeatable.")
+@click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False))
+@errors_to_exit
+def receive(wallet_dir: str | None, offer_uri: str, tx_code: str | None, yes: bool,
+            did_documents: tuple[str, ...], passphrase_file: str | None) -> None:
+    """Receive a credential an institute offers (an openid-credential-offer:// link or QR code).
+
+    Shows who offers what before taking it (unless --yes), proves the credential is to be bound
+    to your wallet key, checks it like 'wallet add' and stores it; prints its id (first line).
+    """
+    from skillcred.oid4vci.wallet import OfferSummary
+    from skillcred.oid4vci.wallet import receive as receive_offer
+
+    w = Wallet.open(wallet_dir)
+    key = _holder_key(w, passphrase_file)
+    code = tx_code
+
+    def confirm(summary: OfferSummary) -> bool:
+        nonlocal code
+        click.echo(f"{for_terminal(summary.issuer_name)} ({for_terminal(summary.issuer_url)}) offers you: "
+                   f"{for_terminal(summary.credential_name)} [{summary.fmt}]", err=True)
+        if yes:
+            return True
+        if not stdin_is_tty():
+            raise WalletError("not a terminal: add --yes to accept the offer without being asked")
+        return click.confirm("Accept it into your wallet?", default=False, err=True)
+
+    extra = [load_json_object(p) for p in did_documents]
+    if code is None and stdin_is_tty() and "tx_code" in offer_uri:
+        code = click.prompt("Transaction code (sent to you separately)", default="", show_default=False,
+                            err=True) or None
+    result = receive_offer(w, offer_uri, key, tx_code=code, confirm=confirm, resolver=w.resolver(extra))
+    if extra:
+        w.remember_did_documents(extra)
+    e = result.entry
+    click.echo(e.id)
+    level = f" - {for_terminal(e.level)}" if e.level else ""
+    click.echo(f"received {for_terminal(e.achievement)}{level} from {for_terminal(result.offer.issuer_name)}",
+               err=True)
 
 
 @wallet.command("list")
