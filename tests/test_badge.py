@@ -576,3 +576,25 @@ def test_cli_damaged_png_is_one_line(tmp_path: Path, env: dict[str, str], di_cre
     one_line_error(run(env, "badge", "unbake", str(tmp_path / "cut.png")), "cut.png", "png_truncated")
     (tmp_path / "two.png").write_bytes(png_with(itxt(b"{}"), itxt(b"{}")))
     one_line_error(run(env, "badge", "unbake", str(tmp_path / "two.png")), "two.png", "several_credentials")
+
+
+def test_cli_issue_bake_uses_the_achievement_image(tmp_path: Path, env: dict[str, str]) -> None:
+    import yaml
+
+    own = svg('<rect width="4" height="4" fill="#c00"/>')
+    spec = yaml.safe_load((ACHIEVEMENTS / "heftruck-certificaat.yaml").read_text(encoding="utf-8"))
+    spec["achievement"]["image"] = {"id": "data:image/svg+xml;base64," + base64.b64encode(own).decode(),
+                                    "type": "Image"}
+    (tmp_path / "heftruck.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
+    run(env, "issuer", "init", str(tmp_path / "roc"), "--name", "ROC", "--url", "https://roc.example")
+    holder = run(env, "wallet", "init", "--wallet", str(tmp_path / "w")).stdout.strip()
+    base = ["issue", "--issuer", str(tmp_path / "roc"), "--achievement", str(tmp_path / "heftruck.yaml"),
+            "--subject", holder]
+    r = run(env, *base, "-o", str(tmp_path / "h.json"), "--bake", str(tmp_path / "h.svg"))
+    assert r.returncode == 0, r.stderr
+    root = ElementTree.fromstring((tmp_path / "h.svg").read_bytes())
+    assert root.get("width") == "10" and [el.tag.rsplit("}", 1)[-1] for el in root] == ["credential", "rect", "circle"]
+    r = run(env, *base, "-o", str(tmp_path / "h2.json"), "--bake", str(tmp_path / "h2.png"))  # the image is an SVG
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "h2.png").read_bytes()[:8] == PNG_SIG  # so a generated PNG
+    assert unbake((tmp_path / "h2.png").read_bytes()).credential == json.loads((tmp_path / "h2.json").read_text())
