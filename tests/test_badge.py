@@ -330,6 +330,13 @@ HOSTILE_SVGS = {
     "javascript_href": (svg('<a href="javascript:alert(1)"><circle r="1"/></a>').decode(), "svg_external_reference"),
     "xinclude": (svg('<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="file:///etc/passwd"/>').decode(),
                  "svg_external_reference"),
+    "css_import": (svg('<style>@import "https://evil.example/a.css";</style>').decode(), "svg_external_reference"),
+    "css_url_in_style_element": (svg("<style>circle { fill: url(https://evil.example/p.svg#g) }</style>").decode(),
+                                 "svg_external_reference"),
+    "css_url_in_style_attribute": (svg('<rect style="fill: URL( \'//evil.example/x.png\' )"/>').decode(),
+                                   "svg_external_reference"),
+    "css_url_in_presentation_attribute": (svg('<rect fill="url(http://evil.example/g.svg#x)"/>').decode(),
+                                          "svg_external_reference"),
     "not_well_formed": ('<svg xmlns="http://www.w3.org/2000/svg"><g></svg>', "svg_malformed"),
     "undefined_entity": ('<svg xmlns="http://www.w3.org/2000/svg"><text>&nope;</text></svg>', "svg_malformed"),
 }
@@ -350,8 +357,9 @@ def test_hostile_svg_is_refused_with_its_reason(name: str, di_credential: dict[s
 
 def test_fragment_and_data_references_are_fine(di_credential: dict[str, Any]) -> None:
     pixel = base64.b64encode(plain_badge("png")).decode()
-    ok = svg(f'<defs><circle id="c" r="2"/></defs><use href="#c"/><use xlink:href="#c"/>'
-             f'<image href="data:image/png;base64,{pixel}"/>')
+    ok = svg(f'<defs><linearGradient id="g"/><circle id="c" r="2"/></defs><use href="#c"/><use xlink:href="#c"/>'
+             f'<image href="data:image/png;base64,{pixel}"/><rect fill="url(#g)" style="stroke: url( \'#g\' )"/>'
+             '<style>rect { fill: url(#g) }</style>')
     assert unbake(bake(ok, di_credential)).credential == di_credential
 
 

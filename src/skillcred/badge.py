@@ -86,6 +86,17 @@ _JWS_RE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
 #: elements and attributes that run code when a browser shows the SVG; refused when baking,
 #: so a badge skillcred writes is never a script carrier
 _ACTIVE_ELEMENTS = frozenset({"script", "foreignobject", "iframe", "embed", "object", "handler"})
+_CSS_URL_RE = re.compile(r"url\(\s*['\"]?\s*([^)'\"\s]*)", re.IGNORECASE)
+
+
+def _css_loads_external(text: str) -> bool:
+    """Does CSS text (a ``<style>`` element, a ``style`` or presentation attribute) load content
+    from outside the file: an ``@import``, or a ``url(...)`` that is not a ``#fragment`` or a
+    ``data:`` URL?"""
+    if "@import" in text.lower():
+        return True
+    return any(not (m.group(1).startswith("#") or m.group(1).lower().startswith("data:"))
+               for m in _CSS_URL_RE.finditer(text))
 
 
 @dataclass(frozen=True)
@@ -302,6 +313,9 @@ def _svg_root(data: bytes, source: str) -> ElementTree.Element:
     for el in root.iter():  # comments and processing instructions are not kept by the parser
         if el.tag.startswith(f"{{{_XINCLUDE}}}"):
             raise BadgeInvalid("svg_external_reference", "the SVG includes another document (XInclude)", path=source)
+        if el.tag.rsplit("}", 1)[-1] == "style" and _css_loads_external(el.text or ""):
+            raise BadgeInvalid("svg_external_reference", "the SVG's style sheet loads content from outside the file",
+                               path=source)
         for name, value in el.attrib.items():
             local = name.rsplit("}", 1)[-1]
             if local == "href" or name == f"{{{_XLINK}}}href":
@@ -309,6 +323,9 @@ def _svg_root(data: bytes, source: str) -> ElementTree.Element:
                 if not (ref.startswith("#") or ref.lower().startswith("data:")):
                     raise BadgeInvalid("svg_external_reference",
                                        f"the SVG refers to content outside the file ({ref[:80]!r})", path=source)
+            elif _css_loads_external(value):
+                raise BadgeInvalid("svg_external_reference",
+                                   f"the SVG's {local} attribute loads content from outside the file", path=source)
     return root
 
 
