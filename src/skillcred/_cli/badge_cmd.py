@@ -29,7 +29,8 @@ def read_credential_file(path: str) -> list[tuple[str, dict[str, Any] | SecuredC
     else:
         data, source = read_bounded(path, max_bytes=MAX_BADGE_BYTES), path
     if len(data) > MAX_JSON_BYTES and badge_format(data) is None:
-        raise MalformedDocument(f"larger than the {MAX_JSON_BYTES} bytes a credential file may have", path=source)
+        raise MalformedDocument(f"file is {len(data):,} bytes, larger than the {MAX_JSON_BYTES:,}-byte limit",
+                                path=source)
     return read_credentials_input(data, source)
 
 
