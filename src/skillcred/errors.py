@@ -21,6 +21,7 @@ __all__ = [
     "MALFORMED_VALUE_ERROR",
     "PARSING_ERROR",
     "RANGE_ERROR",
+    "BadgeInvalid",
     "CanonicalizationError",
     "ContextError",
     "DidDocumentConflict",
@@ -93,6 +94,26 @@ class MalformedDocument(SkillcredError, ValueError):
     code = "malformed_document"
     problem_type = PARSING_ERROR
 
+
+class BadgeInvalid(MalformedDocument):
+    """A baked badge image (Open Badges 3.0 §5.3: a PNG or an SVG carrying a credential) was
+    refused, or an image could not be baked.
+
+    ``reason`` is a stable snake_case name of what is wrong (``several_credentials``,
+    ``png_crc_mismatch``, ``svg_dtd_forbidden``, ... listed in ``docs/errors.md``), so a caller
+    can tell a hostile SVG from a photo that simply carries no badge.
+    """
+
+    code = "badge_invalid"
+
+    def __init__(self, reason: str, message: str, *, path: str | None = None) -> None:
+        super().__init__(f"{message} ({reason})", path=path)
+        self.reason = reason
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["reason"] = self.reason
+        return out
 
 class SchemaViolation(MalformedDocument):
     """A document does not validate against its JSON Schema."""

@@ -792,7 +792,12 @@ class Wallet:
 def read_credentials_input(data: bytes, source: str) -> list[tuple[str, dict[str, Any] | SecuredCredential]]:
     """A credential, a list of credentials, or a presentation's credentials, from bytes; a
     token file (vc+jwt, SD-JWT, COSE: told from the content) is one :class:`SecuredCredential`,
-    verified when it is added."""
+    verified when it is added. A baked badge (a PNG or SVG, Open Badges 3.0 §5.3) gives the one
+    credential it carries (:func:`skillcred.badge.unbake`)."""
+    if data.startswith(b"\x89PNG") or data.lstrip()[:1] == b"<" or data.startswith(b"\xef\xbb\xbf<"):
+        from skillcred.badge import unbake
+
+        return [(source, unbake(data, source=source).credential)]
     text = data.strip()
     if data.startswith((b"\xd2\x84", b"\x84")) or (text[:1] not in (b"{", b"[") and text.isascii()):
         return [(source, SecuredCredential.from_file_bytes(data, source))]

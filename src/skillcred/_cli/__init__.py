@@ -36,6 +36,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "suspend": ("skillcred._cli.issuer_cmd", "suspend"),
     "unsuspend": ("skillcred._cli.issuer_cmd", "unsuspend"),
     "wallet": ("skillcred._cli.wallet_cmd", "wallet"),
+    "badge": ("skillcred._cli.badge_cmd", "badge"),
     "passport": ("skillcred._cli.wallet_cmd", "passport"),
     "present": ("skillcred._cli.wallet_cmd", "present"),
     "serve": ("skillcred._cli.serve_cmd", "serve"),

@@ -130,6 +130,10 @@ def init(folder: str, name: str, url: str, did_method: str, key_type: str, suite
                    "issuers) lets the worker disclose claims selectively.")
 @click.option("--batch", type=click.Path(dir_okay=False), help="Issue for every row of this roster CSV.")
 @click.option("--out-dir", type=click.Path(file_okay=False), help="With --batch: folder for the credentials.")
+@click.option("--bake", "bake_out", type=click.Path(dir_okay=False),
+              help="Also write the credential baked into a badge image here (*.png or *.svg, Open Badges 3.0).")
+@click.option("--bake-image", type=click.Path(exists=True, dir_okay=False),
+              help="With --bake: the badge image (default: the achievement's own, else a generated plain badge).")
 @click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False))
 @UNSAFE_KEY_PERMISSIONS
 @errors_to_exit
@@ -138,7 +142,8 @@ def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: s
           assessor: str | None, period_start: str | None, period_end: str | None,
           valid_from: str | None, valid_until: str | None, out: str | None, fmt: str, suite: str | None,
           batch: str | None,
-          out_dir: str | None, passphrase_file: str | None, unsafe_allow_open_key_permissions: bool) -> None:
+          out_dir: str | None, bake_out: str | None, bake_image: str | None, passphrase_file: str | None,
+          unsafe_allow_open_key_permissions: bool) -> None:
     """Issue a signed skills-passport credential (or a whole class with --batch).
 
     With -o FILE the credential's id is printed on stdout; without -o the credential alone goes
@@ -150,7 +155,11 @@ def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: s
       skillcred issue --issuer roc --achievement cnc.yaml --subject did:key:z6Mk... --level 3 -o jan.json
       skillcred issue --issuer roc --batch klas.csv --out-dir issued/
     """
+    if bake_image and not bake_out:
+        fail("--bake-image needs --bake OUT.png|OUT.svg")
     if batch:
+        if bake_out:
+            fail("--bake bakes one credential; use 'skillcred badge bake' for each of a batch")
         if fmt != "di":
             fail("--batch issues Data Integrity credentials; use --format with single issues")
         if not out_dir:
@@ -185,6 +194,8 @@ def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: s
                 fail(f"{out}: cannot write there (not writable); nothing issued")
         elif not parent.is_dir() or not os.access(parent, os.W_OK):
             fail(f"{out}: cannot write there (folder {parent} is missing or not writable); nothing issued")
+    if bake_out:
+        _check_bake(bake_out, bake_image, fmt)
     definition = load_achievement(achievement)
     ev = EvidenceInput(narrative=evidence, workplace=workplace, hours=hours, assessor=assessor,
                        period_start=_date(period_start, "--period-start"),
@@ -207,6 +218,40 @@ def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: s
         problem = exc.message if isinstance(exc, SkillcredError) else (exc.strerror or str(exc))
         fail(f"{out or '<stdout>'}: cannot write the credential ({problem}); it was issued and recorded as "
              f"{record.id}: write it again with 'skillcred issuer export {issuer_dir} {record.id} -o FILE'")
+    if bake_out:
+        from skillcred._cli.badge_cmd import bake_to_file
+
+        try:
+            bake_to_file(SecuredCredential.from_record(record.document), bake_image, bake_out)
+        except (SkillcredError, OSError) as exc:
+            problem = exc.message if isinstance(exc, SkillcredError) else (exc.strerror or str(exc))
+            fail(f"{bake_out}: cannot write the badge ({problem}); the credential was issued as {record.id}: "
+                 f"bake it with 'skillcred issuer export {issuer_dir} {record.id} -o FILE' and "
+                 f"'skillcred badge bake FILE -o {bake_out}'")
+        click.echo(f"badge: {bake_out}", err=True)
+
+
+def _check_bake(bake_out: str, bake_image: str | None, fmt: str) -> None:
+    """Refuse a --bake that would fail, before anything is issued (as for -o): a credential
+    issued and recorded but never handed out would be issued twice on a re-run."""
+    from skillcred._cli.badge_cmd import format_for_output
+    from skillcred._internal.fileio import read_bounded
+    from skillcred.badge import MAX_BADGE_BYTES, badge_format
+
+    if fmt == "sd-jwt":
+        fail("--bake: Open Badges 3.0 bakes a Data Integrity credential or a vc+jwt, not an SD-JWT; nothing issued")
+    parent = Path(bake_out).parent
+    if Path(bake_out).is_dir():
+        fail(f"{bake_out}: is a directory, not a file; nothing issued")
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        fail(f"{bake_out}: cannot write there (folder {parent} is missing or not writable); nothing issued")
+    if bake_image:
+        made = badge_format(read_bounded(bake_image, max_bytes=MAX_BADGE_BYTES, what="image"))
+        if made is None:
+            fail(f"{bake_image}: not a PNG or SVG image; nothing issued")
+        if made != format_for_output(bake_out):
+            fail(f"{bake_out}: the image {bake_image} is a {made.upper()}, so the badge is one too: "
+                 f"name it *.{made}; nothing issued")
 
 
 def _is_stream(out: str | None) -> bool:

@@ -12,13 +12,12 @@ from skillcred._cli._common import (
     errors_to_exit,
     fail,
     passphrase_for_new_key,
-    read_stdin_bounded,
     security_warnings_on_stderr,
     stdin_is_tty,
     warn,
     write_document,
 )
-from skillcred._internal.fileio import MAX_JSON_BYTES, atomic_write, load_json_object, read_bounded
+from skillcred._internal.fileio import atomic_write, load_json_object
 from skillcred._internal.textsafe import for_terminal
 from skillcred._internal.timeutil import parse_datetime
 from skillcred.did import DidResolver
@@ -26,7 +25,7 @@ from skillcred.errors import WalletError, WrongPassphrase
 from skillcred.keys import KEY_TYPES, KeyPair
 from skillcred.passport import build_passport
 from skillcred.verify.verifier import MAX_PRESENTED_CREDENTIALS
-from skillcred.wallet import KINDS, Wallet, dumps_entries, read_credentials_input
+from skillcred.wallet import KINDS, Wallet, dumps_entries
 
 WALLET_OPTION = click.option(
     "--wallet", "wallet_dir", type=click.Path(file_okay=False), envvar="SKILLCRED_WALLET",
@@ -87,15 +86,15 @@ def init(wallet_dir: str | None, key_type: str, passphrase_file: str | None) -> 
               help="DID document of a did:web issuer (verification is offline). Repeatable.")
 @errors_to_exit
 def add(wallet_dir: str | None, files: tuple[str, ...], force_foreign: bool, did_documents: tuple[str, ...]) -> None:
-    """Add credentials (files, or '-' for stdin). Each is verified first; nothing is added
-    unless all of them can be."""
+    """Add credentials (files, or '-' for stdin): JSON, vc+jwt / SD-JWT token files, or baked
+    badges (PNG/SVG, Open Badges 3.0). Each is verified first; nothing is added unless all of
+    them can be."""
+    from skillcred._cli.badge_cmd import read_credential_file
+
     w = Wallet.open(wallet_dir)
     docs = []
     for f in files:
-        if f == "-":
-            docs.extend(read_credentials_input(read_stdin_bounded(), "<stdin>"))
-        else:
-            docs.extend(read_credentials_input(read_bounded(f, max_bytes=MAX_JSON_BYTES), f))
+        docs.extend(read_credential_file(f))
     extra = [load_json_object(p) for p in did_documents]
     added = w.add(docs, force_foreign=force_foreign, resolver=w.resolver(extra))
     if extra:
