@@ -497,8 +497,8 @@ def render_pdf(html: str, target: str | os.PathLike[str], *, browser: str | None
     Chromium refuses to start otherwise. Raises :class:`PdfRenderError` (nothing written)."""
     exe = browser or find_chromium()
     if not exe:
-        raise PdfRenderError("no headless Chromium found (install chromium, or set SKILLCRED_CHROMIUM); "
-                             "or print the --html page from a browser", path=str(target))
+        raise PdfRenderError("cannot print the PDF: no headless Chromium found (install chromium, or set "
+                             "SKILLCRED_CHROMIUM); or print the --html page from a browser", path=str(target))
     with tempfile.TemporaryDirectory(prefix="skillcred-pdf-") as tmp:
         page, pdf = Path(tmp) / "passport.html", Path(tmp) / "passport.pdf"
         page.write_text(html, encoding="utf-8")
@@ -512,7 +512,8 @@ def render_pdf(html: str, target: str | os.PathLike[str], *, browser: str | None
             run = subprocess.run([*flags, page.as_uri()], stdin=subprocess.DEVNULL, capture_output=True,
                                  timeout=timeout, env={**os.environ, "HOME": tmp}, check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
-            raise PdfRenderError(f"could not run {exe}: {type(exc).__name__}", path=str(target)) from None
+            raise PdfRenderError(f"cannot print the PDF: could not run {exe} ({type(exc).__name__})",
+                                 path=str(target)) from None
         data = pdf.read_bytes() if pdf.is_file() else b""
         if not data.startswith(b"%PDF-"):
             tail = run.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]

@@ -138,14 +138,14 @@ def parse_qr_payload(text: str, *, source: str = "QR code") -> QrPayload:
             raise QrCodeInvalid("the credential id is missing or holds spaces or control characters", path=source)
         return QrPayload("ref", cid, digest)
     if form == "vc":
+        inflater = zlib.decompressobj(-15)
         try:
-            inflater = zlib.decompressobj(-15)
             data = inflater.decompress(_unb64u(rest), MAX_INFLATED_BYTES)
-            if inflater.unconsumed_tail or not inflater.eof:
-                raise QrCodeInvalid("the embedded credential is truncated or larger than "
-                                    f"{MAX_INFLATED_BYTES} bytes", path=source)
         except (binascii.Error, ValueError, zlib.error):
             raise QrCodeInvalid("the embedded credential is not base64url DEFLATE data", path=source) from None
+        if inflater.unconsumed_tail or not inflater.eof:
+            raise QrCodeInvalid("the embedded credential is truncated or larger than "
+                                f"{MAX_INFLATED_BYTES} bytes", path=source)
         try:
             doc = loads_strict(data)
         except MalformedDocument as exc:

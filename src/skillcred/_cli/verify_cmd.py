@@ -279,10 +279,10 @@ def verify(file: str | None, qr: str | None, qr_credential: str | None, qr_prese
                                   extra_documents=key_documents_from(key_documents))
         run_qr_check(qr, qr_credential, qr_presentation, verifier, challenge=challenge, domain=domain,
                      at=_parse_at(at), as_json=as_json)
-    if file is None:
-        fail("give the FILE to verify (or --qr CODE with --credential/--presentation)")
     if qr_credential or qr_presentation:
         fail("--credential/--presentation go with --qr; to verify a file alone, give it as FILE")
+    if file is None:
+        fail("give the FILE to verify (or --qr CODE with --credential/--presentation)")
     secured = read_secured(file)
     doc = secured.envelope()
     when = _parse_at(at)
