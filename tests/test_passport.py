@@ -218,6 +218,18 @@ def test_pdf_without_a_browser_fails_in_one_line_and_writes_nothing(tmp_path: Pa
         assert proc.stdout == ""
 
 
+def test_a_credential_about_someone_else_does_not_name_the_worker(world: PassportWorld) -> None:
+    from skillcred.wallet import summarize
+
+    other = json.loads(json.dumps(world.docs["cnc"]))
+    other["id"] = "urn:uuid:someone-else"
+    other["credentialSubject"]["id"] = "did:example:colleague"
+    other["credentialSubject"]["identifier"][0]["identityHash"] = "Karel Kopie"
+    docs = {**{d["id"]: d for d in world.docs.values()}, other["id"]: other}
+    pp = build_passport(world.wallet.holder, [*world.wallet.entries(), summarize(other)], documents=docs)
+    assert pp.holder_name == WORKER and "Karel Kopie" not in pp.to_text().splitlines()[0]
+
+
 def test_library_build_passport_as_of_a_date(world: PassportWorld) -> None:
     pp = build_passport(world.wallet.holder, world.wallet.entries(), at=datetime(2020, 1, 1, tzinfo=UTC),
                         documents={d["id"]: d for d in world.docs.values()})

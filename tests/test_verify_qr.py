@@ -170,6 +170,14 @@ def test_images_decode_every_code_and_refuse_what_is_no_code(world: PassportWorl
         with pytest.raises(QrCodeInvalid) as info:
             decode_qr_image(data)
         assert needle in info.value.message
+    # a decompression bomb: a huge image that compresses to almost nothing, refused from its header
+    for side in (8_000, 10_000):  # under and over Pillow's own warning limit
+        bomb = io.BytesIO()
+        Image.new("1", (side, side), 1).save(bomb, format="PNG")
+        assert len(bomb.getvalue()) < 100_000
+        with pytest.raises(QrCodeInvalid) as info:
+            decode_qr_image(bomb.getvalue())
+        assert "larger than a page scan" in info.value.message
 
 
 # -- the command -----------------------------------------------------------------------------------

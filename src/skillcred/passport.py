@@ -261,8 +261,10 @@ class Passport:
 
     @property
     def holder_name(self) -> str | None:
-        """The worker's name as the credentials state it; several different ones are all shown."""
-        names = sorted({d.subject_name for d in self.details.values() if d.subject_name})
+        """The worker's name as the credentials about the holder state it (one about someone else,
+        kept with ``--force-foreign``, does not name the worker); several different ones are all shown."""
+        about_holder = {e.id for _, _, entries in self.groups for e in entries if e.subject == self.holder}
+        names = sorted({d.subject_name for d in self.details.values() if d.subject_name and d.id in about_holder})
         return " / ".join(names) if names else None
 
     def _detail(self, entry: WalletEntry) -> CredentialDetails:

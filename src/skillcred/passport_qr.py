@@ -25,6 +25,7 @@ import base64
 import binascii
 import hashlib
 import html
+import warnings
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -54,6 +55,8 @@ QR_PREFIX = "skillcred:qr1:"
 MAX_INLINE_CHARS = 1200
 #: a scanned text longer than this is refused before decoding (a QR code holds at most 2953 bytes)
 MAX_PAYLOAD_CHARS = 4296
+#: a page scanned at 600 dpi; a larger image (a decompression bomb) is refused before decoding
+MAX_IMAGE_PIXELS = 60_000_000
 #: inflating a ``vc`` payload stops here (a credential is a few KiB; a deflate bomb is not)
 MAX_INFLATED_BYTES = 256 * 1024
 
@@ -237,11 +240,18 @@ def decode_qr_image(data: bytes, *, source: str = "image") -> list[str]:
     except ImportError as exc:  # pragma: no cover - depends on the installation
         raise QrCodeInvalid(f"reading QR images needs zxing-cpp and Pillow ({exc.name} is not installed); "
                             "give the scanned text instead", path=source) from None
-    Image.MAX_IMAGE_PIXELS = 60_000_000  # a page scan at 600 dpi; a decompression bomb is refused
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with warnings.catch_warnings():  # Pillow warns of a bomb at open; the size is refused just below
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            opened = Image.open(io.BytesIO(data))  # reads the header only
+        with opened as img:
+            if img.width * img.height > MAX_IMAGE_PIXELS:
+                raise QrCodeInvalid(f"image of {img.width}x{img.height} pixels is larger than a page scan "
+                                    f"({MAX_IMAGE_PIXELS} pixels)", path=source)
             img.load()
             results = zxingcpp.read_barcodes(img.convert("L"))
+    except QrCodeInvalid:
+        raise
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         raise QrCodeInvalid(f"not a readable image ({type(exc).__name__})", path=source) from None
     texts = [r.text for r in results if r.format == zxingcpp.BarcodeFormat.QRCode]
