@@ -293,6 +293,7 @@ def test_unusable_input_is_one_line_and_exit_2(tmp_path: Path, world: PassportWo
         (("--qr", ref, "--credential", str(vp)), "give it with --presentation"),
         (("--qr", ref, "--presentation", cnc), "give it with --credential"),
         (("--qr", ref, cnc), "give no FILE"),
+        (("--qr", "-", "--credential", "-"), "can be read from stdin"),
         (("--credential", cnc), "go with --qr"),
         ((), "give the FILE to verify"),
     ]

@@ -54,8 +54,10 @@ def run_qr_check(qr: str, credential_file: str | None, presentation_file: str | 
 
     if credential_file and presentation_file:
         raise InvalidArgument("give --credential or --presentation, not both")
-    payloads = read_qr_payloads(qr)
     held_file = credential_file or presentation_file
+    if qr == "-" and held_file == "-":
+        raise InvalidArgument("only one of --qr and --credential/--presentation can be read from stdin ('-')")
+    payloads = read_qr_payloads(qr)
     documents: list[tuple[str, dict[str, Any]]] = []
     matches: list[QrMatch] = []
     if held_file:
