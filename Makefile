@@ -25,16 +25,17 @@ lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks scripts
 	$(PY) -m mypy src
 
-# The passport test renders the page in a real headless Chromium (Debian package). Install it
-# when we can (root + apt-get); otherwise say so, and that test skips with the reason.
+# The passport tests render the page in a real headless Chromium and look at the printed PDF
+# with poppler's pdftoppm/pdftotext (Debian packages). Install them when we can (root +
+# apt-get); otherwise say so, and those tests skip with the reason.
 browser:
-	@if command -v chromium >/dev/null 2>&1; then :; \
+	@if command -v chromium >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "installing chromium (for the passport browser test)"; \
-		command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-			|| echo "note: installing chromium failed; the passport browser test will be skipped"; \
+		echo "installing chromium and poppler-utils (for the passport browser and print tests)"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null) \
+			|| echo "note: installing chromium/poppler-utils failed; the passport browser and print tests will be skipped"; \
 	else \
-		echo "note: chromium not installed and cannot install it here (needs root and apt-get); the passport browser test will be skipped"; \
+		echo "note: chromium or poppler-utils not installed and cannot install them here (needs root and apt-get); the passport browser and print tests will be skipped"; \
 	fi
 
 # Interop peers (other implementations, pinned by each folder's package-lock.json): every

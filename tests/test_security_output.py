@@ -449,15 +449,19 @@ def test_passport_text_and_html(files: Files, tmp_path: Path) -> None:
     page_file = tmp_path / "passport.html"
     r = run(files, "passport", "--wallet", files.wallet, "--html", page_file)
     assert r.rc == 0, r.err
-    assert r.out.startswith("Skills passport of did:key:")
+    # the worker's name (from the credentials) leads, escaped like every other value, then the DID
+    first = r.out.splitlines()[0]
+    assert first.startswith("Skills passport of ") and first.endswith(")") and " (did:key:" in first
+    assert not any(c in first for c in "\u202e\u2066\x1b\x9b\r")
     for shown in (CNC_SHOWN, MIG_SHOWN, TEKEN_SHOWN):
         assert f"  * {shown}" in r.out, shown
-    assert r.out.count(f"issuer: {ISSUER_SHOWN}   issued: ") == 3
+    assert r.out.count(f"issuer: {ISSUER_SHOWN}   valid from: ") == 3  # validFrom is not called "issued"
     page = page_file.read_text(encoding="utf-8")
     inside = assert_clean_page(page).inside
     for shown in (CNC_SHOWN, MIG_SHOWN, TEKEN_SHOWN, ISSUER_SHOWN):
         assert shown in inside, shown
-    assert "<title>Skills passport - did:key:" in page  # no markup inside <title>
+    title = page[page.index("<title>") + 7:page.index("</title>")]
+    assert title.startswith("Skills passport - ") and "<" not in title  # no markup inside <title>
     assert "Müller" in page and "漢字" in page
 
 

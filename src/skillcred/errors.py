@@ -35,7 +35,9 @@ __all__ = [
     "Oid4vciError",
     "Oid4vpRefused",
     "Oid4vpRequestInvalid",
+    "PdfRenderError",
     "ProofError",
+    "QrCodeInvalid",
     "ResolutionError",
     "SchemaViolation",
     "SkillcredError",
@@ -254,6 +256,20 @@ class WalletError(StoreError):
     """The wallet folder is missing, locked, or an operation on it was refused."""
 
     code = "wallet_error"
+
+
+class QrCodeInvalid(MalformedDocument):
+    """A scanned passport QR code (or its image) is not a readable skillcred v1 payload: no QR
+    code in the image, another prefix or version, a bad digest, a damaged embedded credential."""
+
+    code = "qr_invalid"
+
+
+class PdfRenderError(SkillcredError):
+    """``passport --pdf`` could not print the page: no headless Chromium found, or it failed or
+    produced no PDF (nothing is written then)."""
+
+    code = "pdf_render_failed"
 
 
 class VerificationFailed(SkillcredError):

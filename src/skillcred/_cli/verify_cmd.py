@@ -232,7 +232,14 @@ def _titles(doc: dict[str, Any]) -> dict[int, str]:
 
 
 @click.command()
-@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("file", required=False, type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--qr", "qr", metavar="IMAGE|TEXT",
+              help="Check a printed passport's QR code (an image of it, or its text) against --credential "
+                   "or --presentation (what the worker sent you), and verify that document.")
+@click.option("--credential", "qr_credential", type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+              help="With --qr: the credential the code must match.")
+@click.option("--presentation", "qr_presentation", type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+              help="With --qr: the presentation holding the credential the code must match.")
 @click.option("--challenge", help="The challenge you gave the candidate (presentations).")
 @click.option("--domain", help="Your domain, as given to the candidate (presentations; required for them "
                                "unless --unsafe-no-domain).")
@@ -246,7 +253,8 @@ def _titles(doc: dict[str, Any]) -> dict[int, str]:
               help="Controller document for a verification method that is not a did:key. Repeatable.")
 @verifier_options
 @errors_to_exit
-def verify(file: str, challenge: str | None, domain: str | None, at: str | None, as_json: bool,
+def verify(file: str | None, qr: str | None, qr_credential: str | None, qr_presentation: str | None,
+           challenge: str | None, domain: str | None, at: str | None, as_json: bool,
            proof_only: bool, key_documents: tuple[str, ...], trust_file: str | None, status_lists: tuple[str, ...],
            status_cache: str | None, did_documents: tuple[str, ...], unsafe_accept_unknown_status: bool,
            unsafe_no_challenge: bool) -> None:
@@ -260,7 +268,22 @@ def verify(file: str, challenge: str | None, domain: str | None, at: str | None,
     Example:
       skillcred verify vp.json --trust trust.json --challenge 8d1e... --domain werkgever.example \\
           --status-list revocation-1 --status-list suspension-1
+      skillcred verify --qr scan.png --credential cnc.json --trust trust.json --status-list revocation-1
     """
+    if qr is not None:
+        from skillcred._cli.qr_cmd import run_qr_check
+
+        if file or proof_only:
+            fail("--qr checks the code against --credential/--presentation; give no FILE or --proof-only with it")
+        verifier = build_verifier(trust_file, status_lists, status_cache, did_documents,
+                                  unsafe_accept_unknown_status, unsafe_no_challenge,
+                                  extra_documents=key_documents_from(key_documents))
+        run_qr_check(qr, qr_credential, qr_presentation, verifier, challenge=challenge, domain=domain,
+                     at=_parse_at(at), as_json=as_json)
+    if qr_credential or qr_presentation:
+        fail("--credential/--presentation go with --qr; to verify a file alone, give it as FILE")
+    if file is None:
+        fail("give the FILE to verify (or --qr CODE with --credential/--presentation)")
     secured = read_secured(file)
     doc = secured.envelope()
     when = _parse_at(at)

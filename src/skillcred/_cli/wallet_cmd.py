@@ -23,7 +23,7 @@ from skillcred._internal.timeutil import parse_datetime
 from skillcred.did import DidResolver
 from skillcred.errors import WalletError, WrongPassphrase
 from skillcred.keys import KEY_TYPES, KeyPair
-from skillcred.passport import build_passport
+from skillcred.passport import build_passport, render_pdf
 from skillcred.verify.verifier import MAX_PRESENTED_CREDENTIALS
 from skillcred.wallet import KINDS, Wallet, dumps_entries
 
@@ -242,21 +242,59 @@ def gap(wallet_dir: str | None, profile: str, catalog: str | None, frameworks: t
 
 @click.command()
 @WALLET_OPTION
-@click.option("--html", "html_file", type=click.Path(dir_okay=False), help="Also write a printable page.")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False), help="Also write a printable page (A4).")
+@click.option("--pdf", "pdf_file", type=click.Path(dir_okay=False),
+              help="Also print the page to this PDF (A4, headless Chromium; $SKILLCRED_CHROMIUM picks one).")
+@click.option("--json", "as_json", is_flag=True, help="The passport as one JSON object on stdout (no text).")
+@click.option("--only", "only", multiple=True,
+              help="Show only this credential (id, achievement name, a unique part of either, or a kind), "
+                   "e.g. for a printout you hand over. Repeatable; default: every credential.")
+@click.option("--status-list", "status_lists", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="The issuers' status-list credential files: check revocation (else the passport says it "
+                   "was not checked). Repeatable.")
 @click.option("--at", help="Show validity as of this date (default now).")
 @errors_to_exit
-def passport(wallet_dir: str | None, html_file: str | None, at: str | None) -> None:
-    """Show your skills passport: diplomas, vocational skills, on-the-job learning, soft skills."""
+def passport(wallet_dir: str | None, html_file: str | None, pdf_file: str | None, as_json: bool,
+             only: tuple[str, ...], status_lists: tuple[str, ...], at: str | None) -> None:
+    """Show your skills passport: diplomas, vocational skills, on-the-job learning, soft skills.
+
+    The printable page (--html, --pdf) has a QR code per credential that an employer checks
+    against the credential you send them ('skillcred verify --qr'); only what you select with
+    --only is on it.
+    """
     w = Wallet.open(wallet_dir)
     when = parse_datetime(at if len(at or "") != 10 else f"{at}T00:00:00Z", field="--at") if at else None
-    listing = w.listing()
-    for p in listing.problems:
-        warn(f"{w.root / 'credentials' / p.file}: skipped: {p.message}")
-    pp = build_passport(w.holder, listing.entries, at=when)
-    click.echo(pp.to_text(), nl=False)
+    if only:
+        selection = w.choose(only)
+        for p in selection.skipped:
+            warn(f"{w.root / 'credentials' / p.file}: not shown: {p.message}")
+        entries, documents = selection.entries, {e.id: d for e, d in zip(selection.entries, selection.documents,
+                                                                           strict=True)}
+    else:
+        listing = w.listing()
+        for p in listing.problems:
+            warn(f"{w.root / 'credentials' / p.file}: skipped: {p.message}")
+        entries, documents = listing.entries, {e.id: w.get(e.id) for e in listing.entries}
+    verifier = None
+    if status_lists:
+        from skillcred.verify import VerificationPolicy, Verifier
+
+        verifier = Verifier(VerificationPolicy(), did_documents=w.did_documents())
+        for f in status_lists:
+            verifier.add_status_list(load_json_object(f))
+    pp = build_passport(w.holder, entries, at=when, documents=documents, verifier=verifier)
+    html = pp.to_html() if (html_file or pdf_file) else ""
+    if pdf_file:  # first: a failed print leaves nothing half-done behind (the page is not written either)
+        render_pdf(html, pdf_file)
     if html_file:
-        atomic_write(html_file, pp.to_html().encode("utf-8"))
-        click.echo(f"\nprintable passport written to {html_file}", err=True)
+        atomic_write(html_file, html.encode("utf-8"))
+    if as_json:
+        echo_json(pp.to_json())
+    else:
+        click.echo(pp.to_text(), nl=False)
+    for written, what in ((html_file, "printable passport"), (pdf_file, "PDF passport")):
+        if written:
+            click.echo(f"{what} written to {written}", err=True)
 
 
 @click.command()
