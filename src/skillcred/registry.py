@@ -59,6 +59,22 @@ CREATE INDEX IF NOT EXISTS allocations_by_credential ON allocations(credential_i
 
 T = TypeVar("T")
 
+#: set revocation bits (value 1), and the revocation slot of each suspended credential (value 2)
+_TOKEN_STATUS_SQL = (
+    "SELECT list_url, idx, 1 FROM {prefix}allocations WHERE purpose = 'revocation' AND value <> 0 "
+    "UNION ALL SELECT r.list_url, r.idx, 2 FROM {prefix}allocations s JOIN {prefix}allocations r "
+    "ON r.credential_id = s.credential_id AND r.purpose = 'revocation' "
+    "WHERE s.purpose = 'suspension' AND s.value <> 0"
+)
+
+
+def _token_status_values(rows: Iterable[Sequence[Any]]) -> dict[str, dict[int, int]]:
+    out: dict[str, dict[int, int]] = {}
+    for url, idx, value in rows:
+        slot = out.setdefault(str(url), {})
+        slot[int(idx)] = min(slot.get(int(idx), 2), int(value))  # revoked wins over suspended
+    return out
+
 
 @dataclass(frozen=True)
 class Allocation:
@@ -387,6 +403,15 @@ class Registry:
         return out
 
     # -- status changes --------------------------------------------------------------------
+
+    def token_status_values(self) -> dict[str, dict[int, int]]:
+        """The non-zero Token Status List values, by revocation list URL and index.
+
+        A token status list mirrors a revocation list index for index (skillcred.token_status):
+        ``1`` where the revocation bit is set, else ``2`` where the same credential's
+        suspension bit is. Two queries over the set bits only, so the cost follows the number
+        of revoked and suspended credentials, not the registry's size."""
+        return _token_status_values(self._conn.execute(_TOKEN_STATUS_SQL.format(prefix="")).fetchall())
 
     def set_status(self, credential_id: str, purpose: str, value: bool) -> bool:
         """Set or clear a credential's status bit; returns whether it changed."""
