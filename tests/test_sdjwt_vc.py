@@ -10,6 +10,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -331,3 +334,84 @@ def test_wallet_and_open_read_the_open_badges_view(issuer_dir: Path, holder: Key
     assert opened.media_type == "application/dc+sd-jwt"
     assert opened.to_record() == rec.document
     assert opened.document["credentialSubject"]["achievement"]["name"] .startswith("CNC-programmeren")
+
+
+def test_presented_from_the_wallet_only_disclosed_skills_match(issuer_dir: Path, holder: KeyPair,
+                                                              tmp_path: Path) -> None:
+    from skillcred.match import load_profile, match
+    from skillcred.wallet import Wallet
+
+    with Issuer.open(issuer_dir) as iss:
+        did = iss.profile.did
+    rec = _issue(issuer_dir, holder)
+    wallet = Wallet.init(tmp_path / "wallet", key=holder)
+    wallet.add(SecuredCredential.from_file_bytes(rec.document["token"].encode()))
+    (entry,) = wallet.entries()
+    stored = wallet.secured(entry.id)
+    disclosed = [f"/{d[1]}" for d in _disclosures(rec.document["token"]) if d[1] in ("skill_2", "result_level")]
+    vp = wallet.present([stored], key=holder, challenge="c-1", domain="employer.example", disclose=disclosed)
+    assert vp["verifiableCredential"][0]["id"].startswith("data:application/dc+sd-jwt,")
+    with pytest.warns(match="status"):
+        policy = VerificationPolicy(unsafe_accept_unknown_status=True)
+    result = Verifier(policy).assess(vp, challenge="c-1", domain="employer.example")
+    checks = _checks(result.report)
+    assert checks["credential[0].holder_binding"] == ("passed", "ok"), result.report.checks
+    assert result.report.verified
+    (vc,) = result.accepted
+    program_cnc = "http://data.europa.eu/esco/skill/bf942c60-8539-4951-83ee-63f770da1cb8"  # skill_2
+    assert {c.ref for c in vc.claims if c.kind == "skill"} == {program_cnc}  # withheld skills do not exist
+    report = match(load_profile(ROOT / "examples" / "profiles" / "cnc-verspaner.json"), result.accepted)
+    graded = {r.requirement.ref: r.status for r in report.requirements}
+    assert graded[program_cnc] == "met"  # level 3 disclosed, level 3 required
+    assert graded["http://data.europa.eu/esco/skill/d9818afc-1dec-4944-8c9c-e3ae8fad176d"] != "met"
+    # replayed to another employer, or with another challenge: the KB-JWT and the proof say no
+    assert not Verifier(policy).check(vp, challenge="c-2", domain="employer.example").verified
+    assert not Verifier(policy).check(vp, challenge="c-1", domain="other.example").verified
+    assert vc.issuer == did
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("SKILLCRED_PASSPHRASE", "SKILLCRED_DEBUG")}
+    proc = subprocess.run([str(Path(sys.executable).with_name("skillcred")), *args], stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
+def test_cli_verify_a_foreign_vct_only_with_trusted_type_metadata(tmp_path: Path) -> None:
+    key = KeyPair.generate("p256")
+    did = key_did(key.public_key)
+    token = issue_sd_jwt({"iss": did, "iat": 1_780_000_000, "achievement_name": "Welder"}, key,
+                         kid=f"{did}#{key.public_multikey}", disclosable=["/achievement_name"], typ="dc+sd-jwt",
+                         vct="https://other.example/vct/welder")
+    (tmp_path / "t.sdjwt").write_text(token + "\n")
+    empty = str(tmp_path / "no-cache")
+    res = _cli("verify", str(tmp_path / "t.sdjwt"), "--status-cache", empty)
+    assert res.returncode == 1 and "vct_unknown" in res.stdout + res.stderr
+    meta = tmp_path / "welder.json"
+    meta.write_text(json.dumps({"vct": "https://other.example/vct/welder", "name": "Welder",
+                                "schema": {"type": "object", "required": ["achievement_name"]}}))
+    res = _cli("verify", str(tmp_path / "t.sdjwt"), "--status-cache", empty, "--type-metadata", str(meta))
+    assert res.returncode == 0, res.stdout + res.stderr
+    strict = tmp_path / "strict.json"
+    strict.write_text(json.dumps({"vct": "https://other.example/vct/welder",
+                                  "schema": {"type": "object", "required": ["licence_number"]}}))
+    res = _cli("verify", str(tmp_path / "t.sdjwt"), "--status-cache", empty, "--type-metadata", str(strict))
+    assert res.returncode == 1 and "vct_schema_invalid" in res.stdout + res.stderr
+    bundled = tmp_path / "mine.json"
+    bundled.write_text(json.dumps({"vct": VCT_BY_KIND["skill"], "name": "mine"}))
+    res = _cli("verify", str(tmp_path / "t.sdjwt"), "--status-cache", empty, "--type-metadata", str(bundled))
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_cli_wallet_add_takes_a_dc_sd_jwt(issuer_dir: Path, holder: KeyPair, tmp_path: Path) -> None:
+    from skillcred.wallet import Wallet
+
+    rec = _issue(issuer_dir, holder)
+    (tmp_path / "c.sdjwt").write_text(rec.document["token"] + "\n")
+    Wallet.init(tmp_path / "w", key=holder)
+    res = _cli("wallet", "add", "--wallet", str(tmp_path / "w"), str(tmp_path / "c.sdjwt"))
+    assert res.returncode == 0, res.stderr
+    assert rec.id in res.stdout + res.stderr
+    again = _cli("wallet", "add", "--wallet", str(tmp_path / "w"), str(tmp_path / "c.sdjwt"))
+    assert again.returncode == 2 and "already in the wallet" in again.stderr

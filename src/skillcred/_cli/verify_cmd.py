@@ -150,8 +150,9 @@ def build_verifier(trust_file: str | None, status_lists: tuple[str, ...], status
             lists.append(load_json_object(f))
         else:
             tokens.append(_read_status_token(f))
+    metadata = [load_json_object(p) for p in ((ctx.meta.get(_TYPE_METADATA_KEY) if ctx else None) or ())]
     verifier = Verifier(policy, did_documents=[*(load_json_object(p) for p in did_documents), *extra_documents],
-                        token_status_lists=tokens)
+                        token_status_lists=tokens, type_metadata=metadata)
     for lst in lists:
         verifier.add_status_list(lst)
     return verifier
@@ -169,6 +170,7 @@ def _remember_max_credentials(ctx: click.Context, _param: click.Parameter, value
 _STATUS_NOT_BEFORE_KEY = "skillcred.status_not_before"
 _OWN_STATUS_ONLY_KEY = "skillcred.own_status_lists_only"
 _UNSAFE_NO_DOMAIN_KEY = "skillcred.unsafe_no_domain"
+_TYPE_METADATA_KEY = "skillcred.type_metadata"
 
 
 def _remember(key: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
@@ -200,6 +202,10 @@ def verifier_options(func: Any) -> Any:
                           "(default: $SKILLCRED_STATUS_CACHE or ~/.cache/skillcred/status)."),
         click.option("--did-document", "did_documents", multiple=True, type=click.Path(exists=True, dir_okay=False),
                      help="Extra DID/controller document for offline resolution. Repeatable."),
+        click.option("--type-metadata", multiple=True, type=click.Path(exists=True, dir_okay=False),
+                     expose_value=False, callback=_remember(_TYPE_METADATA_KEY),
+                     help="SD-JWT VC type metadata (JSON) you trust for a vct skillcred does not bundle; "
+                          "never fetched. Repeatable."),
         click.option("--max-credentials", type=click.IntRange(min=1), default=MAX_PRESENTED_CREDENTIALS,
                      show_default=True, expose_value=False, callback=_remember_max_credentials,
                      help="Refuse a presentation holding more credentials than this, before checking any "
