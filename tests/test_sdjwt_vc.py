@@ -415,3 +415,16 @@ def test_cli_wallet_add_takes_a_dc_sd_jwt(issuer_dir: Path, holder: KeyPair, tmp
     assert rec.id in res.stdout + res.stderr
     again = _cli("wallet", "add", "--wallet", str(tmp_path / "w"), str(tmp_path / "c.sdjwt"))
     assert again.returncode == 2 and "already in the wallet" in again.stderr
+
+
+@pytest.mark.parametrize("status", ["revoked?", ["a"], {"status_list": {"idx": -1, "uri": "u"}},
+                                    {"status_list": {"idx": "7", "uri": "u"}}, {"other_mechanism": {}}])
+def test_a_malformed_or_unknown_status_never_passes(status: Any) -> None:
+    key = KeyPair.generate("p256")
+    did = key_did(key.public_key)
+    token = issue_sd_jwt({"iss": did, "iat": 1_780_000_000, "status": status}, key,
+                         kid=f"{did}#{key.public_multikey}", disclosable=[], typ="dc+sd-jwt",
+                         vct="https://other.example/vct/x")
+    report = Verifier(type_metadata=[{"vct": "https://other.example/vct/x"}]).check(_envelope(token))
+    check = next(c for c in report.checks if c.id == "credential.status")
+    assert check.status in ("failed", "indeterminate") and not report.verified

@@ -342,3 +342,41 @@ def test_cli_status_import_refuses_junk_and_keeps_the_newer_copy(issuer_dir: Pat
     assert cached.read_text().strip() == new
 
 
+
+
+@pytest.fixture(scope="module")
+def pg_cluster() -> Any:
+    from service_support import start_postgres
+
+    yield from start_postgres()
+
+
+@pytest.mark.loopback
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_both_registries_derive_the_same_token_status_values(kind: str, tmp_path: Path,
+                                                             request: pytest.FixtureRequest) -> None:
+    from skillcred.registry import Registry
+
+    if kind == "sqlite":
+        reg: Any = Registry.open(tmp_path / "r.sqlite", create=True)
+    else:
+        from skillcred.registry_pg import PgRegistry
+
+        reg = PgRegistry.open(request.getfixturevalue("pg_cluster").new_database())
+    try:
+        slots = {}
+        for cid in ("a", "b", "c", "d"):
+            rec, _ = reg.issue(credential_id=f"urn:uuid:{cid}", row_key=None, subject="did:example:h",
+                               achievement="x", kind="skill", issued_at="2026-01-01T00:00:00Z", valid_until=None,
+                               status_base_url="https://roc.example/status", list_size=131_072,
+                               build=lambda allocs: {"a": [[x.purpose, x.list_url, x.index] for x in allocs]})
+            slots[cid] = next((u, i) for p, u, i in rec.document["a"] if p == "revocation")
+        reg.set_status("urn:uuid:a", "revocation", True)
+        reg.set_status("urn:uuid:b", "suspension", True)
+        reg.set_status("urn:uuid:c", "suspension", True)
+        reg.set_status("urn:uuid:c", "revocation", True)
+        values = reg.token_status_values()
+        url = slots["a"][0]
+        assert values == {url: {slots["a"][1]: 1, slots["b"][1]: 2, slots["c"][1]: 1}}
+    finally:
+        reg.close()

@@ -894,7 +894,7 @@ class Verifier:
     def _status_check(self, run: _Run, prefix: str, cred: Mapping[str, Any], issuer: str | None,
                       when: datetime) -> None:
         entries = _as_list(cred.get("credentialStatus"))
-        if "@context" not in cred and isinstance(cred.get("status"), Mapping):  # an SD-JWT VC's Token Status List
+        if "@context" not in cred and "status" in cred:  # an SD-JWT VC's status (Token Status List)
             entries.append(cred["status"])
         if not entries:
             run.add(f"{prefix}.status", 8, "not_applicable", "the credential has no status entry")
@@ -919,7 +919,7 @@ class Verifier:
                     when: datetime) -> tuple[CheckStatus, str, str]:
         if not isinstance(entry, Mapping):
             return "failed", "credentialStatus entry is not an object", "status_malformed"
-        if "status_list" in entry and "type" not in entry:
+        if "type" not in entry and "status_list" in entry:
             return self._token_status(entry["status_list"], issuer, when)
         if entry.get("type") != "BitstringStatusListEntry":
             return "indeterminate", f"status type {entry.get('type')!r} is not supported", "status_unsupported"
