@@ -378,5 +378,21 @@ def test_both_registries_derive_the_same_token_status_values(kind: str, tmp_path
         values = reg.token_status_values()
         url = slots["a"][0]
         assert values == {url: {slots["a"][1]: 1, slots["b"][1]: 2, slots["c"][1]: 1}}
+        assert reg.token_list_urls_in_use() == set()  # no record names a token status list
+        reg.issue(credential_id="urn:uuid:e", row_key=None, subject="did:example:h", achievement="x", kind="skill",
+                  issued_at="2026-01-01T00:00:00Z", valid_until=None, status_base_url="https://roc.example/status",
+                  list_size=131_072, build=lambda allocs: {"status": {"status_list": {"idx": 1, "uri": "u"}}})
+        assert reg.token_list_urls_in_use() == {url}
     finally:
         reg.close()
+
+
+def test_an_issuer_without_sd_jwt_vcs_publishes_no_token_lists(issuer_dir: Path, tmp_path: Path) -> None:
+    _issue(issuer_dir, fmt="di")
+    with Issuer.open(issuer_dir) as iss:
+        assert iss.token_status_lists() == []
+        index = iss.publish_status(tmp_path / "pub")
+    assert not (tmp_path / "pub" / "tokens").exists() and all("/tokens/" not in u for u in index)
+    _issue(issuer_dir)  # the first SD-JWT VC puts its list in use
+    with Issuer.open(issuer_dir) as iss:
+        assert [u for u, _t in iss.token_status_lists()] == ["https://roc.example/status/tokens/revocation-1.jwt"]

@@ -818,17 +818,19 @@ class Issuer:
     def token_status_lists(
         self, *, valid_for: timedelta = timedelta(days=7), now: datetime | None = None
     ) -> list[tuple[str, str]]:
-        """Sign every IETF Token Status List (``statuslist+jwt``): ``[(uri, token)]``.
+        """Sign the IETF Token Status Lists (``statuslist+jwt``) in use: ``[(uri, token)]``.
 
-        One per revocation list, index for index (:mod:`skillcred.token_status`): 1 revoked,
-        2 suspended, 0 valid."""
+        One per revocation list that holds an SD-JWT VC, index for index
+        (:mod:`skillcred.token_status`): 1 revoked, 2 suspended, 0 valid. An issuer of Data
+        Integrity / vc+jwt credentials only has none (and publishes none)."""
         from skillcred.token_status import TokenStatusList, sign_status_list_token, token_list_url
 
         when = (now or utcnow()).replace(microsecond=0)
-        values = self.registry.token_status_values()
+        in_use = self.registry.token_list_urls_in_use()
+        values = self.registry.token_status_values() if in_use else {}
         out = []
         for info in self.registry.status_lists():
-            if info.purpose != "revocation":
+            if info.purpose != "revocation" or info.url not in in_use:
                 continue
             lst = TokenStatusList(info.size, bits=2)
             for idx, value in values.get(info.url, {}).items():

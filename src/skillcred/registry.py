@@ -67,6 +67,12 @@ _TOKEN_STATUS_SQL = (
     "WHERE s.purpose = 'suspension' AND s.value <> 0"
 )
 
+#: revocation lists with at least one credential whose record carries a Token Status List entry
+_TOKEN_LISTS_IN_USE_SQL = (
+    "SELECT DISTINCT a.list_url FROM {prefix}allocations a JOIN {prefix}credentials c ON c.id = a.credential_id "
+    "WHERE a.purpose = 'revocation' AND CAST(c.document AS TEXT) LIKE '%\"status_list\"%'"
+)
+
 
 def _token_status_values(rows: Iterable[Sequence[Any]]) -> dict[str, dict[int, int]]:
     out: dict[str, dict[int, int]] = {}
@@ -412,6 +418,12 @@ class Registry:
         suspension bit is. Two queries over the set bits only, so the cost follows the number
         of revoked and suspended credentials, not the registry's size."""
         return _token_status_values(self._conn.execute(_TOKEN_STATUS_SQL.format(prefix="")).fetchall())
+
+    def token_list_urls_in_use(self) -> set[str]:
+        """The revocation lists that hold an SD-JWT VC (its stored record names a Token Status
+        List): those whose token status list is published. (A scan of the records: for
+        ``status publish``, not for every request.)"""
+        return {r[0] for r in self._conn.execute(_TOKEN_LISTS_IN_USE_SQL.format(prefix=""))}
 
     def set_status(self, credential_id: str, purpose: str, value: bool) -> bool:
         """Set or clear a credential's status bit; returns whether it changed."""

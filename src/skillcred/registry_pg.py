@@ -348,6 +348,14 @@ class PgRegistry:
             slot[int(idx)] = min(slot.get(int(idx), 2), int(value))  # revoked wins over suspended
         return out
 
+    def token_list_urls_in_use(self) -> set[str]:
+        """As :meth:`skillcred.registry.Registry.token_list_urls_in_use`."""
+        with self._errors():
+            return {r[0] for r in self._conn.execute(
+                "SELECT DISTINCT a.list_url FROM skillcred_allocations a JOIN skillcred_credentials c "
+                "ON c.id = a.credential_id WHERE a.purpose = 'revocation' "
+                "AND CAST(c.document AS TEXT) LIKE '%\"status_list\"%'").fetchall()}
+
     def allocations(self) -> list[tuple[str, int, str, str]]:
         """Every reserved index as ``(list_url, idx, credential_id, purpose)`` (diagnostics)."""
         with self._errors():
