@@ -82,7 +82,7 @@ def _cached_status_tokens(cache: Path) -> list[str]:
 
 def _is_json_file(path: str | Path) -> bool:
     head = read_bounded(Path(path), max_bytes=MAX_JSON_BYTES, what="status list")[:64].lstrip()
-    return head[:1] == b"{"
+    return head[:1] in (b"{", b"[")  # JSON (an array is refused as such, naming the problem)
 
 
 def _read_status_token(path: str | Path) -> str:
