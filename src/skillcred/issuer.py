@@ -390,6 +390,7 @@ class Issuer:
         allocations: list[Allocation],
         fmt: str = "di",
         suite: str | None = None,
+        holder_jwk: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         ach = definition.achievement
         results = None
@@ -453,8 +454,10 @@ class Issuer:
             # VC-JOSE-COSE / SD-JWT: the registry keeps the claims and the token (what is handed out)
             token = secure_token(document, self._key, kid=self.profile.verification_method, fmt=fmt)  # type: ignore[arg-type]
             return SecuredCredential(fmt, document, token).to_record()  # type: ignore[arg-type]
+        if fmt == "dc+sd-jwt":
+            return self._sd_jwt_vc(document, subject, allocations, holder_jwk)
         if fmt != "di":
-            raise InvalidArgument(f"format must be di, jwt or sd-jwt, not {fmt!r}")
+            raise InvalidArgument(f"format must be di, jwt, sd-jwt or dc+sd-jwt, not {fmt!r}")
         if suite == SD_SUITE:
             from skillcred.proofs.selective import add_base_proof
 
@@ -467,6 +470,27 @@ class Issuer:
             cryptosuite=suite or self.profile.suite,
             created=valid_from if valid_from <= utcnow() else None,
         )
+
+    def _sd_jwt_vc(self, document: dict[str, Any], subject: str, allocations: list[Allocation],
+                   holder_jwk: dict[str, Any] | None) -> dict[str, Any]:
+        """The IETF SD-JWT VC of a built credential, its Token Status List slot mirroring the
+        revocation index (so revoke/suspend change both lists), as a registry record."""
+        from skillcred.sdjwt_vc import credential_view, flat_claims, issue_sd_jwt_vc
+        from skillcred.securing import holder_jwk_for
+        from skillcred.token_status import token_list_url
+
+        jwk = holder_jwk if holder_jwk is not None else holder_jwk_for(subject)
+        if jwk is None:
+            raise InvalidArgument("an SD-JWT VC is bound to the holder's key: give a did:key subject or the "
+                                  "holder's public JWK")
+        rev = next(a for a in allocations if a.purpose == "revocation")
+        status = {"idx": rev.index, "uri": token_list_url(rev.list_url)}
+        now = utcnow()
+        token = issue_sd_jwt_vc(document, self._key, kid=self.profile.verification_method, holder_jwk=jwk,
+                                status=status, issued_at=now)
+        claims, _pointers = flat_claims(document, status=status, issued_at=now)
+        claims["cnf"] = {"jwk": dict(jwk)}
+        return SecuredCredential("sd-jwt", credential_view(claims), token, typ="dc+sd-jwt").to_record()
 
     # -- issuing -----------------------------------------------------------------------------
 
@@ -517,14 +541,18 @@ class Issuer:
         row_key: str | None = None,
         fmt: str = "di",
         suite: str | None = None,
+        holder_jwk: dict[str, Any] | None = None,
     ) -> tuple[IssuedRecord, bool]:
         """Issue one credential (or return the one already issued for ``row_key``).
 
         Returns ``(record, newly_issued)``. ``valid_until`` defaults to the achievement's
         validity period (re-certification), if it has one. ``fmt`` is how it is secured:
         ``di`` (Data Integrity proof, the default), ``jwt`` (vc+jwt) or ``sd-jwt`` (vc+sd-jwt,
-        personal details selectively disclosable); for the last two ``record.document`` holds the
-        claims plus ``securedAs`` and ``token``.
+        personal details selectively disclosable) or ``dc+sd-jwt`` (IETF SD-JWT VC, flat claims,
+        skills and personal details selectively disclosable, Token Status List; bound to
+        ``holder_jwk``, by default the did:key subject's key); for the token formats
+        ``record.document`` holds the claims (for ``dc+sd-jwt`` their Open Badges reading,
+        :func:`skillcred.sdjwt_vc.credential_view`) plus ``securedAs`` and ``token``.
         """
         plan = self._plan(definition, subject, name=name, level=level, evidence=evidence,
                           valid_from=valid_from, valid_until=valid_until, row_key=row_key)
@@ -542,7 +570,7 @@ class Issuer:
             build=lambda allocs: self._build(
                 definition, credential_id=plan["credential_id"], subject=subject, name=name, level=level,
                 evidence=plan["evidence"], valid_from=plan["valid_from"], valid_until=until, allocations=allocs,
-                fmt=fmt, suite=suite,
+                fmt=fmt, suite=suite, holder_jwk=holder_jwk,
             ),
         )
 
@@ -792,9 +820,36 @@ class Issuer:
             out.append((info.url, signed))
         return out
 
+    def token_status_lists(
+        self, *, valid_for: timedelta = timedelta(days=7), now: datetime | None = None
+    ) -> list[tuple[str, str]]:
+        """Sign the IETF Token Status Lists (``statuslist+jwt``) in use: ``[(uri, token)]``.
+
+        One per revocation list that holds an SD-JWT VC, index for index
+        (:mod:`skillcred.token_status`): 1 revoked, 2 suspended, 0 valid. An issuer of Data
+        Integrity / vc+jwt credentials only has none (and publishes none)."""
+        from skillcred.token_status import TokenStatusList, sign_status_list_token, token_list_url
+
+        when = (now or utcnow()).replace(microsecond=0)
+        in_use = self.registry.token_list_urls_in_use()
+        values = self.registry.token_status_values() if in_use else {}
+        out = []
+        for info in self.registry.status_lists():
+            if info.purpose != "revocation" or info.url not in in_use:
+                continue
+            lst = TokenStatusList(info.size, bits=2)
+            for idx, value in values.get(info.url, {}).items():
+                lst.set(idx, value)
+            uri = token_list_url(info.url)
+            out.append((uri, sign_status_list_token(lst, uri=uri, key=self._key, issuer=self.profile.did,
+                                                    kid=self.profile.verification_method, valid_for=valid_for,
+                                                    now=when)))
+        return out
+
     def publish_status(self, out_dir: str | os.PathLike[str], *,
                        valid_for: timedelta = timedelta(days=7)) -> dict[str, str]:
-        """Write each list credential as a file named after its URL's last segment + index.json."""
+        """Write each list credential as a file named after its URL's last segment, each Token
+        Status List as ``tokens/<name>.jwt``, and index.json (URL -> file)."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         index: dict[str, str] = {}
@@ -804,6 +859,13 @@ class Issuer:
                 raise StoreError(f"status list URL {url} does not end in a safe file name")
             atomic_write(out / name, dump_json(doc))
             index[url] = name
+        tokens = self.token_status_lists(valid_for=valid_for)
+        if tokens:
+            (out / "tokens").mkdir(exist_ok=True)
+        for uri, token in tokens:
+            name = uri.rsplit("/", 1)[-1]
+            atomic_write(out / "tokens" / name, (token + "\n").encode("ascii"))
+            index[uri] = f"tokens/{name}"
         atomic_write(out / "index.json", dump_json(index))
         return index
 

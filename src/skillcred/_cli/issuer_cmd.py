@@ -122,9 +122,11 @@ def init(folder: str, name: str, url: str, did_method: str, key_type: str, suite
 @click.option("--valid-until", help="End of validity (default: the achievement's validity period).")
 @click.option("-o", "--out", "out", type=click.Path(dir_okay=False, allow_dash=True),
               help="Write the credential here and print its id (default: the credential on stdout, the id on stderr).")
-@click.option("--format", "fmt", type=click.Choice(["di", "jwt", "sd-jwt"]), default="di", show_default=True,
+@click.option("--format", "fmt", type=click.Choice(["di", "jwt", "sd-jwt", "dc+sd-jwt"]), default="di",
+              show_default=True,
               help="di: Data Integrity proof; jwt: VC-JOSE (vc+jwt); sd-jwt: selective disclosure "
-                   "(name, results, assessor, evidence hidden unless the worker discloses them).")
+                   "(name, results, assessor, evidence hidden unless the worker discloses them); dc+sd-jwt: "
+                   "IETF SD-JWT VC for EU/NL wallets (flat claims, skills disclosable, Token Status List).")
 @click.option("--suite", type=click.Choice([*SUPPORTED_CRYPTOSUITES, "ecdsa-sd-2023"]),
               help="With --format di: the cryptosuite (default: the issuer's). ecdsa-sd-2023 (P-256/P-384 "
                    "issuers) lets the worker disclose claims selectively.")
