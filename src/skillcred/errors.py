@@ -31,6 +31,7 @@ __all__ = [
     "KeyFileError",
     "KeyPermissionError",
     "MalformedDocument",
+    "PoolError",
     "ProofError",
     "ResolutionError",
     "SchemaViolation",
@@ -224,6 +225,12 @@ class StoreError(SkillcredError):
     """A registry or other local store is missing, corrupt or could not be written."""
 
     code = "store_error"
+
+
+class PoolError(StoreError):
+    """The talent pool's database is missing, unreachable or refused an operation."""
+
+    code = "pool_error"
 
 
 class WalletError(StoreError):

@@ -39,6 +39,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "present": ("skillcred._cli.wallet_cmd", "present"),
     "serve": ("skillcred._cli.serve_cmd", "serve"),
     "esco": ("skillcred._cli.esco_cmd", "esco"), "profile": ("skillcred._cli.esco_cmd", "profile"),
+    "pool": ("skillcred._cli.pool_cmd", "pool"),
 }
 _STATUS_COMMANDS: dict[str, tuple[str, str]] = {
     "publish": ("skillcred._cli.issuer_cmd", "publish"),
