@@ -363,3 +363,21 @@ def test_supporters_is_the_exact_inverse_of_match_inference(framework: Any) -> N
             assert linked == (x in sup), (req_ref, x)
             indirect += linked and x != req_ref
     assert indirect > 20  # narrower skills and the framework's equivalences were exercised
+
+
+def test_expired_and_not_yet_valid_credentials_do_not_count(world: World, framework: Any,
+                                                            new_pool: PoolFactory) -> None:
+    """Sem's only credential (the CNC badge) is valid for five years: the pool keeps him (his
+    consent runs ten), but no search past the badge's end, or before its start, finds him."""
+    pool = new_pool()
+    now = datetime.now(UTC)
+    add_all(world, pool, ("sem", "kees"), consent_until=now + timedelta(days=3650))
+    prof = load_profile(PROFILE)
+    sem = world.holders["sem"]
+    end = pool.export(sem)["credentials"][0]["valid_until"]  # type: ignore[index]
+    assert end is not None
+    until = datetime.fromisoformat(end.replace("Z", "+00:00"))
+    assert sem in holders(pool.search(prof, framework=framework, min_essential=0, at=until - timedelta(days=1)))
+    assert sem not in holders(pool.search(prof, framework=framework, min_essential=0, at=until + timedelta(days=1)))
+    assert sem not in holders(pool.search(prof, framework=framework, min_essential=0, at=now - timedelta(days=2)))
+    assert pool.stats(at=until + timedelta(days=1))["expired"] == 1
