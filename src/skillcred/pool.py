@@ -81,6 +81,7 @@ class StatusRef:
     index: int
     purpose: str
     size: int = 1
+    set: bool = False  # the bit as last seen (refresh keeps it)
 
 
 @dataclass(frozen=True)
@@ -177,8 +178,14 @@ _TABLES: tuple[tuple[str, str, bool], ...] = (
     ("pool_credentials", "holder TEXT NOT NULL, cred_key TEXT NOT NULL, credential_id TEXT, issuer TEXT NOT NULL, "
                          "issuer_name TEXT NOT NULL, valid_from TEXT, valid_until TEXT, "
                          "state TEXT NOT NULL DEFAULT 'ok', PRIMARY KEY (holder, cred_key)", True),
-    ("pool_claims", "holder TEXT NOT NULL, cred_key TEXT NOT NULL, kind TEXT NOT NULL, ref TEXT NOT NULL, "
-                    "level INTEGER, achievement TEXT NOT NULL, label TEXT, from_diploma INTEGER NOT NULL", True),
+    # one row per countable claim, with what decides whether it counts now copied in (the
+    # credential's state and validity, the candidate's consent and region as epoch seconds),
+    # so a search reads one index range per reference and joins nothing
+    ("pool_claims", "ref_id BIGINT NOT NULL, holder TEXT NOT NULL, cred_key TEXT NOT NULL, seq INTEGER NOT NULL, "
+                    "kind TEXT NOT NULL, level INTEGER, achievement TEXT NOT NULL, label TEXT, "
+                    "from_diploma INTEGER NOT NULL, live INTEGER NOT NULL, valid_from BIGINT, valid_until BIGINT, "
+                    "consent_until BIGINT NOT NULL, region TEXT", True),
+    ("pool_refs", "id BIGINT NOT NULL PRIMARY KEY, ref TEXT NOT NULL, n BIGINT NOT NULL DEFAULT 0", False),
     ("pool_status", "holder TEXT NOT NULL, cred_key TEXT NOT NULL, list_url TEXT NOT NULL, idx INTEGER NOT NULL, "
                     "purpose TEXT NOT NULL, size INTEGER NOT NULL, is_set INTEGER NOT NULL DEFAULT 0", True),
     ("pool_audit", "holder TEXT NOT NULL, at TEXT NOT NULL, action TEXT NOT NULL, operator TEXT", True),
@@ -186,13 +193,19 @@ _TABLES: tuple[tuple[str, str, bool], ...] = (
                         "params TEXT NOT NULL, hits INTEGER NOT NULL", False),
 )
 _INDEXES = (
-    "CREATE INDEX IF NOT EXISTS pool_claims_by_ref ON pool_claims (ref, holder)",
     "CREATE INDEX IF NOT EXISTS pool_claims_by_holder ON pool_claims (holder, cred_key)",
     "CREATE INDEX IF NOT EXISTS pool_status_by_list ON pool_status (list_url, idx)",
     "CREATE INDEX IF NOT EXISTS pool_status_by_holder ON pool_status (holder, cred_key)",
     "CREATE INDEX IF NOT EXISTS pool_audit_by_holder ON pool_audit (holder)",
     "CREATE INDEX IF NOT EXISTS pool_candidates_by_consent ON pool_candidates (consent_until)",
 )
+#: the claims table per backend: SQLite keeps it clustered by reference (WITHOUT ROWID), PostgreSQL
+#: an index by reference holding every column a search reads (index-only scans)
+_SQLITE_CLAIMS_KEY = ", PRIMARY KEY (ref_id, holder, cred_key, seq)) WITHOUT ROWID"
+_PG_CLAIMS_INDEX = ("CREATE INDEX IF NOT EXISTS pool_claims_by_ref ON pool_claims (ref_id) INCLUDE "
+                    "(holder, level, live, valid_from, valid_until, consent_until, region)")
+_CLAIM_COLUMNS = ("ref_id, holder, cred_key, seq, kind, level, achievement, label, from_diploma, live, valid_from, "
+                  "valid_until, consent_until, region")
 _PER_HOLDER = ("pool_claims", "pool_status", "pool_credentials", "pool_audit", "pool_candidates")
 
 
@@ -228,9 +241,12 @@ class _Sqlite(_Db):
             self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA cache_size=-131072")  # 128 MiB: the claims index is read at random
+            self.conn.execute("PRAGMA temp_store=MEMORY")  # a search's grouping
             self.conn.execute("PRAGMA foreign_keys=OFF")
             for name, cols, _ in _TABLES:
-                self.conn.execute(f"CREATE TABLE IF NOT EXISTS {name} ({cols})")
+                tail = _SQLITE_CLAIMS_KEY if name == "pool_claims" else ")"
+                self.conn.execute(f"CREATE TABLE IF NOT EXISTS {name} ({cols}{tail}")
             for stmt in _INDEXES:
                 self.conn.execute(stmt)
         except sqlite3.Error as exc:
@@ -298,7 +314,7 @@ class _Postgres(_Db):
                     for i in range(partitions):
                         self.conn.execute(f"CREATE TABLE IF NOT EXISTS {name}_p{i} PARTITION OF {name} "
                                           f"FOR VALUES WITH (MODULUS {partitions}, REMAINDER {i})")
-                for stmt in _INDEXES:
+                for stmt in (*_INDEXES, _PG_CLAIMS_INDEX):
                     self.conn.execute(stmt)
         except psycopg.Error as exc:
             self.conn.close()
@@ -346,6 +362,16 @@ class _Postgres(_Db):
 def _clean(value: str | None) -> str | None:
     """PostgreSQL text cannot hold NUL (SQLite could): the same value in both."""
     return None if value is None else value.replace("\x00", "\ufffd")
+
+
+def ref_id(ref: str) -> int:
+    """A reference's 64-bit id (the first 8 bytes of its SHA-256, signed): claims store the id,
+    ``pool_refs`` the text; a collision is detected on insert and refused."""
+    return int.from_bytes(hashlib.sha256(ref.encode("utf-8")).digest()[:8], "big", signed=True)
+
+
+def _epoch(iso: str | None) -> int | None:
+    return None if iso is None else int(parse_datetime(iso).timestamp())
 
 
 def _norm_time(value: Any, what: str) -> str | None:
@@ -457,14 +483,16 @@ class Pool:
         return record
 
     def _put(self, records: Iterable[CandidateRecord], *, at: datetime | None = None,
-             operator: str | None = None) -> int:
+             operator: str | None = None, replace: bool = True) -> int:
         """Store records (replacing each holder's earlier ones) in one transaction. Records
         must come from verified presentations (:meth:`add`); the benchmark loads synthetic
-        ones through here."""
+        ones through here, ``replace=False`` (new holders only: no deletes; ``COPY`` on
+        PostgreSQL)."""
         now = format_datetime(at or utcnow())
         cands: list[tuple[Any, ...]] = []
         creds: list[tuple[Any, ...]] = []
         claims: list[tuple[Any, ...]] = []
+        refs: dict[int, str] = {}
         status: list[tuple[Any, ...]] = []
         audit: list[tuple[Any, ...]] = []
         holders: list[str] = []
@@ -473,26 +501,65 @@ class Pool:
             holders.append(str(h))
             cands.append((h, _clean(r.region), r.consent_until, now, _clean(r.name), _clean(r.evidence)))
             audit.append((h, now, "add", _clean(operator)))
+            consent = _epoch(r.consent_until)
             for c in r.credentials:
                 k = _clean(c.key)
                 creds.append((h, k, _clean(c.credential_id), _clean(c.issuer), _clean(c.issuer_name),
                               c.valid_from, c.valid_until, c.state))
-                claims.extend((h, k, cl.kind, _clean(cl.ref), cl.level, _clean(cl.achievement), _clean(cl.label),
-                               int(cl.from_diploma)) for cl in c.claims)
-                status.extend((h, k, _clean(s.list_url), s.index, s.purpose, s.size, 0) for s in c.status)
+                vf, vu, live = _epoch(c.valid_from), _epoch(c.valid_until), int(c.state == "ok")
+                for seq, cl in enumerate(c.claims):
+                    ref = str(_clean(cl.ref))
+                    rid = ref_id(ref)
+                    if refs.setdefault(rid, ref) != ref:
+                        raise PoolError(f"reference id collision: {ref} and {refs[rid]}", path=self.where)
+                    claims.append((rid, h, k, seq, cl.kind, cl.level, _clean(cl.achievement), _clean(cl.label),
+                                   int(cl.from_diploma), live, vf, vu, consent, _clean(r.region)))
+                status.extend((h, k, _clean(s.list_url), s.index, s.purpose, s.size, int(s.set)) for s in c.status)
+        ref_rows = sorted(refs.items())
+        counts: dict[int, int] = {}
+        for row in claims:
+            counts[row[0]] = counts.get(row[0], 0) + 1
+        if not replace and isinstance(self._db, _Postgres):
+            with self._db.transaction():
+                db = self._db
+                self._add_refs(ref_rows, counts)
+                db.copy("pool_candidates", "holder, region, consent_until, added_at, name, evidence", cands)
+                db.copy("pool_credentials", "holder, cred_key, credential_id, issuer, issuer_name, valid_from, "
+                        "valid_until, state", creds)
+                db.copy("pool_claims", _CLAIM_COLUMNS, claims)
+                db.copy("pool_status", "holder, cred_key, list_url, idx, purpose, size, is_set", status)
+                db.copy("pool_audit", "holder, at, action, operator", audit)
+            return len(cands)
         with self._db.transaction():
-            self._delete(holders, keep_audit=True)
+            if replace:
+                self._delete(holders, keep_audit=True)
+            self._add_refs(ref_rows, counts)
             self._db.executemany("INSERT INTO pool_candidates (holder, region, consent_until, added_at, name, "
                                  "evidence) VALUES (?, ?, ?, ?, ?, ?)", cands)
             self._db.executemany("INSERT INTO pool_credentials (holder, cred_key, credential_id, issuer, "
                                  "issuer_name, valid_from, valid_until, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
                                  "ON CONFLICT DO NOTHING", creds)
-            self._db.executemany("INSERT INTO pool_claims (holder, cred_key, kind, ref, level, achievement, label, "
-                                 "from_diploma) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", claims)
+            self._db.executemany(f"INSERT INTO pool_claims ({_CLAIM_COLUMNS}) VALUES "
+                                 f"({', '.join('?' * 14)})", claims)
             self._db.executemany("INSERT INTO pool_status (holder, cred_key, list_url, idx, purpose, size, is_set) "
                                  "VALUES (?, ?, ?, ?, ?, ?, ?)", status)
             self._db.executemany("INSERT INTO pool_audit (holder, at, action, operator) VALUES (?, ?, ?, ?)", audit)
         return len(cands)
+
+    def _add_refs(self, rows: Sequence[tuple[int, str]], counts: Mapping[int, int]) -> None:
+        """Record the text of each reference id and count its claims (an estimate for search
+        planning: removals do not decrement it); a different text under a known id is refused."""
+        for i in range(0, len(rows), 500):
+            chunk = rows[i:i + 500]
+            self._db.executemany("INSERT INTO pool_refs (id, ref, n) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE "
+                                 "SET n = pool_refs.n + excluded.n", [(rid, ref, counts.get(rid, 0))
+                                                                      for rid, ref in chunk])
+            marks = ", ".join("?" * len(chunk))
+            known = dict(self._db.execute(f"SELECT id, ref FROM pool_refs WHERE id IN ({marks})",
+                                          [rid for rid, _ in chunk]))
+            for rid, ref in chunk:
+                if known.get(rid) != ref:
+                    raise PoolError(f"reference id collision: {ref} and {known.get(rid)}", path=self.where)
 
     def _delete(self, holders: Sequence[str], *, keep_audit: bool) -> int:
         gone = 0
@@ -527,8 +594,9 @@ class Pool:
                 "FROM pool_credentials WHERE holder = ? ORDER BY cred_key", (holder,)):
             claims = [{"kind": k, "ref": r, "level": lv, "achievement": a, "label": lb, "from_diploma": bool(fd)}
                       for k, r, lv, a, lb, fd in self._db.execute(
-                          "SELECT kind, ref, level, achievement, label, from_diploma FROM pool_claims "
-                          "WHERE holder = ? AND cred_key = ? ORDER BY ref", (holder, key))]
+                          "SELECT c.kind, r.ref, c.level, c.achievement, c.label, c.from_diploma FROM pool_claims c "
+                          "JOIN pool_refs r ON r.id = c.ref_id WHERE c.holder = ? AND c.cred_key = ? ORDER BY c.seq",
+                          (holder, key))]
             status = [{"list": u, "index": i, "purpose": p, "set": bool(s)} for u, i, p, s in self._db.execute(
                 "SELECT list_url, idx, purpose, is_set FROM pool_status WHERE holder = ? AND cred_key = ? "
                 "ORDER BY list_url, idx", (holder, key))]
@@ -584,9 +652,9 @@ class Pool:
             raise InvalidArgument("limit must be at least 1")
         essentials = [r for r in profile.requirements if r.essential]
         need = _needed(min_essential, len(essentials))
-        selected = self._select(profile, fw, need=need, regions=regions, now=format_datetime(now),
-                                limit=limit + _MARGIN)
-        hits = self._explain(selected, profile, fw, catalog, now)
+        when = int(now.timestamp())
+        selected = self._select(profile, fw, need=need, regions=regions, now=when, limit=limit + _MARGIN)
+        hits = self._explain(selected, profile, fw, catalog, when)
         hits = [h for h in hits if sum(r.requirement.essential and r.status == "met"
                                        for r in h.report.requirements) >= need]
         hits.sort(key=lambda h: (-round(h.report.essential_coverage, 4), -round(h.report.score, 4), h.holder))
@@ -601,115 +669,107 @@ class Pool:
                                                            json.dumps(params, sort_keys=True), len(hits)))
         return hits
 
-    def _select(self, profile: JobProfile, fw: Framework, *, need: int, regions: Sequence[str], now: str,
-                limit: int) -> list[tuple[str, str | None]]:
+    def _select(self, profile: JobProfile, fw: Framework, *, need: int, regions: Sequence[str], now: int,
+                limit: int) -> list[str]:
         """The top candidates by the SQL form of match's scoring (credit per requirement: 1 when
-        met, level/required when partly, 0 otherwise; best claim per requirement)."""
-        rr: list[tuple[int, str, int | None, int, int | None]] = []
+        met, level/required when partly, 0 otherwise; the best claim per requirement), best
+        first. Reads the claims of the profile's references only (the clustered/covering index)."""
+        rr: list[tuple[int, int, int | None, int, int | None]] = []
         rq: list[_ReqRow] = []
         for i, req in enumerate(profile.requirements):
             rq.append(_ReqRow(i, int(req.essential), req.weight))
             sup = fw.supporters(req.ref)
             for ref in sorted(sup):
-                rr.append((i, ref, None, 0, req.level))
+                rr.append((i, ref_id(ref), None, 0, req.level))
             if not req.ref.startswith(QUALIFICATION_PREFIX):
                 for code, covers in sorted(fw.qualifications.items()):
                     levels = [lv for skill, lv in covers if skill in sup]
                     if levels:
                         best = max(levels, key=lambda v: -1 if v is None else v)
-                        rr.append((i, QUALIFICATION_PREFIX + code, best, 1, req.level))
+                        rr.append((i, ref_id(QUALIFICATION_PREFIX + code), best, 1, req.level))
         if not rr:
             return []
         n_ess = sum(r.essential for r in rq)
-        rr_sql = ", ".join(["(CAST(? AS INTEGER), ?, CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS INTEGER))"]
-                           * len(rr))
+        rr_sql = ", ".join(["(CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS INTEGER), CAST(? AS INTEGER), "
+                            "CAST(? AS INTEGER))"] * len(rr))
         rq_sql = ", ".join(["(CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS REAL))"] * len(rq))
-        region_sql = ""
+        live = "c.live = 1 AND (c.valid_until IS NULL OR c.valid_until >= ?) " \
+               "AND (c.valid_from IS NULL OR c.valid_from <= ?) AND c.consent_until > ?"
         params: list[Any] = [x for row in rr for x in row] + [x for r in rq for x in (r.index, r.essential, r.weight)]
         params += [now, now, now]
+        region_sql = ""
         if regions:
-            region_sql = f" AND p.region IN ({', '.join('?' * len(regions))})"
+            region_sql = f" AND c.region IN ({', '.join('?' * len(regions))})"
             params += list(regions)
-        # all essentials: start from the candidates holding the rarest essential one (an index
-        # range), not from everyone with any matching claim
+        # all essentials: only candidates holding the rarest essential requirement's claims
+        # (one short index range) can qualify; the rest of the pool is never read
         prefilter = ""
         if need and need == n_ess:
-            rarest = self._rarest([r for r in rr if rq[r[0]].essential], need_all=True)
-            if rarest is not None:
-                refs = sorted({r[1] for r in rr if r[0] == rarest})
-                prefilter = (f" AND c.holder IN (SELECT holder FROM pool_claims WHERE ref IN "
-                             f"({', '.join('?' * len(refs))}))")
-                params += refs
+            ids = self._rarest([r for r in rr if rq[r[0]].essential])
+            prefilter = (f" AND c.holder IN (SELECT c.holder FROM pool_claims c WHERE c.ref_id IN "
+                         f"({', '.join('?' * len(ids))}) AND {live})")
+            params += [*ids, now, now, now]
         params += [need, limit]
         lvl = "(CASE WHEN rr.use_fixed = 1 THEN rr.fixed ELSE c.level END)"
         credit = (f"(CASE WHEN rr.need IS NULL THEN 1.0 WHEN {lvl} >= rr.need THEN 1.0 WHEN {lvl} IS NULL THEN 0.0 "
                   f"ELSE {lvl} * 1.0 / rr.need END)")
-        sql = (f"WITH rr(req, ref, fixed, use_fixed, need) AS (VALUES {rr_sql}), "
+        sql = (f"WITH rr(req, ref_id, fixed, use_fixed, need) AS (VALUES {rr_sql}), "
                f"rq(req, essential, weight) AS (VALUES {rq_sql}), "
                f"hits AS (SELECT c.holder AS holder, rr.req AS req, MAX({credit}) AS credit "
-               "FROM rr JOIN pool_claims c ON c.ref = rr.ref "
-               "JOIN pool_credentials k ON k.holder = c.holder AND k.cred_key = c.cred_key "
-               "JOIN pool_candidates p ON p.holder = c.holder "
-               "WHERE k.state = 'ok' AND (k.valid_until IS NULL OR k.valid_until >= ?) "
-               "AND (k.valid_from IS NULL OR k.valid_from <= ?) AND p.consent_until > ?"
-               f"{region_sql}{prefilter} GROUP BY c.holder, rr.req) "
-               "SELECT h.holder, SUM(h.credit * rq.essential) AS ess, SUM(h.credit * rq.weight) AS w, "
-               "SUM(CASE WHEN rq.essential = 1 AND h.credit >= 1 THEN 1 ELSE 0 END) AS met "
+               f"FROM rr JOIN pool_claims c ON c.ref_id = rr.ref_id WHERE {live}{region_sql}{prefilter} "
+               "GROUP BY c.holder, rr.req) "
+               "SELECT h.holder, SUM(h.credit * rq.essential) AS ess, SUM(h.credit * rq.weight) AS w "
                "FROM hits h JOIN rq ON rq.req = h.req GROUP BY h.holder "
                "HAVING SUM(CASE WHEN rq.essential = 1 AND h.credit >= 1 THEN 1 ELSE 0 END) >= ? "
                "ORDER BY ess DESC, w DESC, h.holder LIMIT ?")
-        rows = self._db.execute(sql, params)
-        holders = [str(r[0]) for r in rows]
-        if not holders:
-            return []
-        marks = ", ".join("?" * len(holders))
-        region_of = dict(self._db.execute(f"SELECT holder, region FROM pool_candidates WHERE holder IN ({marks})",
-                                          holders))
-        return [(h, region_of.get(h)) for h in holders]
+        return [str(r[0]) for r in self._db.execute(sql, params)]
 
-    def _rarest(self, rows: Sequence[tuple[int, str, int | None, int, int | None]], *, need_all: bool) -> int | None:
-        """The essential requirement the fewest stored claims can meet (a cheap count per ref)."""
-        by_req: dict[int, list[str]] = {}
-        for req, ref, *_ in rows:
-            by_req.setdefault(req, []).append(ref)
-        best: tuple[int, int] | None = None
-        for req, refs in by_req.items():
-            marks = ", ".join("?" * len(refs))
-            n = int(self._db.execute(f"SELECT COUNT(*) FROM pool_claims WHERE ref IN ({marks})", refs)[0][0])
-            if best is None or n < best[1]:
-                best = (req, n)
-        return best[0] if best else None
+    def _rarest(self, rows: Sequence[tuple[int, int, int | None, int, int | None]]) -> list[int]:
+        """The reference ids of the essential requirement the fewest claims can meet (by the
+        claim counts kept per reference: an estimate, it only picks where to start)."""
+        by_req: dict[int, list[int]] = {}
+        for req, rid, *_ in rows:
+            by_req.setdefault(req, []).append(rid)
+        ids = sorted({rid for rid_list in by_req.values() for rid in rid_list})
+        counts: dict[int, int] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            counts.update((int(a), int(b)) for a, b in self._db.execute(
+                f"SELECT id, n FROM pool_refs WHERE id IN ({', '.join('?' * len(chunk))})", chunk))
+        req = min(by_req, key=lambda r: (sum(counts.get(x, 0) for x in by_req[r]), r))
+        return sorted(set(by_req[req]))
 
-    def _explain(self, selected: Sequence[tuple[str, str | None]], profile: JobProfile, fw: Framework,
-                 catalog: Catalog | None, now: datetime) -> list[PoolHit]:
+    def _explain(self, selected: Sequence[str], profile: JobProfile, fw: Framework,
+                 catalog: Catalog | None, now: int) -> list[PoolHit]:
         """Grade the selected candidates' counting claims with match's own grading."""
         if not selected:
             return []
-        when = format_datetime(now)
-        holders = [h for h, _ in selected]
-        marks = ", ".join("?" * len(holders))
-        creds: dict[tuple[str, str], tuple[str | None, str, str]] = {}
-        for h, k, cid, iss, iname in self._db.execute(
-                "SELECT holder, cred_key, credential_id, issuer, issuer_name FROM pool_credentials "
-                f"WHERE holder IN ({marks}) AND state = 'ok' AND (valid_until IS NULL OR valid_until >= ?) "
-                "AND (valid_from IS NULL OR valid_from <= ?)", [*holders, when, when]):
-            creds[(h, k)] = (cid, iss, iname)
+        marks = ", ".join("?" * len(selected))
+        region_of = {str(h): r for h, r in self._db.execute(
+            f"SELECT holder, region FROM pool_candidates WHERE holder IN ({marks})", selected)}
+        creds = {(str(h), str(k)): (cid, str(iss), str(iname)) for h, k, cid, iss, iname in self._db.execute(
+            f"SELECT holder, cred_key, credential_id, issuer, issuer_name FROM pool_credentials "
+            f"WHERE holder IN ({marks})", selected)}
         claims: dict[tuple[str, str], list[Claim]] = {}
         for h, k, kind, ref, level, ach, label, fd in self._db.execute(
-                "SELECT holder, cred_key, kind, ref, level, achievement, label, from_diploma FROM pool_claims "
-                f"WHERE holder IN ({marks}) ORDER BY holder, cred_key, kind, ref", holders):
-            if (h, k) in creds:
-                claims.setdefault((h, k), []).append(
-                    ClaimRecord(kind, ref, level, ach, label, bool(fd)).claim())
+                "SELECT c.holder, c.cred_key, c.kind, r.ref, c.level, c.achievement, c.label, c.from_diploma "
+                f"FROM pool_claims c JOIN pool_refs r ON r.id = c.ref_id WHERE c.holder IN ({marks}) "
+                "AND c.live = 1 AND (c.valid_until IS NULL OR c.valid_until >= ?) "
+                "AND (c.valid_from IS NULL OR c.valid_from <= ?) AND c.consent_until > ? "
+                "ORDER BY c.holder, c.cred_key, c.seq", [*selected, now, now, now]):
+            claims.setdefault((str(h), str(k)), []).append(ClaimRecord(kind, ref, level, ach, label, bool(fd)).claim())
+        by_holder: dict[str, list[tuple[str, list[Claim]]]] = {}
+        for (h, k), cl in sorted(claims.items()):
+            by_holder.setdefault(h, []).append((k, cl))
         out = []
-        for holder, region in selected:
+        for holder in selected:
             evidence = []
-            for (h, k), cl in sorted(claims.items()):
-                if h == holder:
-                    cid, iss, iname = creds[(h, k)]
-                    evidence.extend(claims_evidence(cl, credential=cid, issuer=iss, issuer_name=iname, framework=fw))
-            report = match_evidence(profile, evidence, framework=fw, catalog=catalog, candidate=holder)
-            out.append(PoolHit(holder, region, report))
+            for k, cl in by_holder.get(holder, []):
+                cid, iss, iname = creds[(holder, k)]
+                evidence.extend(claims_evidence(cl, credential=cid, issuer=iss, issuer_name=iname, framework=fw))
+            report = match_evidence(profile, evidence, framework=fw, catalog=catalog, candidate=holder,
+                                    prefilter=True)
+            out.append(PoolHit(holder, region_of.get(holder), report))
         return out
 
     # -- status and dates -------------------------------------------------------------------------
@@ -768,6 +828,8 @@ class Pool:
             state = "revoked" if "revocation" in purposes else "suspended" if "suspension" in purposes else "ok"
             rows.append((state, holder, key))
         self._db.executemany("UPDATE pool_credentials SET state = ? WHERE holder = ? AND cred_key = ?", rows)
+        self._db.executemany("UPDATE pool_claims SET live = ? WHERE holder = ? AND cred_key = ?",
+                             [(int(state == "ok"), h, k) for state, h, k in rows])
 
 
 def _needed(min_essential: int | float | None, n_essential: int) -> int:
