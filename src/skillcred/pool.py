@@ -692,37 +692,46 @@ class Pool:
         n_ess = sum(r.essential for r in rq)
         rr_sql = ", ".join(["(CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS INTEGER), CAST(? AS INTEGER), "
                             "CAST(? AS INTEGER))"] * len(rr))
-        rq_sql = ", ".join(["(CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS REAL))"] * len(rq))
         live = "c.live = 1 AND (c.valid_until IS NULL OR c.valid_until >= ?) " \
                "AND (c.valid_from IS NULL OR c.valid_from <= ?) AND c.consent_until > ?"
-        params: list[Any] = [x for row in rr for x in row] + [x for r in rq for x in (r.index, r.essential, r.weight)]
+        params: list[Any] = [x for row in rr for x in row]
         params += [now, now, now]
         region_sql = ""
         if regions:
             region_sql = f" AND c.region IN ({', '.join('?' * len(regions))})"
             params += list(regions)
-        # all essentials: only candidates holding the rarest essential requirement's claims
-        # (one short index range) can qualify; the rest of the pool is never read
+        # all essentials on PostgreSQL: only candidates holding the rarest essential
+        # requirement's claims can qualify (a hash semi-join on one short index range). Not on
+        # SQLite: its planner turns the same IN into a point lookup per holder and reference.
         prefilter = ""
-        if need and need == n_ess:
+        if need and need == n_ess and self._db.postgres:
             ids = self._rarest([r for r in rr if rq[r[0]].essential])
             prefilter = (f" AND c.holder IN (SELECT c.holder FROM pool_claims c WHERE c.ref_id IN "
                          f"({', '.join('?' * len(ids))}) AND {live})")
             params += [*ids, now, now, now]
-        params += [need, limit]
         lvl = "(CASE WHEN rr.use_fixed = 1 THEN rr.fixed ELSE c.level END)"
         credit = (f"(CASE WHEN rr.need IS NULL THEN 1.0 WHEN {lvl} >= rr.need THEN 1.0 WHEN {lvl} IS NULL THEN 0.0 "
                   f"ELSE {lvl} * 1.0 / rr.need END)")
-        sql = (f"WITH rr(req, ref_id, fixed, use_fixed, need) AS (VALUES {rr_sql}), "
-               f"rq(req, essential, weight) AS (VALUES {rq_sql}), "
-               f"hits AS (SELECT c.holder AS holder, rr.req AS req, MAX({credit}) AS credit "
-               f"FROM rr JOIN pool_claims c ON c.ref_id = rr.ref_id WHERE {live}{region_sql}{prefilter} "
-               "GROUP BY c.holder, rr.req) "
-               "SELECT h.holder, SUM(h.credit * rq.essential) AS ess, SUM(h.credit * rq.weight) AS w "
-               "FROM hits h JOIN rq ON rq.req = h.req GROUP BY h.holder "
-               "HAVING SUM(CASE WHEN rq.essential = 1 AND h.credit >= 1 THEN 1 ELSE 0 END) >= ? "
-               "ORDER BY ess DESC, w DESC, h.holder LIMIT ?")
-        return [str(r[0]) for r in self._db.execute(sql, params)]
+        # CROSS JOIN: SQLite then keeps rr as the outer loop (one primary-key range per
+        # reference); PostgreSQL plans it as the inner join it is
+        sql = (f"WITH rr(req, ref_id, fixed, use_fixed, need) AS (VALUES {rr_sql}) "
+               f"SELECT c.holder, rr.req, MAX({credit}) FROM rr CROSS JOIN pool_claims c "
+               f"WHERE c.ref_id = rr.ref_id AND {live}{region_sql}{prefilter} GROUP BY c.holder, rr.req")
+        # the per-candidate sums in Python: cheaper than a second grouping in the database
+        ess: dict[str, float] = {}
+        weighted: dict[str, float] = {}
+        met: dict[str, int] = {}
+        for holder, req, value in self._db.execute(sql, params):
+            row = rq[int(req)]
+            credit_value = float(value)
+            if row.essential:
+                ess[holder] = ess.get(holder, 0.0) + credit_value
+                if credit_value >= 1:
+                    met[holder] = met.get(holder, 0) + 1
+            weighted[holder] = weighted.get(holder, 0.0) + credit_value * row.weight
+        ranked = sorted((h for h in weighted if met.get(h, 0) >= need),
+                        key=lambda h: (-round(ess.get(h, 0.0), 9), -round(weighted[h], 9), h))
+        return [str(h) for h in ranked[:limit]]
 
     def _rarest(self, rows: Sequence[tuple[int, int, int | None, int, int | None]]) -> list[int]:
         """The reference ids of the essential requirement the fewest claims can meet (by the
