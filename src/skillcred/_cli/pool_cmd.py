@@ -117,7 +117,7 @@ def pool_add(presentations: tuple[str, ...], pool: str | None, challenge: str | 
 @_POOL
 @click.option("--profile", required=True, type=click.Path(exists=True, dir_okay=False), help="Job profile file.")
 @click.option("--min-essential", metavar="K|FRACTION",
-              help="Hits meet at least K essential requirements (or a fraction: 0.7, 70%%); default all.")
+              help="Hits meet at least K essential requirements (or a fraction: 0.7, 70%); default all.")
 @click.option("--region", "regions", multiple=True, help="Only candidates of this region. Repeatable.")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option("--catalog", type=click.Path(exists=True, dir_okay=False), help="Training catalog: plan each gap.")
