@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from skillcred._internal.fileio import load_json_object
 from skillcred._internal.textsafe import bdi, for_html, for_terminal
-from skillcred.claims import QUALIFICATION_PREFIX
+from skillcred.claims import QUALIFICATION_PREFIX, Claim
 from skillcred.errors import InvalidArgument
 from skillcred.schemas import SCHEMA_BASE, validate
 from skillcred.verify.report import VerifiedCredential, VerifiedPresentation
@@ -51,10 +51,12 @@ __all__ = [
     "RequirementResult",
     "Status",
     "TrainingPlan",
+    "claims_evidence",
     "load_catalog",
     "load_framework",
     "load_profile",
     "match",
+    "match_evidence",
 ]
 
 PROFILE_SCHEMA = SCHEMA_BASE + "job-profile.json"
@@ -111,6 +113,7 @@ class Framework:
     qualifications: dict[str, list[tuple[str, int | None]]] = field(default_factory=dict)
     esco: Taxonomy | None = None
     _chains: dict[str, list[list[tuple[str, str]]]] = field(default_factory=dict, repr=False)
+    _supporters: dict[str, set[str]] = field(default_factory=dict, repr=False)
 
     def _find(self, x: str) -> str:
         root = x
@@ -124,6 +127,7 @@ class Framework:
         if ra != rb:
             self._parent[max(ra, rb)] = min(ra, rb)
         self._chains.clear()
+        self._supporters.clear()
 
     def _members(self, x: str) -> list[str]:
         """``x`` and every URI declared equivalent to it (``x`` first)."""
@@ -173,6 +177,39 @@ class Framework:
         self._chains[skill] = paths
         return paths
 
+    def supporters(self, ref: str) -> set[str]:
+        """Every reference whose evidence counts towards ``ref`` (``ref`` included): the exact
+        inverse of :meth:`broader_steps` plus equivalence, so ``x in supporters(r)`` exactly
+        when :func:`match` would link evidence for ``x`` to a requirement for ``r``. Lets a
+        store of claims (the talent pool) select candidates by an index on the reference
+        instead of grading everyone. A qualification is supported only by itself."""
+        if ref.startswith(QUALIFICATION_PREFIX):
+            return {ref}
+        if ref in self._supporters:
+            return self._supporters[ref]
+        below: dict[str, set[str]] = {}
+        for child, parents in self.broader.items():
+            for p in parents:
+                below.setdefault(p, set()).add(child)
+        found: set[str] = set()
+        queue: deque[str] = deque()
+        for m in self._members(ref):
+            if m not in found:
+                found.add(m)
+                queue.append(m)
+        while queue:
+            node = queue.popleft()
+            downs = set(below.get(node, ()))
+            if self.esco is not None and node.startswith(ESCO_PREFIX):
+                downs.update(self.esco.narrower(node))
+            for d in downs:
+                for m in self._members(d):
+                    if m not in found and not m.startswith(QUALIFICATION_PREFIX):
+                        found.add(m)
+                        queue.append(m)
+        self._supporters[ref] = found
+        return found
+
     def broader_chain(self, skill: str) -> list[list[str]]:
         """Every path skill -> ... -> ancestor through ``broader`` links (the framework's and
         ESCO's); an equivalent URI the path passes through is in it, so no step is hidden."""
@@ -210,6 +247,7 @@ class Framework:
 
     def merge(self, data: Mapping[str, Any]) -> None:
         self._chains.clear()
+        self._supporters.clear()
         for s in data.get("skills", []):
             self.labels[s["id"]] = dict(s["label"])
             for b in s.get("broader", []):
@@ -283,11 +321,20 @@ class _Source(TypedDict):
 def _credential_evidence(vc: VerifiedCredential, fw: Framework) -> list[Evidence]:
     """What a verified credential shows, from the claims the verifier judged countable (within
     the issuer's trust scope, about the presenter): nothing is read from the document again."""
+    return claims_evidence(vc.claims, credential=vc.id, issuer=vc.issuer, issuer_name=vc.issuer_name, framework=fw)
+
+
+def claims_evidence(claims: Iterable[Claim], *, credential: str | None, issuer: str, issuer_name: str,
+                    framework: Framework) -> list[Evidence]:
+    """The evidence of one credential's countable claims. Shared by :func:`match` (claims of a
+    :class:`VerifiedCredential`) and the talent pool (:mod:`skillcred.pool`, the same claims as
+    stored when the credential was verified), so both infer exactly the same things."""
+    fw = framework
     out: list[Evidence] = []
-    for c in vc.claims:
+    for c in claims:
         if c.ref is None:
             continue
-        base: _Source = {"credential": vc.id, "issuer": vc.issuer, "issuer_name": vc.issuer_name,
+        base: _Source = {"credential": credential, "issuer": issuer, "issuer_name": issuer_name,
                          "achievement": c.achievement}
         if c.kind == "qualification":
             code = c.ref[len(QUALIFICATION_PREFIX):]
@@ -607,9 +654,33 @@ def match(
     evidence = [e for c in creds for e in _credential_evidence(c, fw)]
     # claims the verifier did not let count (outside the issuer's trust scope, about someone else)
     not_counted = [*not_counted, *((c.id, f"{what}: {why}") for c in creds for what, why in c.not_counted)]
+    return match_evidence(profile, evidence, framework=fw, catalog=catalog, not_counted=not_counted,
+                          candidate=candidate)
+
+
+def match_evidence(
+    profile: JobProfile,
+    evidence: Sequence[Evidence],
+    *,
+    framework: Framework | None = None,
+    catalog: Catalog | None = None,
+    not_counted: Iterable[tuple[str | None, str]] = (),
+    candidate: str | None = None,
+    prefilter: bool = False,
+) -> MatchReport:
+    """Grade and score evidence already derived from verified claims (:func:`claims_evidence`).
+
+    The one grading, scoring and planning of :func:`match`, factored out so the talent pool
+    ranks its stored claims exactly as ``match``/``rank`` rank fresh presentations.
+    ``prefilter``: skip evidence outside :meth:`Framework.supporters` of each requirement
+    before the (costlier) linking -- the same result, faster when one framework grades many
+    candidates (its supporter sets are cached)."""
+    fw = framework or Framework()
     results = []
     for req in profile.requirements:
-        linked = [s for e in evidence if (s := _support(req, e, fw)) is not None]
+        pool = fw.supporters(req.ref) if prefilter else None
+        linked = [s for e in evidence
+                  if (pool is None or e.ref in pool) and (s := _support(req, e, fw)) is not None]
         results.append(_grade(req, linked))
     essential = [r for r in results if r.requirement.essential]
     essential_cov = sum(r.credit for r in essential) / len(essential) if essential else 1.0

@@ -42,6 +42,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("skillcred._cli.serve_cmd", "serve"),
     "request": ("skillcred._cli.request_cmd", "request"),
     "esco": ("skillcred._cli.esco_cmd", "esco"), "profile": ("skillcred._cli.esco_cmd", "profile"),
+    "pool": ("skillcred._cli.pool_cmd", "pool"),
 }
 _STATUS_COMMANDS: dict[str, tuple[str, str]] = {
     "publish": ("skillcred._cli.issuer_cmd", "publish"),

@@ -369,6 +369,16 @@ class Verifier:
         read = peek_status_list_token(token)
         self._tokens[read.uri] = (*self._tokens.get(read.uri, ()), read)
 
+    def status_entry(self, entry: Mapping[str, Any], *, issuer: str | None,
+                     at: datetime | None = None) -> tuple[CheckStatus, str, str]:
+        """Judge one stored ``credentialStatus`` entry against the lists this verifier holds, by
+        the same rules as a full check (newest copy whose proof and issuer check out; stale or
+        too old lists are indeterminate): ``(status, reason, code)``. For a store of claims
+        verified earlier (the talent pool's ``refresh``) that must re-judge status without the
+        credential itself."""
+        run = _Run(status_lists=dict(self._status))
+        return self._one_status(run, entry, issuer, at or utcnow())
+
     # -- public API ----------------------------------------------------------------------------
 
     def check(
