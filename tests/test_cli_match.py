@@ -461,14 +461,17 @@ def test_rank_never_ranks_something_that_is_not_a_presentation(files: Files, tmp
     assert all(r["verification_failure"] for r in rows[1:])
 
 
-def test_rank_without_challenges_says_they_are_not_checked(files: Files, tmp_path: Path) -> None:
+def test_rank_without_challenges_refuses_unless_told_and_then_says_they_are_not_checked(files: Files,
+                                                                                        tmp_path: Path) -> None:
     folder = tmp_path / "apps"
     folder.mkdir()
     for name in ("jan.json", "sem.json"):
         (folder / name).write_bytes((files.apps / name).read_bytes())
-    proc = rank(files, folder)
+    proc = rank(files, folder)  # the challenge check cannot run: refused, not silently dropped
+    assert proc.returncode == 2 and "--unsafe-no-challenge" in proc.stderr and not proc.stdout
+    proc = rank(files, folder, "--unsafe-no-challenge")
     assert proc.returncode == 0, proc.stderr
-    assert "challenges are NOT checked" in proc.stderr
+    assert "UNSAFE" in proc.stderr and "without a challenge" in proc.stderr
     rows = json.loads(proc.stdout)
     assert [r["file"] for r in rows] == ["jan.json", "sem.json"]
     assert [r["challenge_checked"] for r in rows] == [False, False]
