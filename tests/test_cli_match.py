@@ -400,7 +400,7 @@ def test_rank_puts_the_best_first_and_the_unverified_last(files: Files) -> None:
     assert proc.returncode == 0, proc.stderr
     rows = json.loads(proc.stdout)
     assert isinstance(rows, list)
-    assert "Ranking" in proc.stderr  # the progress bar is on stderr; stdout is only the JSON
+    assert "Ranking" not in proc.stderr  # no progress bar off a terminal; stdout is only the JSON
     by_file = {r["file"]: r for r in rows}
     assert [r["file"] for r in rows[:4]] == ["jan.json", "fatima.json", "sem.json", "kees.json"]
     assert {r["file"] for r in rows[4:]} == {"a-tampered.json", "b-replayed.json"}

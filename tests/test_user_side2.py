@@ -7,9 +7,14 @@ Built on the fixtures of ``test_user_side`` (a module-wide did:key issuer, a wal
 
 from __future__ import annotations
 
+import codecs
+import csv
+import errno
 import json
+import os
 import re
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +23,14 @@ from click.testing import Result
 
 import test_user_side as base
 from conftest import REPO
+from skillcred._internal import fileio
 from skillcred._internal.timeutil import format_datetime, utcnow
-from skillcred.issuer import Issuer
+from skillcred.did import key_did
+from skillcred.errors import InvalidArgument, MalformedDocument, StoreError
+from skillcred.issuer import EvidenceInput, Issuer, init_issuer, iter_issued, load_achievement
+from skillcred.keys import KeyPair
 from skillcred.wallet import Wallet
-from test_user_side import CHALLENGE, DOMAIN, invoke
+from test_user_side import CHALLENGE, DOMAIN, PASSPHRASE, invoke
 
 # the fixtures of test_user_side, found by pytest by name
 issuer_dir, issuer, wallet, stocked, presented = (base.issuer_dir, base.issuer, base.wallet, base.stocked,
@@ -200,3 +209,407 @@ def test_library_match_without_a_verdict_stays_as_it_was_and_a_failure_plans_not
     assert failed.verified is False and failed.plan is None
     assert failed.not_counted == (("urn:uuid:x", "the presentation did not verify"),)
     assert "Training plan" not in failed.to_html()
+
+
+# -- 5. rosters as institutes have them ---------------------------------------------------------
+
+CNC_FILE = str(REPO / "examples" / "achievements" / "cnc-programmeren.yaml")
+OTJ_FILE = str(REPO / "examples" / "achievements" / "plannen-en-organiseren.yaml")
+
+
+def _subjects(n: int) -> list[str]:
+    return [key_did(KeyPair.generate("ed25519").public_key) for _ in range(n)]
+
+
+@pytest.fixture
+def batch_issuer(tmp_path: Path) -> Iterator[Issuer]:
+    folder = tmp_path / "roc"
+    init_issuer(folder, name="ROC", url="https://roc.example", passphrase=PASSPHRASE.encode())
+    iss = Issuer.open(folder, PASSPHRASE.encode())
+    yield iss
+    iss.close()
+
+
+def _issued(iss: Issuer) -> list[Any]:
+    return list(iter_issued(iss.folder, with_documents=True))
+
+
+def _narratives(iss: Issuer) -> list[str]:
+    return [json.dumps(r.document, ensure_ascii=False) for r in _issued(iss)]
+
+
+def test_a_dutch_excel_roster_semicolons_and_decimal_commas_issues(batch_issuer: Issuer, tmp_path: Path) -> None:
+    jan, fatima = _subjects(2)
+    roster = tmp_path / "klas.csv"
+    roster.write_bytes(codecs.BOM_UTF8 + (
+        "subject;name;achievement;level;hours;period_start;period_end;assessor\r\n"
+        f"{jan};Jan de Vries;{OTJ_FILE};2;12,5;2026-01-05;2026-04-30;Piet Bakker\r\n"
+        f"{fatima};Fatima el Amrani;{OTJ_FILE};3;480;2026-01-05;2026-01-05;Piet Bakker\r\n").encode())
+    result = batch_issuer.issue_batch(roster, tmp_path / "out")
+    assert result.errors == [] and result.issued_count == 2
+    docs = _narratives(batch_issuer)
+    assert any("Hours: 12.5" in d and "Jan de Vries" in d for d in docs)
+    assert any("Hours: 480" in d for d in docs)
+    assert not any("\ufeff" in d for d in docs)  # the byte-order mark is not part of the first column
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le-bom", "utf-16-be-bom"])
+def test_a_unicode_text_export_utf16_with_tabs_issues(batch_issuer: Issuer, tmp_path: Path, encoding: str) -> None:
+    (jan,) = _subjects(1)
+    text = f"subject\tname\tachievement\tlevel\n{jan}\tJosé Ñúñez\t{CNC_FILE}\t3\n"
+    data = {"utf-16": text.encode("utf-16"),
+            "utf-16-le-bom": codecs.BOM_UTF16_LE + text.encode("utf-16-le"),
+            "utf-16-be-bom": codecs.BOM_UTF16_BE + text.encode("utf-16-be")}[encoding]
+    roster = tmp_path / "klas.txt"
+    roster.write_bytes(data)
+    result = batch_issuer.issue_batch(roster, tmp_path / "out")
+    assert result.errors == [] and result.issued_count == 1
+    assert "José Ñúñez" in _narratives(batch_issuer)[0]
+
+
+def test_a_windows_1252_roster_fails_naming_the_line_unless_its_encoding_is_given(batch_issuer: Issuer,
+                                                                                  tmp_path: Path) -> None:
+    jan, sem = _subjects(2)
+    roster = tmp_path / "klas.csv"
+    roster.write_bytes(f"subject;name;level\n{jan};Jan;3\n{sem};José;4\n".encode("cp1252"))
+    with pytest.raises(MalformedDocument) as info:
+        batch_issuer.issue_batch(roster, tmp_path / "out", default_achievement=load_achievement(CNC_FILE))
+    msg = info.value.message
+    assert "line 3" in msg and "0xe9" in msg and "cp1252" in msg and "nothing was issued" in msg
+    assert _issued(batch_issuer) == []  # the first, decodable row was not issued either
+    result = batch_issuer.issue_batch(roster, tmp_path / "out", default_achievement=load_achievement(CNC_FILE),
+                                      roster_encoding="cp1252")
+    assert result.issued_count == 2 and any("José" in d for d in _narratives(batch_issuer))
+    with pytest.raises(InvalidArgument, match="unknown roster encoding"):
+        batch_issuer.issue_batch(roster, tmp_path / "out", roster_encoding="klingon")
+
+
+@pytest.mark.parametrize(("body", "line", "needle"), [
+    ('{a};"Jan;3\n{b};Piet;3\n{c};Kees;3\n', 2, "never closed"),  # would swallow every row after it
+    ("{a};Jan;3\n{b};Piet\n{c};Kees;3\n", 3, "2 cell(s) where the header has 3"),  # a cell short
+    ("{a};Jan;3\n{b};Piet;3;extra\n", 3, "4 cell(s) where the header has 3"),  # one too many
+    ("{a};Jan;3\n\n{b};Piet;3\n{c};Kees\n", 5, "2 cell(s)"),  # blank lines still count
+    ('{a};"Jan\nde Vries";3\n{b};Piet;3;x\n', 4, "4 cell(s)"),  # a quoted line break is one row of 2 lines
+])
+def test_a_broken_line_fails_before_anything_is_issued_naming_the_line(batch_issuer: Issuer, tmp_path: Path,
+                                                                       body: str, line: int, needle: str) -> None:
+    a, b, c = _subjects(3)
+    roster = tmp_path / "klas.csv"
+    roster.write_text("subject;name;level\n" + body.format(a=a, b=b, c=c), encoding="utf-8")
+    with pytest.raises(MalformedDocument) as info:
+        batch_issuer.issue_batch(roster, tmp_path / "out", default_achievement=load_achievement(CNC_FILE))
+    assert f"line {line}:" in info.value.message and needle in info.value.message
+    assert info.value.path == str(roster)
+    assert _issued(batch_issuer) == [] and not list((tmp_path / "out").iterdir())
+
+
+def test_cli_a_broken_roster_is_one_line_exit_2_and_nothing_issued(issuer_dir: Path, tmp_path: Path) -> None:
+    a, b = _subjects(2)
+    roster = tmp_path / "klas.csv"
+    roster.write_text(f"subject,name,level\n{a},Jan,3\n{b},\"Piet,3\n", encoding="utf-8")
+    before = len(list(iter_issued(issuer_dir)))
+    r = invoke("issue", "--issuer", issuer_dir, "--batch", roster, "--achievement", CNC_FILE,
+               "--out-dir", tmp_path / "out")
+    assert r.exit_code == 2 and r.stdout == ""
+    assert r.stderr.startswith(f"skillcred: error: {roster}: line 3:") and len(r.stderr.splitlines()) == 1
+    assert len(list(iter_issued(issuer_dir))) == before
+
+
+@pytest.mark.parametrize(("hours", "needle"), [
+    ("-8", "not a number of hours >= 0"), ("-0,5", ">= 0"), ("nan", ">= 0"), ("inf", ">= 0"),
+    ("1e3", ">= 0"), ("1,000", "ambiguous"), ("2.500", "ambiguous"), ("12,5 uur", ">= 0"),
+])
+def test_bad_hours_are_refused_on_their_row_and_the_others_issue(batch_issuer: Issuer, tmp_path: Path,
+                                                                 hours: str, needle: str) -> None:
+    a, b = _subjects(2)
+    roster = tmp_path / "klas.csv"
+    roster.write_text(f"subject;achievement;level;hours;assessor\n{a};{OTJ_FILE};2;{hours};P\n"
+                      f"{b};{OTJ_FILE};2;0,25;P\n", encoding="utf-8")
+    result = batch_issuer.issue_batch(roster, tmp_path / "out")
+    assert [e.line for e in result.errors] == [2] and needle in result.errors[0].message
+    assert result.issued_count == 1 and "Hours: 0.25" in _narratives(batch_issuer)[0]
+
+
+@pytest.mark.parametrize("hours", [-1.0, float("nan"), float("inf"), float("-inf")])
+def test_the_library_refuses_bad_hours_on_a_single_issue_too(batch_issuer: Issuer, hours: float) -> None:
+    (a,) = _subjects(1)
+    with pytest.raises(InvalidArgument, match="hours must be a number >= 0"):
+        batch_issuer.issue(load_achievement(OTJ_FILE), a, level="2", evidence=EvidenceInput(hours=hours, assessor="P"))
+    assert _issued(batch_issuer) == []
+
+
+def test_a_period_ending_before_it_starts_is_refused_in_rosters_the_library_and_the_cli(
+        batch_issuer: Issuer, issuer_dir: Path, tmp_path: Path) -> None:
+    a, b = _subjects(2)
+    roster = tmp_path / "klas.csv"
+    roster.write_text("subject,achievement,level,period_start,period_end,assessor,evidence\n"
+                      f"{a},{OTJ_FILE},2,2026-05-01,2026-04-30,P,E\n{b},{OTJ_FILE},2,2026-05-01,2026-05-01,P,E\n",
+                      encoding="utf-8")
+    result = batch_issuer.issue_batch(roster, tmp_path / "out")
+    assert [e.line for e in result.errors] == [2] and "ends (2026-04-30) before it starts (2026-05-01)" in \
+        result.errors[0].message
+    assert result.issued_count == 1  # a period of one day is fine
+    start, end = datetime(2026, 5, 1, tzinfo=UTC), datetime(2026, 4, 1)  # naive = UTC
+    with pytest.raises(InvalidArgument, match="before it starts"):
+        batch_issuer.issue(load_achievement(OTJ_FILE), a, level="2",
+                           evidence=EvidenceInput(period_start=start, period_end=end, assessor="P"))
+    r = invoke("issue", "--issuer", issuer_dir, "--achievement", OTJ_FILE, "--subject", a, "--level", "2",
+               "--period-start", "2026-05-01", "--period-end", "2026-04-01", "--assessor", "P",
+               "-o", tmp_path / "x.json")
+    assert r.exit_code == 2 and "before it starts" in r.stderr and not (tmp_path / "x.json").exists()
+
+
+GOOD_KEY = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
+
+
+@pytest.mark.parametrize("subject", [
+    GOOD_KEY[:-1],  # one character lost when copying
+    GOOD_KEY[:-1] + "0",  # not base58 (0, O, I and l are not in its alphabet)
+    GOOD_KEY.replace("z6Mk", "z6Mx"),  # another (unsupported) key codec
+    "did:key:",  # nothing
+    "did:key:6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",  # no multibase prefix
+    GOOD_KEY + "#" + GOOD_KEY[8:],  # a DID URL (a key), not the DID: the same worker twice
+    "did:web:",  # no host
+    "did:web:roc.example::jan",  # an empty path segment
+    "did:web:roc.example:..:jan",  # a dot segment
+    "did:example jan",  # a space
+    "did:Example:jan",  # the method name is lower case
+    "did:",
+])
+def test_undecodable_subject_dids_are_refused_on_their_row(batch_issuer: Issuer, tmp_path: Path,
+                                                           subject: str) -> None:
+    (good,) = _subjects(1)
+    roster = tmp_path / "klas.csv"
+    with roster.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["subject", "level"])
+        w.writerow([subject, "3"])
+        w.writerow([good, "3"])
+    result = batch_issuer.issue_batch(roster, tmp_path / "out", default_achievement=load_achievement(CNC_FILE))
+    assert [e.line for e in result.errors] == [2], result.errors
+    assert "subject" in result.errors[0].message
+    assert [r.subject for r in _issued(batch_issuer)] == [good]
+
+
+@pytest.mark.parametrize("subject", ["did:web:roc.example:students:jan", "did:example:jan", GOOD_KEY])
+def test_well_formed_subject_dids_still_issue(batch_issuer: Issuer, subject: str) -> None:
+    record, new = batch_issuer.issue(load_achievement(CNC_FILE), subject, level="3")
+    assert new and record.subject == subject
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_repeated_row_key_is_reported_not_silently_skipped(batch_issuer: Issuer, tmp_path: Path,
+                                                             workers: int) -> None:
+    a, b = _subjects(2)
+    roster = tmp_path / "klas.csv"
+    roster.write_text(f"key,subject,level\nk1,{a},3\nk2,{b},3\nk1,{b},4\n"  # an explicit key again
+                      f",{a},3\n,{a},4\n", encoding="utf-8")  # the default key (achievement + subject) again
+    result = batch_issuer.issue_batch(roster, tmp_path / "out", default_achievement=load_achievement(CNC_FILE),
+                                      workers=workers)
+    assert [e.line for e in result.errors] == [4, 6]
+    assert "the same row key as line 2 ('k1')" in result.errors[0].message
+    assert "as line 5" in result.errors[1].message
+    assert result.issued_count == 3 and result.skipped_count == 0
+    again = batch_issuer.issue_batch(roster, tmp_path / "out", default_achievement=load_achievement(CNC_FILE),
+                                     workers=workers)
+    assert again.skipped_count == 3 and again.issued_count == 0  # a re-run still skips what was issued
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (("--out-dir", "out"), "--out-dir: only with --batch"),
+    (("--roster-encoding", "cp1252"), "--roster-encoding: only with --batch"),
+    (("--format", "jwt", "--suite", "eddsa-rdfc-2022"), "--suite is for --format di"),
+])
+def test_batch_options_without_batch_are_refused(issuer_dir: Path, tmp_path: Path, args: tuple[str, ...],
+                                                  needle: str) -> None:
+    (a,) = _subjects(1)
+    before = len(list(iter_issued(issuer_dir)))
+    r = invoke("issue", "--issuer", issuer_dir, "--achievement", CNC_FILE, "--subject", a, "--level", "3",
+               "-o", tmp_path / "x.json", *args)
+    assert r.exit_code == 2 and needle in r.stderr and len(r.stderr.splitlines()) == 1
+    assert len(list(iter_issued(issuer_dir))) == before and not (tmp_path / "x.json").exists()
+
+
+@pytest.mark.parametrize("args", [("--subject", GOOD_KEY), ("--level", "3"), ("--hours", "8"),
+                                  ("--name", "Jan"), ("--valid-until", "2030-01-01"), ("-o", "x.json"),
+                                  ("--period-end", "2026-01-01"), ("--subject", GOOD_KEY, "--evidence", "e")])
+def test_single_issue_options_with_batch_are_refused_not_ignored(issuer_dir: Path, tmp_path: Path,
+                                                                 args: tuple[str, ...]) -> None:
+    (a,) = _subjects(1)
+    roster = tmp_path / "klas.csv"
+    roster.write_text(f"subject,level\n{a},3\n", encoding="utf-8")
+    r = invoke("issue", "--issuer", issuer_dir, "--batch", roster, "--achievement", CNC_FILE,
+               "--out-dir", tmp_path / "out", *args)
+    assert r.exit_code == 2 and "with --batch each roster row gives its own" in r.stderr
+    assert args[0].split("/")[-1] in r.stderr
+    assert not (tmp_path / "out").exists()
+
+
+# -- 11. messages -----------------------------------------------------------------------------
+
+def _prompting(monkeypatch: pytest.MonkeyPatch, interrupt: type[BaseException]) -> None:
+    """A terminal at stdin whose user presses Ctrl-C (KeyboardInterrupt) or Ctrl-D (EOFError)."""
+    from click import termui
+
+    from skillcred._cli import _common, issuer_cmd
+
+    def answer(_prompt: str) -> str:
+        raise interrupt
+
+    for module in (_common, issuer_cmd):  # (issuer_cmd imported the function by name)
+        monkeypatch.setattr(module, "stdin_is_tty", lambda: True)
+    monkeypatch.setattr(termui, "hidden_prompt_func", answer)
+
+
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt, EOFError])
+def test_ctrl_c_at_a_passphrase_prompt_is_one_line_and_nothing_is_made(monkeypatch: pytest.MonkeyPatch,
+                                                                      tmp_path: Path,
+                                                                      interrupt: type[BaseException]) -> None:
+    _prompting(monkeypatch, interrupt)
+    env = {"SKILLCRED_PASSPHRASE": None}
+    from click.testing import CliRunner
+
+    from skillcred._cli import cli
+
+    r = CliRunner().invoke(cli, ["issuer", "init", str(tmp_path / "roc"), "--name", "ROC", "--url",
+                                 "https://roc.example"], env=env)  # type: ignore[arg-type]
+    assert r.exit_code == 130
+    assert r.stderr.strip().splitlines()[-1] == ("skillcred: error: interrupted at a prompt (Ctrl-C or end of "
+                                                  "input); nothing was done")
+    assert "Traceback" not in r.stderr and "Abort" not in r.stderr
+    assert not (tmp_path / "roc" / "issuer.json").exists()
+
+
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt, EOFError])
+def test_ctrl_c_at_the_prompt_for_an_existing_key(monkeypatch: pytest.MonkeyPatch, issuer_dir: Path,
+                                                  tmp_path: Path, interrupt: type[BaseException]) -> None:
+    _prompting(monkeypatch, interrupt)
+    from click.testing import CliRunner
+
+    from skillcred._cli import cli
+
+    r = CliRunner().invoke(cli, ["issue", "--issuer", str(issuer_dir), "--achievement", CNC_FILE, "--subject",
+                                 GOOD_KEY, "--level", "3", "-o", str(tmp_path / "x.json")],
+                           env={"SKILLCRED_PASSPHRASE": None})  # type: ignore[arg-type]
+    assert r.exit_code == 130 and "interrupted at a prompt" in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert not (tmp_path / "x.json").exists()
+
+
+@pytest.mark.parametrize(("err", "needle"), [
+    (errno.ENOSPC, "the disk is full"), (errno.EDQUOT, "quota"), (errno.EROFS, "read-only"),
+    (errno.EACCES, "permission denied"), (errno.EIO, "Input/output error"),
+])
+def test_a_write_that_fails_half_way_names_the_file_and_keeps_the_old_one(monkeypatch: pytest.MonkeyPatch,
+                                                                         tmp_path: Path, err: int,
+                                                                         needle: str) -> None:
+    target = tmp_path / "out.json"
+    target.write_bytes(b"old")
+
+    def full(_fd: int) -> None:
+        raise OSError(err, os.strerror(err))
+
+    monkeypatch.setattr(fileio.os, "fsync", full)
+    with pytest.raises(StoreError) as info:
+        fileio.atomic_write(target, b"new")
+    assert needle in info.value.message and info.value.path == str(target)
+    assert target.read_bytes() == b"old"  # the old file intact
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]  # no temp file left
+
+
+@pytest.mark.parametrize(("err", "needle"), [(errno.EROFS, "read-only"), (errno.EACCES, "permission denied")])
+def test_a_folder_that_cannot_be_written_says_why(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, err: int,
+                                                  needle: str) -> None:
+    def refuse(*_a: Any, **_k: Any) -> Any:
+        raise OSError(err, os.strerror(err))
+
+    monkeypatch.setattr(fileio.tempfile, "mkstemp", refuse)
+    with pytest.raises(StoreError, match=needle):
+        fileio.atomic_write(tmp_path / "out.json", b"new")
+
+
+def test_cli_disk_full_is_one_line_naming_the_file(presented: dict[str, Path], tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(_fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(fileio.os, "fsync", full)
+    page = tmp_path / "gap.html"
+    r = invoke("match", presented["vp"], "--profile", PROFILE, "--trust", presented["trust"], "--challenge",
+               CHALLENGE, "--domain", DOMAIN, *_lists(presented), "--status-cache", tmp_path / "cache",
+               "--html", page)
+    assert r.exit_code == 2
+    assert r.stderr.strip().splitlines()[-1] == f"skillcred: error: {page}: cannot write: the disk is full " \
+        "(no space left on device); the file was left as it was"
+
+
+@pytest.mark.parametrize("option", ["--status-list", "--did-document"])
+@pytest.mark.parametrize("wrong", ["credential", "list", "object", "yaml"])
+def test_a_file_of_the_wrong_kind_is_one_line_naming_it(presented: dict[str, Path], tmp_path: Path,
+                                                        option: str, wrong: str) -> None:
+    vp = json.loads(presented["vp"].read_text(encoding="utf-8"))
+    status = next(f for f in sorted(presented["status"].iterdir()) if f.name != "index.json")
+    if (option, wrong) == ("--status-list", "list"):
+        wrong = "credential"  # a status list is right for --status-list
+    path = tmp_path / f"wrong-{wrong}.json"
+    path.write_text({"credential": json.dumps(vp["verifiableCredential"][0]),
+                     "list": status.read_text(encoding="utf-8"),
+                     "object": json.dumps({"hello": "world"}),
+                     "yaml": "kind: skill\n"}[wrong], encoding="utf-8")
+    r = invoke("verify", presented["vp"], "--challenge", CHALLENGE, "--domain", DOMAIN, option, path)
+    assert r.exit_code == 2 and r.stdout == ""
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"skillcred: error: {path}: ")
+    assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize(("text", "where"), [
+    ("kind: skill\nachievement:\n  name: [x\n", "line 4, column 1"),
+    ("kind: skill\nachievement:\n\tname: x\n", "line 3, column 1"),
+    ("kind: skill\n  achievement: x\n bad: y\n", "line 2"),
+])
+def test_yaml_errors_give_the_line(tmp_path: Path, text: str, where: str) -> None:
+    path = tmp_path / "a.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(MalformedDocument) as info:
+        load_achievement(path)
+    assert info.value.path == str(path) and where in info.value.message and "\n" not in info.value.message
+
+
+@pytest.mark.parametrize(("requirement", "message"), [
+    ({"label": "x", "level": 2}, "needs one of 'skill', 'achievement', 'qualification'"),
+    ({"label": "x", "skill": "https://a.example/s", "qualification": "25751"},
+     "needs exactly one of 'skill', 'achievement', 'qualification', not 'skill' and 'qualification'"),
+    ({"label": "x", "skill": "https://a.example/s", "achievement": "urn:a", "qualification": "1"},
+     "not 'skill' and 'achievement' and 'qualification'"),
+])
+def test_schema_one_of_errors_say_which_fields(tmp_path: Path, requirement: dict[str, Any], message: str) -> None:
+    from skillcred.errors import SchemaViolation
+    from skillcred.match import load_profile
+
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({"type": "SkillcredJobProfile", "title": "T", "requirements": [requirement]}),
+                    encoding="utf-8")
+    with pytest.raises(SchemaViolation) as info:
+        load_profile(path)
+    assert info.value.message.startswith("$.requirements[0]: needs ") and message in info.value.message
+    assert "is not valid under" not in info.value.message and "{" not in info.value.message
+
+
+def test_no_progress_bar_or_escape_code_off_a_terminal(issuer_dir: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    a, b = _subjects(2)
+    roster = tmp_path / "klas.csv"
+    roster.write_text(f"subject,level\n{a},3\n{b},3\n", encoding="utf-8")
+    for no_color in (None, "1"):
+        monkeypatch.setenv("NO_COLOR", no_color) if no_color else monkeypatch.delenv("NO_COLOR", raising=False)
+        r = invoke("issue", "--issuer", issuer_dir, "--batch", roster, "--achievement", CNC_FILE,
+                   "--out-dir", tmp_path / "out")
+        assert r.exit_code == 0, r.stderr
+        assert "Issuing" not in r.stderr and "\r" not in r.stderr and "\x1b" not in r.stdout + r.stderr
+    from skillcred._cli import _common
+
+    monkeypatch.setattr(_common, "_stderr_is_tty", lambda: True)  # on a terminal: the bar is there
+    roster.write_text(f"subject,level\n{_subjects(1)[0]},3\n", encoding="utf-8")
+    r = invoke("issue", "--issuer", issuer_dir, "--batch", roster, "--achievement", CNC_FILE,
+               "--out-dir", tmp_path / "out")
+    assert "Issuing" in r.stderr

@@ -9,7 +9,16 @@ from typing import Any
 
 import click
 
-from skillcred._cli._common import EXIT_NOT_VERIFIED, EXIT_OK, echo_json, errors_to_exit, fail, read_document, warn
+from skillcred._cli._common import (
+    EXIT_NOT_VERIFIED,
+    EXIT_OK,
+    echo_json,
+    errors_to_exit,
+    fail,
+    progress_bar,
+    read_document,
+    warn,
+)
 from skillcred._cli.verify_cmd import _parse_at, build_verifier, render_report, verifier_options
 from skillcred._internal.fileio import atomic_write, load_json_object
 from skillcred._internal.textsafe import for_terminal
@@ -175,10 +184,10 @@ def rank_command(folder: str, profile: str, challenge_file: str | None, domain: 
     when = _parse_at(at)
     from skillcred._internal.batch import default_workers, fork_map
 
-    with click.progressbar(length=len(files), label="Ranking", file=sys.stderr, show_pos=True) as bar:
+    with progress_bar(len(files), "Ranking", show_pos=True) as update:
         rows: list[dict[str, Any]] = fork_map(
             _rank_row, files, (verifier, prof, fw, cat, challenges, domain, when),
-            jobs=jobs if jobs > 0 else default_workers(), progress=bar.update,
+            jobs=jobs if jobs > 0 else default_workers(), progress=update,
         )
     rows.sort(key=lambda r: (not r["presentation_verified"], -r.get("essential_coverage", 0.0), -r.get("score", 0.0),
                              r["file"]))
