@@ -13,6 +13,10 @@ import errno
 import json
 import os
 import re
+import shlex
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -613,3 +617,172 @@ def test_no_progress_bar_or_escape_code_off_a_terminal(issuer_dir: Path, tmp_pat
     r = invoke("issue", "--issuer", issuer_dir, "--batch", roster, "--achievement", CNC_FILE,
                "--out-dir", tmp_path / "out")
     assert "Issuing" in r.stderr
+
+
+# -- 12. every command of the README and docs/ runs ---------------------------------------------
+
+DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+SKILLCRED = str(Path(sys.executable).parent / "skillcred")
+TOUR_CHALLENGE = "3f9c-docs-tour"
+#: commands that cannot run here, and why (everything else in a ```sh block is run)
+NOT_RUN = {
+    "make": "builds the virtualenv and runs this very suite",
+    "skillcred esco import": "needs the official ESCO download from the Commission's portal",
+    "eval": "changes the calling shell: shell completion, see test_shell_completion_is_generated_for_each_shell",
+    "_SKILLCRED_COMPLETE=fish_source skillcred": "writes into ~/.config: see the completion test",
+}
+
+
+def _sh_blocks() -> list[tuple[str, int, list[str]]]:
+    """Every fenced ``sh`` block of the README and docs/: (file, first line, commands), with
+    line continuations joined and comments dropped."""
+    out = []
+    for doc in DOCS:
+        text = doc.read_text(encoding="utf-8")
+        for m in re.finditer(r"^```sh\n(.*?)^```", text, re.S | re.M):
+            commands = []
+            for line in m.group(1).replace("\\\n", " ").splitlines():
+                words = shlex.split(line, comments=True)
+                if words:
+                    commands.append(shlex.join(words))
+            out.append((doc.name, text[:m.start()].count("\n") + 2, commands))
+    return out
+
+
+def _placeholders(command: str, world: dict[str, str]) -> str:
+    """The docs' placeholders filled from the sandbox (a real DID, id, challenge...)."""
+    for old, new in [("did:key:z6Mk...", world.get("did", "")), ("urn:uuid:...", world.get("id", "")),
+                     ("3f9c...", TOUR_CHALLENGE), ("3f9c…", TOUR_CHALLENGE), ("5f0c7c2e", world.get("short", "")),
+                     ("--challenge ...", f"--challenge {TOUR_CHALLENGE}"),
+                     ("--domain ...", "--domain werkgever.example"), ("'[--catalog' '…]'", ""),
+                     ("'[--json]'", "--json"), ("'[--html' 'jan-gap.html]'", "--html jan-gap.html")]:
+        command = command.replace(old, new)
+    return command
+
+
+def _run_doc(command: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    words = shlex.split(command)
+    assert words[0] == "skillcred"
+    return subprocess.run([SKILLCRED, *words[1:]], cwd=cwd, env=env, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=600)
+
+
+def _skipped(command: str) -> bool:
+    return any(command == k or command.startswith(k + " ") for k in NOT_RUN)
+
+
+def _check(command: str, proc: subprocess.CompletedProcess[str], where: str) -> None:
+    verdict = command.split()[1] in ("verify", "match", "rank")  # 1: not verified / gaps, a real answer
+    ok = (0, 1) if verdict else (0,)
+    assert proc.returncode in ok, f"{where}: {command}\n{proc.stderr}"
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.fixture(scope="module")
+def doc_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str], dict[str, str]]:
+    """The README's tour, run as written (its `wallet init` first: the DID it prints goes into
+    the issue command), then what the other blocks assume is at hand: an `assessor` issuer, a
+    diploma (in the wallet too), the employer's copies of the issuer's DID document and status lists, a folder of
+    applications with their challenges, the example files in the working folder."""
+    root = tmp_path_factory.mktemp("docs")
+    home = root / "home"
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home), "XDG_DATA_HOME": str(home / "data"),
+           "XDG_CACHE_HOME": str(home / "cache"), "SKILLCRED_PASSPHRASE": PASSPHRASE,
+           "SKILLCRED_WALLET": str(root / "wallet")}
+    env.pop("SKILLCRED_TRUST", None)
+    cwd = root / "work"
+    cwd.mkdir()
+    shutil.copytree(REPO / "examples", cwd / "examples")
+    world: dict[str, str] = {}
+    (tour,) = [c for name, _l, c in _sh_blocks() if name == "README.md" and any("issuer init" in x for x in c)]
+    first = [c for c in tour if c.startswith("skillcred wallet init")]
+    rest = [c for c in tour if c not in first]
+    for command in first + rest:
+        if command.startswith("skillcred trust add"):  # the employer got the issuer's files
+            shutil.copy(cwd / "roc" / "did.json", cwd / "roc-did.json")
+            for f in (cwd / "roc" / "status").iterdir():
+                shutil.copy(f, cwd / f.name)
+        if command.startswith("skillcred rank"):  # a round of applications, with their challenges
+            (cwd / "applications").mkdir()
+            shutil.copy(cwd / "vp.json", cwd / "applications" / "jan.json")
+            (cwd / "applications" / "challenges.json").write_text(json.dumps(
+                {"jan.json": {"challenge": TOUR_CHALLENGE, "domain": "werkgever.example"}}), encoding="utf-8")
+        proc = _run_doc(_placeholders(command, world), cwd, env)
+        _check(command, proc, "README.md tour")
+        if command.startswith("skillcred wallet init"):
+            found = re.search(r"did:key:z[1-9A-HJ-NP-Za-km-z]+", proc.stdout + proc.stderr)
+            assert found, proc.stdout + proc.stderr
+            world["did"] = found.group(0)
+    world["id"] = json.loads((cwd / "jan-cnc.json").read_text(encoding="utf-8"))["id"]
+    world["short"] = world["id"].rsplit("-", 1)[-1][:8]
+    for args in (["issuer", "init", "assessor", "--name", "Metaalbedrijf De Vries", "--url", "https://md.example"],
+                 ["issue", "--issuer", "roc", "--achievement", "examples/achievements/mbo-verspaner-diploma.yaml",
+                  "--subject", world["did"], "--name", "Jan de Vries", "-o", "jan-diploma.json"]):
+        _check("skillcred " + args[0], _run_doc(shlex.join(["skillcred", *args]), cwd, env), "setup")
+    world["diploma"] = json.loads((cwd / "jan-diploma.json").read_text(encoding="utf-8"))["id"]
+    _check("skillcred wallet add", _run_doc("skillcred wallet add jan-diploma.json", cwd, env), "setup")
+    shutil.copy(cwd / "vp.json", cwd / "application.json")
+    for f in ("profiles/cnc-verspaner.json", "frameworks/metaal-vaardigheden.json", "catalogs/metaal-opleidingen.json"):
+        shutil.copy(cwd / "examples" / f, cwd / Path(f).name)
+    return cwd, env, world
+
+
+def test_the_docs_have_command_blocks_and_none_is_left_out_silently() -> None:
+    blocks = _sh_blocks()
+    assert len(blocks) >= 15 and sum(len(c) for _n, _l, c in blocks) >= 40
+    for _name, _line, commands in blocks:
+        for command in commands:
+            assert command.startswith("skillcred ") or _skipped(command), command
+
+
+@pytest.mark.parametrize(("name", "line", "commands"), [b for b in _sh_blocks()], ids=lambda v: str(v))
+def test_every_documented_command_runs(doc_world: tuple[Path, dict[str, str], dict[str, str]], tmp_path: Path,
+                                       name: str, line: int, commands: list[str]) -> None:
+    world_dir, env, world = doc_world
+    if name == "README.md" and any("issuer init" in c for c in commands):
+        return  # the tour: run by the doc_world fixture itself
+    fresh = any(c.startswith(("skillcred issuer init", "skillcred wallet init")) for c in commands)
+    cwd = tmp_path / "work"
+    if fresh:  # a block that sets things up starts from nothing
+        cwd.mkdir()
+        shutil.copytree(REPO / "examples", cwd / "examples")
+        env = {**env, "SKILLCRED_WALLET": str(tmp_path / "wallet"), "HOME": str(tmp_path)}
+    else:  # the others run on a copy of the world the tour made
+        shutil.copytree(world_dir, cwd, symlinks=True)
+        wallet = tmp_path / "wallet"
+        shutil.copytree(env["SKILLCRED_WALLET"], wallet)
+        env = {**env, "SKILLCRED_WALLET": str(wallet)}
+        if any(c.startswith("skillcred wallet add") for c in commands):  # it adds what the tour added
+            for cid in (world["id"], world["diploma"]):
+                _check("skillcred wallet remove", _run_doc(f"skillcred wallet remove {cid}", cwd, env), "setup")
+    ran = 0
+    for command in commands:
+        if _skipped(command):
+            continue
+        _check(command, _run_doc(_placeholders(command, world), cwd, env), f"{name}:{line}")
+        ran += 1
+    assert ran or all(_skipped(c) for c in commands)
+
+
+@pytest.mark.parametrize(("shell", "marker"), [("bash", "complete -o nosort -F _skillcred_completion skillcred"),
+                                               ("zsh", "compdef _skillcred_completion skillcred"),
+                                               ("fish", "complete --no-files --command skillcred")])
+def test_shell_completion_is_generated_for_each_shell(shell: str, marker: str) -> None:
+    """What the README tells a user to put in their shell's start-up file works."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert f"_SKILLCRED_COMPLETE={shell}_source skillcred" in readme
+    env = {**os.environ, "_SKILLCRED_COMPLETE": f"{shell}_source"}
+    proc = subprocess.run([SKILLCRED], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=600)
+    assert proc.returncode == 0 and marker in proc.stdout, proc.stdout[:500]
+
+
+@pytest.mark.parametrize(("words", "expected"), [("skillcred ver", "verify"), ("skillcred wallet ex", "export"),
+                                                 ("skillcred issue --roster-", "--roster-encoding"),
+                                                 ("skillcred rank x --unsafe-no-c", "--unsafe-no-challenge")])
+def test_completion_completes_commands_and_options(words: str, expected: str) -> None:
+    env = {**os.environ, "_SKILLCRED_COMPLETE": "bash_complete", "COMP_WORDS": words,
+           "COMP_CWORD": str(len(words.split()) - 1)}
+    proc = subprocess.run([SKILLCRED], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=600)
+    assert proc.returncode == 0
+    assert f"plain,{expected}" in proc.stdout.splitlines(), proc.stdout
