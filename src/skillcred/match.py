@@ -564,7 +564,7 @@ class MatchReport:
                         "<p>None needed: every essential requirement is met.</p></section>")
             else:
                 items = "".join(
-                    f"<tr><td>{b(p.module.name)}</td><td>{p.module.hours:g} h</td>"
+                    f'<tr><td>{b(p.module.name)}</td><td class="hours">{p.module.hours:g} h</td>'
                     f"<td>{b(p.module.provider or '?')}</td><td>{', '.join(b(c) for c in p.closes)}</td></tr>"
                     for p in self.plan.modules)
                 items += "".join(f'<tr class="unclosable"><td colspan="4">No module in the catalog closes: '
@@ -591,9 +591,10 @@ class MatchReport:
                 "<style>"
                 "@page{size:A4;margin:15mm}"
                 "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;"
-                "overflow-wrap:anywhere}"
+                "overflow-wrap:break-word}"
                 "table{border-collapse:collapse;width:100%}"
                 "td,th{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}"
+                "th,.hours{white-space:nowrap}td small{overflow-wrap:anywhere}"  # long ids wrap, headings not
                 "thead{display:table-header-group}tr{break-inside:avoid}h1,h2{break-after:avoid}"
                 ".plan h2{break-before:auto}"
                 ".verdict{padding:.5rem .75rem;border:2px solid}.verdict.ok{border-color:#1a7f37;background:#dafbe1}"
