@@ -23,6 +23,7 @@ from typing import Any
 
 import jsonschema_rs
 from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 
@@ -89,6 +90,26 @@ def _json_path(parts: Any) -> str:
     return out
 
 
+def _alternatives(err: Any) -> str:
+    """A ``oneOf`` / ``anyOf`` failure in words: which of the alternative fields are needed and
+    which were given (instead of the whole object "is not valid under any of the given
+    schemas"), else the closest alternative's own error."""
+    branches = err.validator_value if isinstance(err.validator_value, list) else []
+    fields = [b["required"][0] for b in branches
+              if isinstance(b, dict) and list(b) == ["required"] and len(b["required"]) == 1]
+    if branches and len(fields) == len(branches):
+        given = [f for f in fields if isinstance(err.instance, Mapping) and f in err.instance]
+        names = ", ".join(repr(f) for f in fields)
+        if not given:
+            return f"needs one of {names}"
+        return f"needs exactly one of {names}, not {' and '.join(repr(f) for f in given)}"
+    if err.context:
+        closest = best_match(err.context)
+        return (f"matches none of the allowed forms; the closest fails at "
+                f"{_json_path(closest.absolute_path)}: {closest.message}")
+    return "matches more than one of the allowed forms (exactly one must match)"
+
+
 def validate(document: Mapping[str, Any], schema_id: str, *, source: str | None = None) -> None:
     """Validate ``document`` against the bundled schema ``schema_id``.
 
@@ -121,6 +142,8 @@ def validate(document: Mapping[str, Any], schema_id: str, *, source: str | None 
         message = err.message
         if err.validator == "additionalProperties":
             message = f"unknown field: {err.message}"
+        elif err.validator in ("oneOf", "anyOf"):
+            message = _alternatives(err)
     elif not_json is not None:  # the reference found nothing to name either
         raise MalformedDocument(f"not a JSON document: {not_json}", path=source) from not_json
     else:  # only the fast validator objects (a "format" the reference does not assert)
