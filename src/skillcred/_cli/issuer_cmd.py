@@ -130,6 +130,9 @@ def init(folder: str, name: str, url: str, did_method: str, key_type: str, suite
                    "issuers) lets the worker disclose claims selectively.")
 @click.option("--batch", type=click.Path(dir_okay=False), help="Issue for every row of this roster CSV.")
 @click.option("--out-dir", type=click.Path(file_okay=False), help="With --batch: folder for the credentials.")
+@click.option("--jsonl", is_flag=True,
+              help="With --batch: one JSON Lines archive (OUT_DIR/credentials.jsonl) instead of a file per "
+                   "credential, for very large classes; a re-run after a crash completes it.")
 @click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False))
 @UNSAFE_KEY_PERMISSIONS
 @errors_to_exit
@@ -138,7 +141,8 @@ def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: s
           assessor: str | None, period_start: str | None, period_end: str | None,
           valid_from: str | None, valid_until: str | None, out: str | None, fmt: str, suite: str | None,
           batch: str | None,
-          out_dir: str | None, passphrase_file: str | None, unsafe_allow_open_key_permissions: bool) -> None:
+          out_dir: str | None, jsonl: bool, passphrase_file: str | None,
+          unsafe_allow_open_key_permissions: bool) -> None:
     """Issue a signed skills-passport credential (or a whole class with --batch).
 
     With -o FILE the credential's id is printed on stdout; without -o the credential alone goes
@@ -164,12 +168,16 @@ def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: s
             with click.progressbar(length=total, label="Issuing", file=sys.stderr,
                                    show_pos=True, show_eta=True) as bar:
                 result = iss.issue_batch(batch, out_dir, default_achievement=default, progress=bar.update,
-                                         keep_records=False)  # memory flat, however long the roster
+                                         keep_records=False,  # memory flat, however long the roster
+                                         archive=jsonl)
+        target = Path(out_dir) / "credentials.jsonl" if jsonl else out_dir
         click.echo(f"issued {result.issued_count}, already issued {result.skipped_count}, "
-                   f"failed {len(result.errors)} -> {out_dir}")
+                   f"failed {len(result.errors)} -> {target}")
         for err in result.errors:
             click.echo(f"skillcred: error: {batch}:{err.line}: {for_terminal(err.message)}", err=True)
         sys.exit(2 if result.errors else 0)
+    if jsonl:
+        fail("--jsonl is for --batch")
     if not achievement or not subject:
         fail("issue needs --achievement and --subject (or --batch)")
     if not subject.startswith("did:"):  # before the key is opened (and a passphrase asked for)
