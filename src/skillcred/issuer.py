@@ -636,6 +636,7 @@ class Issuer:
         keep_documents: bool = True,
         keep_records: bool = True,
         roster_encoding: str | None = None,
+        archive: bool = False,
     ) -> BatchResult:
         """Issue one credential per roster row; write each to ``out_dir``.
 
@@ -659,6 +660,11 @@ class Issuer:
         unreadable roster fails before anything is issued): with ``keep_records=False``
         memory stays flat however long the roster, but for the ~100 bytes a row of the
         repeated-key check.
+
+        ``archive=True`` (for very large batches) writes every credential as one line of
+        ``out_dir/credentials.jsonl`` instead of a file each: appended and synced a chunk at a
+        time, with a journal that makes a re-run after a crash complete the archive without
+        duplicating a line (see :class:`skillcred._internal.batch.Archive`).
         """
         from skillcred._internal import batch
 
@@ -673,13 +679,15 @@ class Issuer:
         rows = iter_roster(roster_path, encoding=roster_encoding)
         cache: dict[str, AchievementDefinition] = {}
         seen = _RosterSeen()
+        sink = batch.Archive(out) if archive else None
         n_workers = batch.default_workers() if workers is None else max(1, workers)
         if n_workers > 1 and hasattr(self.registry, "issue_many") and (
             workers is not None or n_rows >= batch.MIN_PARALLEL_ROWS
         ):
             self._issue_batch_parallel(rows, roster_path, out, cache, default_achievement, progress,
-                                       n_workers, keep_documents, result, seen)
+                                       n_workers, keep_documents, result, seen, sink)
             return result
+        pending: list[tuple[str, bytes]] = []  # archive lines of committed records, not yet appended
         for line, row in rows:
             try:
                 if isinstance(row, RowError):
@@ -698,15 +706,23 @@ class Issuer:
                     valid_until=_row_date(row, "valid_until"),
                     row_key=key,
                 )
-                target = out / f"{record.id.rsplit(':', 1)[-1]}.json"
-                if new or not target.exists():
-                    atomic_write(target, dump_json(record.document))
+                if sink is not None:  # appended (and synced) a chunk at a time, once per id
+                    pending.append((record.id, batch.archive_line(record.document)))
+                    if len(pending) >= batch.CHUNK_ROWS:
+                        sink.append(pending)
+                        pending = []
+                else:
+                    target = out / f"{record.id.rsplit(':', 1)[-1]}.json"
+                    if new or not target.exists():
+                        atomic_write(target, dump_json(record.document))
                 result._add(record if keep_documents else dataclasses.replace(record, document={}), new)
             except (SkillcredError, ValueError) as exc:
                 result.errors.append(RowError(line, str(exc)))
             finally:
                 if progress:
                     progress(1)
+        if sink is not None and pending:
+            sink.append(pending)
         return result
 
     def _batch_plan(
@@ -738,6 +754,7 @@ class Issuer:
         cache: dict[str, AchievementDefinition], default: AchievementDefinition | None,
         progress: Callable[[int], None] | None, workers: int, keep_documents: bool, result: BatchResult,
         seen: _RosterSeen,
+        sink: Any = None,
     ) -> None:
         """:meth:`issue_batch` with signing on ``workers`` processes, in registry chunks."""
         from skillcred._internal import batch
@@ -795,6 +812,7 @@ class Issuer:
             outcomes = iter(self.registry.issue_many(requests, build) if requests else [])
             done: list[tuple[int, Any, bool]] = []
             writes: list[tuple[Path, bytes]] = []
+            lines: list[tuple[str, bytes]] = []
             for line, planned in chunk:
                 if isinstance(planned, RowError):
                     done.append((line, planned, False))
@@ -804,6 +822,14 @@ class Issuer:
                     done.append((line, RowError(line, str(outcome)), False))
                     continue
                 record, new = outcome
+                if sink is not None:  # the archive: a line per id, whatever chunk brings it
+                    if new:
+                        lines.append((record.id, files.pop(record.id)))
+                    elif not sink.has(record.id):
+                        lines.append((record.id, batch.archive_line(record.document)))
+                    done.append((line, record if keep_documents and result.keep_records
+                                 else dataclasses.replace(record, document={}), new))
+                    continue
                 target = out / f"{record.id.rsplit(':', 1)[-1]}.json"
                 if new:
                     writes.append((target, files.pop(record.id)))
@@ -814,6 +840,8 @@ class Issuer:
                     inflight.add(target)
                 done.append((line, record if keep_documents and result.keep_records
                              else dataclasses.replace(record, document={}), new))
+            if sink is not None:
+                return len(chunk), (done, [], pools.append_many(sink, lines))
             return len(chunk), (done, [t for t, _d in writes], pools.write_many(out, writes))
 
         def finish(state: tuple[list[tuple[int, Any, bool]], list[Path], list[Any]]) -> None:
@@ -829,13 +857,14 @@ class Issuer:
             for line, item, new in done:
                 if isinstance(item, RowError):
                     result.errors.append(item)
-                elif failed is not None and not (out / f"{item.id.rsplit(':', 1)[-1]}.json").exists():
+                elif failed is not None and not (sink.has(item.id) if sink is not None
+                                                 else (out / f"{item.id.rsplit(':', 1)[-1]}.json").exists()):
                     result.errors.append(RowError(line, failed))
                 else:
                     result._add(item, new)
 
         inflight: set[Path] = set()  # files of chunks whose writes are not finished yet
-        pools = batch.Pools(self, workers)
+        pools = batch.Pools(self, workers, compact=sink is not None)
         try:
             batch.run_chunks(chunks(), process, finish, progress)
         finally:

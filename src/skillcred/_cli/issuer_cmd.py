@@ -140,6 +140,9 @@ def init(folder: str, name: str, url: str, did_method: str, key_type: str, suite
 @click.option("--roster-encoding",
               help="With --batch: the roster's encoding when it is not UTF-8 (e.g. cp1252 for a CSV saved by "
                    "Excel on Windows); UTF-8 with or without a byte-order mark and UTF-16 with one are read as is.")
+@click.option("--jsonl", is_flag=True,
+              help="With --batch: one JSON Lines archive (OUT_DIR/credentials.jsonl) instead of a file per "
+                   "credential, for very large classes; a re-run after a crash completes it.")
 @click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False))
 @UNSAFE_KEY_PERMISSIONS
 @errors_to_exit
@@ -148,7 +151,7 @@ def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: s
           assessor: str | None, period_start: str | None, period_end: str | None,
           valid_from: str | None, valid_until: str | None, out: str | None, fmt: str, suite: str | None,
           batch: str | None, out_dir: str | None, bake_out: str | None, bake_image: str | None,
-          roster_encoding: str | None, passphrase_file: str | None,
+          roster_encoding: str | None, jsonl: bool, passphrase_file: str | None,
           unsafe_allow_open_key_permissions: bool) -> None:
     """Issue a signed skills-passport credential (or a whole class with --batch).
 
@@ -192,13 +195,15 @@ def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: s
             with progress_bar(total, "Issuing", show_pos=True, show_eta=True) as update:
                 # keep_records=False: memory flat, however long the roster
                 result = iss.issue_batch(batch, out_dir, default_achievement=default, progress=update,
-                                         keep_records=False, roster_encoding=roster_encoding)
+                                         keep_records=False, roster_encoding=roster_encoding, archive=jsonl)
+        target = Path(out_dir) / "credentials.jsonl" if jsonl else out_dir
         click.echo(f"issued {result.issued_count}, already issued {result.skipped_count}, "
-                   f"failed {len(result.errors)} -> {out_dir}")
+                   f"failed {len(result.errors)} -> {target}")
         for err in result.errors:
             click.echo(f"skillcred: error: {batch}:{err.line}: {for_terminal(err.message)}", err=True)
         sys.exit(2 if result.errors else 0)
-    batch_only = [opt for opt, value in {"--out-dir": out_dir, "--roster-encoding": roster_encoding}.items() if value]
+    batch_only = [opt for opt, value in {"--out-dir": out_dir, "--roster-encoding": roster_encoding,
+                                         "--jsonl": jsonl}.items() if value]
     if batch_only:
         fail(f"{', '.join(batch_only)}: only with --batch ROSTER; nothing issued")
     if suite and fmt != "di":
