@@ -817,7 +817,13 @@ class Pool:
                    f"AND {meets}" + (" AND c.holder IN (SELECT holder FROM pool_q)" if probe else ""))
             return {h for (h,) in self._db.execute(sql, [*(x for row in rows for x in row), *live_params])}
 
-        if all_of:
+        partial_max = {i: _partial_max(by_req[i][0][4]) for i in order}
+        n_ess = len(order)
+        # K of n: when at least ``limit`` holders meet every essential requirement, they are
+        # the top whatever K is -- coverage 1, and anyone missing one stays below 1 (an unmet
+        # requirement gives at most its partial credit, < 1; also once rounded as ranked)
+        shortcut = not all_of and round((n_ess - 1 + max(partial_max.values(), default=0.0)) / n_ess, 4) < 1
+        if all_of or shortcut:
             found: set[str] | None = None
             for i in order:
                 if found is not None and len(found) * len(by_req[i]) * _PROBE_FACTOR < sum(
@@ -828,14 +834,16 @@ class Pool:
                     got = posting(by_req[i], probe=False)
                     found = got if found is None else found & got
                 if not found:
-                    return set()
-            return found or set()
+                    break
+            if all_of:
+                return found or set()
+            if found is not None and len(found) >= limit:
+                return found
         # K of them: count per holder; and, so that only holders who can reach the top are
         # ranked, what each can score at most -- met requirements give 1, an unmet one at most
         # its best partial credit ((level-1)/level, only where a level is required)
         counts: Counter[str] = Counter()
         slack: Counter[str] = Counter()
-        partial_max = {i: _partial_max(by_req[i][0][4]) for i in order}
         for i in order:
             got = posting(by_req[i], probe=False)
             counts.update(got)
