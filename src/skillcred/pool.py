@@ -10,11 +10,12 @@ itself (unless ``keep_evidence``), never a name (unless the candidate disclosed 
 operator enabled it).
 
 A search grades the stored claims with :func:`skillcred.match.match_evidence`, the grading of
-``match``/``rank``; candidates are first selected in SQL by an index on the claim reference,
-using :meth:`skillcred.match.Framework.supporters` (the exact inverse of match's inference),
-and scored there by the same formula, so only the top candidates are graded in Python for
-their explanations. Nothing revoked, suspended (after :meth:`Pool.refresh`), expired, not yet
-valid or past its consent counts -- checked at query time against the clock.
+``match``/``rank``; candidates are first selected by posting lists (an index range per claim
+reference, from :meth:`skillcred.match.Framework.supporters`, the exact inverse of match's
+inference: essentials intersected rarest first, or counted for K of n) and ranked in SQL by
+the same formula, so only the top candidates are graded in Python for their explanations.
+Nothing revoked, suspended (after :meth:`Pool.refresh`), expired, not yet valid or past its
+consent counts -- checked at query time against the clock.
 
 Every search is logged (operator, time, profile title and digest, parameters, hit count) and
 the log holds no candidate data; ``add``/``remove`` leave audit rows naming the holder, which
@@ -30,6 +31,7 @@ import hashlib
 import json
 import math
 import sqlite3
+import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -522,6 +524,8 @@ class Pool:
         self._db = db
         #: where the pool is, for messages (a PostgreSQL URL without its password)
         self.where = db.where
+        #: a search fills the connection's one temporary table of candidates: one at a time
+        self._search_lock = threading.Lock()
 
     @classmethod
     def open(cls, target: str | Path, *, create: bool = True, partitions: int = DEFAULT_PARTITIONS) -> Pool:
@@ -729,7 +733,8 @@ class Pool:
         essentials = [r for r in profile.requirements if r.essential]
         need = _needed(min_essential, len(essentials))
         when = int(now.timestamp())
-        selected = self._select(profile, fw, need=need, regions=regions, now=when, limit=limit + _MARGIN)
+        with self._search_lock:
+            selected = self._select(profile, fw, need=need, regions=regions, now=when, limit=limit + _MARGIN)
         hits = self._explain(selected, profile, fw, catalog, when)
         hits = [h for h in hits if sum(r.requirement.essential and r.status == "met"
                                        for r in h.report.requirements) >= need]
