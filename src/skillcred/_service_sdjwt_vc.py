@@ -18,7 +18,7 @@ import json
 import threading
 import time
 from datetime import timedelta
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Header
 from fastapi import Path as PathParam
@@ -48,7 +48,7 @@ def add_sdjwt_vc_routes(app: FastAPI, state: ServiceState) -> None:
     from skillcred.service import Problem  # the service's problem-details model (import cycle otherwise)
 
     router = APIRouter(tags=["sd-jwt-vc"])
-    problems = {404: {"model": Problem, "description": "Not found"},
+    problems: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "description": "Not found"},
                 422: {"model": Problem, "description": "The name does not match the pattern"}}
     metadata = {well_known_path(vct): metadata_bytes(type_metadata(vct)) for vct in VCT_BY_KIND.values()}
     lock = threading.Lock()
