@@ -1197,6 +1197,10 @@ def create_app(config: ServiceConfig, state: ServiceState | None = None) -> Fast
             return _problem(404, "Not found", f"no status list {list_name!r} here")
         return Response(status_code=204)
 
+    from skillcred._service_sdjwt_vc import add_sdjwt_vc_routes  # SD-JWT VC type metadata, Token Status Lists
+
+    add_sdjwt_vc_routes(app, st)
+
     # -- DID document, health --------------------------------------------------------------
 
     def did_document() -> Response:
