@@ -171,8 +171,10 @@ echo "   (This service uses the ESCO classification of the European Commission.)
 
 say "18. The vacancy as a QR code: Jan answers the employer's OpenID4VP request from his wallet"
 PORT=$(python -c "import socket;s=socket.socket();s.bind(('127.0.0.1',0));print(s.getsockname()[1])")
+# a demo on this machine speaks plain http on 127.0.0.1; that needs the (warning) unsafe switch
+# on both sides -- a real verifier has an https --verifier-url and the wallet needs no switch
 URI=$(skillcred request new --profile $E/profiles/cnc-verspaner.json --verifier-url "http://127.0.0.1:$PORT" \
-  --verifier "$OUT/employer/verifier" --name "Metaalbedrijf De Vries" --purpose "Vacature CNC-verspaner" \
+  --unsafe-allow-http-loopback --verifier "$OUT/employer/verifier" --name "Metaalbedrijf De Vries" --purpose "Vacature CNC-verspaner" \
   --no-qr 2>/dev/null | first)
 echo "   request URI (a QR code without --no-qr): ${URI:0:80}..."
 skillcred serve --verifier "$OUT/employer/verifier" --trust "$OUT/employer/trust.json" --port "$PORT" \
@@ -185,7 +187,7 @@ for _ in range(300):
     try:
         urllib.request.urlopen('http://127.0.0.1:$PORT/health', timeout=1); break
     except OSError: time.sleep(0.1)"
-skillcred present --wallet "$OUT/jan" --oid4vp "$URI" --yes 2>&1 | sed 's/^/   /'
+skillcred present --wallet "$OUT/jan" --unsafe-allow-http-loopback --oid4vp "$URI" --yes 2>&1 | sed 's/^/   /'
 skillcred request results --verifier "$OUT/employer/verifier"
 kill $SERVE_PID 2>/dev/null || true
 

@@ -131,8 +131,10 @@ def verifier_server(world: World, verifier_dir: Path, *, max_body_bytes: int = 1
 
 def new_request(world: World, verifier_dir: Path, base_url: str, *extra: str,
                 profile: Path = LASSER) -> str:
-    """``skillcred request new``'s first line (the request URI)."""
-    out = run("request", "new", "--profile", str(profile), "--verifier-url", base_url, "--verifier",
+    """``skillcred request new``'s first line (the request URI); the test verifier is plain http on
+    127.0.0.1, so the unsafe loopback switch is given."""
+    out = run("request", "new", "--profile", str(profile), "--verifier-url", base_url,
+              "--unsafe-allow-http-loopback", "--verifier",
               str(verifier_dir), "--name", "Metaalbedrijf De Vries", "--purpose", "Vacature lasser", *extra,
               cwd=world.dir).stdout
     return out.splitlines()[0]

@@ -647,13 +647,16 @@ def test_the_wallet_refuses_metadata_naming_another_issuer(world: World) -> None
     refused("invalid_request", receive, world.wallet, offer.uri, world.holder, http=Lying(world.oid))
 
 
-def test_the_wallet_speaks_only_https_except_to_this_machine() -> None:
+def test_the_wallet_speaks_only_https_and_http_to_this_machine_only_when_unsafe() -> None:
     from skillcred.oid4vci.wallet import _check_url
 
-    for url in ("http://127.0.0.1:8000/x", "http://localhost/x", "http://[::1]:1/x", "https://a.example/x"):
-        _check_url(url, what="test")
+    _check_url("https://a.example/x", what="test")
+    for url in ("http://127.0.0.1:8000/x", "http://localhost/x", "http://[::1]:1/x"):
+        refused("invalid_request", _check_url, url, what="test")
+        _check_url(url, what="test", unsafe_allow_http_loopback=True)
     for url in ("http://a.example/x", "http://10.0.0.1/x", "file:///etc/passwd", "ftp://a.example/", "https:///x"):
         refused("invalid_request", _check_url, url, what="test")
+        refused("invalid_request", _check_url, url, what="test", unsafe_allow_http_loopback=True)
 
 
 def test_a_wallet_with_a_p384_key_cannot_make_key_proofs(tmp_path: Path, world: World) -> None:

@@ -30,6 +30,7 @@ from conftest import REPO
 from interop_support import node_or_skip, peer_dir, run_node
 from service_support import SKILLCRED, Client, IssuerSetup, Server, free_port, make_issuer, start_server
 from skillcred.did import DidResolver, key_did
+from skillcred.errors import SkillcredSecurityWarning
 from skillcred.issuer import load_achievement
 from skillcred.keys import KeyPair, PublicKey
 from skillcred.oid4vci import OfferInput, create_offers, make_key_proof, parse_offer_uri
@@ -40,6 +41,8 @@ from skillcred.secured import SecuredCredential
 
 pytestmark = pytest.mark.loopback
 
+#: the test service is plain http on 127.0.0.1: the wallet and offer need the unsafe switch for it
+LOOPBACK = "--unsafe-allow-http-loopback"
 MIG = REPO / "examples" / "achievements" / "mig-mag-lassen.yaml"
 LASSER = REPO / "examples" / "profiles" / "lasser.json"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -73,7 +76,7 @@ class World:
     def offer(self, fmt: str = "jwt_vc_json", *, tx_code: bool = False, name: str = "Jan Jansen"
               ) -> tuple[str, str | None]:
         args = ["offer", "--issuer", self.setup.folder, "--achievement", MIG, "--subject-name", name,
-                "--level", "3", "--format", fmt, "--public-url", self.url]
+                "--level", "3", "--format", fmt, "--public-url", self.url, LOOPBACK]
         proc = cli(*args, *(["--tx-code"] if tx_code else []))
         tx = next((line.split()[2] for line in proc.stderr.splitlines() if line.startswith("transaction code:")),
                   None)
@@ -204,7 +207,8 @@ def _events(proc: subprocess.Popen[str]) -> list[dict[str, Any]]:
 def test_skillcred_wallet_receives_from_the_peer_issuer(wallet: tuple[Path, str], fmt: str) -> None:
     folder, holder = wallet
     with peer_issuer(fmt, "4321") as (started, proc):
-        received = cli("wallet", "receive", "--wallet", folder, started["offer"], "--tx-code", "4321", "--yes")
+        received = cli("wallet", "receive", "--wallet", folder, LOOPBACK, started["offer"], "--tx-code", "4321",
+                       "--yes")
         events = _events(proc)
     assert received.stdout.splitlines()[0] == PEER_CLAIMS["id"]
     assert "Peer Institute" in received.stderr and f"[{fmt}]" in received.stderr
@@ -217,9 +221,9 @@ def test_skillcred_wallet_receives_from_the_peer_issuer(wallet: tuple[Path, str]
 def test_skillcred_wallet_receive_with_a_wrong_tx_code_stores_nothing(wallet: tuple[Path, str]) -> None:
     folder, _ = wallet
     with peer_issuer("jwt_vc_json", "4321") as (started, _proc):
-        one_line_error(cli("wallet", "receive", "--wallet", folder, started["offer"], "--tx-code", "9999", "--yes",
-                           check=False), "invalid_grant")
-        one_line_error(cli("wallet", "receive", "--wallet", folder, started["offer"], "--yes", check=False),
+        one_line_error(cli("wallet", "receive", "--wallet", folder, LOOPBACK, started["offer"], "--tx-code", "9999",
+                           "--yes", check=False), "invalid_grant")
+        one_line_error(cli("wallet", "receive", "--wallet", folder, LOOPBACK, started["offer"], "--yes", check=False),
                        "transaction code", "--tx-code")
     assert json.loads(cli("wallet", "list", "--wallet", folder, "--json").stdout) == []
 
@@ -242,8 +246,8 @@ def _code(uri: str) -> str:
 def test_a_replayed_offer_is_refused(world: World, wallet: tuple[Path, str]) -> None:
     folder, _ = wallet
     uri, _ = world.offer()
-    first = cli("wallet", "receive", "--wallet", folder, uri, "--yes")
-    one_line_error(cli("wallet", "receive", "--wallet", folder, uri, "--yes", check=False),
+    first = cli("wallet", "receive", "--wallet", folder, LOOPBACK, uri, "--yes")
+    one_line_error(cli("wallet", "receive", "--wallet", folder, LOOPBACK, uri, "--yes", check=False),
                    "invalid_grant", "already been redeemed")
     assert len(json.loads(cli("wallet", "list", "--wallet", folder, "--json").stdout)) == 1
     assert first.stdout.splitlines()[0].startswith("urn:uuid:")
@@ -252,7 +256,7 @@ def test_a_replayed_offer_is_refused(world: World, wallet: tuple[Path, str]) -> 
 def test_receive_without_a_terminal_needs_yes_and_takes_nothing(world: World, wallet: tuple[Path, str]) -> None:
     folder, _ = wallet
     uri, _ = world.offer()
-    one_line_error(cli("wallet", "receive", "--wallet", folder, uri, check=False), "--yes")
+    one_line_error(cli("wallet", "receive", "--wallet", folder, LOOPBACK, uri, check=False), "--yes")
     assert _token(world, _code(uri)).status == 200  # the offer was not redeemed
 
 
@@ -278,8 +282,10 @@ def test_a_wrong_transaction_code_is_invalid_grant_and_a_missing_one_invalid_req
 
 def test_an_expired_offer_is_invalid_grant(world: World) -> None:
     with Registry.open(world.setup.folder / "registry.sqlite") as reg:
-        (offer,) = create_offers(reg, [OfferInput(load_achievement(MIG), "Jan Jansen", "3")],
-                                 credential_issuer=world.url, valid_seconds=60, now=int(time.time()) - 120)
+        with pytest.warns(SkillcredSecurityWarning, match="unsafe_allow_http_loopback"):
+            (offer,) = create_offers(reg, [OfferInput(load_achievement(MIG), "Jan Jansen", "3")],
+                                     credential_issuer=world.url, valid_seconds=60, now=int(time.time()) - 120,
+                                     unsafe_allow_http_loopback=True)
     reply = _token(world, _code(offer.uri))
     assert (reply.status, reply.json["error"]) == (400, "invalid_grant")
     assert "expired" in reply.json["error_description"]
@@ -384,7 +390,7 @@ def test_a_received_credential_verifies_matches_and_revokes_like_one_issued_by_f
     file_id = json.loads(by_file.read_text())["id"]
     cli("wallet", "add", "--wallet", folder, by_file)
     uri, _ = world.offer("ldp_vc")
-    received_id = cli("wallet", "receive", "--wallet", folder, uri, "--yes").stdout.splitlines()[0]
+    received_id = cli("wallet", "receive", "--wallet", folder, LOOPBACK, uri, "--yes").stdout.splitlines()[0]
 
     def outcome(cred_id: str, status_dir: Path) -> tuple[int, list[tuple[str, str, str]], int, Any]:
         vp = tmp_path / f"vp-{cred_id[-6:]}.json"

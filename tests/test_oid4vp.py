@@ -48,6 +48,8 @@ from skillcred.trust import TrustList
 from skillcred.verify.verifier import VerificationPolicy, Verifier
 from skillcred.wallet import Wallet
 
+#: the test services are plain http on 127.0.0.1: the wallet needs the unsafe switch to reach them
+LOOPBACK = "--unsafe-allow-http-loopback"
 MAG = "http://data.europa.eu/esco/skill/60ff3eac-7d4d-4e51-87b8-74c3b5d62498"
 CNC_SKILL = "http://data.europa.eu/esco/skill/bf942c60-8539-4951-83ee-63f770da1cb8"
 BLUEPRINTS = "http://data.europa.eu/esco/skill/68b6ef08-d823-489d-a95c-752ae6f6e6a7"
@@ -477,7 +479,7 @@ def _results(world: World, folder: Path) -> dict[str, Any]:
 @pytest.mark.loopback
 def test_request_new_prints_the_uri_first_then_a_qr_code(world: World, served: tuple[Path, str]) -> None:
     folder, url = served
-    proc = run("request", "new", "--profile", str(world.dir / "mixed.json"), "--verifier-url", url,
+    proc = run("request", "new", "--profile", str(world.dir / "mixed.json"), "--verifier-url", url, LOOPBACK,
                "--verifier", str(folder), cwd=world.dir)
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("openid4vp://?client_id=decentralized_identifier%3Adid%3Akey%3A")
@@ -505,13 +507,13 @@ def test_the_worker_answers_with_present_oid4vp_and_the_employer_reads_ranked_re
         world: World, served: tuple[Path, str]) -> None:
     folder, url = served
     uri = new_request(world, folder, url, "--no-qr", profile=world.dir / "mixed.json")
-    proc = run("present", "--wallet", "w", "--oid4vp", uri, "--yes", cwd=world.dir)
+    proc = run("present", "--wallet", "w", LOOPBACK, "--oid4vp", uri, "--yes", cwd=world.dir)
     # what the worker is shown before consenting: who, why, what, and exactly which claims
     for shown in ("Metaalbedrijf De Vries", "Vacature lasser", "MIG/MAG-lassen", "/credentialSubject/result",
                   "the whole credential", "accepted"):
         assert shown in proc.stderr, shown
     # the other worker shows welding only: an essential requirement evidenced is enough to answer
-    run("present", "--wallet", "w2", "--oid4vp", uri, "--yes", cwd=world.dir)
+    run("present", "--wallet", "w2", LOOPBACK, "--oid4vp", uri, "--yes", cwd=world.dir)
     out = _results(world, folder)
     latest = [r for r in out["responses"] if r["verified"]]
     assert latest and latest[0]["essential_coverage"] == 1.0 and latest[0]["holder"] == world.holder
@@ -528,8 +530,8 @@ def test_ranking_over_several_candidates(world: World, served: tuple[Path, str])
     folder, url = served
     (world.dir / "weld-read.json").write_text(json.dumps(_profile_doc((MAG, True, None), (BLUEPRINTS, True, None))))
     uri = new_request(world, folder, url, "--no-qr", profile=world.dir / "weld-read.json")
-    run("present", "--wallet", "w2", "--oid4vp", uri, "--yes", cwd=world.dir, ok=False)  # w2: welding only
-    run("present", "--wallet", "w", "--oid4vp", uri, "--yes", cwd=world.dir)
+    run("present", "--wallet", "w2", LOOPBACK, "--oid4vp", uri, "--yes", cwd=world.dir, ok=False)  # w2: welding only
+    run("present", "--wallet", "w", LOOPBACK, "--oid4vp", uri, "--yes", cwd=world.dir)
     out = _results(world, folder)
     assert [r["holder"] for r in out["ranked"]] == [world.holder, world.other_holder]
     assert out["ranked"][0]["essential_coverage"] > out["ranked"][1]["essential_coverage"]
@@ -579,7 +581,7 @@ def test_present_dry_run_sends_nothing_and_shows_the_response(world: World, serv
     folder, url = served
     uri = new_request(world, folder, url, "--no-qr", profile=world.dir / "mixed.json")
     before = len(_results(world, folder)["responses"])
-    proc = run("present", "--wallet", "w", "--oid4vp", uri, "--dry-run", cwd=world.dir)
+    proc = run("present", "--wallet", "w", LOOPBACK, "--oid4vp", uri, "--dry-run", cwd=world.dir)
     shown = json.loads(proc.stdout)
     assert set(shown) == {"response_uri", "state", "vp_token"}
     assert SECRET_NAME not in proc.stdout
@@ -590,7 +592,7 @@ def test_present_dry_run_sends_nothing_and_shows_the_response(world: World, serv
 def test_present_without_yes_off_a_terminal_sends_nothing(world: World, served: tuple[Path, str]) -> None:
     folder, url = served
     uri = new_request(world, folder, url, "--no-qr", profile=world.dir / "mixed.json")
-    proc = run("present", "--wallet", "w", "--oid4vp", uri, cwd=world.dir, ok=False)
+    proc = run("present", "--wallet", "w", LOOPBACK, "--oid4vp", uri, cwd=world.dir, ok=False)
     assert proc.returncode == 2 and "--yes" in proc.stderr
 
 
@@ -600,11 +602,13 @@ def test_the_wallet_refuses_a_request_from_another_client_id(world: World, serve
     uri = new_request(world, folder, url, "--no-qr")
     _, request_uri = parse_request_uri(uri)
     forged = request_uri_for(client_id_for(key_did(KeyPair.generate().public_key)), request_uri)
-    proc = run("present", "--wallet", "w", "--oid4vp", forged, "--yes", cwd=world.dir, ok=False)
+    proc = run("present", "--wallet", "w", LOOPBACK, "--oid4vp", forged, "--yes", cwd=world.dir, ok=False)
     assert proc.returncode == 2 and "client_id_mismatch" in proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1  # one line, nothing shown, nothing sent
+    warning, error = proc.stderr.strip().splitlines()  # the unsafe switch's warning, one error line
+    assert warning.startswith("skillcred: warning: UNSAFE: --unsafe-allow-http-loopback")  # nothing shown/sent
+    assert error.startswith("skillcred: error:")
     gone = request_uri_for(parse_request_uri(uri)[0] or "", url + "/oid4vp/requests/withdrawn")
-    proc = run("present", "--wallet", "w", "--oid4vp", gone, "--yes", cwd=world.dir, ok=False)
+    proc = run("present", "--wallet", "w", LOOPBACK, "--oid4vp", gone, "--yes", cwd=world.dir, ok=False)
     assert proc.returncode == 2 and "request_unavailable" in proc.stderr
 
 
@@ -619,7 +623,7 @@ def test_the_wallet_reports_a_refusal_with_its_reason(world: World, served: tupl
     empty.save()
     with verifier_server(world, folder, trust=tmp_path / "empty-trust.json") as url2:
         uri = new_request(world, folder, url2, "--no-qr", profile=world.dir / "mixed.json")
-        proc = run("present", "--wallet", "w", "--oid4vp", uri, "--yes", cwd=world.dir, ok=False)
+        proc = run("present", "--wallet", "w", LOOPBACK, "--oid4vp", uri, "--yes", cwd=world.dir, ok=False)
     assert proc.returncode == 1 and "presentation_invalid" in proc.stderr and "issuer_untrusted" in proc.stderr
 
 
@@ -664,7 +668,7 @@ def test_present_keeps_its_current_forms(world: World) -> None:
 def test_request_new_refuses_bad_input_in_one_line(world: World, tmp_path: Path) -> None:
     for args, needle in [
         (["--profile", str(world.dir / "mixed.json"), "--verifier-url", "ftp://x"], "--verifier-url"),
-        (["--profile", str(world.dir / "trust.json"), "--verifier-url", "http://127.0.0.1:1"], "trust.json"),
+        (["--profile", str(world.dir / "trust.json"), "--verifier-url", "https://werk.example"], "trust.json"),
     ]:
         proc = run("request", "new", *args, "--verifier", str(tmp_path / "v"), cwd=world.dir, ok=False)
         assert proc.returncode == 2 and needle in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

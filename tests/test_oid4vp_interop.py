@@ -26,6 +26,8 @@ from skillcred.oid4vp import match_credential, query_from_profile
 from skillcred.oid4vp._store import VerifierStore
 from skillcred.wallet import Wallet
 
+#: the test services are plain http on 127.0.0.1: the wallet needs the unsafe switch to reach them
+LOOPBACK = "--unsafe-allow-http-loopback"
 MAG = "http://data.europa.eu/esco/skill/60ff3eac-7d4d-4e51-87b8-74c3b5d62498"
 BLUEPRINTS = "http://data.europa.eu/esco/skill/68b6ef08-d823-489d-a95c-752ae6f6e6a7"
 CNC_SKILL = "http://data.europa.eu/esco/skill/bf942c60-8539-4951-83ee-63f770da1cb8"
@@ -137,29 +139,29 @@ def _peer_verifier(skill: str, *args: str) -> Iterator[tuple[dict[str, Any], lis
 
 def test_skillcred_present_answers_a_peer_verifiers_request(world: World) -> None:
     with _peer_verifier(BLUEPRINTS) as (started, received):
-        proc = run("present", "--wallet", "w", "--oid4vp", started["uri"], "--yes", cwd=world.dir)
+        proc = run("present", "--wallet", "w", LOOPBACK, "--oid4vp", started["uri"], "--yes", cwd=world.dir)
     assert "Peer verifier (openid4vp 0.4)" in proc.stderr and "accepted" in proc.stderr
     assert received == [{"accepted": True, "holder": world.holder, "queries": ["drawing"]}]
 
 
 def test_skillcred_refuses_a_peer_request_object_altered_on_the_way(world: World) -> None:
     with _peer_verifier(BLUEPRINTS, "request") as (started, received):
-        proc = run("present", "--wallet", "w", "--oid4vp", started["uri"], "--yes", cwd=world.dir, ok=False)
+        proc = run("present", "--wallet", "w", LOOPBACK, "--oid4vp", started["uri"], "--yes", cwd=world.dir, ok=False)
     assert proc.returncode == 2 and "request_signature_invalid" in proc.stderr
     assert received == []  # nothing was sent
 
 
 def test_skillcred_reports_the_peers_refusal_of_a_replay(world: World) -> None:
     with _peer_verifier(BLUEPRINTS) as (started, received):
-        run("present", "--wallet", "w", "--oid4vp", started["uri"], "--yes", cwd=world.dir)
-        again = run("present", "--wallet", "w", "--oid4vp", started["uri"], "--yes", cwd=world.dir, ok=False)
+        run("present", "--wallet", "w", LOOPBACK, "--oid4vp", started["uri"], "--yes", cwd=world.dir)
+        again = run("present", "--wallet", "w", LOOPBACK, "--oid4vp", started["uri"], "--yes", cwd=world.dir, ok=False)
     assert again.returncode == 1 and "replayed" in again.stderr
     assert [r["accepted"] for r in received] == [True, False]
 
 
 def test_skillcred_says_when_it_cannot_answer_a_peer_request(world: World) -> None:
     with _peer_verifier("http://data.europa.eu/esco/skill/none") as (started, received):
-        proc = run("present", "--wallet", "w", "--oid4vp", started["uri"], "--yes", cwd=world.dir, ok=False)
+        proc = run("present", "--wallet", "w", LOOPBACK, "--oid4vp", started["uri"], "--yes", cwd=world.dir, ok=False)
     assert proc.returncode == 1 and "dcql_unsatisfied" in proc.stderr and received == []
 
 

@@ -517,11 +517,21 @@ class Registry:
             raise StoreError(f"no offer {offer_id!r} in this registry", path=str(self.path))
         return found[0]
 
-    def offered_configurations(self) -> dict[str, dict[str, Any]]:
-        """Each credential configuration ever offered, with one of its offers (for metadata)."""
+    def offered_configurations(self, *, open_at: int | None = None) -> dict[str, dict[str, Any]]:
+        """Each credential configuration offered, with one of its offers (for metadata).
+
+        With ``open_at`` (a Unix time) only those of offers a wallet can still take then: not
+        yet redeemed and unexpired, or redeemed for an access token that is still valid (the
+        wallet is between token and credential). Expired, used and voided offers are history,
+        not something the issuer offers."""
+        where, args = "", tuple[int, ...]()
+        if open_at is not None:
+            where = ("WHERE (state = 'offered' AND expires_at > ?) "
+                     "OR (state IN ('token', 'issuing') AND token_expires_at > ?) ")
+            args = (open_at, open_at)
         return {cid: json.loads(offer) for cid, offer in self._conn.execute(
-            "SELECT configuration_id, MIN(offer) FROM oid4vci_offers GROUP BY configuration_id "
-            "ORDER BY configuration_id")}
+            "SELECT configuration_id, MIN(offer) FROM oid4vci_offers " + where + "GROUP BY configuration_id "
+            "ORDER BY configuration_id", args)}
 
     def exchange_offer_code(self, code_hash: str, tx_code_hash: str | None, token_hash: str, *, now: int,
                             token_expires_at: int, max_tx_attempts: int) -> tuple[str, OfferRecord | None]:

@@ -43,6 +43,7 @@ from datetime import datetime, timedelta
 from email.utils import format_datetime as http_date
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, Header, Request, Security
 from fastapi import Path as PathParam
@@ -61,6 +62,7 @@ from skillcred._internal.fileio import MAX_SECRET_BYTES, check_depth, load_json_
 from skillcred._internal.integrity import check_related_resources
 from skillcred._internal.jsonld import check_terms
 from skillcred._internal.timeutil import format_datetime, parse_datetime, utcnow
+from skillcred._internal.urlpolicy import is_loopback_host
 from skillcred.did import web_did_document, web_did_url_path
 from skillcred.errors import (
     MALFORMED_VALUE_ERROR,
@@ -316,6 +318,10 @@ class ServiceState:
             self.token = _read_token(config.token_file)
         if not _IRI.match(config.public_url) or not config.public_url.startswith(("http://", "https://")):
             raise InvalidArgument(f"--public-url must be an http(s) URL, not {config.public_url!r}")
+        if not config.public_url.startswith("https://") and not is_loopback_host(urlsplit(config.public_url).hostname):
+            # offers, metadata and status-list URLs point here: plain http only for a service on this machine
+            raise InvalidArgument(f"--public-url {config.public_url!r} is plain http to another machine: use https "
+                                  "(a TLS-terminating proxy in front of this service)")
         trust = TrustList.load(config.trust_file)
         not_before = (parse_datetime(config.status_not_before, field="--status-not-before")
                       if config.status_not_before else None)

@@ -135,6 +135,24 @@ UNSAFE_KEY_PERMISSIONS = click.option(
     help="UNSAFE: sign even with a key file that group or others can read (refused otherwise; warns).")
 
 
+UNSAFE_HTTP_LOOPBACK = click.option(
+    "--unsafe-allow-http-loopback", "unsafe_allow_http_loopback", is_flag=True,
+    help="UNSAFE: also talk plain http to a service on this machine (127.0.0.1, ::1, localhost), for tests "
+         "and demos; https only otherwise (warns). Plain http to any other host is always refused.")
+
+
+@contextlib.contextmanager
+def http_loopback_warned(unsafe_allow_http_loopback: bool, what: str) -> Iterator[None]:
+    """Say once on stderr that ``--unsafe-allow-http-loopback`` is on, and keep the library's own
+    warning about it (one per URL checked) from repeating that line."""
+    if unsafe_allow_http_loopback:
+        warn(f"UNSAFE: --unsafe-allow-http-loopback: {what} may use plain http to this machine; anything here "
+             "that can listen on that port can read and alter what is sent")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="unsafe_allow_http_loopback", category=SkillcredSecurityWarning)
+        yield
+
+
 @contextlib.contextmanager
 def security_warnings_on_stderr() -> Iterator[None]:
     """Show the library's :class:`SkillcredSecurityWarning` s raised in the block as

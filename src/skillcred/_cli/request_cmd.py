@@ -12,9 +12,10 @@ from typing import Any
 
 import click
 
-from skillcred._cli._common import echo_json, errors_to_exit, fail, passphrase_for_new_key
+from skillcred._cli._common import UNSAFE_HTTP_LOOPBACK, echo_json, errors_to_exit, fail, passphrase_for_new_key, warn
 from skillcred._internal.fileio import load_json_object
 from skillcred._internal.textsafe import for_terminal
+from skillcred._internal.urlpolicy import url_refusal
 from skillcred.match import load_profile
 from skillcred.oid4vp import FORMATS, VerifierStore, query_from_profile, ranked, request_uri_for
 from skillcred.oid4vp._http import request_uri_of
@@ -49,9 +50,10 @@ def request() -> None:
 @VERIFIER_OPTION
 @click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False),
               help="Passphrase for a new verifier key (else SKILLCRED_PASSPHRASE or a prompt).")
+@UNSAFE_HTTP_LOOPBACK
 @errors_to_exit
 def new(profile_file: str, verifier_url: str, purpose: str | None, formats: tuple[str, ...], name: str | None,
-        no_qr: bool, verifier_dir: str | None, passphrase_file: str | None) -> None:
+        no_qr: bool, verifier_dir: str | None, passphrase_file: str | None, unsafe_allow_http_loopback: bool) -> None:
     """A request for one vacancy: prints its URI on the first line, then a QR code.
 
     Each wallet that opens the URI gets its own signed request (fresh nonce and state).
@@ -63,9 +65,13 @@ def new(profile_file: str, verifier_url: str, purpose: str | None, formats: tupl
     parts = urllib.parse.urlsplit(verifier_url)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
         fail(f"--verifier-url must be an http(s) base URL, not {verifier_url!r}")
-    if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
-        click.echo("skillcred: warning: --verifier-url is plain http: wallets and the network can read and alter "
-                   "what is sent (use https outside tests)", err=True)
+    # wallets send their credentials to this URL: https only (plain http only to this machine, on request)
+    refusal = url_refusal(verifier_url, unsafe_allow_http_loopback=unsafe_allow_http_loopback)
+    if refusal is not None:
+        fail(f"--verifier-url {verifier_url!r} {refusal}")
+    if unsafe_allow_http_loopback:
+        warn("UNSAFE: --unsafe-allow-http-loopback: the request sends wallets to plain http on this machine; "
+             "anything here that can listen on that port can read and alter what is sent")
     profile = load_profile(profile_file)
     data = load_json_object(profile_file)
     query = query_from_profile(profile, formats=formats or tuple(FORMATS), raw_requirements=data["requirements"])

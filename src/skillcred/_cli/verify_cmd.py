@@ -344,7 +344,8 @@ def verify(file: str | None, qr: str | None, qr_credential: str | None, qr_prese
         fail("--credential/--presentation go with --qr; to verify a file alone, give it as FILE")
     if file is None:
         fail("give the FILE to verify (or --qr CODE with --credential/--presentation)")
-    secured = read_secured(file)
+    secured, baked = read_secured_input(file)
+    label = f"baked {baked.upper()}, {secured.label}" if baked else secured.label
     doc = secured.envelope()
     when = _parse_at(at)
     if proof_only and secured.format != "di":
@@ -365,10 +366,11 @@ def verify(file: str | None, qr: str | None, qr_credential: str | None, qr_prese
     for w in report.warnings:  # on stderr in --json mode too: stdout stays one JSON object
         warn(w)
     if as_json:
-        echo_json(json.dumps({**report.to_dict(), "format": secured.label}, indent=2, ensure_ascii=False))
+        extra = {"baked": baked} if baked else {}
+        echo_json(json.dumps({**report.to_dict(), "format": secured.label, **extra}, indent=2, ensure_ascii=False))
     else:
         lines = render_report(report, _titles(dict(secured.document) if secured.token else doc)).split("\n")
-        click.echo("\n".join([lines[0], f"  format: {secured.label} (told from the content)", *lines[1:]]))
+        click.echo("\n".join([lines[0], f"  format: {label} (told from the content)", *lines[1:]]))
     if any(c.id == "document.shape" for c in report.checks):
         sys.exit(EXIT_USAGE)
     sys.exit(EXIT_OK if report.verified else EXIT_NOT_VERIFIED)
@@ -376,9 +378,33 @@ def verify(file: str | None, qr: str | None, qr_credential: str | None, qr_prese
 
 def read_secured(file: str) -> SecuredCredential:
     """FILE ('-': stdin) as a :class:`SecuredCredential`: a JSON document, or a vc+jwt / vp+jwt,
-    SD-JWT or COSE token, told from the content (the file name says nothing)."""
+    SD-JWT or COSE token, or a baked badge (PNG/SVG) carrying one, told from the content (the
+    file name says nothing)."""
+    return read_secured_input(file)[0]
+
+
+def read_secured_input(file: str) -> tuple[SecuredCredential, str | None]:
+    """:func:`read_secured`, and the image format (``png``/``svg``) when FILE is a baked badge
+    (its credential is taken out as ``badge unbake`` does, then verified like any other file)."""
+    from skillcred.badge import MAX_BADGE_BYTES, badge_format, unbake
+
     source = "<stdin>" if file == "-" else file
-    data = read_stdin_bounded() if file == "-" else read_bounded(file, max_bytes=MAX_JSON_BYTES)
+    # read up to a badge's limit: images are larger than credentials; a non-image keeps the JSON limit
+    data = read_stdin_bounded(MAX_BADGE_BYTES) if file == "-" else \
+        read_bounded(file, max_bytes=MAX_BADGE_BYTES, what="file")
+    image = badge_format(data)
+    if image is not None:
+        found = unbake(data, source=source).credential
+        if isinstance(found, SecuredCredential):
+            return found, image
+        return SecuredCredential("di", found, presentation="VerifiablePresentation" in str(found.get("type"))), image
+    if len(data) > MAX_JSON_BYTES:
+        raise MalformedDocument(f"{'input' if file == '-' else 'file'} is {len(data):,} bytes, larger than the "
+                                f"{MAX_JSON_BYTES:,}-byte limit", path=source)
+    return _secured_from_bytes(data, source), None
+
+
+def _secured_from_bytes(data: bytes, source: str) -> SecuredCredential:
     text = data.strip()
     if not data.startswith((b"\xd2\x84", b"\x84")) and (text[:1] in (b"{", b"[") or not text.isascii()):
         value = parse_json(data, source=source)  # the JSON path exactly as before (same messages)

@@ -7,10 +7,12 @@ import os
 import click
 
 from skillcred._cli._common import (
+    UNSAFE_HTTP_LOOPBACK,
     _read_passphrase_file,
     echo_json,
     errors_to_exit,
     fail,
+    http_loopback_warned,
     passphrase_for_new_key,
     security_warnings_on_stderr,
     stdin_is_tty,
@@ -111,9 +113,10 @@ def add(wallet_dir: str | None, files: tuple[str, ...], force_foreign: bool, did
 @click.option("--did-document", "did_documents", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="DID document of a did:web issuer (verification is offline). Repeatable.")
 @click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False))
+@UNSAFE_HTTP_LOOPBACK
 @errors_to_exit
 def receive(wallet_dir: str | None, offer_uri: str, tx_code: str | None, yes: bool,
-            did_documents: tuple[str, ...], passphrase_file: str | None) -> None:
+            did_documents: tuple[str, ...], passphrase_file: str | None, unsafe_allow_http_loopback: bool) -> None:
     """Receive a credential an institute offers (an openid-credential-offer:// link or QR code).
 
     Shows who offers what before taking it (unless --yes), proves the credential is to be bound
@@ -140,7 +143,9 @@ def receive(wallet_dir: str | None, offer_uri: str, tx_code: str | None, yes: bo
     if code is None and stdin_is_tty() and "tx_code" in offer_uri:
         code = click.prompt("Transaction code (sent to you separately)", default="", show_default=False,
                             err=True) or None
-    result = receive_offer(w, offer_uri, key, tx_code=code, confirm=confirm, resolver=w.resolver(extra))
+    with http_loopback_warned(unsafe_allow_http_loopback, "the wallet"):
+        result = receive_offer(w, offer_uri, key, tx_code=code, confirm=confirm, resolver=w.resolver(extra),
+                               unsafe_allow_http_loopback=unsafe_allow_http_loopback)
     if extra:
         w.remember_did_documents(extra)
     e = result.entry
@@ -318,11 +323,12 @@ def passport(wallet_dir: str | None, html_file: str | None, pdf_file: str | None
 @click.option("--dry-run", is_flag=True, help="With --oid4vp: print the response that would be sent, send nothing.")
 @click.option("--did-document", "did_documents", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="With --oid4vp: the DID document of a did:web employer (never fetched).")
+@UNSAFE_HTTP_LOOPBACK
 @errors_to_exit
 def present(wallet_dir: str | None, selected: tuple[str, ...], kinds: tuple[str, ...], all_credentials: bool,
             challenge: str | None, domain: str | None, out: str | None, disclose: tuple[str, ...],
             passphrase_file: str | None, oid4vp_uri: str | None, yes: bool, dry_run: bool,
-            did_documents: tuple[str, ...]) -> None:
+            did_documents: tuple[str, ...], unsafe_allow_http_loopback: bool) -> None:
     """Sign a presentation of chosen credentials for one employer (challenge + domain).
 
     Only what you select is in it. The signature binds it to this employer and this request.
@@ -338,10 +344,12 @@ def present(wallet_dir: str | None, selected: tuple[str, ...], kinds: tuple[str,
         if challenge or domain or kinds or all_credentials or disclose:
             fail("--oid4vp takes what to send from the request: --challenge, --domain, --kind, --all and "
                  "--disclose do not apply (--select narrows it)")
-        _present_oid4vp(wallet_dir, oid4vp_uri, selected, yes, dry_run, out, passphrase_file, did_documents)
+        with http_loopback_warned(unsafe_allow_http_loopback, "the wallet"):
+            _present_oid4vp(wallet_dir, oid4vp_uri, selected, yes, dry_run, out, passphrase_file, did_documents,
+                            unsafe_allow_http_loopback)
         return
-    if yes or dry_run or did_documents:
-        fail("--yes, --dry-run and --did-document apply to --oid4vp")
+    if yes or dry_run or did_documents or unsafe_allow_http_loopback:
+        fail("--yes, --dry-run, --did-document and --unsafe-allow-http-loopback apply to --oid4vp")
     if not challenge or not domain:
         fail("Missing option '--challenge' / '--domain' (the employer's challenge and domain), or --oid4vp URI")
     w = Wallet.open(wallet_dir)
@@ -364,7 +372,8 @@ def present(wallet_dir: str | None, selected: tuple[str, ...], kinds: tuple[str,
 
 
 def _present_oid4vp(wallet_dir: str | None, uri: str, selected: tuple[str, ...], yes: bool, dry_run: bool,
-                    out: str | None, passphrase_file: str | None, did_documents: tuple[str, ...]) -> None:
+                    out: str | None, passphrase_file: str | None, did_documents: tuple[str, ...],
+                    unsafe_allow_http_loopback: bool) -> None:
     """``present --oid4vp``: fetch and verify the request, show who asks what and why, ask, send.
 
     Exit 0 when the verifier accepted the response (or a --dry-run printed it), 1 when the wallet
@@ -383,7 +392,7 @@ def _present_oid4vp(wallet_dir: str | None, uri: str, selected: tuple[str, ...],
 
     w = Wallet.open(wallet_dir)
     client_id, request_uri = parse_request_uri(uri)
-    token = fetch_request_object(request_uri)
+    token = fetch_request_object(request_uri, unsafe_allow_http_loopback=unsafe_allow_http_loopback)
     request = verify_request_object(token, expected_client_id=client_id,
                                     did_documents=[load_json_object(p) for p in did_documents])
     plan = plan_response(w, request, selectors=selected)
@@ -407,7 +416,8 @@ def _present_oid4vp(wallet_dir: str | None, uri: str, selected: tuple[str, ...],
         if not click.confirm(f"Send this to {request['client_id'].removeprefix('decentralized_identifier:')}?",
                              default=False, err=True):
             fail("not sent", 1)
-    result = post_response(request["response_uri"], vp_token, request["state"])
+    result = post_response(request["response_uri"], vp_token, request["state"],
+                           unsafe_allow_http_loopback=unsafe_allow_http_loopback)
     if result.accepted:
         click.echo(f"accepted: the verifier verified your response ({len(plan.answers)} credential(s))", err=True)
         return

@@ -195,8 +195,13 @@ class Oid4vciIssuer:
         return config
 
     def credential_issuer_metadata(self) -> dict[str, Any]:
-        """``/.well-known/openid-credential-issuer``: every configuration ever offered."""
-        configs = {cid: self.configuration(offer) for cid, offer in self._offers().offered_configurations().items()}
+        """``/.well-known/openid-credential-issuer``: the configurations of the offers a wallet
+        can still take (open, or redeemed and mid-issuance). Not every configuration ever offered:
+        an expired or used offer is not on offer, and listing it would tell anyone which
+        achievements this institute once offered. (The institute has no fixed catalogue to list
+        instead: an offer carries its achievement.)"""
+        offers = self._offers().offered_configurations(open_at=self._now())
+        configs = {cid: self.configuration(offer) for cid, offer in offers.items()}
         return {
             "credential_issuer": self.credential_issuer,
             "credential_endpoint": self.credential_endpoint,

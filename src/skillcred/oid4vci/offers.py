@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import parse_qs, quote, urlsplit
 
+from skillcred._internal.urlpolicy import url_refusal, warn_http_loopback
 from skillcred.errors import InvalidArgument, Oid4vciError
 from skillcred.models import AchievementDefinition
 from skillcred.registry import Registry
@@ -137,6 +138,7 @@ def create_offers(
     tx_code: bool = False,
     valid_seconds: int = DEFAULT_VALID_SECONDS,
     now: int | None = None,
+    unsafe_allow_http_loopback: bool = False,
 ) -> list[CreatedOffer]:
     """Make one offer per item and record them all (one transaction: all or none).
 
@@ -144,10 +146,19 @@ def create_offers(
     the wallet fetches the metadata from there. With ``tx_code`` each offer gets a 6-digit
     transaction code that must travel to the worker another way than the URI (a letter, a text
     message): the URI alone then cannot take the credential.
+
+    The wallet redeems the code at that URL, so it must be https: a plain-http one lets the
+    network take the credential. ``unsafe_allow_http_loopback`` allows plain http to this
+    machine (tests, demos) and warns; plain http to any other host is refused.
     """
     if not credential_issuer.startswith(("https://", "http://")) or "?" in credential_issuer \
             or "#" in credential_issuer:
         raise InvalidArgument(f"the credential issuer must be an http(s) URL without query, not {credential_issuer!r}")
+    refusal = url_refusal(credential_issuer, unsafe_allow_http_loopback=unsafe_allow_http_loopback)
+    if refusal is not None:
+        raise InvalidArgument(f"the credential issuer URL {credential_issuer!r} {refusal}")
+    if unsafe_allow_http_loopback:
+        warn_http_loopback("the offers' credential issuer URL")
     if not 60 <= valid_seconds <= MAX_VALID_SECONDS:
         raise InvalidArgument(f"an offer must stay valid between a minute and {MAX_VALID_SECONDS // 86400} days")
     if not items:

@@ -8,12 +8,12 @@ exactly as ``wallet add`` checks a file (signature, issuer binding, that it is a
 wallet's holder) and stored; a credential that does not verify is not stored.
 
 HTTP goes through a small bounded client: https only (plain http only to a loopback address,
-for a service on this machine), no redirects, responses of at most 1 MiB, a timeout.
+for a service on this machine, and only with ``unsafe_allow_http_loopback=True``, which warns),
+no redirects, responses of at most 1 MiB, a timeout.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import urllib.error
 import urllib.request
@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from skillcred._internal import strictjson
+from skillcred._internal.urlpolicy import url_refusal, warn_http_loopback
 from skillcred.did import DidResolver
 from skillcred.errors import MalformedDocument, Oid4vciError, SkillcredError, WalletError
 from skillcred.keys import KeyPair
@@ -62,30 +63,22 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def _check_url(url: str, *, what: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        return
-    if parts.scheme == "http" and parts.hostname:
-        host = parts.hostname
-        try:
-            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            loopback = False
-        if loopback:
-            return
-    raise Oid4vciError("invalid_request", f"the {what} {url!r} is not an https URL (plain http only to this machine)")
+def _check_url(url: str, *, what: str, unsafe_allow_http_loopback: bool = False) -> None:
+    reason = url_refusal(url, unsafe_allow_http_loopback=unsafe_allow_http_loopback)
+    if reason is not None:
+        raise Oid4vciError("invalid_request", f"the {what} {url!r} {reason}")
 
 
 class _Http:
     """The wallet's bounded HTTP client (stdlib only)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, unsafe_allow_http_loopback: bool = False) -> None:
         self._opener = urllib.request.build_opener(_NoRedirect)
+        self._unsafe_allow_http_loopback = unsafe_allow_http_loopback
 
     def request(self, method: str, url: str, *, what: str, data: bytes | None = None,
                 headers: Mapping[str, str] | None = None) -> tuple[int, Any]:
-        _check_url(url, what=what)
+        _check_url(url, what=what, unsafe_allow_http_loopback=self._unsafe_allow_http_loopback)
         req = urllib.request.Request(url, data=data, method=method,
                                      headers={"Accept": "application/json", **(headers or {})})
         try:
@@ -167,19 +160,30 @@ def receive(
     confirm: Callable[[OfferSummary], bool] | None = None,
     resolver: DidResolver | None = None,
     http: Any = None,
+    unsafe_allow_http_loopback: bool = False,
 ) -> ReceiveResult:
     """Receive the credential an offer URI offers into ``wallet`` (see the module docstring).
 
     ``confirm`` is shown the offer before the code is redeemed; returning False stops with
     nothing redeemed (:class:`WalletError`). Raises :class:`Oid4vciError` with the issuer's
-    error code when the issuer refuses."""
-    client: _Http = http or _Http()
+    error code when the issuer refuses.
+
+    Every URL must be https; ``unsafe_allow_http_loopback`` also lets plain http reach a service
+    on this machine (tests, demos) and warns (:class:`SkillcredSecurityWarning`)."""
+    if unsafe_allow_http_loopback:
+        warn_http_loopback("this wallet's OpenID4VCI client")
+    client: _Http = http or _Http(unsafe_allow_http_loopback=unsafe_allow_http_loopback)
     if holder_key.public_key.jws_algorithm not in PROOF_ALGS:
         raise WalletError(f"OpenID4VCI key proofs are ES256 or EdDSA; this wallet's key is {holder_key.key_type}")
     offer = parse_offer_uri(offer_uri)
     if "credential_offer_uri" in offer:
+        _check_url(offer["credential_offer_uri"], what="credential offer",
+                   unsafe_allow_http_loopback=unsafe_allow_http_loopback)
         _status, fetched = client.request("GET", offer["credential_offer_uri"], what="credential offer")
         offer = check_offer(fetched)
+    # refused before anything is fetched from it, whichever HTTP client is used
+    _check_url(offer["credential_issuer"], what="credential issuer",
+               unsafe_allow_http_loopback=unsafe_allow_http_loopback)
     issuer_url = offer["credential_issuer"].rstrip("/")
     metadata = _get_metadata(client, issuer_url, ("openid-credential-issuer",), "credential issuer metadata")
     if str(metadata.get("credential_issuer", "")).rstrip("/") != issuer_url:

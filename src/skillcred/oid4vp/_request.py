@@ -17,6 +17,7 @@ from typing import Any
 
 from skillcred._internal import base64url
 from skillcred._internal.timeutil import utcnow
+from skillcred._internal.urlpolicy import url_refusal
 from skillcred.did import DidResolver
 from skillcred.errors import InvalidArgument, Oid4vpRequestInvalid, ResolutionError, UnsupportedFeature
 from skillcred.jose import ALLOWED_ALGORITHMS
@@ -190,6 +191,9 @@ def verify_request_object(
     if not isinstance(uri, str) or urllib.parse.urlsplit(uri).scheme not in ("http", "https") \
             or not urllib.parse.urlsplit(uri).netloc:
         raise Oid4vpRequestInvalid("response_uri_invalid", "response_uri is not an http(s) URL")
+    if url_refusal(uri, unsafe_allow_http_loopback=True) is not None:  # loopback http: the sender decides
+        raise Oid4vpRequestInvalid("response_uri_invalid", "response_uri is plain http to another machine "
+                                   "(only https is accepted)")
     for name in ("nonce", "state"):
         if not isinstance(payload.get(name), str) or not payload[name]:
             raise Oid4vpRequestInvalid("request_malformed", f"the request has no {name}")

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from skillcred._internal.timeutil import utcnow
+from skillcred._internal.urlpolicy import url_refusal, warn_http_loopback
 from skillcred.errors import InvalidArgument, Oid4vpRequestInvalid, SkillcredError
 from skillcred.jose import envelop_credential, secure_presentation_jwt
 from skillcred.keys import KeyPair
@@ -142,15 +143,19 @@ def build_vp_token(wallet: Wallet, plan: ResponsePlan, *, key: KeyPair, at: date
 # -- transport ------------------------------------------------------------------------------------
 
 
-def _check_url(url: str, what: str) -> None:
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise InvalidArgument(f"{what} {url!r} is not an http(s) URL")
+def _check_url(url: str, what: str, unsafe_allow_http_loopback: bool) -> None:
+    """https only; plain http only to this machine and only when the caller allows it (warns)."""
+    reason = url_refusal(url, unsafe_allow_http_loopback=unsafe_allow_http_loopback)
+    if reason is not None:
+        raise InvalidArgument(f"{what} {url!r} {reason}")
+    if unsafe_allow_http_loopback:
+        warn_http_loopback(f"the OpenID4VP {what}", stacklevel=4)
 
 
-def fetch_request_object(request_uri: str, *, timeout: float = 20) -> str:
-    """GET the signed request object at ``request_uri`` (bounded; a redirect is not followed)."""
-    _check_url(request_uri, "request_uri")
+def fetch_request_object(request_uri: str, *, timeout: float = 20, unsafe_allow_http_loopback: bool = False) -> str:
+    """GET the signed request object at ``request_uri`` (bounded; a redirect is not followed).
+    https only; ``unsafe_allow_http_loopback`` also allows plain http to this machine (warns)."""
+    _check_url(request_uri, "request_uri", unsafe_allow_http_loopback)
     req = urllib.request.Request(request_uri, headers={"Accept": "application/oauth-authz-req+jwt"})
     try:
         with _opener().open(req, timeout=timeout) as resp:
@@ -192,9 +197,11 @@ class PostResult:
         return value if isinstance(value, str) else None
 
 
-def post_response(response_uri: str, vp_token: Mapping[str, Any], state: str, *, timeout: float = 60) -> PostResult:
-    """POST ``vp_token`` and ``state`` to the verifier's ``response_uri`` (``direct_post``)."""
-    _check_url(response_uri, "response_uri")
+def post_response(response_uri: str, vp_token: Mapping[str, Any], state: str, *, timeout: float = 60,
+                  unsafe_allow_http_loopback: bool = False) -> PostResult:
+    """POST ``vp_token`` and ``state`` to the verifier's ``response_uri`` (``direct_post``).
+    https only; ``unsafe_allow_http_loopback`` also allows plain http to this machine (warns)."""
+    _check_url(response_uri, "response_uri", unsafe_allow_http_loopback)
     body = urllib.parse.urlencode({"vp_token": json.dumps(vp_token, separators=(",", ":")),
                                    "state": state}).encode("ascii")
     req = urllib.request.Request(response_uri, data=body, method="POST",
