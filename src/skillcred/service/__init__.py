@@ -10,6 +10,10 @@ Endpoints (see ``docs/service.md``; the OpenAPI document is at ``/openapi.json``
 * ``GET  /.well-known/did.json``  the issuer's DID document (did:web)
 * ``GET  /health``                liveness
 
+Several issuer configurations (``--issuer NAME=DIR``, ``--issuer-suite NAME=DIR:SUITE``) are
+each at ``/issuers/{name}/credentials/issue``, ``/issuers/{name}/credentials/status`` and
+``/issuers/{name}/status/{list}``; the first is the primary, also at the paths above.
+
 Verification is stateless: any number of instances verify independently. Issuing keeps state
 in the registry (credential rows, status-list indexes): the SQLite file of the issuer folder
 by default, or PostgreSQL (``--registry postgresql://...``) when several instances issue

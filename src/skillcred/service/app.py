@@ -9,7 +9,7 @@ import hmac
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from email.utils import format_datetime as http_date
 from typing import Annotated, Any
 
@@ -44,7 +44,7 @@ from skillcred.service.http import (
     responses,
     verification_response,
 )
-from skillcred.service.state import CONFIG_ENV, ServiceConfig, ServiceState, load_state
+from skillcred.service.state import CONFIG_ENV, ISSUER_NAME, HostedIssuer, ServiceConfig, ServiceState, load_state
 from skillcred.service.wire import (
     Health,
     IssueRequest,
@@ -66,6 +66,9 @@ __all__ = [
 
 log = logging.getLogger("skillcred.service")
 
+#: path parameters: a list's name, a hosted issuer configuration's name
+ListName = Annotated[str, PathParam(pattern=LIST_NAME)]
+IssuerName = Annotated[str, PathParam(pattern=ISSUER_NAME.pattern)]
 _UNSAFE_OPEN = ("UNSAFE: issuing and status changes are open to anyone who can reach this service "
                 "(--unsafe-open-issuing)")
 
@@ -80,7 +83,7 @@ def create_app(config: ServiceConfig, state: ServiceState | None = None) -> Fast
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        st.registries.close()
+        st.close()
 
     app = FastAPI(
         title="skillcred VC-API service",
@@ -141,18 +144,11 @@ def create_app(config: ServiceConfig, state: ServiceState | None = None) -> Fast
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return problem(500, "Internal error", "unexpected error; see the service log")
 
-    # -- issuing ---------------------------------------------------------------------------
+    # -- issuing (the primary at /credentials/..., every configuration at /issuers/{name}/...) --
 
-    @app.post("/credentials/issue", status_code=201, response_model=None, tags=["issuer"],
-              dependencies=[guard], summary="Issue a credential",
-              responses={201: {"model": IssueResponse, "description": "The signed credential"},
-                         **responses(400, *auth_codes, 409, 413, 422, 503)})
-    def issue_credential(body: IssueRequest) -> Response:
-        """Sign the posted credential as this service's issuer (Data Integrity proof with the
-        issuer's cryptosuite), record it in the registry and, with ``options.credentialStatus``,
-        give it Bitstring Status List entries whose lists this service hosts."""
+    def do_issue(h: HostedIssuer, body: IssueRequest) -> Response:
         try:
-            vc = st.issue(body.credential, body.options)
+            vc = h.issue(body.credential, body.options)
         except SkillcredError as exc:
             return error_response(exc)
         except (ValueError, TypeError, KeyError, OverflowError, RecursionError) as exc:
@@ -161,20 +157,57 @@ def create_app(config: ServiceConfig, state: ServiceState | None = None) -> Fast
                             type_=MALFORMED_VALUE_ERROR)
         return json_response({"verifiableCredential": vc}, 201)
 
-    @app.post("/credentials/status", response_model=None, tags=["issuer"], dependencies=[guard],
-              summary="Revoke, suspend or unsuspend a credential",
-              responses={200: {"model": UpdateStatusResponse, "description": "The status after the change"},
-                         **responses(400, *auth_codes, 404, 413, 422, 503)})
+    def do_update_status(h: HostedIssuer, body: UpdateStatusRequest) -> Response:
+        changes = body.credentialStatus if isinstance(body.credentialStatus, list) else [body.credentialStatus]
+        try:
+            results = h.update_status(body.credentialId, changes)
+        except SkillcredError as exc:
+            return error_response(exc)
+        return json_response({"credentialId": body.credentialId, "credentialStatus": results})
+
+    def hosted(name: str) -> HostedIssuer | Response:
+        h = st.hosted.get(name)
+        return h if h is not None else problem(404, "Not found", f"no issuer configuration {name!r} here")
+
+    issue_doc: dict[str, Any] = dict(
+        status_code=201, response_model=None, tags=["issuer"], dependencies=[guard],
+        responses={201: {"model": IssueResponse, "description": "The signed credential"},
+                   **responses(400, *auth_codes, 404, 409, 413, 422, 503)})
+    status_doc: dict[str, Any] = dict(
+        response_model=None, tags=["issuer"], dependencies=[guard],
+        responses={200: {"model": UpdateStatusResponse, "description": "The status after the change"},
+                   **responses(400, *auth_codes, 404, 413, 422, 503)})
+
+    @app.post("/credentials/issue", summary="Issue a credential", **issue_doc)
+    def issue_credential(body: IssueRequest) -> Response:
+        """Sign the posted credential as this service's (primary) issuer (Data Integrity proof
+        with the issuer's cryptosuite), record it in the registry and, with
+        ``options.credentialStatus``, give it Bitstring Status List entries whose lists this
+        service hosts."""
+        return do_issue(st.primary, body)
+
+    @app.post("/issuers/{issuer_name}/credentials/issue", summary="Issue a credential as one hosted issuer",
+              **issue_doc)
+    def issue_credential_as(issuer_name: IssuerName, body: IssueRequest) -> Response:
+        """As ``/credentials/issue``, signed by the named issuer configuration (its key and
+        cryptosuite), its status entries in that configuration's lists."""
+        h = hosted(issuer_name)
+        return h if isinstance(h, Response) else do_issue(h, body)
+
+    @app.post("/credentials/status", summary="Revoke, suspend or unsuspend a credential", **status_doc)
     def update_status(body: UpdateStatusRequest) -> Response:
         """Set (``status: true``) or clear (``false``) a credential's revocation or suspension
         status. Revocation is permanent. Served status lists reflect the change at once on
         this instance and within ``status_refresh_seconds`` on the others."""
-        changes = body.credentialStatus if isinstance(body.credentialStatus, list) else [body.credentialStatus]
-        try:
-            results = st.update_status(body.credentialId, changes)
-        except SkillcredError as exc:
-            return error_response(exc)
-        return json_response({"credentialId": body.credentialId, "credentialStatus": results})
+        return do_update_status(st.primary, body)
+
+    @app.post("/issuers/{issuer_name}/credentials/status",
+              summary="Revoke, suspend or unsuspend a credential of one hosted issuer", **status_doc)
+    def update_status_of(issuer_name: IssuerName, body: UpdateStatusRequest) -> Response:
+        """As ``/credentials/status``, for a credential issued in the named configuration's
+        issuer's name (another's is 404)."""
+        h = hosted(issuer_name)
+        return h if isinstance(h, Response) else do_update_status(h, body)
 
     # -- verifying -------------------------------------------------------------------------
 
@@ -220,18 +253,9 @@ def create_app(config: ServiceConfig, state: ServiceState | None = None) -> Fast
 
     # -- status lists ----------------------------------------------------------------------
 
-    @app.get("/status/{list_name}", response_model=None, tags=["status"],
-             summary="A signed BitstringStatusListCredential",
-             responses={200: {"model": None, "description": "The status list credential",
-                              "content": {"application/json": {"schema": {"type": "object"}}}},
-                        304: {"description": "Not modified (If-None-Match)"},
-                        **responses(404, 422, 503)})
-    def get_status_list(list_name: Annotated[str, PathParam(pattern=LIST_NAME)],
-                        if_none_match: Annotated[str | None, Header()] = None) -> Response:
-        """Signed on demand, re-signed when a status changes; ``ETag`` and ``Cache-Control``
-        let caches and verifiers keep a copy for ``status_max_age`` seconds."""
+    def do_get_list(h: HostedIssuer, list_name: str, if_none_match: str | None) -> Response:
         try:
-            entry = st.status_lists().get(list_name)
+            entry = h.status_lists().get(list_name)
         except SkillcredError as exc:
             return error_response(exc)
         if entry is None:
@@ -242,40 +266,83 @@ def create_app(config: ServiceConfig, state: ServiceState | None = None) -> Fast
             return Response(status_code=304, headers=headers)
         return json_response(entry.document, headers=headers)
 
-    @app.post("/status/{list_name}/publish", status_code=204, response_model=None, tags=["status"],
-              dependencies=[guard], summary="Re-sign a status list now",
-              responses={204: {"description": "The list is current"}, **responses(*auth_codes, 404, 413, 422, 503)})
-    def publish_status_list(list_name: Annotated[str, PathParam(pattern=LIST_NAME)]) -> Response:
-        """Lists are always served current; this only forces this instance to re-read the
-        registry (for clients that publish explicitly, as the W3C status-list suite does)."""
+    def do_publish(h: HostedIssuer, list_name: str) -> Response:
         try:
-            lists = st.status_lists(force=True)
+            lists = h.status_lists(force=True)
         except SkillcredError as exc:
             return error_response(exc)
         if list_name not in lists:
             return problem(404, "Not found", f"no status list {list_name!r} here")
         return Response(status_code=204)
 
+    list_doc: dict[str, Any] = dict(
+        response_model=None, tags=["status"],
+        responses={200: {"model": None, "description": "The status list credential",
+                         "content": {"application/json": {"schema": {"type": "object"}}}},
+                   304: {"description": "Not modified (If-None-Match)"}, **responses(404, 422, 503)})
+    publish_doc: dict[str, Any] = dict(
+        status_code=204, response_model=None, tags=["status"], dependencies=[guard],
+        responses={204: {"description": "The list is current"}, **responses(*auth_codes, 404, 413, 422, 503)})
+
+    @app.get("/status/{list_name}", summary="A signed BitstringStatusListCredential", **list_doc)
+    def get_status_list(list_name: ListName, if_none_match: Annotated[str | None, Header()] = None) -> Response:
+        """Signed on demand, re-signed when a status changes; ``ETag`` and ``Cache-Control``
+        let caches and verifiers keep a copy for ``status_max_age`` seconds."""
+        return do_get_list(st.primary, list_name, if_none_match)
+
+    @app.get("/issuers/{issuer_name}/status/{list_name}",
+             summary="A signed BitstringStatusListCredential of one hosted issuer", **list_doc)
+    def get_status_list_of(issuer_name: IssuerName, list_name: ListName,
+                           if_none_match: Annotated[str | None, Header()] = None) -> Response:
+        """As ``/status/{list_name}``, the named configuration's lists (signed with its suite)."""
+        h = hosted(issuer_name)
+        return h if isinstance(h, Response) else do_get_list(h, list_name, if_none_match)
+
+    @app.post("/status/{list_name}/publish", summary="Re-sign a status list now", **publish_doc)
+    def publish_status_list(list_name: ListName) -> Response:
+        """Lists are always served current; this only forces this instance to re-read the
+        registry (for clients that publish explicitly, as the W3C status-list suite does)."""
+        return do_publish(st.primary, list_name)
+
+    @app.post("/issuers/{issuer_name}/status/{list_name}/publish",
+              summary="Re-sign a status list of one hosted issuer now", **publish_doc)
+    def publish_status_list_of(issuer_name: IssuerName, list_name: ListName) -> Response:
+        """As ``/status/{list_name}/publish``, for the named configuration."""
+        h = hosted(issuer_name)
+        return h if isinstance(h, Response) else do_publish(h, list_name)
+
     # -- DID document, health --------------------------------------------------------------
 
-    def did_document() -> Response:
-        if st.did_document is None:
-            return problem(404, "Not found", f"the issuer {st.profile.did} is not a did:web")
-        return json_response(st.did_document, media_type="application/did+json")
+    def did_route(h: HostedIssuer) -> Callable[[], Response]:
+        def did_document() -> Response:
+            if h.did_document is None:
+                return problem(404, "Not found", f"the issuer {h.profile.did} is not a did:web")
+            return json_response(h.did_document, media_type="application/did+json")
+        return did_document
 
     did_responses: dict[int | str, dict[str, Any]] = {
         200: {"description": "The issuer's DID document",
               "content": {"application/did+json": {"schema": {"type": "object"}}}},
         **responses(404)}
-    app.add_api_route("/.well-known/did.json", did_document, methods=["GET"], response_model=None,
+    app.add_api_route("/.well-known/did.json", did_route(st.primary), methods=["GET"], response_model=None,
                       response_class=DidJsonResponse, tags=["did"], summary="The issuer's DID document (did:web)",
                       responses=did_responses)
-    if st.did_document is not None:
-        path = web_did_url_path(st.profile.did).split("/", 3)[3]
-        if path != ".well-known/did.json":
-            app.add_api_route(f"/{path}", did_document, methods=["GET"], response_model=None, tags=["did"],
-                              response_class=DidJsonResponse,
-                              summary="The issuer's DID document (did:web with a path)", responses=did_responses)
+    did_paths: dict[str, tuple[str, dict[str, Any] | None]] = {
+        ".well-known/did.json": (st.primary.profile.did, st.primary.did_document)}
+    for h in st.hosted.values():  # each did:web with a path, once (a suite twin shares its folder's)
+        if h.did_document is None:
+            continue
+        path = web_did_url_path(h.profile.did).split("/", 3)[3]
+        if path in did_paths:
+            if did_paths[path][1] != h.did_document:
+                log.warning("issuer %s (%s): its DID document path /%s serves %s's document already; "
+                            "not served here", h.profile.did, h.name, path, did_paths[path][0])
+            continue
+        did_paths[path] = (h.profile.did, h.did_document)
+        app.add_api_route(f"/{path}", did_route(h), methods=["GET"], response_model=None, tags=["did"],
+                          response_class=DidJsonResponse, name=f"did_document_{h.name}",
+                          summary=f"The DID document of {h.profile.did} (did:web with a path)",
+                          responses=did_responses)
 
     @app.get("/health", response_model=None, tags=["service"], summary="Liveness",
              responses={200: {"model": Health, "description": "The service is up"}})

@@ -33,14 +33,14 @@ from skillcred.errors import (
     MalformedDocument,
     StoreError,
 )
-from skillcred.issuer import KEY_FILE, PROFILE_FILE, REGISTRY_FILE, IssuerProfile
-from skillcred.keys import KeyPair, read_key_file
+from skillcred.issuer import REGISTRY_FILE, load_issuer_key, sign_status_list
+from skillcred.keys import KeyPair
 from skillcred.loader import default_loader
 from skillcred.proofs import CRYPTOSUITES, add_proof
 from skillcred.registry import PURPOSES, Allocation, Registry, StatusListInfo
 from skillcred.registry_pg import PgRegistry, is_postgres_url, redact_url
 from skillcred.service.wire import IssueOptions, StatusChange, VerifyOptions
-from skillcred.status import BitstringStatusList, status_entry, status_list_credential
+from skillcred.status import status_entry
 from skillcred.trust import TrustList
 from skillcred.verify import Check, VerificationPolicy, Verifier
 from skillcred.verify.verifier import MAX_PRESENTED_CREDENTIALS
@@ -48,6 +48,8 @@ from skillcred.verify.verifier import MAX_PRESENTED_CREDENTIALS
 __all__ = [
     "CONFIG_ENV",
     "DEFAULT_MAX_BODY_BYTES",
+    "HostedIssuer",
+    "IssuerSpec",
     "ServiceConfig",
     "ServiceState",
     "load_state",
@@ -67,6 +69,21 @@ _IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s\x00-\x1f\x7f]+$")
 
 # ============================================================================================
 # Configuration (one JSON object; workers started by uvicorn read it from the environment)
+
+
+#: the name of a hosted issuer configuration: one path segment of /issuers/{name}/...
+ISSUER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class IssuerSpec:
+    """One issuer configuration a service hosts: an issuer folder under a name, optionally with
+    another cryptosuite than its issuer.json names (the same key, a second suite: an institute
+    issuing eddsa-jcs-2022 beside eddsa-rdfc-2022 without a copied, hand-edited folder)."""
+
+    name: str
+    folder: str
+    suite: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +119,10 @@ class ServiceConfig:
     allow_empty_presentations: bool = False
     #: a verifier folder (skillcred request new): serve its OpenID4VP endpoints too (skillcred.oid4vp)
     verifier_dir: str | None = None
+    #: the primary configuration's name (``/issuers/{name}/...``); default: its folder's name
+    issuer_name: str | None = None
+    #: further issuer configurations, each at ``/issuers/{name}/...`` (the primary is issuer_dir)
+    issuers: tuple[IssuerSpec, ...] = ()
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -109,7 +130,13 @@ class ServiceConfig:
     @classmethod
     def from_json(cls, text: str) -> ServiceConfig:
         data = json.loads(text)
+        data["issuers"] = tuple(IssuerSpec(**s) for s in data.get("issuers", ()))
         return cls(**data)
+
+    def hosted(self) -> list[IssuerSpec]:
+        """Every issuer configuration, the primary (``issuer_dir``) first."""
+        primary = self.issuer_name or Path(self.issuer_dir).resolve().name
+        return [IssuerSpec(primary, self.issuer_dir), *self.issuers]
 
     @property
     def status_base_url(self) -> str:
@@ -134,19 +161,6 @@ def _read_token(path: str) -> bytes:
     return token
 
 
-def _load_issuer(config: ServiceConfig) -> tuple[IssuerProfile, KeyPair]:
-    root = Path(config.issuer_dir)
-    profile_path = root / PROFILE_FILE
-    if not profile_path.exists():
-        raise StoreError("not an issuer folder (no issuer.json; run 'skillcred issuer init')", path=str(root))
-    profile = IssuerProfile.from_json(load_json_object(profile_path), source=str(profile_path))
-    key = read_key_file(root / KEY_FILE, _passphrase(config), strict_permissions=True,
-                        unsafe_allow_open_key_permissions=config.unsafe_allow_open_key_permissions)
-    if not profile.verification_method.endswith("#" + key.public_multikey):
-        raise StoreError("issuer key does not match issuer.json", path=str(root))
-    return profile, key
-
-
 # ============================================================================================
 # Registry access from many threads (and, through the database, many processes)
 
@@ -159,8 +173,8 @@ class _Registries:
     a small pool of connections; a broken one is dropped and replaced.
     """
 
-    def __init__(self, config: ServiceConfig) -> None:
-        target = config.registry or str(Path(config.issuer_dir) / REGISTRY_FILE)
+    def __init__(self, config: ServiceConfig, folder: str) -> None:
+        target = config.registry or str(Path(folder) / REGISTRY_FILE)
         self.kind: Literal["sqlite", "postgresql"] = "postgresql" if is_postgres_url(target) else "sqlite"
         if self.kind == "sqlite" and target.startswith("sqlite:///"):
             target = target[len("sqlite://"):]
@@ -255,54 +269,68 @@ class _ListEntry:
         return f'W/"{self.fingerprint[:32]}"'
 
 
-class ServiceState:
-    """Everything one worker process holds: issuer key, trust list, registry access, caches."""
+class HostedIssuer:
+    """One issuer configuration of a service: its key and profile (with the suite it signs with),
+    DID document, registry access, status base URL and signed status lists.
 
-    def __init__(self, config: ServiceConfig) -> None:
-        self.config = config
-        self.profile, self._key = _load_issuer(config)
-        self.token: bytes | None = None
-        if config.unsafe_open_issuing:
-            if config.token_file:
-                raise InvalidArgument("give either --token-file or --unsafe-open-issuing, not both")
-        else:
-            if not config.token_file:
-                raise InvalidArgument("issuing needs a bearer token (--token-file), or --unsafe-open-issuing")
-            self.token = _read_token(config.token_file)
-        if not _IRI.match(config.public_url) or not config.public_url.startswith(("http://", "https://")):
-            raise InvalidArgument(f"--public-url must be an http(s) URL, not {config.public_url!r}")
-        trust = TrustList.load(config.trust_file)
-        not_before = (parse_datetime(config.status_not_before, field="--status-not-before")
-                      if config.status_not_before else None)
-        # The one Verifier decides every verdict; what is particular to a VC-API service is
-        # stated here as policy: unsigned presentations are verified as a well-formed
-        # presentation plus its credentials (none accepted as the presenter's).
-        self.policy = VerificationPolicy(trust=trust, max_credentials=config.max_credentials,
-                                         status_not_before=not_before,
-                                         status_from_presentation=config.status_from_presentation,
-                                         require_credentials=not config.allow_empty_presentations,
-                                         require_holder_binding=not config.unsafe_no_holder_binding,
-                                         allow_unsigned_presentations=True)
+    The primary configuration's lists are at ``{public_url}/status/``; every other one's at
+    ``{public_url}/issuers/{name}/status/``. Configurations sharing a registry (a suite twin of
+    a folder, or institutes on one PostgreSQL database) see each other's rows: each serves and
+    signs only the lists under its own base URL (the primary also those of its registry under
+    no other configuration's base, as issued by ``skillcred issuer issue``), and changes the
+    status only of credentials in its own issuer's name.
+    """
+
+    def __init__(self, spec: IssuerSpec, config: ServiceConfig, *, primary: bool, passphrase: bytes | None,
+                 registries: _Registries, cpu_lock: threading.Lock) -> None:
+        self.name = spec.name
+        self.folder = spec.folder
+        self.primary = primary
+        profile, self._key = load_issuer_key(
+            spec.folder, passphrase, unsafe_allow_open_key_permissions=config.unsafe_allow_open_key_permissions)
+        if spec.suite is not None and spec.suite != profile.suite:
+            suite = CRYPTOSUITES.get(spec.suite)
+            if suite is None:
+                raise InvalidArgument(f"issuer configuration {spec.name!r}: unknown cryptosuite {spec.suite!r} "
+                                      f"(one of {', '.join(sorted(CRYPTOSUITES))})")
+            if self._key.key_type not in suite.key_types:
+                raise InvalidArgument(f"issuer configuration {spec.name!r}: {spec.suite} needs a "
+                                      f"{' or '.join(suite.key_types)} key; {spec.folder} holds a "
+                                      f"{self._key.key_type} key")
+            profile = dataclasses.replace(profile, suite=spec.suite)
+        self.profile = profile
+        base = config.public_url.rstrip("/")
+        self.status_base_url = config.status_base_url if primary else f"{base}/issuers/{spec.name}/status"
+        #: other configurations' status base URLs: the primary leaves their lists to them
+        self.others: tuple[str, ...] = ()
         self.did_document: dict[str, Any] | None = None
-        if self.profile.did_method == "web":
-            did_file = Path(config.issuer_dir) / "did.json"
+        if profile.did_method == "web":
+            did_file = Path(spec.folder) / "did.json"
             self.did_document = (load_json_object(did_file) if did_file.exists()
-                                 else web_did_document(self.profile.did, [self._key.public_key]))
-        self.registries = _Registries(config)
-        #: JSON-LD processing (pyld's caches) is not thread-safe; it is CPU-bound anyway
-        self.cpu_lock = threading.Lock()
+                                 else web_did_document(profile.did, [self._key.public_key]))
+        self.registries = registries
+        self._cpu_lock = cpu_lock
+        self._refresh = config.status_refresh_seconds
+        self._valid_hours = config.status_valid_hours
         self._lists_lock = threading.Lock()
         self._lists: dict[str, _ListEntry] = {}
         self._lists_checked = 0.0
-        self._lists_forced = 0.0
-        if self.profile.did not in trust.issuers:
-            log.warning("this service's issuer %s is not in the trust list %s: credentials it issues "
-                        "will not verify here", self.profile.did, config.trust_file)
+        self.lists_forced = 0.0
+
+    @property
+    def key(self) -> KeyPair:
+        return self._key
+
+    def serves(self, url: str) -> bool:
+        """Whether this configuration serves (and signs) the status list at ``url``."""
+        if url.startswith(self.status_base_url + "/"):
+            return True
+        return self.primary and not any(url.startswith(o + "/") for o in self.others)
 
     # -- issuing -----------------------------------------------------------------------------
 
     def issue(self, credential: Mapping[str, Any], options: IssueOptions | None) -> dict[str, Any]:
-        """Sign a posted credential as this issuer; returns the verifiable credential."""
+        """Sign a posted credential as this configuration's issuer; returns the verifiable credential."""
         check_depth(credential)
         doc = copy.deepcopy(dict(credential))
         version = _vc_version(doc)
@@ -343,7 +371,7 @@ class ServiceState:
         existing_list = [] if existing is None else existing if isinstance(existing, list) else [existing]
         for entry in existing_list:
             target = entry.get("statusListCredential") if isinstance(entry, dict) else None
-            if isinstance(target, str) and target.startswith(self.config.status_base_url + "/"):
+            if isinstance(target, str) and target.startswith(self.status_base_url + "/"):
                 raise InvalidArgument("status entries of this service's lists are allocated by the service: "
                                       "ask for them with options.credentialStatus")
         if version == "1.1":
@@ -367,7 +395,7 @@ class ServiceState:
                 entries = [status_entry(a.list_url, a.index, a.purpose) for a in allocations]
                 out["credentialStatus"] = existing_list + entries if existing is not None else (
                     entries if len(entries) > 1 else entries[0])
-            with self.cpu_lock:
+            with self._cpu_lock:
                 if suite.canonicalization == "jcs":
                     check_terms(out, rdf=False)  # safe mode, no RDF needed (RDFC signing checks this itself)
                 return add_proof(out, self._key, verification_method=self.profile.verification_method,
@@ -378,7 +406,7 @@ class ServiceState:
                 credential_id=credential_id, row_key=None, subject=str(subject_id),
                 achievement=str(achievement), kind="vc-api", issued_at=format_datetime(utcnow()),
                 valid_until=until if isinstance(until, str) else None,
-                status_base_url=self.config.status_base_url, list_size=self.profile.list_size,
+                status_base_url=self.status_base_url, list_size=self.profile.list_size,
                 build=build, purposes=purposes,
             )
         if purposes:
@@ -413,7 +441,10 @@ class ServiceState:
     def update_status(self, credential_id: str, changes: Sequence[StatusChange]) -> list[dict[str, Any]]:
         out = []
         with self.registries.use() as reg:
-            reg.get(credential_id)  # 404 for an unknown credential, before anything changes
+            record = reg.get(credential_id)  # 404 for an unknown credential, before anything changes
+            if _issuer_id(record.document) != self.profile.did:
+                # a shared registry holds other institutes' credentials: not theirs to change here
+                raise StoreError(f"no credential {credential_id} issued by {self.profile.did}")
             for change in changes:
                 with self.registries.write_lock:
                     changed = reg.set_status(credential_id, change.statusPurpose, change.status)
@@ -430,12 +461,12 @@ class ServiceState:
         ``status_refresh_seconds`` and re-signed only when their bits changed (or they age)."""
         with self._lists_lock:
             now_m = time.monotonic()
-            if not force and self._lists_checked and now_m - self._lists_checked < self.config.status_refresh_seconds:
+            if not force and self._lists_checked and now_m - self._lists_checked < self._refresh:
                 return self._lists
             with self.registries.use() as reg:
-                infos = reg.status_lists()
+                infos = [i for i in reg.status_lists() if self.serves(i.url)]
             now = utcnow().replace(microsecond=0)
-            valid_for = timedelta(hours=self.config.status_valid_hours)
+            valid_for = timedelta(hours=self._valid_hours)
             fresh: dict[str, _ListEntry] = {}
             for info in infos:
                 name = info.url.rstrip("/").rsplit("/", 1)[-1]
@@ -446,34 +477,125 @@ class ServiceState:
                 if old is not None and old.fingerprint == fingerprint and now - old.signed_at < valid_for / 4:
                     fresh[name] = old
                     continue
-                fresh[name] = _ListEntry(name, info.url, fingerprint, self._sign_list(info, now, valid_for), now)
+                fresh[name] = _ListEntry(name, info.url, fingerprint, self._sign_list(info, now, now + valid_for), now)
             self._lists = fresh
             self._lists_checked = time.monotonic()
             return fresh
 
-    def _sign_list(self, info: StatusListInfo, now: datetime, valid_for: timedelta) -> dict[str, Any]:
-        bits = BitstringStatusList(info.size)
-        for idx in info.set_indexes:
-            bits.set(idx, 1)
-        unsigned = status_list_credential(url=info.url, issuer=self.profile.did, purpose=info.purpose,
-                                          status_list=bits, valid_from=now, valid_until=now + valid_for)
-        with self.cpu_lock:
-            return add_proof(unsigned, self._key, verification_method=self.profile.verification_method,
-                             cryptosuite=self.profile.suite, created=now)
+    def _sign_list(self, info: StatusListInfo, now: datetime, until: datetime) -> dict[str, Any]:
+        with self._cpu_lock:
+            return sign_status_list(self.profile, self._key, info, valid_from=now, valid_until=until)
+
+
+def _issuer_id(document: Mapping[str, Any]) -> Any:
+    issuer = document.get("issuer")
+    return issuer.get("id") if isinstance(issuer, Mapping) else issuer
+
+
+class ServiceState:
+    """Everything one worker process holds: the hosted issuer configurations (the primary
+    first), trust list and verification policy, registry access, caches.
+
+    ``profile``, ``registries``, ``issue``, ``update_status`` and ``status_lists`` are the
+    primary configuration's (the old single-issuer paths and the OpenID4VCI endpoints use it).
+    """
+
+    def __init__(self, config: ServiceConfig) -> None:
+        self.config = config
+        passphrase = _passphrase(config)
+        self.token: bytes | None = None
+        if config.unsafe_open_issuing:
+            if config.token_file:
+                raise InvalidArgument("give either --token-file or --unsafe-open-issuing, not both")
+        else:
+            if not config.token_file:
+                raise InvalidArgument("issuing needs a bearer token (--token-file), or --unsafe-open-issuing")
+            self.token = _read_token(config.token_file)
+        if not _IRI.match(config.public_url) or not config.public_url.startswith(("http://", "https://")):
+            raise InvalidArgument(f"--public-url must be an http(s) URL, not {config.public_url!r}")
+        specs = config.hosted()
+        seen: set[str] = set()
+        for spec in specs:
+            if not ISSUER_NAME.match(spec.name):
+                raise InvalidArgument(f"issuer configuration name {spec.name!r} is not a path segment "
+                                      "(letters, digits, '.', '_', '-'; name it with NAME=DIR)")
+            if spec.name in seen:
+                raise InvalidArgument(f"two issuer configurations are named {spec.name!r}: "
+                                      "give each its own name with NAME=DIR")
+            seen.add(spec.name)
+        trust = TrustList.load(config.trust_file)
+        not_before = (parse_datetime(config.status_not_before, field="--status-not-before")
+                      if config.status_not_before else None)
+        # The one Verifier decides every verdict; what is particular to a VC-API service is
+        # stated here as policy: unsigned presentations are verified as a well-formed
+        # presentation plus its credentials (none accepted as the presenter's).
+        self.policy = VerificationPolicy(trust=trust, max_credentials=config.max_credentials,
+                                         status_not_before=not_before,
+                                         status_from_presentation=config.status_from_presentation,
+                                         require_credentials=not config.allow_empty_presentations,
+                                         require_holder_binding=not config.unsafe_no_holder_binding,
+                                         allow_unsigned_presentations=True)
+        #: JSON-LD processing (pyld's caches) is not thread-safe; it is CPU-bound anyway
+        self.cpu_lock = threading.Lock()
+        pools: dict[str, _Registries] = {}  # one pool per database: a suite twin shares its folder's
+        self.hosted: dict[str, HostedIssuer] = {}
+        for n, spec in enumerate(specs):
+            regs = _Registries(config, spec.folder)
+            regs = pools.setdefault(regs.where, regs)
+            self.hosted[spec.name] = HostedIssuer(spec, config, primary=n == 0, passphrase=passphrase,
+                                                  registries=regs, cpu_lock=self.cpu_lock)
+        self.primary = next(iter(self.hosted.values()))
+        for h in self.hosted.values():
+            h.others = tuple(o.status_base_url for o in self.hosted.values() if o is not h)
+            if h.profile.did not in trust.issuers:
+                log.warning("this service's issuer %s (%s) is not in the trust list %s: credentials it issues "
+                            "will not verify here", h.profile.did, h.name, config.trust_file)
+        self._pools = list(pools.values())
+        # the primary's, under the names the single-issuer service had
+        self.profile = self.primary.profile
+        self._key = self.primary.key
+        self.did_document = self.primary.did_document
+        self.registries = self.primary.registries
+
+    def issue(self, credential: Mapping[str, Any], options: IssueOptions | None) -> dict[str, Any]:
+        """Sign a posted credential as the primary issuer."""
+        return self.primary.issue(credential, options)
+
+    def update_status(self, credential_id: str, changes: Sequence[StatusChange]) -> list[dict[str, Any]]:
+        return self.primary.update_status(credential_id, changes)
+
+    def invalidate_lists(self) -> None:
+        self.primary.invalidate_lists()
+
+    def status_lists(self, *, force: bool = False) -> dict[str, _ListEntry]:
+        return self.primary.status_lists(force=force)
+
+    def check(self) -> None:
+        """Open each registry once: fail at start, not at the first request."""
+        for regs in self._pools:
+            regs.check()
+
+    def close(self) -> None:
+        for regs in self._pools:
+            regs.close()
 
     # -- verifying ---------------------------------------------------------------------------
 
     def _verifier(self, document: Any = None) -> Verifier:
-        current = self.status_lists()
-        # A list another instance opened moments ago is not in this instance's copy yet: look
-        # again rather than call the status unknown (at most every 50 ms, whatever is posted).
-        known = {e.url for e in current.values()}
-        wanted = _own_list_urls(document, self.config.status_base_url + "/")
-        if wanted - known and time.monotonic() - self._lists_forced > 0.05:
-            self._lists_forced = time.monotonic()
-            current = self.status_lists(force=True)
-        lists = [e.document for e in current.values()]
-        own = [self.did_document] if self.did_document is not None else []
+        lists: list[dict[str, Any]] = []
+        own: list[dict[str, Any]] = []
+        for h in self.hosted.values():
+            current = h.status_lists()
+            # A list another instance opened moments ago is not in this instance's copy yet: look
+            # again rather than call the status unknown (at most every 50 ms, whatever is posted).
+            known = {e.url for e in current.values()}
+            wanted = _own_list_urls(document, h.status_base_url + "/")
+            if wanted - known and time.monotonic() - h.lists_forced > 0.05:
+                h.lists_forced = time.monotonic()
+                current = h.status_lists(force=True)
+            lists += [e.document for e in current.values()]
+            if h.did_document is not None and h.did_document not in own:
+                own.append(h.did_document)
         trusted = self.policy.trust.issuers if self.policy.trust else {}
         own = [d for d in own if d.get("id") not in trusted]  # the trust list's copy wins
         return Verifier(self.policy, status_lists=lists, did_documents=own)
@@ -619,5 +741,5 @@ def _requested_purposes(options: IssueOptions) -> tuple[str, ...]:
 def load_state(config: ServiceConfig) -> ServiceState:
     """Load and check everything a worker needs (raises :class:`SkillcredError` when it cannot)."""
     state = ServiceState(config)
-    state.registries.check()
+    state.check()
     return state
