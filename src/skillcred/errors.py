@@ -36,6 +36,7 @@ __all__ = [
     "Oid4vpRefused",
     "Oid4vpRequestInvalid",
     "PdfRenderError",
+    "PoolError",
     "ProofError",
     "QrCodeInvalid",
     "ResolutionError",
@@ -250,6 +251,12 @@ class StoreError(SkillcredError):
     """A registry or other local store is missing, corrupt or could not be written."""
 
     code = "store_error"
+
+
+class PoolError(StoreError):
+    """The talent pool's database is missing, unreachable or refused an operation."""
+
+    code = "pool_error"
 
 
 class WalletError(StoreError):

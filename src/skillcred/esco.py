@@ -206,6 +206,7 @@ class Taxonomy:
         self._conn: sqlite3.Connection | None = None
         self._pid = -1
         self._broader: dict[str, tuple[str, ...]] = {}
+        self._narrower: dict[str, tuple[str, ...]] | None = None
         self._labels: dict[tuple[str, str], str | None] = {}
         self._lang_concepts: dict[str, set[int]] = {}
         self._meta: dict[str, str] | None = None
@@ -341,10 +342,17 @@ class Taxonomy:
         return self._broader[uri]
 
     def narrower(self, uri: str) -> tuple[str, ...]:
-        rows = self._db().execute(
-            "SELECT n.uri FROM concept b JOIN broader r ON r.broader = b.id "
-            "JOIN concept n ON n.id = r.narrower WHERE b.uri = ? ORDER BY n.uri", (uri,)).fetchall()
-        return tuple(r[0] for r in rows)
+        """The direct narrower concepts. The whole (small) hierarchy is read into memory on
+        first use: the talent pool walks it downwards for every requirement it searches,
+        and the relation has no index on its broader side."""
+        if self._narrower is None:
+            below: dict[str, list[str]] = {}
+            for b, n in self._db().execute(
+                    "SELECT b.uri, n.uri FROM broader r JOIN concept b ON b.id = r.broader "
+                    "JOIN concept n ON n.id = r.narrower"):
+                below.setdefault(b, []).append(n)
+            self._narrower = {k: tuple(sorted(v)) for k, v in below.items()}
+        return self._narrower.get(uri, ())
 
     def occupation_skills(self, uri: str, lang: str = "en") -> list[OccupationSkill]:
         """Every skill ESCO relates to occupation ``uri``: essential ones first, then optional,

@@ -64,15 +64,18 @@ __all__ = [
     "envelop_credential",
     "key_pair_from_jwk",
     "peek_cose",
+    "peek_jwt",
     "secure_credential_cose",
     "secure_credential_jwt",
     "secure_presentation_cose",
     "secure_presentation_jwt",
+    "sign_jwt",
     "unwrap_enveloped_credential",
     "unwrap_nested",
     "verify_cose",
     "verify_enveloped_credential",
     "verify_jwt",
+    "verify_signed_jwt",
 ]
 
 #: JWS algorithms accepted, and the skillcred key type each one requires.
@@ -827,3 +830,30 @@ def peek_cose(data: bytes | str) -> tuple[str | None, dict[str, Any] | None]:
     except (TokenInvalid, MalformedDocument):
         return None, None
     return (typ if isinstance(typ, str) else None), (claims if isinstance(claims, dict) else None)
+
+
+def sign_jwt(payload: Mapping[str, Any], key: KeyPair, *, kid: str, typ: str) -> str:
+    """A compact JWS of any JSON object (``alg`` from the key, ``kid``, ``typ``): for tokens
+    that are not credentials, such as a Token Status List (``statuslist+jwt``)."""
+    if not isinstance(payload, Mapping):
+        raise InvalidArgument("payload must be a JSON object")
+    return _sign_jws({"alg": key.public_key.jws_algorithm, "kid": kid, "typ": typ}, _json_bytes(dict(payload)), key)
+
+
+def verify_signed_jwt(token: str, *, resolver: DidResolver, expected_typ: str, party: str,
+                      purpose: str = "assertionMethod", what: str = "token") -> tuple[dict[str, Any], Any]:
+    """Verify a compact JWS that is not a credential: ``alg`` allow-list, ``typ``, ``kid``
+    resolved to a key controlled by ``party`` and listed under ``purpose``, signature. Returns
+    ``(header, payload)``; claims and times are the caller's to judge."""
+    parsed = _parse_compact(token, what)
+    _check_media_type(parsed.header, expected_typ, what)
+    method = _resolve_kid(resolver, parsed.header.get("kid"), party, what)
+    _verify_signature(parsed, method, what)
+    _check_purpose(method, purpose, what)
+    return parsed.header, parsed.payload
+
+
+def peek_jwt(token: str, what: str = "token") -> tuple[dict[str, Any], Any]:
+    """``(header, payload)`` of a compact JWS, checked for shape and ``alg`` but NOT verified."""
+    parsed = _parse_compact(token, what)
+    return parsed.header, parsed.payload

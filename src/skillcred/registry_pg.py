@@ -334,6 +334,28 @@ class PgRegistry:
             ).fetchall()
         return [StatusListInfo(url, purpose, size, tuple(bits)) for url, purpose, size, bits in rows]
 
+    def token_status_values(self) -> dict[str, dict[int, int]]:
+        """As :meth:`skillcred.registry.Registry.token_status_values`."""
+        with self._errors():
+            rows = self._conn.execute(
+                "SELECT list_url, idx, 1 FROM skillcred_allocations WHERE purpose = 'revocation' AND value <> 0 "
+                "UNION ALL SELECT r.list_url, r.idx, 2 FROM skillcred_allocations s JOIN skillcred_allocations r "
+                "ON r.credential_id = s.credential_id AND r.purpose = 'revocation' "
+                "WHERE s.purpose = 'suspension' AND s.value <> 0").fetchall()
+        out: dict[str, dict[int, int]] = {}
+        for url, idx, value in rows:
+            slot = out.setdefault(str(url), {})
+            slot[int(idx)] = min(slot.get(int(idx), 2), int(value))  # revoked wins over suspended
+        return out
+
+    def token_list_urls_in_use(self) -> set[str]:
+        """As :meth:`skillcred.registry.Registry.token_list_urls_in_use`."""
+        with self._errors():
+            return {r[0] for r in self._conn.execute(
+                "SELECT DISTINCT a.list_url FROM skillcred_allocations a JOIN skillcred_credentials c "
+                "ON c.id = a.credential_id WHERE a.purpose = 'revocation' "
+                "AND CAST(c.document AS TEXT) LIKE '%\"status_list\"%'").fetchall()}
+
     def allocations(self) -> list[tuple[str, int, str, str]]:
         """Every reserved index as ``(list_url, idx, credential_id, purpose)`` (diagnostics)."""
         with self._errors():

@@ -145,7 +145,11 @@ class SecuredCredential:
         token = record.get("token")
         if fmt not in FORMATS or fmt == "di" or not isinstance(token, str) or not token:
             raise MalformedDocument(f"a stored record secured as {fmt!r} needs a token")
-        return cls(fmt, {k: v for k, v in record.items() if k not in RECORD_KEYS}, token)
+        typ = None
+        if fmt == "sd-jwt":  # vc+sd-jwt or dc+sd-jwt: the envelope's media type says which
+            header = _b64u_json(token.split("~", 1)[0].split(".", 1)[0])
+            typ = header.get("typ") if isinstance(header, Mapping) and isinstance(header.get("typ"), str) else None
+        return cls(fmt, {k: v for k, v in record.items() if k not in RECORD_KEYS}, token, typ=typ)
 
     # -- detection ---------------------------------------------------------------------------
 
@@ -234,4 +238,9 @@ class SecuredCredential:
             claims = verify_sd_jwt(self.token, resolver=resolver, expected_nonce=None, expected_aud=None,
                                    require_key_binding=False, at=at,
                                    expected_typ=("vc+sd-jwt", "dc+sd-jwt")).claims
+            from skillcred.sdjwt_vc import check_type_metadata, credential_view, is_sd_jwt_vc
+
+            if is_sd_jwt_vc(claims):  # a flat IETF SD-JWT VC: read as the Open Badges credential it maps to
+                check_type_metadata(claims)
+                claims = credential_view(claims)
         return replace(self, document=dict(claims))

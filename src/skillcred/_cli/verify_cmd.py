@@ -68,6 +68,38 @@ def _cached_status_lists(cache: Path) -> list[dict[str, Any]]:
     return out
 
 
+def _cached_status_tokens(cache: Path) -> list[str]:
+    """The IETF Status List Tokens (``*.jwt``) in the status cache; a damaged one is skipped."""
+    out = []
+    if cache.is_dir():
+        for p in sorted(cache.glob("*.jwt")):
+            try:
+                out.append(_read_status_token(p))
+            except SkillcredError as exc:
+                warn(f"{exc} (skipped)")
+    return out
+
+
+def _is_json_file(path: str | Path) -> bool:
+    head = read_bounded(Path(path), max_bytes=MAX_JSON_BYTES, what="status list")[:64].lstrip()
+    return head[:1] in (b"{", b"[")  # JSON (an array is refused as such, naming the problem)
+
+
+def _read_status_token(path: str | Path) -> str:
+    """A Status List Token file (``statuslist+jwt``), checked for shape (not verified)."""
+    from skillcred.token_status import peek_status_list_token
+
+    raw = read_bounded(Path(path), max_bytes=MAX_JSON_BYTES, what="status list")
+    try:
+        text = raw.decode("ascii").strip()
+        peek_status_list_token(text)
+    except (UnicodeDecodeError, SkillcredError) as exc:
+        why = exc.message if isinstance(exc, SkillcredError) else "not ASCII"
+        raise MalformedDocument(f"neither a BitstringStatusListCredential nor a Status List Token ({why})",
+                                path=str(path)) from None
+    return text
+
+
 def load_trust(trust_file: str | None) -> TrustList | None:
     if trust_file:
         return TrustList.load(trust_file)
@@ -110,12 +142,35 @@ def build_verifier(trust_file: str | None, status_lists: tuple[str, ...], status
         warn("UNSAFE: presentations are accepted without a challenge: a replayed presentation passes")
     if unsafe_no_domain:
         warn("UNSAFE: presentations are accepted without a domain: one made for another verifier passes")
-    lists = _cached_status_lists(Path(status_cache) if status_cache else default_status_cache())
+    cache = Path(status_cache) if status_cache else default_status_cache()
+    tokens = _cached_status_tokens(cache)
+    given: list[tuple[str | None, dict[str, Any]]] = [(None, lst) for lst in _cached_status_lists(cache)]
     for f in status_lists:
-        lists.append(load_json_object(f))
-    verifier = Verifier(policy, did_documents=[*(load_json_object(p) for p in did_documents), *extra_documents])
-    for lst in lists:
-        verifier.add_status_list(lst)
+        if _is_json_file(f):
+            given.append((f, load_json_object(f)))
+        else:
+            tokens.append(_read_status_token(f))
+    documents = []
+    for f in did_documents:
+        doc = load_json_object(f)
+        # a file of the wrong kind (a credential, a status list) is named, not half-used
+        if not (isinstance(doc.get("id"), str) and doc["id"].startswith("did:")) or "proof" in doc \
+                or "credentialSubject" in doc:
+            kind = "a credential" if "credentialSubject" in doc else "not a DID document"
+            raise MalformedDocument(f"--did-document: {kind}; expected a DID document "
+                                    "(a JSON object whose 'id' is the DID, e.g. a did:web's did.json)", path=f)
+        documents.append(doc)
+    metadata = [load_json_object(p) for p in ((ctx.meta.get(_TYPE_METADATA_KEY) if ctx else None) or ())]
+    verifier = Verifier(policy, did_documents=[*documents, *extra_documents],
+                        token_status_lists=tokens, type_metadata=metadata)
+    for source, lst in given:
+        try:
+            verifier.add_status_list(lst)
+        except MalformedDocument as exc:
+            if source is None:
+                raise
+            raise MalformedDocument(f"--status-list: {exc.message} (a status list credential, as "
+                                    "'skillcred status publish' writes it)", path=source) from exc
     return verifier
 
 
@@ -131,6 +186,7 @@ def _remember_max_credentials(ctx: click.Context, _param: click.Parameter, value
 _STATUS_NOT_BEFORE_KEY = "skillcred.status_not_before"
 _OWN_STATUS_ONLY_KEY = "skillcred.own_status_lists_only"
 _UNSAFE_NO_DOMAIN_KEY = "skillcred.unsafe_no_domain"
+_TYPE_METADATA_KEY = "skillcred.type_metadata"
 
 
 def _remember(key: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
@@ -156,12 +212,16 @@ def verifier_options(func: Any) -> Any:
         click.option("--trust", "trust_file", type=click.Path(dir_okay=False),
                      help="Trust list of issuers (default: $SKILLCRED_TRUST or ~/.config/skillcred/trust.json)."),
         click.option("--status-list", "status_lists", multiple=True, type=click.Path(exists=True, dir_okay=False),
-                     help="A status-list credential file. Repeatable."),
+                     help="A status list: Bitstring credential or Status List Token (statuslist+jwt). Repeatable."),
         click.option("--status-cache", type=click.Path(file_okay=False),
                      help="Folder of imported status lists "
                           "(default: $SKILLCRED_STATUS_CACHE or ~/.cache/skillcred/status)."),
         click.option("--did-document", "did_documents", multiple=True, type=click.Path(exists=True, dir_okay=False),
                      help="Extra DID/controller document for offline resolution. Repeatable."),
+        click.option("--type-metadata", multiple=True, type=click.Path(exists=True, dir_okay=False),
+                     expose_value=False, callback=_remember(_TYPE_METADATA_KEY),
+                     help="SD-JWT VC type metadata (JSON) you trust for a vct skillcred does not bundle; "
+                          "never fetched. Repeatable."),
         click.option("--max-credentials", type=click.IntRange(min=1), default=MAX_PRESENTED_CREDENTIALS,
                      show_default=True, expose_value=False, callback=_remember_max_credentials,
                      help="Refuse a presentation holding more credentials than this, before checking any "
@@ -523,16 +583,22 @@ def trust_remove(trust_file: str | None, did: str) -> None:
               help="Verifier cache folder (default: $SKILLCRED_STATUS_CACHE or ~/.cache/skillcred/status).")
 @errors_to_exit
 def status_import(files: tuple[str, ...], cache_dir: str | None) -> None:
-    """Put status-list credentials (as published by institutes) into the verifier cache.
+    """Put status lists (Bitstring credentials, IETF Status List Tokens) into the verifier cache.
 
     They are checked (signature, issuer, freshness) each time they are used, not here; a list
     past its validUntil/ttl is reported as stale. The cache holds one copy per list: a copy
     older (by validFrom) than the one already cached does not replace it (a warning says so),
     since it cannot show revocations made since.
     """
+    from skillcred.token_status import peek_status_list_token
+
     cache = Path(cache_dir) if cache_dir else default_status_cache()
     docs = []
+    tokens = []
     for f in files:  # all read and checked before anything is written
+        if not _is_json_file(f):  # an IETF Status List Token (statuslist+jwt)
+            tokens.append((f, _read_status_token(f)))
+            continue
         doc = load_json_object(f)
         if STATUS_LIST_TYPE not in str(doc.get("type")) or not isinstance(doc.get("id"), str):
             raise MalformedDocument("not a BitstringStatusListCredential with an id", path=f)
@@ -549,6 +615,21 @@ def status_import(files: tuple[str, ...], cache_dir: str | None) -> None:
         frm = for_terminal(str(doc.get("validFrom", "no start")))
         until = for_terminal(str(doc.get("validUntil", "no end")))
         click.echo(f"cached {for_terminal(doc['id'])} (valid from {frm} until {until})")
+    for f, token in tokens:
+        read = peek_status_list_token(token)
+        target = cache / (hashlib.sha256(read.uri.encode()).hexdigest()[:32] + ".jwt")
+        held_iat: int | None = None
+        if target.exists():
+            try:
+                held_iat = peek_status_list_token(_read_status_token(target)).iat
+            except SkillcredError:
+                held_iat = None  # unreadable: overwrite it
+        if held_iat is not None and held_iat > (read.iat or 0):
+            warn(f"{f}: not imported: the cache already holds a newer copy of {read.uri} "
+                 f"(iat {held_iat}; this one {read.iat}), kept")
+            continue
+        atomic_write(target, (token + "\n").encode("ascii"))
+        click.echo(f"cached {for_terminal(read.uri)} (token status list, iat {read.iat}, exp {read.exp})")
 
 
 def _cached_copy(path: Path) -> dict[str, Any] | None:

@@ -311,6 +311,10 @@ def create_app(config: ServiceConfig, state: ServiceState | None = None) -> Fast
         h = hosted(issuer_name)
         return h if isinstance(h, Response) else do_publish(h, list_name)
 
+    from skillcred._service_sdjwt_vc import add_sdjwt_vc_routes  # SD-JWT VC type metadata, Token Status Lists
+
+    add_sdjwt_vc_routes(app, st)
+
     # -- DID document, health --------------------------------------------------------------
 
     def did_route(h: HostedIssuer) -> Callable[[], Response]:

@@ -288,6 +288,9 @@ class _Run:
     scopes: dict[int, Any] = field(default_factory=dict)
     #: ``Verifier._list_dates`` per chosen status list copy (by id(), the copy kept alive here)
     list_dates: dict[tuple[int, str, str], Any] = field(default_factory=dict)
+    #: when status is judged: the verification time, but never later than now (a status list
+    #: says what is revoked today; what will be revoked on a future ``at`` cannot be known)
+    status_at: datetime | None = None
 
     def add(self, cid: str, step: int, status: CheckStatus, reason: str, code: str = "ok") -> Check:
         c = Check(cid, step, status, reason, code if status != "passed" else "ok")
@@ -318,8 +321,19 @@ class Verifier:
         status_lists: Iterable[Mapping[str, Any]] = (),
         did_documents: Iterable[Mapping[str, Any]] = (),
         loader: OfflineLoader | None = None,
+        token_status_lists: Iterable[str] = (),
+        type_metadata: Iterable[Mapping[str, Any]] = (),
     ) -> None:
         self.policy = policy or VerificationPolicy()
+        from skillcred.sdjwt_vc import trusted_metadata
+
+        # SD-JWT VC: type metadata beyond skillcred's bundled types (never fetched), and the
+        # IETF Token Status Lists (statuslist+jwt) the verifier holds, by their uri
+        self._type_metadata = trusted_metadata(type_metadata)
+        self._tokens: dict[str, tuple[Any, ...]] = {}
+        self._token_checks: dict[tuple[str, str], tuple[CheckStatus, str, str] | None] = {}
+        for t in token_status_lists:
+            self.add_token_status_list(t)
         self._loader = loader or default_loader()
         # The trust list's DID documents are authoritative: a document from anywhere else (a
         # --did-document file, a wallet's store, the party being checked) can never replace or
@@ -348,6 +362,25 @@ class Verifier:
         key = str(credential["id"])
         own = copy_json(dict(credential))  # a private copy: the caller changing theirs changes nothing here
         self._status[key] = (*self._status.get(key, ()), _StatusCopy(own, from_presentation, _content_digest(own)))
+
+    def add_token_status_list(self, token: str) -> None:
+        """Make an IETF Status List Token (``statuslist+jwt``) available, filed under its ``sub``
+        (the ``uri`` credentials name). Like Bitstring lists every copy is kept and each is
+        verified when used: the newest (``iat``) that verifies and is the issuer's decides."""
+        from skillcred.token_status import peek_status_list_token
+
+        read = peek_status_list_token(token)
+        self._tokens[read.uri] = (*self._tokens.get(read.uri, ()), read)
+
+    def status_entry(self, entry: Mapping[str, Any], *, issuer: str | None,
+                     at: datetime | None = None) -> tuple[CheckStatus, str, str]:
+        """Judge one stored ``credentialStatus`` entry against the lists this verifier holds, by
+        the same rules as a full check (newest copy whose proof and issuer check out; stale or
+        too old lists are indeterminate): ``(status, reason, code)``. For a store of claims
+        verified earlier (the talent pool's ``refresh``) that must re-judge status without the
+        credential itself."""
+        run = _Run(status_lists=dict(self._status))
+        return self._one_status(run, entry, issuer, at or utcnow())
 
     # -- public API ----------------------------------------------------------------------------
 
@@ -385,8 +418,16 @@ class Verifier:
         at: datetime | None,
         source: str | None,
     ) -> VerifiedPresentation:
-        when = at or utcnow()
+        now = utcnow()
+        when = at or now
         run = _Run(status_lists=dict(self._status), challenge=challenge, domain=domain)
+        aware = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+        if aware > now + self.policy.clock_skew:
+            # "still valid on the start date": dates are judged then, status as of now (a list
+            # judged at a future time would always be stale, so every credential would fail)
+            run.status_at = now
+            run.warnings.append(f"checked at {format_datetime(aware)}, a time in the future: validity dates are "
+                                f"judged then, revocation and suspension as of now ({format_datetime(now)})")
         if self.policy.trust is None:
             run.warnings.append("no trust list given: issuers are NOT checked against a list of trusted issuers")
         if not self.policy.require_holder_binding:
@@ -741,6 +782,10 @@ class Verifier:
             except MalformedDocument as exc:
                 run.add(f"{prefix}.shape", 1, "failed", exc.message, exc.code)
                 return None, cred
+            from skillcred.sdjwt_vc import is_sd_jwt_vc
+
+            if opened.fmt == "sd-jwt" and is_sd_jwt_vc(cred):
+                return self._sd_jwt_vc(run, prefix, opened, when, holder)
         cid = cred.get("id") if isinstance(cred.get("id"), str) else None
         # a credential of the presentation itself is part of what its contexts check covered
         self._shape_and_terms(run, prefix, cred, "VerifiableCredential",
@@ -787,13 +832,50 @@ class Verifier:
         self._rest(run, prefix, cred, issuer, when, holder, None, partial=partial)
         return cid, cred
 
+    def _sd_jwt_vc(self, run: _Run, prefix: str, opened: OpenedCredential, when: datetime,
+                   holder: str | None) -> tuple[str | None, Any]:
+        """A flat IETF SD-JWT VC: its ``vct`` must have type metadata here (bundled or given,
+        never fetched) and the disclosed claims must fit its schema; later steps judge the
+        Open Badges reading of the claims (:func:`skillcred.sdjwt_vc.credential_view`)."""
+        from skillcred.sdjwt_vc import check_type_metadata, credential_view
+
+        claims = opened.claims
+        view = credential_view(claims)
+        cid = view.get("id") if isinstance(view.get("id"), str) else None
+        run.add(f"{prefix}.shape", 1, "passed", f"an IETF SD-JWT VC ({opened.label}) of type {claims.get('vct')}")
+        schema: tuple[CheckStatus, str, str]
+        try:
+            meta = check_type_metadata(claims, self._type_metadata)
+        except SkillcredError as exc:
+            reason = str(getattr(exc, "reason", exc.code))
+            run.add(f"{prefix}.type_metadata", 2, "indeterminate" if reason == "vct_unknown" else "failed",
+                    exc.message, reason)
+            schema = ("indeterminate", "not checked: the type metadata is unusable", "vct_unknown")
+        else:
+            run.add(f"{prefix}.type_metadata", 2, "passed", f"type metadata of {claims.get('vct')} "
+                    f"({meta.get('name') or 'unnamed'}) held offline")
+            schema = ("passed", "the disclosed claims fit the JSON Schema of the type metadata", "ok")
+        issuer = _issuer_id(view)
+        shown = ", ".join(opened.disclosed) or "nothing selectively disclosable"
+        run.add(f"{prefix}.proof", 5, "passed", f"{opened.label} signature verified; disclosed: {shown}")
+        if opened.signer == issuer:
+            run.add(f"{prefix}.issuer", 6, "passed", f"signed with a key controlled by the issuer {issuer}")
+        else:
+            run.add(f"{prefix}.issuer", 6, "failed", f"signed by {opened.signer}, not the issuer {issuer}",
+                    "issuer_key_mismatch")
+        self._rest(run, prefix, view, issuer, when, holder, opened, schema=schema)
+        return cid, view
+
     def _rest(self, run: _Run, prefix: str, cred: Mapping[str, Any], issuer: str | None, when: datetime,
-              holder: str | None, opened: OpenedCredential | None, *, partial: bool = False) -> None:
+              holder: str | None, opened: OpenedCredential | None, *, partial: bool = False,
+              schema: tuple[CheckStatus, str, str] | None = None) -> None:
         """Steps 7-11, the same however the credential was secured."""
         self._validity(run, prefix, cred, when)
-        self._status_check(run, prefix, cred, issuer, when)
+        self._status_check(run, prefix, cred, issuer, run.status_at or when)
         self._trust(run, prefix, cred, issuer)
-        if partial or (opened is not None and opened.fmt == "sd-jwt"):
+        if schema is not None:
+            run.add(f"{prefix}.schema", 10, *schema)
+        elif partial or (opened is not None and opened.fmt == "sd-jwt"):
             run.add(f"{prefix}.schema", 10, "not_applicable",
                     "selectively disclosed: the hidden claims cannot be checked against a schema",
                     "schema_not_applicable")
@@ -850,6 +932,8 @@ class Verifier:
     def _status_check(self, run: _Run, prefix: str, cred: Mapping[str, Any], issuer: str | None,
                       when: datetime) -> None:
         entries = _as_list(cred.get("credentialStatus"))
+        if "@context" not in cred and "status" in cred:  # an SD-JWT VC's status (Token Status List)
+            entries.append(cred["status"])
         if not entries:
             run.add(f"{prefix}.status", 8, "not_applicable", "the credential has no status entry")
             return
@@ -867,12 +951,15 @@ class Verifier:
             else:
                 run.add(f"{prefix}.status", 8, "indeterminate", unknown[0][1], unknown[0][2])
         else:
-            run.add(f"{prefix}.status", 8, "passed", "; ".join(o[1] for o in outcomes))
+            as_of = f" (as of now, {format_datetime(when)}, not at the future check time)" if run.status_at else ""
+            run.add(f"{prefix}.status", 8, "passed", "; ".join(o[1] for o in outcomes) + as_of)
 
     def _one_status(self, run: _Run, entry: Any, issuer: str | None,
                     when: datetime) -> tuple[CheckStatus, str, str]:
         if not isinstance(entry, Mapping):
             return "failed", "credentialStatus entry is not an object", "status_malformed"
+        if "type" not in entry and "status_list" in entry:
+            return self._token_status(entry["status_list"], issuer, when)
         if entry.get("type") != "BitstringStatusListEntry":
             return "indeterminate", f"status type {entry.get('type')!r} is not supported", "status_unsupported"
         url = entry.get("statusListCredential")
@@ -932,6 +1019,72 @@ class Verifier:
                         f"{format_datetime(floor)} (status_not_before, --status-not-before); get a newer "
                         "copy ('skillcred status import')", "status_list_too_old")
         return None
+
+    def _token_status(self, ref: Any, issuer: str | None, when: datetime) -> tuple[CheckStatus, str, str]:
+        """An IETF Token Status List reference ``{idx, uri}``, read offline with the Bitstring
+        rules: only the verifier's own copies, the newest (``iat``) that verifies and is the
+        credential issuer's decides; stale (``exp``/``ttl``), not yet valid and older than
+        ``status_not_before`` are indeterminate; 1 revoked and 2 suspended fail."""
+        from skillcred.token_status import STATUS_INVALID, STATUS_SUSPENDED, verify_status_list_token
+
+        if not isinstance(ref, Mapping) or not isinstance(ref.get("uri"), str) or isinstance(ref.get("idx"), bool) \
+                or not isinstance(ref.get("idx"), int) or ref["idx"] < 0:
+            return "failed", "status.status_list is not {idx: integer >= 0, uri: string}", "status_malformed"
+        uri, idx = str(ref["uri"]), int(ref["idx"])
+        copies = sorted(self._tokens.get(uri, ()), key=lambda c: c.iat if c.iat is not None else -1, reverse=True)
+        if not copies:
+            return ("indeterminate", f"status unknown: token status list {uri} is not available offline (give it "
+                    "with --status-list or 'skillcred status import')", "status_unavailable")
+        problem: tuple[CheckStatus, str, str] | None = None
+        chosen = None
+        for c in copies:
+            key = (c.token, str(issuer))
+            if key not in self._token_checks:
+                try:
+                    verify_status_list_token(c.token, resolver=self._resolver, issuer=str(issuer))
+                    outcome: tuple[CheckStatus, str, str] | None = None
+                except SkillcredError as exc:
+                    code = "status_list_wrong_issuer" if getattr(exc, "reason", "") in (
+                        "iss_mismatch", "issuer_key_mismatch") else "status_list_invalid"
+                    outcome = ("indeterminate", f"token status list {uri} (iat {c.iat}) does not verify as the "
+                               f"credential issuer's: {exc.message}", code)
+                if len(self._token_checks) > STATUS_CACHE_SIZE:
+                    self._token_checks.clear()
+                self._token_checks[key] = outcome
+            outcome = self._token_checks[key]
+            if outcome is None:
+                chosen = c
+                break
+            problem = problem or outcome
+        if chosen is None:
+            assert problem is not None
+            return problem
+        now = when.timestamp()
+        skew = self.policy.clock_skew.total_seconds()
+        which = f"token status list {uri}, iat {chosen.iat}"
+        if chosen.exp is not None and chosen.exp < now - skew:
+            return "indeterminate", f"{which} is stale (past its exp); get a fresh copy", "status_list_stale"
+        if chosen.ttl is not None and chosen.iat is not None and chosen.iat + chosen.ttl < now:
+            return "indeterminate", f"{which} is stale (past its ttl); get a fresh copy", "status_list_stale"
+        if chosen.iat is not None and chosen.iat > now + skew:
+            return "indeterminate", f"{which} is not valid yet", "status_list_not_yet_valid"
+        floor = self.policy.status_not_before
+        if floor is not None:
+            floor = floor if floor.tzinfo is not None else floor.replace(tzinfo=UTC)
+            if chosen.iat is None or chosen.iat < floor.timestamp():
+                return ("indeterminate", f"{which} is older than the required {format_datetime(floor)} "
+                        "(status_not_before, --status-not-before); get a newer copy", "status_list_too_old")
+        try:
+            value = chosen.status_list().get(idx)
+        except SkillcredError as exc:
+            return "indeterminate", f"{which}: {exc.message}", str(getattr(exc, "reason", exc.code))
+        if value == STATUS_INVALID:
+            return "failed", f"revoked ({which}, index {idx})", "revoked"
+        if value == STATUS_SUSPENDED:
+            return "failed", f"suspended ({which}, index {idx})", "suspended"
+        if value != 0:
+            return "indeterminate", f"status {value:#x} is set ({which}, index {idx})", "status_set"
+        return "passed", f"valid ({which})", "ok"
 
     def _newest_verified(self, run: _Run, copies: Sequence[_StatusCopy], url: str, issuer: str | None,
                          when: datetime) -> tuple[_StatusCopy | None, int, tuple[CheckStatus, str, str] | None]:

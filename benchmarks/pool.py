@@ -1,0 +1,358 @@
+#!/usr/bin/env python3
+"""Talent pool at scale: synthetic candidates from real ESCO occupation profiles, searched,
+refreshed and ingested (issue 20). Prints numbers; asserts nothing about time.
+
+The generator (seeded): ~200 ESCO occupations of the embedded snapshot, candidates spread over
+them Zipf-like; each holds each of its occupation's essential skills with p=fit (fit uniform
+in 0.4-1 per candidate) and each optional one with p=0.08 (at levels 1-5), in badges of
+1-4 skills (each badge also claims its achievement id) from 4 institutes with revocation
+status lists; 2 % of credentials revoked,
+2 % expired, 1 % of candidates past their consent, 12 regions. Candidates are loaded in
+chunks (``Pool._put``, what ``add`` stores after verifying; ``COPY`` on PostgreSQL), so
+memory stays flat; the peak RSS is printed along the way.
+
+Then, for the most common occupation's profile (levels 3 on its first three essentials):
+
+* ``search`` all essentials, top 50, explanations included (cold = first search of the
+  process, including ESCO lookups; warm = again), and at least 70 % of the essentials;
+* ``refresh`` after revoking 1 % of one institute's credentials in a newly signed list;
+* the ingest rate of ``pool add`` (verification-bound): real signed presentations verified
+  and added, on one core and with parallel verifier workers;
+* the database size, per million candidates.
+
+    python benchmarks/pool.py --n 100000                     # SQLite (a temp file)
+    python benchmarks/pool.py --n 1000000 --postgres         # a throwaway PostgreSQL on loopback
+    python benchmarks/pool.py --n 1000000 --postgres-url postgresql://...
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import pwd
+import random
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from skillcred._internal.batch import fork_map
+from skillcred._internal.fileio import dump_json, load_json_object
+from skillcred._internal.timeutil import format_datetime
+from skillcred.did import key_did, key_did_url
+from skillcred.errors import SkillcredSecurityWarning
+from skillcred.esco import default_taxonomy, job_profile
+from skillcred.issuer import EvidenceInput, Issuer, init_issuer, load_achievement
+from skillcred.keys import KeyPair
+from skillcred.match import load_framework, load_profile
+from skillcred.pool import CandidateRecord, ClaimRecord, CredentialRecord, Pool, StatusRef, record_from
+from skillcred.proofs import add_proof
+from skillcred.status import BitstringStatusList, status_list_credential
+from skillcred.trust import TrustList
+from skillcred.verify import VerificationPolicy, Verifier
+from skillcred.wallet import Wallet
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples"
+REGIONS = ("NL-DR", "NL-FL", "NL-FR", "NL-GE", "NL-GR", "NL-LI", "NL-NB", "NL-NH", "NL-OV", "NL-UT", "NL-ZE",
+           "NL-ZH")
+WORDS = ("operator", "technician", "assistant", "worker", "engineer", "mechanic", "manager", "cook", "driver",
+         "nurse", "welder", "installer")
+CHUNK = 10_000
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class Institutes:
+    """Four institutes with real did:key keys: their revocation lists can be signed."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.keys = [KeyPair.generate("ed25519") for _ in range(4)]
+        self.dids = [key_did(k.public_key) for k in self.keys]
+        self.names = [f"Institute {i}" for i in range(4)]
+        self.urls = [f"https://institute-{i}.example/status/revocation-1" for i in range(4)]
+        self.next = [0, 0, 0, 0]
+        self.revoked: list[set[int]] = [set(), set(), set(), set()]
+
+    def signed_list(self, i: int) -> dict[str, Any]:
+        size = max(131_072, 1 << (self.next[i] - 1).bit_length())
+        bits = BitstringStatusList(size)
+        for idx in self.revoked[i]:
+            bits.set(idx, 1)
+        now = datetime.now(UTC).replace(microsecond=0)
+        doc = status_list_credential(url=self.urls[i], issuer=self.dids[i], purpose="revocation", status_list=bits,
+                                     valid_from=now, valid_until=now + timedelta(days=7))
+        return add_proof(doc, self.keys[i], verification_method=key_did_url(self.keys[i].public_key),
+                         cryptosuite="eddsa-rdfc-2022", created=now)
+
+
+def occupations(rng: random.Random) -> list[tuple[str, list[str], list[str]]]:
+    tax = default_taxonomy()
+    seen: dict[str, tuple[str, list[str], list[str]]] = {}
+    for w in WORDS:
+        for hit in tax.search(w, kind="occupation", lang="en", limit=30):
+            if hit.uri in seen:
+                continue
+            skills = tax.occupation_skills(hit.uri)
+            ess = [s.uri for s in skills if s.essential]
+            opt = [s.uri for s in skills if not s.essential]
+            if len(ess) >= 8:
+                seen[hit.uri] = (hit.uri, ess, opt)
+    occ = sorted(seen.values())
+    rng.shuffle(occ)
+    return occ[:200]
+
+
+def candidates(n: int, seed: int, occ: list[tuple[str, list[str], list[str]]], inst: Institutes,
+               now: datetime) -> Iterator[CandidateRecord]:
+    rng = random.Random(seed)
+    weights = [1 / (k + 1) for k in range(len(occ))]  # Zipf-like: the first occupation is the most common
+    soon, past = format_datetime(now + timedelta(days=365)), format_datetime(now - timedelta(days=30))
+    for c in range(n):
+        o_uri, ess, opt = rng.choices(occ, weights)[0]
+        fit = rng.uniform(0.4, 1.0)  # how well this candidate fits their own occupation
+        held = [s for s in ess if rng.random() < fit] + [s for s in opt if rng.random() < 0.08]
+        rng.shuffle(held)
+        creds = []
+        j = 0
+        while held:
+            k = rng.randint(1, 4)
+            skills, held = held[:k], held[k:]
+            i = rng.randrange(4)
+            idx = inst.next[i]
+            inst.next[i] += 1
+            revoked = rng.random() < 0.02
+            if revoked:
+                inst.revoked[i].add(idx)
+            level = rng.randint(1, 5)
+            ach = f"Badge {o_uri.rsplit('/', 1)[-1][:8]}-{j}"
+            claims = (ClaimRecord("achievement", f"urn:bench:achievement:{o_uri[-12:]}:{len(skills)}", level, ach),
+                      *(ClaimRecord("skill", s, level, ach) for s in skills))
+            creds.append(CredentialRecord(
+                key=f"urn:bench:{c}:{j}", credential_id=f"urn:bench:{c}:{j}", issuer=inst.dids[i],
+                issuer_name=inst.names[i], valid_from="2024-01-01T00:00:00Z",
+                valid_until=past if rng.random() < 0.02 else None, claims=claims,
+                status=(StatusRef(inst.urls[i], idx, "revocation", 1, revoked),),
+                state="revoked" if revoked else "ok"))
+            j += 1
+        yield CandidateRecord(holder=f"did:example:cand-{c}", consent_until=past if rng.random() < 0.01 else soon,
+                              credentials=tuple(creds), region=REGIONS[rng.randrange(len(REGIONS))])
+
+
+def load(pool: Pool, n: int, seed: int, occ: Any, inst: Institutes) -> dict[str, Any]:
+    started = time.perf_counter()
+    chunk: list[CandidateRecord] = []
+    marks: list[tuple[int, float]] = []
+    done = 0
+    for rec in candidates(n, seed, occ, inst, datetime.now(UTC)):
+        chunk.append(rec)
+        if len(chunk) == CHUNK:
+            done += pool._put(chunk, replace=False)
+            chunk = []
+            if done % max(CHUNK, n // 10) == 0:
+                marks.append((done, round(rss_mb(), 1)))
+                print(f"  loaded {done:>9,} candidates, {time.perf_counter() - started:7.1f} s, "
+                      f"peak RSS {rss_mb():.0f} MB", file=sys.stderr)
+    if chunk:
+        done += pool._put(chunk, replace=False)
+    seconds = time.perf_counter() - started
+    return {"candidates": done, "seconds": round(seconds, 1), "per_second": round(done / seconds),
+            "peak_rss_mb_by_progress": marks}
+
+
+def timed_search(pool: Pool, prof: Any, fw: Any, **kw: Any) -> dict[str, Any]:
+    started = time.perf_counter()
+    hits = pool.search(prof, framework=fw, limit=50, **kw)
+    ms = (time.perf_counter() - started) * 1000
+    assert all(h.report.requirements for h in hits)  # explanations are there
+    return {"ms": round(ms, 1), "hits": len(hits),
+            "best": hits[0].to_dict()["essential_coverage"] if hits else None}
+
+
+def refresh_one_percent(pool: Pool, inst: Institutes, rng: random.Random) -> dict[str, Any]:
+    i = 0
+    live = [x for x in range(inst.next[i]) if x not in inst.revoked[i]]
+    newly = set(rng.sample(live, max(1, inst.next[i] // 100)))
+    inst.revoked[i] |= newly
+    doc = inst.signed_list(i)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SkillcredSecurityWarning)
+        verifier = Verifier(VerificationPolicy(), status_lists=[doc])
+    started = time.perf_counter()
+    report = pool.refresh(verifier, lists=[inst.urls[i]], erase_ended_consent=False)
+    seconds = time.perf_counter() - started
+    return {"institute_credentials": inst.next[i], "newly_revoked": len(newly), "checked": report.checked,
+            "changed": len(report.changed), "unknown": len(report.unknown), "seconds": round(seconds, 2)}
+
+
+# -- ingest through verification ----------------------------------------------------------------
+
+DOMAIN = "pool.bench.example"
+
+
+def presentations(root: Path, n: int, seed: int) -> tuple[list[tuple[dict[str, Any], str]], Path, list[Path]]:
+    rng = random.Random(seed)
+    init_issuer(root / "issuer", name="ROC (benchmark)", url="https://roc-techniek.example")
+    files = ("cnc-programmeren.yaml", "technisch-tekeninglezen.yaml", "plannen-en-organiseren.yaml")
+    ach = {f: load_achievement(EXAMPLES / "achievements" / f) for f in files}
+    ev = EvidenceInput(narrative="Werkvoorbereiding CNC-cel.", workplace="Metaalbedrijf", hours=320, assessor="P.")
+    out = []
+    with Issuer.open(root / "issuer") as iss:
+        for c in range(n):
+            key = KeyPair.generate("ed25519")
+            w = Wallet.init(root / "wallets" / f"w{c}", key=key)
+            docs = [iss.issue(ach[f], w.holder, level=str(rng.randint(1, 3)),
+                              evidence=ev if f.startswith("plannen") else None)[0].document for f in files]
+            ch = f"{rng.getrandbits(64):016x}"
+            out.append((w.present(docs, key=key, challenge=ch, domain=DOMAIN), ch))
+        iss.publish_status(root / "status")
+        did = iss.profile.did
+    tl = TrustList(path=root / "trust.json")
+    tl.add(did, name="ROC (benchmark)")
+    tl.save()
+    return out, tl.path, sorted(p for p in (root / "status").iterdir() if p.name != "index.json")
+
+
+def _verify_one(item: tuple[dict[str, Any], str], verifier: Verifier, until: datetime) -> CandidateRecord:
+    doc, ch = item
+    return record_from(verifier.assess(doc, challenge=ch, domain=DOMAIN), consent_until=until)
+
+
+def ingest_rate(pool: Pool, n: int, seed: int, jobs: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="skillcred-pool-ingest-") as tmp:
+        items, trust, status = presentations(Path(tmp), n, seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SkillcredSecurityWarning)
+            verifier = Verifier(VerificationPolicy(trust=TrustList.load(trust)),
+                                status_lists=[load_json_object(p) for p in status])
+        until = datetime.now(UTC) + timedelta(days=365)
+        started = time.perf_counter()
+        for doc, ch in items:  # what `pool add` does per presentation
+            pool.add(verifier.assess(doc, challenge=ch, domain=DOMAIN), consent_until=until)
+        one = time.perf_counter() - started
+        started = time.perf_counter()
+        records = fork_map(_verify_one, items, (verifier, until), jobs=jobs)
+        pool._put(records)
+        par = time.perf_counter() - started
+    return {"presentations": n, "credentials_each": 3, "one_core_per_second": round(n / one, 1),
+            f"{jobs}_workers_per_second": round(n / par, 1)}
+
+
+# -- a throwaway PostgreSQL ----------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def postgres() -> Iterator[str]:
+    bindir = next(p for p in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True) if (p / "initdb").exists())
+    root = Path(tempfile.mkdtemp(prefix="skillcred-pool-pg-"))
+    kw: dict[str, Any] = {}
+    if os.geteuid() == 0:
+        pw = pwd.getpwnam("postgres")
+        os.chown(root, pw.pw_uid, pw.pw_gid)
+        kw = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    data, sock = root / "data", root / "sock"
+    env = {"PATH": f"{bindir}:/usr/bin:/bin", "LC_ALL": "C"}
+
+    def pg(*cmd: str) -> None:
+        subprocess.run([str(bindir / cmd[0]), *cmd[1:]], check=True, capture_output=True, env=env, cwd=root, **kw)
+
+    pg("initdb", "-D", str(data), "-U", "skillcred", "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions")
+    sock.mkdir()
+    if kw:
+        os.chown(sock, kw["user"], kw["group"])
+    opts = (f"-c listen_addresses=127.0.0.1 -p {port} -k {sock} -c fsync=off -c synchronous_commit=off "
+            "-c full_page_writes=off -c shared_buffers=2GB -c work_mem=64MB -c maintenance_work_mem=1GB "
+            "-c max_wal_size=8GB -c max_parallel_workers_per_gather=2")
+    pg("pg_ctl", "-D", str(data), "-o", opts, "-l", str(root / "log"), "-w", "-t", "60", "start")
+    try:
+        yield f"postgresql://skillcred@127.0.0.1:{port}/postgres"
+    finally:
+        with contextlib.suppress(Exception):
+            pg("pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def db_size(pool: Pool, path: Path | None) -> int:
+    if path is not None:
+        return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+    return int(pool._db.execute("SELECT pg_database_size(current_database())")[0][0])
+
+
+def run(target: str | Path, args: argparse.Namespace) -> dict[str, Any]:
+    rng = random.Random(args.seed)
+    occ = occupations(rng)
+    inst = Institutes(rng)
+    out: dict[str, Any] = {"backend": "postgresql" if isinstance(target, str) else "sqlite", "n": args.n}
+    with Pool.open(target, partitions=args.partitions) as pool:
+        out["load"] = load(pool, args.n, args.seed, occ, inst)
+        # PostgreSQL: VACUUM sets the visibility map, without which no scan is index-only
+        pool._db.execute("VACUUM ANALYZE" if isinstance(target, str) else "ANALYZE")
+        size = db_size(pool, target if isinstance(target, Path) else None)
+        out["db_bytes"] = size
+        out["db_mb_per_million"] = round(size / 1e6 / (args.n / 1e6), 1)
+        out["claims"] = pool.stats()["claims"]
+        with tempfile.TemporaryDirectory() as tmp:
+            prof_doc = job_profile(default_taxonomy(), occ[0][0])
+            for r in [r for r in prof_doc["requirements"] if r["essential"]][:3]:
+                r["level"] = 3
+            (Path(tmp) / "p.json").write_bytes(dump_json(prof_doc))
+            prof = load_profile(Path(tmp) / "p.json")
+        fw = load_framework([], esco=default_taxonomy())
+        out["profile"] = {"occupation": prof.title, "essential": sum(r.essential for r in prof.requirements),
+                          "requirements": len(prof.requirements)}
+        out["search_all_cold"] = timed_search(pool, prof, fw)
+        out["search_all"] = timed_search(pool, prof, fw)
+        out["search_70pct"] = timed_search(pool, prof, fw, min_essential=0.7)
+        out["search_70pct_region"] = timed_search(pool, prof, fw, min_essential=0.7, regions=["NL-UT"])
+        out["refresh_1pct_of_one_institute"] = refresh_one_percent(pool, inst, rng)
+        out["search_all_after_refresh"] = timed_search(pool, prof, fw)
+        out["ingest_verified"] = ingest_rate(pool, args.ingest, args.seed, args.jobs)
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--postgres", action="store_true", help="start a throwaway PostgreSQL on loopback")
+    parser.add_argument("--postgres-url", help="use this PostgreSQL database instead")
+    parser.add_argument("--partitions", type=int, default=16)
+    parser.add_argument("--ingest", type=int, default=100, help="real presentations for the ingest rate")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    machine = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+               "python": platform.python_version(), "system": platform.platform()}
+    with contextlib.suppress(OSError):
+        machine["cpu"] = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                              if line.startswith("model name"))
+    if args.postgres_url:
+        result = run(args.postgres_url, args)
+    elif args.postgres:
+        with postgres() as url:
+            result = run(url, args)
+    else:
+        with tempfile.TemporaryDirectory(prefix="skillcred-pool-") as tmp:
+            result = run(Path(tmp) / "pool.sqlite", args)
+    result["machine"] = machine
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
