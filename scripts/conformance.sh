@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # `make conformance`: the official W3C VC suites against `skillcred serve`, on loopback only.
 #
-# Runs the harness in ../shared/w3c-suites (README.md there): an eddsa-rdfc-2022 issuer that is
-# also the verifier, a JCS twin of it (same key) and a P-256 ecdsa-rdfc-2019 issuer; the suites'
-# own test keys (suite-dids.txt) are trusted. The verifier runs as a generic VC-API deployment
+# Runs the harness in ../shared/w3c-suites (README.md there) against one service hosting three
+# issuer configurations: an eddsa-rdfc-2022 issuer that is also the verifier (the primary, at
+# /credentials/issue), a JCS twin of it (the same key, --issuer-suite, at
+# /issuers/inst-jcs/credentials/issue) and a P-256 ecdsa-rdfc-2019 issuer (at
+# /issuers/inst-ecdsa/credentials/issue); the suites' own test keys (suite-dids.txt) are trusted. The verifier runs as a generic VC-API deployment
 # (--unsafe-no-holder-binding --allow-empty-presentations): the suites' presentations hold
 # credentials about other subjects, and some hold none. Prints "SUITE: N passed, M failed".
 #
@@ -35,7 +37,7 @@ fi
 
 W=$(mktemp -d)
 free() { python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"; }
-P1=$(free); P2=$(free); P3=$(free); PP=$(free)
+P1=$(free); PP=$(free)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$W"; }
 trap cleanup EXIT
@@ -43,9 +45,6 @@ export -n SKILLCRED_PASSPHRASE
 "$SC" issuer init "$W/inst" --name "Suite issuer" --url "https://127.0.0.1:$PP" --did-method key \
   </dev/null >"$W/init.out" 2>&1 || { cat "$W/init.out"; exit 2; }
 DID=$(grep -o 'did:key:[A-Za-z0-9]*' "$W/init.out" | head -1)
-cp -a "$W/inst" "$W/inst-jcs"  # the same key, signing eddsa-jcs-2022
-python3 -c 'import json,sys;p=sys.argv[1];d=json.load(open(p));d["suite"]="eddsa-jcs-2022";json.dump(d,open(p,"w"),indent=2)' \
-  "$W/inst-jcs/issuer.json"
 "$SC" issuer init "$W/inst-ecdsa" --name "Suite issuer ECDSA" --url "https://127.0.0.1:$PP" --did-method key \
   --key-type p256 --suite ecdsa-rdfc-2019 </dev/null >"$W/init-ecdsa.out" 2>&1 || { cat "$W/init-ecdsa.out"; exit 2; }
 EDID=$(grep -o 'did:key:[A-Za-z0-9]*' "$W/init-ecdsa.out" | head -1)
@@ -53,16 +52,11 @@ for d in $DID $EDID $(cat "$H/suite-dids.txt"); do
   "$SC" trust add --trust "$W/trust.json" "$d" --name "k${d:8:12}" </dev/null >/dev/null 2>&1 || true
 done
 GENERIC=(--unsafe-no-holder-binding --allow-empty-presentations)
-"$SC" serve --issuer "$W/inst" --trust "$W/trust.json" --host 127.0.0.1 --port "$P1" --unsafe-open-issuing \
+"$SC" serve --issuer "inst=$W/inst" --issuer-suite "inst-jcs=$W/inst:eddsa-jcs-2022" --issuer "inst-ecdsa=$W/inst-ecdsa" \
+  --trust "$W/trust.json" --host 127.0.0.1 --port "$P1" --unsafe-open-issuing \
   --public-url "https://127.0.0.1:$PP" "${GENERIC[@]}" </dev/null >"$W/s1.log" 2>&1 & PIDS+=($!)
-"$SC" serve --issuer "$W/inst-jcs" --trust "$W/trust.json" --host 127.0.0.1 --port "$P2" --unsafe-open-issuing \
-  "${GENERIC[@]}" </dev/null >"$W/s2.log" 2>&1 & PIDS+=($!)
-"$SC" serve --issuer "$W/inst-ecdsa" --trust "$W/trust.json" --host 127.0.0.1 --port "$P3" --unsafe-open-issuing \
-  "${GENERIC[@]}" </dev/null >"$W/s3.log" 2>&1 & PIDS+=($!)
-for p in $P1 $P2 $P3; do
-  for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$p/health" >/dev/null && break; sleep 0.5; done
-  curl -sf "http://127.0.0.1:$p/health" >/dev/null || { echo "skillcred serve on $p did not start:"; tail -3 "$W"/s*.log; exit 2; }
-done
+for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$P1/health" >/dev/null && break; sleep 0.5; done
+curl -sf "http://127.0.0.1:$P1/health" >/dev/null || { echo "skillcred serve on $P1 did not start:"; tail -3 "$W"/s1.log; exit 2; }
 cd "$H" && ./run.sh -v --base "http://127.0.0.1:$P1" --issuer-id "$DID" --proxy-port "$PP" \
-  --jcs-issue-url "http://127.0.0.1:$P2/credentials/issue" \
-  --ecdsa-issue-url "http://127.0.0.1:$P3/credentials/issue" --ecdsa-issuer-id "$EDID" "${SUITES[@]}"
+  --jcs-issue-url "http://127.0.0.1:$P1/issuers/inst-jcs/credentials/issue" \
+  --ecdsa-issue-url "http://127.0.0.1:$P1/issuers/inst-ecdsa/credentials/issue" --ecdsa-issuer-id "$EDID" "${SUITES[@]}"

@@ -43,6 +43,10 @@ OPERATIONS = [
     ("POST", "/presentations/verify"),
     ("GET", "/status/{list_name}"),
     ("POST", "/status/{list_name}/publish"),
+    ("POST", "/issuers/{issuer_name}/credentials/issue"),
+    ("POST", "/issuers/{issuer_name}/credentials/status"),
+    ("GET", "/issuers/{issuer_name}/status/{list_name}"),
+    ("POST", "/issuers/{issuer_name}/status/{list_name}/publish"),
     ("GET", "/.well-known/did.json"),
     ("GET", "/health"),
     ("GET", "/.well-known/vct/skillcred/vct/v1/{name}"),  # SD-JWT VC type metadata
@@ -80,7 +84,8 @@ def test_every_operation_is_fuzzed(target: tuple[Any, Server, dict[str, str]]) -
 
 # negative data needs something to break: the two GETs without parameters have nothing
 CASES = [(m, p, "positive") for m, p in OPERATIONS] + [
-    (m, p, "negative") for m, p in OPERATIONS if p not in ("/.well-known/did.json", "/health")]
+    (m, p, "negative") for m, p in OPERATIONS
+    if p not in ("/.well-known/did.json", "/health")]
 
 
 @pytest.mark.parametrize(("method", "path", "mode"), CASES, ids=[f"{m} {p} {mode}" for m, p, mode in CASES])

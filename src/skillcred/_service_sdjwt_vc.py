@@ -30,7 +30,7 @@ from skillcred.sdjwt_vc import VCT_BY_KIND, metadata_bytes, type_metadata, well_
 from skillcred.token_status import TokenStatusList, sign_status_list_token, token_list_url
 
 if TYPE_CHECKING:  # pragma: no cover
-    from skillcred.service import ServiceState
+    from skillcred.service.state import ServiceState
 
 __all__ = ["add_sdjwt_vc_routes"]
 

@@ -66,7 +66,7 @@ from skillcred.models import (
     StatusEntry,
 )
 from skillcred.proofs import CRYPTOSUITES, add_proof, default_suite_for
-from skillcred.registry import Allocation, IssuedRecord, Registry
+from skillcred.registry import Allocation, IssuedRecord, Registry, StatusListInfo
 from skillcred.schemas import ACHIEVEMENT_DEFINITION, CREDENTIAL_SCHEMA_BY_KIND, validate
 from skillcred.secured import SecuredCredential
 from skillcred.securing import SD_SUITE, mandatory_pointers, secure_token
@@ -376,6 +376,37 @@ def _add_period(start: datetime, years: int | None, months: int | None) -> datet
     return start.replace(year=year, month=month, day=day)
 
 
+def load_issuer_key(
+    folder: str | os.PathLike[str], passphrase: bytes | None = None, *,
+    unsafe_allow_open_key_permissions: bool = False,
+) -> tuple[IssuerProfile, KeyPair]:
+    """An issuer folder's profile and key, checked against each other (what :meth:`Issuer.open`
+    loads, without opening the registry: the service keeps its own registry connections)."""
+    root = Path(folder)
+    profile_path = root / PROFILE_FILE
+    if not profile_path.exists():
+        raise StoreError("not an issuer folder (no issuer.json; run 'skillcred issuer init')", path=str(root))
+    profile = IssuerProfile.from_json(load_json_object(profile_path), source=str(profile_path))
+    key = read_key_file(root / KEY_FILE, passphrase, strict_permissions=True,
+                        unsafe_allow_open_key_permissions=unsafe_allow_open_key_permissions)
+    if not profile.verification_method.endswith("#" + key.public_multikey):
+        raise StoreError("issuer key does not match issuer.json", path=str(root))
+    return profile, key
+
+
+def sign_status_list(profile: IssuerProfile, key: KeyPair, info: StatusListInfo, *, valid_from: datetime,
+                     valid_until: datetime) -> dict[str, Any]:
+    """One signed BitstringStatusListCredential for a registry list, in ``profile``'s name and
+    cryptosuite: the one signing path of ``status publish`` and the service's ``/status/...``."""
+    bits = BitstringStatusList(info.size)
+    for idx in info.set_indexes:
+        bits.set(idx, 1)
+    unsigned = status_list_credential(url=info.url, issuer=profile.did, purpose=info.purpose, status_list=bits,
+                                      valid_from=valid_from, valid_until=valid_until)
+    return add_proof(unsigned, key, verification_method=profile.verification_method,
+                     cryptosuite=profile.suite, created=valid_from)
+
+
 class Issuer:
     """An opened issuer folder. Construct with :meth:`open`; the key is loaded once."""
 
@@ -398,14 +429,8 @@ class Issuer:
         ``chmod 600``); ``unsafe_allow_open_key_permissions`` uses it anyway and warns.
         """
         root = Path(folder)
-        profile_path = root / PROFILE_FILE
-        if not profile_path.exists():
-            raise StoreError("not an issuer folder (no issuer.json; run 'skillcred issuer init')", path=str(root))
-        profile = IssuerProfile.from_json(load_json_object(profile_path), source=str(profile_path))
-        key = read_key_file(root / KEY_FILE, passphrase, strict_permissions=True,
-                            unsafe_allow_open_key_permissions=unsafe_allow_open_key_permissions)
-        if not profile.verification_method.endswith("#" + key.public_multikey):
-            raise StoreError("issuer key does not match issuer.json", path=str(root))
+        profile, key = load_issuer_key(root, passphrase,
+                                       unsafe_allow_open_key_permissions=unsafe_allow_open_key_permissions)
         return cls(root, profile, key, Registry.open(root / REGISTRY_FILE))
 
     @property
@@ -902,16 +927,8 @@ class Issuer:
         when = (now or utcnow()).replace(microsecond=0)
         out = []
         for info in self.registry.status_lists():
-            bits = BitstringStatusList(info.size)
-            for idx in info.set_indexes:
-                bits.set(idx, 1)
-            unsigned = status_list_credential(
-                url=info.url, issuer=self.profile.did, purpose=info.purpose, status_list=bits,
-                valid_from=when, valid_until=when + valid_for,
-            )
-            signed = add_proof(unsigned, self._key, verification_method=self.profile.verification_method,
-                               cryptosuite=self.profile.suite, created=when)
-            out.append((info.url, signed))
+            out.append((info.url, sign_status_list(self.profile, self._key, info, valid_from=when,
+                                                   valid_until=when + valid_for)))
         return out
 
     def token_status_lists(

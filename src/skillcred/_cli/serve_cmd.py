@@ -20,9 +20,15 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 
 @click.command("serve")
-@click.option("--issuer", "issuer_dir", type=click.Path(file_okay=False, exists=True),
+@click.option("--issuer", "issuer_dirs", multiple=True, metavar="[NAME=]DIR",
               help="Issuer folder (made by 'skillcred issuer init'): key, profile, default registry. "
-                   "Required unless --verifier is given (then a verifier-only service runs).")
+                   "Required unless --verifier is given (then a verifier-only service runs). Repeatable: "
+                   "each is served at /issuers/NAME/... (NAME: the folder's name unless given), the first "
+                   "also at /credentials/issue, /credentials/status and /status/LIST.")
+@click.option("--issuer-suite", "issuer_suites", multiple=True, metavar="NAME=DIR:SUITE",
+              help="Also host DIR's key signing with another cryptosuite as configuration NAME (e.g. "
+                   "eddsa-jcs-2022 beside the folder's eddsa-rdfc-2022), sharing the folder's registry. "
+                   "Repeatable; a suite the key type cannot sign is refused.")
 @click.option("--verifier", "verifier_dir", type=click.Path(file_okay=False, exists=True),
               help="Verifier folder (made by 'skillcred request new'): also serve its OpenID4VP request_uri "
                    "and response_uri. Without --issuer: only these (no issuing, no token needed).")
@@ -69,7 +75,8 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
                    "allows it). Default: refused (no_credentials), as it shows nothing to rely on.")
 @UNSAFE_KEY_PERMISSIONS
 @errors_to_exit
-def serve(issuer_dir: str | None, verifier_dir: str | None, status_lists: tuple[str, ...], trust_file: str,
+def serve(issuer_dirs: tuple[str, ...], issuer_suites: tuple[str, ...], verifier_dir: str | None,
+          status_lists: tuple[str, ...], trust_file: str,
           host: str, port: int, workers: int, token_file: str | None,
           unsafe_open_issuing: bool, registry: str | None, public_url: str | None,
           passphrase_file: str | None, max_body_bytes: int, status_max_age: int, log_level: str,
@@ -83,7 +90,9 @@ def serve(issuer_dir: str | None, verifier_dir: str | None, status_lists: tuple[
       skillcred serve --issuer roc --trust trust.json --token-file token.txt \\
           --public-url https://vc.roc.example --workers 4 --registry postgresql://vc@db/vc
     """
-    if issuer_dir is None:
+    if not issuer_dirs:
+        if issuer_suites:
+            fail("--issuer-suite needs an --issuer (the primary configuration)")
         _serve_verifier_only(verifier_dir, trust_file, status_lists, host, port, workers, max_body_bytes,
                              log_level, access_log)
         return
@@ -93,8 +102,11 @@ def serve(issuer_dir: str | None, verifier_dir: str | None, status_lists: tuple[
         fail("issuing needs a bearer token: --token-file FILE (or --unsafe-open-issuing for tests)")
     try:
         from skillcred import service
+        from skillcred.service.state import IssuerSpec
     except ImportError as exc:
         fail(f"'skillcred serve' needs the serve extra: pip install 'skillcred[serve]' ({exc.name} is missing)")
+    specs = [IssuerSpec(*_issuer_option(v)) for v in issuer_dirs]
+    specs += [IssuerSpec(*_issuer_suite_option(v)) for v in issuer_suites]
     if unsafe_open_issuing:
         warn("--unsafe-open-issuing: anyone who can reach this service can issue and revoke credentials")
     if unsafe_no_holder_binding:
@@ -108,7 +120,8 @@ def serve(issuer_dir: str | None, verifier_dir: str | None, status_lists: tuple[
         public_url = f"http://{shown}:{port}"
     not_before = _parse_status_not_before(status_not_before)  # a bad date: one line, before anything starts
     config = service.ServiceConfig(
-        issuer_dir=issuer_dir, trust_file=trust_file, public_url=public_url.rstrip("/"), registry=registry,
+        issuer_dir=specs[0].folder, issuer_name=specs[0].name, issuers=tuple(specs[1:]),
+        trust_file=trust_file, public_url=public_url.rstrip("/"), registry=registry,
         token_file=token_file, unsafe_open_issuing=unsafe_open_issuing, passphrase_file=passphrase_file,
         max_body_bytes=max_body_bytes, status_max_age=status_max_age, max_credentials=max_credentials,
         status_not_before=format_datetime(not_before) if not_before else None,
@@ -120,10 +133,51 @@ def serve(issuer_dir: str | None, verifier_dir: str | None, status_lists: tuple[
     warn_unsafe_key_permissions(unsafe_allow_open_key_permissions)
     with security_warnings_on_stderr():
         state = service.load_state(config)  # fail here, with one line, rather than in every worker
-    state.registries.close()
-    click.echo(f"skillcred serve: issuer {state.profile.did}, registry {state.registries.kind} "
-               f"({state.registries.where}), {workers} worker(s), {config.public_url}", err=True)
+    state.close()
+    for h in state.hosted.values():
+        click.echo(f"skillcred serve: issuer {h.name}: {h.profile.did} ({h.profile.suite}), registry "
+                   f"{h.registries.kind} ({h.registries.where})", err=True)
+    click.echo(f"skillcred serve: {workers} worker(s), {config.public_url}", err=True)
     service.run(config, host=host, port=port, workers=workers, log_level=log_level, access_log=access_log)
+
+
+def _split_name(value: str, option: str) -> tuple[str | None, str]:
+    """``NAME=REST`` or ``REST``: a value whose text before the first ``=`` is a folder that
+    exists is a path, not a name (a folder may hold ``=`` in its name)."""
+    import os.path
+
+    name, sep, rest = value.partition("=")
+    if not sep or os.path.isdir(value):
+        return None, value
+    if not name:
+        fail(f"{option} {value}: the name before '=' is empty")
+    return name, rest
+
+
+def _issuer_folder(folder: str, option: str) -> str:
+    import os.path
+
+    if not os.path.isdir(folder):
+        fail(f"{option}: {folder} is not a folder")
+    return folder
+
+
+def _issuer_option(value: str) -> tuple[str, str]:
+    """``--issuer [NAME=]DIR`` as (name, folder); the name defaults to the folder's name."""
+    from pathlib import Path
+
+    name, folder = _split_name(value, "--issuer")
+    folder = _issuer_folder(folder, "--issuer")
+    return name or Path(folder).resolve().name, folder
+
+
+def _issuer_suite_option(value: str) -> tuple[str, str, str]:
+    """``--issuer-suite NAME=DIR:SUITE`` as (name, folder, suite)."""
+    name, rest = _split_name(value, "--issuer-suite")
+    folder, sep, suite = rest.rpartition(":")
+    if name is None or not sep or not folder or not suite:
+        fail(f"--issuer-suite {value}: give NAME=DIR:SUITE (e.g. roc-jcs=roc:eddsa-jcs-2022)")
+    return name, _issuer_folder(folder, "--issuer-suite"), suite
 
 
 def _serve_verifier_only(verifier_dir: str | None, trust_file: str, status_lists: tuple[str, ...], host: str,

@@ -35,7 +35,7 @@ from skillcred.registry import IssuedRecord, Registry
 if TYPE_CHECKING:  # pragma: no cover
     from skillcred.keys import KeyPair
     from skillcred.models import AchievementDefinition
-    from skillcred.service import ServiceState
+    from skillcred.service.state import ServiceState
 
 __all__ = ["add_oid4vci_routes", "issuer_for_service"]
 
