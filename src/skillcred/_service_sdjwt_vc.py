@@ -45,7 +45,7 @@ def _problem(status: int, title: str, detail: str) -> Response:
 
 def add_sdjwt_vc_routes(app: FastAPI, state: ServiceState) -> None:
     """Mount the type metadata and Token Status List routes on ``app`` for ``state``'s issuer."""
-    from skillcred.service import Problem  # the service's problem-details model (import cycle otherwise)
+    from skillcred.service.wire import Problem  # the service's problem-details model (import cycle otherwise)
 
     router = APIRouter(tags=["sd-jwt-vc"])
     problems: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "description": "Not found"},
