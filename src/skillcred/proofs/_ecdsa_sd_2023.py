@@ -420,7 +420,7 @@ def _decode_proof_value(proof_value: Any) -> tuple[bytes, Any]:
         raise ProofError("ecdsa-sd-2023 proofValue has an unknown header")
     try:
         return header, cbor.decode(raw[3:])
-    except cbor._CBORError as exc:
+    except cbor.CBORError as exc:
         raise ProofError(f"ecdsa-sd-2023 proofValue is not valid CBOR: {exc}") from None
 
 
