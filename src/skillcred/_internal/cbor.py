@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from skillcred.errors import MalformedDocument
+
 __all__ = ["COSE_MAX_DEPTH", "MAX_DEPTH", "CBORError", "Tag", "decode", "encode"]
 
 #: nesting bound of the ``ecdsa-sd-2023`` mode (a proofValue is an array of maps/arrays)
@@ -29,11 +31,14 @@ COSE_MAX_DEPTH = 32
 _SIMPLE = {20: False, 21: True, 22: None}
 
 
-class CBORError(ValueError):
+class CBORError(MalformedDocument):
     """Bytes that are not the strict CBOR subset this module reads, or a value it cannot write.
 
     Callers turn it into their own error (a ``ProofError``, a ``TokenInvalid``): the codec does
-    not know whose bytes it reads."""
+    not know whose bytes it reads. It is in the one exception tree all the same, so nothing that
+    escapes by mistake is a bare ``ValueError``."""
+
+    code = "cbor_malformed"
 
 
 @dataclass(frozen=True)
