@@ -87,9 +87,13 @@ from skillcred.verify.report import (
     VerificationReport,
     VerifiedCredential,
     VerifiedPresentation,
+    credential_maker,
 )
 
 __all__ = ["VerificationPolicy", "Verifier"]
+
+#: the only maker of :class:`VerifiedCredential` (taken once, at import: see credential_maker)
+_make_verified_credential = credential_maker()
 
 VC_V2 = "https://www.w3.org/ns/credentials/v2"
 VC_V1 = "https://www.w3.org/2018/credentials/v1"
@@ -473,7 +477,7 @@ class Verifier:
             else:
                 counted, not_counted = self._counted_claims(
                     run, cred, _issuer_id(cred), holder if kind == "presentation" else None)
-                accepted.append(VerifiedCredential(
+                accepted.append(_make_verified_credential(
                     index=i, id=cid, issuer=str(_issuer_id(cred)), issuer_name=_issuer_name(cred),
                     subject=str(_subjects(cred)[0].get("id")) if _subjects(cred) else None,
                     # ``cred`` is part of the run's private copy (or claims opened from a token):
