@@ -40,7 +40,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from pyld import jsonld as _pyld
 
 from skillcred._internal import base58, base64url, cbor, rdfc
-from skillcred._internal.jsonld import _translate, to_rdf_rows
+from skillcred._internal.jsonld import to_rdf_rows, translate_error
 from skillcred._internal.nquads import parse_nquads_terms
 from skillcred.errors import MalformedDocument, ProofError, SkillcredError
 from skillcred.keys import KeyPair, KeyType, PublicKey
@@ -218,7 +218,7 @@ def skolemize_compact_json_ld(
     except RecursionError as exc:
         raise MalformedDocument("document nests too deeply for JSON-LD processing") from exc
     except Exception as exc:
-        raise _translate(exc) from exc
+        raise translate_error(exc) from exc
     return skolemized, compact
 
 

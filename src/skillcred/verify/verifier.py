@@ -66,8 +66,8 @@ from skillcred.proofs import (
     CRYPTOSUITES,
     VERIFIABLE_CRYPTOSUITES,
     ProofReport,
-    _check_proofs_depth_checked,
     check_proofs,
+    check_proofs_depth_checked,
     signed_parts,
 )
 from skillcred.schemas import known_schema_ids, validate
@@ -609,7 +609,7 @@ class Verifier:
         if not isinstance(vp.get("proof"), Mapping | list):
             run.add("presentation.proof", 3, "failed", "the presentation is not signed", "proof_missing")
             return False, None, creds
-        report = _check_proofs_depth_checked(
+        report = check_proofs_depth_checked(
             vp, resolver=self._resolver, expected_purpose="authentication", challenge=challenge,
             domain=domain, at=when, allowed_suites=self.policy.allowed_suites, loader=self._loader)
         bad = [c for c in report.checks if c.status != "passed"]
@@ -797,7 +797,7 @@ class Verifier:
                         "issuer_key_mismatch")
             self._rest(run, prefix, cred, issuer, when, holder, opened)
             return cid, cred
-        report = _check_proofs_depth_checked(
+        report = check_proofs_depth_checked(
             cred, resolver=self._resolver, expected_purpose="assertionMethod", at=when,
             allowed_suites=self.policy.allowed_suites, loader=self._loader)
         bad = [c for c in report.checks if c.status != "passed"]
