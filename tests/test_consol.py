@@ -17,27 +17,25 @@ from __future__ import annotations
 import ast
 import dataclasses
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conftest import REPO
+from pool_support import DOMAIN, build_world
 from skillcred import jose, sdjwt
 from skillcred._internal import cbor, jws
+from skillcred._internal.fileio import load_json_object
 from skillcred.did import DidResolver, key_did, key_did_url
 from skillcred.errors import InvalidArgument, TokenInvalid
-from skillcred.issuer import Issuer, init_issuer, load_achievement
 from skillcred.keys import KeyPair
 from skillcred.match import load_profile, match
+from skillcred.trust import TrustList
 from skillcred.verify import VerificationPolicy, VerifiedCredential, VerifiedPresentation, Verifier
 from skillcred.verify import report as report_module
-from skillcred.wallet import Wallet
 
 SRC = REPO / "src" / "skillcred"
-CHALLENGE = "consol-challenge-7d1c"
-DOMAIN = "werkgever.example"
 
 
 # -- the JWS core --------------------------------------------------------------------------------
@@ -236,19 +234,14 @@ def test_a_second_encoding_of_a_cose_message_is_refused(head: bytes | None, trai
 
 
 @pytest.fixture(scope="module")
-def assessed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VerifiedPresentation]:
-    root = tmp_path_factory.mktemp("consol")
-    init_issuer(root / "roc", name="ROC Techniek", url="https://roc-techniek.example")
-    issuer = Issuer.open(root / "roc")
-    wallet = Wallet.init(root / "wallet")
-    achievement = load_achievement(REPO / "examples" / "achievements" / "cnc-programmeren.yaml")
-    record, _ = issuer.issue(achievement, wallet.holder, level="3")
-    lists = [doc for _, doc in issuer.status_list_credentials()]
-    vp = wallet.present([dict(record.document)], key=wallet.holder_key(), challenge=CHALLENGE, domain=DOMAIN)
-    result = Verifier(VerificationPolicy(), status_lists=lists).assess(vp, challenge=CHALLENGE, domain=DOMAIN)
-    issuer.close()
-    assert len(result.accepted) == 1, result.report.failures()
-    yield result
+def assessed(tmp_path_factory: pytest.TempPathFactory) -> VerifiedPresentation:
+    """Jan's presentation of the shared pool world, through the real verifier."""
+    world = build_world(tmp_path_factory.mktemp("consol"))
+    verifier = Verifier(VerificationPolicy(trust=TrustList.load(world.trust)),
+                        status_lists=[load_json_object(p) for p in world.status])
+    result = verifier.assess(world.presentation("jan"), challenge=world.challenge("jan"), domain=DOMAIN)
+    assert len(result.accepted) >= 3, result.report.failures()
+    return result
 
 
 def _fields(vc: VerifiedCredential) -> dict[str, Any]:
