@@ -60,11 +60,11 @@ __all__ = [
     "verify_signature",
 ]
 
+#: JWS algorithms accepted, and the skillcred key type each one requires (``jose`` re-exports it).
 ALLOWED_ALGORITHMS: dict[str, str] = {"EdDSA": "ed25519", "ES256": "p256", "ES384": "p384", "ES512": "p521"}
 
+#: the largest token (characters, or COSE bytes) looked at: bounds the work before any check
 MAX_TOKEN = 1_000_000
-
-
 
 b64u = base64url.encode
 
@@ -87,11 +87,14 @@ def json_loads(data: bytes, what: str) -> Any:
 
 
 def json_bytes(obj: Any) -> bytes:
+    """Compact UTF-8 JSON, the bytes a header or payload is signed as."""
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 @dataclass(frozen=True)
 class Compact:
+    """A compact JWS whose shape and ``alg`` passed, not yet verified."""
+
     header: dict[str, Any]
     payload: Any
     signing_input: bytes
@@ -99,6 +102,7 @@ class Compact:
 
 
 def parse_compact(token: str, what: str = "token") -> Compact:
+    """Split and decode a compact JWS, refusing a bad ``alg`` before the payload is read."""
     if not isinstance(token, str):
         raise TokenInvalid("malformed", f"{what} must be a string (a compact JWS)")
     if len(token) > MAX_TOKEN:
@@ -118,6 +122,7 @@ def parse_compact(token: str, what: str = "token") -> Compact:
 
 
 def check_alg(header: Mapping[str, Any], what: str = "token") -> str:
+    """The header's ``alg`` if allowed; no ``crit``, no key carried in the token itself."""
     alg = header.get("alg")
     if not isinstance(alg, str):
         raise TokenInvalid("alg_missing", f"{what} header has no 'alg'")
@@ -141,6 +146,7 @@ def check_alg(header: Mapping[str, Any], what: str = "token") -> str:
 
 
 def media_type_equal(value: Any, expected: str) -> bool:
+    """``typ``/``cty`` comparison per RFC 7515 §4.1.9: case-insensitive, ``application/`` optional."""
     if not isinstance(value, str):
         return False
     v = value.strip().lower()
@@ -150,6 +156,8 @@ def media_type_equal(value: Any, expected: str) -> bool:
 
 
 def check_media_type(header: Mapping[str, Any], expected_typ: str | tuple[str, ...], what: str) -> str:
+    """The accepted ``typ`` the header declares (and a ``cty`` that agrees): a token of one kind
+    is never taken for another."""
     accepted = (expected_typ,) if isinstance(expected_typ, str) else tuple(expected_typ)
     typ = header.get("typ")
     match = next((t for t in accepted if media_type_equal(typ, t)), None)
@@ -167,6 +175,7 @@ def check_media_type(header: Mapping[str, Any], expected_typ: str | tuple[str, .
 
 
 def id_of(value: Any) -> str | None:
+    """A URL string, or the ``id`` of an object (``issuer``/``holder`` take either form)."""
     if isinstance(value, str):
         return value
     if isinstance(value, Mapping) and isinstance(value.get("id"), str):
@@ -195,6 +204,7 @@ def controller_claim(claims: Mapping[str, Any], role: Literal["issuer", "holder"
 
 
 def jwk_thumbprint(jwk: Mapping[str, Any]) -> str | None:
+    """The RFC 7638 thumbprint of a public JWK (a ``kid`` may be one), or None if unreadable."""
     try:
         public = {k: v for k, v in jwk.items() if k in ("kty", "crv", "x", "y", "n", "e")}
         return str(_jwk.JWK(**public).thumbprint())
@@ -232,6 +242,8 @@ def resolve_kid(resolver: DidResolver, kid: Any, party: str | None, what: str) -
 
 
 def find_relative_kid(resolver: DidResolver, kid: str, party: str) -> str:
+    """The method of ``party``'s document a relative ``kid`` names (fragment, JWK ``kid`` or
+    thumbprint): looked up only in the document of the party the key must belong to."""
     kid = kid.removeprefix("#")
     doc = resolver.resolve(party)
     base = str(doc.get("id", party))
@@ -268,6 +280,7 @@ def find_kid_anywhere(resolver: DidResolver, kid: str) -> str:
 
 
 def unsafe_party_binding(skip: bool, what: str) -> None:
+    """Warn (SkillcredSecurityWarning) when a proof-only check leaves out the key binding."""
     if skip:
         warnings.warn(f"UNSAFE: the {what}'s key is not required to be its issuer's/holder's "
                       "(unsafe_skip_party_binding=True): only the signature is checked",
@@ -275,6 +288,7 @@ def unsafe_party_binding(skip: bool, what: str) -> None:
 
 
 def verify_signature(parsed: Compact, method: ResolvedMethod, what: str) -> None:
+    """The key must be of the type ``alg`` names (no algorithm confusion), then the signature."""
     alg = parsed.header["alg"]
     if method.public_key.key_type != ALLOWED_ALGORITHMS[alg]:
         raise TokenInvalid(
@@ -286,6 +300,7 @@ def verify_signature(parsed: Compact, method: ResolvedMethod, what: str) -> None
 
 
 def check_purpose(method: ResolvedMethod, purpose: str, what: str) -> None:
+    """The key is listed under the verification relationship the token needs."""
     if not method.authorized_for(purpose):
         raise TokenInvalid(
             "key_not_authorized", f"{what} key {method.id} is not listed under {purpose}"
@@ -318,6 +333,7 @@ def check_times(claims: Mapping[str, Any], at: datetime, what: str, *, leeway: i
 
 
 def as_utc(at: datetime | None) -> datetime:
+    """``at`` (now when None) as an aware UTC time; a naive time is read as UTC."""
     if at is None:
         return utcnow()
     return at if at.tzinfo else at.replace(tzinfo=UTC)
@@ -325,6 +341,7 @@ def as_utc(at: datetime | None) -> datetime:
 
 
 def sign_jws(header: dict[str, Any], payload: bytes, key: KeyPair) -> str:
+    """A compact JWS of ``payload`` under ``header``, signed with ``key``."""
     signing_input = f"{b64u(json_bytes(header))}.{b64u(payload)}"
     return f"{signing_input}.{b64u(key.sign(signing_input.encode('ascii')))}"
 
