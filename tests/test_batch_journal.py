@@ -258,6 +258,6 @@ def test_cli_jsonl_batch_and_its_misuse(template: Path, tmp_path: Path) -> None:
     single = subprocess.run([*skillcred, "issue", "--issuer", str(root / "issuer"), "--achievement", str(ACHIEVEMENT),
                              "--subject", "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK", "--jsonl"],
                             capture_output=True, text=True, env=env, timeout=60, check=False)
-    assert single.returncode == 2 and "--jsonl: only with --batch" in single.stderr
+    assert single.returncode == 2 and "--jsonl: only with --batch ROSTER" in single.stderr
     assert "Traceback" not in single.stderr
 

@@ -135,7 +135,8 @@ def test_help_summaries_are_the_commands_own() -> None:
     from skillcred._cli import _COMMANDS, _SUMMARIES, cli
 
     ctx = click.Context(cli)
-    assert set(_SUMMARIES) <= set(_COMMANDS)
+    # every command has its summary: one without would be imported by every `skillcred --help`
+    assert set(_SUMMARIES) == set(_COMMANDS), sorted(set(_COMMANDS) ^ set(_SUMMARIES))
     for name, summary in _SUMMARIES.items():
         cmd = cli.get_command(ctx, name)
         assert cmd is not None and not cmd.hidden

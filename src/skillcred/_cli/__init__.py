@@ -48,16 +48,20 @@ _COMMANDS: dict[str, tuple[str, str]] = {
 # import every command module (all of the library) just to print one line each.
 # tests/test_cold_start.py checks each entry against the command's real help.
 _SUMMARIES: dict[str, str] = {
+    "badge": "Baked badges: a credential inside its badge image (PNG or SVG, Open Badges 3.0).",
     "did": "DIDs for keys: did:key (offline) and did:web documents.",
     "esco": "The ESCO classification of occupations and skills (offline).",
     "issue": "Issue a signed skills-passport credential (or a whole class with --batch).",
     "issuer": "Set up a training institute (or assessor) as an issuer.",
     "keys": "Create and inspect signing keys (Ed25519, P-256, P-384).",
     "match": "Verify a candidate's PRESENTATION, then lay it next to a job profile.",
+    "offer": "Offer a credential into a worker's wallet (OpenID4VCI, pre-authorized code).",
     "passport": "Show your skills passport: diplomas, vocational skills, on-the-job learning, soft skills.",
     "present": "Sign a presentation of chosen credentials for one employer (challenge + domain).",
+    "pool": "The talent pool: verified once, searched many times, with the candidate in control.",
     "profile": "Job profiles (the requirements of a vacancy).",
     "rank": "Verify and match every presentation (*.json) in FOLDER; best candidates first.",
+    "request": "Ask candidates' wallets for their credentials over OpenID4VP (the vacancy is the query).",
     "revoke": "Revoke a credential for good (fraud, error). Publish afterwards.",
     "serve": "Serve the W3C VC-API: issue, verify, status lists (ready when GET /health answers 200).",
     "sign": "Add a Data Integrity proof to the JSON-LD document FILE ('-' for stdin).",
