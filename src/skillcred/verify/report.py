@@ -4,7 +4,7 @@ indeterminate with a reason; the report is frozen and cannot be mistaken for a b
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import InitVar, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from skillcred.claims import Claim
@@ -125,25 +125,42 @@ class VerifiedCredential:
     claims: tuple[Claim, ...] = ()
     #: the claims that may not, each with why ("outside the trust scope", "about someone else")
     not_counted: tuple[tuple[str, str], ...] = ()
-    #: the construction token only :func:`credential_maker`'s maker passes: a hand-made
-    #: ``VerifiedCredential(...)`` (or a ``dataclasses.replace`` of a real one, which could swap
-    #: its claims) is refused, so matching can only ever count what the verifier accepted
-    made_by: InitVar[object] = None
+    #: the construction token, which only :func:`credential_maker`'s maker passes: a hand-made
+    #: ``VerifiedCredential(...)`` is refused, so matching only ever counts what the verifier
+    #: accepted. It is a field (not an init-only value) so that ``dataclasses.replace`` of a
+    #: verified one -- renumbering it, as an OpenID4VP response does -- carries it over.
+    _made_by: object = field(default=None, repr=False, compare=False)
 
-    def __post_init__(self, made_by: object) -> None:
-        if made_by is not _MAKER_TOKEN:
+    def __post_init__(self) -> None:
+        if self._made_by is not _MAKER_TOKEN:
             raise InvalidArgument(
                 "a VerifiedCredential is made only by the verifier (skillcred.verify.Verifier): "
                 "verify the credential or presentation instead of building one")
 
 
+class _Token:
+    """The one construction token: the same object after copy, deepcopy and pickling, so a
+    copied VerifiedCredential stays one the verifier made."""
+
+    __slots__ = ()
+
+    def __copy__(self) -> _Token:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Token:
+        return self
+
+    def __reduce__(self) -> str:
+        return "_MAKER_TOKEN"  # pickled by reference to this module's global
+
+
 #: held by this module alone; see :func:`credential_maker`
-_MAKER_TOKEN = object()
+_MAKER_TOKEN = _Token()
 _maker_handed_out = False
 
 
 def _make_verified_credential(**fields: Any) -> VerifiedCredential:
-    return VerifiedCredential(**fields, made_by=_MAKER_TOKEN)
+    return VerifiedCredential(**fields, _made_by=_MAKER_TOKEN)
 
 
 def credential_maker() -> Callable[..., VerifiedCredential]:
