@@ -392,5 +392,5 @@ def test_cbor_subset() -> None:
         b"\x18\x01", b"\x9f", b"\x81", b"\x00\x00", b"\xa2\x00\x00\x00\x00", b"\xc0\x00", b"\x20"
     )
     for bad in bad_items:
-        with pytest.raises(cbor._CBORError):
+        with pytest.raises(cbor.CBORError):
             cbor.decode(bad)

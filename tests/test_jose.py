@@ -346,14 +346,15 @@ def test_cose_round_trip_and_envelope(web_keys: tuple[KeyPair, KeyPair], resolve
 @pytest.mark.parametrize("alg_id", [5, -37, -47, -257, 0, None])
 def test_cose_algorithms_outside_the_allow_list(alg_id: Any, ed_key: KeyPair) -> None:
     """HMAC 256/256 (5), PS256, ES256K, RS256, no alg: refused before any key is resolved."""
-    from skillcred.jose import _cbor_encode, verify_cose
+    from skillcred._internal import cbor
+    from skillcred.jose import verify_cose
 
     header: dict[Any, Any] = {3: "application/vc", 4: key_did_url(ed_key.public_key).encode(),
                               16: "application/vc+cose"}
     if alg_id is not None:
         header[1] = alg_id
     payload = json.dumps(credential(key_did(ed_key.public_key))).encode()
-    cose = b"\xd2" + _cbor_encode([_cbor_encode(header), {}, payload, b"x" * 64])
+    cose = b"\xd2" + cbor.encode([cbor.encode(header, cose=True), {}, payload, b"x" * 64], cose=True)
     with pytest.raises(TokenInvalid) as err:
         verify_cose(cose, resolver=SpyResolver(), expected_typ="vc+cose")
     assert err.value.reason == "alg_not_allowed"

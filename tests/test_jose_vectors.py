@@ -47,10 +47,10 @@ from typing import Any
 import pytest
 
 from conftest import VECTORS, vectors_dir
+from skillcred._internal.jws import b64u_decode as _b64u_decode
 from skillcred.did import DidResolver
 from skillcred.errors import SkillcredError, TokenInvalid
 from skillcred.jose import (
-    _b64u_decode,
     _cbor_decode,
     _cose_bytes,
     _sig_structure,
@@ -232,7 +232,7 @@ def test_vector(case: dict[str, Any], resolver: DidResolver) -> None:
         assert result.credentials[2].payload["issuer"] == CONTROLLER
         return
     if number == 31:  # see the module docstring: valid COSE signature, holder not bound to it
-        msg = _cbor_decode(_cose_bytes(token))[2]
+        msg = _cbor_decode(_cose_bytes(token)).value
         key = PublicKey.from_jwk(_vm("vm-p384.json")["publicKeyJwk"])
         assert key.verify(msg[3], _sig_structure(msg[0], msg[2]))
         with pytest.raises(TokenInvalid) as err:
@@ -287,7 +287,7 @@ def test_these_failure_fixtures_have_valid_signatures(name: str, key_file: str, 
 
 
 def test_fixture_kids_are_jwk_thumbprints(resolver: DidResolver) -> None:
-    from skillcred.jose import _jwk_thumbprint
+    from skillcred._internal.jws import jwk_thumbprint as _jwk_thumbprint
 
     del resolver
     for name in KEY_FILES:

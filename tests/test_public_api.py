@@ -25,22 +25,9 @@ DOCS = ROOT / "docs" / "stability.md"
 # (importing module, module imported from, name): private names imported across modules today.
 # Known debt, not a licence: remove an entry when its import goes; never add one without a reason.
 KNOWN_PRIVATE_IMPORTS: frozenset[tuple[str, str, str]] = frozenset(
-    # sdjwt shares the JWS helpers of jose (issue #14 item 4: a private JWS core for both).
-    {("skillcred.sdjwt", "skillcred.jose", name) for name in (
-        "_as_utc", "_b64u", "_b64u_decode", "_check_media_type", "_check_purpose", "_check_times",
-        "_controller_claim", "_json_bytes", "_json_loads", "_media_type_equal", "_parse_compact",
-        "_resolve_kid", "_sign_jws", "_verify_nested", "_verify_signature",
-    )}
-    | {
-        # the ecdsa-sd-2023 suite reuses the JSON-LD error translation of the fast expander.
-        ("skillcred.proofs._ecdsa_sd_2023", "skillcred._internal.jsonld", "_translate"),
-        # the verifier calls the proof check without repeating the document depth check it did.
-        ("skillcred.verify.verifier", "skillcred.proofs", "_check_proofs_depth_checked"),
+    {
         # the issuer's batch path yields the batch worker's failure marker back to the registry.
         ("skillcred.issuer", "skillcred._internal.batch", "_BuildFailed"),
-        # the ecdsa-sd-2023 suite turns the CBOR codec's own error into a ProofError
-        # (issue #14 item 4: one strict CBOR codec with a public error).
-        ("skillcred.proofs._ecdsa_sd_2023", "skillcred._internal.cbor", "_CBORError"),
     }
 )
 

@@ -259,7 +259,8 @@ def test_digest_referenced_twice(issuer_key: KeyPair, resolver: DidResolver) -> 
     cred = skills_credential()
     cred["credentialSubject"]["_sd"] = [digest]
     cred["credentialSubject"]["achievement"]["_sd"] = [digest]
-    from skillcred.jose import _json_bytes, _sign_jws
+    from skillcred._internal.jws import json_bytes as _json_bytes
+    from skillcred._internal.jws import sign_jws as _sign_jws
 
     jwt = _sign_jws({"alg": "ES256", "typ": "vc+sd-jwt", "kid": kid_of(issuer_key)}, _json_bytes(cred), issuer_key)
     token = f"{jwt}~{disclosure}~"
@@ -288,7 +289,8 @@ def test_key_binding_checks(sd_jwt: str, holder_key: KeyPair, resolver: DidResol
     # a KB-JWT signed by another key (forged around the holder-side check)
     other = KeyPair.generate("ed25519")
     good = present(sd_jwt, holder_key, ["/credentialSubject/level"])
-    from skillcred.jose import _json_bytes, _sign_jws
+    from skillcred._internal.jws import json_bytes as _json_bytes
+    from skillcred._internal.jws import sign_jws as _sign_jws
 
     kb_payload = payload_of(good.split("~")[-1])
     forged_kb = _sign_jws({"alg": "EdDSA", "typ": "kb+jwt"}, _json_bytes(kb_payload), other)
@@ -340,7 +342,8 @@ def test_fixture_selective_credential() -> None:
 
 
 def test_deeply_nested_payload_is_refused(issuer_key: KeyPair, resolver: DidResolver) -> None:
-    from skillcred.jose import _json_bytes, _sign_jws
+    from skillcred._internal.jws import json_bytes as _json_bytes
+    from skillcred._internal.jws import sign_jws as _sign_jws
 
     deep: Any = "x"
     for _ in range(150):

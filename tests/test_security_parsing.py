@@ -24,16 +24,15 @@ from typing import Any
 import pytest
 
 from service_support import IssuerSetup, Server, make_issuer, start_server
-from skillcred._internal import base64url, strictjson
+from skillcred._internal import base64url, cbor, strictjson
 from skillcred._internal.fileio import load_json_file, parse_json
+from skillcred._internal.jws import json_bytes as _json_bytes
+from skillcred._internal.jws import sign_jws as _sign_jws
 from skillcred.did import DidResolver, key_did, key_did_url
 from skillcred.errors import PARSING_ERROR, InvalidArgument, MalformedDocument, ProofError, TokenInvalid
 from skillcred.jose import (
     _COSE_ALG_IDS,
-    _cbor_encode,
-    _json_bytes,
     _sig_structure,
-    _sign_jws,
     envelop_credential,
     secure_credential_cose,
     secure_credential_jwt,
@@ -523,9 +522,9 @@ def test_a_flipped_unused_bit_in_the_kb_jwt_signature(key: KeyPair, holder_key: 
 
 
 def _cose(key: KeyPair, payload: bytes) -> bytes:
-    protected = _cbor_encode({1: _COSE_ALG_IDS["EdDSA"], 3: "application/vc", 4: key_did_url(key.public_key).encode(),
-                              16: "application/vc+cose"})
-    return b"\xd2" + _cbor_encode([protected, {}, payload, key.sign(_sig_structure(protected, payload))])
+    protected = cbor.encode({1: _COSE_ALG_IDS["EdDSA"], 3: "application/vc", 4: key_did_url(key.public_key).encode(),
+                             16: "application/vc+cose"}, cose=True)
+    return b"\xd2" + cbor.encode([protected, {}, payload, key.sign(_sig_structure(protected, payload))], cose=True)
 
 
 @pytest.mark.parametrize("members,expected", [

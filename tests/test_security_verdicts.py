@@ -423,7 +423,7 @@ def _raw_sd_jwt(key: KeyPair, kid: str, payload: dict[str, Any], hidden: dict[st
     import hashlib
     import secrets
 
-    from skillcred.jose import _sign_jws
+    from skillcred._internal.jws import sign_jws as _sign_jws
 
     def b64(data: bytes) -> str:
         return base64.urlsafe_b64encode(data).rstrip(b"=").decode()

@@ -23,7 +23,8 @@ an acceptable shape:
 7. in a presentation, every ``EnvelopedVerifiableCredential`` is unwrapped and verified.
 
 COSE (``application/vc+cose``, a tagged COSE_Sign1 with the credential as JSON payload) gets
-the same checks through :func:`verify_cose` (a small strict CBOR reader is built in).
+the same checks through :func:`verify_cose` (CBOR read by the one strict codec,
+:mod:`skillcred._internal.cbor` in COSE mode).
 
 Every failure is a :class:`~skillcred.errors.TokenInvalid` with a named ``reason``.
 """
@@ -32,26 +33,20 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 import urllib.parse
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from jwcrypto import jwk as _jwk
 
-from skillcred._internal import base64url, strictjson
-from skillcred._internal.timeutil import parse_datetime, utcnow
+from skillcred._internal import cbor, jws
 from skillcred.did import DidResolver, ResolvedMethod
 from skillcred.errors import (
-    DidDocumentConflict,
     InvalidArgument,
     MalformedDocument,
-    ResolutionError,
-    SkillcredSecurityWarning,
     TokenInvalid,
     UnsupportedFeature,
 )
@@ -79,267 +74,9 @@ __all__ = [
 ]
 
 #: JWS algorithms accepted, and the skillcred key type each one requires.
-ALLOWED_ALGORITHMS: dict[str, str] = {"EdDSA": "ed25519", "ES256": "p256", "ES384": "p384", "ES512": "p521"}
+ALLOWED_ALGORITHMS: dict[str, str] = jws.ALLOWED_ALGORITHMS
 
-_MAX_TOKEN = 1_000_000
 _ENVELOPED = "EnvelopedVerifiableCredential"
-
-
-_b64u = base64url.encode
-
-
-def _b64u_decode(text: str, what: str) -> bytes:
-    """Canonical unpadded base64url only: one token has exactly one encoding (no malleability)."""
-    try:
-        return base64url.decode(text)
-    except ValueError as exc:
-        raise TokenInvalid("malformed", f"{what} is {exc}") from exc
-
-
-def _json_loads(data: bytes, what: str) -> Any:
-    """Strict JSON (:mod:`skillcred._internal.strictjson`): no duplicate names, no NaN or
-    Infinity, UTF-8 only; a header or claim means the same to every parser."""
-    try:
-        return strictjson.loads(data)
-    except MalformedDocument as exc:
-        raise TokenInvalid("malformed", f"{what} is not strict UTF-8 JSON: {exc.message}") from exc
-
-
-def _json_bytes(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-@dataclass(frozen=True)
-class _Compact:
-    header: dict[str, Any]
-    payload: Any
-    signing_input: bytes
-    signature: bytes
-
-
-def _parse_compact(token: str, what: str = "token") -> _Compact:
-    if not isinstance(token, str):
-        raise TokenInvalid("malformed", f"{what} must be a string (a compact JWS)")
-    if len(token) > _MAX_TOKEN:
-        raise TokenInvalid("malformed", f"{what} is too large")
-    parts = token.strip().split(".")
-    if len(parts) != 3:
-        raise TokenInvalid(
-            "malformed", f"{what} is not a compact JWS (three base64url parts separated by '.')"
-        )
-    header = _json_loads(_b64u_decode(parts[0], f"{what} header"), f"{what} header")
-    if not isinstance(header, dict):
-        raise TokenInvalid("malformed", f"{what} header is not a JSON object")
-    _check_alg(header, what)  # before anything else is looked at: no key use for a bad alg
-    payload = _json_loads(_b64u_decode(parts[1], f"{what} payload"), f"{what} payload")
-    signature = _b64u_decode(parts[2], f"{what} signature")
-    return _Compact(header, payload, f"{parts[0]}.{parts[1]}".encode("ascii"), signature)
-
-
-def _check_alg(header: Mapping[str, Any], what: str = "token") -> str:
-    alg = header.get("alg")
-    if not isinstance(alg, str):
-        raise TokenInvalid("alg_missing", f"{what} header has no 'alg'")
-    if alg not in ALLOWED_ALGORITHMS:
-        kind = (
-            "unsecured JWS" if alg.lower() == "none"
-            else "symmetric (HMAC) algorithm" if alg.upper().startswith("HS")
-            else "algorithm"
-        )
-        raise TokenInvalid(
-            "alg_not_allowed",
-            f"{what}: {kind} {alg!r} is not allowed (allowed: {', '.join(ALLOWED_ALGORITHMS)})",
-        )
-    if "crit" in header:
-        raise TokenInvalid("crit_not_understood", f"{what} header has 'crit' extensions we do not process")
-    for name in ("jwk", "jku", "x5u", "x5c"):
-        if name in header:
-            # Keys come from the issuer's controller document only, never from the token.
-            raise TokenInvalid("embedded_key_not_allowed", f"{what} header carries {name!r}")
-    return alg
-
-
-def _media_type_equal(value: Any, expected: str) -> bool:
-    if not isinstance(value, str):
-        return False
-    v = value.strip().lower()
-    if v.startswith("application/"):
-        v = v[len("application/"):]
-    return v == expected.lower()
-
-
-def _check_media_type(header: Mapping[str, Any], expected_typ: str | tuple[str, ...], what: str) -> str:
-    accepted = (expected_typ,) if isinstance(expected_typ, str) else tuple(expected_typ)
-    typ = header.get("typ")
-    match = next((t for t in accepted if _media_type_equal(typ, t)), None)
-    if match is None:
-        raise TokenInvalid(
-            "media_type_invalid", f"{what} typ is {typ!r}, expected {' or '.join(accepted)!s}"
-        )
-    if "cty" in header:
-        cty_expected = "vp" if match.startswith("vp+") else "vc" if match.startswith("vc+") else None
-        if cty_expected and not _media_type_equal(header["cty"], cty_expected):
-            raise TokenInvalid(
-                "media_type_invalid", f"{what} cty is {header['cty']!r}, expected {cty_expected!r}"
-            )
-    return match
-
-
-def _id_of(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Mapping) and isinstance(value.get("id"), str):
-        return str(value["id"])
-    return None
-
-
-def _controller_claim(claims: Mapping[str, Any], role: Literal["issuer", "holder"]) -> str:
-    """The party the signing key must belong to: ``issuer`` (credential) or ``holder``.
-
-    ``iss``, when present, must agree (VC-JOSE-COSE §3.1.1); when the role member is absent,
-    ``iss`` names the party.
-    """
-    named = _id_of(claims.get(role)) if role in claims else None
-    if role in claims and named is None:
-        raise TokenInvalid("malformed", f"{role} is neither a URL string nor an object with an id")
-    iss = claims.get("iss")
-    if iss is not None and not isinstance(iss, str):
-        raise TokenInvalid("malformed", "iss is not a string")
-    if named is not None and iss is not None and iss != named:
-        raise TokenInvalid("iss_mismatch", f"iss {iss!r} does not match {role} {named!r}")
-    party = named or iss
-    if not party:
-        raise TokenInvalid(f"{role}_missing", f"no {role} (and no iss): the key cannot be bound")
-    return party
-
-
-def _jwk_thumbprint(jwk: Mapping[str, Any]) -> str | None:
-    try:
-        public = {k: v for k, v in jwk.items() if k in ("kty", "crv", "x", "y", "n", "e")}
-        return str(_jwk.JWK(**public).thumbprint())
-    except Exception:  # jwcrypto raises many types for keys it cannot read
-        return None
-
-
-def _resolve_kid(resolver: DidResolver, kid: Any, party: str | None, what: str) -> ResolvedMethod:
-    """Resolve ``kid`` to a verification method controlled by ``party``.
-
-    ``party=None`` (a proof-only check, ``unsafe_skip_party_binding``): the method may be any
-    one the resolver's documents hold, whoever controls it; a relative ``kid`` must then match
-    exactly one of them."""
-    if not isinstance(kid, str) or not kid:
-        raise TokenInvalid("kid_missing", f"{what} header has no 'kid'")
-    try:
-        if ":" in kid.split("#", 1)[0]:  # an absolute URL / DID URL
-            method = resolver.resolve_method(kid)
-        elif party is None:
-            method = resolver.resolve_method(_find_kid_anywhere(resolver, kid))
-        else:
-            method = resolver.resolve_method(_find_relative_kid(resolver, kid, party))
-    except DidDocumentConflict as exc:
-        raise TokenInvalid(exc.code, f"{what} kid {kid!r}: {exc.message}") from exc
-    except ResolutionError as exc:
-        raise TokenInvalid("kid_unresolved", f"{what} kid {kid!r}: {exc.message}") from exc
-    except UnsupportedFeature as exc:
-        raise TokenInvalid("kid_unresolved", f"{what} kid {kid!r}: {exc.message}") from exc
-    if party is not None and method.controller != party:
-        raise TokenInvalid(
-            "issuer_key_mismatch",
-            f"{what} is signed with a key of {method.controller!r}, not of {party!r}",
-        )
-    return method
-
-
-def _find_relative_kid(resolver: DidResolver, kid: str, party: str) -> str:
-    kid = kid.removeprefix("#")
-    doc = resolver.resolve(party)
-    base = str(doc.get("id", party))
-    candidates = list(doc.get("verificationMethod") or [])
-    for vm in candidates:
-        if not isinstance(vm, dict):
-            continue
-        vid = vm.get("id")
-        if not isinstance(vid, str):
-            continue
-        vm_id = base + vid if vid.startswith("#") else vid
-        if vm_id.partition("#")[2] == kid:
-            return vm_id
-        jwk = vm.get("publicKeyJwk")
-        if isinstance(jwk, dict) and (jwk.get("kid") == kid or _jwk_thumbprint(jwk) == kid):
-            return vm_id
-    raise ResolutionError(f"no verification method with kid {kid!r} in the document of {party}")
-
-
-def _find_kid_anywhere(resolver: DidResolver, kid: str) -> str:
-    """The one verification method, in any document the resolver holds, that a relative
-    ``kid`` names (by fragment, JWK ``kid`` or thumbprint)."""
-    found: set[str] = set()
-    for doc_id in resolver.known():
-        try:
-            found.add(_find_relative_kid(resolver, kid, doc_id))
-        except (ResolutionError, DidDocumentConflict):
-            continue
-    if len(found) == 1:
-        return found.pop()
-    if found:
-        raise ResolutionError(f"kid {kid!r} matches methods of several documents: {', '.join(sorted(found))}")
-    raise ResolutionError(f"no verification method with kid {kid!r} in the documents given")
-
-
-def _unsafe_party_binding(skip: bool, what: str) -> None:
-    if skip:
-        warnings.warn(f"UNSAFE: the {what}'s key is not required to be its issuer's/holder's "
-                      "(unsafe_skip_party_binding=True): only the signature is checked",
-                      SkillcredSecurityWarning, stacklevel=3)
-
-
-def _verify_signature(parsed: _Compact, method: ResolvedMethod, what: str) -> None:
-    alg = parsed.header["alg"]
-    if method.public_key.key_type != ALLOWED_ALGORITHMS[alg]:
-        raise TokenInvalid(
-            "alg_key_mismatch",
-            f"{what} header alg {alg} does not fit the {method.public_key.key_type} key of kid",
-        )
-    if not method.public_key.verify(parsed.signature, parsed.signing_input):
-        raise TokenInvalid("signature_invalid", f"{what} signature does not verify")
-
-
-def _check_purpose(method: ResolvedMethod, purpose: str, what: str) -> None:
-    if not method.authorized_for(purpose):
-        raise TokenInvalid(
-            "key_not_authorized", f"{what} key {method.id} is not listed under {purpose}"
-        )
-
-
-def _check_times(claims: Mapping[str, Any], at: datetime, what: str, *, leeway: int = 60,
-                 compare: bool = True) -> None:
-    """``exp``/``nbf`` must be NumericDates (RFC 7519 §2: always checked, a malformed token is
-    malformed whenever it is looked at); with ``compare`` they and the credential's validity
-    period are compared with ``at`` (off for a proof-only check)."""
-    now = at.timestamp()
-    for name in ("exp", "nbf"):
-        value = claims.get(name)
-        if name in claims and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise TokenInvalid("malformed", f"{what} {name} is not a NumericDate")
-    if not compare:
-        return
-    if "exp" in claims and now > claims["exp"] + leeway:
-        raise TokenInvalid("expired", f"{what} expired (exp)")
-    if "nbf" in claims and now + leeway < claims["nbf"]:
-        raise TokenInvalid("not_yet_valid", f"{what} is not valid yet (nbf)")
-    try:
-        if "validUntil" in claims and at > parse_datetime(claims["validUntil"], field="validUntil"):
-            raise TokenInvalid("expired", f"{what} expired (validUntil)")
-        if "validFrom" in claims and at < parse_datetime(claims["validFrom"], field="validFrom"):
-            raise TokenInvalid("not_yet_valid", f"{what} is not valid yet (validFrom)")
-    except MalformedDocument as exc:
-        raise TokenInvalid("malformed", f"{what}: {exc.message}") from exc
-
-
-def _as_utc(at: datetime | None) -> datetime:
-    if at is None:
-        return utcnow()
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 # -- issuing -------------------------------------------------------------------------------------
@@ -370,11 +107,6 @@ def key_pair_from_jwk(jwk: Mapping[str, Any]) -> KeyPair:
         ) from exc
 
 
-def _sign_jws(header: dict[str, Any], payload: bytes, key: KeyPair) -> str:
-    signing_input = f"{_b64u(_json_bytes(header))}.{_b64u(payload)}"
-    return f"{signing_input}.{_b64u(key.sign(signing_input.encode('ascii')))}"
-
-
 def _secure(document: Mapping[str, Any], key: KeyPair, kid: str, kind: Literal["vc", "vp"]) -> str:
     if not isinstance(document, Mapping):
         raise InvalidArgument(f"the {'credential' if kind == 'vc' else 'presentation'} must be a JSON object")
@@ -388,7 +120,7 @@ def _secure(document: Mapping[str, Any], key: KeyPair, kid: str, kind: Literal["
     if "proof" in document:
         raise InvalidArgument("the document already has an embedded proof; secure the unsigned one")
     header = {"alg": key.public_key.jws_algorithm, "kid": kid, "typ": f"{kind}+jwt", "cty": kind}
-    return _sign_jws(header, _json_bytes(dict(document)), key)
+    return jws.sign_jws(header, jws.json_bytes(dict(document)), key)
 
 
 def secure_credential_jwt(credential: dict[str, Any], key: KeyPair, *, kid: str) -> str:
@@ -476,7 +208,7 @@ def verify_enveloped_credential(
     raise TokenInvalid("enveloped_credential_malformed", f"unknown enveloped media type {media_type!r}")
 
 
-def _verify_nested(
+def verify_nested(
     claims: Mapping[str, Any], resolver: DidResolver, at: datetime, skip_unsupported: bool,
     check_times: bool = True,
 ) -> tuple[tuple[Any, ...], tuple[str, ...]]:
@@ -537,9 +269,9 @@ def verify_jwt(
         raise InvalidArgument("expected_typ must be 'vc+jwt' or 'vp+jwt'")
     kind = expected_typ[:2]
     what = "credential" if kind == "vc" else "presentation"
-    when = _as_utc(at)
-    parsed = _parse_compact(token, what)
-    _check_media_type(parsed.header, expected_typ, what)
+    when = jws.as_utc(at)
+    parsed = jws.parse_compact(token, what)
+    jws.check_media_type(parsed.header, expected_typ, what)
     claims = parsed.payload
     if not isinstance(claims, dict):
         raise TokenInvalid("malformed", f"{what} payload is not a JSON object")
@@ -554,10 +286,10 @@ def verify_jwt(
     wanted = "VerifiableCredential" if kind == "vc" else "VerifiablePresentation"
     if not isinstance(types, list) or wanted not in types:
         raise TokenInvalid("type_invalid", f"{what} type does not include {wanted}")
-    party = _controller_claim(claims, "issuer" if kind == "vc" else "holder")
-    _unsafe_party_binding(unsafe_skip_party_binding, what)
-    method = _resolve_kid(resolver, parsed.header.get("kid"), None if unsafe_skip_party_binding else party, what)
-    _verify_signature(parsed, method, what)
+    party = jws.controller_claim(claims, "issuer" if kind == "vc" else "holder")
+    jws.unsafe_party_binding(unsafe_skip_party_binding, what)
+    method = jws.resolve_kid(resolver, parsed.header.get("kid"), None if unsafe_skip_party_binding else party, what)
+    jws.verify_signature(parsed, method, what)
     return _finish(claims, parsed.header, str(parsed.header["kid"]), method, kind=kind, purpose=purpose,
                    what=what, when=when, resolver=resolver, verify_credentials=verify_credentials,
                    skip_unsupported=skip_unsupported, check_times=check_times)
@@ -570,12 +302,12 @@ def _finish(
 ) -> JoseResult:
     """The checks after the signature, shared by JWT and COSE: purpose, times (unless
     ``check_times`` is off: a proof-only check), nested credentials."""
-    _check_purpose(method, purpose or ("assertionMethod" if kind == "vc" else "authentication"), what)
-    _check_times(claims, when, what, compare=check_times)
+    jws.check_purpose(method, purpose or ("assertionMethod" if kind == "vc" else "authentication"), what)
+    jws.check_times(claims, when, what, compare=check_times)
     nested: tuple[Any, ...] = ()
     unverified: tuple[str, ...] = ()
     if kind == "vp" and verify_credentials:
-        nested, unverified = _verify_nested(claims, resolver, when, skip_unsupported, check_times)
+        nested, unverified = verify_nested(claims, resolver, when, skip_unsupported, check_times)
     elif kind == "vp":
         unwrap_nested(claims)
     return JoseResult(payload=claims, header=header, kid=kid, verification_method=method.id,
@@ -584,8 +316,8 @@ def _finish(
 
 # -- COSE (COSE_Sign1, RFC 9052; VC-JOSE-COSE §3.3) ---------------------------------------------
 #
-# A minimal, strict CBOR reader/writer: definite lengths only, the types COSE_Sign1 headers and
-# payloads need (integers, byte/text strings, arrays, maps, tags, simple values), bounded depth.
+# CBOR is the one strict codec of :mod:`skillcred._internal.cbor` in its COSE mode: definite
+# lengths, shortest heads, the types COSE_Sign1 headers and payloads need, bounded depth.
 
 _COSE_ALGS: dict[int, str] = {-8: "EdDSA", -7: "ES256", -35: "ES384", -36: "ES512"}
 _COSE_ALG_IDS = {v: k for k, v in _COSE_ALGS.items()}
@@ -593,108 +325,29 @@ _COSE_SIGN1_TAG = 18
 
 
 def _cbor_decode(data: bytes) -> Any:
-    pos = 0
-
-    def need(n: int) -> bytes:
-        nonlocal pos
-        if n < 0 or pos + n > len(data):
-            raise TokenInvalid("malformed", "COSE: truncated CBOR")
-        chunk = data[pos:pos + n]
-        pos += n
-        return chunk
-
-    def arg(info: int) -> int:
-        if info < 24:
-            return info
-        if info in (24, 25, 26, 27):
-            return int.from_bytes(need(1 << (info - 24)), "big")
-        raise TokenInvalid("malformed", "COSE: indefinite-length or reserved CBOR is not accepted")
-
-    def item(depth: int) -> Any:
-        if depth > 32:
-            raise TokenInvalid("malformed", "COSE: CBOR nested too deeply")
-        initial = need(1)[0]
-        major, info = initial >> 5, initial & 0x1F
-        if major == 7:
-            simple = {20: False, 21: True, 22: None}
-            if info in simple:
-                return simple[info]
-            raise TokenInvalid("malformed", "COSE: unsupported CBOR simple value / float")
-        n = arg(info)
-        if major == 0:
-            return n
-        if major == 1:
-            return -1 - n
-        if major == 2:
-            return bytes(need(n))
-        if major == 3:
-            try:
-                return need(n).decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise TokenInvalid("malformed", "COSE: text string is not UTF-8") from exc
-        if major == 4:
-            if n > len(data):
-                raise TokenInvalid("malformed", "COSE: truncated CBOR")
-            return [item(depth + 1) for _ in range(n)]
-        if major == 5:
-            if n > len(data):
-                raise TokenInvalid("malformed", "COSE: truncated CBOR")
-            out: dict[Any, Any] = {}
-            for _ in range(n):
-                k = item(depth + 1)
-                if not isinstance(k, int | str) or k in out:
-                    raise TokenInvalid("malformed", "COSE: bad or duplicate map key")
-                out[k] = item(depth + 1)
-            return out
-        return ("tag", n, item(depth + 1))  # major 6
-
-    value = item(0)
-    if pos != len(data):
-        raise TokenInvalid("malformed", "COSE: trailing bytes after the CBOR item")
-    return value
-
-
-def _cbor_head(major: int, n: int) -> bytes:
-    if n < 24:
-        return bytes([major << 5 | n])
-    for info, size in ((24, 1), (25, 2), (26, 4), (27, 8)):
-        if n < 1 << (8 * size):
-            return bytes([major << 5 | info]) + n.to_bytes(size, "big")
-    raise InvalidArgument("CBOR value too large")
-
-
-def _cbor_encode(value: Any) -> bytes:
-    if isinstance(value, bool) or value is None:
-        return {False: b"\xf4", True: b"\xf5", None: b"\xf6"}[value]
-    if isinstance(value, int):
-        return _cbor_head(0, value) if value >= 0 else _cbor_head(1, -1 - value)
-    if isinstance(value, bytes):
-        return _cbor_head(2, len(value)) + value
-    if isinstance(value, str):
-        raw = value.encode("utf-8")
-        return _cbor_head(3, len(raw)) + raw
-    if isinstance(value, list):
-        return _cbor_head(4, len(value)) + b"".join(_cbor_encode(v) for v in value)
-    if isinstance(value, dict):
-        return _cbor_head(5, len(value)) + b"".join(_cbor_encode(k) + _cbor_encode(v) for k, v in value.items())
-    raise InvalidArgument(f"cannot CBOR-encode {type(value).__name__}")
+    """The shared strict CBOR reader (:mod:`skillcred._internal.cbor`, COSE mode); its error
+    becomes this module's ``TokenInvalid`` so a bad COSE message fails like a bad JWS."""
+    try:
+        return cbor.decode(data, cose=True)
+    except cbor.CBORError as exc:
+        raise TokenInvalid("malformed", f"COSE: {exc}") from exc
 
 
 def _sig_structure(protected: bytes, payload: bytes) -> bytes:
-    return _cbor_encode(["Signature1", protected, b"", payload])
+    return cbor.encode(["Signature1", protected, b"", payload], cose=True)
 
 
 def _secure_cose(document: Mapping[str, Any], key: KeyPair, kid: str, kind: Literal["vc", "vp"]) -> bytes:
     _secure(document, key, kid, kind)  # same argument checks as JOSE (result discarded)
-    protected = _cbor_encode({
+    protected = cbor.encode({
         1: _COSE_ALG_IDS[key.public_key.jws_algorithm],
         3: f"application/{kind}",
         4: kid.encode("utf-8"),
         16: f"application/{kind}+cose",
-    })
-    payload = _json_bytes(dict(document))
+    }, cose=True)
+    payload = jws.json_bytes(dict(document))
     signature = key.sign(_sig_structure(protected, payload))
-    return b"\xd2" + _cbor_encode([protected, {}, payload, signature])
+    return b"\xd2" + cbor.encode([protected, {}, payload, signature], cose=True)
 
 
 def secure_credential_cose(credential: dict[str, Any], key: KeyPair, *, kid: str) -> bytes:
@@ -755,15 +408,15 @@ def verify_cose(
         raise InvalidArgument("expected_typ must be 'vc+cose' or 'vp+cose'")
     kind = expected_typ[:2]
     what = "credential" if kind == "vc" else "presentation"
-    when = _as_utc(at)
+    when = jws.as_utc(at)
     raw = _cose_bytes(data)
-    if len(raw) > _MAX_TOKEN:
+    if len(raw) > jws.MAX_TOKEN:
         raise TokenInvalid("malformed", f"{what} is too large")
     msg = _cbor_decode(raw)
-    if isinstance(msg, tuple):
-        if msg[1] != _COSE_SIGN1_TAG:
-            raise TokenInvalid("malformed", f"{what}: CBOR tag {msg[1]} is not COSE_Sign1 (18)")
-        msg = msg[2]
+    if isinstance(msg, cbor.Tag):
+        if msg.number != _COSE_SIGN1_TAG:
+            raise TokenInvalid("malformed", f"{what}: CBOR tag {msg.number} is not COSE_Sign1 (18)")
+        msg = msg.value
     if not (isinstance(msg, list) and len(msg) == 4 and isinstance(msg[0], bytes)
             and isinstance(msg[1], dict) and isinstance(msg[2], bytes) and isinstance(msg[3], bytes)):
         raise TokenInvalid("malformed", f"{what} is not a COSE_Sign1 [protected, unprotected, payload, signature]")
@@ -779,12 +432,12 @@ def verify_cose(
                            f"{what}: COSE algorithm {alg_id!r} is not allowed (EdDSA, ES256, ES384, ES512)")
     if 2 in protected:
         raise TokenInvalid("crit_not_understood", f"{what} protected header has 'crit'")
-    if not _media_type_equal(protected.get(16), expected_typ):
+    if not jws.media_type_equal(protected.get(16), expected_typ):
         raise TokenInvalid("media_type_invalid", f"{what} typ is {protected.get(16)!r}, expected {expected_typ}")
-    if 3 in protected and not _media_type_equal(protected[3], kind):
+    if 3 in protected and not jws.media_type_equal(protected[3], kind):
         raise TokenInvalid("media_type_invalid",
                            f"{what} content type is {protected[3]!r}, expected application/{kind}")
-    claims = _json_loads(payload_raw, f"{what} payload")
+    claims = jws.json_loads(payload_raw, f"{what} payload")
     if not isinstance(claims, dict):
         raise TokenInvalid("malformed", f"{what} payload is not a JSON object")
     for claim in ("vc", "vp"):
@@ -800,9 +453,9 @@ def verify_cose(
         kid = kid_raw.decode("utf-8") if isinstance(kid_raw, bytes) else kid_raw
     except UnicodeDecodeError:
         kid = None
-    party = _controller_claim(claims, "issuer" if kind == "vc" else "holder")
-    _unsafe_party_binding(unsafe_skip_party_binding, what)
-    method = _resolve_kid(resolver, kid, None if unsafe_skip_party_binding else party, what)
+    party = jws.controller_claim(claims, "issuer" if kind == "vc" else "holder")
+    jws.unsafe_party_binding(unsafe_skip_party_binding, what)
+    method = jws.resolve_kid(resolver, kid, None if unsafe_skip_party_binding else party, what)
     alg = _COSE_ALGS[alg_id]
     if method.public_key.key_type != ALLOWED_ALGORITHMS[alg]:
         raise TokenInvalid("alg_key_mismatch", f"{what} alg {alg} does not fit the {method.public_key.key_type} key")
@@ -820,13 +473,13 @@ def peek_cose(data: bytes | str) -> tuple[str | None, dict[str, Any] | None]:
     for trusting what it says. Anything unreadable gives ``(None, None)``."""
     try:
         msg = _cbor_decode(_cose_bytes(data))
-        if isinstance(msg, tuple):
-            msg = msg[2]
+        if isinstance(msg, cbor.Tag):
+            msg = msg.value
         if not (isinstance(msg, list) and len(msg) == 4 and isinstance(msg[0], bytes) and isinstance(msg[2], bytes)):
             return None, None
         protected = _cbor_decode(msg[0]) if msg[0] else {}
         typ = protected.get(16) if isinstance(protected, dict) else None
-        claims = _json_loads(msg[2], "COSE payload")
+        claims = jws.json_loads(msg[2], "COSE payload")
     except (TokenInvalid, MalformedDocument):
         return None, None
     return (typ if isinstance(typ, str) else None), (claims if isinstance(claims, dict) else None)
@@ -837,7 +490,8 @@ def sign_jwt(payload: Mapping[str, Any], key: KeyPair, *, kid: str, typ: str) ->
     that are not credentials, such as a Token Status List (``statuslist+jwt``)."""
     if not isinstance(payload, Mapping):
         raise InvalidArgument("payload must be a JSON object")
-    return _sign_jws({"alg": key.public_key.jws_algorithm, "kid": kid, "typ": typ}, _json_bytes(dict(payload)), key)
+    header = {"alg": key.public_key.jws_algorithm, "kid": kid, "typ": typ}
+    return jws.sign_jws(header, jws.json_bytes(dict(payload)), key)
 
 
 def verify_signed_jwt(token: str, *, resolver: DidResolver, expected_typ: str, party: str,
@@ -845,15 +499,15 @@ def verify_signed_jwt(token: str, *, resolver: DidResolver, expected_typ: str, p
     """Verify a compact JWS that is not a credential: ``alg`` allow-list, ``typ``, ``kid``
     resolved to a key controlled by ``party`` and listed under ``purpose``, signature. Returns
     ``(header, payload)``; claims and times are the caller's to judge."""
-    parsed = _parse_compact(token, what)
-    _check_media_type(parsed.header, expected_typ, what)
-    method = _resolve_kid(resolver, parsed.header.get("kid"), party, what)
-    _verify_signature(parsed, method, what)
-    _check_purpose(method, purpose, what)
+    parsed = jws.parse_compact(token, what)
+    jws.check_media_type(parsed.header, expected_typ, what)
+    method = jws.resolve_kid(resolver, parsed.header.get("kid"), party, what)
+    jws.verify_signature(parsed, method, what)
+    jws.check_purpose(method, purpose, what)
     return parsed.header, parsed.payload
 
 
 def peek_jwt(token: str, what: str = "token") -> tuple[dict[str, Any], Any]:
     """``(header, payload)`` of a compact JWS, checked for shape and ``alg`` but NOT verified."""
-    parsed = _parse_compact(token, what)
+    parsed = jws.parse_compact(token, what)
     return parsed.header, parsed.payload

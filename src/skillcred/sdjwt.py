@@ -32,28 +32,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from skillcred._internal import jws
 from skillcred._internal.timeutil import utcnow
 from skillcred.did import DidResolver
 from skillcred.errors import InvalidArgument, SkillcredSecurityWarning, TokenInvalid, UnsupportedFeature
-from skillcred.jose import (
-    ALLOWED_ALGORITHMS,
-    _as_utc,
-    _b64u,
-    _b64u_decode,
-    _check_media_type,
-    _check_purpose,
-    _check_times,
-    _controller_claim,
-    _json_bytes,
-    _json_loads,
-    _media_type_equal,
-    _parse_compact,
-    _resolve_kid,
-    _sign_jws,
-    _verify_nested,
-    _verify_signature,
-    unwrap_nested,
-)
+from skillcred.jose import ALLOWED_ALGORITHMS, unwrap_nested, verify_nested
 from skillcred.keys import KeyPair, PublicKey
 
 __all__ = [
@@ -99,15 +82,15 @@ def _join_pointer(parts: Iterable[str | int]) -> str:
 
 
 def _digest(disclosure: str) -> str:
-    return _b64u(hashlib.sha256(disclosure.encode("ascii")).digest())
+    return jws.b64u(hashlib.sha256(disclosure.encode("ascii")).digest())
 
 
 def _salt() -> str:
-    return _b64u(secrets.token_bytes(16))
+    return jws.b64u(secrets.token_bytes(16))
 
 
 def _decoy() -> str:
-    return _digest(_b64u(secrets.token_bytes(16)))
+    return _digest(jws.b64u(secrets.token_bytes(16)))
 
 
 # -- issuer ---------------------------------------------------------------------------------------
@@ -169,7 +152,7 @@ def issue_sd_jwt(
                 raise InvalidArgument(f"{last!r} cannot be selectively disclosable")
             if last not in parent:
                 raise InvalidArgument(f"{_join_pointer(parts)} does not exist in the claims")
-            disclosure = _b64u(_json_bytes([_salt(), last, parent.pop(last)]))
+            disclosure = jws.b64u(jws.json_bytes([_salt(), last, parent.pop(last)]))
             parent.setdefault("_sd", []).append(_digest(disclosure))
             if not any(o is parent for o in sd_objects):
                 sd_objects.append(parent)
@@ -177,7 +160,7 @@ def issue_sd_jwt(
             if not last.isdigit() or int(last) >= len(parent) or (last != "0" and last.startswith("0")):
                 raise InvalidArgument(f"{_join_pointer(parts)} is not an element of the array")
             index = int(last)
-            disclosure = _b64u(_json_bytes([_salt(), parent[index]]))
+            disclosure = jws.b64u(jws.json_bytes([_salt(), parent[index]]))
             parent[index] = {"...": _digest(disclosure)}
         else:
             raise InvalidArgument(f"{_join_pointer(parts)}: the parent is not an object or array")
@@ -201,7 +184,7 @@ def issue_sd_jwt(
     if typ in ("vc+sd-jwt", "vp+sd-jwt"):
         header["cty"] = typ[:2]
     secrets.SystemRandom().shuffle(disclosures)  # output order says nothing about the claims
-    jwt = _sign_jws(header, _json_bytes(payload), key)
+    jwt = jws.sign_jws(header, jws.json_bytes(payload), key)
     return jwt + "~" + "".join(d + "~" for d in disclosures)
 
 
@@ -262,7 +245,7 @@ class _Disclosure:
 def _decode_disclosures(encoded: list[str]) -> dict[str, _Disclosure]:
     out: dict[str, _Disclosure] = {}
     for enc in encoded:
-        arr = _json_loads(_b64u_decode(enc, "disclosure"), "disclosure")
+        arr = jws.json_loads(jws.b64u_decode(enc, "disclosure"), "disclosure")
         if not isinstance(arr, list) or len(arr) not in (2, 3) or not isinstance(arr[0], str):
             raise TokenInvalid("disclosure_malformed", "a disclosure is not [salt, (name,) value]")
         name = None
@@ -429,7 +412,7 @@ def present_sd_jwt(
     parsed = _split(sd_jwt)
     if parsed.kb_jwt is not None:
         raise InvalidArgument("the SD-JWT already carries a Key Binding JWT")
-    compact = _parse_compact(parsed.jwt, "SD-JWT")
+    compact = jws.parse_compact(parsed.jwt, "SD-JWT")
     if not isinstance(compact.payload, dict):
         raise InvalidArgument("the SD-JWT payload is not a JSON object")
     disclosures = _decode_disclosures(parsed.disclosures)
@@ -467,7 +450,7 @@ def present_sd_jwt(
         "sd_hash": _digest(presented),
     }
     kb_header = {"alg": holder_key.public_key.jws_algorithm, "typ": "kb+jwt"}
-    return presented + _sign_jws(kb_header, _json_bytes(kb_payload), holder_key)
+    return presented + jws.sign_jws(kb_header, jws.json_bytes(kb_payload), holder_key)
 
 
 # -- verifier -------------------------------------------------------------------------------------
@@ -519,10 +502,10 @@ def verify_sd_jwt(
     """
     if require_key_binding and (not expected_nonce or not expected_aud):
         raise InvalidArgument("key binding needs expected_nonce and expected_aud")
-    when = _as_utc(at)
+    when = jws.as_utc(at)
     parsed = _split(token)
-    compact = _parse_compact(parsed.jwt, "SD-JWT")  # alg allow-list first, before any key use
-    typ = _check_media_type(compact.header, expected_typ, "SD-JWT")
+    compact = jws.parse_compact(parsed.jwt, "SD-JWT")  # alg allow-list first, before any key use
+    typ = jws.check_media_type(compact.header, expected_typ, "SD-JWT")
     payload = compact.payload
     if not isinstance(payload, dict):
         raise TokenInvalid("malformed", "SD-JWT payload is not a JSON object")
@@ -537,16 +520,16 @@ def verify_sd_jwt(
     is_vp = typ == "vp+sd-jwt"
     if not is_vp:
         _refuse_disclosable_decisive(payload, disclosures, claims)
-    party = _controller_claim(claims, "holder" if is_vp else "issuer")
+    party = jws.controller_claim(claims, "holder" if is_vp else "issuer")
     if unsafe_skip_party_binding:
         warnings.warn("UNSAFE: the SD-JWT's key is not required to be its issuer's/holder's "
                       "(unsafe_skip_party_binding=True): only the signature is checked",
                       SkillcredSecurityWarning, stacklevel=2)
-    method = _resolve_kid(resolver, compact.header.get("kid"), None if unsafe_skip_party_binding else party,
+    method = jws.resolve_kid(resolver, compact.header.get("kid"), None if unsafe_skip_party_binding else party,
                           "SD-JWT")
-    _verify_signature(compact, method, "SD-JWT")
-    _check_purpose(method, purpose or ("authentication" if is_vp else "assertionMethod"), "SD-JWT")
-    _check_times(claims, when, "SD-JWT", compare=check_times)
+    jws.verify_signature(compact, method, "SD-JWT")
+    jws.check_purpose(method, purpose or ("authentication" if is_vp else "assertionMethod"), "SD-JWT")
+    jws.check_times(claims, when, "SD-JWT", compare=check_times)
     holder_jwk = None
     cnf = claims.get("cnf")
     if cnf is not None:
@@ -560,7 +543,7 @@ def verify_sd_jwt(
     nested: tuple[Any, ...] = ()
     unverified: tuple[str, ...] = ()
     if is_vp and verify_credentials:
-        nested, unverified = _verify_nested(claims, resolver, when, skip_unsupported, check_times)
+        nested, unverified = verify_nested(claims, resolver, when, skip_unsupported, check_times)
     elif is_vp:
         unwrap_nested(claims)
     return SdJwtResult(
@@ -587,8 +570,8 @@ def _verify_kb(
     check_times: bool = True,
 ) -> None:
     assert parsed.kb_jwt is not None
-    kb = _parse_compact(parsed.kb_jwt, "KB-JWT")
-    if not _media_type_equal(kb.header.get("typ"), "kb+jwt"):
+    kb = jws.parse_compact(parsed.kb_jwt, "KB-JWT")
+    if not jws.media_type_equal(kb.header.get("typ"), "kb+jwt"):
         raise TokenInvalid("media_type_invalid", f"KB-JWT typ is {kb.header.get('typ')!r}, expected kb+jwt")
     if holder_jwk is None:
         raise TokenInvalid("cnf_missing", "a KB-JWT is present but the SD-JWT names no holder key (cnf)")

@@ -124,8 +124,9 @@ def _check_expanded(expanded: Any) -> None:
                 stack.append(value)
 
 
-def _translate(exc: BaseException) -> SkillcredError:
-    """Find our own error in pyld's cause chain, else describe pyld's error in one line."""
+def translate_error(exc: BaseException) -> SkillcredError:
+    """Find our own error in pyld's cause chain, else describe pyld's error in one line
+    (shared with the ``ecdsa-sd-2023`` suite, which expands JSON-LD through pyld too)."""
     seen: set[int] = set()
     cur: BaseException | None = exc
     messages: list[str] = []
@@ -172,7 +173,7 @@ def to_rdf_dataset(
     except SkillcredError:
         raise
     except Exception as exc:  # pyld raises JsonLdError and, on odd input, builtins
-        raise _translate(exc) from exc
+        raise translate_error(exc) from exc
     if safe:
         if dropped:
             names = ", ".join(sorted({repr(d) for d in dropped}))

@@ -447,13 +447,13 @@ def check_proofs(
         check_depth(document)
     except MalformedDocument as exc:
         return ProofReport((ProofCheck(0, "failed", exc.code, exc.message),))
-    return _check_proofs_depth_checked(
+    return check_proofs_depth_checked(
         document, resolver=resolver, expected_purpose=expected_purpose, challenge=challenge,
         domain=domain, at=at, allowed_suites=allowed_suites, loader=loader,
     )
 
 
-def _check_proofs_depth_checked(
+def check_proofs_depth_checked(
     document: Mapping[str, Any],
     *,
     resolver: DidResolver | None,
@@ -465,7 +465,8 @@ def _check_proofs_depth_checked(
     loader: OfflineLoader | None,
 ) -> ProofReport:
     """:func:`check_proofs` for a document (or a part of one) already known to be within the
-    nesting limit: the verifier checks the whole presentation once, not once per credential."""
+    nesting limit: the verifier checks the whole presentation once, not once per credential.
+    (Not in ``__all__``: the verifier's entry, not a promised one.)"""
     proofs = _proofs_of(document)
     if not proofs:
         return ProofReport((ProofCheck(0, "failed", "proof_missing", "document has no proof"),))

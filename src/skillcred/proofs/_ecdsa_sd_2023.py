@@ -39,7 +39,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from skillcred._internal import base58, base64url, cbor, rdfc
-from skillcred._internal.jsonld import _translate, to_rdf_rows
+from skillcred._internal.jsonld import to_rdf_rows, translate_error
 from skillcred._internal.nquads import parse_nquads_terms
 from skillcred._internal.pyldimport import jsonld as _pyld
 from skillcred.errors import MalformedDocument, ProofError, SkillcredError
@@ -218,7 +218,7 @@ def skolemize_compact_json_ld(
     except RecursionError as exc:
         raise MalformedDocument("document nests too deeply for JSON-LD processing") from exc
     except Exception as exc:
-        raise _translate(exc) from exc
+        raise translate_error(exc) from exc
     return skolemized, compact
 
 
@@ -420,7 +420,7 @@ def _decode_proof_value(proof_value: Any) -> tuple[bytes, Any]:
         raise ProofError("ecdsa-sd-2023 proofValue has an unknown header")
     try:
         return header, cbor.decode(raw[3:])
-    except cbor._CBORError as exc:
+    except cbor.CBORError as exc:
         raise ProofError(f"ecdsa-sd-2023 proofValue is not valid CBOR: {exc}") from None
 
 

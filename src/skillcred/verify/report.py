@@ -3,7 +3,7 @@ indeterminate with a reason; the report is frozen and cannot be mistaken for a b
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -13,6 +13,7 @@ from skillcred.errors import (
     MALFORMED_VALUE_ERROR,
     PARSING_ERROR,
     RANGE_ERROR,
+    InvalidArgument,
 )
 
 __all__ = ["Check", "CheckStatus", "VerificationReport", "VerifiedCredential", "VerifiedPresentation"]
@@ -124,6 +125,57 @@ class VerifiedCredential:
     claims: tuple[Claim, ...] = ()
     #: the claims that may not, each with why ("outside the trust scope", "about someone else")
     not_counted: tuple[tuple[str, str], ...] = ()
+    #: the construction token, which only :func:`credential_maker`'s maker passes: a hand-made
+    #: ``VerifiedCredential(...)`` is refused, so matching only ever counts what the verifier
+    #: accepted. It is a field (not an init-only value) so that ``dataclasses.replace`` of a
+    #: verified one -- renumbering it, as an OpenID4VP response does -- carries it over.
+    _made_by: object = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self._made_by is not _MAKER_TOKEN:
+            raise InvalidArgument(
+                "a VerifiedCredential is made only by the verifier (skillcred.verify.Verifier): "
+                "verify the credential or presentation instead of building one")
+
+
+class _Token:
+    """The one construction token: the same object after copy, deepcopy and pickling, so a
+    copied VerifiedCredential stays one the verifier made."""
+
+    __slots__ = ()
+
+    def __copy__(self) -> _Token:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Token:
+        return self
+
+    def __reduce__(self) -> str:
+        return "_MAKER_TOKEN"  # pickled by reference to this module's global
+
+
+#: held by this module alone; see :func:`credential_maker`
+_MAKER_TOKEN = _Token()
+_maker_handed_out = False
+
+
+def _make_verified_credential(**fields: Any) -> VerifiedCredential:
+    return VerifiedCredential(**fields, _made_by=_MAKER_TOKEN)
+
+
+def credential_maker() -> Callable[..., VerifiedCredential]:
+    """The one function that makes :class:`VerifiedCredential`, handed out exactly once.
+
+    :mod:`skillcred.verify.verifier` takes it when it is imported -- which the package
+    ``skillcred.verify`` does before anyone can reach this module -- so every later call,
+    whoever makes it, is refused: no code outside the verifier gets a way to mint a
+    "verified" credential. (Not promised API; the verifier is its only caller.)
+    """
+    global _maker_handed_out
+    if _maker_handed_out:
+        raise InvalidArgument("the VerifiedCredential maker belongs to the verifier and was already taken")
+    _maker_handed_out = True
+    return _make_verified_credential
 
 
 @dataclass(frozen=True)

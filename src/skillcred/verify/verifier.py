@@ -66,8 +66,8 @@ from skillcred.proofs import (
     CRYPTOSUITES,
     VERIFIABLE_CRYPTOSUITES,
     ProofReport,
-    _check_proofs_depth_checked,
     check_proofs,
+    check_proofs_depth_checked,
     signed_parts,
 )
 from skillcred.schemas import known_schema_ids, validate
@@ -87,9 +87,13 @@ from skillcred.verify.report import (
     VerificationReport,
     VerifiedCredential,
     VerifiedPresentation,
+    credential_maker,
 )
 
 __all__ = ["VerificationPolicy", "Verifier"]
+
+#: the only maker of :class:`VerifiedCredential` (taken once, at import: see credential_maker)
+_make_verified_credential = credential_maker()
 
 VC_V2 = "https://www.w3.org/ns/credentials/v2"
 VC_V1 = "https://www.w3.org/2018/credentials/v1"
@@ -563,7 +567,7 @@ class Verifier:
             else:
                 counted, not_counted = self._counted_claims(
                     run, cred, _issuer_id(cred), holder if kind == "presentation" else None)
-                accepted.append(VerifiedCredential(
+                accepted.append(_make_verified_credential(
                     index=i, id=cid, issuer=str(_issuer_id(cred)), issuer_name=_issuer_name(cred),
                     subject=str(_subjects(cred)[0].get("id")) if _subjects(cred) else None,
                     # ``cred`` is part of the run's private copy (or claims opened from a token):
@@ -695,7 +699,7 @@ class Verifier:
         if not isinstance(vp.get("proof"), Mapping | list):
             run.add("presentation.proof", 3, "failed", "the presentation is not signed", "proof_missing")
             return False, None, creds
-        report = _check_proofs_depth_checked(
+        report = check_proofs_depth_checked(
             vp, resolver=self._resolver, expected_purpose="authentication", challenge=challenge,
             domain=domain, at=when, allowed_suites=self.policy.allowed_suites, loader=self._loader)
         bad = [c for c in report.checks if c.status != "passed"]
@@ -883,7 +887,7 @@ class Verifier:
                         "issuer_key_mismatch")
             self._rest(run, prefix, cred, issuer, when, holder, opened)
             return cid, cred
-        report = _check_proofs_depth_checked(
+        report = check_proofs_depth_checked(
             cred, resolver=self._resolver, expected_purpose="assertionMethod", at=when,
             allowed_suites=self.policy.allowed_suites, loader=self._loader)
         bad = [c for c in report.checks if c.status != "passed"]
