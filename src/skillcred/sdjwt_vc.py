@@ -360,6 +360,21 @@ def issue_sd_jwt_vc(
                         typ=TYP, vct=claims["vct"])
 
 
+def sd_jwt_claims(token: str) -> dict[str, Any]:
+    """The claims an SD-JWT (VC) shows with the disclosures it carries, *unverified*: for
+    reading a token whose signature was checked elsewhere (the wallet's own, or one the
+    Verifier accepted), e.g. to evaluate a DCQL query against its flat claims. Raises
+    :class:`TokenInvalid` for a token that is not an SD-JWT."""
+    from skillcred.jose import _parse_compact
+    from skillcred.sdjwt import _decode_disclosures, _reconstruct, _split
+
+    parsed = _split(token)
+    payload = _parse_compact(parsed.jwt, "SD-JWT").payload
+    if not isinstance(payload, dict):
+        raise TokenInvalid("malformed", "the SD-JWT payload is not a JSON object")
+    return _reconstruct(payload, _decode_disclosures(parsed.disclosures))
+
+
 def _iso(value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
