@@ -162,8 +162,6 @@ def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: s
     if batch:
         if bake_out:
             fail("--bake bakes one credential; use 'skillcred badge bake' for each of a batch")
-        if fmt != "di":
-            fail("--batch issues Data Integrity credentials; use --format with single issues")
         if not out_dir:
             fail("--batch needs --out-dir")
         default = load_achievement(achievement) if achievement else None
@@ -175,7 +173,7 @@ def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: s
             with click.progressbar(length=total, label="Issuing", file=sys.stderr,
                                    show_pos=True, show_eta=True) as bar:
                 result = iss.issue_batch(batch, out_dir, default_achievement=default, progress=bar.update,
-                                         keep_records=False)  # memory flat, however long the roster
+                                         keep_records=False, fmt=fmt)  # memory flat, however long the roster
         click.echo(f"issued {result.issued_count}, already issued {result.skipped_count}, "
                    f"failed {len(result.errors)} -> {out_dir}")
         for err in result.errors:
