@@ -27,8 +27,9 @@ credentials; ``full_over_proof_only`` their ratio (issue 14's target: at least 0
 
 Overall: ``batch_100k_s`` is the wall time of ``Issuer.issue_batch`` over a roster of 100,000
 rows (5,000 with ``--quick``; ``batch_n`` says which), building, validating, signing,
-registering and status-allocating every credential and writing it to a folder, using every
-core; ``peak_rss_mb`` is the peak resident memory of this process and of its worker processes,
+registering and status-allocating every credential and writing it to a folder (with
+``--batch-jsonl``: to one JSON Lines archive with its journal; ``batch_output`` says which), using
+every core; ``peak_rss_mb`` is the peak resident memory of this process and of its worker processes,
 with ``batch_rss_mb`` samples taken as the batch progresses (flat memory = flat samples).
 
 If Node.js is available (and not ``--no-js``), the same per-suite measurements run on
@@ -273,7 +274,7 @@ def _children_rss_mb() -> float:
     return round(total / 2**20, 1)
 
 
-def measure_batch(n: int, workers: int | None) -> dict[str, Any]:
+def measure_batch(n: int, workers: int | None, archive: bool = False) -> dict[str, Any]:
     import inspect
 
     from skillcred.issuer import Issuer, init_issuer
@@ -312,6 +313,8 @@ def measure_batch(n: int, workers: int | None) -> dict[str, Any]:
                 kwargs["keep_records"] = False  # the records are in the registry, the documents in files
             elif "keep_documents" in params:
                 kwargs["keep_documents"] = False
+            if archive:  # one JSON Lines archive + journal instead of a file per credential
+                kwargs["archive"] = True
             t0 = time.perf_counter()
             result = iss.issue_batch(roster, root / "issued", **kwargs)
             elapsed = time.perf_counter() - t0
@@ -326,6 +329,7 @@ def measure_batch(n: int, workers: int | None) -> dict[str, Any]:
         "batch_per_s": _rate(n, elapsed),
         "batch_100k_s": round(elapsed * 100_000 / n, 1),
         "batch_extrapolated": n != 100_000,
+        "batch_output": "jsonl" if archive else "files",
         "batch_rss_mb": samples,
         "batch_worker_rss_mb": children,
     }
@@ -366,6 +370,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, help="credentials per suite measurement (default 1000, quick 200)")
     ap.add_argument("--batch", type=int, help="batch size (default 100000, quick 5000; 0 skips)")
     ap.add_argument("--workers", type=int, help="batch worker processes (default: every core)")
+    ap.add_argument("--batch-jsonl", action="store_true",
+                    help="the batch writes one JSON Lines archive (issue --batch --jsonl), not a file each")
     ap.add_argument("--no-js", action="store_true", help="skip the JavaScript comparison")
     ap.add_argument("--js-n", type=int, help="credentials per JavaScript measurement (default 200, quick 50)")
     ap.add_argument("--reference", action="store_true", help="JSON-LD fast path off (pyld only)")
@@ -408,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
                                                        if k.startswith("check-fallback")}}
     if batch:
         log(f"batch of {batch} ...")
-        out.update(measure_batch(batch, args.workers))
+        out.update(measure_batch(batch, args.workers, args.batch_jsonl))
     out["peak_rss_mb"] = round(max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                                    resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024, 1)
     if not args.no_js:

@@ -400,7 +400,7 @@ def test_rank_puts_the_best_first_and_the_unverified_last(files: Files) -> None:
     assert proc.returncode == 0, proc.stderr
     rows = json.loads(proc.stdout)
     assert isinstance(rows, list)
-    assert "Ranking" in proc.stderr  # the progress bar is on stderr; stdout is only the JSON
+    assert "Ranking" not in proc.stderr  # no progress bar off a terminal; stdout is only the JSON
     by_file = {r["file"]: r for r in rows}
     assert [r["file"] for r in rows[:4]] == ["jan.json", "fatima.json", "sem.json", "kees.json"]
     assert {r["file"] for r in rows[4:]} == {"a-tampered.json", "b-replayed.json"}
@@ -461,14 +461,17 @@ def test_rank_never_ranks_something_that_is_not_a_presentation(files: Files, tmp
     assert all(r["verification_failure"] for r in rows[1:])
 
 
-def test_rank_without_challenges_says_they_are_not_checked(files: Files, tmp_path: Path) -> None:
+def test_rank_without_challenges_refuses_unless_told_and_then_says_they_are_not_checked(files: Files,
+                                                                                        tmp_path: Path) -> None:
     folder = tmp_path / "apps"
     folder.mkdir()
     for name in ("jan.json", "sem.json"):
         (folder / name).write_bytes((files.apps / name).read_bytes())
-    proc = rank(files, folder)
+    proc = rank(files, folder)  # the challenge check cannot run: refused, not silently dropped
+    assert proc.returncode == 2 and "--unsafe-no-challenge" in proc.stderr and not proc.stdout
+    proc = rank(files, folder, "--unsafe-no-challenge")
     assert proc.returncode == 0, proc.stderr
-    assert "challenges are NOT checked" in proc.stderr
+    assert "UNSAFE" in proc.stderr and "without a challenge" in proc.stderr
     rows = json.loads(proc.stdout)
     assert [r["file"] for r in rows] == ["jan.json", "sem.json"]
     assert [r["challenge_checked"] for r in rows] == [False, False]

@@ -15,10 +15,14 @@ in one registry transaction: nothing is half-issued.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import dataclasses
+import hashlib
 import io
+import itertools
+import math
 import os
 import re
 import uuid
@@ -40,7 +44,7 @@ from skillcred._internal.fileio import (
     read_bounded,
 )
 from skillcred._internal.timeutil import format_datetime, parse_datetime, utcnow
-from skillcred.did import key_did, key_did_url, web_did, web_did_document
+from skillcred.did import key_did, key_did_document, key_did_url, web_did, web_did_document, web_did_url_path
 from skillcred.errors import (
     EscoUnknownConcept,
     InvalidArgument,
@@ -93,7 +97,6 @@ KEY_FILE = "issuer-key.pem"
 DID_FILE = "did.json"
 REGISTRY_FILE = "registry.sqlite"
 DEFAULT_LIST_SIZE = 131_072
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def _rubric_levels(achievement: Any) -> list[str]:
@@ -194,6 +197,15 @@ def init_issuer(
     return profile
 
 
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """A YAML error as a person can act on it: the problem and its line and column (1-based)."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return f"{where}{problem}{f' ({context})' if context else ''}"
+
+
 def load_achievement(path: str | os.PathLike[str], *, esco: Taxonomy | None = None) -> AchievementDefinition:
     """Read an achievement file (JSON or YAML) and validate it before anything is signed.
 
@@ -210,7 +222,7 @@ def load_achievement(path: str | os.PathLike[str], *, esco: Taxonomy | None = No
         except UnicodeDecodeError as exc:
             raise MalformedDocument(f"cannot read achievement file: {exc}", path=str(p)) from exc
         except yaml.YAMLError as exc:
-            raise MalformedDocument(f"not valid YAML ({str(exc).splitlines()[0]})", path=str(p)) from exc
+            raise MalformedDocument(f"not valid YAML: {_yaml_problem(exc)}", path=str(p)) from exc
         if not isinstance(data, dict):
             raise MalformedDocument("expected a mapping at the top level", path=str(p))
     else:
@@ -290,6 +302,42 @@ class EvidenceInput:
 
     def is_empty(self) -> bool:
         return all(v is None for v in self.__dict__.values())
+
+
+_DID_SYNTAX = re.compile(r"did:[a-z0-9]+:(?:[A-Za-z0-9._-]|%[0-9A-Fa-f]{2}|:)*(?:[A-Za-z0-9._-]|%[0-9A-Fa-f]{2})")
+
+
+def check_subject_did(subject: str) -> None:
+    """Refuse a subject that is no usable DID: a credential issued to it could never be
+    presented (nobody holds its key), so the worker would silently get nothing.
+
+    A did:key must decode to a supported public key (a typo in a roster usually breaks its
+    base58 or its key), a did:web must name a host and safe path segments; other methods must
+    follow the DID syntax (W3C DID Core §3.1)."""
+    if not _DID_SYNTAX.fullmatch(subject):
+        raise InvalidArgument(f"subject {subject!r} is not a DID (did:METHOD:ID)")
+    try:
+        if subject.startswith("did:key:"):
+            key_did_document(subject)
+        elif subject.startswith("did:web:"):
+            web_did_url_path(subject)
+    except SkillcredError as exc:
+        raise InvalidArgument(f"subject {subject!r} is not a usable DID: {exc.message}") from None
+
+
+def check_evidence(evidence: EvidenceInput) -> None:
+    """Hours are a finite number >= 0 and a period does not end before it starts."""
+    hours = evidence.hours
+    if hours is not None and (isinstance(hours, bool) or not isinstance(hours, int | float)
+                              or not math.isfinite(hours) or hours < 0):
+        raise InvalidArgument(f"hours must be a number >= 0, not {hours!r}")
+    start, end = evidence.period_start, evidence.period_end
+    if start is not None and end is not None:
+        a = start if start.tzinfo is not None else start.replace(tzinfo=UTC)
+        b = end if end.tzinfo is not None else end.replace(tzinfo=UTC)
+        if b < a:
+            raise InvalidArgument(f"the period ends ({format_datetime(b)[:10]}) before it starts "
+                                  f"({format_datetime(a)[:10]})")
 
 
 @dataclass(frozen=True)
@@ -509,6 +557,9 @@ class Issuer:
         """Check :meth:`issue`'s arguments and fix the dates and the id (shared with batches)."""
         if not isinstance(subject, str) or not subject.startswith("did:"):
             raise InvalidArgument(f"subject must be the holder's DID, not {subject!r}")
+        check_subject_did(subject)
+        if evidence is not None:
+            check_evidence(evidence)
         if self._esco_checked.get(id(definition)) is not definition:  # once per definition (a batch reuses one)
             check_esco_alignments(definition)
             self._esco_checked[id(definition)] = definition
@@ -584,6 +635,8 @@ class Issuer:
         workers: int | None = None,
         keep_documents: bool = True,
         keep_records: bool = True,
+        roster_encoding: str | None = None,
+        archive: bool = False,
         fmt: str = "di",
     ) -> BatchResult:
         """Issue one credential per roster row; write each to ``out_dir``.
@@ -598,7 +651,11 @@ class Issuer:
         (file, relative to the roster), ``level``, ``key`` (row key; default
         ``achievement-id|subject``), ``valid_until``, ``evidence``, ``workplace``, ``hours``,
         ``assessor``, ``period_start``, ``period_end``. A bad row is reported with its line
-        number and the others still issue; a row whose key was issued before is skipped.
+        number and the others still issue; a row whose key was issued before (by an earlier
+        run) is skipped. Within one roster, a row with the key of an earlier row (default: the
+        same achievement and subject) is reported, not silently skipped. A broken line (see
+        :func:`iter_roster`, which also says which encodings and separators are read;
+        ``roster_encoding`` overrides UTF-8) fails the whole batch before anything is issued.
 
         ``workers`` processes build and sign (default: every core once the roster has 200
         rows; ``1``: all in this process); the registry and the files stay with this process
@@ -608,7 +665,13 @@ class Issuer:
         ``keep_records=False`` keeps no record at all, only the counts and the errors. The
         roster is streamed (after one pass that checks it can be read to the end, so an
         unreadable roster fails before anything is issued): with ``keep_records=False``
-        memory stays flat however long the roster.
+        memory stays flat however long the roster, but for the ~100 bytes a row of the
+        repeated-key check.
+
+        ``archive=True`` (for very large batches) writes every credential as one line of
+        ``out_dir/credentials.jsonl`` instead of a file each: appended and synced a chunk at a
+        time, with a journal that makes a re-run after a crash complete the archive without
+        duplicating a line (see :class:`skillcred._internal.batch.Archive`).
         """
         from skillcred._internal import batch
 
@@ -616,18 +679,24 @@ class Issuer:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         result = BatchResult(keep_records=keep_records)
-        n_rows = count_roster_rows(roster_path)  # the whole file is readable CSV, before issuing
-        rows = iter_roster(roster_path)
+        try:  # the whole file is readable CSV without a broken line, before issuing
+            n_rows = count_roster_rows(roster_path, encoding=roster_encoding)
+        except MalformedDocument as exc:
+            raise MalformedDocument(f"{exc.message}; nothing was issued", path=exc.path) from exc
+        rows = iter_roster(roster_path, encoding=roster_encoding)
         cache: dict[str, AchievementDefinition] = {}
         if fmt not in ("di", "jwt", "sd-jwt", "dc+sd-jwt"):
             raise InvalidArgument(f"format must be di, jwt, sd-jwt or dc+sd-jwt, not {fmt!r}")
+        seen = _RosterSeen()
+        sink = batch.Archive(out) if archive else None
         n_workers = batch.default_workers() if workers is None else max(1, workers)
         if fmt == "di" and n_workers > 1 and hasattr(self.registry, "issue_many") and (
             workers is not None or n_rows >= batch.MIN_PARALLEL_ROWS
         ):
             self._issue_batch_parallel(rows, roster_path, out, cache, default_achievement, progress,
-                                       n_workers, keep_documents, result)
+                                       n_workers, keep_documents, result, seen, sink)
             return result
+        pending: list[tuple[str, bytes]] = []  # archive lines of committed records, not yet appended
         for line, row in rows:
             try:
                 if isinstance(row, RowError):
@@ -637,6 +706,7 @@ class Issuer:
                 if not subject:
                     raise InvalidArgument("missing subject DID")
                 key = (row.get("key") or "").strip() or f"{definition.achievement.id}|{subject}"
+                seen.check(line, key)
                 record, new = self.issue(
                     definition, subject,
                     name=(row.get("name") or "").strip() or None,
@@ -646,23 +716,32 @@ class Issuer:
                     row_key=key,
                     fmt=fmt,
                 )
-                token = record.document.get("token") if fmt != "di" else None
-                suffix = ".json" if not isinstance(token, str) else ".jwt" if fmt == "jwt" else ".sdjwt"
-                target = out / f"{record.id.rsplit(':', 1)[-1]}{suffix}"
-                if new or not target.exists():
-                    atomic_write(target, (token + "\n").encode("ascii") if isinstance(token, str)
-                                 else dump_json(record.document))
+                if sink is not None:  # appended (and synced) a chunk at a time, once per id
+                    pending.append((record.id, batch.archive_line(record.document)))
+                    if len(pending) >= batch.CHUNK_ROWS:
+                        sink.append(pending)
+                        pending = []
+                else:
+                    token = record.document.get("token") if fmt != "di" else None
+                    suffix = ".json" if not isinstance(token, str) else ".jwt" if fmt == "jwt" else ".sdjwt"
+                    target = out / f"{record.id.rsplit(':', 1)[-1]}{suffix}"
+                    if new or not target.exists():
+                        atomic_write(target, (token + "\n").encode("ascii") if isinstance(token, str)
+                                     else dump_json(record.document))
                 result._add(record if keep_documents else dataclasses.replace(record, document={}), new)
             except (SkillcredError, ValueError) as exc:
                 result.errors.append(RowError(line, str(exc)))
             finally:
                 if progress:
                     progress(1)
+        if sink is not None and pending:
+            sink.append(pending)
         return result
 
     def _batch_plan(
         self, line: int, row: dict[str, str] | RowError, roster: Path,
         cache: dict[str, AchievementDefinition], default: AchievementDefinition | None,
+        seen: _RosterSeen,
     ) -> dict[str, Any]:
         """A roster row checked and planned exactly as the serial loop does before issuing."""
         if isinstance(row, RowError):
@@ -672,6 +751,7 @@ class Issuer:
         if not subject:
             raise InvalidArgument("missing subject DID")
         key = (row.get("key") or "").strip() or f"{definition.achievement.id}|{subject}"
+        seen.check(line, key)
         return self._plan(
             definition, subject,
             name=(row.get("name") or "").strip() or None,
@@ -686,6 +766,8 @@ class Issuer:
         self, rows: Iterable[tuple[int, dict[str, str] | RowError]], roster: Path, out: Path,
         cache: dict[str, AchievementDefinition], default: AchievementDefinition | None,
         progress: Callable[[int], None] | None, workers: int, keep_documents: bool, result: BatchResult,
+        seen: _RosterSeen,
+        sink: Any = None,
     ) -> None:
         """:meth:`issue_batch` with signing on ``workers`` processes, in registry chunks."""
         from skillcred._internal import batch
@@ -696,7 +778,7 @@ class Issuer:
             keys: set[str] = set()
             for line, row in rows:
                 try:
-                    planned: dict[str, Any] | RowError = self._batch_plan(line, row, roster, cache, default)
+                    planned: dict[str, Any] | RowError = self._batch_plan(line, row, roster, cache, default, seen)
                 except (SkillcredError, ValueError) as exc:
                     planned = RowError(line, str(exc))
                 key = planned["row_key"] if isinstance(planned, dict) else None
@@ -743,6 +825,7 @@ class Issuer:
             outcomes = iter(self.registry.issue_many(requests, build) if requests else [])
             done: list[tuple[int, Any, bool]] = []
             writes: list[tuple[Path, bytes]] = []
+            lines: list[tuple[str, bytes]] = []
             for line, planned in chunk:
                 if isinstance(planned, RowError):
                     done.append((line, planned, False))
@@ -752,6 +835,14 @@ class Issuer:
                     done.append((line, RowError(line, str(outcome)), False))
                     continue
                 record, new = outcome
+                if sink is not None:  # the archive: a line per id, whatever chunk brings it
+                    if new:
+                        lines.append((record.id, files.pop(record.id)))
+                    elif not sink.has(record.id):
+                        lines.append((record.id, batch.archive_line(record.document)))
+                    done.append((line, record if keep_documents and result.keep_records
+                                 else dataclasses.replace(record, document={}), new))
+                    continue
                 target = out / f"{record.id.rsplit(':', 1)[-1]}.json"
                 if new:
                     writes.append((target, files.pop(record.id)))
@@ -762,6 +853,8 @@ class Issuer:
                     inflight.add(target)
                 done.append((line, record if keep_documents and result.keep_records
                              else dataclasses.replace(record, document={}), new))
+            if sink is not None:
+                return len(chunk), (done, [], pools.append_many(sink, lines))
             return len(chunk), (done, [t for t, _d in writes], pools.write_many(out, writes))
 
         def finish(state: tuple[list[tuple[int, Any, bool]], list[Path], list[Any]]) -> None:
@@ -777,13 +870,14 @@ class Issuer:
             for line, item, new in done:
                 if isinstance(item, RowError):
                     result.errors.append(item)
-                elif failed is not None and not (out / f"{item.id.rsplit(':', 1)[-1]}.json").exists():
+                elif failed is not None and not (sink.has(item.id) if sink is not None
+                                                 else (out / f"{item.id.rsplit(':', 1)[-1]}.json").exists()):
                     result.errors.append(RowError(line, failed))
                 else:
                     result._add(item, new)
 
         inflight: set[Path] = set()  # files of chunks whose writes are not finished yet
-        pools = batch.Pools(self, workers)
+        pools = batch.Pools(self, workers, compact=sink is not None)
         try:
             batch.run_chunks(chunks(), process, finish, progress)
         finally:
@@ -887,56 +981,141 @@ class Issuer:
 MAX_ROSTER_BYTES = 1024 * 1024 * 1024
 
 
+#: Cell separators a roster may use: a comma, a semicolon (what spreadsheets in Dutch and other
+#: locales whose decimal mark is a comma export as "CSV"), a tab ("Unicode text" exports).
+ROSTER_DELIMITERS = (",", ";", "\t")
+
+
+def _roster_encoding(head: bytes, encoding: str | None) -> str:
+    """The encoding to read a roster in: the one given, else UTF-16 by its byte-order mark,
+    else UTF-8 (with or without a byte-order mark). Never guessed beyond that: a name read in
+    the wrong encoding would be signed into a credential wrongly for good."""
+    if encoding:
+        try:
+            name = codecs.lookup(encoding).name
+        except LookupError:
+            raise InvalidArgument(f"unknown roster encoding {encoding!r} "
+                                  "(e.g. utf-8, cp1252, latin-1, utf-16)") from None
+        return "utf-8-sig" if name == "utf-8" else name
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    return "utf-8-sig"
+
+
 @contextlib.contextmanager
-def _open_roster(path: Path) -> Iterator[Any]:
+def _open_roster(path: Path, encoding: str | None = None) -> Iterator[Any]:
     """The roster opened for streaming (a text file object); errors name the file.
 
     A regular file only (a FIFO or a device would block or never end), read up to
-    :data:`MAX_ROSTER_BYTES`."""
+    :data:`MAX_ROSTER_BYTES`, in the encoding :func:`_roster_encoding` picks."""
     with open_input(path, max_bytes=MAX_ROSTER_BYTES, what="roster file") as (raw, _):
         # newline="" as the csv module requires
-        with io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as fh:
+        head = raw.peek(4)[:4] if isinstance(raw, io.BufferedReader) else b""
+        with io.TextIOWrapper(raw, encoding=_roster_encoding(head, encoding), newline="") as fh:
             yield fh
 
 
-def iter_roster(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, str] | RowError]]:
+def _undecodable(path: Path, encoding: str | None, exc: UnicodeDecodeError) -> str:
+    """Where a roster stops being text in its encoding: the line, the byte, and what to do."""
+    enc = _roster_encoding(b"", encoding) if encoding else "utf-8"
+    where = ""
+    if enc.startswith("utf-8"):  # line by line is exact for UTF-8 (a line break is never inside a character)
+        with open_input(path, max_bytes=MAX_ROSTER_BYTES, what="roster file") as (raw, _):
+            for number, line in enumerate(raw, 1):
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError as bad:
+                    where = f"line {number}: byte 0x{line[bad.start]:02x} "
+                    break
+    hint = ("; a spreadsheet saved as CSV on Windows is often Windows-1252: pass --roster-encoding cp1252 "
+            "(library: roster_encoding='cp1252'), or save it as 'CSV UTF-8'" if not encoding else "")
+    return f"{where or ''}is not {encoding or 'UTF-8'} text ({exc.reason}){hint}"
+
+
+def _roster_dialect(first_line: str) -> str:
+    """The separator whose header has a ``subject`` column (the most columns if several do)."""
+    best: tuple[int, str] | None = None
+    for d in ROSTER_DELIMITERS:
+        try:
+            cells = [c.strip() for c in next(csv.reader([first_line], delimiter=d))]
+        except (csv.Error, StopIteration):
+            continue
+        if "subject" in cells and (best is None or len(cells) > best[0]):
+            best = (len(cells), d)
+    if best is None:
+        raise InvalidArgument("roster needs a header row with at least a 'subject' column "
+                              "(cells separated by commas, semicolons or tabs)")
+    return best[1]
+
+
+def iter_roster(
+    path: str | os.PathLike[str], *, encoding: str | None = None,
+) -> Iterator[tuple[int, dict[str, str] | RowError]]:
     """The roster's rows, read as they are needed: ``(line, cells)`` or ``(line, RowError)``.
 
     Streaming keeps a batch's memory flat however long the roster. The header is checked
     before the first row is returned, so a roster without a ``subject`` column fails before
     anything is issued. Blank rows are skipped; the line is the one the row starts on.
+
+    Rosters as spreadsheets export them are read: UTF-8 with or without a byte-order mark,
+    UTF-16 with one, another ``encoding`` when given; cells separated by commas, semicolons or
+    tabs (whichever gives the header its ``subject`` column). A *broken line* — a row with
+    more or fewer cells than the header, a quote never closed (which would swallow every row
+    after it), bytes that are not text in the encoding — is a :class:`MalformedDocument`
+    naming the line: :meth:`Issuer.issue_batch` reads the whole roster first, so such a roster
+    fails before anything is issued.
     """
     p = Path(path)
-    with _open_roster(p) as fh:
+    with _open_roster(p, encoding) as fh:
+        line = 0
+        offset = 0  # blank lines skipped before the header (the reader does not count them)
         try:
-            # a line break inside a quoted cell stays in the cell (a multi-line narrative)
-            reader = csv.DictReader(fh)
-            fieldnames = reader.fieldnames
-            if fieldnames is None or not any(f.strip() for f in fieldnames):
+            first = fh.readline()
+            while first and not first.strip():  # blank lines before the header
+                offset += 1
+                first = fh.readline()
+            if not first.strip():
                 raise MalformedDocument("roster is empty", path=str(p))
-            if "subject" not in [f.strip() for f in fieldnames]:
-                raise MalformedDocument("roster needs a header row with at least a 'subject' column", path=str(p))
-            for row in reader:
-                # reader.line_num is the row's *last* line; report the line the row starts on.
-                # (extra cells beyond the header come as one list under the key None)
-                cells = [c for v in row.values() for c in (v if isinstance(v, list) else [v]) if isinstance(c, str)]
-                line = reader.line_num - sum(len(_LINE_BREAK.findall(v)) for v in cells)
-                if None in row:  # more cells than header columns
-                    yield line, RowError(line, "row has more cells than the header")
+            try:
+                delimiter = _roster_dialect(first)
+            except InvalidArgument as exc:
+                raise MalformedDocument(exc.message, path=str(p)) from None
+            # strict: a quote never closed is an error, not the rest of the file in one cell;
+            # a line break inside a quoted cell stays in the cell (a multi-line narrative)
+            reader = csv.reader(itertools.chain([first], fh), delimiter=delimiter, strict=True)
+            line = 1
+            header = [h.strip() for h in next(reader)]
+            ended = reader.line_num
+            while True:
+                line = ended + 1  # the line the row starts on (reader.line_num is its last)
+                try:
+                    cells = next(reader)
+                except StopIteration:
+                    break
+                ended = reader.line_num
+                if not any(c.strip() for c in cells):
                     continue
-                clean = {(k or "").strip(): (v or "") for k, v in row.items()}
-                if not any(v.strip() for v in clean.values()):
-                    continue
-                yield line, clean
+                if len(cells) != len(header):
+                    raise MalformedDocument(
+                        f"line {line + offset}: a broken line: {len(cells)} cell(s) where the header has "
+                        f"{len(header)} (separator: {_SEPARATOR_NAMES[delimiter]})",
+                        path=str(p))
+                yield line + offset, dict(zip(header, cells, strict=True))
         except UnicodeDecodeError as exc:
-            raise MalformedDocument(f"cannot read roster: {exc}", path=str(p)) from exc
+            raise MalformedDocument(f"cannot read roster: {_undecodable(p, encoding, exc)}", path=str(p)) from exc
         except csv.Error as exc:
-            raise MalformedDocument(f"roster is not valid CSV: {exc}", path=str(p)) from exc
+            what = ("a quoted cell is never closed" if "unexpected end of data" in str(exc) else str(exc))
+            raise MalformedDocument(f"line {line + offset}: roster is not valid CSV: {what}",
+                                    path=str(p)) from exc
 
 
-def count_roster_rows(path: str | os.PathLike[str]) -> int:
-    """How many rows :meth:`Issuer.issue_batch` will go through (for a progress bar)."""
-    return sum(1 for _ in iter_roster(path))
+_SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+
+
+def count_roster_rows(path: str | os.PathLike[str], *, encoding: str | None = None) -> int:
+    """How many rows :meth:`Issuer.issue_batch` will go through (for a progress bar); reading
+    them all proves the roster has no broken line."""
+    return sum(1 for _ in iter_roster(path, encoding=encoding))
 
 
 def _row_date(row: dict[str, str], column: str) -> datetime | None:
@@ -948,12 +1127,53 @@ def _row_date(row: dict[str, str], column: str) -> datetime | None:
     return parse_datetime(value, field=column)
 
 
+class _RosterSeen:
+    """The row keys of one roster so far, to catch a row that would silently skip a worker:
+    the key of an earlier row reads as "already issued". (The same achievement and subject
+    under two explicit keys is two credentials on purpose, e.g. a re-certification.) Keeps
+    64-bit digests and line numbers, not the keys: about 100 bytes a row (10 MB for 100,000
+    rows), the one part of a batch's memory that grows."""
+
+    def __init__(self) -> None:
+        self._keys: dict[int, int] = {}
+
+    @staticmethod
+    def _digest(*parts: str) -> int:
+        data = "\x00".join(parts).encode("utf-8", "surrogatepass")
+        return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
+
+    def check(self, line: int, key: str) -> None:
+        k = self._digest(key)
+        earlier = self._keys.get(k)
+        if earlier is not None:
+            raise InvalidArgument(f"the same row key as line {earlier} ({key!r}): this row would be skipped "
+                                  "as already issued; remove one of them or give each its own key")
+        self._keys[k] = line
+
+
+_HOURS = re.compile(r"\d+(?:[.,]\d+)?")
+
+
+def _row_hours(text: str) -> float | None:
+    """A roster's hours cell: ``12``, ``12.5`` or, as a Dutch spreadsheet writes it, ``12,5``.
+
+    ``1,000`` or ``1.000`` is refused: a thousands separator in one locale is the decimal mark
+    in the other, and the two readings differ a thousandfold. Negative and non-finite values
+    (``-8``, ``nan``) are refused too."""
+    hours = text.strip()
+    if not hours:
+        return None
+    if not _HOURS.fullmatch(hours):
+        raise InvalidArgument(f"hours {hours!r} is not a number of hours >= 0 (e.g. 40, 12.5 or 12,5)")
+    whole, _sep, frac = hours.replace(",", ".").partition(".")
+    if len(frac) == 3 and whole != "0":
+        raise InvalidArgument(f"hours {hours!r} is ambiguous (a thousands separator or a decimal mark?): "
+                              "write 1000 or 1.5 / 1,5")
+    return float(f"{whole}.{frac}" if frac else whole)
+
+
 def _row_evidence(row: dict[str, str]) -> EvidenceInput:
-    hours = (row.get("hours") or "").strip()
-    try:
-        hours_value = float(hours) if hours else None
-    except ValueError:
-        raise InvalidArgument(f"hours {hours!r} is not a number") from None
+    hours_value = _row_hours(row.get("hours") or "")
     return EvidenceInput(
         narrative=(row.get("evidence") or "").strip() or None,
         workplace=(row.get("workplace") or "").strip() or None,

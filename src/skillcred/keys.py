@@ -24,7 +24,6 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
     encode_dss_signature,
 )
-from multiformats import multibase, multicodec
 
 from skillcred._internal import base58, base64url
 from skillcred._internal.fileio import MAX_SECRET_BYTES, atomic_write, open_input, read_at_most
@@ -60,6 +59,9 @@ _PUB_CODEC: dict[KeyType, str] = {"ed25519": "ed25519-pub", "p256": "p256-pub", 
 #: time in run-time type checks. tests/test_keys.py checks these against ``multicodec.wrap``.
 #: P-521 (0x1202) is not among them: it is a JOSE (publicKeyJwk) key here, never a did:key or Multikey.
 _PUB_PREFIX: dict[bytes, KeyType] = {b"\xed\x01": "ed25519", b"\x80\x24": "p256", b"\x81\x24": "p384"}
+_PREFIX_OF: dict[KeyType, bytes] = {kt: prefix for prefix, kt in _PUB_PREFIX.items()}
+# multiformats itself (~25 ms to import, a tenth of a cold `skillcred verify`) is imported only
+# where these tables do not reach: secret keys, P-521 and naming an unknown codec.
 _PRIV_CODEC: dict[KeyType, str] = {
     "ed25519": "ed25519-priv",
     "p256": "p256-priv",
@@ -172,6 +174,11 @@ class PublicKey:
     @property
     def multikey(self) -> str:
         """The ``publicKeyMultibase`` value: base58btc of multicodec-prefixed key bytes."""
+        prefix = _PREFIX_OF.get(self.key_type)
+        if prefix is not None:
+            return base58.encode(prefix + self.raw)  # = multibase.encode(multicodec.wrap(...))
+        from multiformats import multibase, multicodec
+
         return multibase.encode(multicodec.wrap(_PUB_CODEC[self.key_type], self.raw), "base58btc")
 
     def jwk(self) -> dict[str, str]:
@@ -220,6 +227,8 @@ def _public_key_from_multikey(value: str) -> PublicKey:
         raise InvalidArgument("not a Multikey public key: not valid base58btc multicodec") from exc
     kt = _PUB_PREFIX.get(raw[:2])
     if kt is None:  # not one of ours: let multiformats name the codec (or the damage)
+        from multiformats import multicodec
+
         try:
             codec, _ = multicodec.unwrap(raw)
         except Exception as exc:  # multiformats raises several unrelated types
@@ -268,6 +277,8 @@ class KeyPair:
         """Decode a ``secretKeyMultibase`` value (ed25519-priv, p256-priv, p384-priv)."""
         if not isinstance(secret_multibase, str) or not secret_multibase.startswith("z"):
             raise InvalidArgument("not a Multikey secret key: it must be base58btc ('z...')")
+        from multiformats import multibase, multicodec
+
         try:
             codec, raw = multicodec.unwrap(multibase.decode(secret_multibase))
         except Exception as exc:
@@ -299,6 +310,8 @@ class KeyPair:
             raw = self._key.private_numbers().private_value.to_bytes(
                 _SCALAR_BYTES[self.key_type], "big"
             )
+        from multiformats import multibase, multicodec
+
         return multibase.encode(multicodec.wrap(_PRIV_CODEC[self.key_type], raw), "base58btc")
 
     def private_jwk(self) -> dict[str, str]:

@@ -23,14 +23,18 @@ over all requirements. Candidates rank by essential coverage, then score.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from skillcred._internal.fileio import load_json_object
 from skillcred._internal.textsafe import bdi, for_html, for_terminal
+from skillcred._internal.timeutil import format_datetime, utcnow
 from skillcred.claims import QUALIFICATION_PREFIX, Claim
 from skillcred.errors import InvalidArgument
 from skillcred.schemas import SCHEMA_BASE, validate
@@ -307,6 +311,54 @@ class Evidence:
     issuer_name: str
     achievement: str
     inference: tuple[str, ...] = ()
+    #: the level's name on the credential's rubric ("Gevorderd"), and the rubric's top level
+    level_name: str | None = None
+    scale_top: int | None = None
+
+    def level_text(self) -> str:
+        """"3 (Gevorderd, of 5)": the number a profile asks for, with the rubric's own name."""
+        if self.level is None:
+            return ""
+        extra = ", ".join(x for x in (self.level_name, f"of {self.scale_top}" if self.scale_top else None) if x)
+        return f"{self.level} ({extra})" if extra else str(self.level)
+
+
+def _rubric(vc: VerifiedCredential) -> tuple[dict[int, str], int | None]:
+    """The rubric level names of a verified credential's achievement, and its top level: an
+    employer reads "Gevorderd", not "3"."""
+    names: dict[int, str] = {}
+    subjects = vc.document.get("credentialSubject")
+    for subject in subjects if isinstance(subjects, list) else [subjects]:
+        ach = subject.get("achievement") if isinstance(subject, Mapping) else None
+        rds = ach.get("resultDescription") if isinstance(ach, Mapping) else None
+        for rd in rds if isinstance(rds, list) else []:
+            lvls = rd.get("rubricCriterionLevel") if isinstance(rd, Mapping) else None
+            for lvl in lvls if isinstance(lvls, list) else []:
+                if not isinstance(lvl, Mapping):
+                    continue
+                n, name = lvl.get("level"), lvl.get("name")
+                number = int(n) if isinstance(n, str) and n.isdigit() else n if type(n) is int else None
+                if number is not None and isinstance(name, str) and name.strip():
+                    names.setdefault(number, name.strip())
+    return names, (max(names) if names else None)
+
+
+def _subject_name(vc: VerifiedCredential) -> str | None:
+    """The worker's name as a verified credential gives it: an unhashed Open Badges
+    ``identifier`` of type name (as skillcred issues it), else ``credentialSubject.name``."""
+    subjects = vc.document.get("credentialSubject")
+    for subject in subjects if isinstance(subjects, list) else [subjects]:
+        if not isinstance(subject, Mapping):
+            continue
+        ids = subject.get("identifier")
+        for ident in ids if isinstance(ids, list) else [ids]:
+            if (isinstance(ident, Mapping) and ident.get("identityType") == "name" and ident.get("hashed") is False
+                    and isinstance(ident.get("identityHash"), str) and ident["identityHash"].strip()):
+                return str(ident["identityHash"]).strip()
+        name = subject.get("name")
+        if isinstance(name, str) and name.strip():
+            return name.strip()
+    return None
 
 
 class _Source(TypedDict):
@@ -321,16 +373,20 @@ class _Source(TypedDict):
 def _credential_evidence(vc: VerifiedCredential, fw: Framework) -> list[Evidence]:
     """What a verified credential shows, from the claims the verifier judged countable (within
     the issuer's trust scope, about the presenter): nothing is read from the document again."""
-    return claims_evidence(vc.claims, credential=vc.id, issuer=vc.issuer, issuer_name=vc.issuer_name, framework=fw)
+    return claims_evidence(vc.claims, credential=vc.id, issuer=vc.issuer, issuer_name=vc.issuer_name, framework=fw,
+                           rubric=_rubric(vc))
 
 
 def claims_evidence(claims: Iterable[Claim], *, credential: str | None, issuer: str, issuer_name: str,
-                    framework: Framework) -> list[Evidence]:
+                    framework: Framework, rubric: tuple[dict[int, str], int | None] = ({}, None)) -> list[Evidence]:
     """The evidence of one credential's countable claims. Shared by :func:`match` (claims of a
     :class:`VerifiedCredential`) and the talent pool (:mod:`skillcred.pool`, the same claims as
-    stored when the credential was verified), so both infer exactly the same things."""
+    stored when the credential was verified), so both infer exactly the same things.
+    ``rubric``: the achievement's level names and top level, where the document is at hand
+    (``_rubric``), so a level reads "Gevorderd (level 3 of 5)"; the names never change a grade."""
     fw = framework
     out: list[Evidence] = []
+    names, top = rubric
     for c in claims:
         if c.ref is None:
             continue
@@ -348,7 +404,8 @@ def claims_evidence(claims: Iterable[Claim], *, credential: str | None, issuer: 
             out.append(Evidence(ref=c.ref, level=None,
                                 inference=(f"diploma covers {c.label or c.ref} (level not stated)",), **base))
         else:
-            out.append(Evidence(ref=c.ref, level=c.level, **base))
+            out.append(Evidence(ref=c.ref, level=c.level, level_name=names.get(c.level) if c.level else None,
+                                scale_top=top if c.level else None, **base))
     return out
 
 
@@ -360,16 +417,14 @@ def _support(req: Requirement, ev: Evidence, fw: Framework) -> Evidence | None:
         return None
     if fw.equivalent(ev.ref, req.ref):
         step = f"equivalent: {fw.label(ev.ref) or ev.ref} <{ev.ref}> = <{req.ref}>"
-        return Evidence(ev.ref, ev.level, ev.credential, ev.issuer, ev.issuer_name, ev.achievement,
-                        (*ev.inference, step))
+        return dataclasses.replace(ev, inference=(*ev.inference, step))
     for path in fw.broader_steps(ev.ref):
         top = path[-1][1]
         if fw.equivalent(top, req.ref):
             steps = fw.describe_path(path)
             if top != req.ref:  # the last step, to the URI the requirement names, is named too
                 steps.append(f"equivalent: {fw.label(top) or top} <{top}> = <{req.ref}>")
-            return Evidence(ev.ref, ev.level, ev.credential, ev.issuer, ev.issuer_name, ev.achievement,
-                            (*ev.inference, *steps))
+            return dataclasses.replace(ev, inference=(*ev.inference, *steps))
     return None
 
 
@@ -447,12 +502,37 @@ class MatchReport:
     score: float
     not_counted: tuple[tuple[str | None, str], ...]
     plan: TrainingPlan | None
+    #: the verdict on the presentation the credentials came from: True, False, or None when the
+    #: caller passed credentials it verified itself (the library's ``match()`` without it)
+    verified: bool | None = None
+    #: why the presentation did not verify (then nothing in it counts and no plan is made)
+    verification_failure: str | None = None
+    checked_at: str | None = None
+    #: the worker's name as the counted credentials give it
+    candidate_name: str | None = None
+
+    def _verdict(self) -> str | None:
+        """The first line of every rendering: whether the presentation verified."""
+        at = f", checked at {self.checked_at}" if self.checked_at else ""
+        if self.verified is False:
+            return (f"NOT VERIFIED: the presentation did not verify ({self.verification_failure or 'see the report'})"
+                    f"{at}; nothing in it counts, no requirement is assessed and no training plan is made")
+        if self.verified:
+            return f"VERIFIED: the presentation verified{at}; only the credentials that verified count"
+        return None
+
+    def _who(self) -> str:
+        if self.candidate_name and self.candidate:
+            return f"{self.candidate_name} ({self.candidate})"
+        return self.candidate_name or self.candidate or "candidate"
 
     @property
     def essential_gaps(self) -> list[RequirementResult]:
         return [r for r in self.requirements if r.requirement.essential and r.status != "met"]
 
     def summary(self) -> str:
+        if self.verified is False:
+            return f"NOT VERIFIED ({self.verification_failure or 'the presentation did not verify'})"
         met = sum(r.status == "met" for r in self.requirements)
         part = sum(r.status == "partial" for r in self.requirements)
         miss = [r.requirement.label for r in self.requirements if r.status == "missing" and r.requirement.essential]
@@ -468,9 +548,13 @@ class MatchReport:
         catalog or a credential goes through ``for_terminal``: no control or bidi character of
         theirs reaches the terminal."""
         t = for_terminal
-        lines = [f"Gap analysis: {t(self.candidate or 'candidate')} for {t(self.profile)}",
-                 f"  essential coverage {self.essential_coverage:.0%}, all requirements {self.coverage:.0%}, "
-                 f"weighted score {self.score:.2f}", ""]
+        verdict = self._verdict()
+        lines = [t(verdict)] if verdict else []
+        lines.append(f"Gap analysis: {t(self._who())} for {t(self.profile)}")
+        if self.verified is False:
+            return "\n".join(lines) + "\n"
+        lines += [f"  essential coverage {self.essential_coverage:.0%}, all requirements {self.coverage:.0%}, "
+                  f"weighted score {self.score:.2f}", ""]
         for r in self.requirements:
             req = r.requirement
             need = f" (level {req.level})" if req.level else ""
@@ -478,7 +562,7 @@ class MatchReport:
             lines.append(f"  {_TEXT_STATUS[r.status]} {t(req.label)}{need} [{tag}]")
             e = r.evidence
             if e is not None:
-                lvl = f" at level {e.level}" if e.level is not None else ""
+                lvl = f" at level {t(e.level_text())}" if e.level is not None else ""  # the rubric's name: theirs
                 lines.append(f"           by {t(e.achievement)}{lvl} from {t(e.issuer_name)} ({t(str(e.credential))})")
                 for step in e.inference:
                     lines.append(f"           via {t(step)}")
@@ -504,50 +588,75 @@ class MatchReport:
         return "\n".join(lines) + "\n"
 
     def to_html(self) -> str:
-        """A self-contained printable page (no script, no external resource; every text escaped):
-        the same content as :meth:`to_text`. Each untrusted value is in ``<bdi>`` (its direction
-        cannot leak into the text around it) with its control and bidi characters shown as
-        escapes."""
+        """A self-contained page to print on A4 (no script, no external resource; every text
+        escaped): the same content as :meth:`to_text`, led by the same verdict. Each untrusted
+        value is in ``<bdi>`` (its direction cannot leak into the text around it) with its
+        control and bidi characters shown as escapes. Skills appear by their labels (a URI in
+        an inference step is replaced by the requirement's label or left out), levels with
+        their rubric names; headings never end a printed page, a table row never splits."""
         e, b = for_html, bdi  # e: no markup allowed (<title>); b: every inline value
         rows = []
         for r in self.requirements:
             ev = r.evidence
+            steps = [_without_uris(s, r.requirement) for s in ev.inference] if ev is not None else []
             by = "" if ev is None else (
-                f"{b(ev.achievement)}{' (level ' + str(ev.level) + ')' if ev.level is not None else ''}"
+                f"{b(ev.achievement)}{' (level ' + b(ev.level_text()) + ')' if ev.level is not None else ''}"
                 f"<br><small>{b(ev.issuer_name)} &middot; {b(ev.credential or '')}</small>"
-                + "".join(f"<br><small>via {b(s)}</small>" for s in ev.inference)
+                + "".join(f"<br><small>via {b(s)}</small>" for s in steps)
                 + (f"<br><strong>{r.shortfall} level(s) short</strong>" if r.shortfall else ""))
             rows.append(f'<tr class="{r.status}"><td>{b(r.requirement.label)}</td>'
                         f"<td>{e(str(r.requirement.level or '-'))}</td>"
                         f"<td>{'yes' if r.requirement.essential else 'no'}</td><td>{r.status}</td><td>{by}</td></tr>")
         plan = ""
-        if self.plan is not None:
+        if self.plan is not None and self.verified is not False:
             if not self.plan.modules and not self.plan.unclosable:
-                plan = "<h2>Training plan</h2><p>None needed: every essential requirement is met.</p>"
+                plan = ('<section class="plan"><h2>Training plan</h2>'
+                        "<p>None needed: every essential requirement is met.</p></section>")
             else:
                 items = "".join(
-                    f"<li>{b(p.module.name)} ({p.module.hours:g} h, {b(p.module.provider or '?')}) "
-                    f"closes {', '.join(b(c) for c in p.closes)}</li>" for p in self.plan.modules)
-                items += "".join(f'<li class="unclosable">No module in the catalog closes: {b(u)}</li>'
-                                 for u in self.plan.unclosable)
+                    f'<tr><td>{b(p.module.name)}</td><td class="hours">{p.module.hours:g} h</td>'
+                    f"<td>{b(p.module.provider or '?')}</td><td>{', '.join(b(c) for c in p.closes)}</td></tr>"
+                    for p in self.plan.modules)
+                items += "".join(f'<tr class="unclosable"><td colspan="4">No module in the catalog closes: '
+                                 f"{b(u)}</td></tr>" for u in self.plan.unclosable)
                 how = "" if self.plan.optimal else ", greedy (the catalog is too large for the exact search)"
-                plan = f"<h2>Training plan ({self.plan.total_hours:g} hours{how})</h2><ul>{items}</ul>"
+                plan = (f'<section class="plan"><h2>Training plan ({self.plan.total_hours:g} hours{how})</h2>'
+                        "<table><thead><tr><th>Module</th><th>Duration</th><th>Provider</th><th>Closes</th></tr></thead>"
+                        f"<tbody>{items}</tbody></table></section>")
         nc = ""
         if self.not_counted:
             nc = ("<h2>Not counted (failed verification, outside the trust scope, or about someone else)</h2><ul>"
                   + "".join(f"<li>{b(str(c))}: {b(w)}</li>" for c, w in self.not_counted) + "</ul>")
+        verdict = self._verdict()
+        head = "" if verdict is None else (
+            f'<p class="verdict {"ok" if self.verified else "bad"}"><strong>{b(verdict)}</strong></p>')
+        table = ""
+        if self.verified is not False:
+            table = (f"<p>Essential coverage {self.essential_coverage:.0%} &middot; all requirements "
+                     f"{self.coverage:.0%} &middot; score {self.score:.2f}</p>"
+                     "<table><thead><tr><th>Requirement</th><th>Level</th><th>Essential</th><th>Status</th>"
+                     "<th>Shown by</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+        checked = f"<br>Checked at {b(self.checked_at)}" if self.checked_at else ""
         return ("<!DOCTYPE html><html lang='en' dir='ltr'><head><meta charset='utf-8'><title>Gap analysis</title>"
                 "<style>"
-                "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
+                "@page{size:A4;margin:15mm}"
+                "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;"
+                "overflow-wrap:break-word}"
                 "table{border-collapse:collapse;width:100%}"
-                "td,th{border:1px solid #ccc;padding:.3rem .5rem;text-align:left}"
+                "td,th{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}"
+                "th,.hours{white-space:nowrap}td small{overflow-wrap:anywhere}"  # long ids wrap, headings not
+                "thead{display:table-header-group}tr{break-inside:avoid}h1,h2{break-after:avoid}"
+                ".plan h2{break-before:auto}"
+                ".verdict{padding:.5rem .75rem;border:2px solid}.verdict.ok{border-color:#1a7f37;background:#dafbe1}"
+                ".verdict.bad{border-color:#a40e26;background:#ffebe9}"
                 ".met{background:#dafbe1}.partial{background:#fff8c5}.missing{background:#ffebe9}"
-                ".unclosable{color:#a40e26}@media print{body{margin:0}}</style></head><body>"
-                f"<h1>{b(self.profile)}</h1><p>Candidate: {b(self.candidate or '-')}<br>"
-                f"Essential coverage {self.essential_coverage:.0%} &middot; all requirements {self.coverage:.0%}"
-                f" &middot; score {self.score:.2f}</p>"
-                "<table><tr><th>Requirement</th><th>Level</th><th>Essential</th><th>Status</th><th>Shown by</th></tr>"
-                + "".join(rows) + "</table>" + plan + nc + self._esco_footer() + "</body></html>\n")
+                ".unclosable{color:#a40e26}"
+                "@media print{body{margin:0;max-width:none;padding:0;font-size:10pt}"
+                ".met,.partial,.missing,.verdict{-webkit-print-color-adjust:exact;print-color-adjust:exact}}"
+                "</style></head><body>"
+                f"{head}<h1>{b(self.profile)}</h1>"
+                f"<p>Candidate: {b(self._who() if self.candidate or self.candidate_name else '-')}{checked}</p>"
+                + table + plan + nc + self._esco_footer() + "</body></html>\n")
 
     def _esco_footer(self) -> str:
         """ESCO's reuse conditions: a report that names ESCO concepts acknowledges ESCO."""
@@ -557,16 +666,29 @@ class MatchReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            **({} if self.verified is None else {"verified": self.verified}),
+            **({"verification_failure": self.verification_failure} if self.verification_failure else {}),
+            **({"checked_at": self.checked_at} if self.checked_at else {}),
             "profile": self.profile,
             "candidate": self.candidate,
+            "candidate_name": self.candidate_name,
             "essential_coverage": round(self.essential_coverage, 4),
             "coverage": round(self.coverage, 4),
             "score": round(self.score, 4),
             "summary": self.summary(),
             "requirements": [r.to_dict() for r in self.requirements],
             "not_counted": [{"credential": cid, "reason": why} for cid, why in self.not_counted],
-            **({"plan": self.plan.to_dict()} if self.plan is not None else {}),
+            **({"plan": self.plan.to_dict()} if self.plan is not None and self.verified is not False else {}),
         }
+
+
+_URI_IN_STEP = re.compile(r"\s*<[^<>\s]+>")
+
+
+def _without_uris(step: str, req: Requirement) -> str:
+    """An inference step for a person: the requirement's URI read as its label, other URIs
+    (already named by the label before them) left out."""
+    return _URI_IN_STEP.sub("", step.replace(f"<{req.ref}>", req.label))
 
 
 def _grade(req: Requirement, candidates: list[Evidence]) -> RequirementResult:
@@ -640,8 +762,19 @@ def match(
     catalog: Catalog | None = None,
     not_counted: Iterable[tuple[str | None, str]] = (),
     candidate: str | None = None,
+    verified: bool | None = None,
+    verification_failure: str | None = None,
+    at: datetime | None = None,
 ) -> MatchReport:
-    """Grade each requirement against the verified credentials; plan training if asked."""
+    """Grade each requirement against the verified credentials; plan training if asked.
+
+    ``verified`` / ``verification_failure``: the verdict on the presentation the credentials
+    come from, which every rendering of the report leads with. A failure (``verified=False``
+    or a ``verification_failure``) means nothing counts: no credential is graded and no
+    training plan is made (a plan for a presentation that did not verify would mislead).
+    ``at``: the time the presentation was checked (shown on the report; default now)."""
+    if verification_failure is not None:
+        verified = False
     if isinstance(credentials, VerifiedCredential | VerifiedPresentation | Mapping | str | bytes) \
             or not isinstance(credentials, Iterable):
         hint = " (pass result.accepted)" if isinstance(credentials, VerifiedPresentation) else ""
@@ -651,11 +784,15 @@ def match(
         if not isinstance(c, VerifiedCredential):
             raise InvalidArgument("match() takes only VerifiedCredential (run the verifier first)")
     fw = framework or Framework()
+    if verified is False:
+        not_counted = [*not_counted, *((c.id, "the presentation did not verify") for c in creds)]
+        creds = []
     evidence = [e for c in creds for e in _credential_evidence(c, fw)]
     # claims the verifier did not let count (outside the issuer's trust scope, about someone else)
     not_counted = [*not_counted, *((c.id, f"{what}: {why}") for c in creds for what, why in c.not_counted)]
     return match_evidence(profile, evidence, framework=fw, catalog=catalog, not_counted=not_counted,
-                          candidate=candidate)
+                          candidate=candidate, verified=verified, verification_failure=verification_failure,
+                          at=at, candidate_name=next((n for c in creds if (n := _subject_name(c))), None))
 
 
 def match_evidence(
@@ -667,6 +804,10 @@ def match_evidence(
     not_counted: Iterable[tuple[str | None, str]] = (),
     candidate: str | None = None,
     prefilter: bool = False,
+    verified: bool | None = None,
+    verification_failure: str | None = None,
+    at: datetime | None = None,
+    candidate_name: str | None = None,
 ) -> MatchReport:
     """Grade and score evidence already derived from verified claims (:func:`claims_evidence`).
 
@@ -674,7 +815,10 @@ def match_evidence(
     ranks its stored claims exactly as ``match``/``rank`` rank fresh presentations.
     ``prefilter``: skip evidence outside :meth:`Framework.supporters` of each requirement
     before the (costlier) linking -- the same result, faster when one framework grades many
-    candidates (its supporter sets are cached)."""
+    candidates (its supporter sets are cached). ``verified``, ``verification_failure``, ``at``
+    and ``candidate_name`` are as :func:`match` states them (a failure plans nothing)."""
+    if verification_failure is not None:
+        verified = False
     fw = framework or Framework()
     results = []
     for req in profile.requirements:
@@ -688,12 +832,15 @@ def match_evidence(
     total_w = sum(r.requirement.weight for r in results)
     score = sum(r.credit * r.requirement.weight for r in results) / total_w if total_w else 1.0
     plan = None
-    if catalog is not None:
+    if catalog is not None and verified is not False:
         plan = _plan([r for r in essential if r.status != "met"], catalog, fw)
     return MatchReport(
         profile=profile.title, candidate=candidate, requirements=tuple(results),
         essential_coverage=essential_cov, coverage=coverage, score=score,
-        not_counted=tuple(not_counted), plan=plan,
+        not_counted=tuple(not_counted), plan=plan, verified=verified,
+        verification_failure=verification_failure if verified is False else None,
+        checked_at=format_datetime(at or utcnow()) if verified is not None else None,
+        candidate_name=candidate_name,
     )
 
 

@@ -19,12 +19,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema_rs
-from jsonschema import Draft202012Validator, FormatChecker
-from referencing import Registry, Resource
-from referencing.exceptions import Unresolvable
+# jsonschema + referencing (~35 ms to import, a tenth of a cold `skillcred verify`) are imported
+# only when the fast validator has rejected a document and the reference names the error, and
+# jsonschema_rs (~20 ms: it loads decimal, email.utils, socket) when something is validated,
+# so that reading the constants below (a wallet listing its credentials) costs nothing.
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from referencing import Registry
 
 from skillcred._internal.fileio import MAX_JSON_BYTES, read_bounded
 from skillcred._internal.resources import data_dir
@@ -58,6 +61,8 @@ def _schemas() -> dict[str, dict[str, Any]]:
 
 @cache
 def _registry() -> Registry:
+    from referencing import Registry, Resource
+
     resources = [(sid, Resource.from_contents(s)) for sid, s in _schemas().items()]
     return Registry().with_resources(resources)
 
@@ -66,6 +71,8 @@ def _registry() -> Registry:
 def _fast_validator(schema_id: str) -> Any:
     """The compiled ``jsonschema-rs`` validator of a bundled schema (offline: a ``$ref``
     outside the bundled registry is an error, never a fetch)."""
+    import jsonschema_rs
+
     registry = jsonschema_rs.Registry(list(_schemas().items()))
     return jsonschema_rs.Draft202012Validator(
         _schemas()[schema_id], registry=registry, validate_formats=True, offline=True
@@ -74,6 +81,8 @@ def _fast_validator(schema_id: str) -> Any:
 
 @cache
 def _reference_validator(schema_id: str) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator, FormatChecker
+
     return Draft202012Validator(_schemas()[schema_id], registry=_registry(), format_checker=FormatChecker())
 
 
@@ -89,6 +98,28 @@ def _json_path(parts: Any) -> str:
     return out
 
 
+def _alternatives(err: Any) -> str:
+    """A ``oneOf`` / ``anyOf`` failure in words: which of the alternative fields are needed and
+    which were given (instead of the whole object "is not valid under any of the given
+    schemas"), else the closest alternative's own error."""
+    branches = err.validator_value if isinstance(err.validator_value, list) else []
+    fields = [b["required"][0] for b in branches
+              if isinstance(b, dict) and list(b) == ["required"] and len(b["required"]) == 1]
+    if branches and len(fields) == len(branches):
+        given = [f for f in fields if isinstance(err.instance, Mapping) and f in err.instance]
+        names = ", ".join(repr(f) for f in fields)
+        if not given:
+            return f"needs one of {names}"
+        return f"needs exactly one of {names}, not {' and '.join(repr(f) for f in given)}"
+    if err.context:
+        from jsonschema.exceptions import best_match  # only when an error is being named
+
+        closest = best_match(err.context)
+        return (f"matches none of the allowed forms; the closest fails at "
+                f"{_json_path(closest.absolute_path)}: {closest.message}")
+    return "matches more than one of the allowed forms (exactly one must match)"
+
+
 def validate(document: Mapping[str, Any], schema_id: str, *, source: str | None = None) -> None:
     """Validate ``document`` against the bundled schema ``schema_id``.
 
@@ -99,6 +130,8 @@ def validate(document: Mapping[str, Any], schema_id: str, *, source: str | None 
     schema = _schemas().get(schema_id)
     if schema is None:
         raise UnsupportedFeature(f"JSON Schema {schema_id!r} is not bundled with skillcred (never fetched)")
+    import jsonschema_rs
+
     try:
         if _fast_validator(schema_id).is_valid(document):
             return
@@ -110,6 +143,8 @@ def validate(document: Mapping[str, Any], schema_id: str, *, source: str | None 
         not_json: ValueError | None = exc
     else:
         not_json = None
+    from referencing.exceptions import Unresolvable
+
     try:
         errors = sorted(_reference_validator(schema_id).iter_errors(document),
                         key=lambda e: (len(e.absolute_path), str(e.absolute_path)))
@@ -121,6 +156,8 @@ def validate(document: Mapping[str, Any], schema_id: str, *, source: str | None 
         message = err.message
         if err.validator == "additionalProperties":
             message = f"unknown field: {err.message}"
+        elif err.validator in ("oneOf", "anyOf"):
+            message = _alternatives(err)
     elif not_json is not None:  # the reference found nothing to name either
         raise MalformedDocument(f"not a JSON document: {not_json}", path=source) from not_json
     else:  # only the fast validator objects (a "format" the reference does not assert)

@@ -45,10 +45,12 @@ from skillcred._internal.timeutil import parse_datetime, utcnow
 from skillcred.did import DidResolver, key_did, key_did_url
 from skillcred.errors import InvalidArgument, MalformedDocument, SkillcredError, StoreError, WalletError
 from skillcred.keys import KeyPair, KeyType, read_key_file, write_key_file
-from skillcred.proofs import add_proof, check_proofs, default_suite_for
 from skillcred.schemas import CREDENTIAL_SCHEMA_BY_KIND
 from skillcred.secured import SecuredCredential
 from skillcred.securing import check_sd_base, envelope_for_presentation, is_sd_base
+
+# skillcred.proofs (pyld, RDF canonicalization: most of a cold start) is imported where a proof
+# is made or checked, not here: `wallet list` / `wallet show` only read records
 
 __all__ = [
     "KINDS",
@@ -467,6 +469,8 @@ class Wallet:
             if signer != _issuer(doc)[0]:
                 raise WalletError(f"credential is signed by {signer}, not by its issuer {_issuer(doc)[0]}", path=source)
             return self._holder_and_duplicate(doc, summarize(doc, file=_file_name(cred_id)), force_foreign, source)
+        from skillcred.proofs import check_proofs
+
         report = check_proofs(doc, resolver=resolver, expected_purpose="assertionMethod")
         if not report.verified:
             first = next(c for c in report.checks if c.status != "passed")
@@ -782,6 +786,8 @@ class Wallet:
                 for c in secured
             ],
         }
+        from skillcred.proofs import add_proof, default_suite_for
+
         return add_proof(
             vp, key, verification_method=self.verification_method,
             cryptosuite=cryptosuite or default_suite_for(key), proof_purpose="authentication",

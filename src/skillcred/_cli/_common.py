@@ -71,6 +71,9 @@ def errors_to_exit(func: F) -> F:
             fail(str(exc))
         except KeyboardInterrupt:
             fail("interrupted", 130)
+        except click.exceptions.Abort:
+            # Ctrl-C (or the end of input) at a prompt: click turns it into Abort
+            fail("interrupted at a prompt (Ctrl-C or end of input); nothing was done", 130)
         except BrokenPipeError:
             # the reader went away (`skillcred issuer list | head`): stop quietly, as Unix tools do
             _quiet_stdout()
@@ -94,6 +97,25 @@ def _quiet_stdout() -> None:
         os.close(devnull)
     except (OSError, ValueError, AttributeError):
         pass
+
+
+def _stderr_is_tty() -> bool:
+    try:
+        return sys.stderr is not None and sys.stderr.isatty()
+    except (ValueError, AttributeError):
+        return False
+
+
+@contextlib.contextmanager
+def progress_bar(length: int, label: str, **options: Any) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr, only when stderr is a terminal (and ``TERM`` is not
+    ``dumb``); yields its ``update``. In a log or a pipe it would only add carriage returns
+    and noise, so there it does nothing."""
+    if not _stderr_is_tty() or os.environ.get("TERM") == "dumb":
+        yield lambda _n: None
+        return
+    with click.progressbar(length=length, label=label, file=sys.stderr, **options) as bar:
+        yield bar.update
 
 
 def stdin_is_tty() -> bool:

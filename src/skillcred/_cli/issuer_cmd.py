@@ -19,6 +19,7 @@ from skillcred._cli._common import (
     errors_to_exit,
     fail,
     passphrase_for_new_key,
+    progress_bar,
     security_warnings_on_stderr,
     stdin_is_tty,
     warn,
@@ -28,7 +29,7 @@ from skillcred._cli._common import (
 from skillcred._internal.fileio import atomic_write
 from skillcred._internal.textsafe import for_terminal
 from skillcred._internal.timeutil import parse_datetime
-from skillcred.errors import SkillcredError, WrongPassphrase
+from skillcred.errors import MalformedDocument, SkillcredError, WrongPassphrase
 from skillcred.issuer import EvidenceInput, Issuer, get_issued, init_issuer, iter_issued, load_achievement
 from skillcred.keys import KEY_TYPES
 from skillcred.proofs import SUPPORTED_CRYPTOSUITES
@@ -136,6 +137,12 @@ def init(folder: str, name: str, url: str, did_method: str, key_type: str, suite
               help="Also write the credential baked into a badge image here (*.png or *.svg, Open Badges 3.0).")
 @click.option("--bake-image", type=click.Path(exists=True, dir_okay=False),
               help="With --bake: the badge image (default: the achievement's own, else a generated plain badge).")
+@click.option("--roster-encoding",
+              help="With --batch: the roster's encoding when it is not UTF-8 (e.g. cp1252 for a CSV saved by "
+                   "Excel on Windows); UTF-8 with or without a byte-order mark and UTF-16 with one are read as is.")
+@click.option("--jsonl", is_flag=True,
+              help="With --batch: one JSON Lines archive (OUT_DIR/credentials.jsonl) instead of a file per "
+                   "credential, for very large classes; a re-run after a crash completes it.")
 @click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False))
 @UNSAFE_KEY_PERMISSIONS
 @errors_to_exit
@@ -143,8 +150,8 @@ def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: s
           level: str | None, evidence: str | None, workplace: str | None, hours: float | None,
           assessor: str | None, period_start: str | None, period_end: str | None,
           valid_from: str | None, valid_until: str | None, out: str | None, fmt: str, suite: str | None,
-          batch: str | None,
-          out_dir: str | None, bake_out: str | None, bake_image: str | None, passphrase_file: str | None,
+          batch: str | None, out_dir: str | None, bake_out: str | None, bake_image: str | None,
+          roster_encoding: str | None, jsonl: bool, passphrase_file: str | None,
           unsafe_allow_open_key_permissions: bool) -> None:
     """Issue a signed skills-passport credential (or a whole class with --batch).
 
@@ -159,26 +166,47 @@ def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: s
     """
     if bake_image and not bake_out:
         fail("--bake-image needs --bake OUT.png|OUT.svg")
+    # an option of the other mode would be silently ignored: refuse it, before any key is opened
+    single_only = {"--subject": subject, "--name": name, "--level": level, "--evidence": evidence,
+                   "--workplace": workplace, "--hours": hours, "--assessor": assessor,
+                   "--period-start": period_start, "--period-end": period_end, "--valid-from": valid_from,
+                   "--valid-until": valid_until, "-o/--out": out, "--suite": suite}
     if batch:
         if bake_out:
             fail("--bake bakes one credential; use 'skillcred badge bake' for each of a batch")
+        given = [opt for opt, value in single_only.items() if value is not None]
+        if given:
+            fail(f"{', '.join(given)}: for a single issue; with --batch each roster row gives its own "
+                 "(columns subject, name, level, evidence, workplace, hours, assessor, period_start, period_end, "
+                 "valid_until); nothing issued")
         if not out_dir:
             fail("--batch needs --out-dir")
         default = load_achievement(achievement) if achievement else None
+        from skillcred.issuer import count_roster_rows
+
+        try:  # the whole roster, before a passphrase is asked for and anything is issued
+            total = count_roster_rows(Path(batch), encoding=roster_encoding)
+        except MalformedDocument as exc:  # a broken line
+            raise MalformedDocument(f"{exc.message}; nothing was issued", path=exc.path) from exc
         with open_issuer(issuer_dir, passphrase_file,
                          unsafe_allow_open_key_permissions=unsafe_allow_open_key_permissions) as iss:
-            from skillcred.issuer import count_roster_rows
-
-            total = count_roster_rows(Path(batch))
-            with click.progressbar(length=total, label="Issuing", file=sys.stderr,
-                                   show_pos=True, show_eta=True) as bar:
-                result = iss.issue_batch(batch, out_dir, default_achievement=default, progress=bar.update,
-                                         keep_records=False, fmt=fmt)  # memory flat, however long the roster
+            with progress_bar(total, "Issuing", show_pos=True, show_eta=True) as update:
+                # keep_records=False: memory flat, however long the roster
+                result = iss.issue_batch(batch, out_dir, default_achievement=default, progress=update,
+                                         keep_records=False, roster_encoding=roster_encoding, archive=jsonl,
+                                         fmt=fmt)
+        target = Path(out_dir) / "credentials.jsonl" if jsonl else out_dir
         click.echo(f"issued {result.issued_count}, already issued {result.skipped_count}, "
-                   f"failed {len(result.errors)} -> {out_dir}")
+                   f"failed {len(result.errors)} -> {target}")
         for err in result.errors:
             click.echo(f"skillcred: error: {batch}:{err.line}: {for_terminal(err.message)}", err=True)
         sys.exit(2 if result.errors else 0)
+    batch_only = [opt for opt, value in {"--out-dir": out_dir, "--roster-encoding": roster_encoding,
+                                         "--jsonl": jsonl}.items() if value]
+    if batch_only:
+        fail(f"{', '.join(batch_only)}: only with --batch ROSTER; nothing issued")
+    if suite and fmt != "di":
+        fail(f"--suite is for --format di (Data Integrity), not --format {fmt}; nothing issued")
     if not achievement or not subject:
         fail("issue needs --achievement and --subject (or --batch)")
     if not subject.startswith("did:"):  # before the key is opened (and a passphrase asked for)

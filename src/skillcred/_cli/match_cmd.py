@@ -9,7 +9,16 @@ from typing import Any
 
 import click
 
-from skillcred._cli._common import EXIT_NOT_VERIFIED, EXIT_OK, echo_json, errors_to_exit, read_document, warn
+from skillcred._cli._common import (
+    EXIT_NOT_VERIFIED,
+    EXIT_OK,
+    echo_json,
+    errors_to_exit,
+    fail,
+    progress_bar,
+    read_document,
+    warn,
+)
 from skillcred._cli.verify_cmd import _parse_at, build_verifier, render_report, verifier_options
 from skillcred._internal.fileio import atomic_write, load_json_object
 from skillcred._internal.textsafe import for_terminal
@@ -56,8 +65,10 @@ def _match_one(verifier: Any, doc: dict[str, Any], *, profile: Any, framework: A
     if result.report.kind != "presentation":  # a bare credential: nothing of it counts
         nc = [(c.id, NOT_A_PRESENTATION) for c in accepted] + nc
         accepted = []
+    failure = presentation_failure(result)
     report = match(profile, accepted, framework=framework, catalog=catalog,
-                   not_counted=nc, candidate=result.holder or doc.get("holder"))
+                   not_counted=nc, candidate=result.holder or doc.get("holder"),
+                   verified=failure is None, verification_failure=failure, at=at)
     return result, report
 
 
@@ -105,12 +116,11 @@ def match_command(presentation: str, profile: str, challenge: str | None, domain
                                **({"failure": failure} if failure else {}),
                                "checks": [c.to_dict() for c in result.report.checks]}
         echo_json(json.dumps(out, indent=2, ensure_ascii=False))
-    else:
-        if not presentation_ok:
-            click.echo(render_report(result.report))
-            click.echo(f"The presentation itself did not verify ({for_terminal(failure or '')}): "
-                       "no credential counts.\n")
+    else:  # the verdict first (report.to_text leads with it), then why
         click.echo(report.to_text(), nl=False)
+        if not presentation_ok:
+            click.echo("\nThe presentation itself did not verify:")
+            click.echo(render_report(result.report))
     if html_file:
         atomic_write(html_file, report.to_html().encode("utf-8"))
     gaps = bool(report.essential_gaps)
@@ -156,27 +166,28 @@ def rank_command(folder: str, profile: str, challenge_file: str | None, domain: 
     root = Path(folder)
     files = sorted(p for p in root.glob("*.json") if p.name != "challenges.json")
     challenges = _challenges(root, challenge_file)
-    no_challenge = unsafe_no_challenge
     no_domain: bool | None = None  # as --unsafe-no-domain says
-    if challenges is None and not unsafe_no_challenge:
-        warn("no challenge file (--challenge-file or FOLDER/challenges.json): challenges are NOT checked, "
-             "so a replayed presentation would not be noticed"
-             + ("" if domain else "; nor are domains (no --domain)"))
-        no_challenge = True
+    if challenges is None:
+        # no challenges on file: the challenge check cannot run, so it is only skipped when
+        # the user says so (a replayed presentation would pass)
+        if not unsafe_no_challenge:
+            fail(f"{folder}: no challenge file (--challenge-file or {root / 'challenges.json'}): without the "
+                 "challenges you gave the candidates a replayed presentation would not be noticed; give them, "
+                 "or pass --unsafe-no-challenge")
         if not domain:
             no_domain = True  # the challenge file gives the domains; without it and --domain there are none
     verifier = build_verifier(trust_file, status_lists, status_cache, did_documents,
-                              unsafe_accept_unknown_status, no_challenge, unsafe_no_domain=no_domain)
+                              unsafe_accept_unknown_status, unsafe_no_challenge, unsafe_no_domain=no_domain)
     prof = load_profile(profile)
     fw = _framework(frameworks, not no_esco)
     cat = load_catalog(catalog) if catalog else None
     when = _parse_at(at)
     from skillcred._internal.batch import default_workers, fork_map
 
-    with click.progressbar(length=len(files), label="Ranking", file=sys.stderr, show_pos=True) as bar:
+    with progress_bar(len(files), "Ranking", show_pos=True) as update:
         rows: list[dict[str, Any]] = fork_map(
             _rank_row, files, (verifier, prof, fw, cat, challenges, domain, when),
-            jobs=jobs if jobs > 0 else default_workers(), progress=bar.update,
+            jobs=jobs if jobs > 0 else default_workers(), progress=update,
         )
     rows.sort(key=lambda r: (not r["presentation_verified"], -r.get("essential_coverage", 0.0), -r.get("score", 0.0),
                              r["file"]))

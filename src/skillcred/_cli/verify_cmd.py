@@ -143,18 +143,34 @@ def build_verifier(trust_file: str | None, status_lists: tuple[str, ...], status
     if unsafe_no_domain:
         warn("UNSAFE: presentations are accepted without a domain: one made for another verifier passes")
     cache = Path(status_cache) if status_cache else default_status_cache()
-    lists = _cached_status_lists(cache)
     tokens = _cached_status_tokens(cache)
+    given: list[tuple[str | None, dict[str, Any]]] = [(None, lst) for lst in _cached_status_lists(cache)]
     for f in status_lists:
         if _is_json_file(f):
-            lists.append(load_json_object(f))
+            given.append((f, load_json_object(f)))
         else:
             tokens.append(_read_status_token(f))
+    documents = []
+    for f in did_documents:
+        doc = load_json_object(f)
+        # a file of the wrong kind (a credential, a status list) is named, not half-used
+        if not (isinstance(doc.get("id"), str) and doc["id"].startswith("did:")) or "proof" in doc \
+                or "credentialSubject" in doc:
+            kind = "a credential" if "credentialSubject" in doc else "not a DID document"
+            raise MalformedDocument(f"--did-document: {kind}; expected a DID document "
+                                    "(a JSON object whose 'id' is the DID, e.g. a did:web's did.json)", path=f)
+        documents.append(doc)
     metadata = [load_json_object(p) for p in ((ctx.meta.get(_TYPE_METADATA_KEY) if ctx else None) or ())]
-    verifier = Verifier(policy, did_documents=[*(load_json_object(p) for p in did_documents), *extra_documents],
+    verifier = Verifier(policy, did_documents=[*documents, *extra_documents],
                         token_status_lists=tokens, type_metadata=metadata)
-    for lst in lists:
-        verifier.add_status_list(lst)
+    for source, lst in given:
+        try:
+            verifier.add_status_list(lst)
+        except MalformedDocument as exc:
+            if source is None:
+                raise
+            raise MalformedDocument(f"--status-list: {exc.message} (a status list credential, as "
+                                    "'skillcred status publish' writes it)", path=source) from exc
     return verifier
 
 

@@ -24,7 +24,6 @@ from skillcred.did import DidResolver
 from skillcred.errors import WalletError, WrongPassphrase
 from skillcred.keys import KEY_TYPES, KeyPair
 from skillcred.passport import build_passport, render_pdf
-from skillcred.verify.verifier import MAX_PRESENTED_CREDENTIALS
 from skillcred.wallet import KINDS, Wallet, dumps_entries
 
 WALLET_OPTION = click.option(
@@ -350,6 +349,9 @@ def present(wallet_dir: str | None, selected: tuple[str, ...], kinds: tuple[str,
     for p in selection.skipped:  # damaged, or about someone else: said, never silently dropped
         warn(f"{w.root / 'credentials' / p.file}: not presented: {p.message}")
     creds = selection.documents
+    # imported here, not at the top: the verifier would add ~40 modules to `wallet list`
+    from skillcred.verify.verifier import MAX_PRESENTED_CREDENTIALS
+
     if len(creds) > MAX_PRESENTED_CREDENTIALS:
         warn(f"{len(creds)} credentials: verifiers refuse presentations of more than {MAX_PRESENTED_CREDENTIALS} "
              "by default (--max-credentials); present only what this employer asks for")

@@ -16,6 +16,14 @@ either complete (record + indexes) or absent, exactly as one transaction per cre
 a re-run issues what is missing (row keys make it idempotent). A credential file is never
 written before its record is committed.
 
+For very large batches the credentials can go to one JSON Lines archive instead of one file
+each (:class:`Archive`, ``issue_batch(..., archive=True)``, ``skillcred issue --batch --jsonl``):
+a chunk's lines are appended and synced once, and a journal next to the archive records, after
+each synced chunk, how many bytes of it are complete. A re-run (or any later open) cuts the
+archive back to the journaled length, which drops a torn or unsynced tail, and appends what the
+registry holds but the archive lacks; so again a credential is in the archive exactly once, and
+never before its record is committed.
+
 Workers are forked when this process has no other thread, and all of them are started before
 the file-writing threads exist (so no lock is inherited held; a forked worker never touches
 the inherited SQLite connection and leaves with ``os._exit``, as multiprocessing workers do).
@@ -27,6 +35,7 @@ issuer profile and signing key once, when it starts.
 from __future__ import annotations
 
 import contextlib
+import json
 import multiprocessing
 import os
 import threading
@@ -36,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from skillcred._internal.fileio import TEMP_SUFFIX, clean_stale_temps, dump_json, temp_name
+from skillcred._internal.fileio import TEMP_SUFFIX, atomic_write, clean_stale_temps, dump_json, temp_name
 from skillcred._internal.fileio import _fsync_dir as fsync_dir
 from skillcred.errors import SkillcredError, StoreError
 
@@ -45,7 +54,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from skillcred.models import AchievementDefinition
     from skillcred.registry import Allocation
 
-__all__ = ["CHUNK_ROWS", "MIN_PARALLEL_ROWS", "BuildJob", "Pools", "default_workers", "fork_map", "run_chunks"]
+__all__ = ["ARCHIVE_NAME", "CHUNK_ROWS", "MIN_PARALLEL_ROWS", "Archive", "BuildJob", "Pools", "archive_line",
+           "default_workers", "fork_map", "run_chunks"]
 
 #: Rows per registry transaction (and per progress update).
 CHUNK_ROWS = 256
@@ -100,8 +110,26 @@ class BuildJob:
 _ISSUER: Issuer | None = None
 
 
-def _init_worker(folder: str, profile: IssuerProfile, secret_multikey: str, fast_jsonld: bool) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Linux: have the kernel kill this worker when the batch's process dies (a crash, kill -9),
+    instead of leaving it blocked forever on a pipe whose other end it inherited."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError, ImportError):  # not Linux
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def _init_worker(folder: str, profile: IssuerProfile, secret_multikey: str, fast_jsonld: bool,
+                 parent: int | None = None) -> None:
     global _ISSUER
+    if parent is not None:
+        _die_with_parent(parent)
     from skillcred._internal import jsonld
     from skillcred.issuer import Issuer
     from skillcred.keys import KeyPair
@@ -111,9 +139,10 @@ def _init_worker(folder: str, profile: IssuerProfile, secret_multikey: str, fast
 
 
 def _build_many(
-    definitions: dict[int, AchievementDefinition], jobs: Sequence[BuildJob]
+    definitions: dict[int, AchievementDefinition], jobs: Sequence[BuildJob], compact: bool = False,
 ) -> list[tuple[dict[str, Any], bytes] | tuple[None, str]]:
-    """Build, validate and sign each job: ``(document, file bytes)`` or ``(None, error message)``."""
+    """Build, validate and sign each job: ``(document, file bytes)`` or ``(None, error message)``;
+    the bytes are an archive line (:func:`archive_line`) when ``compact``, else a file."""
     assert _ISSUER is not None, "worker not initialized"
     out: list[tuple[dict[str, Any], bytes] | tuple[None, str]] = []
     for job in jobs:
@@ -126,7 +155,7 @@ def _build_many(
         except (SkillcredError, ValueError) as exc:  # what the serial path reports per row
             out.append((None, str(exc)))
             continue
-        out.append((doc, dump_json(doc)))
+        out.append((doc, archive_line(doc) if compact else dump_json(doc)))
     return out
 
 
@@ -140,14 +169,17 @@ class _BuildFailed(Exception):  # carries a row's message back through the regis
 class Pools:
     """The worker processes and file-writing threads of one batch."""
 
-    def __init__(self, issuer: Issuer, workers: int) -> None:
+    def __init__(self, issuer: Issuer, workers: int, *, compact: bool = False) -> None:
         from skillcred._internal import jsonld
 
         self.workers = workers
+        self.compact = compact
+        context = _context()
+        forked = context.get_start_method() == "fork"  # else the parent is the fork server
         self.processes = ProcessPoolExecutor(
-            max_workers=workers, mp_context=_context(), initializer=_init_worker,
+            max_workers=workers, mp_context=context, initializer=_init_worker,
             initargs=(str(issuer.folder), issuer.profile, issuer._key.secret_multikey,
-                      jsonld.fast_path_enabled()),
+                      jsonld.fast_path_enabled(), os.getpid() if forked else None),
         )
         # start every worker now, before any thread of ours exists (see the module docstring)
         for f in [self.processes.submit(_ready) for _ in range(workers)]:
@@ -167,7 +199,7 @@ class Pools:
         # a few pieces per worker: even load, few round trips, and results arrive early
         pieces = max(1, min(len(jobs), self.workers * 4))
         size = -(-len(jobs) // pieces)
-        futures = [self.processes.submit(_build_many, definitions, jobs[i:i + size])
+        futures = [self.processes.submit(_build_many, definitions, jobs[i:i + size], self.compact)
                    for i in range(0, len(jobs), size)]
         try:
             for f in futures:
@@ -181,6 +213,115 @@ class Pools:
         if not files:
             return []
         return [self.threads.submit(_write_files, folder, files)]
+
+    def append_many(self, archive: Archive, lines: list[tuple[str, bytes]]) -> list[Future[None]]:
+        """Append a chunk's lines to ``archive`` in the background; durable once done."""
+        if not lines:
+            return []
+        return [self.threads.submit(archive.append, lines)]
+
+
+# -- the JSON Lines archive ----------------------------------------------------------------------
+
+#: The archive's file name inside the batch's output folder (its journal: ``<name>.journal``).
+ARCHIVE_NAME = "credentials.jsonl"
+
+
+def archive_line(document: dict[str, Any]) -> bytes:
+    """One credential as an archive line: compact UTF-8 JSON (a newline inside a string is
+    escaped, so the line holds no other) and ``\n``."""
+    return (json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+class Archive:
+    """The credentials of a batch as one JSON Lines file, with a crash-safe journal.
+
+    ``<folder>/credentials.jsonl`` holds one credential per line; ``credentials.jsonl.journal``
+    (replaced atomically after every synced append) says how many bytes and lines of it are
+    complete. Opening cuts the archive back to that length (what lies beyond was not synced
+    when the journal last moved: a torn line, or lines a re-run appends again) and indexes the
+    ids of what remains, so :meth:`has` says whether a registered credential is already in it.
+    Appends are serialized by a lock: chunks written by two threads never interleave.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / ARCHIVE_NAME
+        self.journal = folder / f"{ARCHIVE_NAME}.journal"
+        self._lock = threading.Lock()
+        self._ids: set[str] = set()
+        self.length, self.lines = self._committed()
+        self._recover()
+
+    def _committed(self) -> tuple[int, int]:
+        try:
+            state = json.loads(self.journal.read_bytes())
+            length, lines = state["length"], state["lines"]
+        except FileNotFoundError:
+            return 0, 0
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise StoreError("the archive's journal is unreadable; the archive cannot be trusted",
+                             path=str(self.journal)) from exc
+        if not (isinstance(length, int) and isinstance(lines, int) and length >= 0 and lines >= 0):
+            raise StoreError("the archive's journal is damaged", path=str(self.journal))
+        return length, lines
+
+    def _recover(self) -> None:
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        except OSError as exc:
+            raise StoreError(f"cannot open the archive: {exc.strerror}", path=str(self.path)) from exc
+        try:
+            size = os.fstat(fd).st_size
+            if size < self.length:
+                raise StoreError(f"the archive is shorter ({size} bytes) than its journal says ({self.length}): "
+                                 "it was truncated or replaced", path=str(self.path))
+            if size > self.length:  # an unsynced or torn tail: not part of the archive
+                os.ftruncate(fd, self.length)
+                os.fsync(fd)
+            with os.fdopen(os.dup(fd), "rb") as fh:
+                count = 0
+                for line in fh:
+                    count += 1
+                    try:
+                        self._ids.add(json.loads(line)["id"])
+                    except (ValueError, KeyError, TypeError) as exc:
+                        raise StoreError(f"line {count} of the archive is not a credential",
+                                         path=str(self.path)) from exc
+            if count != self.lines:
+                raise StoreError(f"the archive holds {count} lines, its journal says {self.lines}",
+                                 path=str(self.path))
+        finally:
+            os.close(fd)
+
+    def has(self, credential_id: str) -> bool:
+        """Whether the credential is in the (complete part of the) archive."""
+        with self._lock:
+            return credential_id in self._ids
+
+    def append(self, lines: Sequence[tuple[str, bytes]]) -> None:
+        """Append ``(credential id, line)`` pairs: written, synced, then the journal moved."""
+        with self._lock:
+            fresh = [(cid, data) for cid, data in lines if cid not in self._ids]
+            if not fresh:
+                return
+            data = b"".join(d for _cid, d in fresh)
+            try:
+                fd = os.open(self.path, os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0))
+                try:
+                    os.lseek(fd, self.length, os.SEEK_SET)  # over any tail a failed append left
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(fd, view):]
+                    os.ftruncate(fd, self.length + len(data))  # what a failed append left beyond
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            except OSError as exc:
+                raise StoreError(f"cannot write the archive: {exc.strerror}", path=str(self.path)) from exc
+            length, count = self.length + len(data), self.lines + len(fresh)
+            atomic_write(self.journal, json.dumps({"length": length, "lines": count}).encode() + b"\n")
+            self.length, self.lines = length, count
+            self._ids.update(cid for cid, _d in fresh)
 
 
 def _syncfs_function() -> Any:

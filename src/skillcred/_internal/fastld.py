@@ -54,11 +54,10 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any
 
-from pyld import jsonld as _pyld
-from pyld.context_resolver import ContextResolver
-
 from skillcred._internal.nquads import _LITERAL_ESCAPES as _ESCAPES
 from skillcred._internal.nquads import NEEDS_ESCAPE, escape_literal
+from skillcred._internal.pyldimport import ContextResolver
+from skillcred._internal.pyldimport import jsonld as _pyld
 
 __all__ = ["STATS", "Row", "check", "clear_caches", "expand", "to_rows"]
 

@@ -106,19 +106,33 @@ def clean_stale_temps(folder: str | os.PathLike[str], *, now: float | None = Non
     return removed
 
 
+_WRITE_PROBLEMS = {
+    errno.ENOSPC: "the disk is full (no space left on device)",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied (the folder or file is not writable)",
+    errno.EPERM: "permission denied (the folder or file is not writable)",
+}
+
+
+def write_problem(exc: OSError) -> str:
+    """What a failed write means for the user ("the disk is full"), not only errno's text."""
+    return _WRITE_PROBLEMS.get(exc.errno or 0) or exc.strerror or str(exc)
+
+
 def _write_through(target: Path, data: bytes) -> None:
     """Write ``data`` into an existing file that is not a regular file (a FIFO, a terminal,
     ``/dev/stdout``, ``/dev/null``): it must stay what it is, so no temp file and no rename."""
     try:
         fd = os.open(target, os.O_WRONLY | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
-        raise StoreError(f"cannot write here: {exc.strerror}", path=str(target)) from exc
+        raise StoreError(f"cannot write here: {write_problem(exc)}", path=str(target)) from exc
     try:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
     except OSError as exc:
-        raise StoreError(f"cannot write: {exc.strerror}", path=str(target)) from exc
+        raise StoreError(f"cannot write: {write_problem(exc)}", path=str(target)) from exc
     finally:
         os.close(fd)
 
@@ -165,7 +179,7 @@ def _replace_atomically(target: Path, data: bytes, mode: int) -> None:
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=temp_name(target), suffix=TEMP_SUFFIX, dir=folder)
     except OSError as exc:
-        raise StoreError(f"cannot write here: {exc.strerror}", path=str(target)) from exc
+        raise StoreError(f"cannot write here: {write_problem(exc)}", path=str(target)) from exc
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
@@ -173,9 +187,12 @@ def _replace_atomically(target: Path, data: bytes, mode: int) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp_name, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
+        if isinstance(exc, OSError):  # a full disk mid-write: one line naming the file; the old one is intact
+            raise StoreError(f"cannot write: {write_problem(exc)}; the file was left as it was",
+                             path=str(target)) from exc
         raise
     _fsync_dir(folder)
 

@@ -39,11 +39,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from pyld import jsonld
-
 from skillcred._internal import fastld
 from skillcred._internal.fileio import copy_json
 from skillcred._internal.nquads import quads_from_pyld_dataset
+from skillcred._internal.pyldimport import jsonld
 from skillcred._internal.rdfc import quad_rows
 from skillcred.errors import ContextError, SkillcredError, UnsafeDocument
 from skillcred.loader import OfflineLoader, default_loader

@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, NamedTuple
 
 from skillcred.errors import MalformedDocument
@@ -125,7 +126,9 @@ _LITERAL_ESCAPES: dict[int, str] = {
 # characters that would need escaping inside an IRIREF (N-Quads grammar: [^#x00-#x20<>"{}|^`\])
 _BAD_IRI_CHAR = re.compile(r'[\x00-\x20<>"{}|^`\\]')
 _LANGTAG = re.compile(r"[a-zA-Z]+(?:-[a-zA-Z0-9]+)*\Z")
-_BNODE_LABEL = re.compile(
+# not compiled here: the class's Unicode ranges make it (and _STATEMENT, which holds it three
+# times) ~20 ms to compile, a sixth of a cold `skillcred verify`, which never parses N-Quads
+_BNODE_LABEL_PATTERN = (
     # BLANK_NODE_LABEL without the "_:": (PN_CHARS_U | [0-9]) ((PN_CHARS | '.')* PN_CHARS)?
     "(?:[_0-9A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c\u200d"
     "\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd\U00010000-\U000effff])"
@@ -220,11 +223,11 @@ _UCHAR = r"\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}"
 # Possessive quantifiers (Python 3.11+): the alternatives are disjoint (only an escape starts
 # with a backslash), so this matches exactly the grammar and cannot backtrack exponentially.
 _IRIREF = rf'<((?:[^\x00-\x20<>"{{}}|^`\\]++|{_UCHAR})*+)>'
-_BNODE = rf"_:({_BNODE_LABEL.pattern})"
+_BNODE = rf"_:({_BNODE_LABEL_PATTERN})"
 _STRING = rf'"((?:[^"\\\n\r]++|\\[tbnrf"\'\\]|{_UCHAR})*+)"'
 _LANG = r"@([a-zA-Z]+(?:-[a-zA-Z0-9]+)*)"
 _WS = r"[ \t]*"
-_STATEMENT = re.compile(
+_STATEMENT_PATTERN = (
     rf"{_WS}(?:{_IRIREF}|{_BNODE}){_WS}"  # subject: groups 1, 2
     rf"{_IRIREF}{_WS}"  # predicate: group 3
     rf"(?:{_IRIREF}|{_BNODE}|{_STRING}(?:\^\^{_WS}{_IRIREF}|{_LANG})?){_WS}"  # object: 4-8
@@ -270,9 +273,15 @@ def _iter_lines(text: str) -> Iterator[tuple[int, str]]:
     yield from enumerate(re.split(r"\r\n|\r|\n", text), start=1)
 
 
+@cache
+def _statement() -> re.Pattern[str]:
+    """One N-Quads statement, compiled on first use (see _BNODE_LABEL_PATTERN)."""
+    return re.compile(_STATEMENT_PATTERN)
+
+
 def _statements(text: str) -> Iterator[tuple[int, tuple[str | None, ...]]]:
     for number, line in _iter_lines(text):
-        match = _STATEMENT.match(line)
+        match = _statement().match(line)
         if match is None:
             if _BLANK_LINE.match(line):
                 continue

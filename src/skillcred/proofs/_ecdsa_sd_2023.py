@@ -37,11 +37,11 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-from pyld import jsonld as _pyld
 
 from skillcred._internal import base58, base64url, cbor, rdfc
 from skillcred._internal.jsonld import _translate, to_rdf_rows
 from skillcred._internal.nquads import parse_nquads_terms
+from skillcred._internal.pyldimport import jsonld as _pyld
 from skillcred.errors import MalformedDocument, ProofError, SkillcredError
 from skillcred.keys import KeyPair, KeyType, PublicKey
 from skillcred.loader import OfflineLoader, default_loader

@@ -288,6 +288,9 @@ class _Run:
     scopes: dict[int, Any] = field(default_factory=dict)
     #: ``Verifier._list_dates`` per chosen status list copy (by id(), the copy kept alive here)
     list_dates: dict[tuple[int, str, str], Any] = field(default_factory=dict)
+    #: when status is judged: the verification time, but never later than now (a status list
+    #: says what is revoked today; what will be revoked on a future ``at`` cannot be known)
+    status_at: datetime | None = None
 
     def add(self, cid: str, step: int, status: CheckStatus, reason: str, code: str = "ok") -> Check:
         c = Check(cid, step, status, reason, code if status != "passed" else "ok")
@@ -415,8 +418,16 @@ class Verifier:
         at: datetime | None,
         source: str | None,
     ) -> VerifiedPresentation:
-        when = at or utcnow()
+        now = utcnow()
+        when = at or now
         run = _Run(status_lists=dict(self._status), challenge=challenge, domain=domain)
+        aware = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+        if aware > now + self.policy.clock_skew:
+            # "still valid on the start date": dates are judged then, status as of now (a list
+            # judged at a future time would always be stale, so every credential would fail)
+            run.status_at = now
+            run.warnings.append(f"checked at {format_datetime(aware)}, a time in the future: validity dates are "
+                                f"judged then, revocation and suspension as of now ({format_datetime(now)})")
         if self.policy.trust is None:
             run.warnings.append("no trust list given: issuers are NOT checked against a list of trusted issuers")
         if not self.policy.require_holder_binding:
@@ -860,7 +871,7 @@ class Verifier:
               schema: tuple[CheckStatus, str, str] | None = None) -> None:
         """Steps 7-11, the same however the credential was secured."""
         self._validity(run, prefix, cred, when)
-        self._status_check(run, prefix, cred, issuer, when)
+        self._status_check(run, prefix, cred, issuer, run.status_at or when)
         self._trust(run, prefix, cred, issuer)
         if schema is not None:
             run.add(f"{prefix}.schema", 10, *schema)
@@ -940,7 +951,8 @@ class Verifier:
             else:
                 run.add(f"{prefix}.status", 8, "indeterminate", unknown[0][1], unknown[0][2])
         else:
-            run.add(f"{prefix}.status", 8, "passed", "; ".join(o[1] for o in outcomes))
+            as_of = f" (as of now, {format_datetime(when)}, not at the future check time)" if run.status_at else ""
+            run.add(f"{prefix}.status", 8, "passed", "; ".join(o[1] for o in outcomes) + as_of)
 
     def _one_status(self, run: _Run, entry: Any, issuer: str | None,
                     when: datetime) -> tuple[CheckStatus, str, str]:
