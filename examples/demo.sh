@@ -169,7 +169,30 @@ done
 skillcred esco search heftruckchauffeur --lang nl --kind occupation --limit 1
 echo "   (This service uses the ESCO classification of the European Commission.)"
 
-say "18. The vacancy as a QR code: Jan answers the employer's OpenID4VP request from his wallet"
+say "18. Jan's wallet receives an EU-wallet SD-JWT VC (dc+sd-jwt) from the ROC over OpenID4VCI"
+IPORT=$(python -c "import socket;s=socket.socket();s.bind(('127.0.0.1',0));print(s.getsockname()[1])")
+python -c "import secrets;print(secrets.token_urlsafe(32))" > "$OUT/roc/token.txt"; chmod 600 "$OUT/roc/token.txt"
+OFFER=$(skillcred offer --issuer "$OUT/roc" --achievement $E/achievements/cnc-programmeren.yaml \
+  --subject-name "Jan de Vries" --level 3 --format dc+sd-jwt --public-url "http://127.0.0.1:$IPORT" 2>/dev/null | sed -n 1p)
+echo "   offer (shown as a QR code on a terminal): ${OFFER:0:80}..."
+skillcred serve --issuer "$OUT/roc" --trust "$OUT/employer/trust.json" --token-file "$OUT/roc/token.txt" \
+  --public-url "http://127.0.0.1:$IPORT" --port "$IPORT" --no-access-log --log-level warning \
+  2>"$OUT/roc/serve.log" &
+ISSUE_PID=$!
+trap 'kill $ISSUE_PID 2>/dev/null || true' EXIT
+python -c "
+import time, urllib.request
+for _ in range(300):
+    try:
+        urllib.request.urlopen('http://127.0.0.1:$IPORT/health', timeout=1); break
+    except OSError: time.sleep(0.1)"
+echo "   stored in Jan's wallet: $(skillcred wallet receive --wallet "$OUT/jan" --did-document "$OUT/roc/did.json" \
+  "$OFFER" --yes 2>/dev/null | sed -n 1p)"
+kill $ISSUE_PID 2>/dev/null || true
+skillcred status publish --issuer "$OUT/roc" --out-dir "$OUT/roc/status" >/dev/null
+skillcred status import "$OUT"/roc/status/tokens/*.jwt | sed 's/^/   /'
+
+say "19. The vacancy as a QR code: Jan answers the employer's OpenID4VP request from his wallet"
 PORT=$(python -c "import socket;s=socket.socket();s.bind(('127.0.0.1',0));print(s.getsockname()[1])")
 # a demo on this machine speaks plain http on 127.0.0.1; that needs the (warning) unsafe switch
 # on both sides -- a real verifier has an https --verifier-url and the wallet needs no switch
@@ -180,7 +203,7 @@ echo "   request URI (a QR code without --no-qr): ${URI:0:80}..."
 skillcred serve --verifier "$OUT/employer/verifier" --trust "$OUT/employer/trust.json" --port "$PORT" \
   --no-access-log --log-level warning 2>"$OUT/employer/verifier.log" &
 SERVE_PID=$!
-trap 'kill $SERVE_PID 2>/dev/null || true' EXIT
+trap 'kill $SERVE_PID $ISSUE_PID 2>/dev/null || true' EXIT
 python -c "
 import time, urllib.request
 for _ in range(300):

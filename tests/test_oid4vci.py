@@ -338,8 +338,12 @@ def test_the_credential_is_bound_to_the_proof_key_and_recorded_like_cli_issuing(
     record = world.issuer.registry.get(world.issuer.registry.offer(offer.id).credential_id or "")
     assert record.row_key == f"oid4vci:{offer.id}" and record.subject == holder
     assert record.achievement == load_achievement(MIG).achievement.id
-    purposes = {e["statusPurpose"] for e in record.document["credentialStatus"]}
-    assert purposes == {"revocation", "suspension"}
+    if fmt == "dc+sd-jwt":  # an SD-JWT VC: one Token Status List entry mirroring its revocation index
+        assert set(record.document["status"]) == {"status_list"}
+        assert "/tokens/" in record.document["status"]["status_list"]["uri"]
+    else:
+        purposes = {e["statusPurpose"] for e in record.document["credentialStatus"]}
+        assert purposes == {"revocation", "suspension"}
     if fmt == "ldp_vc":
         assert credential == record.document and credential["proof"]["type"] == "DataIntegrityProof"
         claims = credential
@@ -347,7 +351,11 @@ def test_the_credential_is_bound_to_the_proof_key_and_recorded_like_cli_issuing(
         assert credential == record.document["token"]
         secured = SecuredCredential.from_file_bytes(credential.encode())
         assert secured.format == ("jwt" if fmt == "jwt_vc_json" else "sd-jwt")
-        assert secured.document["credentialSubject"]["id"] == holder
+        if fmt == "dc+sd-jwt":
+            assert secured.typ == "dc+sd-jwt" and secured.document["sub"] == holder
+            assert secured.document["cnf"] == {"jwk": world.holder.public_key.jwk()}
+        else:
+            assert secured.document["credentialSubject"]["id"] == holder
         claims = record.document  # the claims, with every disclosure
     assert claims["credentialSubject"]["id"] == holder
     assert claims["credentialSubject"]["identifier"][0]["identityHash"] == "Jan Jansen"
@@ -361,9 +369,9 @@ def test_a_jwk_proof_binds_to_the_did_key_of_that_jwk_and_an_sd_jwt_carries_it_a
     answer = world.credential(world.token(offer), world.proof(key, use_jwk=True), offer.configuration_id)
     token = answer["credentials"][0]["credential"]
     result = verify_sd_jwt(token, resolver=DidResolver(), expected_nonce=None, expected_aud=None,
-                           require_key_binding=False, expected_typ="vc+sd-jwt")
+                           require_key_binding=False, expected_typ="dc+sd-jwt")
     assert result.holder_jwk == key.public_key.jwk()
-    assert result.claims["credentialSubject"]["id"] == key_did(key.public_key)
+    assert result.claims["sub"] == key_did(key.public_key)
 
 
 def test_the_access_token_gives_one_credential(world: World) -> None:

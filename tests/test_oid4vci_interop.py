@@ -37,6 +37,7 @@ from skillcred.oid4vci import OfferInput, create_offers, make_key_proof, parse_o
 from skillcred.oid4vci.offers import PRE_AUTHORIZED_GRANT
 from skillcred.proofs import check_proofs
 from skillcred.registry import Registry
+from skillcred.sdjwt_vc import VCT_BY_KIND
 from skillcred.secured import SecuredCredential
 
 pytestmark = pytest.mark.loopback
@@ -119,6 +120,11 @@ def _peer_checks(world: World, result: dict[str, Any], fmt: str) -> dict[str, An
         opened = SecuredCredential.from_file_bytes(credential.encode()).open(resolver=DidResolver())
         assert opened.format == ("jwt" if fmt == "jwt_vc_json" else "sd-jwt")
         claims = opened.document
+    if fmt == "dc+sd-jwt":  # a real SD-JWT VC: the peer checked typ, vct (= the metadata's) and cnf
+        assert opened.typ == "dc+sd-jwt" and result["vct"] == VCT_BY_KIND["skill"]
+        (seen,) = result["sd_jwt_vc"]
+        assert seen["vct"] == result["vct"] and "/tokens/" in seen["status"]["status_list"]["uri"]
+        assert claims["vct"] == result["vct"]  # the verifier's Open Badges reading of the flat claims
     assert claims["credentialSubject"]["id"] == holder
     assert claims["issuer"]["id"] == world.setup.did
     with Registry.open(world.setup.folder / "registry.sqlite") as reg:
@@ -396,7 +402,9 @@ def test_a_received_credential_verifies_matches_and_revokes_like_one_issued_by_f
         vp = tmp_path / f"vp-{cred_id[-6:]}.json"
         cli("present", "--wallet", folder, "--select", cred_id, "--challenge", "c-1", "--domain", "werkgever.example",
             "-o", vp)
-        lists = [a for p in sorted(status_dir.iterdir()) if p.name != "index.json" for a in ("--status-list", p)]
+        # every published list, the Token Status Lists (tokens/*.jwt, there once an SD-JWT VC is issued) too
+        lists = [a for p in sorted(status_dir.rglob("*")) if p.is_file() and p.name != "index.json"
+                 for a in ("--status-list", p)]
         verified = cli("verify", vp, "--trust", world.setup.trust_file, "--challenge", "c-1", "--domain",
                        "werkgever.example", "--json", *lists, check=False)
         checks = sorted((c["id"].split(".", 1)[-1], c["status"], c.get("code", ""))

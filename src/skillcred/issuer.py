@@ -662,8 +662,15 @@ class Issuer:
         keep_records: bool = True,
         roster_encoding: str | None = None,
         archive: bool = False,
+        fmt: str = "di",
     ) -> BatchResult:
         """Issue one credential per roster row; write each to ``out_dir``.
+
+        ``fmt`` is how each is secured, as for :meth:`issue` (a ``dc+sd-jwt`` row's subject is
+        a did:key: its key is the holder key). A Data Integrity credential is written as
+        ``<uuid>.json``; a token as ``<uuid>.jwt`` (vc+jwt) or ``<uuid>.sdjwt`` (the SD-JWTs),
+        the token itself, as single issuing writes it. Token formats are built in this process
+        (the parallel workers sign Data Integrity proofs).
 
         Roster columns (CSV with header): ``subject`` (required), ``name``, ``achievement``
         (file, relative to the roster), ``level``, ``key`` (row key; default
@@ -703,10 +710,12 @@ class Issuer:
             raise MalformedDocument(f"{exc.message}; nothing was issued", path=exc.path) from exc
         rows = iter_roster(roster_path, encoding=roster_encoding)
         cache: dict[str, AchievementDefinition] = {}
+        if fmt not in ("di", "jwt", "sd-jwt", "dc+sd-jwt"):
+            raise InvalidArgument(f"format must be di, jwt, sd-jwt or dc+sd-jwt, not {fmt!r}")
         seen = _RosterSeen()
         sink = batch.Archive(out) if archive else None
         n_workers = batch.default_workers() if workers is None else max(1, workers)
-        if n_workers > 1 and hasattr(self.registry, "issue_many") and (
+        if fmt == "di" and n_workers > 1 and hasattr(self.registry, "issue_many") and (
             workers is not None or n_rows >= batch.MIN_PARALLEL_ROWS
         ):
             self._issue_batch_parallel(rows, roster_path, out, cache, default_achievement, progress,
@@ -730,6 +739,7 @@ class Issuer:
                     evidence=_row_evidence(row),
                     valid_until=_row_date(row, "valid_until"),
                     row_key=key,
+                    fmt=fmt,
                 )
                 if sink is not None:  # appended (and synced) a chunk at a time, once per id
                     pending.append((record.id, batch.archive_line(record.document)))
@@ -737,9 +747,12 @@ class Issuer:
                         sink.append(pending)
                         pending = []
                 else:
-                    target = out / f"{record.id.rsplit(':', 1)[-1]}.json"
+                    token = record.document.get("token") if fmt != "di" else None
+                    suffix = ".json" if not isinstance(token, str) else ".jwt" if fmt == "jwt" else ".sdjwt"
+                    target = out / f"{record.id.rsplit(':', 1)[-1]}{suffix}"
                     if new or not target.exists():
-                        atomic_write(target, dump_json(record.document))
+                        atomic_write(target, (token + "\n").encode("ascii") if isinstance(token, str)
+                                     else dump_json(record.document))
                 result._add(record if keep_documents else dataclasses.replace(record, document={}), new)
             except (SkillcredError, ValueError) as exc:
                 result.errors.append(RowError(line, str(exc)))

@@ -43,6 +43,7 @@ __all__ = [
     "SdJwtResult",
     "issue_sd_jwt",
     "present_sd_jwt",
+    "unverified_claims",
     "verify_sd_jwt",
 ]
 
@@ -602,3 +603,15 @@ def _verify_kb(
         raise TokenInvalid("kb_iat_in_future", "KB-JWT iat is in the future")
     if now - iat > max_age:
         raise TokenInvalid("kb_stale", f"KB-JWT is older than {max_age} s")
+
+
+def unverified_claims(token: str) -> dict[str, Any]:
+    """The claims an SD-JWT shows with the disclosures it carries, *unverified*: for reading a
+    token whose signature was checked elsewhere (the wallet's own, or one the Verifier
+    accepted), e.g. to evaluate a DCQL query against an SD-JWT VC's flat claims. Never a basis
+    for trusting what it says. Raises :class:`TokenInvalid` for a token that is not an SD-JWT."""
+    parsed = _split(token)
+    payload = jws.parse_compact(parsed.jwt, "SD-JWT").payload
+    if not isinstance(payload, dict):
+        raise TokenInvalid("malformed", "the SD-JWT payload is not a JSON object")
+    return _reconstruct(payload, _decode_disclosures(parsed.disclosures))

@@ -360,6 +360,16 @@ def issue_sd_jwt_vc(
                         typ=TYP, vct=claims["vct"])
 
 
+def sd_jwt_claims(token: str) -> dict[str, Any]:
+    """The claims an SD-JWT (VC) shows with the disclosures it carries, *unverified*: for
+    reading a token whose signature was checked elsewhere (the wallet's own, or one the
+    Verifier accepted), e.g. to evaluate a DCQL query against its flat claims. Raises
+    :class:`TokenInvalid` for a token that is not an SD-JWT."""
+    from skillcred.sdjwt import unverified_claims
+
+    return unverified_claims(token)
+
+
 def _iso(value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None

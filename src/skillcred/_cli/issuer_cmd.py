@@ -179,8 +179,6 @@ def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: s
             fail(f"{', '.join(given)}: for a single issue; with --batch each roster row gives its own "
                  "(columns subject, name, level, evidence, workplace, hours, assessor, period_start, period_end, "
                  "valid_until); nothing issued")
-        if fmt != "di":
-            fail("--batch issues Data Integrity credentials; use --format with single issues")
         if not out_dir:
             fail("--batch needs --out-dir")
         default = load_achievement(achievement) if achievement else None
@@ -195,7 +193,8 @@ def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: s
             with progress_bar(total, "Issuing", show_pos=True, show_eta=True) as update:
                 # keep_records=False: memory flat, however long the roster
                 result = iss.issue_batch(batch, out_dir, default_achievement=default, progress=update,
-                                         keep_records=False, roster_encoding=roster_encoding, archive=jsonl)
+                                         keep_records=False, roster_encoding=roster_encoding, archive=jsonl,
+                                         fmt=fmt)
         target = Path(out_dir) / "credentials.jsonl" if jsonl else out_dir
         click.echo(f"issued {result.issued_count}, already issued {result.skipped_count}, "
                    f"failed {len(result.errors)} -> {target}")

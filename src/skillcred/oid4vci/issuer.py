@@ -33,6 +33,7 @@ from skillcred.models import OB_CONTEXT, VC_CONTEXT, AchievementDefinition
 from skillcred.oid4vci.offers import FORMATS, PRE_AUTHORIZED_GRANT, code_hash, tx_code_hash
 from skillcred.oid4vci.proof import PROOF_ALGS, check_key_proof
 from skillcred.registry import IssuedRecord, Registry
+from skillcred.sdjwt_vc import VCT_BY_KIND
 
 if TYPE_CHECKING:  # pragma: no cover
     from skillcred.issuer import Issuer
@@ -77,16 +78,23 @@ class RateLimit:
 
 def issue_dc_sd_jwt(issuer: Issuer, definition: AchievementDefinition, subject: str, name: str | None,
                     level: str | None, row_key: str) -> IssuedRecord:
-    """The ``dc+sd-jwt`` format: today skillcred's SD-JWT (the W3C claims, personal details
-    disclosable, ``cnf`` = the holder's key). Kept in this one function so that the SD-JWT VC
-    profile (``vct``, flat claims, type metadata) can take its place."""
-    return issuer.issue(definition, subject, name=name, level=level, fmt="sd-jwt", row_key=row_key)[0]
+    """The ``dc+sd-jwt`` format: the IETF SD-JWT VC profile (``vct`` with type metadata, flat
+    claims, a Token Status List entry beside the Bitstring ones), issued and recorded by
+    :meth:`~skillcred.issuer.Issuer.issue` like any other credential. ``subject`` is the did:key
+    of the key proof's key, so ``cnf`` is exactly the key the wallet proved it holds."""
+    from skillcred.securing import holder_jwk_for
+
+    jwk = holder_jwk_for(subject)
+    if jwk is None:  # pragma: no cover - check_key_proof always gives a did:key holder
+        raise Oid4vciError("invalid_proof", "the key proof names no key an SD-JWT VC can be bound to")
+    return issuer.issue(definition, subject, name=name, level=level, fmt="dc+sd-jwt", row_key=row_key,
+                        holder_jwk=jwk)[0]
 
 
 def issue_offered(issuer: Issuer, definition: AchievementDefinition, subject: str, name: str | None,
                   level: str | None, fmt: str, row_key: str) -> IssuedRecord:
     """An :data:`IssueFunction` over an opened :class:`~skillcred.issuer.Issuer`."""
-    if fmt == "sd-jwt":
+    if fmt == "dc+sd-jwt":
         return issue_dc_sd_jwt(issuer, definition, subject, name, level, row_key)
     return issuer.issue(definition, subject, name=name, level=level, fmt=fmt, row_key=row_key)[0]
 
@@ -191,7 +199,9 @@ class Oid4vciIssuer:
             config["credential_definition"] = {"type": CREDENTIAL_TYPES}
         else:
             config["credential_signing_alg_values_supported"] = [self.signing_alg]
-            config["vct"] = str(ach.get("id", ""))
+            # the SD-JWT VC type of the achievement's kind; its type metadata is bundled with
+            # skillcred and served at /.well-known/vct/... (sdjwt_vc.well_known_path)
+            config["vct"] = VCT_BY_KIND.get(str(offer["achievement"].get("kind")), VCT_BY_KIND["skill"])
         return config
 
     def credential_issuer_metadata(self) -> dict[str, Any]:

@@ -42,7 +42,7 @@ __all__ = [
 
 OidFormat = Literal["dc+sd-jwt", "jwt_vc_json", "ldp_vc"]
 #: OpenID4VCI format identifier -> how skillcred's issuer secures it (see Issuer.issue ``fmt``)
-FORMATS: dict[str, str] = {"dc+sd-jwt": "sd-jwt", "jwt_vc_json": "jwt", "ldp_vc": "di"}
+FORMATS: dict[str, str] = {"dc+sd-jwt": "dc+sd-jwt", "jwt_vc_json": "jwt", "ldp_vc": "di"}
 PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
 OFFER_SCHEME = "openid-credential-offer://"
 TX_CODE_LENGTH = 6

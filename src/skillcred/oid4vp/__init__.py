@@ -12,8 +12,9 @@ The worker (wallet) side: :func:`parse_request_uri`, :func:`fetch_request_object
 :func:`verify_request_object`, :func:`plan_response` (which credentials answer which query, and
 which claims to disclose), :func:`build_vp_token`, :func:`post_response`.
 
-Formats (one table, :data:`FORMATS`): ``ldp_vc`` (Data Integrity), ``jwt_vc_json`` (vc+jwt) and
-``vc+sd-jwt`` (skillcred.sdjwt). ``direct_post.jwt`` (encrypted responses) is not supported yet:
+Formats (one table, :data:`FORMATS`): ``ldp_vc`` (Data Integrity), ``jwt_vc_json`` (vc+jwt),
+``vc+sd-jwt`` (skillcred.sdjwt) and ``dc+sd-jwt`` (the IETF SD-JWT VC of skillcred.sdjwt_vc,
+asked by ``vct`` and its flat claims). ``direct_post.jwt`` (encrypted responses) is not supported yet:
 a request asking for it is refused by name (``response_mode_unsupported``).
 """
 

@@ -61,9 +61,9 @@ class FormatInfo:
     vp_formats_supported: Mapping[str, Any]  #: the verifier metadata entry
 
 
-#: The one format table (OpenID4VP 1.0 Appendix B). SD-JWT VC (``dc+sd-jwt``) joins it when the
-#: SD-JWT VC profile lands; ``vc+sd-jwt`` is the W3C SD-JWT of skillcred.sdjwt (``dcql`` 3.x
-#: knows it, with ``type_values`` meta).
+#: The one format table (OpenID4VP 1.0 Appendix B). ``dc+sd-jwt`` is the IETF SD-JWT VC of
+#: skillcred.sdjwt_vc (flat claims, ``meta.vct_values``); ``vc+sd-jwt`` is the W3C SD-JWT of
+#: skillcred.sdjwt (``dcql`` 3.x knows it, with ``type_values`` meta).
 FORMATS: dict[str, FormatInfo] = {
     "ldp_vc": FormatInfo(("di",), "a Data Integrity VerifiablePresentation (challenge = nonce, domain = client_id)",
                          {"proof_type_values": ["DataIntegrityProof"],
@@ -72,6 +72,10 @@ FORMATS: dict[str, FormatInfo] = {
     "jwt_vc_json": FormatInfo(("jwt",), "a vp+jwt signed by the holder (nonce, aud = client_id)",
                               {"alg_values": ["EdDSA", "ES256", "ES384"]}),
     "vc+sd-jwt": FormatInfo(("sd-jwt",), "the SD-JWT with only the asked disclosures and a KB-JWT "
+                            "(nonce, aud = client_id)",
+                            {"sd-jwt_alg_values": ["EdDSA", "ES256", "ES384"],
+                             "kb-jwt_alg_values": ["EdDSA", "ES256", "ES384"]}),
+    "dc+sd-jwt": FormatInfo(("sd-jwt",), "the SD-JWT VC with only the asked disclosures and a KB-JWT "
                             "(nonce, aud = client_id)",
                             {"sd-jwt_alg_values": ["EdDSA", "ES256", "ES384"],
                              "kb-jwt_alg_values": ["EdDSA", "ES256", "ES384"]}),
@@ -89,6 +93,10 @@ _LEVEL_PATHS: dict[str, list[str | int | None]] = {
     "result": ["credentialSubject", "result"],
     "rubric": ["credentialSubject", "achievement", "resultDescription"],
 }
+#: SD-JWT VC (flat claims, skillcred.sdjwt_vc.flat_claims): a DCQL path cannot range over
+#: ``skill_1``, ``skill_2``..., so a query names each numbered slot, up to this many per credential
+#: (an achievement rarely aligns more skills; one past this is not found by the query)
+DC_SLOTS = 8
 _ID = re.compile(r"^[A-Za-z0-9_-]+$")
 MAX_VALUES = 1000
 
@@ -141,6 +149,12 @@ def query_from_profile(profile: JobProfile, *, formats: Sequence[str] = DEFAULT_
         options = []
         for fmt in formats:
             qid = f"{'essential' if essential else 'optional'}_{fmt.replace('+', '_').replace('-', '_')}"
+            if fmt == "dc+sd-jwt":
+                credentials.append({"id": qid, "format": fmt, "multiple": True,
+                                    "meta": {"vct_values": list(_vct_values())},
+                                    **_flat_claims_query(by_kind, with_level)})
+                options.append([qid])
+                continue
             claims: list[dict[str, Any]] = [
                 {"id": kind, "path": list(_EVIDENCE_PATHS[kind]), "values": values}
                 for kind, values in by_kind.items()
@@ -158,6 +172,38 @@ def query_from_profile(profile: JobProfile, *, formats: Sequence[str] = DEFAULT_
             options.append([qid])
         sets.append({"options": options, "required": essential})
     return {"credentials": credentials, "credential_sets": sets}
+
+
+def _vct_values() -> tuple[str, ...]:
+    from skillcred.sdjwt_vc import VCT_BY_KIND
+
+    return tuple(VCT_BY_KIND.values())
+
+
+def _flat_claims_query(by_kind: Mapping[str, list[str]], with_level: bool) -> dict[str, Any]:
+    """The ``claims`` and ``claim_sets`` of an SD-JWT VC query: the evidence is one numbered flat
+    claim (``skill_N`` = an alignment's targetUrl, ``achievement_id``, ``alignment_N_code`` with
+    its ``alignment_N_type``), each slot its own claim set, so the wallet discloses the one slot
+    that matches (and ``result_level`` when the profile sets levels), nothing else."""
+    claims: list[dict[str, Any]] = []
+    sets: list[list[str]] = []
+    for kind, values in by_kind.items():
+        if kind == "achievement":
+            claims.append({"id": "achievement", "path": ["achievement_id"], "values": values})
+            sets.append(["achievement"])
+            continue
+        for n in range(1, DC_SLOTS + 1):
+            if kind == "skill":
+                claims.append({"id": f"skill_{n}", "path": [f"skill_{n}"], "values": values})
+                sets.append([f"skill_{n}"])
+            else:
+                claims += [{"id": f"qualification_{n}", "path": [f"alignment_{n}_code"], "values": values},
+                           {"id": f"qualification_{n}_type", "path": [f"alignment_{n}_type"]}]
+                sets.append([f"qualification_{n}", f"qualification_{n}_type"])
+    if with_level:
+        claims.append({"id": "level", "path": ["result_level"]})
+        sets = [[*cs, "level"] for cs in sets] + sets
+    return {"claims": claims, "claim_sets": sets}
 
 
 def check_query(query: Any) -> dict[str, Any]:
@@ -247,7 +293,8 @@ class CredentialMatch:
 
 
 def match_credential(query: Mapping[str, Any], fmt: str, doc: Mapping[str, Any]) -> list[CredentialMatch]:
-    """The credential queries of ``query`` that ``doc`` (in OpenID4VP format ``fmt``) answers.
+    """The credential queries of ``query`` that ``doc`` (in OpenID4VP format ``fmt``) answers;
+    for ``dc+sd-jwt`` ``doc`` is the SD-JWT VC's flat claims (:func:`skillcred.sdjwt_vc.sd_jwt_claims`).
 
     For each, the pointers to disclose: of every claim of the first satisfied claim set, each
     place it selected; a path through an array element (an alignment) releases that element
@@ -258,8 +305,12 @@ def match_credential(query: Mapping[str, Any], fmt: str, doc: Mapping[str, Any])
     for cq in query.get("credentials", []):
         if cq.get("format") != fmt:
             continue
-        tv = (cq.get("meta") or {}).get("type_values")
+        meta = cq.get("meta") or {}
+        tv = meta.get("type_values")
         if tv and not any(set(alt) <= types for alt in tv):
+            continue
+        vct = meta.get("vct_values")  # an SD-JWT VC: ``doc`` is its flat (disclosed) claims
+        if fmt == "dc+sd-jwt" and isinstance(vct, list) and doc.get("vct") not in vct:
             continue
         claims = {c.get("id", str(i)): c for i, c in enumerate(cq.get("claims", []) or [])}
         sets = cq.get("claim_sets") or [list(claims)]

@@ -26,9 +26,9 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from skillcred._internal.fileio import load_json_object
+from skillcred._internal.fileio import MAX_JSON_BYTES, load_json_object, read_bounded
 from skillcred.claims import QUALIFICATION_PREFIX
-from skillcred.errors import InvalidArgument, Oid4vpRefused, SkillcredError
+from skillcred.errors import InvalidArgument, MalformedDocument, Oid4vpRefused, SkillcredError
 from skillcred.match import PROFILE_SCHEMA, Framework, JobProfile, Requirement
 from skillcred.oid4vp._request import DEFAULT_TTL, new_request_payload, sign_request_object
 from skillcred.oid4vp._response import check_response
@@ -185,10 +185,17 @@ def default_status_cache() -> Path:
     return Path(base) / "skillcred" / "status"
 
 
+def _is_token_file(path: str | Path) -> bool:
+    """An IETF Status List Token file (a compact JWS), not a JSON status-list credential."""
+    head = read_bounded(path, max_bytes=MAX_JSON_BYTES, what="status list")[:64].lstrip()
+    return head[:1] not in (b"{", b"[")
+
+
 def status_lists(files: Sequence[str], cache: str | None) -> list[dict[str, Any]]:
     """The status-list credentials of ``files`` and of the cache folder (links and damaged files
-    in the cache are skipped: the verdict then says the status is unavailable)."""
-    out = [load_json_object(f) for f in files]
+    in the cache are skipped: the verdict then says the status is unavailable). Status List
+    Tokens among ``files`` are :func:`status_tokens`'."""
+    out = [load_json_object(f) for f in files if not _is_token_file(f)]
     folder = Path(cache) if cache else default_status_cache()
     if folder.is_dir():
         for p in sorted(folder.glob("*.json")):
@@ -199,11 +206,46 @@ def status_lists(files: Sequence[str], cache: str | None) -> list[dict[str, Any]
     return out
 
 
+def status_tokens(files: Sequence[str], cache: str | None) -> list[str]:
+    """The IETF Status List Tokens (``statuslist+jwt``, for SD-JWT VCs) of ``files`` and of the
+    cache folder (``*.jwt``, as ``skillcred status import`` writes them), read like the Bitstring
+    lists: shape-checked here, verified by the Verifier when used; a damaged cached one is
+    skipped (its credentials' status is then unavailable), a damaged given one refused."""
+    from skillcred.token_status import peek_status_list_token
+
+    def read(path: Path, *, cached: bool = False) -> str:
+        raw = read_bounded(path, max_bytes=MAX_JSON_BYTES, what="status list token", follow_symlinks=not cached)
+        try:
+            text = raw.decode("ascii").strip()
+        except UnicodeDecodeError:
+            raise MalformedDocument("a Status List Token must be ASCII", path=str(path)) from None
+        peek_status_list_token(text)
+        return text
+
+    out = []
+    for f in files:
+        if _is_token_file(f):
+            try:
+                out.append(read(Path(f)))
+            except SkillcredError as exc:
+                raise MalformedDocument(f"neither a BitstringStatusListCredential nor a Status List Token "
+                                        f"({exc.message})", path=str(f)) from None
+    folder = Path(cache) if cache else default_status_cache()
+    if folder.is_dir():
+        for p in sorted(folder.glob("*.jwt")):
+            try:
+                out.append(read(p, cached=True))
+            except SkillcredError:
+                continue
+    return out
+
+
 def verifier_factory(policy: VerificationPolicy, files: Sequence[str] = (), cache: str | None = None
                      ) -> Callable[[], Verifier]:
-    """A fresh Verifier per response, with the status lists as they are now."""
+    """A fresh Verifier per response, with the status lists (Bitstring and Token) as they are now."""
     def make() -> Verifier:
-        return Verifier(policy, status_lists=status_lists(files, cache))
+        return Verifier(policy, status_lists=status_lists(files, cache),
+                        token_status_lists=status_tokens(files, cache))
     return make
 
 

@@ -25,6 +25,7 @@ from skillcred.errors import MalformedDocument, Oid4vpRefused, SkillcredError
 from skillcred.keys import PublicKey
 from skillcred.match import Framework, JobProfile, MatchReport, match
 from skillcred.oid4vp._dcql import match_credential, missing_required_sets
+from skillcred.sdjwt_vc import sd_jwt_claims
 from skillcred.securing import holder_jwk_for, is_envelope
 from skillcred.verify.report import VerifiedCredential
 from skillcred.verify.verifier import Verifier
@@ -91,6 +92,14 @@ def _jwt_payload(token: str, what: str) -> dict[str, Any]:
     return payload
 
 
+def _jwt_header(token: str) -> dict[str, Any]:
+    try:
+        header = json.loads(base64url.decode(token.split(".")[0]))
+    except (ValueError, UnicodeDecodeError):
+        header = None
+    return header if isinstance(header, dict) else {}
+
+
 def _binding(fmt: str, pres: Any, nonce: str, client_id: str) -> tuple[Any, Any, dict[str, Any]]:
     """(nonce, audience) a presentation claims (unverified: for a named reason), and the
     document the Verifier checks."""
@@ -115,11 +124,14 @@ def _binding(fmt: str, pres: Any, nonce: str, client_id: str) -> tuple[Any, Any,
                 raise Oid4vpRefused("format_mismatch", "a jwt_vc_json presentation may hold only vc+jwt credentials")
         env = {"@context": [VC_V2], "type": ENVELOPED_VP, "id": "data:application/vp+jwt," + pres}
         return claims.get("nonce"), claims.get("aud"), env
-    # vc+sd-jwt: the SD-JWT with its Key Binding JWT
+    # vc+sd-jwt, dc+sd-jwt (IETF SD-JWT VC): the SD-JWT with its Key Binding JWT
     if "~" not in pres or pres.endswith("~"):
         raise Oid4vpRefused("key_binding_missing", "the SD-JWT has no Key Binding JWT: it is not bound to this request")
     kb = _jwt_payload(pres.rsplit("~", 1)[1], "Key Binding JWT")
-    env = {"@context": [VC_V2], "type": "EnvelopedVerifiableCredential", "id": "data:application/vc+sd-jwt," + pres}
+    typ = _jwt_header(pres.split("~", 1)[0]).get("typ")
+    if (fmt == "dc+sd-jwt") != (typ == "dc+sd-jwt"):
+        raise Oid4vpRefused("format_mismatch", f"a {fmt} answer holds an SD-JWT of typ {typ!r}")
+    env = {"@context": [VC_V2], "type": "EnvelopedVerifiableCredential", "id": f"data:application/{fmt}," + pres}
     return kb.get("nonce"), kb.get("aud"), env
 
 
@@ -174,12 +186,15 @@ def check_response(
                 bad = fails[0] if fails else None
                 why = f"{bad.id}: {bad.reason} ({bad.code})" if bad else "no credential in it could be accepted"
                 raise Oid4vpRefused("presentation_invalid", f"{where} did not verify: {why}")
+            # an SD-JWT VC answers in its flat claims (what the query's paths name); the
+            # Verifier accepted it, so reading the disclosed claims again needs no second check
+            flat = sd_jwt_claims(pres) if fmt == "dc+sd-jwt" else None
             for vc in result.accepted:
                 if not any(m.query_id == qid for m in match_credential({"credentials": [by_id[qid]]}, fmt,
-                                                                       vc.document)):
+                                                                       flat or vc.document)):
                     raise Oid4vpRefused("dcql_claims_missing", f"{where}: credential {vc.id or '(no id)'} does not "
                                         f"show the claims query {qid!r} asks for")
-                holder = result.holder or _key_bound_subject(vc)
+                holder = result.holder or _key_bound_subject(vc, flat)
                 if holder is None:
                     raise Oid4vpRefused("holder_mismatch", f"{where}: the presenter is not bound to the credential's "
                                         "subject")
@@ -199,10 +214,11 @@ def check_response(
                           warnings=tuple(dict.fromkeys(warnings)))
 
 
-def _key_bound_subject(vc: VerifiedCredential) -> str | None:
+def _key_bound_subject(vc: VerifiedCredential, claims: Mapping[str, Any] | None = None) -> str | None:
     """The subject of an SD-JWT presented bare: its Key Binding JWT (checked by the Verifier)
-    proves the presenter holds ``cnf``; that key must be the subject DID's own."""
-    cnf = vc.document.get("cnf")
+    proves the presenter holds ``cnf``; that key must be the subject DID's own. ``claims`` are
+    an SD-JWT VC's own claims (its Open Badges reading, ``vc.document``, has no ``cnf``)."""
+    cnf = (claims if claims is not None else vc.document).get("cnf")
     subject = vc.subject
     if subject is None or not isinstance(cnf, Mapping) or not isinstance(cnf.get("jwk"), Mapping):
         return None

@@ -38,8 +38,21 @@ VP_JWT_TTL = 600
 
 
 def oid4vp_format(secured: SecuredCredential) -> str | None:
-    """The OpenID4VP format a wallet credential is presented in (None: none of :data:`FORMATS`)."""
+    """The OpenID4VP format a wallet credential is presented in (None: none of :data:`FORMATS`).
+    An SD-JWT is ``dc+sd-jwt`` (IETF SD-JWT VC) or ``vc+sd-jwt`` (W3C claims) by its ``typ``."""
+    if secured.format == "sd-jwt" and not secured.presentation:
+        return "dc+sd-jwt" if secured.media_type == "application/dc+sd-jwt" else "vc+sd-jwt"
     return next((name for name, info in FORMATS.items() if secured.format in info.secured), None)
+
+
+def dcql_document(fmt: str, secured: SecuredCredential) -> Mapping[str, Any]:
+    """What a DCQL query is evaluated against: an SD-JWT VC's flat claims (the query's paths
+    name them, :func:`skillcred.sdjwt_vc.flat_claims`), else the credential's JSON."""
+    if fmt == "dc+sd-jwt" and secured.token is not None:
+        from skillcred.sdjwt_vc import sd_jwt_claims
+
+        return sd_jwt_claims(secured.token)
+    return secured.document
 
 
 @dataclass(frozen=True)
@@ -95,7 +108,11 @@ def plan_response(wallet: Wallet, request: Mapping[str, Any], *, selectors: Sequ
         fmt = oid4vp_format(secured)
         if fmt is None:
             continue
-        found: list[CredentialMatch] = match_credential(query, fmt, secured.document)
+        try:
+            doc = dcql_document(fmt, secured)
+        except SkillcredError:  # an unreadable token answers nothing
+            continue
+        found: list[CredentialMatch] = match_credential(query, fmt, doc)
         if not found:
             continue
         pointers = tuple(dict.fromkeys(p for m in found for p in m.disclose))
@@ -130,7 +147,7 @@ def build_vp_token(wallet: Wallet, plan: ResponsePlan, *, key: KeyPair, at: date
                   "holder": wallet.holder, "verifiableCredential": [envelop_credential(a.secured.token)],
                   "nonce": nonce, "aud": client_id, "iat": now, "exp": now + VP_JWT_TTL}
             pres = secure_presentation_jwt(vp, key, kid=wallet.verification_method)
-        else:  # vc+sd-jwt
+        else:  # vc+sd-jwt, dc+sd-jwt: the SD-JWT with the asked disclosures and a KB-JWT
             from skillcred.sdjwt import present_sd_jwt
 
             assert a.secured.token is not None

@@ -604,7 +604,10 @@ class ServiceState:
                 own.append(h.did_document)
         trusted = self.policy.trust.issuers if self.policy.trust else {}
         own = [d for d in own if d.get("id") not in trusted]  # the trust list's copy wins
-        return Verifier(self.policy, status_lists=lists, did_documents=own)
+        from skillcred._service_sdjwt_vc import own_token_status_lists  # an SD-JWT VC's Token Status List
+
+        return Verifier(self.policy, status_lists=lists, did_documents=own,
+                        token_status_lists=own_token_status_lists(self, document))
 
     def verify_credential(self, vc: Mapping[str, Any], options: VerifyOptions | None = None
                           ) -> tuple[list[Check], list[str]]:

@@ -33,7 +33,19 @@ const response = await client.retrieveCredentials({
 })
 if (!response.ok) throw new Error(`credential request failed: ${JSON.stringify(response.credentialResponseResult ?? response)}`)
 const body = response.credentialResponse
+// A dc+sd-jwt must be an SD-JWT VC of the configuration's vct, bound (cnf) to this wallet's key.
+const decode = (part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8'))
+const sdJwtVc = config.format === 'dc+sd-jwt'
+  ? (body.credentials ?? []).map((c) => {
+      const [header, payload] = c.credential.split('~')[0].split('.').slice(0, 2).map(decode)
+      if (header.typ !== 'dc+sd-jwt') throw new Error(`typ ${header.typ} is not dc+sd-jwt`)
+      if (payload.vct !== config.vct) throw new Error(`vct ${payload.vct} is not the configuration's ${config.vct}`)
+      if (['kty', 'crv', 'x', 'y'].some((m) => payload.cnf?.jwk?.[m] !== key.publicJwk[m])) throw new Error('cnf is not the proof key')
+      return { typ: header.typ, vct: payload.vct, status: payload.status ?? null }
+    })
+  : null
 process.stdout.write(JSON.stringify({
+  sd_jwt_vc: sdJwtVc, vct: config.vct ?? null,
   credentials: (body.credentials ?? []).map((c) => c.credential),
   format: config.format, configuration_id: configurationId, holder, holder_jwk: key.publicJwk,
   token_type: accessTokenResponse.token_type, authorization_servers: issuerMetadata.authorizationServers.map((a) => a.issuer),

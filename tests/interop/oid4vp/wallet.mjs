@@ -1,6 +1,7 @@
 // A peer wallet built with @openid4vc/openid4vp 0.4 and dcql 3: resolves an OpenID4VP request
 // (request_uri, JAR signed by a decentralized_identifier: client), selects credentials with the
-// dcql package, presents jwt_vc_json (a vp+jwt) and vc+sd-jwt (with a KB-JWT), posts direct_post.
+// dcql package, presents jwt_vc_json (a vp+jwt), vc+sd-jwt and dc+sd-jwt (only the matched claims'
+// disclosures; both with a KB-JWT), posts direct_post.
 // stdin: {uri, holder: {did, kid, jwk}, credentials: [{format, token, claims}], tamper?, replay?}
 // stdout: {matched, submitted: [{status, body}], request: {...}}
 import crypto from 'node:crypto';
@@ -22,19 +23,33 @@ const request = resolved.authorizationRequestPayload;
 
 const query = DcqlQuery.parse(resolved.dcql.query);
 DcqlQuery.validate(query);
-const dcqlCredentials = input.credentials.map((c) => ({
-  credential_format: c.format,
-  claims: c.claims,
-  type: [...new Set(c.claims.type.map((t) => ({ VerifiableCredential: VC, OpenBadgeCredential: OB, AchievementCredential: OB }[t] ?? t)))],
-  cryptographic_holder_binding: true,
-}));
+const dcqlCredentials = input.credentials.map((c) => c.format === 'dc+sd-jwt'
+  // an SD-JWT VC: its flat claims and vct, as the dcql package models one
+  ? { credential_format: c.format, vct: c.claims.vct, claims: c.claims, cryptographic_holder_binding: true }
+  : {
+      credential_format: c.format,
+      claims: c.claims,
+      type: [...new Set(c.claims.type.map((t) => ({ VerifiableCredential: VC, OpenBadgeCredential: OB, AchievementCredential: OB }[t] ?? t)))],
+      cryptographic_holder_binding: true,
+    });
 const result = DcqlQuery.query(query, dcqlCredentials);
 
 const now = Math.floor(Date.now() / 1000);
 const nonce = input.tamper === 'nonce' ? 'not-the-nonce' : request.nonce;
 const aud = input.tamper === 'aud' ? 'decentralized_identifier:did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp' : request.client_id;
 
-function present(c) {
+function keyBinding(presented) {
+  const sdHash = b64u(crypto.createHash('sha256').update(presented).digest());
+  return presented + signJws({ alg: 'EdDSA', typ: 'kb+jwt' }, { iat: now, aud, nonce, sd_hash: sdHash }, input.holder.jwk);
+}
+
+function present(c, names) {
+  if (c.format === 'dc+sd-jwt') {
+    // only the disclosures of the claims the dcql package matched (the claim set's output)
+    const [jwt, ...rest] = c.token.split('~').filter((part, i, all) => i < all.length - 1 || part);
+    const kept = rest.filter((d) => names.includes(JSON.parse(Buffer.from(d, 'base64url').toString('utf8'))[1]));
+    return keyBinding([jwt, ...kept].join('~') + '~');
+  }
   if (c.format === 'jwt_vc_json') {
     const vp = {
       '@context': ['https://www.w3.org/ns/credentials/v2'], id: `urn:uuid:${crypto.randomUUID()}`,
@@ -55,9 +70,10 @@ const vpToken = {};
 const matched = [];
 for (const [qid, match] of Object.entries(result.credential_matches)) {
   if (!match.success) continue;
-  const picked = (match.valid_credentials ?? []).map((v) => input.credentials[v.input_credential_index]);
+  const picked = (match.valid_credentials ?? []).map((v) => [input.credentials[v.input_credential_index],
+    Object.keys(v.claims?.valid_claim_sets?.[0]?.output ?? {})]);
   if (!picked.length) continue;
-  vpToken[qid] = picked.map(present);
+  vpToken[qid] = picked.map(([c, names]) => present(c, names));
   matched.push(qid);
 }
 if (input.drop) for (const q of input.drop) delete vpToken[q];
