@@ -173,7 +173,8 @@ say "18. Jan's wallet receives an EU-wallet SD-JWT VC (dc+sd-jwt) from the ROC o
 IPORT=$(python -c "import socket;s=socket.socket();s.bind(('127.0.0.1',0));print(s.getsockname()[1])")
 python -c "import secrets;print(secrets.token_urlsafe(32))" > "$OUT/roc/token.txt"; chmod 600 "$OUT/roc/token.txt"
 OFFER=$(skillcred offer --issuer "$OUT/roc" --achievement $E/achievements/cnc-programmeren.yaml \
-  --subject-name "Jan de Vries" --level 3 --format dc+sd-jwt --public-url "http://127.0.0.1:$IPORT" 2>/dev/null | sed -n 1p)
+  --subject-name "Jan de Vries" --level 3 --format dc+sd-jwt --public-url "http://127.0.0.1:$IPORT" \
+  --unsafe-allow-http-loopback 2>/dev/null | sed -n 1p)
 echo "   offer (shown as a QR code on a terminal): ${OFFER:0:80}..."
 skillcred serve --issuer "$OUT/roc" --trust "$OUT/employer/trust.json" --token-file "$OUT/roc/token.txt" \
   --public-url "http://127.0.0.1:$IPORT" --port "$IPORT" --no-access-log --log-level warning \
@@ -187,7 +188,7 @@ for _ in range(300):
         urllib.request.urlopen('http://127.0.0.1:$IPORT/health', timeout=1); break
     except OSError: time.sleep(0.1)"
 echo "   stored in Jan's wallet: $(skillcred wallet receive --wallet "$OUT/jan" --did-document "$OUT/roc/did.json" \
-  "$OFFER" --yes 2>/dev/null | sed -n 1p)"
+  --unsafe-allow-http-loopback "$OFFER" --yes 2>/dev/null | sed -n 1p)"
 kill $ISSUE_PID 2>/dev/null || true
 skillcred status publish --issuer "$OUT/roc" --out-dir "$OUT/roc/status" >/dev/null
 skillcred status import "$OUT"/roc/status/tokens/*.jwt | sed 's/^/   /'

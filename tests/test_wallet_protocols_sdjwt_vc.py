@@ -126,8 +126,9 @@ def test_oid4vci_dc_sd_jwt_is_the_sd_jwt_vc_bound_to_the_proof_key(vci: _Vci, ke
 def test_the_metadata_names_the_real_vct_for_the_sd_jwt_vc_configuration_only(vci: _Vci) -> None:
     holder = KeyPair.generate()
     token, offer = vci.receive(holder)
-    for fmt in ("jwt_vc_json", "ldp_vc"):
-        create_offers(vci.issuer.registry, [OfferInput(load_achievement(MIG), "Jan", "3", fmt)],  # type: ignore[arg-type]
+    # the metadata lists configurations of offers a wallet can still take: one more of each
+    for fmt in ("dc+sd-jwt", "jwt_vc_json", "ldp_vc"):
+        create_offers(vci.issuer.registry, [OfferInput(load_achievement(MIG), "Piet", "3", fmt)],  # type: ignore[arg-type]
                       credential_issuer=URL)
     configs = vci.oid.credential_issuer_metadata()["credential_configurations_supported"]
     dc = configs[offer.configuration_id]
@@ -139,6 +140,8 @@ def test_a_diploma_offered_as_dc_sd_jwt_gets_the_diploma_vct(vci: _Vci) -> None:
     diploma = next(p for p in sorted(ACH.glob("*.yaml")) if load_achievement(p).kind == "diploma")
     token, offer = vci.receive(KeyPair.generate(), path=diploma, level=None)
     assert _part(token, 1)["vct"] == VCT_BY_KIND["diploma"]
+    create_offers(vci.issuer.registry, [OfferInput(load_achievement(diploma), "Piet", None, "dc+sd-jwt")],
+                  credential_issuer=URL)  # an open offer keeps the configuration in the metadata
     configs = vci.oid.credential_issuer_metadata()["credential_configurations_supported"]
     assert configs[offer.configuration_id]["vct"] == VCT_BY_KIND["diploma"]
 
@@ -149,7 +152,8 @@ def test_peer_wallet_receives_a_dc_sd_jwt_and_the_sd_jwt_vc_peer_verifies_it(tmp
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     uri = run("offer", "--issuer", str(setup.folder), "--achievement", str(MIG), "--subject-name", "Jan Jansen",
-              "--level", "3", "--format", "dc+sd-jwt", "--public-url", url, cwd=tmp_path).stdout.splitlines()[0]
+              "--level", "3", "--format", "dc+sd-jwt", "--public-url", url, "--unsafe-allow-http-loopback",
+              cwd=tmp_path).stdout.splitlines()[0]
     with Issuer.open(setup.folder) as iss:
         issuer_jwk = iss.public_key.jwk()
     with running(setup, "--public-url", url, port=port) as server:
