@@ -8,16 +8,22 @@ Built on the fixtures of ``test_user_side`` (a module-wide did:key issuer, a wal
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import errno
+import functools
+import http.client
 import json
 import os
+import pty
 import re
 import shlex
 import shutil
+import signal
 import struct
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,6 +34,7 @@ from click.testing import Result
 
 import test_user_side as base
 from conftest import REPO
+from service_support import free_port
 from skillcred._internal import fileio
 from skillcred._internal.timeutil import format_datetime, utcnow
 from skillcred.did import key_did
@@ -625,6 +632,8 @@ def test_no_progress_bar_or_escape_code_off_a_terminal(issuer_dir: Path, tmp_pat
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 SKILLCRED = str(Path(sys.executable).parent / "skillcred")
 TOUR_CHALLENGE = "3f9c-docs-tour"
+POOL_CHALLENGE = "7d2a-pool-2027"  # the pool's own request in pool.md
+REQUEST_ID = "ewzeYKexXwFofELw"  # the request id verifying.md shows: the block's own request's id
 #: commands that cannot run here, and why (everything else in a ```sh block is run)
 NOT_RUN = {
     "make": "builds the virtualenv and runs this very suite",
@@ -651,8 +660,17 @@ def _sh_blocks() -> list[tuple[str, int, list[str]]]:
 
 
 def _placeholders(command: str, world: dict[str, str]) -> str:
-    """The docs' placeholders filled from the sandbox (a real DID, id, challenge...)."""
+    """The docs' placeholders filled from the sandbox (a real DID, id, challenge...), and the
+    live counterparts' values (an offer and a request of a service on loopback, its URL)."""
     for old, new in [("did:key:z6Mk...", world.get("did", "")), ("urn:uuid:...", world.get("id", "")),
+                     ("did:key:zDna...", world.get("p256", "")),
+                     ("openid-credential-offer://?credential_offer=...", world.get("offer", "")),
+                     ("--tx-code 048213", f"--tx-code {world.get('tx_code', '048213')}"),
+                     ("openid4vp://?client_id=decentralized_identifier%3A...&request_uri=https%3A...",
+                      world.get("request", "")), ("openid4vp://?...", world.get("request", "")),
+                     ("--verifier-url https://werk.example",
+                      f"--verifier-url {world.get('verifier_url', 'https://werk.example')}"),
+                     (REQUEST_ID, world.get("request_id", REQUEST_ID)),
                      ("3f9c...", TOUR_CHALLENGE), ("3f9c…", TOUR_CHALLENGE), ("5f0c7c2e", world.get("short", "")),
                      ("--challenge ...", f"--challenge {TOUR_CHALLENGE}"),
                      ("--domain ...", "--domain werkgever.example"), ("'[--catalog' '…]'", ""),
@@ -661,11 +679,123 @@ def _placeholders(command: str, world: dict[str, str]) -> str:
     return command
 
 
-def _run_doc(command: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    words = shlex.split(command)
-    assert words[0] == "skillcred"
-    return subprocess.run([SKILLCRED, *words[1:]], cwd=cwd, env=env, capture_output=True, text=True,
+def _asks(words: list[str]) -> bool:
+    """Whether the command asks the user before acting, as the docs show it answered "y"."""
+    interactive = words[1:3] == ["wallet", "receive"] or (words[1] == "present" and "--oid4vp" in words)
+    return interactive and "--yes" not in words and "--dry-run" not in words
+
+
+LOOPBACK_OPTION = "--unsafe-allow-http-loopback"
+
+
+@functools.cache
+def _has_option(subcommand: tuple[str, ...], option: str) -> bool:
+    """Whether ``skillcred SUBCOMMAND`` takes ``option`` (its --help lists it)."""
+    proc = subprocess.run([SKILLCRED, *subcommand, "--help"], capture_output=True, text=True,
                           stdin=subprocess.DEVNULL, timeout=600)
+    return option in proc.stdout
+
+
+def _shell_words(command: str, env: dict[str, str]) -> list[str]:
+    """The command's words as a shell gives them to the program: ``~/`` is the home folder."""
+    return [env["HOME"] + w[1:] if w.startswith("~/") else w for w in shlex.split(command)]
+
+
+def _run_doc(command: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run one documented command as a shell would: ``~/`` expanded, ``> FILE`` redirected,
+    and a question the command asks on the terminal answered "y" (on a pseudo-terminal)."""
+    words = _shell_words(command, env)
+    redirect = None
+    if ">" in words:
+        redirect, words = cwd / words[words.index(">") + 1], words[:words.index(">")]
+    assert words[0] == "skillcred"
+    command_words = tuple(words[1:3] if words[1] == "wallet" else words[1:2])
+    if any("127.0.0.1" in w for w in words) and _has_option(command_words, LOOPBACK_OPTION):
+        words.append(LOOPBACK_OPTION)  # the sandbox's counterpart is plain http on loopback, the real one https
+    master = slave = None
+    if _asks(words):
+        master, slave = pty.openpty()
+        os.write(master, b"y\n")
+    try:
+        proc = subprocess.run([SKILLCRED, *words[1:]], cwd=cwd, env=env, capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL if slave is None else slave, timeout=600)
+    finally:
+        for fd in (master, slave):
+            if fd is not None:
+                os.close(fd)
+    if redirect is not None:
+        redirect.write_text(proc.stdout, encoding="utf-8")
+    return proc
+
+
+@contextlib.contextmanager
+def _serving(args: list[str], cwd: Path, env: dict[str, str], port: int) -> Iterator[str]:
+    """A real ``skillcred serve ARGS`` on a loopback port, until the block is done: the live
+    counterpart of a documented command (a wallet redeeming an offer, answering a request)."""
+    log = cwd / f"serve-{port}.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([SKILLCRED, "serve", *args, "--host", "127.0.0.1", "--port", str(port),
+                                 "--no-access-log"], cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120  # a hang guard for the readiness wait, not a speed check
+        while True:
+            assert proc.poll() is None, f"skillcred serve exited with {proc.returncode}:\n{log.read_text()}"
+            assert time.monotonic() < deadline, f"skillcred serve never answered /health:\n{log.read_text()}"
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                conn.request("GET", "/health")
+                ready = conn.getresponse().status == 200
+                conn.close()
+                if ready:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+
+
+def _live(commands: list[str], cwd: Path, env: dict[str, str], stack: contextlib.ExitStack) -> dict[str, str]:
+    """What a block's commands need from a running counterpart: an offer of the institute's
+    ``skillcred serve`` for ``wallet receive``, a request of an employer's ``serve --verifier``
+    for ``present --oid4vp``, a port for a documented ``serve`` itself."""
+    live: dict[str, str] = {}
+    text = " ".join(commands)
+    if "openid-credential-offer://" in text:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        (cwd / "token.txt").write_text("docs-" + "t" * 40 + "\n", encoding="utf-8")
+        stack.enter_context(_serving(["--issuer", "roc", "--trust", "trust.json", "--token-file", "token.txt",
+                                      "--public-url", url], cwd, env, port))
+        proc = _run_doc(shlex.join(["skillcred", "offer", "--issuer", "roc", "--achievement",
+                                    "examples/achievements/mig-mag-lassen.yaml", "--subject-name", "Jan de Vries",
+                                    "--level", "3", "--format", "dc+sd-jwt", "--tx-code", "--public-url", url]),
+                        cwd, env)
+        _check("skillcred offer", proc, "setup")
+        found = re.search(r"transaction code: (\d{6})", proc.stderr)
+        assert found, proc.stderr
+        live.update(offer=proc.stdout.splitlines()[0], tx_code=found.group(1))
+    if "openid4vp://" in text:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        proc = _run_doc(shlex.join(["skillcred", "request", "new", "--profile", "lasser.json", "--verifier-url", url,
+                                    "--verifier", "verifier", "--no-qr", "--name", "Metaalbedrijf De Vries",
+                                    "--purpose", "Vacature lasser MIG/MAG"]), cwd, env)
+        _check("skillcred request new", proc, "setup")
+        live["request"] = proc.stdout.splitlines()[0]
+        stack.enter_context(_serving(["--verifier", "verifier", "--trust", "trust.json", "--status-list",
+                                      "revocation-1", "--status-list", "suspension-1"], cwd, env, port))
+    if any(c.startswith("skillcred serve ") for c in commands):
+        live["port"] = str(free_port())
+        live["verifier_url"] = f"http://127.0.0.1:{live['port']}"
+    return live
 
 
 def _skipped(command: str) -> bool:
@@ -724,9 +854,72 @@ def doc_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     world["diploma"] = json.loads((cwd / "jan-diploma.json").read_text(encoding="utf-8"))["id"]
     _check("skillcred wallet add", _run_doc("skillcred wallet add jan-diploma.json", cwd, env), "setup")
     shutil.copy(cwd / "vp.json", cwd / "application.json")
-    for f in ("profiles/cnc-verspaner.json", "frameworks/metaal-vaardigheden.json", "catalogs/metaal-opleidingen.json"):
+    for f in ("profiles/cnc-verspaner.json", "profiles/lasser.json", "frameworks/metaal-vaardigheden.json",
+              "catalogs/metaal-opleidingen.json"):
         shutil.copy(cwd / "examples" / f, cwd / Path(f).name)
+    _more_world(cwd, env, world)
     return cwd, env, world
+
+
+def _more_world(cwd: Path, env: dict[str, str], world: dict[str, str]) -> None:
+    """What the blocks written since the tour assume is at hand: Jan's welding credential (in
+    the wallet, and as the badge an institute mailed him), a badge of his CNC credential, the
+    institute's own badge images, a roster of offers, the passport's QR code printed and scanned,
+    the pool's profile and two candidates' presentations for its request, an EU wallet's P-256
+    DID."""
+    def run(*args: str, where: str = "setup", **extra: str) -> subprocess.CompletedProcess[str]:
+        proc = _run_doc(shlex.join(["skillcred", *args]), cwd, {**env, **extra})
+        _check(shlex.join(["skillcred", *args]), proc, where)
+        return proc
+
+    def new_wallet(folder: str, *args: str) -> str:
+        proc = run("wallet", "init", *args, SKILLCRED_WALLET=str(cwd.parent / folder))
+        found = re.search(r"did:key:z[1-9A-HJ-NP-Za-km-z]+", proc.stdout + proc.stderr)
+        assert found, proc.stdout + proc.stderr
+        return found.group(0)
+
+    run("issue", "--issuer", "roc", "--achievement", "examples/achievements/mig-mag-lassen.yaml", "--subject",
+        world["did"], "--name", "Jan de Vries", "--level", "3", "-o", "jan-lassen.json", "--bake", "lassen-badge.png")
+    world["lassen"] = json.loads((cwd / "jan-lassen.json").read_text(encoding="utf-8"))["id"]
+    run("wallet", "add", "jan-lassen.json")
+    run("trust", "add", "--trust", "trust.json", "did:web:roc.example", "--name", "ROC Techniek Midden",
+        "--did-document", "roc-did.json", "--may-attest", "Competency", "--may-attest", "Diploma",
+        "--may-attest", "Certification", "--replace")  # the welding shop also takes ROC's welding certificates
+    run("badge", "bake", "jan-cnc.json", "-o", "cnc-badge.svg")
+    from PIL import Image
+
+    Image.new("RGB", (96, 96), (0, 84, 150)).save(cwd / "roc-cnc.png")
+    (cwd / "roc-cnc.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="96" height="96">'
+                                     '<circle cx="48" cy="48" r="44" fill="#005496"/></svg>\n', encoding="utf-8")
+    (cwd / "class-2026.csv").write_text("name,email,level\nJan Jansen,jan@example.nl,3\n"
+                                        "Fatima el Amrani,fatima@example.nl,4\n", encoding="utf-8")
+    # the passport's QR code of the CNC credential, as a phone's photo of the printout would give it
+    page = (cwd / "passport.html").read_text(encoding="utf-8")
+    svg = re.search(r'<svg class="qr" viewBox="0 0 (\d+) \d+"[^>]*><title>QR code: ' + re.escape(world["id"])
+                    + r'</title>.*?<path d="([^"]+)"', page)
+    assert svg, "the passport page has no QR code for the CNC credential"
+    scale, size = 8, int(svg.group(1))
+    image = Image.new("L", (size * scale, size * scale), 255)
+    for x, y in re.findall(r"M(\d+),(\d+)h1v1h-1z", svg.group(2)):
+        image.paste(0, (int(x) * scale, int(y) * scale, (int(x) + 1) * scale, (int(y) + 1) * scale))
+    image.save(cwd / "scan.png")
+    # the status lists again: they now cover the welding credential too
+    run("status", "publish", "--issuer", "roc", "--out-dir", "roc/status")
+    for f in (cwd / "roc" / "status").iterdir():
+        shutil.copy(f, cwd / f.name)
+    run("status", "import", "revocation-1", "suspension-1")
+    # the talent pool (pool.md): its profile, and Jan's and Fatima's answers to its request
+    run("profile", "new", "--occupation", "computer numerical control machine operator", "--title",
+        "CNC-operator (m/v)", "-o", "cnc-operator.json")
+    pool = ["--challenge", POOL_CHALLENGE, "--domain", "pool.werkbedrijf.example"]
+    run("present", "--select", "cnc", *pool, "-o", "jan.json")
+    fatima = new_wallet("fatima-wallet")
+    run("issue", "--issuer", "roc", "--achievement", "examples/achievements/cnc-programmeren.yaml", "--subject",
+        fatima, "--name", "Fatima el Amrani", "--level", "4", "-o", "fatima-cnc.json")
+    run("wallet", "add", "fatima-cnc.json", "--did-document", "roc/did.json",
+        SKILLCRED_WALLET=str(cwd.parent / "fatima-wallet"))
+    run("present", "--select", "cnc", *pool, "-o", "fatima.json", SKILLCRED_WALLET=str(cwd.parent / "fatima-wallet"))
+    world["p256"] = new_wallet("eu-wallet", "--key-type", "p256")
 
 
 def test_the_docs_have_command_blocks_and_none_is_left_out_silently() -> None:
@@ -737,6 +930,7 @@ def test_the_docs_have_command_blocks_and_none_is_left_out_silently() -> None:
             assert command.startswith("skillcred ") or _skipped(command), command
 
 
+@pytest.mark.loopback  # the live counterparts: skillcred serve on 127.0.0.1
 @pytest.mark.parametrize(("name", "line", "commands"), [b for b in _sh_blocks()], ids=lambda v: str(v))
 def test_every_documented_command_runs(doc_world: tuple[Path, dict[str, str], dict[str, str]], tmp_path: Path,
                                        name: str, line: int, commands: list[str]) -> None:
@@ -755,14 +949,34 @@ def test_every_documented_command_runs(doc_world: tuple[Path, dict[str, str], di
         shutil.copytree(env["SKILLCRED_WALLET"], wallet)
         env = {**env, "SKILLCRED_WALLET": str(wallet)}
         if any(c.startswith("skillcred wallet add") for c in commands):  # it adds what the tour added
-            for cid in (world["id"], world["diploma"]):
+            for cid in (world["id"], world["diploma"], world["lassen"]):
                 _check("skillcred wallet remove", _run_doc(f"skillcred wallet remove {cid}", cwd, env), "setup")
+    if any(c.startswith(("skillcred request", "skillcred serve")) for c in commands):
+        # the default verifier folder is ~/.local/share/skillcred/verifier, as the docs say: one of its own
+        env = {k: v for k, v in env.items() if k != "XDG_DATA_HOME"}
+        env["HOME"] = str(tmp_path / "home")
     ran = 0
-    for command in commands:
-        if _skipped(command):
-            continue
-        _check(command, _run_doc(_placeholders(command, world), cwd, env), f"{name}:{line}")
-        ran += 1
+    with contextlib.ExitStack() as stack:
+        live = {**world, **_live(commands, cwd, env, stack)}
+        for command in commands:
+            if _skipped(command):
+                continue
+            filled = _placeholders(command, live)
+            if command.startswith("skillcred serve "):  # runs until the block is done
+                stack.enter_context(_serving(_shell_words(filled, env)[2:], cwd, env, int(live["port"])))
+                ran += 1
+                continue
+            if command.startswith("skillcred request results") and "answered" not in live:
+                # a candidate answers the request first (wallet.md), so there are results to read
+                _check("skillcred present --oid4vp", _run_doc(shlex.join(
+                    ["skillcred", "present", "--oid4vp", live["request"], "--yes"]), cwd, env), "setup")
+                live["answered"] = "yes"
+            proc = _run_doc(filled, cwd, env)
+            _check(command, proc, f"{name}:{line}")
+            if command.startswith("skillcred request new"):
+                live["request"] = proc.stdout.splitlines()[0]
+                live["request_id"] = live["request"].rsplit("%2F", 1)[-1]
+            ran += 1
     assert ran or all(_skipped(c) for c in commands)
 
 
