@@ -21,7 +21,7 @@ import yaml
 from conftest import REPO
 from skillcred._internal import fileio
 from skillcred.did import key_did
-from skillcred.errors import InvalidArgument, MalformedDocument, WalletError, WrongPassphrase
+from skillcred.errors import InvalidArgument, MalformedDocument, StoreError, WalletError, WrongPassphrase
 from skillcred.issuer import EvidenceInput, Issuer, init_issuer, load_achievement
 from skillcred.keys import KeyPair
 from skillcred.proofs import check_proofs
@@ -403,7 +403,7 @@ def test_crash_at_rename_loses_nothing_and_shows_no_half_file(
 
     with monkeypatch.context() as m:
         m.setattr(fileio.os, "replace", crashing_replace)
-        with pytest.raises(OSError, match="simulated crash"):
+        with pytest.raises(StoreError, match="simulated crash"):  # a failed write: one error naming the file
             wallet.add(new)
     assert len(seen) == 1
     tmp_name, tmp_bytes = seen[0]
@@ -428,7 +428,7 @@ def test_temp_files_left_by_a_crash_are_ignored(
     with monkeypatch.context() as m:
         m.setattr(fileio.os, "replace", crash)
         m.setattr(fileio.os, "unlink", lambda *a, **kw: None)  # a dead process cleans nothing up
-        with pytest.raises(OSError, match="simulated power loss"):
+        with pytest.raises(StoreError, match="simulated power loss"):
             wallet.add(new)
     cred_dir = wallet.root / "credentials"
     leftovers = [p for p in cred_dir.iterdir() if p.name.startswith(".")]
@@ -461,7 +461,7 @@ def test_crash_during_a_batch_add(
 
     with monkeypatch.context() as m:
         m.setattr(fileio.os, "replace", replace)
-        with pytest.raises(OSError, match="simulated crash"):
+        with pytest.raises(StoreError, match="the disk is full"):  # ENOSPC, said as what it means
             wallet.add([(str(i), d) for i, d in enumerate(batch)])
     listed = assert_sound(wallet)
     batch_ids = [d["id"] for d in batch]
@@ -490,7 +490,7 @@ def test_batch_add_failing_at_the_second_write_takes_back_the_first(
 
     with monkeypatch.context() as m:
         m.setattr(fileio.os, "replace", fail_second)
-        with pytest.raises(OSError, match="disk full"):
+        with pytest.raises(StoreError, match="the disk is full"):
             wallet.add([(f"b{i}", d) for i, d in enumerate(batch)])
     assert calls["n"] == 2  # the first credential was really written before the failure
     assert files_on_disk(wallet) == before_bytes
