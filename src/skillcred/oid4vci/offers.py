@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from skillcred.errors import InvalidArgument, Oid4vciError
 from skillcred.models import AchievementDefinition
-from skillcred.registry import Registry
+from skillcred.registry import RegistryBackend
 
 __all__ = [
     "FORMATS",
@@ -130,7 +130,7 @@ def offer_uri(document: Mapping[str, Any]) -> str:
 
 
 def create_offers(
-    registry: Registry,
+    registry: RegistryBackend,
     items: Sequence[OfferInput],
     *,
     credential_issuer: str,
