@@ -10,11 +10,12 @@ from pathlib import Path
 import click
 
 from skillcred._cli._common import errors_to_exit, fail
+from skillcred._cli.issuer_cmd import REGISTRY_OPTION
 from skillcred._internal.fileio import MAX_JSON_BYTES, atomic_write, load_json_object, read_bounded
 from skillcred._internal.textsafe import for_terminal
 from skillcred._internal.timeutil import format_datetime
 from skillcred.errors import InvalidArgument, MalformedDocument
-from skillcred.issuer import PROFILE_FILE, REGISTRY_FILE, IssuerProfile, load_achievement
+from skillcred.issuer import PROFILE_FILE, IssuerProfile, load_achievement, open_issuer_registry
 from skillcred.models import AchievementDefinition
 from skillcred.oid4vci.offers import (
     DEFAULT_VALID_SECONDS,
@@ -25,7 +26,6 @@ from skillcred.oid4vci.offers import (
     check_offer_input,
     create_offers,
 )
-from skillcred.registry import Registry
 
 _CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
@@ -135,10 +135,11 @@ def _write_mail_merge(out: str, offers: list[CreatedOffer], rows: list[dict[str,
                                    "(default: the status list host, else the institute's URL).")
 @click.option("--valid-hours", type=click.IntRange(1, 90 * 24), default=DEFAULT_VALID_SECONDS // 3600,
               show_default=True, help="How long the offer can be redeemed.")
+@REGISTRY_OPTION
 @errors_to_exit
 def offer(issuer_dir: str, achievement: str | None, subject_name: str | None, level: str | None, fmt: str,
           tx_code: bool, qr_png: str | None, roster: str | None, out: str | None, public_url: str | None,
-          valid_hours: int) -> None:
+          valid_hours: int, registry: str | None) -> None:
     """Offer a credential into a worker's wallet (OpenID4VCI, pre-authorized code).
 
     Prints the openid-credential-offer:// link on the first line, then a QR code to scan with
@@ -166,8 +167,8 @@ def offer(issuer_dir: str, achievement: str | None, subject_name: str | None, le
             fail("-o is for --batch; one offer is printed")
         items = [OfferInput(default, subject_name, level, fmt)]  # type: ignore[arg-type]
         rows = []
-    with Registry.open(root / REGISTRY_FILE) as registry:
-        offers = create_offers(registry, items, credential_issuer=url, tx_code=tx_code,
+    with open_issuer_registry(root, registry) as reg:  # where 'skillcred serve' on this folder looks
+        offers = create_offers(reg, items, credential_issuer=url, tx_code=tx_code,
                                valid_seconds=valid_hours * 3600)
     if roster is not None:
         assert out is not None
