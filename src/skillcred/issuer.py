@@ -91,6 +91,7 @@ __all__ = [
     "iter_issued",
     "iter_roster",
     "load_achievement",
+    "open_issuer_registry",
 ]
 
 PROFILE_FILE = "issuer.json"

@@ -79,7 +79,7 @@ CREATE TABLE IF NOT EXISTS oid4vci_nonces (
 T = TypeVar("T")
 
 #: set revocation bits (value 1), and the revocation slot of each suspended credential (value 2)
-_TOKEN_STATUS_SQL = (
+TOKEN_STATUS_SQL = (
     "SELECT list_url, idx, 1 FROM {prefix}allocations WHERE purpose = 'revocation' AND value <> 0 "
     "UNION ALL SELECT r.list_url, r.idx, 2 FROM {prefix}allocations s JOIN {prefix}allocations r "
     "ON r.credential_id = s.credential_id AND r.purpose = 'revocation' "
@@ -87,13 +87,13 @@ _TOKEN_STATUS_SQL = (
 )
 
 #: revocation lists with at least one credential whose record carries a Token Status List entry
-_TOKEN_LISTS_IN_USE_SQL = (
+TOKEN_LISTS_IN_USE_SQL = (
     "SELECT DISTINCT a.list_url FROM {prefix}allocations a JOIN {prefix}credentials c ON c.id = a.credential_id "
     "WHERE a.purpose = 'revocation' AND CAST(c.document AS TEXT) LIKE '%\"status_list\"%'"
 )
 
 
-def _token_status_values(rows: Iterable[Sequence[Any]]) -> dict[str, dict[int, int]]:
+def token_status_values_of(rows: Iterable[Sequence[Any]]) -> dict[str, dict[int, int]]:
     out: dict[str, dict[int, int]] = {}
     for url, idx, value in rows:
         slot = out.setdefault(str(url), {})
@@ -635,13 +635,13 @@ class Registry:
         ``1`` where the revocation bit is set, else ``2`` where the same credential's
         suspension bit is. Two queries over the set bits only, so the cost follows the number
         of revoked and suspended credentials, not the registry's size."""
-        return _token_status_values(self._conn.execute(_TOKEN_STATUS_SQL.format(prefix="")).fetchall())
+        return token_status_values_of(self._conn.execute(TOKEN_STATUS_SQL.format(prefix="")).fetchall())
 
     def token_list_urls_in_use(self) -> set[str]:
         """The revocation lists that hold an SD-JWT VC (its stored record names a Token Status
         List): those whose token status list is published. (A scan of the records: for
         ``status publish``, not for every request.)"""
-        return {r[0] for r in self._conn.execute(_TOKEN_LISTS_IN_USE_SQL.format(prefix=""))}
+        return {r[0] for r in self._conn.execute(TOKEN_LISTS_IN_USE_SQL.format(prefix=""))}
 
     def set_status(self, credential_id: str, purpose: str, value: bool) -> bool:
         """Set or clear a credential's status bit; returns whether it changed."""

@@ -37,10 +37,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from skillcred.errors import InvalidArgument, StoreError
 from skillcred.registry import (
-    _TOKEN_LISTS_IN_USE_SQL,
-    _TOKEN_STATUS_SQL,
     OFFER_HISTORY_SECONDS,
     PURPOSES,
+    TOKEN_LISTS_IN_USE_SQL,
+    TOKEN_STATUS_SQL,
     Allocation,
     BuildMany,
     IssuedRecord,
@@ -48,7 +48,6 @@ from skillcred.registry import (
     OfferRecord,
     RegistryBackend,
     StatusListInfo,
-    _token_status_values,
     check_distinct_row_keys,
     check_purposes,
     check_status_change,
@@ -60,6 +59,7 @@ from skillcred.registry import (
     new_record,
     record_from_row,
     status_list_url,
+    token_status_values_of,
     too_many_offers,
 )
 
@@ -483,14 +483,14 @@ class PgRegistry:
     def token_status_values(self) -> dict[str, dict[int, int]]:
         """As :meth:`skillcred.registry.Registry.token_status_values`."""
         with self._errors():
-            rows = self._conn.execute(_TOKEN_STATUS_SQL.format(prefix="skillcred_")).fetchall()
-        return _token_status_values(rows)
+            rows = self._conn.execute(TOKEN_STATUS_SQL.format(prefix="skillcred_")).fetchall()
+        return token_status_values_of(rows)
 
     def token_list_urls_in_use(self) -> set[str]:
         """As :meth:`skillcred.registry.Registry.token_list_urls_in_use`."""
         with self._errors():
             return {r[0] for r in self._conn.execute(
-                _TOKEN_LISTS_IN_USE_SQL.format(prefix="skillcred_")).fetchall()}
+                TOKEN_LISTS_IN_USE_SQL.format(prefix="skillcred_")).fetchall()}
 
     def allocations(self) -> list[tuple[str, int, str, str]]:
         """Every reserved index as ``(list_url, idx, credential_id, purpose)`` (diagnostics)."""
