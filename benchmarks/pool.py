@@ -255,7 +255,7 @@ def ingest_rate(pool: Pool, n: int, seed: int, jobs: int) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def postgres() -> Iterator[str]:
+def postgres(keep_log: str | None = None) -> Iterator[str]:
     bindir = next(p for p in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True) if (p / "initdb").exists())
     root = Path(tempfile.mkdtemp(prefix="skillcred-pool-pg-"))
     kw: dict[str, Any] = {}
@@ -278,13 +278,19 @@ def postgres() -> Iterator[str]:
         os.chown(sock, kw["user"], kw["group"])
     opts = (f"-c listen_addresses=127.0.0.1 -p {port} -k {sock} -c fsync=off -c synchronous_commit=off "
             "-c full_page_writes=off -c shared_buffers=2GB -c work_mem=64MB -c maintenance_work_mem=1GB "
-            "-c max_wal_size=8GB -c max_parallel_workers_per_gather=2")
+            "-c max_wal_size=8GB -c max_parallel_workers_per_gather=2 "
+            # the plans of slow statements (EXPLAIN ANALYZE) in the server log, kept with --pg-log
+            "-c session_preload_libraries=auto_explain -c auto_explain.log_min_duration=100 "
+            "-c auto_explain.log_analyze=on")
     pg("pg_ctl", "-D", str(data), "-o", opts, "-l", str(root / "log"), "-w", "-t", "60", "start")
     try:
         yield f"postgresql://skillcred@127.0.0.1:{port}/postgres"
     finally:
         with contextlib.suppress(Exception):
             pg("pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop")
+        if keep_log:
+            with contextlib.suppress(OSError):
+                shutil.copyfile(root / "log", keep_log)
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -333,6 +339,7 @@ def main() -> int:
     parser.add_argument("--postgres", action="store_true", help="start a throwaway PostgreSQL on loopback")
     parser.add_argument("--postgres-url", help="use this PostgreSQL database instead")
     parser.add_argument("--partitions", type=int, default=16)
+    parser.add_argument("--pg-log", help="keep the throwaway server's log (slow statements' plans) here")
     parser.add_argument("--ingest", type=int, default=100, help="real presentations for the ingest rate")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
@@ -344,7 +351,7 @@ def main() -> int:
     if args.postgres_url:
         result = run(args.postgres_url, args)
     elif args.postgres:
-        with postgres() as url:
+        with postgres(args.pg_log) as url:
             result = run(url, args)
     else:
         with tempfile.TemporaryDirectory(prefix="skillcred-pool-") as tmp:

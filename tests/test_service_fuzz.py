@@ -45,6 +45,8 @@ OPERATIONS = [
     ("POST", "/status/{list_name}/publish"),
     ("GET", "/.well-known/did.json"),
     ("GET", "/health"),
+    ("GET", "/.well-known/vct/skillcred/vct/v1/{name}"),  # SD-JWT VC type metadata
+    ("GET", "/status/tokens/{name}"),  # IETF Token Status Lists
 ]
 POSITIVE_CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
                    response_schema_conformance, response_headers_conformance]

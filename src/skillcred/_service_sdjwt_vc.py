@@ -18,7 +18,7 @@ import json
 import threading
 import time
 from datetime import timedelta
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Header
 from fastapi import Path as PathParam
@@ -45,13 +45,17 @@ def _problem(status: int, title: str, detail: str) -> Response:
 
 def add_sdjwt_vc_routes(app: FastAPI, state: ServiceState) -> None:
     """Mount the type metadata and Token Status List routes on ``app`` for ``state``'s issuer."""
+    from skillcred.service import Problem  # the service's problem-details model (import cycle otherwise)
+
     router = APIRouter(tags=["sd-jwt-vc"])
+    problems: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "description": "Not found"},
+                422: {"model": Problem, "description": "The name does not match the pattern"}}
     metadata = {well_known_path(vct): metadata_bytes(type_metadata(vct)) for vct in VCT_BY_KIND.values()}
     lock = threading.Lock()
     signed: dict[str, tuple[str, str, float]] = {}  # name -> (fingerprint, token, monotonic signed at)
 
     @router.get("/.well-known/vct/skillcred/vct/v1/{name}", response_model=None, summary="SD-JWT VC type metadata",
-                responses={200: {"content": {"application/json": {}}}, 404: {}})
+                responses={200: {"content": {"application/json": {}}}, **problems})
     def get_type_metadata(name: Annotated[str, PathParam(pattern=_NAME)]) -> Response:
         """The bundled type metadata of a skillcred vct (never changes within a version)."""
         body = metadata.get(f"/.well-known/vct/skillcred/vct/v1/{name}")
@@ -62,7 +66,8 @@ def add_sdjwt_vc_routes(app: FastAPI, state: ServiceState) -> None:
                                  "ETag": f'"{hashlib.sha256(body).hexdigest()[:32]}"'})
 
     @router.get("/status/tokens/{name}", response_model=None, summary="A signed IETF Status List Token",
-                responses={200: {"content": {STATUS_LIST_JWT: {}}}, 304: {}, 404: {}, 503: {}})
+                responses={200: {"content": {STATUS_LIST_JWT: {}}}, 304: {}, **problems,
+                           503: {"model": Problem, "description": "The registry is unavailable"}})
     def get_status_token(name: Annotated[str, PathParam(pattern=_NAME)],
                          if_none_match: Annotated[str | None, Header()] = None) -> Response:
         """The Status List Token of one revocation list, current on every request."""

@@ -10,11 +10,12 @@ itself (unless ``keep_evidence``), never a name (unless the candidate disclosed 
 operator enabled it).
 
 A search grades the stored claims with :func:`skillcred.match.match_evidence`, the grading of
-``match``/``rank``; candidates are first selected in SQL by an index on the claim reference,
-using :meth:`skillcred.match.Framework.supporters` (the exact inverse of match's inference),
-and scored there by the same formula, so only the top candidates are graded in Python for
-their explanations. Nothing revoked, suspended (after :meth:`Pool.refresh`), expired, not yet
-valid or past its consent counts -- checked at query time against the clock.
+``match``/``rank``; candidates are first selected by posting lists (an index range per claim
+reference, from :meth:`skillcred.match.Framework.supporters`, the exact inverse of match's
+inference: essentials intersected rarest first, or counted for K of n) and ranked in SQL by
+the same formula, so only the top candidates are graded in Python for their explanations.
+Nothing revoked, suspended (after :meth:`Pool.refresh`), expired, not yet valid or past its
+consent counts -- checked at query time against the clock.
 
 Every search is logged (operator, time, profile title and digest, parameters, hit count) and
 the log holds no candidate data; ``add``/``remove`` leave audit rows naming the holder, which
@@ -30,6 +31,8 @@ import hashlib
 import json
 import math
 import sqlite3
+import threading
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -228,6 +231,11 @@ class _Db:
     def transaction(self) -> Any:  # a context manager: both backends' is a generator
         raise NotImplementedError
 
+    def temp_holders(self, holders: Sequence[str]) -> None:
+        """Make this connection's temporary ``pool_q (holder)`` hold exactly ``holders``: the
+        candidates a search step semi-joins (never shared between connections, never stored)."""
+        raise NotImplementedError
+
     def close(self) -> None:
         raise NotImplementedError
 
@@ -282,6 +290,20 @@ class _Sqlite(_Db):
         finally:
             self._depth = 0
 
+    def temp_holders(self, holders: Sequence[str]) -> None:
+        try:
+            self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS pool_q (holder TEXT PRIMARY KEY) WITHOUT ROWID")
+            # a deferred transaction on the temporary database only: no lock on the pool itself
+            own = not self.conn.in_transaction
+            if own:
+                self.conn.execute("BEGIN")
+            self.conn.execute("DELETE FROM pool_q")
+            self.conn.executemany("INSERT INTO pool_q (holder) VALUES (?)", ((h,) for h in holders))
+            if own:
+                self.conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise PoolError(f"pool database error: {exc}", path=self.where) from None
+
     def close(self) -> None:
         self.conn.close()
 
@@ -320,6 +342,7 @@ class _Postgres(_Db):
             self.conn.close()
             raise PoolError(f"cannot set up the pool tables: {str(exc).splitlines()[0]}", path=self.where) from None
         self._depth = 0
+        self._temp = False
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
@@ -340,6 +363,20 @@ class _Postgres(_Db):
         with self.conn.cursor() as cur, cur.copy(f"COPY {table} ({columns}) FROM STDIN") as cp:
             for row in rows:
                 cp.write_row(row)
+
+    def temp_holders(self, holders: Sequence[str]) -> None:
+        try:
+            if not self._temp:
+                self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS pool_q (holder TEXT PRIMARY KEY)")
+                self._temp = True
+            with self.conn.transaction():
+                self.conn.execute("TRUNCATE pool_q")
+                self.copy("pool_q", "holder", ((h,) for h in holders))
+                # temporary tables are never auto-analysed: without this the planner guesses
+                # their size and may scan every partition instead of probing
+                self.conn.execute("ANALYZE pool_q")
+        except self._psycopg.Error as exc:
+            raise PoolError(f"pool database error: {str(exc).splitlines()[0]}", path=self.where) from None
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -439,6 +476,47 @@ class _ReqRow:
     weight: float
 
 
+#: one requirement -> reference row of a search: (requirement index, reference id, fixed level
+#: (a qualification's coverage), whether to use it, the level required)
+_RR = tuple[int, int, int | None, int, int | None]
+_RR_ROW = ("(CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS INTEGER), CAST(? AS INTEGER), "
+           "CAST(? AS INTEGER))")
+_LEVEL = "(CASE WHEN rr.use_fixed = 1 THEN rr.fixed ELSE c.level END)"
+#: match's credit of one claim for one requirement (``_grade``): 1 when met, level/required when
+#: partly, 0 without a level
+_CREDIT = (f"(CASE WHEN rr.need IS NULL THEN 1.0 WHEN {_LEVEL} >= rr.need THEN 1.0 WHEN {_LEVEL} IS NULL "
+           f"THEN 0.0 ELSE {_LEVEL} * 1.0 / rr.need END)")
+#: probe a posting list for the surviving holders (instead of reading all of it) once reading
+#: it would cost this many times more rows than the probes
+_PROBE_FACTOR = 4
+
+
+def _partial_max(level: int | None) -> float:
+    """The most credit a requirement not met can give (``_grade``: level/required, levels are
+    whole numbers): none without a required level."""
+    return 0.0 if level is None or level <= 1 else (level - 1) / level
+
+
+def _requirement_rows(profile: JobProfile, fw: Framework) -> tuple[list[_RR], list[_ReqRow]]:
+    """Each requirement's supporting references, resolved once per search: the references
+    whose claims count for it (:meth:`Framework.supporters`, the inverse of match's inference)
+    and the qualifications that cover one of them (at the level they cover)."""
+    rr: list[_RR] = []
+    rq: list[_ReqRow] = []
+    for i, req in enumerate(profile.requirements):
+        rq.append(_ReqRow(i, int(req.essential), req.weight))
+        sup = fw.supporters(req.ref)
+        for ref in sorted(sup):
+            rr.append((i, ref_id(ref), None, 0, req.level))
+        if not req.ref.startswith(QUALIFICATION_PREFIX):
+            for code, covers in sorted(fw.qualifications.items()):
+                levels = [lv for skill, lv in covers if skill in sup]
+                if levels:
+                    best = max(levels, key=lambda v: -1 if v is None else v)
+                    rr.append((i, ref_id(QUALIFICATION_PREFIX + code), best, 1, req.level))
+    return rr, rq
+
+
 class Pool:
     """A talent pool in SQLite (a file path) or PostgreSQL (a ``postgresql://`` URL)."""
 
@@ -446,6 +524,8 @@ class Pool:
         self._db = db
         #: where the pool is, for messages (a PostgreSQL URL without its password)
         self.where = db.where
+        #: a search fills the connection's one temporary table of candidates: one at a time
+        self._search_lock = threading.Lock()
 
     @classmethod
     def open(cls, target: str | Path, *, create: bool = True, partitions: int = DEFAULT_PARTITIONS) -> Pool:
@@ -653,7 +733,8 @@ class Pool:
         essentials = [r for r in profile.requirements if r.essential]
         need = _needed(min_essential, len(essentials))
         when = int(now.timestamp())
-        selected = self._select(profile, fw, need=need, regions=regions, now=when, limit=limit + _MARGIN)
+        with self._search_lock:
+            selected = self._select(profile, fw, need=need, regions=regions, now=when, limit=limit + _MARGIN)
         hits = self._explain(selected, profile, fw, catalog, when)
         hits = [h for h in hits if sum(r.requirement.essential and r.status == "met"
                                        for r in h.report.requirements) >= need]
@@ -673,80 +754,127 @@ class Pool:
                 limit: int) -> list[str]:
         """The top candidates by the SQL form of match's scoring (credit per requirement: 1 when
         met, level/required when partly, 0 otherwise; the best claim per requirement), best
-        first. Reads the claims of the profile's references only (the clustered/covering index)."""
-        rr: list[tuple[int, int, int | None, int, int | None]] = []
-        rq: list[_ReqRow] = []
-        for i, req in enumerate(profile.requirements):
-            rq.append(_ReqRow(i, int(req.essential), req.weight))
-            sup = fw.supporters(req.ref)
-            for ref in sorted(sup):
-                rr.append((i, ref_id(ref), None, 0, req.level))
-            if not req.ref.startswith(QUALIFICATION_PREFIX):
-                for code, covers in sorted(fw.qualifications.items()):
-                    levels = [lv for skill, lv in covers if skill in sup]
-                    if levels:
-                        best = max(levels, key=lambda v: -1 if v is None else v)
-                        rr.append((i, ref_id(QUALIFICATION_PREFIX + code), best, 1, req.level))
+        first, ranked in the database (only ``limit`` holders come back).
+
+        Two steps, so a search reads little more than the claims that decide it:
+
+        1. *which candidates qualify* (``need`` > 0): each essential requirement's posting list
+           (the holders with a counting claim that meets it, one index range per supporting
+           reference) -- all essentials: intersected rarest first, the later lists only probed
+           for the survivors once few are left; K of them: counted per holder;
+        2. *their ranking*: every requirement's credit for the qualifying holders only (kept in
+           a temporary table the ranking query semi-joins), summed and ordered in SQL.
+        """
+        rr, rq = _requirement_rows(profile, fw)
         if not rr:
             return []
         n_ess = sum(r.essential for r in rq)
-        rr_sql = ", ".join(["(CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS INTEGER), CAST(? AS INTEGER), "
-                            "CAST(? AS INTEGER))"] * len(rr))
-        live = "c.live = 1 AND (c.valid_until IS NULL OR c.valid_until >= ?) " \
-               "AND (c.valid_from IS NULL OR c.valid_from <= ?) AND c.consent_until > ?"
+        region_sql = f" AND c.region IN ({', '.join('?' * len(regions))})" if regions else ""
+        live = ("c.live = 1 AND (c.valid_until IS NULL OR c.valid_until >= ?) "
+                "AND (c.valid_from IS NULL OR c.valid_from <= ?) AND c.consent_until > ?" + region_sql)
+        live_params: list[Any] = [now, now, now, *regions]
+        restrict = ""
+        if need > 0:
+            qualifying = self._qualifying(rr, rq, need=need, all_of=need == n_ess, live=live, live_params=live_params,
+                                          limit=limit)
+            if not qualifying:
+                return []
+            self._fill_candidates(qualifying)
+            restrict = " AND c.holder IN (SELECT holder FROM pool_q)"
+        rows_sql = ", ".join([_RR_ROW] * len(rr))
+        rq_sql = ", ".join(["(CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS DOUBLE PRECISION))"] * len(rq))
+        # ROUND over NUMERIC: both databases round the same way, so ties break by holder in both
+        collate = ' COLLATE "C"' if self._db.postgres else ""  # code-point order, as Python sorts
+        sql = (f"WITH rr(req, ref_id, fixed, use_fixed, need) AS (VALUES {rows_sql}), "
+               f"rq(req, essential, weight) AS (VALUES {rq_sql}), "
+               f"per AS (SELECT c.holder AS holder, rr.req AS req, MAX({_CREDIT}) AS credit "
+               f"FROM rr CROSS JOIN pool_claims c WHERE c.ref_id = rr.ref_id AND {live}{restrict} "
+               "GROUP BY c.holder, rr.req) "
+               "SELECT per.holder, SUM(per.credit * rq.essential) AS ess_sum, SUM(per.credit * rq.weight) AS w_sum, "
+               "SUM(CASE WHEN rq.essential = 1 AND per.credit >= 1 THEN 1 ELSE 0 END) AS met_n "
+               "FROM per JOIN rq ON rq.req = per.req GROUP BY per.holder "
+               "HAVING SUM(CASE WHEN rq.essential = 1 AND per.credit >= 1 THEN 1 ELSE 0 END) >= ? "
+               "ORDER BY ROUND(CAST(SUM(per.credit * rq.essential) AS NUMERIC), 9) DESC, "
+               "ROUND(CAST(SUM(per.credit * rq.weight) AS NUMERIC), 9) DESC, "
+               f"per.holder{collate} LIMIT ?")
         params: list[Any] = [x for row in rr for x in row]
-        params += [now, now, now]
-        region_sql = ""
-        if regions:
-            region_sql = f" AND c.region IN ({', '.join('?' * len(regions))})"
-            params += list(regions)
-        # all essentials on PostgreSQL: only candidates holding the rarest essential
-        # requirement's claims can qualify (a hash semi-join on one short index range). Not on
-        # SQLite: its planner turns the same IN into a point lookup per holder and reference.
-        prefilter = ""
-        if need and need == n_ess and self._db.postgres:
-            ids = self._rarest([r for r in rr if rq[r[0]].essential])
-            prefilter = (f" AND c.holder IN (SELECT c.holder FROM pool_claims c WHERE c.ref_id IN "
-                         f"({', '.join('?' * len(ids))}) AND {live})")
-            params += [*ids, now, now, now]
-        lvl = "(CASE WHEN rr.use_fixed = 1 THEN rr.fixed ELSE c.level END)"
-        credit = (f"(CASE WHEN rr.need IS NULL THEN 1.0 WHEN {lvl} >= rr.need THEN 1.0 WHEN {lvl} IS NULL THEN 0.0 "
-                  f"ELSE {lvl} * 1.0 / rr.need END)")
-        # CROSS JOIN: SQLite then keeps rr as the outer loop (one primary-key range per
-        # reference); PostgreSQL plans it as the inner join it is
-        sql = (f"WITH rr(req, ref_id, fixed, use_fixed, need) AS (VALUES {rr_sql}) "
-               f"SELECT c.holder, rr.req, MAX({credit}) FROM rr CROSS JOIN pool_claims c "
-               f"WHERE c.ref_id = rr.ref_id AND {live}{region_sql}{prefilter} GROUP BY c.holder, rr.req")
-        # the per-candidate sums in Python: cheaper than a second grouping in the database
-        ess: dict[str, float] = {}
-        weighted: dict[str, float] = {}
-        met: dict[str, int] = {}
-        for holder, req, value in self._db.execute(sql, params):
-            row = rq[int(req)]
-            credit_value = float(value)
-            if row.essential:
-                ess[holder] = ess.get(holder, 0.0) + credit_value
-                if credit_value >= 1:
-                    met[holder] = met.get(holder, 0) + 1
-            weighted[holder] = weighted.get(holder, 0.0) + credit_value * row.weight
-        ranked = sorted((h for h in weighted if met.get(h, 0) >= need),
-                        key=lambda h: (-round(ess.get(h, 0.0), 9), -round(weighted[h], 9), h))
-        return [str(h) for h in ranked[:limit]]
+        params += [x for r in rq for x in (r.index, r.essential, r.weight)]
+        params += [*live_params, need, limit]
+        return [str(row[0]) for row in self._db.execute(sql, params)]
 
-    def _rarest(self, rows: Sequence[tuple[int, int, int | None, int, int | None]]) -> list[int]:
-        """The reference ids of the essential requirement the fewest claims can meet (by the
-        claim counts kept per reference: an estimate, it only picks where to start)."""
-        by_req: dict[int, list[int]] = {}
-        for req, rid, *_ in rows:
-            by_req.setdefault(req, []).append(rid)
-        ids = sorted({rid for rid_list in by_req.values() for rid in rid_list})
+    def _qualifying(self, rr: Sequence[_RR], rq: Sequence[_ReqRow], *, need: int, all_of: bool, live: str,
+                    live_params: Sequence[Any], limit: int) -> set[str]:
+        """The holders who meet at least ``need`` essential requirements (all of them when
+        ``all_of``), from the essential requirements' posting lists; of those, only the ones
+        whose essential coverage can still reach the ``limit``-th best (the others cannot
+        rank in the top ``limit`` whatever their other claims)."""
+        by_req: dict[int, list[_RR]] = {}
+        for row in rr:
+            if rq[row[0]].essential:
+                by_req.setdefault(row[0], []).append(row)
+        sizes = self._posting_sizes(sorted({row[1] for rows in by_req.values() for row in rows}))
+        order = sorted(by_req, key=lambda i: (sum(sizes.get(row[1], 0) for row in by_req[i]), i))
+        meets = f"(rr.need IS NULL OR {_LEVEL} >= rr.need)"
+
+        def posting(rows: Sequence[_RR], probe: bool) -> set[str]:
+            sql = (f"WITH rr(req, ref_id, fixed, use_fixed, need) AS (VALUES {', '.join([_RR_ROW] * len(rows))}) "
+                   f"SELECT c.holder FROM rr CROSS JOIN pool_claims c WHERE c.ref_id = rr.ref_id AND {live} "
+                   f"AND {meets}" + (" AND c.holder IN (SELECT holder FROM pool_q)" if probe else ""))
+            return {h for (h,) in self._db.execute(sql, [*(x for row in rows for x in row), *live_params])}
+
+        partial_max = {i: _partial_max(by_req[i][0][4]) for i in order}
+        n_ess = len(order)
+        # K of n: when at least ``limit`` holders meet every essential requirement, they are
+        # the top whatever K is -- coverage 1, and anyone missing one stays below 1 (an unmet
+        # requirement gives at most its partial credit, < 1; also once rounded as ranked)
+        shortcut = not all_of and round((n_ess - 1 + max(partial_max.values(), default=0.0)) / n_ess, 4) < 1
+        if all_of or shortcut:
+            found: set[str] | None = None
+            for i in order:
+                if found is not None and len(found) * len(by_req[i]) * _PROBE_FACTOR < sum(
+                        sizes.get(row[1], 0) for row in by_req[i]):
+                    self._fill_candidates(found)
+                    found &= posting(by_req[i], probe=True)
+                else:
+                    got = posting(by_req[i], probe=False)
+                    found = got if found is None else found & got
+                if not found:
+                    break
+            if all_of:
+                return found or set()
+            if found is not None and len(found) >= limit:
+                return found
+        # K of them: count per holder; and, so that only holders who can reach the top are
+        # ranked, what each can score at most -- met requirements give 1, an unmet one at most
+        # its best partial credit ((level-1)/level, only where a level is required)
+        counts: Counter[str] = Counter()
+        slack: Counter[str] = Counter()
+        for i in order:
+            got = posting(by_req[i], probe=False)
+            counts.update(got)
+            if partial_max[i]:
+                slack.update(dict.fromkeys(got, partial_max[i]))
+        qualifying = {h: n for h, n in counts.items() if n >= need}
+        if len(qualifying) <= limit:
+            return set(qualifying)
+        total_partial = sum(partial_max.values())
+        floor = sorted(qualifying.values(), reverse=True)[limit - 1]  # at least `limit` holders reach it
+        return {h for h, n in qualifying.items() if n + total_partial - slack[h] >= floor - 1e-9}
+
+    def _posting_sizes(self, ids: Sequence[int]) -> dict[int, int]:
+        """Claims per reference id (kept on insert; an estimate, removals do not decrement
+        it): it only orders the posting lists and picks scan or probe."""
         counts: dict[int, int] = {}
         for i in range(0, len(ids), 500):
             chunk = ids[i:i + 500]
             counts.update((int(a), int(b)) for a, b in self._db.execute(
                 f"SELECT id, n FROM pool_refs WHERE id IN ({', '.join('?' * len(chunk))})", chunk))
-        req = min(by_req, key=lambda r: (sum(counts.get(x, 0) for x in by_req[r]), r))
-        return sorted(set(by_req[req]))
+        return counts
+
+    def _fill_candidates(self, holders: Iterable[str]) -> None:
+        """The session's temporary table of candidate holders (one per connection, emptied and
+        refilled per step: never shared, never persisted)."""
+        self._db.temp_holders(sorted(holders))
 
     def _explain(self, selected: Sequence[str], profile: JobProfile, fw: Framework,
                  catalog: Catalog | None, now: int) -> list[PoolHit]:
@@ -796,12 +924,16 @@ class Pool:
         for url in urls:
             rows = self._db.execute("SELECT s.holder, s.cred_key, s.idx, s.purpose, s.size, s.is_set, k.issuer "
                                     "FROM pool_status s JOIN pool_credentials k ON k.holder = s.holder AND "
-                                    "k.cred_key = s.cred_key WHERE s.list_url = ? ORDER BY s.idx", (url,))
+                                    "k.cred_key = s.cred_key WHERE s.list_url = ?", (url,))
+            # one verification run for the whole list: its proof and dates judged once, its
+            # bitstring expanded once; then each reference is one bit read
+            verdicts = verifier.status_entries(
+                (({"type": "BitstringStatusListEntry", "statusPurpose": purpose, "statusListIndex": str(idx),
+                   "statusListCredential": url, **({"statusSize": size} if size != 1 else {})}, issuer)
+                 for _h, _k, idx, purpose, size, _s, issuer in rows), at=now)
             updates: list[tuple[int, str, str, str, int]] = []
-            for holder, key, idx, purpose, size, is_set, issuer in rows:
-                entry = {"type": "BitstringStatusListEntry", "statusPurpose": purpose, "statusListIndex": str(idx),
-                         "statusListCredential": url, **({"statusSize": size} if size != 1 else {})}
-                status, reason, code = verifier.status_entry(entry, issuer=issuer, at=now)
+            for (holder, key, idx, purpose, _size, is_set, _iss), (status, reason, code) in zip(rows, verdicts,
+                                                                                               strict=True):
                 report.checked += 1
                 if status == "indeterminate" or (status == "failed" and code not in ("revoked", "suspended")):
                     if code != "status_unavailable":
@@ -813,9 +945,11 @@ class Pool:
                     report.changed.append({"holder": holder, "credential": key, "list": url, "index": idx,
                                            "purpose": purpose, "now": code if now_set else f"not {purpose}"})
             if updates:
+                updates.sort(key=lambda u: (u[3], u[4]))  # the index's order: list, position
                 with self._db.transaction():
-                    self._db.executemany("UPDATE pool_status SET is_set = ? WHERE holder = ? AND cred_key = ? "
-                                         "AND list_url = ? AND idx = ?", updates)
+                    self._db.executemany("UPDATE pool_status SET is_set = ? WHERE list_url = ? AND idx = ? "
+                                         "AND holder = ? AND cred_key = ?",
+                                         [(u[0], u[3], u[4], u[1], u[2]) for u in updates])
                     self._restate({(u[1], u[2]) for u in updates})
         when = format_datetime(now)
         report.expired_credentials = int(self._db.execute(
@@ -829,12 +963,21 @@ class Pool:
         return report
 
     def _restate(self, keys: set[tuple[str, str]]) -> None:
-        """A credential's state from its status references: revoked wins over suspended."""
+        """A credential's state from its status references: revoked wins over suspended. The
+        set references of the changed credentials are read in one query per 500 holders."""
+        purposes: dict[tuple[str, str], set[str]] = {k: set() for k in keys}
+        holders = sorted({h for h, _ in keys})
+        for i in range(0, len(holders), 500):
+            chunk = holders[i:i + 500]
+            marks = ", ".join("?" * len(chunk))
+            for h, k, p in self._db.execute("SELECT holder, cred_key, purpose FROM pool_status "
+                                            f"WHERE holder IN ({marks}) AND is_set = 1", chunk):
+                if (h, k) in purposes:
+                    purposes[(h, k)].add(str(p))
         rows: list[tuple[str, str, str]] = []
-        for holder, key in sorted(keys):
-            purposes = {str(p) for (p,) in self._db.execute(
-                "SELECT purpose FROM pool_status WHERE holder = ? AND cred_key = ? AND is_set = 1", (holder, key))}
-            state = "revoked" if "revocation" in purposes else "suspended" if "suspension" in purposes else "ok"
+        for (holder, key), set_purposes in sorted(purposes.items()):
+            state = ("revoked" if "revocation" in set_purposes else "suspended" if "suspension" in set_purposes
+                     else "ok")
             rows.append((state, holder, key))
         self._db.executemany("UPDATE pool_credentials SET state = ? WHERE holder = ? AND cred_key = ?", rows)
         self._db.executemany("UPDATE pool_claims SET live = ? WHERE holder = ? AND cred_key = ?",

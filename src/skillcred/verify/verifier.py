@@ -260,6 +260,41 @@ def _newest_first(copies: Sequence[_StatusCopy]) -> list[_StatusCopy]:
     return out
 
 
+def _which(described: str, skipped: int) -> str:
+    """Which status list copy decided, for the reason text."""
+    if skipped:
+        return described + f"; {skipped} newer cop{'y' if skipped == 1 else 'ies'} that did not verify ignored"
+    return described
+
+
+def _status_verdict(purpose: str, url: str, index: int, is_set: bool, which: str) -> tuple[CheckStatus, str, str]:
+    """The outcome of one status entry read from a list copy that may decide."""
+    if is_set:
+        word = {"revocation": "revoked", "suspension": "suspended"}.get(purpose)
+        if word is None:  # refresh / message: a set bit is information, not a verdict we know
+            return ("indeterminate", f"{purpose} status is set (status list {url}, index {index}; "
+                    f"{which})", "status_set")
+        return "failed", f"{word} (status list {url}, index {index}; {which})", word
+    shown = "revoked" if purpose == "revocation" else "suspended" if purpose == "suspension" else purpose
+    return "passed", f"not {shown} ({which})", "ok"
+
+
+_PLAIN_ENTRY_KEYS = frozenset({"id", "type", "statusPurpose", "statusListIndex", "statusListCredential"})
+
+
+def _plain_entry_key(entry: Any, issuer: str | None) -> tuple[str, str, str | None] | None:
+    """(list URL, purpose, issuer) of a one-bit ``BitstringStatusListEntry`` without messages
+    whose index is a plain decimal string; None for anything else (judged in full)."""
+    if not isinstance(entry, Mapping) or not _PLAIN_ENTRY_KEYS.issuperset(entry) \
+            or entry.get("type") != "BitstringStatusListEntry":
+        return None
+    url, purpose, index = entry.get("statusListCredential"), entry.get("statusPurpose"), entry.get("statusListIndex")
+    if not (isinstance(url, str) and isinstance(purpose, str) and purpose and isinstance(index, str)
+            and index.isascii() and index.isdigit() and len(index) <= 18):
+        return None
+    return url, purpose, issuer
+
+
 @dataclass
 class _Run:
     """Accumulates the checks of one verification."""
@@ -381,6 +416,50 @@ class Verifier:
         credential itself."""
         run = _Run(status_lists=dict(self._status))
         return self._one_status(run, entry, issuer, at or utcnow())
+
+    def status_entries(self, entries: Iterable[tuple[Mapping[str, Any], str | None]], *,
+                       at: datetime | None = None) -> list[tuple[CheckStatus, str, str]]:
+        """:meth:`status_entry` for many ``(entry, issuer)`` pairs at once, judged as one
+        verification judges the entries of all its credentials: each list copy's proof and
+        dates are checked once and its bitstring expanded once, however many entries point at
+        it (a pool's refresh reads hundreds of thousands of entries of a handful of lists)."""
+        run = _Run(status_lists=dict(self._status))
+        when = at or utcnow()
+        # plain entries (one bit, no messages) of one (list, purpose, issuer) differ only in
+        # their index: once the first has been judged in full and the list may decide, the
+        # others are a bit read from the same chosen copy (an index past its end: judged in full)
+        chosen: dict[tuple[str, str, str | None], tuple[BitstringStatusList, str] | None] = {}
+        out: list[tuple[CheckStatus, str, str]] = []
+        for entry, issuer in entries:
+            key = _plain_entry_key(entry, issuer)
+            known = chosen.get(key) if key is not None else None
+            if known is not None and key is not None:
+                bits, which = known
+                index = int(entry["statusListIndex"])
+                if index < bits.size:
+                    out.append(_status_verdict(key[1], key[0], index, bits.get(index) != 0, which))
+                    continue
+            outcome = self._one_status(run, entry, issuer, when)
+            out.append(outcome)
+            if key is not None and key not in chosen and outcome[2] in ("ok", "revoked", "suspended", "status_set"):
+                chosen[key] = self._chosen_bits(run, key[0], issuer, when)
+        return out
+
+    def _chosen_bits(self, run: _Run, url: str, issuer: str | None,
+                     when: datetime) -> tuple[BitstringStatusList, str] | None:
+        """The expanded one-bit list of the copy :meth:`_one_status` chose for ``url`` (cached
+        in ``run`` and the verifier: no proof is checked again) and its description."""
+        copies = run.status_lists.get(url.split("#", 1)[0], ())
+        usable = [c for c in copies if self.policy.status_from_presentation or not c.from_presentation]
+        copy, skipped, _problem = self._newest_verified(run, usable, url, issuer, when)
+        if copy is None:
+            return None
+        subject = copy.document.get("credentialSubject")
+        if isinstance(subject, list) and len(subject) == 1:
+            subject = subject[0]
+        if not isinstance(subject, Mapping) or "encodedList" not in subject:
+            return None
+        return self._decode_list(subject["encodedList"]), _which(copy.described, skipped)
 
     # -- public API ----------------------------------------------------------------------------
 
@@ -976,9 +1055,7 @@ class Verifier:
             assert problem is not None
             return problem
         lst = chosen.document
-        which = chosen.described
-        if skipped:
-            which += f"; {skipped} newer cop{'y' if skipped == 1 else 'ies'} that did not verify ignored"
+        which = _which(chosen.described, skipped)
         try:
             # the list's own dates, judged once per run for each chosen copy
             date_key = (id(lst), str(url), which)
@@ -991,14 +1068,7 @@ class Verifier:
             result = read_status(entry, lst, decode=self._decode_list)
         except (MalformedDocument, UnsupportedFeature) as exc:
             return "indeterminate", f"status list {url}: {exc.message}", exc.code
-        if result.is_set:
-            word = {"revocation": "revoked", "suspension": "suspended"}.get(str(purpose))
-            if word is None:  # refresh / message: a set bit is information, not a verdict we know
-                return ("indeterminate", f"{purpose} status is set (status list {url}, index {result.index}; "
-                        f"{which})", "status_set")
-            return "failed", f"{word} (status list {url}, index {result.index}; {which})", word
-        shown = "revoked" if purpose == "revocation" else "suspended" if purpose == "suspension" else purpose
-        return "passed", f"not {shown} ({which})", "ok"
+        return _status_verdict(str(purpose), str(url), result.index, result.is_set, which)
 
     def _list_dates(self, lst: Mapping[str, Any], url: str, which: str,
                     when: datetime) -> tuple[CheckStatus, str, str] | None:
