@@ -43,8 +43,8 @@ def _check_registry(ctx: click.Context, param: click.Parameter, value: str | Non
     if value is None:
         return None
     if "://" in value and not value.startswith(("postgresql://", "postgres://", "sqlite:///")):
-        raise click.BadParameter("give a postgresql://user@host/db URL or a SQLite file "
-                                 f"(not {value.split('://', 1)[0]}://...)")
+        fail(f"--registry: give a postgresql://user@host/db URL or a SQLite file, not "
+             f"{for_terminal(value.split('://', 1)[0])}://...; nothing done")
     return value
 
 
