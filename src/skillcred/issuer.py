@@ -66,7 +66,7 @@ from skillcred.models import (
     StatusEntry,
 )
 from skillcred.proofs import CRYPTOSUITES, add_proof, default_suite_for
-from skillcred.registry import Allocation, IssuedRecord, Registry, StatusListInfo
+from skillcred.registry import Allocation, IssuedRecord, Registry, RegistryBackend, StatusListInfo, open_registry
 from skillcred.schemas import ACHIEVEMENT_DEFINITION, CREDENTIAL_SCHEMA_BY_KIND, validate
 from skillcred.secured import SecuredCredential
 from skillcred.securing import SD_SUITE, mandatory_pointers, secure_token
@@ -75,6 +75,7 @@ from skillcred.status import BitstringStatusList, status_entry, status_list_cred
 if TYPE_CHECKING:  # pragma: no cover
     from concurrent.futures import Future
 
+    from skillcred._internal import batch as batch_module
     from skillcred.esco import Taxonomy
 
 __all__ = [
@@ -90,6 +91,7 @@ __all__ = [
     "iter_issued",
     "iter_roster",
     "load_achievement",
+    "open_issuer_registry",
 ]
 
 PROFILE_FILE = "issuer.json"
@@ -410,7 +412,7 @@ def sign_status_list(profile: IssuerProfile, key: KeyPair, info: StatusListInfo,
 class Issuer:
     """An opened issuer folder. Construct with :meth:`open`; the key is loaded once."""
 
-    def __init__(self, folder: Path, profile: IssuerProfile, key: KeyPair, registry: Registry) -> None:
+    def __init__(self, folder: Path, profile: IssuerProfile, key: KeyPair, registry: RegistryBackend) -> None:
         self.folder = folder
         self.profile = profile
         self._key = key
@@ -420,9 +422,14 @@ class Issuer:
     @classmethod
     def open(
         cls, folder: str | os.PathLike[str], passphrase: bytes | None = None, *,
+        registry: str | os.PathLike[str] | None = None,
         unsafe_allow_open_key_permissions: bool = False,
     ) -> Issuer:
         """Open an issuer folder and load its key.
+
+        ``registry`` is where the credentials are recorded when not in the folder's
+        ``registry.sqlite``: a ``postgresql://`` URL (the registry an institute's service
+        instances share) or another SQLite file; the folder still holds key and profile.
 
         The key signs credentials in the institute's name, so a key file that group or others
         can read is refused (:class:`~skillcred.errors.KeyPermissionError`, fix with
@@ -431,7 +438,7 @@ class Issuer:
         root = Path(folder)
         profile, key = load_issuer_key(root, passphrase,
                                        unsafe_allow_open_key_permissions=unsafe_allow_open_key_permissions)
-        return cls(root, profile, key, Registry.open(root / REGISTRY_FILE))
+        return cls(root, profile, key, open_issuer_registry(root, registry))
 
     @property
     def public_key(self) -> PublicKey:
@@ -715,7 +722,7 @@ class Issuer:
         seen = _RosterSeen()
         sink = batch.Archive(out) if archive else None
         n_workers = batch.default_workers() if workers is None else max(1, workers)
-        if fmt == "di" and n_workers > 1 and hasattr(self.registry, "issue_many") and (
+        if fmt == "di" and n_workers > 1 and (
             workers is not None or n_rows >= batch.MIN_PARALLEL_ROWS
         ):
             self._issue_batch_parallel(rows, roster_path, out, cache, default_achievement, progress,
@@ -902,7 +909,8 @@ class Issuer:
                     result._add(item, new)
 
         inflight: set[Path] = set()  # files of chunks whose writes are not finished yet
-        pools = batch.Pools(self, workers, compact=sink is not None)
+        pools = batch.Pools(_batch_signer, (str(self.folder), self.profile, self._key.secret_multikey), workers,
+                            compact=sink is not None)
         try:
             batch.run_chunks(chunks(), process, finish, progress)
         finally:
@@ -1201,18 +1209,45 @@ def _row_evidence(row: dict[str, str]) -> EvidenceInput:
     )
 
 
+def _batch_signer(folder: str, profile: IssuerProfile, secret_multikey: str) -> batch_module.Signer:
+    """The signer of a batch worker process (see :class:`skillcred._internal.batch.Pools`): an
+    issuer without a registry (the parent keeps that), signing each job as ``issue`` would."""
+    issuer = Issuer(Path(folder), profile, KeyPair.from_multikey(secret_multikey), None)  # type: ignore[arg-type]
+
+    def sign(definition: AchievementDefinition, job: batch_module.BuildJob) -> dict[str, Any]:
+        return issuer._build(
+            definition, credential_id=job.credential_id, subject=job.subject, name=job.name, level=job.level,
+            evidence=job.evidence, valid_from=job.valid_from, valid_until=job.valid_until,
+            allocations=list(job.allocations),
+        )
+
+    return sign
+
+
+def open_issuer_registry(
+    folder: str | os.PathLike[str], registry: str | os.PathLike[str] | None = None,
+) -> RegistryBackend:
+    """The registry of an issuer folder: ``registry`` (a ``postgresql://`` URL or a SQLite
+    file) when given, else the folder's own ``registry.sqlite`` (which must exist)."""
+    if registry is None:
+        return Registry.open(Path(folder) / REGISTRY_FILE)
+    return open_registry(registry if isinstance(registry, str) else Path(registry))
+
+
 def iter_issued(
     folder: str | os.PathLike[str], *, subject: str | None = None, achievement: str | None = None,
-    with_documents: bool = False,
+    with_documents: bool = False, registry: str | os.PathLike[str] | None = None,
 ) -> Iterator[IssuedRecord]:
     """What an issuer folder has issued, from its registry, in issue order (no key needed:
     the documents are signed already). Filters and ``with_documents`` as in
-    :meth:`skillcred.registry.Registry.iter_records`."""
-    with Registry.open(Path(folder) / REGISTRY_FILE) as reg:
+    :meth:`skillcred.registry.Registry.iter_records`; ``registry`` as in :meth:`Issuer.open`."""
+    with open_issuer_registry(folder, registry) as reg:
         yield from reg.iter_records(subject=subject, achievement=achievement, with_documents=with_documents)
 
 
-def get_issued(folder: str | os.PathLike[str], credential_id: str) -> IssuedRecord:
+def get_issued(
+    folder: str | os.PathLike[str], credential_id: str, *, registry: str | os.PathLike[str] | None = None,
+) -> IssuedRecord:
     """One issued credential, with its signed document, from an issuer folder's registry."""
-    with Registry.open(Path(folder) / REGISTRY_FILE) as reg:
+    with open_issuer_registry(folder, registry) as reg:
         return reg.get(credential_id)

@@ -20,11 +20,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from skillcred.errors import InvalidArgument, StoreError
 
-__all__ = ["Allocation", "IssueRequest", "IssuedRecord", "OfferRecord", "Registry", "StatusListInfo"]
+__all__ = ["Allocation", "IssueRequest", "IssuedRecord", "OfferRecord", "Registry", "RegistryBackend",
+           "StatusListInfo", "open_registry"]
 
 PURPOSES = ("revocation", "suspension")
 _SCHEMA = """
@@ -78,7 +79,7 @@ CREATE TABLE IF NOT EXISTS oid4vci_nonces (
 T = TypeVar("T")
 
 #: set revocation bits (value 1), and the revocation slot of each suspended credential (value 2)
-_TOKEN_STATUS_SQL = (
+TOKEN_STATUS_SQL = (
     "SELECT list_url, idx, 1 FROM {prefix}allocations WHERE purpose = 'revocation' AND value <> 0 "
     "UNION ALL SELECT r.list_url, r.idx, 2 FROM {prefix}allocations s JOIN {prefix}allocations r "
     "ON r.credential_id = s.credential_id AND r.purpose = 'revocation' "
@@ -86,18 +87,120 @@ _TOKEN_STATUS_SQL = (
 )
 
 #: revocation lists with at least one credential whose record carries a Token Status List entry
-_TOKEN_LISTS_IN_USE_SQL = (
+TOKEN_LISTS_IN_USE_SQL = (
     "SELECT DISTINCT a.list_url FROM {prefix}allocations a JOIN {prefix}credentials c ON c.id = a.credential_id "
     "WHERE a.purpose = 'revocation' AND CAST(c.document AS TEXT) LIKE '%\"status_list\"%'"
 )
 
 
-def _token_status_values(rows: Iterable[Sequence[Any]]) -> dict[str, dict[int, int]]:
+def token_status_values_of(rows: Iterable[Sequence[Any]]) -> dict[str, dict[int, int]]:
     out: dict[str, dict[int, int]] = {}
     for url, idx, value in rows:
         slot = out.setdefault(str(url), {})
         slot[int(idx)] = min(slot.get(int(idx), 2), int(value))  # revoked wins over suspended
     return out
+
+
+# -- rules both backends follow (one copy, so SQLite and PostgreSQL cannot drift apart) ----------
+
+
+def check_purposes(purposes: Sequence[str]) -> tuple[str, ...]:
+    """The status purposes to allocate, in the fixed order of :data:`PURPOSES`.
+
+    Unknown or repeated purposes are refused; the fixed order is what keeps two PostgreSQL
+    allocators from ever waiting on each other's lists (and makes both backends allocate alike)."""
+    for p in purposes:
+        if p not in PURPOSES:
+            raise InvalidArgument(f"status purpose must be one of {', '.join(PURPOSES)}")
+    if len(set(purposes)) != len(purposes):
+        raise InvalidArgument("each status purpose can be allocated once per credential")
+    return tuple(p for p in PURPOSES if p in purposes)
+
+
+def check_distinct_row_keys(requests: Sequence[IssueRequest]) -> list[str]:
+    """The row keys of a batch, refused when one repeats (one call records each key once)."""
+    keys = [r.row_key for r in requests if r.row_key is not None]
+    if len(keys) != len(set(keys)):
+        raise InvalidArgument("issue_many: row keys must be distinct within one call")
+    return keys
+
+
+def needs_new_list(used: int, size: int) -> bool:
+    """A list takes credentials until half its indexes are used (random probing stays cheap and
+    the list sparse, for herd privacy); then the next list is opened."""
+    return used >= size // 2
+
+
+def status_list_url(base_url: str, purpose: str, seq: int) -> str:
+    """The URL of the ``seq``-th list of ``purpose`` under ``base_url``."""
+    return f"{base_url.rstrip('/')}/{purpose}-{seq}"
+
+
+def record_from_row(row: Sequence[Any], revoked: Any, suspended: Any) -> IssuedRecord:
+    """An :class:`IssuedRecord` from ``(id, row_key, subject, achievement, kind, issued_at,
+    valid_until, document JSON or None)`` and the two status values."""
+    return IssuedRecord(
+        id=row[0], row_key=row[1], subject=row[2], achievement=row[3], kind=row[4],
+        issued_at=row[5], valid_until=row[6], document=json.loads(row[7]) if row[7] else {},
+        revoked=bool(revoked), suspended=bool(suspended),
+    )
+
+
+def new_record(r: IssueRequest, document: dict[str, Any]) -> IssuedRecord:
+    """The record of a credential just issued from ``r`` (no status bit set yet)."""
+    return IssuedRecord(
+        id=r.credential_id, row_key=r.row_key, subject=r.subject, achievement=r.achievement,
+        kind=r.kind, issued_at=r.issued_at, valid_until=r.valid_until, document=document,
+        revoked=False, suspended=False,
+    )
+
+
+def check_status_change(purpose: str, current: int, value: bool) -> bool:
+    """Whether setting ``purpose`` to ``value`` changes anything; refuses un-revoking."""
+    if purpose == "revocation" and current and not value:
+        raise InvalidArgument("revocation is permanent: a revoked credential cannot be reinstated")
+    return bool(current) != value
+
+
+def check_status_purpose(purpose: str) -> None:
+    if purpose not in PURPOSES:
+        raise InvalidArgument(f"status purpose must be one of {', '.join(PURPOSES)}")
+
+
+#: unused offers are forgotten a month after they expire
+OFFER_HISTORY_SECONDS = 30 * 86400
+
+
+def too_many_offers(open_now: int, adding: int, max_open: int) -> None:
+    if open_now + adding > max_open:
+        raise InvalidArgument(f"too many open offers ({open_now}; at most {max_open}): "
+                              "let some expire or be redeemed first")
+
+
+def exchange_outcome(offer: OfferRecord, want_tx: str | None, attempts: int, tx_code_hash: str | None, *,
+                     now: int, max_tx_attempts: int) -> str:
+    """What trading an offer's pre-authorized code means, before anything is written:
+    ``ok``, ``used``, ``expired``, ``tx_missing``, ``tx_wrong`` or ``tx_locked`` (the caller
+    records a wrong transaction code for the last two, and the token for ``ok``)."""
+    if offer.state != "offered":
+        return "tx_locked" if offer.state == "dead" else "used"
+    if offer.expires_at <= now:
+        return "expired"
+    if want_tx is not None:
+        if tx_code_hash is None:
+            return "tx_missing"
+        if not secrets.compare_digest(want_tx, tx_code_hash):
+            return "tx_locked" if attempts + 1 >= max_tx_attempts else "tx_wrong"
+    return "ok"
+
+
+def claim_outcome(offer: OfferRecord, token_expires_at: int | None, *, now: int) -> str:
+    """What taking an access token means: ``ok``, ``used`` or ``expired``."""
+    if offer.state != "token":
+        return "used"
+    if token_expires_at is None or token_expires_at <= now:
+        return "expired"
+    return "ok"
 
 
 @dataclass(frozen=True)
@@ -157,6 +260,100 @@ class OfferRecord:
     expires_at: int
     state: str
     credential_id: str | None
+
+
+BuildOne = Callable[[list[Allocation]], dict[str, Any]]
+BuildMany = Callable[[list[tuple[int, list[Allocation]]]], Iterable[dict[str, Any] | BaseException]]
+
+
+@runtime_checkable
+class RegistryBackend(Protocol):
+    """What issuing, status publication, OpenID4VCI and the service need of a registry.
+
+    :class:`Registry` (SQLite, in the issuer folder) and
+    :class:`skillcred.registry_pg.PgRegistry` (PostgreSQL, for several service instances)
+    both implement all of it with the same meaning (``tests/test_registry_protocol.py`` runs
+    one set of tests against both); :func:`open_registry` opens either from a path or URL.
+    The backends differ only in *when* they sign: SQLite inside its write transaction,
+    PostgreSQL between two short ones (so instances sign in parallel).
+    """
+
+    #: where the registry is, for messages (a file path, or a URL without its password)
+    path: Any
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> RegistryBackend: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    # issuing
+    def issue(
+        self, *, credential_id: str, row_key: str | None, subject: str, achievement: str, kind: str,
+        issued_at: str, valid_until: str | None, status_base_url: str, list_size: int, build: BuildOne,
+        purposes: tuple[str, ...] = PURPOSES,
+    ) -> tuple[IssuedRecord, bool]: ...
+
+    def issue_many(
+        self, requests: Sequence[IssueRequest], build: BuildMany, *, purposes: tuple[str, ...] = PURPOSES,
+    ) -> list[tuple[IssuedRecord, bool] | BaseException]: ...
+
+    # reading
+    def get(self, credential_id: str) -> IssuedRecord: ...
+
+    def count(self) -> int: ...
+
+    def records(self) -> list[IssuedRecord]: ...
+
+    def iter_records(
+        self, *, subject: str | None = None, achievement: str | None = None, with_documents: bool = True,
+    ) -> Iterator[IssuedRecord]: ...
+
+    # status
+    def status_lists(self) -> list[StatusListInfo]: ...
+
+    def set_status(self, credential_id: str, purpose: str, value: bool) -> bool: ...
+
+    def token_status_values(self) -> dict[str, dict[int, int]]: ...
+
+    def token_list_urls_in_use(self) -> set[str]: ...
+
+    # OpenID4VCI offers and nonces
+    def add_offers(self, rows: Sequence[tuple[str, str, str | None, str, dict[str, Any], int, int]], *,
+                   max_open: int, now: int) -> None: ...
+
+    def offer(self, offer_id: str) -> OfferRecord: ...
+
+    def offered_configurations(self, *, open_at: int | None = None) -> dict[str, dict[str, Any]]: ...
+
+    def exchange_offer_code(self, code_hash: str, tx_code_hash: str | None, token_hash: str, *, now: int,
+                            token_expires_at: int, max_tx_attempts: int) -> tuple[str, OfferRecord | None]: ...
+
+    def claim_offer_token(self, token_hash: str, *, now: int) -> tuple[str, OfferRecord | None]: ...
+
+    def finish_offer(self, offer_id: str, credential_id: str | None) -> None: ...
+
+    def add_nonce(self, nonce_hash: str, *, expires_at: int, now: int, max_open: int) -> bool: ...
+
+    def take_nonce(self, nonce_hash: str, *, now: int) -> bool: ...
+
+
+def is_postgres_url(value: str | Path) -> bool:
+    """Whether a ``--registry`` value names a PostgreSQL database (else it is a SQLite file)."""
+    return isinstance(value, str) and value.startswith(("postgresql://", "postgres://"))
+
+
+def open_registry(target: str | Path, *, create: bool = False) -> RegistryBackend:
+    """The registry at ``target``: a ``postgresql://`` URL (tables created when missing), a
+    ``sqlite:///path`` URL or a SQLite file path (``create`` makes a missing file)."""
+    if is_postgres_url(target):
+        from skillcred.registry_pg import PgRegistry
+
+        return PgRegistry.open(str(target))
+    text = str(target)
+    if text.startswith("sqlite:///"):
+        text = text[len("sqlite://"):]
+    return Registry.open(text, create=create)
 
 
 class Registry:
@@ -237,6 +434,7 @@ class Registry:
         raises, nothing is recorded. ``purposes`` names the status lists to allocate in
         (default: revocation and suspension); lists are kept per ``status_base_url``.
         """
+        purposes = check_purposes(purposes)
         with self._write() as db:
             if row_key is not None:
                 existing = db.execute("SELECT id FROM credentials WHERE row_key = ?", (row_key,)).fetchone()
@@ -274,9 +472,8 @@ class Registry:
         Other writers wait while ``build`` runs (the transaction holds the write lock), which
         is also why counting a list's allocations once per call is exact.
         """
-        keys = [r.row_key for r in requests if r.row_key is not None]
-        if len(keys) != len(set(keys)):
-            raise InvalidArgument("issue_many: row keys must be distinct within one call")
+        keys = check_distinct_row_keys(requests)
+        purposes = check_purposes(purposes)
         out: list[tuple[IssuedRecord, bool] | BaseException | None] = [None] * len(requests)
         with self._write() as db:
             fill: dict[tuple[str, str], list[Any]] = {}
@@ -312,11 +509,7 @@ class Registry:
                     )
                 except sqlite3.IntegrityError as exc:
                     raise StoreError(f"credential {r.credential_id} is already registered") from exc
-                out[i] = (IssuedRecord(
-                    id=r.credential_id, row_key=r.row_key, subject=r.subject, achievement=r.achievement,
-                    kind=r.kind, issued_at=r.issued_at, valid_until=r.valid_until, document=document,
-                    revoked=False, suspended=False,
-                ), True)
+                out[i] = (new_record(r, document), True)
             db.executemany("UPDATE status_lists SET used = used + ? WHERE url = ?",
                            [(n, url) for url, n in used.items() if n])
         return out  # type: ignore[return-value]
@@ -350,10 +543,10 @@ class Registry:
                 "ORDER BY seq DESC LIMIT 1",
                 (purpose, len(base_url.rstrip("/")) + 1, base_url.rstrip("/") + "/"),
             ).fetchone()
-        if row is None or row[2] >= row[1] // 2:
+        if row is None or needs_new_list(row[2], row[1]):
             seq = (db.execute("SELECT COALESCE(MAX(seq), 0) FROM status_lists WHERE purpose = ?",
                               (purpose,)).fetchone()[0]) + 1
-            url = f"{base_url.rstrip('/')}/{purpose}-{seq}"
+            url = status_list_url(base_url, purpose, seq)
             db.execute("INSERT INTO status_lists (url, purpose, seq, size) VALUES (?, ?, ?, ?)",
                        (url, purpose, seq, size))
             list_url, list_size, allocated = url, size, 0
@@ -389,11 +582,7 @@ class Registry:
         flags = dict(self._conn.execute(
             "SELECT purpose, value FROM allocations WHERE credential_id = ?", (credential_id,)
         ).fetchall())
-        return IssuedRecord(
-            id=row[0], row_key=row[1], subject=row[2], achievement=row[3], kind=row[4],
-            issued_at=row[5], valid_until=row[6], document=json.loads(row[7]),
-            revoked=bool(flags.get("revocation")), suspended=bool(flags.get("suspension")),
-        )
+        return record_from_row(row, flags.get("revocation"), flags.get("suspension"))
 
     def get(self, credential_id: str) -> IssuedRecord:
         return self._record(credential_id)
@@ -424,11 +613,7 @@ class Registry:
             (subject, achievement),
         )
         for row in cursor:
-            yield IssuedRecord(
-                id=row[0], row_key=row[1], subject=row[2], achievement=row[3], kind=row[4],
-                issued_at=row[5], valid_until=row[6], document=json.loads(row[7]) if row[7] else {},
-                revoked=bool(row[8]), suspended=bool(row[9]),
-            )
+            yield record_from_row(row, row[8], row[9])
 
     def status_lists(self) -> list[StatusListInfo]:
         out = []
@@ -450,18 +635,17 @@ class Registry:
         ``1`` where the revocation bit is set, else ``2`` where the same credential's
         suspension bit is. Two queries over the set bits only, so the cost follows the number
         of revoked and suspended credentials, not the registry's size."""
-        return _token_status_values(self._conn.execute(_TOKEN_STATUS_SQL.format(prefix="")).fetchall())
+        return token_status_values_of(self._conn.execute(TOKEN_STATUS_SQL.format(prefix="")).fetchall())
 
     def token_list_urls_in_use(self) -> set[str]:
         """The revocation lists that hold an SD-JWT VC (its stored record names a Token Status
         List): those whose token status list is published. (A scan of the records: for
         ``status publish``, not for every request.)"""
-        return {r[0] for r in self._conn.execute(_TOKEN_LISTS_IN_USE_SQL.format(prefix=""))}
+        return {r[0] for r in self._conn.execute(TOKEN_LISTS_IN_USE_SQL.format(prefix=""))}
 
     def set_status(self, credential_id: str, purpose: str, value: bool) -> bool:
         """Set or clear a credential's status bit; returns whether it changed."""
-        if purpose not in PURPOSES:
-            raise InvalidArgument(f"status purpose must be one of {', '.join(PURPOSES)}")
+        check_status_purpose(purpose)
         with self._write() as db:
             row = db.execute(
                 "SELECT value FROM allocations WHERE credential_id = ? AND purpose = ?",
@@ -472,9 +656,7 @@ class Registry:
                 if not known:
                     raise StoreError(f"no credential {credential_id!r} in this registry", path=str(self.path))
                 raise StoreError(f"credential {credential_id} has no {purpose} status entry")
-            if purpose == "revocation" and row[0] and not value:
-                raise InvalidArgument("revocation is permanent: a revoked credential cannot be reinstated")
-            if bool(row[0]) == value:
+            if not check_status_change(purpose, row[0], value):
                 return False
             db.execute(
                 "UPDATE allocations SET value = ? WHERE credential_id = ? AND purpose = ?",
@@ -499,12 +681,10 @@ class Registry:
         in one transaction; refused when more than ``max_open`` unexpired offers would be open."""
         with self._write() as db:
             db.execute("DELETE FROM oid4vci_offers WHERE expires_at < ? AND state IN ('offered', 'dead')",
-                       (now - 30 * 86400,))  # keep a month of history, then forget unused offers
+                       (now - OFFER_HISTORY_SECONDS,))  # keep a month of history, then forget unused offers
             open_now = db.execute("SELECT COUNT(*) FROM oid4vci_offers WHERE state = 'offered' "
                                   "AND expires_at > ?", (now,)).fetchone()[0]
-            if open_now + len(rows) > max_open:
-                raise InvalidArgument(f"too many open offers ({open_now}; at most {max_open}): "
-                                      "let some expire or be redeemed first")
+            too_many_offers(open_now, len(rows), max_open)
             db.executemany(
                 "INSERT INTO oid4vci_offers (id, code_hash, tx_code_hash, configuration_id, offer, "
                 "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -543,18 +723,14 @@ class Registry:
             if found is None:
                 return "unknown", None
             offer, (want_tx, attempts, _) = found
-            if offer.state != "offered":
-                return ("tx_locked" if offer.state == "dead" else "used"), offer
-            if offer.expires_at <= now:
-                return "expired", offer
-            if want_tx is not None:
-                if tx_code_hash is None:
-                    return "tx_missing", offer
-                if not secrets.compare_digest(want_tx, tx_code_hash):
-                    dead = attempts + 1 >= max_tx_attempts
-                    db.execute("UPDATE oid4vci_offers SET tx_attempts = tx_attempts + 1, "
-                               "state = CASE WHEN ? THEN 'dead' ELSE state END WHERE id = ?", (dead, offer.id))
-                    return ("tx_locked" if dead else "tx_wrong"), offer
+            outcome = exchange_outcome(offer, want_tx, attempts, tx_code_hash, now=now,
+                                       max_tx_attempts=max_tx_attempts)
+            if outcome in ("tx_wrong", "tx_locked") and offer.state == "offered":
+                db.execute("UPDATE oid4vci_offers SET tx_attempts = tx_attempts + 1, "
+                           "state = CASE WHEN ? THEN 'dead' ELSE state END WHERE id = ?",
+                           (outcome == "tx_locked", offer.id))
+            if outcome != "ok":
+                return outcome, offer
             db.execute("UPDATE oid4vci_offers SET state = 'token', token_hash = ?, token_expires_at = ? "
                        "WHERE id = ?", (token_hash, token_expires_at, offer.id))
             return "ok", offer
@@ -567,10 +743,9 @@ class Registry:
             if found is None:
                 return "unknown", None
             offer, (_, _, token_expires_at) = found
-            if offer.state != "token":
-                return "used", offer
-            if token_expires_at is None or token_expires_at <= now:
-                return "expired", offer
+            outcome = claim_outcome(offer, token_expires_at, now=now)
+            if outcome != "ok":
+                return outcome, offer
             db.execute("UPDATE oid4vci_offers SET state = 'issuing' WHERE id = ?", (offer.id,))
             return "ok", offer
 
@@ -600,3 +775,7 @@ class Registry:
             row = db.execute("DELETE FROM oid4vci_nonces WHERE nonce_hash = ? RETURNING expires_at",
                              (nonce_hash,)).fetchone()
             return row is not None and int(row[0]) > now
+
+
+def _implements_the_protocol(registry: Registry) -> RegistryBackend:
+    return registry  # mypy checks here that Registry is a complete RegistryBackend

@@ -37,15 +37,38 @@ from skillcred.registry import IssuedRecord
 from skillcred.secured import SecuredCredential
 
 
-def open_issuer(folder: str, passphrase_file: str | None, *, unsafe_allow_open_key_permissions: bool = False) -> Issuer:
+def _check_registry(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A ``--registry`` is a PostgreSQL URL or a SQLite file: another URL scheme is a mistake
+    (it would be looked for as a file), so it is named at once, before a key is opened."""
+    if value is None:
+        return None
+    if "://" in value and not value.startswith(("postgresql://", "postgres://", "sqlite:///")):
+        fail(f"--registry: give a postgresql://user@host/db URL or a SQLite file, not "
+             f"{for_terminal(value.split('://', 1)[0])}://...; nothing done")
+    return value
+
+
+#: ``--registry`` of the commands that issue, change status, publish, list or offer: the
+#: institute's service may record into PostgreSQL, and the command line must reach the same
+#: registry (the issuer folder still holds the key and the profile)
+REGISTRY_OPTION = click.option(
+    "--registry", "registry", callback=_check_registry, metavar="URL|FILE",
+    help="The registry, when not the issuer folder's registry.sqlite: postgresql://user@host/db (as given "
+         "to 'skillcred serve --registry'; put the password in PGPASSWORD or ~/.pgpass) or a SQLite file.")
+
+
+def open_issuer(folder: str, passphrase_file: str | None, *, registry: str | None = None,
+                unsafe_allow_open_key_permissions: bool = False) -> Issuer:
     """Open an issuer folder, asking for the key's passphrase only when needed and possible.
 
-    A key file that group or others can read is refused unless ``--unsafe-allow-open-key-permissions``."""
+    A key file that group or others can read is refused unless ``--unsafe-allow-open-key-permissions``.
+    ``registry`` (``--registry``) records elsewhere than the folder's registry.sqlite."""
     warn_unsafe_key_permissions(unsafe_allow_open_key_permissions)
 
     def open_(passphrase: bytes | None) -> Issuer:
         with security_warnings_on_stderr():
-            return Issuer.open(folder, passphrase, unsafe_allow_open_key_permissions=unsafe_allow_open_key_permissions)
+            return Issuer.open(folder, passphrase, registry=registry,
+                               unsafe_allow_open_key_permissions=unsafe_allow_open_key_permissions)
 
     if passphrase_file:
         return open_(_read_passphrase_file(passphrase_file))
@@ -144,6 +167,7 @@ def init(folder: str, name: str, url: str, did_method: str, key_type: str, suite
               help="With --batch: one JSON Lines archive (OUT_DIR/credentials.jsonl) instead of a file per "
                    "credential, for very large classes; a re-run after a crash completes it.")
 @click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False))
+@REGISTRY_OPTION
 @UNSAFE_KEY_PERMISSIONS
 @errors_to_exit
 def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: str | None,
@@ -152,7 +176,7 @@ def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: s
           valid_from: str | None, valid_until: str | None, out: str | None, fmt: str, suite: str | None,
           batch: str | None, out_dir: str | None, bake_out: str | None, bake_image: str | None,
           roster_encoding: str | None, jsonl: bool, passphrase_file: str | None,
-          unsafe_allow_open_key_permissions: bool) -> None:
+          unsafe_allow_open_key_permissions: bool, registry: str | None) -> None:
     """Issue a signed skills-passport credential (or a whole class with --batch).
 
     With -o FILE the credential's id is printed on stdout; without -o the credential alone goes
@@ -188,7 +212,7 @@ def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: s
             total = count_roster_rows(Path(batch), encoding=roster_encoding)
         except MalformedDocument as exc:  # a broken line
             raise MalformedDocument(f"{exc.message}; nothing was issued", path=exc.path) from exc
-        with open_issuer(issuer_dir, passphrase_file,
+        with open_issuer(issuer_dir, passphrase_file, registry=registry,
                          unsafe_allow_open_key_permissions=unsafe_allow_open_key_permissions) as iss:
             with progress_bar(total, "Issuing", show_pos=True, show_eta=True) as update:
                 # keep_records=False: memory flat, however long the roster
@@ -228,12 +252,13 @@ def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: s
     ev = EvidenceInput(narrative=evidence, workplace=workplace, hours=hours, assessor=assessor,
                        period_start=_date(period_start, "--period-start"),
                        period_end=_date(period_end, "--period-end"))
-    with open_issuer(issuer_dir, passphrase_file,
+    with open_issuer(issuer_dir, passphrase_file, registry=registry,
                      unsafe_allow_open_key_permissions=unsafe_allow_open_key_permissions) as iss:
         record, _new = iss.issue(definition, subject, name=name, level=level, evidence=ev,
                                  valid_from=_date(valid_from, "--valid-from"),
                                  valid_until=_date(valid_until, "--valid-until"), fmt=fmt,
                                  suite=suite)
+    export = f"skillcred issuer export {issuer_dir}{_registry_arg(registry)} {record.id}"
     to_stdout = _is_stream(out)
     # the id on stdout only when the credential goes to a file (ID=$(skillcred issue ... -o f));
     # else stdout carries the credential alone, so `issue ... | skillcred wallet add -` works
@@ -245,7 +270,7 @@ def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: s
         # to get this one back
         problem = exc.message if isinstance(exc, SkillcredError) else (exc.strerror or str(exc))
         fail(f"{out or '<stdout>'}: cannot write the credential ({problem}); it was issued and recorded as "
-             f"{record.id}: write it again with 'skillcred issuer export {issuer_dir} {record.id} -o FILE'")
+             f"{record.id}: write it again with '{export} -o FILE'")
     if bake_out:
         from skillcred._cli.badge_cmd import bake_to_file
 
@@ -254,9 +279,18 @@ def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: s
         except (SkillcredError, OSError) as exc:
             problem = exc.message if isinstance(exc, SkillcredError) else (exc.strerror or str(exc))
             fail(f"{bake_out}: cannot write the badge ({problem}); the credential was issued as {record.id}: "
-                 f"bake it with 'skillcred issuer export {issuer_dir} {record.id} -o FILE' and "
+                 f"bake it with '{export} -o FILE' and "
                  f"'skillcred badge bake FILE -o {bake_out}'")
         click.echo(f"badge: {bake_out}", err=True)
+
+
+def _registry_arg(registry: str | None) -> str:
+    """`` --registry ...`` for a command line shown in a message (never with the password)."""
+    if registry is None:
+        return ""
+    from skillcred.registry_pg import is_postgres_url, redact_url
+
+    return f" --registry {redact_url(registry) if is_postgres_url(registry) else registry}"
 
 
 def _check_bake(bake_out: str, bake_image: str | None, fmt: str) -> None:
@@ -308,8 +342,10 @@ def _write_issued(record: IssuedRecord, out: str | None) -> None:
 @click.option("--subject", help="Only credentials about this worker's DID.")
 @click.option("--achievement", help="Only credentials of this achievement id (as in the achievement file).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line (JSON Lines).")
+@REGISTRY_OPTION
 @errors_to_exit
-def issuer_list(folder: str, subject: str | None, achievement: str | None, as_json: bool) -> None:
+def issuer_list(folder: str, subject: str | None, achievement: str | None, as_json: bool,
+                registry: str | None) -> None:
     """List what the issuer FOLDER has issued, oldest first, with each credential's status.
 
     Reads the registry only: no key, no passphrase. Columns: id, kind, status (active,
@@ -321,7 +357,7 @@ def issuer_list(folder: str, subject: str | None, achievement: str | None, as_js
       skillcred issuer list roc --subject did:key:z6Mk... --json
     """
     count = 0
-    for rec in iter_issued(folder, subject=subject, achievement=achievement):
+    for rec in iter_issued(folder, subject=subject, achievement=achievement, registry=registry):
         status = "revoked" if rec.revoked else "suspended" if rec.suspended else "active"
         if as_json:
             echo_json(json.dumps({"id": rec.id, "kind": rec.kind, "status": status, "issuedAt": rec.issued_at,
@@ -340,14 +376,15 @@ def issuer_list(folder: str, subject: str | None, achievement: str | None, as_js
 @click.argument("folder", type=click.Path(file_okay=False))
 @click.argument("credential_id")
 @click.option("-o", "--out", type=click.Path(dir_okay=False), help="Write here (atomically); default: stdout.")
+@REGISTRY_OPTION
 @errors_to_exit
-def issuer_export(folder: str, credential_id: str, out: str | None) -> None:
+def issuer_export(folder: str, credential_id: str, out: str | None, registry: str | None) -> None:
     """Write an issued credential again, exactly as it was signed, from the registry of FOLDER.
 
     For a credential whose file was lost (or never written: a full disk), or to hand a copy to
     the worker again. No key or passphrase needed; a vc+jwt / vc+sd-jwt is written as its token.
     """
-    _write_issued(get_issued(folder, credential_id), out)
+    _write_issued(get_issued(folder, credential_id, registry=registry), out)
 
 
 def _status_command(action: str, help_text: str) -> click.Command:
@@ -355,11 +392,12 @@ def _status_command(action: str, help_text: str) -> click.Command:
     @click.option("--issuer", "issuer_dir", required=True, type=click.Path(file_okay=False))
     @click.argument("credential_id")
     @click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False))
+    @REGISTRY_OPTION
     @UNSAFE_KEY_PERMISSIONS
     @errors_to_exit
     def command(issuer_dir: str, credential_id: str, passphrase_file: str | None,
-                unsafe_allow_open_key_permissions: bool) -> None:
-        with open_issuer(issuer_dir, passphrase_file,
+                unsafe_allow_open_key_permissions: bool, registry: str | None) -> None:
+        with open_issuer(issuer_dir, passphrase_file, registry=registry,
                          unsafe_allow_open_key_permissions=unsafe_allow_open_key_permissions) as iss:
             changed = getattr(iss, action)(credential_id)
         shown = for_terminal(credential_id)
@@ -386,12 +424,13 @@ def status() -> None:
 @click.option("--valid-days", type=int, default=7, show_default=True,
               help="How long verifiers may use a copy before it counts as stale.")
 @click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False))
+@REGISTRY_OPTION
 @UNSAFE_KEY_PERMISSIONS
 @errors_to_exit
 def publish(issuer_dir: str, out_dir: str, valid_days: int, passphrase_file: str | None,
-            unsafe_allow_open_key_permissions: bool) -> None:
+            unsafe_allow_open_key_permissions: bool, registry: str | None) -> None:
     """Write the signed status-list credentials to host (one file per list + index.json)."""
-    with open_issuer(issuer_dir, passphrase_file,
+    with open_issuer(issuer_dir, passphrase_file, registry=registry,
                      unsafe_allow_open_key_permissions=unsafe_allow_open_key_permissions) as iss:
         index = iss.publish_status(out_dir, valid_for=timedelta(days=valid_days))
     if not index:

@@ -10,11 +10,12 @@ from pathlib import Path
 import click
 
 from skillcred._cli._common import UNSAFE_HTTP_LOOPBACK, errors_to_exit, fail, http_loopback_warned
+from skillcred._cli.issuer_cmd import REGISTRY_OPTION
 from skillcred._internal.fileio import MAX_JSON_BYTES, atomic_write, load_json_object, read_bounded
 from skillcred._internal.textsafe import for_terminal
 from skillcred._internal.timeutil import format_datetime
 from skillcred.errors import InvalidArgument, MalformedDocument
-from skillcred.issuer import PROFILE_FILE, REGISTRY_FILE, IssuerProfile, load_achievement
+from skillcred.issuer import PROFILE_FILE, IssuerProfile, load_achievement, open_issuer_registry
 from skillcred.models import AchievementDefinition
 from skillcred.oid4vci.offers import (
     DEFAULT_VALID_SECONDS,
@@ -25,7 +26,6 @@ from skillcred.oid4vci.offers import (
     check_offer_input,
     create_offers,
 )
-from skillcred.registry import Registry
 
 _CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
@@ -136,10 +136,11 @@ def _write_mail_merge(out: str, offers: list[CreatedOffer], rows: list[dict[str,
 @click.option("--valid-hours", type=click.IntRange(1, 90 * 24), default=DEFAULT_VALID_SECONDS // 3600,
               show_default=True, help="How long the offer can be redeemed.")
 @UNSAFE_HTTP_LOOPBACK
+@REGISTRY_OPTION
 @errors_to_exit
 def offer(issuer_dir: str, achievement: str | None, subject_name: str | None, level: str | None, fmt: str,
           tx_code: bool, qr_png: str | None, roster: str | None, out: str | None, public_url: str | None,
-          valid_hours: int, unsafe_allow_http_loopback: bool) -> None:
+          valid_hours: int, unsafe_allow_http_loopback: bool, registry: str | None) -> None:
     """Offer a credential into a worker's wallet (OpenID4VCI, pre-authorized code).
 
     Prints the openid-credential-offer:// link on the first line, then a QR code to scan with
@@ -167,9 +168,9 @@ def offer(issuer_dir: str, achievement: str | None, subject_name: str | None, le
             fail("-o is for --batch; one offer is printed")
         items = [OfferInput(default, subject_name, level, fmt)]  # type: ignore[arg-type]
         rows = []
-    with Registry.open(root / REGISTRY_FILE) as registry:
+    with open_issuer_registry(root, registry) as reg:  # where 'skillcred serve' on this folder looks
         with http_loopback_warned(unsafe_allow_http_loopback, "the offer's issuer URL"):
-            offers = create_offers(registry, items, credential_issuer=url, tx_code=tx_code,
+            offers = create_offers(reg, items, credential_issuer=url, tx_code=tx_code,
                                    valid_seconds=valid_hours * 3600,
                                    unsafe_allow_http_loopback=unsafe_allow_http_loopback)
     if roster is not None:

@@ -28,8 +28,13 @@ Workers are forked when this process has no other thread, and all of them are st
 the file-writing threads exist (so no lock is inherited held; a forked worker never touches
 the inherited SQLite connection and leaves with ``os._exit``, as multiprocessing workers do).
 Otherwise they come from ``forkserver`` (``spawn`` where that does not exist), which needs
-the usual ``if __name__ == "__main__":`` guard in a calling script. Each worker receives the
-issuer profile and signing key once, when it starts.
+the usual ``if __name__ == "__main__":`` guard in a calling script.
+
+This module knows nothing of the issuer role (it does not import :mod:`skillcred.issuer`):
+the caller hands :class:`Pools` a *signer factory*, a module-level (so picklable) function,
+and its picklable arguments (for the issuer: the folder, the profile and the signing key).
+Each worker calls it once, when it starts, and signs every job with the :data:`Signer` it
+returns.
 """
 
 from __future__ import annotations
@@ -50,12 +55,11 @@ from skillcred._internal.fileio import _fsync_dir as fsync_dir
 from skillcred.errors import SkillcredError, StoreError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from skillcred.issuer import Issuer, IssuerProfile
     from skillcred.models import AchievementDefinition
     from skillcred.registry import Allocation
 
-__all__ = ["ARCHIVE_NAME", "CHUNK_ROWS", "MIN_PARALLEL_ROWS", "Archive", "BuildJob", "Pools", "archive_line",
-           "default_workers", "fork_map", "run_chunks"]
+__all__ = ["ARCHIVE_NAME", "CHUNK_ROWS", "MIN_PARALLEL_ROWS", "Archive", "BuildJob", "Pools", "Signer",
+           "archive_line", "default_workers", "fork_map", "run_chunks"]
 
 #: Rows per registry transaction (and per progress update).
 CHUNK_ROWS = 256
@@ -73,15 +77,16 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _context() -> Any:
+def _context(preload: Sequence[str] = ()) -> Any:
     """``fork`` when this process has no other thread (no lock can be inherited held, and a
-    script need not guard its main module), else ``forkserver``, else ``spawn``."""
+    script need not guard its main module), else ``forkserver`` (importing ``preload``, the
+    signer's module, once for every worker), else ``spawn``."""
     methods = multiprocessing.get_all_start_methods()
     if "fork" in methods and threading.active_count() == 1:
         return multiprocessing.get_context("fork")
     if "forkserver" in methods:
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["skillcred.issuer", "skillcred._internal.batch"])
+        ctx.set_forkserver_preload([*preload, "skillcred._internal.batch"])
         return ctx
     return multiprocessing.get_context("spawn")
 
@@ -105,9 +110,13 @@ class BuildJob:
     allocations: tuple[Allocation, ...]
 
 
+#: Builds, validates and signs one job's credential in a worker (raises SkillcredError or
+#: ValueError for a row that cannot be issued, which is reported on that row).
+Signer = Callable[["AchievementDefinition", BuildJob], dict[str, Any]]
+
 # -- worker side ---------------------------------------------------------------------------------
 
-_ISSUER: Issuer | None = None
+_SIGNER: Signer | None = None
 
 
 def _die_with_parent(parent: int) -> None:
@@ -125,17 +134,15 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _init_worker(folder: str, profile: IssuerProfile, secret_multikey: str, fast_jsonld: bool,
+def _init_worker(make_signer: Callable[..., Signer], signer_args: tuple[Any, ...], fast_jsonld: bool,
                  parent: int | None = None) -> None:
-    global _ISSUER
+    global _SIGNER
     if parent is not None:
         _die_with_parent(parent)
     from skillcred._internal import jsonld
-    from skillcred.issuer import Issuer
-    from skillcred.keys import KeyPair
 
     jsonld.set_fast_path(fast_jsonld)
-    _ISSUER = Issuer(Path(folder), profile, KeyPair.from_multikey(secret_multikey), None)  # type: ignore[arg-type]
+    _SIGNER = make_signer(*signer_args)
 
 
 def _build_many(
@@ -143,15 +150,11 @@ def _build_many(
 ) -> list[tuple[dict[str, Any], bytes] | tuple[None, str]]:
     """Build, validate and sign each job: ``(document, file bytes)`` or ``(None, error message)``;
     the bytes are an archive line (:func:`archive_line`) when ``compact``, else a file."""
-    assert _ISSUER is not None, "worker not initialized"
+    assert _SIGNER is not None, "worker not initialized"
     out: list[tuple[dict[str, Any], bytes] | tuple[None, str]] = []
     for job in jobs:
         try:
-            doc = _ISSUER._build(
-                definitions[job.definition], credential_id=job.credential_id, subject=job.subject,
-                name=job.name, level=job.level, evidence=job.evidence, valid_from=job.valid_from,
-                valid_until=job.valid_until, allocations=list(job.allocations),
-            )
+            doc = _SIGNER(definitions[job.definition], job)
         except (SkillcredError, ValueError) as exc:  # what the serial path reports per row
             out.append((None, str(exc)))
             continue
@@ -167,19 +170,23 @@ class _BuildFailed(Exception):  # carries a row's message back through the regis
 
 
 class Pools:
-    """The worker processes and file-writing threads of one batch."""
+    """The worker processes and file-writing threads of one batch.
 
-    def __init__(self, issuer: Issuer, workers: int, *, compact: bool = False) -> None:
+    ``make_signer(*signer_args)`` runs once in each worker and returns its :data:`Signer`;
+    both must pickle (a module-level function and plain data) when workers are not forked.
+    """
+
+    def __init__(self, make_signer: Callable[..., Signer], signer_args: tuple[Any, ...], workers: int, *,
+                 compact: bool = False) -> None:
         from skillcred._internal import jsonld
 
         self.workers = workers
         self.compact = compact
-        context = _context()
+        context = _context([make_signer.__module__])
         forked = context.get_start_method() == "fork"  # else the parent is the fork server
         self.processes = ProcessPoolExecutor(
             max_workers=workers, mp_context=context, initializer=_init_worker,
-            initargs=(str(issuer.folder), issuer.profile, issuer._key.secret_multikey,
-                      jsonld.fast_path_enabled(), os.getpid() if forked else None),
+            initargs=(make_signer, signer_args, jsonld.fast_path_enabled(), os.getpid() if forked else None),
         )
         # start every worker now, before any thread of ours exists (see the module docstring)
         for f in [self.processes.submit(_ready) for _ in range(workers)]:

@@ -8,16 +8,16 @@ Mounted by :func:`skillcred.service.create_app` under the service's ``--public-u
 * ``POST /oid4vci/nonce``       a fresh ``c_nonce``
 * ``POST /oid4vci/credential``  access token + key proof -> the offer's credential
 
-Offers and nonces live in the issuer folder's SQLite registry (where ``skillcred offer`` puts
-them, so an offer made offline is redeemable here); credentials are issued into the service's
-registry (SQLite or PostgreSQL) through :class:`skillcred.issuer.Issuer`, exactly as the command
+Offers and nonces live in the service's registry, beside the credentials: the issuer folder's
+SQLite file by default, or the ``--registry`` (PostgreSQL, shared by every instance); that is
+where ``skillcred offer [--registry ...]`` puts them, so an offer made offline is redeemable
+here. Credentials are issued through :class:`skillcred.issuer.Issuer`, exactly as the command
 line issues. Errors are the protocol's ``{"error", "error_description"}`` bodies, not problem
 details: wallets read those.
 """
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qs, urlsplit
@@ -28,9 +28,9 @@ from starlette.concurrency import run_in_threadpool
 
 from skillcred._internal import strictjson
 from skillcred.errors import Oid4vciError, SkillcredError
-from skillcred.issuer import REGISTRY_FILE, Issuer
+from skillcred.issuer import Issuer
 from skillcred.oid4vci.issuer import Oid4vciIssuer, issue_offered
-from skillcred.registry import IssuedRecord, Registry
+from skillcred.registry import IssuedRecord, RegistryBackend
 
 if TYPE_CHECKING:  # pragma: no cover
     from skillcred.keys import KeyPair
@@ -45,22 +45,18 @@ _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 def issuer_for_service(state: ServiceState, key: KeyPair) -> Oid4vciIssuer:
-    """The OpenID4VCI issuer of a service process: offers from the issuer folder's SQLite file
-    (one connection per thread), credentials issued under the service's locks and registry."""
+    """The OpenID4VCI issuer of a service process: offers from the service's registry (each
+    step on a connection of its own, for as long as that step), credentials issued under the
+    service's locks and registry."""
     config = state.config
-    local = threading.local()
-    offers_path = Path(config.issuer_dir) / REGISTRY_FILE
 
-    def offers() -> Registry:
-        reg = getattr(local, "registry", None)
-        if reg is None:
-            reg = local.registry = Registry.open(offers_path)
-        return cast(Registry, reg)
+    def offers() -> RegistryBackend:
+        return cast(RegistryBackend, _EachCallOnAConnection(state))
 
     def issue(definition: AchievementDefinition, subject: str, name: str | None, level: str | None,
               fmt: str, row_key: str) -> IssuedRecord:
         with state.registries.use() as reg, state.registries.write_lock, state.cpu_lock:
-            issuer = Issuer(Path(config.issuer_dir), state.profile, key, cast(Registry, reg))
+            issuer = Issuer(Path(config.issuer_dir), state.profile, key, reg)
             record = issue_offered(issuer, definition, subject, name, level, fmt, row_key)
         state.invalidate_lists()
         return record
@@ -68,6 +64,22 @@ def issuer_for_service(state: ServiceState, key: KeyPair) -> Oid4vciIssuer:
     return Oid4vciIssuer(credential_issuer=config.public_url, issuer_name=state.profile.name,
                          signing_alg=key.public_key.jws_algorithm, suite=state.profile.suite,
                          offers=offers, issue=issue)
+
+
+class _EachCallOnAConnection:
+    """The service's registry for the offer steps: each method call takes a connection (the
+    thread's SQLite one, or one of the PostgreSQL pool) and gives it back when it returns, so
+    a credential request holds no connection while its credential is issued on another."""
+
+    def __init__(self, state: ServiceState) -> None:
+        self._registries = state.registries
+
+    def __getattr__(self, name: str) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self._registries.use() as reg:
+                return getattr(reg, name)(*args, **kwargs)
+
+        return call
 
 
 def _error(exc: Oid4vciError) -> Response:

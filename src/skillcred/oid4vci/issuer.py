@@ -32,7 +32,7 @@ from skillcred.errors import Oid4vciError, SkillcredError
 from skillcred.models import OB_CONTEXT, VC_CONTEXT, AchievementDefinition
 from skillcred.oid4vci.offers import FORMATS, PRE_AUTHORIZED_GRANT, code_hash, tx_code_hash
 from skillcred.oid4vci.proof import PROOF_ALGS, check_key_proof
-from skillcred.registry import IssuedRecord, Registry
+from skillcred.registry import IssuedRecord, RegistryBackend
 from skillcred.sdjwt_vc import VCT_BY_KIND
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -131,7 +131,7 @@ class Oid4vciIssuer:
         issuer_name: str,
         signing_alg: str,
         suite: str,
-        offers: Callable[[], Registry],
+        offers: Callable[[], RegistryBackend],
         issue: IssueFunction,
         clock: Callable[[], float] = time.time,
         token_rate: tuple[int, float] = (30, 60.0),

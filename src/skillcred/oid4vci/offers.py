@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from skillcred._internal.urlpolicy import url_refusal, warn_http_loopback
 from skillcred.errors import InvalidArgument, Oid4vciError
 from skillcred.models import AchievementDefinition
-from skillcred.registry import Registry
+from skillcred.registry import RegistryBackend
 
 __all__ = [
     "FORMATS",
@@ -131,7 +131,7 @@ def offer_uri(document: Mapping[str, Any]) -> str:
 
 
 def create_offers(
-    registry: Registry,
+    registry: RegistryBackend,
     items: Sequence[OfferInput],
     *,
     credential_issuer: str,
