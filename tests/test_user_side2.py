@@ -709,8 +709,8 @@ def _run_doc(command: str, cwd: Path, env: dict[str, str]) -> subprocess.Complet
     if ">" in words:
         redirect, words = cwd / words[words.index(">") + 1], words[:words.index(">")]
     assert words[0] == "skillcred"
-    command_words = tuple(words[1:3] if words[1] == "wallet" else words[1:2])
-    if any("127.0.0.1" in w for w in words) and _has_option(command_words, LOOPBACK_OPTION):
+    if any("127.0.0.1" in w for w in words) and (_has_option(tuple(words[1:3]), LOOPBACK_OPTION)
+                                                 or _has_option(tuple(words[1:2]), LOOPBACK_OPTION)):
         words.append(LOOPBACK_OPTION)  # the sandbox's counterpart is plain http on loopback, the real one https
     master = slave = None
     if _asks(words):

@@ -36,13 +36,14 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from html import escape
-from typing import Any, Literal, cast
-from xml.dom import minidom
-from xml.etree import ElementTree
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-import defusedxml  # type: ignore[import-untyped]
-import defusedxml.ElementTree  # type: ignore[import-untyped]
-import defusedxml.minidom  # type: ignore[import-untyped]
+# The XML stack (defusedxml, xml.sax, and through it urllib.request and http.client) loads only
+# when an SVG is read or written: `skillcred verify` asks this module whether a file is a baked
+# badge, and a PNG or a JSON file must not pay for the XML parsers.
+if TYPE_CHECKING:
+    from xml.dom import minidom
+    from xml.etree import ElementTree
 
 from skillcred._internal.fileio import MAX_JSON_BYTES, parse_json
 from skillcred.errors import BadgeInvalid, MalformedDocument
@@ -294,6 +295,11 @@ def _bake_png(image: bytes, text: str, source: str) -> bytes:
 
 def _svg_root(data: bytes, source: str) -> ElementTree.Element:
     """The SVG parsed with defusedxml: no DTD, no entities, no external references."""
+    from xml.etree import ElementTree
+
+    import defusedxml  # type: ignore[import-untyped]
+    import defusedxml.ElementTree  # type: ignore[import-untyped]
+
     try:
         root = cast(ElementTree.Element, defusedxml.ElementTree.fromstring(
             data, forbid_dtd=True, forbid_entities=True, forbid_external=True))
@@ -367,6 +373,8 @@ def _bake_svg(image: bytes, text: str, is_token: bool, source: str) -> bytes:
                 raise BadgeInvalid("svg_active_content", f"the SVG has a script attribute ({local})", path=source)
     # Checked above with ElementTree (namespaces resolved); written with minidom, which keeps the
     # document's own prefixes and layout instead of renaming them ns0:, ns1:, ...
+    import defusedxml.minidom  # type: ignore[import-untyped]
+
     doc: minidom.Document = defusedxml.minidom.parseString(image, forbid_dtd=True, forbid_entities=True,
                                                           forbid_external=True)
     try:
