@@ -98,7 +98,26 @@ class MalformedDocument(SkillcredError, ValueError):
     problem_type = PARSING_ERROR
 
 
-class BadgeInvalid(MalformedDocument):
+class _Reasoned:
+    """The part of an error whose ``reason`` names the failed check (a stable snake_case name,
+    listed in docs/errors.md): kept on the exception, in ``to_dict``, and in the message
+    (``reason: message``, or ``message (reason)`` where the message reads better first)."""
+
+    reason: str
+    reason_last = False
+
+    def __init__(self, reason: str, message: str, *, path: str | None = None) -> None:
+        text = f"{message} ({reason})" if self.reason_last else f"{reason}: {message}"
+        super().__init__(text, path=path)  # type: ignore[call-arg]
+        self.reason = reason
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = super().to_dict()  # type: ignore[misc]
+        out["reason"] = self.reason
+        return out
+
+
+class BadgeInvalid(_Reasoned, MalformedDocument):
     """A baked badge image (Open Badges 3.0 §5.3: a PNG or an SVG carrying a credential) was
     refused, or an image could not be baked.
 
@@ -108,15 +127,8 @@ class BadgeInvalid(MalformedDocument):
     """
 
     code = "badge_invalid"
+    reason_last = True  # "the image holds two credentials (several_credentials)"
 
-    def __init__(self, reason: str, message: str, *, path: str | None = None) -> None:
-        super().__init__(f"{message} ({reason})", path=path)
-        self.reason = reason
-
-    def to_dict(self) -> dict[str, Any]:
-        out = super().to_dict()
-        out["reason"] = self.reason
-        return out
 
 class SchemaViolation(MalformedDocument):
     """A document does not validate against its JSON Schema."""
@@ -290,7 +302,7 @@ class VerificationFailed(SkillcredError):
         self.report = report
 
 
-class TokenInvalid(VerificationFailed):
+class TokenInvalid(_Reasoned, VerificationFailed):
     """A JOSE-secured credential/presentation (``vc+jwt``, ``vp+jwt``) or an SD-JWT was rejected.
 
     ``reason`` is a stable snake_case name of the failed check (``alg_not_allowed``,
@@ -299,17 +311,9 @@ class TokenInvalid(VerificationFailed):
 
     code = "token_invalid"
 
-    def __init__(self, reason: str, message: str, *, path: str | None = None) -> None:
-        super().__init__(f"{reason}: {message}", path=path)
-        self.reason = reason
-
-    def to_dict(self) -> dict[str, Any]:
-        out = super().to_dict()
-        out["reason"] = self.reason
-        return out
 
 
-class Oid4vpRequestInvalid(SkillcredError):
+class Oid4vpRequestInvalid(_Reasoned, SkillcredError):
     """An OpenID4VP authorization request the wallet must not answer: its signature, client id,
     response mode or DCQL query is wrong, or it expired. ``reason`` names the check
     (``request_signature_invalid``, ``client_id_mismatch``, ...; see docs/wallet.md)."""
@@ -317,31 +321,16 @@ class Oid4vpRequestInvalid(SkillcredError):
     code = "oid4vp_request_invalid"
     problem_type = CRYPTOGRAPHIC_SECURITY_ERROR
 
-    def __init__(self, reason: str, message: str, *, path: str | None = None) -> None:
-        super().__init__(f"{reason}: {message}", path=path)
-        self.reason = reason
-
-    def to_dict(self) -> dict[str, Any]:
-        out = super().to_dict()
-        out["reason"] = self.reason
-        return out
 
 
-class Oid4vpRefused(SkillcredError):
+class Oid4vpRefused(_Reasoned, SkillcredError):
     """An OpenID4VP response the verifier refused (unknown or used ``state``, wrong nonce or
     audience, a required credential missing, ...). ``reason`` is the stable name of the check
     (docs/verifying.md), sent back to the wallet as the ``error_description`` prefix."""
 
     code = "oid4vp_refused"
 
-    def __init__(self, reason: str, message: str, *, path: str | None = None) -> None:
-        super().__init__(f"{reason}: {message}", path=path)
-        self.reason = reason
 
-    def to_dict(self) -> dict[str, Any]:
-        out = super().to_dict()
-        out["reason"] = self.reason
-        return out
 class Oid4vciError(SkillcredError):
     """An OpenID4VCI exchange was refused. ``error`` is the protocol's own error code
     (``invalid_grant``, ``invalid_proof``, ``invalid_nonce``, ``invalid_credential_request``,
