@@ -271,23 +271,32 @@ def test_a_configuration_stays_while_any_of_its_offers_is_open(issuer: Issuer) -
 def test_a_redeemed_offer_stays_listed_while_its_token_is_valid_then_leaves(issuer: Issuer) -> None:
     clock = Clock(time.time())
     oid = Oid4vciIssuer.for_issuer(issuer, HTTPS, clock=clock)
-    offer = _offer(issuer, HTTPS, valid_seconds=3600, now=int(clock.now))
+    offer = _offer(issuer, HTTPS, valid_seconds=60, now=int(clock.now))  # the offer ends before the token
+    assert TOKEN_SECONDS > 60
     oid.token({"grant_type": [PRE_AUTHORIZED_GRANT], "pre-authorized_code": [_code(offer)]}, client="w")
+    clock.now += 61
     assert _configs(oid) == {offer.configuration_id}  # the wallet is between token and credential
-    clock.now += TOKEN_SECONDS + 1
-    assert _configs(oid) == set()  # the token ran out: nothing can be taken with it any more
+    clock.now += TOKEN_SECONDS
+    assert _configs(oid) == set()  # offer and token ran out: nothing can be taken with it any more
 
 
-def test_an_issued_offer_leaves_the_metadata(tmp_path: Path, issuer: Issuer) -> None:
-    oid = Oid4vciIssuer.for_issuer(issuer, HTTPS)
-    offer = _offer(issuer, HTTPS)
+def test_an_issued_offer_stays_until_it_expires_so_a_replay_gets_invalid_grant(tmp_path: Path,
+                                                                             issuer: Issuer) -> None:
+    clock = Clock(time.time())
+    oid = Oid4vciIssuer.for_issuer(issuer, HTTPS, clock=clock)
+    offer = _offer(issuer, HTTPS, valid_seconds=600, now=int(clock.now))
     holder = KeyPair.generate("ed25519")
     receive(Wallet.init(tmp_path / "w", key=holder), offer.uri, holder, http=DirectHttp(oid, HTTPS))
     assert issuer.registry.offer(offer.id).state == "issued"
+    assert _configs(oid) == {offer.configuration_id}
+    with pytest.raises(Oid4vciError) as info:  # the replay reaches the token endpoint
+        receive(Wallet.init(tmp_path / "w2", key=holder), offer.uri, holder, http=DirectHttp(oid, HTTPS))
+    assert info.value.error == "invalid_grant"
+    clock.now += 601
     assert _configs(oid) == set()
 
 
-def test_a_voided_offer_leaves_the_metadata(issuer: Issuer) -> None:
+def test_a_voided_offer_refuses_even_the_right_code(issuer: Issuer) -> None:
     oid = Oid4vciIssuer.for_issuer(issuer, HTTPS)
     offer = _offer(issuer, HTTPS, tx_code=True)
     assert offer.tx_code is not None
@@ -297,7 +306,11 @@ def test_a_voided_offer_leaves_the_metadata(issuer: Issuer) -> None:
             oid.token({"grant_type": [PRE_AUTHORIZED_GRANT], "pre-authorized_code": [_code(offer)],
                        "tx_code": [wrong]}, client="w")
     assert issuer.registry.offer(offer.id).state == "dead"
-    assert _configs(oid) == set()
+    assert _configs(oid) == {offer.configuration_id}  # until it expires: a retry is told invalid_grant
+    with pytest.raises(Oid4vciError) as info:
+        oid.token({"grant_type": [PRE_AUTHORIZED_GRANT], "pre-authorized_code": [_code(offer)],
+                   "tx_code": [offer.tx_code]}, client="w")
+    assert info.value.error == "invalid_grant"
 
 
 def test_an_offer_for_an_expired_configuration_is_told_apart_from_a_live_one(tmp_path: Path, issuer: Issuer) -> None:

@@ -208,18 +208,25 @@ def test_a_failed_presentation_gets_the_verdict_and_no_plan_anywhere(named: dict
     assert "Training plan" not in html and "<th>Requirement</th>" not in html
 
 
-def test_library_match_without_a_verdict_stays_as_it_was_and_a_failure_plans_nothing() -> None:
+def test_library_match_without_a_verdict_stays_as_it_was_and_a_failure_plans_nothing(tmp_path: Path) -> None:
+    from skillcred.issuer import Issuer, init_issuer, load_achievement
     from skillcred.match import load_catalog, load_profile, match
-    from skillcred.verify.report import VerifiedCredential
+    from skillcred.verify import Verifier
 
-    vc = VerifiedCredential(index=0, id="urn:uuid:x", issuer="did:key:z", issuer_name="ROC", subject=None,
-                            document={"credentialSubject": {"name": "Jan"}}, claims=(), not_counted=())
+    # a real VerifiedCredential: only the verifier makes them
+    init_issuer(tmp_path / "roc", name="ROC", url="https://roc-techniek.example")
+    with Issuer.open(tmp_path / "roc") as iss:
+        record, _ = iss.issue(load_achievement(CNC_FILE), _subjects(1)[0], name="Jan", level="3")
+        lists = [doc for _url, doc in iss.status_list_credentials()]
+    result = Verifier(status_lists=lists).assess(record.document)
+    assert result.report.verified and len(result.accepted) == 1
+    vc = result.accepted[0]
     plain = match(load_profile(PROFILE), [vc], catalog=load_catalog(CATALOG))
     assert plain.verified is None and "verified" not in plain.to_dict() and plain.plan is not None
     assert plain.to_text().startswith("Gap analysis: Jan for ")  # no verdict line: the caller verified
     failed = match(load_profile(PROFILE), [vc], catalog=load_catalog(CATALOG), verification_failure="proof: bad")
     assert failed.verified is False and failed.plan is None
-    assert failed.not_counted == (("urn:uuid:x", "the presentation did not verify"),)
+    assert failed.not_counted == ((vc.id, "the presentation did not verify"),)
     assert "Training plan" not in failed.to_html()
 
 

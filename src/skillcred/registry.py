@@ -700,13 +700,14 @@ class Registry:
     def offered_configurations(self, *, open_at: int | None = None) -> dict[str, dict[str, Any]]:
         """Each credential configuration offered, with one of its offers (for metadata).
 
-        With ``open_at`` (a Unix time) only those of offers a wallet can still take then: not
-        yet redeemed and unexpired, or redeemed for an access token that is still valid (the
-        wallet is between token and credential). Expired, used and voided offers are history,
-        not something the issuer offers."""
+        With ``open_at`` (a Unix time) only those of offers not expired then, whatever their
+        state, or redeemed for an access token that is still valid (the wallet is between token
+        and credential). An expired offer is history, not something the issuer offers; a used or
+        voided one that has not expired stays listed, so that a wallet replaying it reaches the
+        token endpoint and is told ``invalid_grant``, the protocol's answer for a used code."""
         where, args = "", tuple[int, ...]()
         if open_at is not None:
-            where = ("WHERE (state = 'offered' AND expires_at > ?) "
+            where = ("WHERE expires_at > ? "
                      "OR (state IN ('token', 'issuing') AND token_expires_at > ?) ")
             args = (open_at, open_at)
         return {cid: json.loads(offer) for cid, offer in self._conn.execute(

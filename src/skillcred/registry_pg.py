@@ -569,7 +569,7 @@ class PgRegistry:
         configurations of offers a wallet can still take then)."""
         where, args = "", tuple[int, ...]()
         if open_at is not None:
-            where = ("WHERE (state = 'offered' AND expires_at > %s) "
+            where = ("WHERE expires_at > %s "
                      "OR (state IN ('token', 'issuing') AND token_expires_at > %s) ")
             args = (open_at, open_at)
         with self._errors():
