@@ -494,7 +494,7 @@ def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
                           timeout=120)
 
 
-def one_line_error(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
+def assert_oneline(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
     assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("skillcred: error:"), proc.stderr
@@ -531,14 +531,14 @@ def test_cli_issue_bake_refusals_issue_nothing(tmp_path: Path, env: dict[str, st
     (tmp_path / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0 jpeg")
     base = ["issue", "--issuer", str(tmp_path / "roc"), "--achievement", str(ACHIEVEMENTS / "cnc-programmeren.yaml"),
             "--subject", holder, "--level", "3", "-o", str(tmp_path / "c.json")]
-    one_line_error(run(env, *base, "--bake", str(tmp_path / "b.png"), "--bake-image", str(tmp_path / "in.svg")),
+    assert_oneline(run(env, *base, "--bake", str(tmp_path / "b.png"), "--bake-image", str(tmp_path / "in.svg")),
                    "is a SVG", "nothing issued")
-    one_line_error(run(env, *base, "--bake", str(tmp_path / "b.png"), "--bake-image", str(tmp_path / "photo.jpg")),
+    assert_oneline(run(env, *base, "--bake", str(tmp_path / "b.png"), "--bake-image", str(tmp_path / "photo.jpg")),
                    "not a PNG or SVG", "nothing issued")
-    one_line_error(run(env, *base, "--format", "sd-jwt", "--bake", str(tmp_path / "b.png")), "SD-JWT",
+    assert_oneline(run(env, *base, "--format", "sd-jwt", "--bake", str(tmp_path / "b.png")), "SD-JWT",
                    "nothing issued")
-    one_line_error(run(env, *base, "--bake", str(tmp_path / "missing" / "b.png")), "nothing issued")
-    one_line_error(run(env, *base, "--bake-image", str(tmp_path / "in.svg")), "--bake-image needs --bake")
+    assert_oneline(run(env, *base, "--bake", str(tmp_path / "missing" / "b.png")), "nothing issued")
+    assert_oneline(run(env, *base, "--bake-image", str(tmp_path / "in.svg")), "--bake-image needs --bake")
     assert not (tmp_path / "c.json").exists()
     listed = run(env, "issuer", "list", str(tmp_path / "roc"), "--json")
     assert listed.returncode == 0 and listed.stdout.strip() in ("", "[]")  # nothing was recorded
@@ -555,14 +555,14 @@ def test_cli_badge_bake_with_an_image_and_by_default(tmp_path: Path, env: dict[s
     r = run(env, "badge", "bake", str(cred), "-o", str(tmp_path / "gen.svg"))
     assert r.returncode == 0, r.stderr
     assert unbake((tmp_path / "gen.svg").read_bytes()).image_format == "svg"
-    one_line_error(run(env, "badge", "bake", str(cred), "--image", str(tmp_path / "in.png"), "-o",
+    assert_oneline(run(env, "badge", "bake", str(cred), "--image", str(tmp_path / "in.png"), "-o",
                        str(tmp_path / "x.svg")), "is a PNG", "*.png")
     assert not (tmp_path / "x.svg").exists()
-    one_line_error(run(env, "badge", "bake", str(cred), "--image", str(tmp_path / "out.png"), "-o",
+    assert_oneline(run(env, "badge", "bake", str(cred), "--image", str(tmp_path / "out.png"), "-o",
                        str(tmp_path / "y.png")), "already_baked")
     listing = tmp_path / "two.json"
     listing.write_text(json.dumps([di_credential, di_credential]))
-    one_line_error(run(env, "badge", "bake", str(listing), "-o", str(tmp_path / "z.png")), "holds 2 credentials")
+    assert_oneline(run(env, "badge", "bake", str(listing), "-o", str(tmp_path / "z.png")), "holds 2 credentials")
 
 
 @pytest.mark.parametrize("name", ["xxe_file", "billion_laughs", "image_href"])
@@ -572,8 +572,8 @@ def test_cli_hostile_badge_is_one_line_and_changes_nothing(tmp_path: Path, env: 
     bad = tmp_path / "bad.svg"
     bad.write_text(HOSTILE_SVGS[name][0])
     before = sorted(p.name for p in (wallet / "credentials").glob("*")) if (wallet / "credentials").exists() else []
-    one_line_error(run(env, "wallet", "add", "--wallet", str(wallet), str(bad)), "bad.svg", HOSTILE_SVGS[name][1])
-    one_line_error(run(env, "badge", "unbake", str(bad)), "bad.svg", HOSTILE_SVGS[name][1])
+    assert_oneline(run(env, "wallet", "add", "--wallet", str(wallet), str(bad)), "bad.svg", HOSTILE_SVGS[name][1])
+    assert_oneline(run(env, "badge", "unbake", str(bad)), "bad.svg", HOSTILE_SVGS[name][1])
     after = sorted(p.name for p in (wallet / "credentials").glob("*")) if (wallet / "credentials").exists() else []
     assert before == after
 
@@ -581,9 +581,9 @@ def test_cli_hostile_badge_is_one_line_and_changes_nothing(tmp_path: Path, env: 
 def test_cli_damaged_png_is_one_line(tmp_path: Path, env: dict[str, str], di_credential: dict[str, Any]) -> None:
     baked = bake(plain_badge("png"), di_credential)
     (tmp_path / "cut.png").write_bytes(baked[: len(baked) // 2])
-    one_line_error(run(env, "badge", "unbake", str(tmp_path / "cut.png")), "cut.png", "png_truncated")
+    assert_oneline(run(env, "badge", "unbake", str(tmp_path / "cut.png")), "cut.png", "png_truncated")
     (tmp_path / "two.png").write_bytes(png_with(itxt(b"{}"), itxt(b"{}")))
-    one_line_error(run(env, "badge", "unbake", str(tmp_path / "two.png")), "two.png", "several_credentials")
+    assert_oneline(run(env, "badge", "unbake", str(tmp_path / "two.png")), "two.png", "several_credentials")
 
 
 def test_cli_issue_bake_uses_the_achievement_image(tmp_path: Path, env: dict[str, str]) -> None:

@@ -115,7 +115,7 @@ def world(tmp_path: Path) -> Iterator[World]:
     issuer.close()
 
 
-def refused(error: str, call: Any, *args: Any, **kw: Any) -> Oid4vciError:
+def assert_refused(error: str, call: Any, *args: Any, **kw: Any) -> Oid4vciError:
     with pytest.raises(Oid4vciError) as info:
         call(*args, **kw)
     assert info.value.error == error, info.value
@@ -223,14 +223,14 @@ def test_an_unknown_format_or_issuer_url_is_refused(world: World) -> None:
     "openid-credential-offer://?credential_offer=" + "A" * 20000,
 ])
 def test_malformed_offer_uris_are_refused(uri: str) -> None:
-    refused("invalid_request", parse_offer_uri, uri)
+    assert_refused("invalid_request", parse_offer_uri, uri)
 
 
 def test_an_offer_without_a_pre_authorized_code_is_refused() -> None:
     doc = {"credential_issuer": URL, "credential_configuration_ids": ["x"],
            "grants": {"authorization_code": {"issuer_state": "s"}}}
     uri = "openid-credential-offer://?credential_offer=" + json.dumps(doc)
-    assert "pre-authorized code" in refused("invalid_request", parse_offer_uri, uri).message
+    assert "pre-authorized code" in assert_refused("invalid_request", parse_offer_uri, uri).message
 
 
 # --------------------------------------------------------------------------------------------
@@ -241,7 +241,7 @@ def test_a_pre_authorized_code_is_exchanged_once(world: World) -> None:
     offer = world.offer()
     answer = world.oid.token({"grant_type": PRE_AUTHORIZED_GRANT, "pre-authorized_code": code_of(offer)})
     assert answer["token_type"] == "Bearer" and answer["expires_in"] == 300 and len(answer["access_token"]) > 30
-    assert "already been redeemed" in refused("invalid_grant", world.token, offer).message
+    assert "already been redeemed" in assert_refused("invalid_grant", world.token, offer).message
     assert world.issuer.registry.offer(offer.id).state == "token"
 
 
@@ -249,9 +249,9 @@ def test_an_unknown_or_expired_code_is_an_invalid_grant(world: World) -> None:
     offer = world.offer(valid_seconds=60)
     fake = type(offer)(offer.id, offer.uri, None, offer.configuration_id, 0,
                        {"grants": {PRE_AUTHORIZED_GRANT: {"pre-authorized_code": "guessed"}}})
-    assert "unknown" in refused("invalid_grant", world.token, fake).message
+    assert "unknown" in assert_refused("invalid_grant", world.token, fake).message
     world.clock.now += 61
-    assert "expired" in refused("invalid_grant", world.token, offer).message
+    assert "expired" in assert_refused("invalid_grant", world.token, offer).message
     world.clock.now -= 30  # a replayed request from before the expiry is still the same offer
     assert world.token(offer)
 
@@ -259,9 +259,9 @@ def test_an_unknown_or_expired_code_is_an_invalid_grant(world: World) -> None:
 def test_the_transaction_code_is_required_checked_and_limited(world: World) -> None:
     offer = world.offer(tx_code=True)
     assert offer.tx_code is not None
-    assert "tx_code" in refused("invalid_request", world.token, offer).message
+    assert "tx_code" in assert_refused("invalid_request", world.token, offer).message
     wrong = f"{(int(offer.tx_code) + 1) % 10**6:06d}"
-    assert "wrong transaction code" in refused("invalid_grant", world.token, offer, wrong).message
+    assert "wrong transaction code" in assert_refused("invalid_grant", world.token, offer, wrong).message
     assert world.token(offer, offer.tx_code)
 
 
@@ -270,9 +270,9 @@ def test_too_many_wrong_transaction_codes_void_the_offer(world: World) -> None:
     assert offer.tx_code is not None
     wrong = f"{(int(offer.tx_code) + 1) % 10**6:06d}"
     for _ in range(MAX_TX_ATTEMPTS - 1):
-        refused("invalid_grant", world.token, offer, wrong)
-    assert "void" in refused("invalid_grant", world.token, offer, wrong).message
-    assert "void" in refused("invalid_grant", world.token, offer, offer.tx_code).message  # even the right one
+        assert_refused("invalid_grant", world.token, offer, wrong)
+    assert "void" in assert_refused("invalid_grant", world.token, offer, wrong).message
+    assert "void" in assert_refused("invalid_grant", world.token, offer, offer.tx_code).message  # even the right one
     assert world.issuer.registry.offer(offer.id).state == "dead"
 
 
@@ -292,26 +292,26 @@ def test_a_transaction_code_given_to_an_offer_without_one_is_ignored(world: Worl
     ({"grant_type": PRE_AUTHORIZED_GRANT, "pre-authorized_code": ""}, "invalid_request"),
 ])
 def test_malformed_token_requests(world: World, form: dict[str, Any], error: str) -> None:
-    refused(error, world.oid.token, form)
+    assert_refused(error, world.oid.token, form)
 
 
 def test_the_token_endpoint_is_rate_limited_per_client(world: World) -> None:
     oid = Oid4vciIssuer.for_issuer(world.issuer, URL, clock=world.clock, token_rate=(3, 60.0))
     form = {"grant_type": PRE_AUTHORIZED_GRANT, "pre-authorized_code": "guess"}
     for _ in range(3):
-        refused("invalid_grant", oid.token, form, client="10.0.0.1")
-    err = refused("slow_down", oid.token, form, client="10.0.0.1")
+        assert_refused("invalid_grant", oid.token, form, client="10.0.0.1")
+    err = assert_refused("slow_down", oid.token, form, client="10.0.0.1")
     assert err.status == 429
-    refused("invalid_grant", oid.token, form, client="10.0.0.2")  # another client is not held up
+    assert_refused("invalid_grant", oid.token, form, client="10.0.0.2")  # another client is not held up
     world.clock.now += 61
-    refused("invalid_grant", oid.token, form, client="10.0.0.1")  # the window moved on
+    assert_refused("invalid_grant", oid.token, form, client="10.0.0.1")  # the window moved on
 
 
 def test_the_open_nonce_endpoint_is_rate_limited_per_client(world: World) -> None:
     oid = Oid4vciIssuer.for_issuer(world.issuer, URL, clock=world.clock, nonce_rate=(2, 60.0))
     nonces = {oid.nonce(client="10.0.0.1")["c_nonce"] for _ in range(2)}
     assert len(nonces) == 2
-    assert refused("slow_down", oid.nonce, client="10.0.0.1").status == 429
+    assert assert_refused("slow_down", oid.nonce, client="10.0.0.1").status == 429
     assert oid.nonce(client="10.0.0.2")["c_nonce"] not in nonces
 
 
@@ -378,7 +378,7 @@ def test_the_access_token_gives_one_credential(world: World) -> None:
     offer = world.offer()
     token = world.token(offer)
     world.credential(token, world.proof(), offer.configuration_id)
-    err = refused("invalid_token", world.credential, token, world.proof(), offer.configuration_id)
+    err = assert_refused("invalid_token", world.credential, token, world.proof(), offer.configuration_id)
     assert err.status == 401 and "already been used" in err.message
     assert world.issuer.registry.count() == 1
 
@@ -386,22 +386,22 @@ def test_the_access_token_gives_one_credential(world: World) -> None:
 def test_an_expired_or_unknown_access_token_is_refused(world: World) -> None:
     offer = world.offer()
     token = world.token(offer)
-    err = refused("invalid_token", world.credential, "not-a-token", world.proof(), offer.configuration_id)
+    err = assert_refused("invalid_token", world.credential, "not-a-token", world.proof(), offer.configuration_id)
     assert err.status == 401
     proof = world.proof()
     world.clock.now += 301
-    assert "expired" in refused("invalid_token", world.credential, token, proof, offer.configuration_id).message
+    assert "expired" in assert_refused("invalid_token", world.credential, token, proof, offer.configuration_id).message
     for header in (None, "", "Basic abc", f"Bearer {'x' * 600}", "Bearer "):
-        assert refused("invalid_token", world.oid.credential, header, {}).status == 401
+        assert assert_refused("invalid_token", world.oid.credential, header, {}).status == 401
     assert world.issuer.registry.count() == 0
 
 
 def test_a_refused_request_can_be_corrected_with_the_same_token(world: World) -> None:
     offer = world.offer()
     token = world.token(offer)
-    refused("invalid_proof", world.credential, token, world.proof(audience="https://evil.example"),
+    assert_refused("invalid_proof", world.credential, token, world.proof(audience="https://evil.example"),
             offer.configuration_id)
-    refused("unsupported_credential_configuration", world.credential, token, world.proof(), "other.config")
+    assert_refused("unsupported_credential_configuration", world.credential, token, world.proof(), "other.config")
     assert world.issuer.registry.offer(offer.id).state == "token"
     assert world.credential(token, world.proof(), offer.configuration_id)["credentials"]
 
@@ -420,13 +420,13 @@ def test_a_refused_request_can_be_corrected_with_the_same_token(world: World) ->
 def test_malformed_credential_requests(world: World, body: dict[str, Any], error: str) -> None:
     offer = world.offer()
     token = world.token(offer)
-    refused(error, world.oid.credential, f"Bearer {token}", body)
-    refused("invalid_credential_request", world.oid.credential, f"Bearer {token}", ["not", "an", "object"])
+    assert_refused(error, world.oid.credential, f"Bearer {token}", body)
+    assert_refused("invalid_credential_request", world.oid.credential, f"Bearer {token}", ["not", "an", "object"])
 
 
 def test_a_request_without_a_key_proof_is_refused(world: World) -> None:
     offer = world.offer()
-    refused("invalid_proof", world.credential, world.token(offer), None, offer.configuration_id)
+    assert_refused("invalid_proof", world.credential, world.token(offer), None, offer.configuration_id)
 
 
 def test_the_older_single_proof_form_is_accepted(world: World) -> None:
@@ -439,18 +439,18 @@ def test_a_key_proof_with_a_wrong_missing_or_reused_nonce_is_invalid_nonce(world
     offer = world.offer()
     token = world.token(offer)
     cid = offer.configuration_id
-    refused("invalid_nonce", world.credential, token, world.proof(nonce="made-up"), cid)
-    refused("invalid_nonce", world.credential, token, world.proof(nonce=None), cid)
+    assert_refused("invalid_nonce", world.credential, token, world.proof(nonce="made-up"), cid)
+    assert_refused("invalid_nonce", world.credential, token, world.proof(nonce=None), cid)
     nonce = world.nonce()
     world.clock.now += 301
     late = world.offer()
-    refused("invalid_nonce", world.credential, world.token(late), world.proof(nonce=nonce),
+    assert_refused("invalid_nonce", world.credential, world.token(late), world.proof(nonce=nonce),
             late.configuration_id)  # expired
     offer2 = world.offer()
     nonce = world.nonce()
     world.credential(world.token(offer2), world.proof(nonce=nonce), offer2.configuration_id)
     offer3 = world.offer()
-    refused("invalid_nonce", world.credential, world.token(offer3), world.proof(nonce=nonce),
+    assert_refused("invalid_nonce", world.credential, world.token(offer3), world.proof(nonce=nonce),
             offer3.configuration_id)  # used once already
 
 
@@ -459,7 +459,7 @@ def test_a_key_proof_for_another_audience_is_invalid(world: World) -> None:
     token = world.token(offer)
     for aud in ("https://evil.example", URL + "/", [URL, "https://evil.example"], None):
         proof = world.proof(audience=aud)  # type: ignore[arg-type]
-        assert "not for this issuer" in refused("invalid_proof", world.credential, token, proof,
+        assert "not for this issuer" in assert_refused("invalid_proof", world.credential, token, proof,
                                                  offer.configuration_id).message
 
 
@@ -487,7 +487,7 @@ def test_key_proof_headers_are_checked_before_the_signature(world: World, header
     full = {"typ": PROOF_TYP, "kid": key_did_url(world.holder.public_key), **header}
     full = {k: v for k, v in full.items() if v is not None}
     proof = _forged(full, {"aud": URL, "iat": NOW, "nonce": world.nonce()}, world.holder)
-    assert needle in refused("invalid_proof", check_key_proof, proof, audience=URL, now=NOW).message
+    assert needle in assert_refused("invalid_proof", check_key_proof, proof, audience=URL, now=NOW).message
 
 
 def test_a_p256_key_proof_needs_es256(world: World) -> None:
@@ -497,7 +497,7 @@ def test_a_p256_key_proof_needs_es256(world: World) -> None:
     head = json.loads(b64u_decode(proof.split(".")[0]))
     head["alg"] = "EdDSA"
     forged = _forged(head, {"aud": URL, "iat": NOW, "nonce": "n"}, key)
-    assert "does not fit" in refused("invalid_proof", check_key_proof, forged, audience=URL, now=NOW).message
+    assert "does not fit" in assert_refused("invalid_proof", check_key_proof, forged, audience=URL, now=NOW).message
 
 
 @pytest.mark.parametrize(("kid_or_jwk", "needle"), [
@@ -513,24 +513,24 @@ def test_a_p256_key_proof_needs_es256(world: World) -> None:
 def test_key_proof_keys_must_be_a_did_key_or_a_public_jwk(world: World, kid_or_jwk: dict[str, Any],
                                                           needle: str) -> None:
     proof = _forged({"typ": PROOF_TYP, "alg": "EdDSA", **kid_or_jwk}, {"aud": URL, "iat": NOW}, world.holder)
-    assert needle in refused("invalid_proof", check_key_proof, proof, audience=URL, now=NOW).message
+    assert needle in assert_refused("invalid_proof", check_key_proof, proof, audience=URL, now=NOW).message
 
 
 def test_a_private_jwk_or_both_kid_and_jwk_are_refused(world: World) -> None:
     priv = world.holder.private_jwk()
     proof = _forged({"typ": PROOF_TYP, "alg": "EdDSA", "jwk": priv}, {"aud": URL, "iat": NOW}, world.holder)
-    assert "public key" in refused("invalid_proof", check_key_proof, proof, audience=URL, now=NOW).message
+    assert "public key" in assert_refused("invalid_proof", check_key_proof, proof, audience=URL, now=NOW).message
     both = {"typ": PROOF_TYP, "alg": "EdDSA", "jwk": world.holder.public_key.jwk(),
             "kid": key_did_url(world.holder.public_key)}
     proof = _forged(both, {"aud": URL, "iat": NOW}, world.holder)
-    assert "exactly one" in refused("invalid_proof", check_key_proof, proof, audience=URL, now=NOW).message
+    assert "exactly one" in assert_refused("invalid_proof", check_key_proof, proof, audience=URL, now=NOW).message
 
 
 def test_a_kid_naming_another_keys_fragment_is_refused(world: World) -> None:
     other = KeyPair.generate("ed25519")
     kid = f"{key_did(world.holder.public_key)}#{other.public_multikey}"
     proof = _forged({"typ": PROOF_TYP, "alg": "EdDSA", "kid": kid}, {"aud": URL, "iat": NOW}, world.holder)
-    refused("invalid_proof", check_key_proof, proof, audience=URL, now=NOW)
+    assert_refused("invalid_proof", check_key_proof, proof, audience=URL, now=NOW)
 
 
 def test_a_key_proof_signed_by_another_key_or_tampered_is_refused(world: World) -> None:
@@ -539,11 +539,13 @@ def test_a_key_proof_signed_by_another_key_or_tampered_is_refused(world: World) 
     payload = {"aud": URL, "iat": NOW, "nonce": "n"}
     for proof in (_forged(header, payload, other), _forged(header, payload, signature=b"\0" * 64),
                   _forged(header, payload, signature=b"")):
-        assert "does not verify" in refused("invalid_proof", check_key_proof, proof, audience=URL, now=NOW).message
+        refusal = assert_refused("invalid_proof", check_key_proof, proof, audience=URL, now=NOW)
+        assert "does not verify" in refusal.message
     good = _forged(header, payload, world.holder)
     head, _, sig = good.split(".")
     tampered = f"{head}.{b64u(json.dumps({**payload, 'aud': URL + '/x'}).encode())}.{sig}"
-    assert "does not verify" in refused("invalid_proof", check_key_proof, tampered, audience=URL, now=NOW).message
+    refusal = assert_refused("invalid_proof", check_key_proof, tampered, audience=URL, now=NOW)
+    assert "does not verify" in refusal.message
 
 
 @pytest.mark.parametrize("iat", [NOW - 301, NOW + 61, None, "1900000000", True, NOW - 10**6])
@@ -553,13 +555,13 @@ def test_a_key_proof_must_be_recent(world: World, iat: Any) -> None:
         payload["iat"] = iat
     proof = _forged({"typ": PROOF_TYP, "alg": "EdDSA", "kid": key_did_url(world.holder.public_key)}, payload,
                     world.holder)
-    refused("invalid_proof", check_key_proof, proof, audience=URL, now=NOW)
+    assert_refused("invalid_proof", check_key_proof, proof, audience=URL, now=NOW)
 
 
 @pytest.mark.parametrize("token", ["", "a.b", "a.b.c.d", "!!.!!.!!", 7, None, "x" * 9000,
                                    b64u(b"[1]") + ".e30.", b64u(b"{}") + "." + b64u(b"[]") + "."])
 def test_garbage_key_proofs_are_invalid_proof(token: Any) -> None:
-    refused("invalid_proof", check_key_proof, token, audience=URL, now=NOW)
+    assert_refused("invalid_proof", check_key_proof, token, audience=URL, now=NOW)
 
 
 # --------------------------------------------------------------------------------------------
@@ -597,7 +599,7 @@ def test_declining_an_offer_redeems_nothing(world: World) -> None:
 def test_an_offer_needing_a_transaction_code_stops_before_redeeming(world: World) -> None:
     offer = world.offer(tx_code=True)
     http = DirectHttp(world.oid)
-    refused("invalid_request", receive, world.wallet, offer.uri, world.holder, http=http)
+    assert_refused("invalid_request", receive, world.wallet, offer.uri, world.holder, http=http)
     assert "/oid4vci/token" not in http.calls and world.issuer.registry.offer(offer.id).state == "offered"
 
 
@@ -652,7 +654,7 @@ def test_the_wallet_refuses_metadata_naming_another_issuer(world: World) -> None
                 body = {**body, "credential_issuer": "https://evil.example"}
             return status, body
 
-    refused("invalid_request", receive, world.wallet, offer.uri, world.holder, http=Lying(world.oid))
+    assert_refused("invalid_request", receive, world.wallet, offer.uri, world.holder, http=Lying(world.oid))
 
 
 def test_the_wallet_speaks_only_https_and_http_to_this_machine_only_when_unsafe() -> None:
@@ -660,11 +662,11 @@ def test_the_wallet_speaks_only_https_and_http_to_this_machine_only_when_unsafe(
 
     _check_url("https://a.example/x", what="test")
     for url in ("http://127.0.0.1:8000/x", "http://localhost/x", "http://[::1]:1/x"):
-        refused("invalid_request", _check_url, url, what="test")
+        assert_refused("invalid_request", _check_url, url, what="test")
         _check_url(url, what="test", unsafe_allow_http_loopback=True)
     for url in ("http://a.example/x", "http://10.0.0.1/x", "file:///etc/passwd", "ftp://a.example/", "https:///x"):
-        refused("invalid_request", _check_url, url, what="test")
-        refused("invalid_request", _check_url, url, what="test", unsafe_allow_http_loopback=True)
+        assert_refused("invalid_request", _check_url, url, what="test")
+        assert_refused("invalid_request", _check_url, url, what="test", unsafe_allow_http_loopback=True)
 
 
 def test_a_wallet_with_a_p384_key_cannot_make_key_proofs(tmp_path: Path, world: World) -> None:
@@ -722,7 +724,7 @@ def test_offer_prints_the_uri_first_then_a_qr_code_and_the_tx_code_on_stderr(iss
     with Issuer.open(issuer_dir) as issuer:
         oid = Oid4vciIssuer.for_issuer(issuer, "https://creds.roc-techniek.example")
         code = offer["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"]
-        refused("invalid_request", oid.token, {"grant_type": PRE_AUTHORIZED_GRANT, "pre-authorized_code": code})
+        assert_refused("invalid_request", oid.token, {"grant_type": PRE_AUTHORIZED_GRANT, "pre-authorized_code": code})
         assert oid.token({"grant_type": PRE_AUTHORIZED_GRANT, "pre-authorized_code": code, "tx_code": tx})
 
 

@@ -59,7 +59,7 @@ def cli(*args: str | Path, check: bool = True) -> subprocess.CompletedProcess[st
     return proc
 
 
-def one_line_error(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
+def assert_oneline(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
     assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
     errors = [line for line in proc.stderr.splitlines() if line.startswith("skillcred: error:")]
     assert len(errors) == 1, proc.stderr
@@ -227,9 +227,9 @@ def test_skillcred_wallet_receives_from_the_peer_issuer(wallet: tuple[Path, str]
 def test_skillcred_wallet_receive_with_a_wrong_tx_code_stores_nothing(wallet: tuple[Path, str]) -> None:
     folder, _ = wallet
     with peer_issuer("jwt_vc_json", "4321") as (started, _proc):
-        one_line_error(cli("wallet", "receive", "--wallet", folder, LOOPBACK, started["offer"], "--tx-code", "9999",
+        assert_oneline(cli("wallet", "receive", "--wallet", folder, LOOPBACK, started["offer"], "--tx-code", "9999",
                            "--yes", check=False), "invalid_grant")
-        one_line_error(cli("wallet", "receive", "--wallet", folder, LOOPBACK, started["offer"], "--yes", check=False),
+        assert_oneline(cli("wallet", "receive", "--wallet", folder, LOOPBACK, started["offer"], "--yes", check=False),
                        "transaction code", "--tx-code")
     assert json.loads(cli("wallet", "list", "--wallet", folder, "--json").stdout) == []
 
@@ -253,7 +253,7 @@ def test_a_replayed_offer_is_refused(world: World, wallet: tuple[Path, str]) -> 
     folder, _ = wallet
     uri, _ = world.offer()
     first = cli("wallet", "receive", "--wallet", folder, LOOPBACK, uri, "--yes")
-    one_line_error(cli("wallet", "receive", "--wallet", folder, LOOPBACK, uri, "--yes", check=False),
+    assert_oneline(cli("wallet", "receive", "--wallet", folder, LOOPBACK, uri, "--yes", check=False),
                    "invalid_grant", "already been redeemed")
     assert len(json.loads(cli("wallet", "list", "--wallet", folder, "--json").stdout)) == 1
     assert first.stdout.splitlines()[0].startswith("urn:uuid:")
@@ -262,7 +262,7 @@ def test_a_replayed_offer_is_refused(world: World, wallet: tuple[Path, str]) -> 
 def test_receive_without_a_terminal_needs_yes_and_takes_nothing(world: World, wallet: tuple[Path, str]) -> None:
     folder, _ = wallet
     uri, _ = world.offer()
-    one_line_error(cli("wallet", "receive", "--wallet", folder, LOOPBACK, uri, check=False), "--yes")
+    assert_oneline(cli("wallet", "receive", "--wallet", folder, LOOPBACK, uri, check=False), "--yes")
     assert _token(world, _code(uri)).status == 200  # the offer was not redeemed
 
 

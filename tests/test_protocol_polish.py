@@ -402,7 +402,7 @@ def run(env: dict[str, str], *args: str | Path, stdin: bytes | None = None) -> s
     return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(), proc.stderr.decode())
 
 
-def one_line_error(proc: subprocess.CompletedProcess[str], *needles: str, warned: bool = False) -> None:
+def assert_oneline(proc: subprocess.CompletedProcess[str], *needles: str, warned: bool = False) -> None:
     assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
     lines = proc.stderr.strip().splitlines()
     if warned:
@@ -430,7 +430,7 @@ def _offers_in(folder: Path) -> int:
 
 def test_cli_offer_to_loopback_http_needs_the_switch_and_warns(env: dict[str, str], roc: Path) -> None:
     base = ["offer", "--issuer", roc, "--achievement", MIG, "--subject-name", "Jan", "--level", "3"]
-    one_line_error(run(env, *base, "--public-url", "http://127.0.0.1:8000"), LOOPBACK)
+    assert_oneline(run(env, *base, "--public-url", "http://127.0.0.1:8000"), LOOPBACK)
     assert _offers_in(roc) == 0
     proc = run(env, *base, "--public-url", "http://127.0.0.1:8000", LOOPBACK)
     assert proc.returncode == 0, proc.stderr
@@ -445,8 +445,8 @@ def test_cli_offer_to_plain_http_elsewhere_is_refused_even_with_the_switch(env: 
                                                                             url: str) -> None:
     base = ["offer", "--issuer", roc, "--achievement", MIG, "--subject-name", "Jan", "--level", "3",
             "--public-url", url]
-    one_line_error(run(env, *base), "plain http")
-    one_line_error(run(env, *base, LOOPBACK), "plain http", warned=True)
+    assert_oneline(run(env, *base), "plain http")
+    assert_oneline(run(env, *base, LOOPBACK), "plain http", warned=True)
     assert _offers_in(roc) == 0
 
 
@@ -456,7 +456,7 @@ def test_cli_wallet_receive_of_a_loopback_http_offer_needs_the_switch(tmp_path: 
               "--public-url", "http://127.0.0.1:1", LOOPBACK).stdout.splitlines()[0]
     wallet = tmp_path / "w"
     assert run(env, "wallet", "init", "--wallet", wallet).returncode == 0
-    one_line_error(run(env, "wallet", "receive", "--wallet", wallet, uri, "--yes"), "plain http", LOOPBACK)
+    assert_oneline(run(env, "wallet", "receive", "--wallet", wallet, uri, "--yes"), "plain http", LOOPBACK)
     assert json.loads(run(env, "wallet", "list", "--wallet", wallet, "--json").stdout) == []
 
 
@@ -466,8 +466,8 @@ def test_cli_wallet_receive_never_talks_plain_http_elsewhere(tmp_path: Path, env
     forged = offer_uri({**real.document, "credential_issuer": "http://issuer.example"})
     wallet = tmp_path / "w"
     assert run(env, "wallet", "init", "--wallet", wallet).returncode == 0
-    one_line_error(run(env, "wallet", "receive", "--wallet", wallet, forged, "--yes"), "plain http")
-    one_line_error(run(env, "wallet", "receive", "--wallet", wallet, forged, "--yes", LOOPBACK), "plain http",
+    assert_oneline(run(env, "wallet", "receive", "--wallet", wallet, forged, "--yes"), "plain http")
+    assert_oneline(run(env, "wallet", "receive", "--wallet", wallet, forged, "--yes", LOOPBACK), "plain http",
                    warned=True)
 
 
@@ -478,7 +478,7 @@ def test_cli_wallet_receive_never_talks_plain_http_elsewhere(tmp_path: Path, env
 def test_cli_present_oid4vp_to_loopback_http_needs_the_switch(tmp_path: Path, env: dict[str, str], uri: str) -> None:
     wallet = tmp_path / "w"
     assert run(env, "wallet", "init", "--wallet", wallet).returncode == 0
-    one_line_error(run(env, "present", "--wallet", wallet, "--oid4vp", uri, "--yes"), "request_uri", LOOPBACK)
+    assert_oneline(run(env, "present", "--wallet", wallet, "--oid4vp", uri, "--yes"), "request_uri", LOOPBACK)
 
 
 def test_cli_present_oid4vp_never_fetches_plain_http_elsewhere(tmp_path: Path, env: dict[str, str]) -> None:
@@ -486,24 +486,24 @@ def test_cli_present_oid4vp_never_fetches_plain_http_elsewhere(tmp_path: Path, e
     assert run(env, "wallet", "init", "--wallet", wallet).returncode == 0
     uri = ("openid4vp://?client_id=decentralized_identifier%3Adid%3Akey%3Az6Mk"
            "&request_uri=http%3A%2F%2Fwerk.example%2Fr")
-    one_line_error(run(env, "present", "--wallet", wallet, "--oid4vp", uri, "--yes"), "plain http")
-    one_line_error(run(env, "present", "--wallet", wallet, "--oid4vp", uri, "--yes", LOOPBACK), "plain http",
+    assert_oneline(run(env, "present", "--wallet", wallet, "--oid4vp", uri, "--yes"), "plain http")
+    assert_oneline(run(env, "present", "--wallet", wallet, "--oid4vp", uri, "--yes", LOOPBACK), "plain http",
                    warned=True)
 
 
 def test_cli_the_switch_belongs_to_oid4vp_only(tmp_path: Path, env: dict[str, str]) -> None:
     wallet = tmp_path / "w"
     assert run(env, "wallet", "init", "--wallet", wallet).returncode == 0
-    one_line_error(run(env, "present", "--wallet", wallet, "--all", "--challenge", "c", "--domain", "d", LOOPBACK),
+    assert_oneline(run(env, "present", "--wallet", wallet, "--all", "--challenge", "c", "--domain", "d", LOOPBACK),
                    "apply to --oid4vp")
 
 
 def test_cli_request_new_verifier_url_rules(tmp_path: Path, env: dict[str, str]) -> None:
     base = ["request", "new", "--profile", PROFILE, "--no-qr", "--verifier", tmp_path / "v"]
-    one_line_error(run(env, *base, "--verifier-url", "http://127.0.0.1:8000"), LOOPBACK)
+    assert_oneline(run(env, *base, "--verifier-url", "http://127.0.0.1:8000"), LOOPBACK)
     for url in ("http://werk.example", "http://10.0.0.1:8000"):
-        one_line_error(run(env, *base, "--verifier-url", url), "plain http")
-        one_line_error(run(env, *base, "--verifier-url", url, LOOPBACK), "plain http")
+        assert_oneline(run(env, *base, "--verifier-url", url), "plain http")
+        assert_oneline(run(env, *base, "--verifier-url", url, LOOPBACK), "plain http")
     assert not (tmp_path / "v").exists()  # nothing half-made
     proc = run(env, *base, "--verifier-url", "http://127.0.0.1:8000", LOOPBACK)
     assert proc.returncode == 0, proc.stderr
@@ -522,7 +522,7 @@ def test_cli_serve_refuses_a_plain_http_public_url_elsewhere(tmp_path: Path, env
     os.chmod(token, 0o600)
     proc = run(env, "serve", "--issuer", roc, "--trust", trust, "--token-file", token, "--public-url", url,
                "--port", "1")
-    one_line_error(proc, "--public-url", "plain http")
+    assert_oneline(proc, "--public-url", "plain http")
 
 
 # -- verify reads a baked badge ------------------------------------------------------------------------
@@ -593,11 +593,11 @@ def test_verify_of_an_unusable_badge_is_one_line(tmp_path: Path, env: dict[str, 
                                                  content: bytes, needle: str) -> None:
     path = tmp_path / "bad-badge"
     path.write_bytes(content)
-    one_line_error(run(env, *_verify_args(baked), path), str(path), needle)
+    assert_oneline(run(env, *_verify_args(baked), path), str(path), needle)
 
 
 def test_verify_keeps_the_json_size_limit_for_files_that_are_not_images(tmp_path: Path, env: dict[str, str],
                                                                         baked: dict[str, Path]) -> None:
     big = tmp_path / "big.json"
     big.write_bytes(b'{"a": "' + b"x" * (9 * 1024 * 1024) + b'"}')
-    one_line_error(run(env, *_verify_args(baked), big), "byte limit")
+    assert_oneline(run(env, *_verify_args(baked), big), "byte limit")
