@@ -38,17 +38,20 @@ browser:
 		echo "note: chromium or poppler-utils not installed and cannot install them here (needs root and apt-get); the passport browser and print tests will be skipped"; \
 	fi
 
-# Interop peers (other implementations, pinned by each folder's package-lock.json): every
-# tests/interop/NAME/ with a lock file gets `npm ci` when the lock file changed. The interop tests
-# skip with the reason only when Node.js itself is missing; with Node present and the peers not
-# installed they fail.
+# Interop peers (other implementations, pinned by each folder's package-lock.json): for every
+# tests/interop/NAME/ with a lock file, `npm ci` installs the packages into .interop/NAME/ (outside
+# tests/, so third-party code never sits among our tests) when the lock file changed; the tests
+# copy NAME's scripts beside them (tests/interop_support.py). The interop tests skip with the
+# reason only when Node.js itself is missing; with Node present and the peers not installed they fail.
 interop:
 	@if command -v npm >/dev/null 2>&1; then \
 		for d in tests/interop/*/; do \
 			[ -f "$$d/package-lock.json" ] || continue; \
-			if [ ! -f "$$d/node_modules/.package-lock.json" ] || [ "$$d/package-lock.json" -nt "$$d/node_modules/.package-lock.json" ]; then \
-				echo "installing interop peers in $$d"; \
-				(cd "$$d" && npm ci --no-audit --no-fund --loglevel=error) || exit 1; \
+			t=".interop/$$(basename "$$d")"; \
+			if [ ! -f "$$t/node_modules/.package-lock.json" ] || ! cmp -s "$$d/package-lock.json" "$$t/package-lock.json"; then \
+				echo "installing interop peers of $$d in $$t"; \
+				mkdir -p "$$t" && cp "$$d/package.json" "$$d/package-lock.json" "$$t/" && \
+				(cd "$$t" && npm ci --no-audit --no-fund --loglevel=error) || exit 1; \
 			fi; \
 		done; \
 	else \

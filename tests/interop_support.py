@@ -1,7 +1,9 @@
 """Run a Node.js interop peer from ``tests/interop/NAME/`` (other implementations of a standard).
 
 ``make test`` installs each folder's pinned packages (``npm ci`` from its lock file, see the
-Makefile's ``interop`` target). A test skips only when Node.js itself is missing; with Node present
+Makefile's ``interop`` target) into ``.interop/NAME/`` at the top of the repository, outside
+``tests/``; the folder's own scripts are copied beside them before each use, so what runs is
+always what is committed. A test skips only when Node.js itself is missing; with Node present
 and the folder's packages not installed, the test fails: a missing peer must not look like a pass.
 """
 
@@ -16,6 +18,7 @@ from typing import Any
 import pytest
 
 INTEROP = Path(__file__).parent / "interop"
+INSTALLED = Path(__file__).parent.parent / ".interop"
 
 
 def node_or_skip() -> str:
@@ -29,9 +32,14 @@ def node_or_skip() -> str:
 def peer_dir(name: str) -> Path:
     """The folder of peer ``name`` with its packages installed, or fail saying how to install them."""
     node_or_skip()
-    folder = INTEROP / name
-    if not (folder / "node_modules").is_dir():
-        pytest.fail(f"interop peer {name!r} not installed: run `make interop` (npm ci in {folder})")
+    source, folder = INTEROP / name, INSTALLED / name
+    lock = folder / "package-lock.json"
+    if not (folder / "node_modules").is_dir() or not lock.is_file() \
+            or lock.read_bytes() != (source / "package-lock.json").read_bytes():
+        pytest.fail(f"interop peer {name!r} not installed as pinned: run `make interop` (npm ci in {folder})")
+    for script in source.iterdir():
+        if script.is_file() and script.name not in ("package.json", "package-lock.json"):
+            shutil.copyfile(script, folder / script.name)
     return folder
 
 

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-# The XML stack (defusedxml, xml.sax, and through it urllib.request and http.client) loads only
+# The XML stack (defusedxml, xml.sax and, through it, the stdlib URL and HTTP clients) loads only
 # when an SVG is read or written: `skillcred verify` asks this module whether a file is a baked
 # badge, and a PNG or a JSON file must not pay for the XML parsers.
 if TYPE_CHECKING:
