@@ -346,6 +346,10 @@ class _Postgres(_Db):
             raise PoolError(f"cannot connect to the pool database: {str(exc).splitlines()[0]}",
                             path=self.where) from None
         try:
+            # no JIT in this session: the pool's statements are short, and their cost estimates
+            # (a correlated subquery per changed candidate, many references per search) pass
+            # jit_above_cost, so LLVM compiled each for a second or two before running it
+            self.conn.execute("SET jit = off")
             with self.conn.transaction():
                 self.conn.execute("SELECT pg_advisory_xact_lock(23569, 20)")  # several instances may start
                 had_refsets = self.conn.execute("SELECT to_regclass('pool_refsets')").fetchone()
@@ -1045,6 +1049,12 @@ class Pool:
                 updates.sort(key=lambda u: (u[3], u[4]))  # the index's order: list, position
                 with self._db.transaction():
                     if self._db.postgres:
+                        # a few changed references in a big table: probe the indexes (nested
+                        # loops, partition by partition) -- the planner guesses an array's
+                        # length at 100 and, on a small pool, scans every partition and hashes
+                        # instead, which grows with the pool (the _restate statements too)
+                        for knob in ("enable_seqscan", "enable_hashjoin", "enable_mergejoin"):
+                            self._db.execute(f"SET LOCAL {knob} = off")
                         # one set-based statement by (list, position) instead of a round trip each
                         self._db.execute(
                             "UPDATE pool_status s SET is_set = v.now_set FROM unnest(CAST(? AS INTEGER[]), "
