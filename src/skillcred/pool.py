@@ -883,6 +883,15 @@ class Pool:
         with claims (only those in ``pool_q`` when ``restrict``), those meeting ``need``
         essentials, best first, the first ``limit``."""
         restrict_sql = " AND c.holder IN (SELECT holder FROM pool_q)" if restrict else ""
+        source = "rr CROSS JOIN pool_claims c WHERE c.ref_id = rr.ref_id AND "
+        if restrict and self._db.postgres:
+            # few holders, many claims per reference: read each holder's claims (the holder
+            # index, one partition each) and match them to the references by hash, instead
+            # of reading every reference's posting list and keeping the holders' rows
+            # (OFFSET 0 keeps the planner from flattening the per-holder subquery)
+            source = ("pool_q q CROSS JOIN LATERAL (SELECT * FROM pool_claims c WHERE c.holder = q.holder "
+                      "OFFSET 0) c JOIN rr ON rr.ref_id = c.ref_id WHERE ")
+            restrict_sql = ""
         rows_sql = ", ".join([_RR_ROW] * len(rr))
         rq_sql = ", ".join(["(CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS DOUBLE PRECISION))"] * len(rq))
         # ROUND over NUMERIC: both databases round the same way, so ties break by holder in both
@@ -890,7 +899,7 @@ class Pool:
         sql = (f"WITH rr(req, ref_id, fixed, use_fixed, need) AS (VALUES {rows_sql}), "
                f"rq(req, essential, weight) AS (VALUES {rq_sql}), "
                f"per AS (SELECT c.holder AS holder, rr.req AS req, MAX({_CREDIT}) AS credit "
-               f"FROM rr CROSS JOIN pool_claims c WHERE c.ref_id = rr.ref_id AND {live}{restrict_sql} "
+               f"FROM {source}{live}{restrict_sql} "
                "GROUP BY c.holder, rr.req) "
                "SELECT per.holder, SUM(per.credit * rq.essential) AS ess_sum, SUM(per.credit * rq.weight) AS w_sum, "
                "SUM(CASE WHEN rq.essential = 1 AND per.credit >= 1 THEN 1 ELSE 0 END) AS met_n "
@@ -902,6 +911,12 @@ class Pool:
         params: list[Any] = [x for row in rr for x in row]
         params += [x for r in rq for x in (r.index, r.essential, r.weight)]
         params += [*live_params, need, limit]
+        if restrict and self._db.postgres:
+            with self._db.transaction():
+                # the per-holder scan stays a nested loop (LATERAL); joining the requirement
+                # rows to the (holder, requirement) credits by hash, not 50 passes per row
+                self._db.execute("SET LOCAL enable_nestloop = off")
+                return [str(row[0]) for row in self._db.execute(sql, params)]
         return [str(row[0]) for row in self._db.execute(sql, params)]
 
     def _qualifying(self, rr: Sequence[_RR], rq: Sequence[_ReqRow], *, need: int, all_of: bool, live: str,
