@@ -162,12 +162,12 @@ def candidates(n: int, seed: int, occ: list[tuple[str, list[str], list[str]]], i
                               credentials=tuple(creds), region=REGIONS[int(rng.random() * len(REGIONS))])
 
 
-def load(pool: Pool, n: int, seed: int, occ: Any, inst: Institutes) -> dict[str, Any]:
+def load(pool: Pool, n: int, seed: int, occ: Any, inst: Institutes, now: datetime | None = None) -> dict[str, Any]:
     started = time.perf_counter()
     chunk: list[CandidateRecord] = []
     marks: list[tuple[int, float]] = []
     done = 0
-    for rec in candidates(n, seed, occ, inst, datetime.now(UTC)):
+    for rec in candidates(n, seed, occ, inst, now or datetime.now(UTC)):
         chunk.append(rec)
         if len(chunk) == CHUNK:
             done += pool._put(chunk, replace=False)
@@ -283,7 +283,8 @@ _PG_COPY = {
 }
 
 
-def bulk_load(pool: Pool, n: int, seed: int, occ: Any, inst: Institutes) -> dict[str, Any]:
+def bulk_load(pool: Pool, n: int, seed: int, occ: Any, inst: Institutes,
+              now: datetime | None = None) -> dict[str, Any]:
     """Load ``n`` synthetic candidates as stored rows: secondary indexes dropped, ``COPY``
     per table per chunk (PostgreSQL) or ``executemany`` in one transaction per chunk with the
     claims sorted by the clustering key (SQLite), the reference counts kept, the indexes
@@ -296,7 +297,7 @@ def bulk_load(pool: Pool, n: int, seed: int, occ: Any, inst: Institutes) -> dict
     for name in SECONDARY:
         db.execute(f"DROP INDEX IF EXISTS {name}")
     done = 0
-    for tables, refs in bulk_rows(n, seed, occ, inst, datetime.now(UTC)):
+    for tables, refs in bulk_rows(n, seed, occ, inst, now or datetime.now(UTC)):
         texts.update(refs)
         for row in tables["claims"]:
             counts[row[0]] = counts.get(row[0], 0) + 1

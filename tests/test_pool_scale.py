@@ -294,3 +294,71 @@ def test_sqlite_pool_made_before_the_issuer_column(tmp_path: Path, profile: JobP
         assert sorted(c["index"] for c in report.changed) == [0, 2]
         assert sorted((u["index"], u["code"]) for u in report.unknown) == [
             (1, "status_list_wrong_issuer"), (3, "status_list_wrong_issuer"), (5, "status_list_wrong_issuer")]
+
+
+# -- the benchmark's bulk loader --------------------------------------------------------------
+
+
+def _bench() -> Any:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import pool as bench  # benchmarks/pool.py
+
+    return bench
+
+
+def _contents(pool: Pool) -> dict[str, list[tuple[Any, ...]]]:
+    """Every stored row the pool's searches and refresh read (not the audit times)."""
+    out = {}
+    for table, cols in (("pool_candidates", "holder, region, consent_until, name, evidence"),
+                        ("pool_credentials", "holder, cred_key, credential_id, issuer, issuer_name, valid_from, "
+                                             "valid_until, state"),
+                        ("pool_claims", pool_module._CLAIM_COLUMNS),
+                        ("pool_status", "holder, cred_key, list_url, idx, purpose, size, is_set, issuer"),
+                        ("pool_refs", "id, ref, n"), ("pool_audit", "holder, action, operator")):
+        out[table] = sorted((tuple(r) for r in pool._db.execute(f"SELECT {cols} FROM {table}")), key=repr)
+    if pool._db.postgres:
+        out["pool_refsets"] = sorted((h, r, c, tuple(a)) for h, r, c, a in pool._db.execute(
+            "SELECT holder, region, consent_until, refs FROM pool_refsets"))
+    return out
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.loopback)])
+def test_bulk_loader_stores_what_the_record_path_stores(backend: str, tmp_path: Path,
+                                                        request: pytest.FixtureRequest) -> None:
+    """benchmarks/pool.py's bulk loader (rows generated directly, COPY / executemany, indexes
+    after) leaves the pool exactly as loading the same generated candidates through
+    ``Pool._put`` does: same rows in every table, same reference counts, same indexes."""
+    import random
+
+    bench = _bench()
+    occ = bench.occupations(random.Random(3))[:12]
+    pools = []
+    for way in ("record", "bulk"):
+        if backend == "sqlite":
+            pool = Pool.open(tmp_path / f"{way}.sqlite")
+        else:
+            pool = Pool.open(request.getfixturevalue("pg_cluster").new_database(), partitions=4)
+        inst = bench.Institutes(random.Random(3))
+        inst.dids = [f"did:example:institute-{i}" for i in range(4)]  # the same issuers both ways
+        monkey = pytest.MonkeyPatch()
+        monkey.setattr(bench, "CHUNK", 70)  # several chunks, the last one short
+        try:
+            (bench.load if way == "record" else bench.bulk_load)(pool, 333, 8, occ, inst, NOW)
+        finally:
+            monkey.undo()
+        pools.append((pool, inst))
+    (record, r_inst), (bulk, b_inst) = pools
+    with record, bulk:
+        want, got = _contents(record), _contents(bulk)
+        assert len(want["pool_candidates"]) == 333 and len(want["pool_claims"]) > 333
+        assert {r[-1] for r in want["pool_credentials"]} == {"ok", "revoked"}
+        assert got == want
+        assert (b_inst.next, b_inst.revoked) == (r_inst.next, r_inst.revoked)
+        if backend == "sqlite":
+            index_sql = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name"
+        else:
+            index_sql = ("SELECT indexname, indexdef FROM pg_indexes WHERE starts_with(tablename, 'pool_') "
+                         "ORDER BY indexname")
+        assert record._db.execute(index_sql) == bulk._db.execute(index_sql)
