@@ -8,8 +8,10 @@ in 0.4-1 per candidate) and each optional one with p=0.08 (at levels 1-5), in ba
 1-4 skills (each badge also claims its achievement id) from 4 institutes with revocation
 status lists; 2 % of credentials revoked,
 2 % expired, 1 % of candidates past their consent, 12 regions. Candidates are loaded in
-chunks (``Pool._put``, what ``add`` stores after verifying; ``COPY`` on PostgreSQL), so
-memory stays flat; the peak RSS is printed along the way.
+chunks, so memory stays flat (the peak RSS is printed along the way), by the bulk loader: the
+stored rows generated directly and streamed (``COPY`` on PostgreSQL, ``executemany`` in big
+transactions on SQLite), indexes built after -- it bypasses verification, synthetic data
+only; ``--record-load`` goes through ``Pool._put`` (what ``add`` stores after verifying).
 
 Then, for the most common occupation's profile (levels 3 on its first three essentials):
 
@@ -21,7 +23,7 @@ Then, for the most common occupation's profile (levels 3 on its first three esse
 * the database size, per million candidates.
 
     python benchmarks/pool.py --n 100000                     # SQLite (a temp file)
-    python benchmarks/pool.py --n 1000000 --postgres         # a throwaway PostgreSQL on loopback
+    python benchmarks/pool.py --n 1000000 --postgres --pg-log /tmp/pool-pg.log  # a throwaway PostgreSQL
     python benchmarks/pool.py --n 1000000 --postgres-url postgresql://...
 """
 

@@ -22,7 +22,10 @@ the log holds no candidate data; ``add``/``remove`` leave audit rows naming the 
 :meth:`Pool.remove` erases with everything else.
 
 Storage: SQLite (one file, the default) or PostgreSQL (``postgresql://...``, psycopg 3), where
-the per-candidate tables are hash-partitioned by holder (see docs/pool.md).
+the per-candidate tables are hash-partitioned by holder (see docs/pool.md). On PostgreSQL each
+candidate also has a reference set (``pool_refsets``: the ids of its live claims' references,
+GIN-indexed) from which an all-essentials search takes a superset of its candidates before
+the exact ranking; add, refresh and remove keep it in step.
 """
 
 from __future__ import annotations
