@@ -51,6 +51,8 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 import skillcred.pool as pool_module
 from skillcred._internal.batch import fork_map
 from skillcred._internal.fileio import dump_json, load_json_object
@@ -85,7 +87,10 @@ class Institutes:
     """Four institutes with real did:key keys: their revocation lists can be signed."""
 
     def __init__(self, rng: random.Random) -> None:
-        self.keys = [KeyPair.generate("ed25519") for _ in range(4)]
+        # keys drawn from the seeded generator: a --reuse run re-creates the same institutes
+        # (the stored status references name their DIDs); synthetic keys, benchmark only
+        self.keys = [KeyPair.from_cryptography(Ed25519PrivateKey.from_private_bytes(rng.randbytes(32)))
+                     for _ in range(4)]
         self.dids = [key_did(k.public_key) for k in self.keys]
         self.names = [f"Institute {i}" for i in range(4)]
         self.urls = [f"https://institute-{i}.example/status/revocation-1" for i in range(4)]
@@ -477,10 +482,24 @@ def run(target: str | Path, args: argparse.Namespace) -> dict[str, Any]:
     inst = Institutes(rng)
     out: dict[str, Any] = {"backend": "postgresql" if isinstance(target, str) else "sqlite", "n": args.n}
     with Pool.open(target, partitions=args.partitions) as pool:
-        loader = load if args.record_load else bulk_load
-        out["load"] = loader(pool, args.n, args.seed, occ, inst)
-        # PostgreSQL: VACUUM sets the visibility map, without which no scan is index-only
-        pool._db.execute("VACUUM ANALYZE" if isinstance(target, str) else "ANALYZE")
+        if args.reuse:
+            # an earlier --load-only run with the same --n and --seed filled this pool: the
+            # draws are repeated (not stored) so the searches and the refresh see the same world
+            held = pool.stats()["candidates"]
+            if held != args.n:
+                raise SystemExit(f"--reuse: the pool holds {held} candidates, not --n {args.n}")
+            for _ in bulk_rows(args.n, args.seed, occ, inst, datetime.now(UTC)):
+                pass  # only the institutes' allocation and revocation state is wanted
+            out["load"] = "reused"
+        else:
+            loader = load if args.record_load else bulk_load
+            out["load"] = loader(pool, args.n, args.seed, occ, inst)
+            # PostgreSQL: VACUUM sets the visibility map, without which no scan is index-only
+            pool._db.execute("VACUUM ANALYZE" if isinstance(target, str) else "ANALYZE")
+        if args.load_only:
+            out["claims"] = pool.stats()["claims"]
+            out["db_bytes"] = db_size(pool, target if isinstance(target, Path) else None)
+            return out
         size = db_size(pool, target if isinstance(target, Path) else None)
         out["db_bytes"] = size
         out["db_mb_per_million"] = round(size / 1e6 / (args.n / 1e6), 1)
@@ -516,7 +535,13 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--record-load", action="store_true",
                         help="load through Pool._put (the record path) instead of the bulk row loader")
+    parser.add_argument("--load-only", action="store_true",
+                        help="load the pool at --postgres-url and stop (searched later with --reuse)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="search the pool an earlier --load-only run (same --n, --seed) left at --postgres-url")
     args = parser.parse_args()
+    if (args.load_only or args.reuse) and not args.postgres_url:
+        parser.error("--load-only and --reuse need --postgres-url (a server that outlives the run)")
     machine = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                "python": platform.python_version(), "system": platform.platform()}
     with contextlib.suppress(OSError):
