@@ -38,7 +38,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
-from skillcred._internal.fileio import parse_json
+from skillcred._internal.fileio import MAX_SECRET_BYTES, parse_json, read_bounded
 from skillcred._internal.poolpage import STYLE, hits_body
 from skillcred._internal.textsafe import for_html
 from skillcred._internal.urlpolicy import is_loopback_host
@@ -102,6 +102,14 @@ class PoolWebConfig:
         return cls(**data)
 
 
+def _read_token(path: str) -> bytes:
+    """The operator token, read as the issuing endpoints read theirs (the same --token-file)."""
+    token = read_bounded(path, max_bytes=MAX_SECRET_BYTES, what="token file", error=InvalidArgument).strip()
+    if not token:
+        raise InvalidArgument(f"token file {path} is empty")
+    return token
+
+
 class _Refused(Exception):
     """A request the page answers with one line: ``status`` and the message."""
 
@@ -127,7 +135,6 @@ class _PoolWeb:
     def __init__(self, config: PoolWebConfig) -> None:
         from skillcred.match import load_catalog, load_framework
         from skillcred.pool import Pool
-        from skillcred.service.state import _read_token
 
         self.config = config
         self.token: bytes | None = None
