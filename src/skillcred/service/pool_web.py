@@ -37,6 +37,7 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from skillcred._internal.fileio import MAX_SECRET_BYTES, parse_json, read_bounded
 from skillcred._internal.poolpage import STYLE, hits_body
@@ -417,7 +418,7 @@ def pool_router(config: PoolWebConfig) -> APIRouter:
             raise _Refused(401, "sign in first: a valid operator token is required")
         q = _query(fields)
         try:
-            return q, web.search(q)
+            return q, await run_in_threadpool(web.search, q)  # a search is database work: off the event loop
         except StoreError as exc:
             log.error("pool: %s", exc.message)
             raise _Refused(503, f"the pool is unavailable: {exc.message}") from None
