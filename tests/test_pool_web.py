@@ -483,3 +483,20 @@ def test_search_page_in_headless_chromium(world: World, server: Server, token: t
     assert "training plan" in shown
     assert scripts == 0
     assert max_width == "960px"  # the style sheet ran: the CSP's hash matches it
+
+
+def test_pool_page_beside_a_verifier_folder(world: World, target: Path, token: tuple[Path, str]) -> None:
+    """``serve --pool --verifier DIR`` without an issuer: the OpenID4VP endpoints and the page."""
+    folder = world.root / "verifier"
+    proc = cli(world, "request", "new", "--profile", PROFILE, "--verifier-url", "http://127.0.0.1:9",
+               "--unsafe-allow-http-loopback", "--verifier", folder, "--no-qr", "--name", "UWV", "--purpose", "pool")
+    assert proc.returncode == 0, proc.stderr
+    s = start_pool(world, "--pool", target, "--token-file", token[0], "--verifier", folder, "--trust", world.trust)
+    try:
+        health = s.client().get("/health")
+        assert health.status == 200 and health.json["verifier"].startswith("did:")  # the verifier app's health
+        r = post_form(s, "/pool/search.json", {"min_essential": "1"}, PROFILE.read_bytes(), headers=bearer(token))
+        assert r.status == 200 and len(r.json) >= 1
+        assert post_form(s, "/pool/search.json", {}, PROFILE.read_bytes()).status == 401
+    finally:
+        s.stop()
