@@ -112,8 +112,10 @@ def serve(issuer_dirs: tuple[str, ...], issuer_suites: tuple[str, ...], verifier
                 fail("--unsafe-open-issuing needs an --issuer (nothing is issued here)")
             if verifier_dir and not trust_file:
                 fail("--verifier needs --trust FILE (the issuers its responses may come from)")
-            from skillcred.service.pool_web import PoolWebConfig
-
+            try:
+                from skillcred.service.pool_web import PoolWebConfig
+            except ImportError as exc:
+                fail(f"'skillcred serve' needs the serve extra: pip install 'skillcred[serve]' ({exc.name} is missing)")
             _serve_pool_only(PoolWebConfig(target=pool, token_file=token_file, unsafe_open_pool=unsafe_open_pool,
                                            frameworks=pool_frameworks, esco=not pool_no_esco, catalog=pool_catalog,
                                            max_body_bytes=max_body_bytes, verifier_dir=verifier_dir,
