@@ -125,6 +125,14 @@ class ServiceConfig:
     issuer_name: str | None = None
     #: further issuer configurations, each at ``/issuers/{name}/...`` (the primary is issuer_dir)
     issuers: tuple[IssuerSpec, ...] = ()
+    #: a talent pool (SQLite file or postgresql:// URL): serve its operator search page at /pool/
+    pool: str | None = None
+    #: the pool page open to anyone who can reach it (warns); default: the --token-file token
+    unsafe_open_pool: bool = False
+    #: the pool page's skill frameworks (over ESCO's hierarchy unless pool_esco is False) and catalog
+    pool_frameworks: tuple[str, ...] = ()
+    pool_esco: bool = True
+    pool_catalog: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -133,6 +141,7 @@ class ServiceConfig:
     def from_json(cls, text: str) -> ServiceConfig:
         data = json.loads(text)
         data["issuers"] = tuple(IssuerSpec(**s) for s in data.get("issuers", ()))
+        data["pool_frameworks"] = tuple(data.get("pool_frameworks", ()))
         return cls(**data)
 
     def hosted(self) -> list[IssuerSpec]:
