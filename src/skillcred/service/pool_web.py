@@ -39,12 +39,13 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from skillcred._internal.fileio import MAX_SECRET_BYTES, parse_json, read_bounded
+from skillcred._internal.fileio import parse_json
 from skillcred._internal.poolpage import STYLE, hits_body
 from skillcred._internal.textsafe import for_html
 from skillcred._internal.urlpolicy import is_loopback_host
 from skillcred.errors import InvalidArgument, SkillcredError, StoreError
 from skillcred.service.http import BodyLimitMiddleware, json_response, problem
+from skillcred.service.state import read_token
 
 __all__ = [
     "MAX_PROFILE_BYTES",
@@ -103,14 +104,6 @@ class PoolWebConfig:
         return cls(**data)
 
 
-def _read_token(path: str) -> bytes:
-    """The operator token, read as the issuing endpoints read theirs (the same --token-file)."""
-    token = read_bounded(path, max_bytes=MAX_SECRET_BYTES, what="token file", error=InvalidArgument).strip()
-    if not token:
-        raise InvalidArgument(f"token file {path} is empty")
-    return token
-
-
 class _Refused(Exception):
     """A request the page answers with one line: ``status`` and the message."""
 
@@ -143,7 +136,7 @@ class _PoolWeb:
             if not config.token_file:
                 raise InvalidArgument("the pool page needs a bearer token: --token-file FILE "
                                       "(or --unsafe-open-pool for tests)")
-            self.token = _read_token(config.token_file)
+            self.token = read_token(config.token_file)
         else:
             log.warning(_UNSAFE_OPEN)
         key = self.token or b""
