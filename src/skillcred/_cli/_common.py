@@ -107,7 +107,7 @@ def option_words(text: str, code: str | None, field: str | None) -> str:
 
 def cli_message(exc: SkillcredError) -> str:
     """``str(exc)`` as the command line shows it (:func:`option_words`)."""
-    return option_words(str(exc), exc.code, exc.field)
+    return option_words(str(exc), exc.code, getattr(exc, "field", None))
 
 
 def errors_to_exit(func: F) -> F:
