@@ -1,4 +1,4 @@
-"""The employer's gap analysis and ranking: ``match``, ``rank`` (and the worker's ``wallet gap``)."""
+"""The employer's gap analysis and ranking: ``match``, ``rank``."""
 
 from __future__ import annotations
 
