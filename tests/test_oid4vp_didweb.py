@@ -158,7 +158,7 @@ def test_an_unknown_did_web_is_refused_without_a_fetch(world: World, no_network:
     docs = [] if given == "nothing" else [web_did_document(OTHER, [key.public_key])]
     exc = _reason(verify_request_object, token, did_documents=docs)
     assert exc.reason == "client_id_unresolved"
-    assert DID in str(exc) and "never fetches" in str(exc) and "--verifier-did-document" in str(exc)
+    assert DID in str(exc) and "never fetches" in str(exc) and "(verifier_did_document)" in str(exc)
     assert no_network == []
 
 

@@ -471,13 +471,12 @@ def _prompting(monkeypatch: pytest.MonkeyPatch, interrupt: type[BaseException]) 
     """A terminal at stdin whose user presses Ctrl-C (KeyboardInterrupt) or Ctrl-D (EOFError)."""
     from click import termui
 
-    from skillcred._cli import _common, issuer_cmd
+    from skillcred._cli import _common
 
     def answer(_prompt: str) -> str:
         raise interrupt
 
-    for module in (_common, issuer_cmd):  # (issuer_cmd imported the function by name)
-        monkeypatch.setattr(module, "stdin_is_tty", lambda: True)
+    monkeypatch.setattr(_common, "stdin_is_tty", lambda: True)  # every command unlocks keys through _common
     monkeypatch.setattr(termui, "hidden_prompt_func", answer)
 
 

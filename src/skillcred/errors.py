@@ -66,11 +66,15 @@ class SkillcredError(Exception):
     code: ClassVar[str] = "skillcred_error"
     problem_type: ClassVar[str] = MALFORMED_VALUE_ERROR
 
-    def __init__(self, message: str, *, path: str | None = None) -> None:
+    def __init__(self, message: str, *, path: str | None = None, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         #: the file (or JSON path) the problem is about, when there is one
         self.path = path
+        #: the parameter (or configuration field) the problem is about, when there is one, as the
+        #: library spells it (``"name"``, ``"may_attest"``): a front end names it its own way
+        #: (the command line shows its option, e.g. ``--may-attest``) without parsing the message
+        self.field = field
 
     def __str__(self) -> str:
         if self.path:
@@ -106,9 +110,12 @@ class _Reasoned:
     reason: str
     reason_last = False
 
-    def __init__(self, reason: str, message: str, *, path: str | None = None) -> None:
+    def __init__(self, reason: str, message: str, *, path: str | None = None, field: str | None = None) -> None:
         text = f"{message} ({reason})" if self.reason_last else f"{reason}: {message}"
-        super().__init__(text, path=path)  # type: ignore[call-arg]
+        if field is None:  # not every base takes a field (VerificationFailed does not)
+            super().__init__(text, path=path)  # type: ignore[call-arg]
+        else:
+            super().__init__(text, path=path, field=field)  # type: ignore[call-arg]
         self.reason = reason
 
     def to_dict(self) -> dict[str, Any]:
@@ -340,8 +347,9 @@ class Oid4vciError(SkillcredError):
 
     code = "oid4vci_error"
 
-    def __init__(self, error: str, message: str, *, status: int = 400, path: str | None = None) -> None:
-        super().__init__(f"{error}: {message}", path=path)
+    def __init__(self, error: str, message: str, *, status: int = 400, path: str | None = None,
+                 field: str | None = None) -> None:
+        super().__init__(f"{error}: {message}", path=path, field=field)
         self.error = error
         self.description = message
         self.status = status

@@ -152,11 +152,11 @@ def init_issuer(
     if (root / PROFILE_FILE).exists():
         raise StoreError("an issuer already exists here; refusing to overwrite it", path=str(root))
     if not name.strip():
-        raise InvalidArgument("--name must not be empty: every credential names the institute")
+        raise InvalidArgument("name must not be empty: every credential names the institute", field="name")
     if key_type not in KEY_TYPES:
         raise InvalidArgument(f"key type must be one of {', '.join(KEY_TYPES)}")
     if not url.startswith("https://") and not url.startswith("http://"):
-        raise InvalidArgument(f"--url must be an http(s) URL, not {url!r}")
+        raise InvalidArgument(f"url must be an http(s) URL, not {url!r}", field="url")
     if list_size < DEFAULT_LIST_SIZE or list_size % 8:
         raise InvalidArgument(f"status lists must hold at least {DEFAULT_LIST_SIZE} entries")
     key = KeyPair.generate(key_type)
@@ -169,11 +169,11 @@ def init_issuer(
         did, vm = key_did(key.public_key), key_did_url(key.public_key)
     elif did_method == "web":
         if not url.startswith("https://"):
-            raise InvalidArgument("did:web needs an https:// --url (the domain that publishes did.json)")
+            raise InvalidArgument("did:web needs an https:// url (the domain that publishes did.json)", field="url")
         did = web_did(url)
         vm = f"{did}#{key.public_multikey}"
     else:
-        raise InvalidArgument("--did-method must be key or web")
+        raise InvalidArgument("did_method must be key or web", field="did_method")
     profile = IssuerProfile(
         name=name, url=url.rstrip("/"), did=did, did_method=did_method, verification_method=vm,
         key_type=key_type, suite=chosen_suite,
@@ -346,6 +346,14 @@ def check_evidence(evidence: EvidenceInput) -> None:
 class RowError:
     line: int
     message: str
+    #: the error's code and the parameter it is about, when known (see SkillcredError.field)
+    code: str | None = None
+    field: str | None = None
+
+
+def _code_and_field(exc: Exception) -> tuple[str | None, str | None]:
+    """A row's error code and field (:class:`RowError`), so a front end can word it as its own."""
+    return (exc.code, exc.field) if isinstance(exc, SkillcredError) else (None, None)
 
 
 @dataclass
@@ -478,16 +486,17 @@ class Issuer:
             try:
                 rd, lvl = ach.level(level)
             except ValueError as exc:
-                raise InvalidArgument(str(exc)) from exc
+                raise InvalidArgument(str(exc), field="level") from exc
             results = [Result(resultDescription=rd.id, achievedLevel=lvl.id)]
         elif definition.kind in ("skill", "on-the-job") and _rubric_levels(ach):
             # a graded achievement needs its level; a pass/fail one (a forklift licence, VCA)
             # has no rubric: the credential itself says "passed"
-            raise InvalidArgument(f"a {definition.kind} credential of {ach.name!r} needs --level "
-                                  f"(one of {', '.join(_rubric_levels(ach))})")
+            raise InvalidArgument(f"a {definition.kind} credential of {ach.name!r} needs a level "
+                                  f"(one of {', '.join(_rubric_levels(ach))})", field="level")
         source = Profile(name=evidence.assessor) if evidence.assessor else None
         if definition.kind == "on-the-job" and source is None:
-            raise InvalidArgument("an on-the-job attestation needs the assessor (--assessor)")
+            raise InvalidArgument("an on-the-job attestation needs the assessor (evidence.assessor)",
+                                  field="evidence.assessor")
         ev_list = None
         if not evidence.is_empty() and (evidence.narrative or evidence.workplace or evidence.hours):
             details = []
@@ -504,7 +513,8 @@ class Issuer:
                 genre="On-the-job learning" if definition.kind == "on-the-job" else None,
             )]
         elif definition.kind == "on-the-job":
-            raise InvalidArgument("an on-the-job attestation needs evidence (--evidence narrative)")
+            raise InvalidArgument("an on-the-job attestation needs evidence (evidence.narrative)",
+                                  field="evidence.narrative")
         subject_model = AchievementSubject(
             id=subject,
             achievement=ach,
@@ -762,7 +772,7 @@ class Issuer:
                                      else dump_json(record.document))
                 result._add(record if keep_documents else dataclasses.replace(record, document={}), new)
             except (SkillcredError, ValueError) as exc:
-                result.errors.append(RowError(line, str(exc)))
+                result.errors.append(RowError(line, str(exc), *_code_and_field(exc)))
             finally:
                 if progress:
                     progress(1)
@@ -812,7 +822,7 @@ class Issuer:
                 try:
                     planned: dict[str, Any] | RowError = self._batch_plan(line, row, roster, cache, default, seen)
                 except (SkillcredError, ValueError) as exc:
-                    planned = RowError(line, str(exc))
+                    planned = RowError(line, str(exc), *_code_and_field(exc))
                 key = planned["row_key"] if isinstance(planned, dict) else None
                 if len(chunk) >= batch.CHUNK_ROWS or (key is not None and key in keys):
                     yield chunk  # a row key appears once per registry transaction
@@ -923,7 +933,8 @@ class Issuer:
         ref = (row.get("achievement") or "").strip()
         if not ref:
             if default is None:
-                raise InvalidArgument("no achievement in this row and no --achievement given")
+                raise InvalidArgument("no achievement in this row and no default_achievement given",
+                                      field="default_achievement")
             return default
         path = Path(ref) if Path(ref).is_absolute() else roster.parent / ref
         if str(path) not in cache:

@@ -129,7 +129,7 @@ class Achievement(_Model):
                     return rd, lvl
         known = [lvl.level for rd in self.resultDescription or [] for lvl in rd.rubricCriterionLevel or []]
         if not known:
-            raise ValueError(f"achievement {self.name!r} defines no levels, so --level cannot be used")
+            raise ValueError(f"achievement {self.name!r} defines no levels, so a level cannot be given")
         raise ValueError(f"level {wanted!r} is not one of the achievement's levels ({', '.join(known)})")
 
 

@@ -500,7 +500,8 @@ def render_pdf(html: str, target: str | os.PathLike[str], *, browser: str | None
     exe = browser or find_chromium()
     if not exe:
         raise PdfRenderError("cannot print the PDF: no headless Chromium found (install chromium, or set "
-                             "SKILLCRED_CHROMIUM); or print the --html page from a browser", path=str(target))
+                             "SKILLCRED_CHROMIUM); or print the HTML page (to_html) from a browser", path=str(target),
+                             field="html")
     with tempfile.TemporaryDirectory(prefix="skillcred-pdf-") as tmp:
         page, pdf = Path(tmp) / "passport.html", Path(tmp) / "passport.pdf"
         page.write_text(html, encoding="utf-8")

@@ -1171,4 +1171,5 @@ def parse_min_essential(text: str | None) -> int | float | None:
             return float(t)
         return int(t)
     except ValueError:
-        raise InvalidArgument(f"--min-essential: {text!r} is not a count, a fraction or a percentage") from None
+        raise InvalidArgument(f"min_essential: {text!r} is not a count, a fraction or a percentage",
+                              field="min_essential") from None

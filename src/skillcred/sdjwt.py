@@ -32,11 +32,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from skillcred._internal import jws
+from skillcred._internal import jws, vcjose
+from skillcred._internal.jws import ALLOWED_ALGORITHMS
 from skillcred._internal.timeutil import utcnow
 from skillcred.did import DidResolver
 from skillcred.errors import InvalidArgument, SkillcredSecurityWarning, TokenInvalid, UnsupportedFeature
-from skillcred.jose import ALLOWED_ALGORITHMS, unwrap_nested, verify_nested
 from skillcred.keys import KeyPair, PublicKey
 
 __all__ = [
@@ -544,9 +544,10 @@ def verify_sd_jwt(
     nested: tuple[Any, ...] = ()
     unverified: tuple[str, ...] = ()
     if is_vp and verify_credentials:
-        nested, unverified = verify_nested(claims, resolver, when, skip_unsupported, check_times)
+        nested, unverified = vcjose.verify_nested(claims, resolver, when, skip_unsupported, check_times,
+                                                  verify_sd_jwt=verify_sd_jwt)
     elif is_vp:
-        unwrap_nested(claims)
+        vcjose.unwrap_nested(claims)
     return SdJwtResult(
         claims=claims,
         disclosed_pointers=tuple(sorted(d.pointer for d in disclosures.values())),

@@ -169,8 +169,8 @@ def envelope_for_presentation(
         return derive_proof(dict(secured.document), selective_pointers=list(disclose))
     if secured.format == "di":
         if disclose:
-            raise WalletError("--disclose applies to SD-JWT credentials; this one is Data Integrity "
-                              "(present it whole, or ask the issuer for an SD-JWT)")
+            raise WalletError("disclose applies to SD-JWT credentials; this one is Data Integrity "
+                              "(present it whole, or ask the issuer for an SD-JWT)", field="disclose")
         return secured.envelope()
     if secured.format == "sd-jwt":
         from skillcred.sdjwt import present_sd_jwt
@@ -179,7 +179,8 @@ def envelope_for_presentation(
         secured = replace(secured, token=present_sd_jwt(secured.token, disclose=list(disclose),
                                                         holder_key=holder_key, nonce=challenge, aud=domain))
     elif disclose:
-        raise WalletError(f"--disclose applies to SD-JWT credentials; a {secured.label} is presented whole")
+        raise WalletError(f"disclose applies to SD-JWT credentials; a {secured.label} is presented whole",
+                          field="disclose")
     return secured.envelope()
 
 

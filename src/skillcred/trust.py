@@ -78,8 +78,8 @@ def parse_may_attest(values: Sequence[str]) -> tuple[tuple[str, ...], tuple[str,
         if value.startswith(FRAMEWORK_PREFIX):
             fw = value[len(FRAMEWORK_PREFIX):].strip()
             if not fw:
-                raise InvalidArgument(f"--may-attest {raw!r}: 'framework:' needs a framework name or URL prefix "
-                                      "(e.g. framework:ESCO or framework:https://skills.example/)")
+                raise InvalidArgument(f"may_attest {raw!r}: 'framework:' needs a framework name or URL prefix "
+                                      "(e.g. framework:ESCO or framework:https://skills.example/)", field="may_attest")
             if fw not in frameworks:
                 frameworks.append(fw)
             continue
@@ -93,9 +93,9 @@ def parse_may_attest(values: Sequence[str]) -> tuple[tuple[str, ...], tuple[str,
         if not close and value.casefold().startswith(("framework", "frame")):
             close = [f"framework:{value.split(':', 1)[-1].strip() or 'NAME'}"]
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise InvalidArgument(f"--may-attest {raw!r} is not an Open Badges achievement type nor "
+        raise InvalidArgument(f"may_attest {raw!r} is not an Open Badges achievement type nor "
                               f"'framework:NAME_OR_URL'{hint} (known types: Diploma, Certification, Competency, "
-                              "License, ...; see docs/verifying.md)")
+                              "License, ...; see docs/verifying.md)", field="may_attest")
     return tuple(types), tuple(frameworks)
 
 
@@ -258,8 +258,8 @@ class TrustList:
                 raise InvalidArgument("a did:key needs no DID document (it is derived from the key)")
         elif did.startswith("did:web:"):
             if did_document is None:
-                raise InvalidArgument("a did:web issuer needs its DID document (--did-document FILE), "
-                                      "so that verification works offline")
+                raise InvalidArgument("a did:web issuer needs its DID document (did_document), "
+                                      "so that verification works offline", field="did_document")
         else:
             raise InvalidArgument(f"DID method of {did} is not supported (did:key, did:web)")
         if did_document is not None:
@@ -277,7 +277,7 @@ class TrustList:
             wider = " and would widen what it may attest" if _widens(held, types, frameworks) else ""
             raise InvalidArgument(
                 f"{did} is already trusted (as {held.name!r} for {held.describe_scope()}); this would replace "
-                f"the entry{wider}: pass --replace (replace=True) to do so, or 'trust remove' it first")
+                f"the entry{wider}: pass replace=True to do so, or 'trust remove' it first", field="replace")
         entry = TrustedIssuer(id=did, name=name, achievement_types=types, frameworks=frameworks,
                               did_document=did_document, added=format_datetime(utcnow()))
         self.issuers[did] = entry

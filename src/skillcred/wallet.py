@@ -490,7 +490,7 @@ class Wallet:
         if self.holder not in subjects and not force_foreign:
             raise WalletError(
                 f"credential is about {', '.join(sorted(subjects)) or 'nobody'}, not this wallet's holder "
-                f"{self.holder} (use --force-foreign to keep it anyway)", path=source)
+                f"{self.holder} (use force_foreign=True to keep it anyway)", path=source, field="force_foreign")
         if (self._cred_dir() / entry.file).exists():
             raise WalletError(f"already in the wallet: {cred_id} ({entry.achievement})", path=source)
         return entry
@@ -583,8 +583,8 @@ class Wallet:
         An existing ``target`` (an older backup, or any other file) is refused unless ``force``;
         a pipe or a device (``/dev/stdout``, to encrypt it on the way) is written through."""
         if not force and os.path.lexists(target) and not _is_stream(target):
-            raise WalletError("already exists; not overwritten (give another file, or --force / force=True "
-                              "to replace it)", path=str(target))
+            raise WalletError("already exists; not overwritten (give another file, or force=True to replace it)",
+                              path=str(target), field="force")
         listing = self.listing()
         holder_key_pem = read_bounded(self.root / KEY_FILE, max_bytes=MAX_SECRET_BYTES, what="holder key file",
                                       error=WalletError, follow_symlinks=False).decode("ascii", "replace")
@@ -716,9 +716,9 @@ class Wallet:
             out.entries.append(e)
             out.documents.append(doc)
         if not out.entries:
-            raise InvalidArgument("nothing selected: use --select ID/NAME/KIND, --kind KIND or --all"
+            raise InvalidArgument("nothing selected: give selectors (ID/NAME/KIND), kinds or all_credentials=True"
                                   + (f" ({len(out.skipped)} file(s) left out: {out.skipped[0].file}: "
-                                     f"{out.skipped[0].message})" if out.skipped else ""))
+                                     f"{out.skipped[0].message})" if out.skipped else ""), field="selectors")
         return out
 
     def _select_one(self, entries: list[WalletEntry], ref: str) -> list[WalletEntry]:
@@ -733,7 +733,7 @@ class Wallet:
             return of_kind
         folded = ref.strip().casefold()
         if not folded:
-            raise InvalidArgument("an empty --select matches nothing; give an id, a name or a kind")
+            raise InvalidArgument("an empty selector matches nothing; give an id, a name or a kind", field="selectors")
         named = [e for e in entries if e.achievement.casefold() == folded]
         candidates = named or [e for e in entries if ref in e.id or folded in e.achievement.casefold()]
         if len(candidates) == 1:
@@ -770,7 +770,8 @@ class Wallet:
             return c.format == "sd-jwt" or (c.format == "di" and is_sd_base(c.document))
 
         if disclose and not any(selective(c) for c in secured):
-            raise InvalidArgument("--disclose applies to SD-JWT and ecdsa-sd-2023 credentials, and none is selected")
+            raise InvalidArgument("disclose applies to SD-JWT and ecdsa-sd-2023 credentials, and none is selected",
+                                  field="disclose")
         if not challenge or not domain:
             raise InvalidArgument("a presentation needs the verifier's challenge and domain")
         if key_did(key.public_key) != self.holder:

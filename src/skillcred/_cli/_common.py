@@ -42,6 +42,7 @@ EXIT_NOT_VERIFIED = 1
 EXIT_USAGE = 2
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
@@ -60,6 +61,58 @@ def echo_json(text: str) -> None:
     click.echo(for_json(text))
 
 
+#: (error code, field) -> (the library's words for the parameter, the command line's): the library
+#: names its parameters (``name``, ``may_attest=``), this layer its options (``--name``,
+#: ``--may-attest``), so a message says what the user typed. The first phrase of an entry found in
+#: the message is replaced, once; a message without any of them is shown as it is.
+OPTION_WORDING: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
+    ("invalid_argument", "name"): (("name must not be empty", "--name must not be empty"),),
+    ("invalid_argument", "url"): (("url must be an http(s) URL", "--url must be an http(s) URL"),
+                                  ("https:// url (", "https:// --url (")),
+    ("invalid_argument", "did_method"): (("did_method must", "--did-method must"),),
+    ("invalid_argument", "level"): (("needs a level (", "needs --level ("),
+                                    ("so a level cannot be given", "so --level cannot be used")),
+    ("invalid_argument", "evidence.assessor"): (("(evidence.assessor)", "(--assessor)"),),
+    ("invalid_argument", "evidence.narrative"): (("(evidence.narrative)", "(--evidence narrative)"),),
+    ("invalid_argument", "default_achievement"): (("no default_achievement given", "no --achievement given"),),
+    ("invalid_argument", "min_essential"): (("min_essential: ", "--min-essential: "),),
+    ("invalid_argument", "selectors"): (
+        ("give selectors (ID/NAME/KIND), kinds or all_credentials=True",
+         "use --select ID/NAME/KIND, --kind KIND or --all"),
+        ("an empty selector matches", "an empty --select matches")),
+    ("invalid_argument", "disclose"): (("disclose applies", "--disclose applies"),),
+    ("invalid_argument", "may_attest"): (("may_attest ", "--may-attest "),),
+    ("invalid_argument", "did_document"): (("(did_document)", "(--did-document FILE)"),),
+    ("invalid_argument", "replace"): (("pass replace=True", "pass --replace (replace=True)"),),
+    ("invalid_argument", "token_file"): (
+        ("give either token_file or unsafe_open_issuing", "give either --token-file or --unsafe-open-issuing"),
+        ("(token_file), or unsafe_open_issuing", "(--token-file), or --unsafe-open-issuing"),
+        ("(token_file), or unsafe_open_pool", "(--token-file FILE), or --unsafe-open-pool")),
+    ("invalid_argument", "public_url"): (("public_url ", "--public-url "),),
+    ("wallet_error", "force_foreign"): (("use force_foreign=True", "use --force-foreign"),),
+    ("wallet_error", "force"): (("or force=True to replace", "or --force / force=True to replace"),),
+    ("wallet_error", "disclose"): (("disclose applies", "--disclose applies"),),
+    ("oid4vp_request_invalid", "verifier_did_document"): (
+        ("give it (verifier_did_document)", "pass --verifier-did-document FILE"),),
+    ("oid4vci_error", "tx_code"): (("separately (tx_code)", "separately (--tx-code)"),),
+    ("pdf_render_failed", "html"): (("print the HTML page (to_html) from", "print the --html page from"),),
+}
+
+
+def option_words(text: str, code: str | None, field: str | None) -> str:
+    """``text`` (a library message of error ``code`` about parameter ``field``) in the command
+    line's words: the parameter becomes its option (see :data:`OPTION_WORDING`)."""
+    for library, option in OPTION_WORDING.get((code or "", field or ""), ()):
+        if library in text:
+            return text.replace(library, option, 1)
+    return text
+
+
+def cli_message(exc: SkillcredError) -> str:
+    """``str(exc)`` as the command line shows it (:func:`option_words`)."""
+    return option_words(str(exc), exc.code, getattr(exc, "field", None))
+
+
 def errors_to_exit(func: F) -> F:
     """Turn library errors into a one-line message and exit 2 (never a traceback)."""
 
@@ -68,7 +121,7 @@ def errors_to_exit(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except SkillcredError as exc:
-            fail(str(exc))
+            fail(cli_message(exc))
         except KeyboardInterrupt:
             fail("interrupted", 130)
         except click.exceptions.Abort:
@@ -210,16 +263,24 @@ def load_key(path: str, passphrase_file: str | None, *, signing: bool = False,
             return read_key_file(path, passphrase, strict_permissions=signing,
                                  unsafe_allow_open_key_permissions=unsafe_allow_open_key_permissions)
 
+    return unlock(read, passphrase_file, f"Passphrase for {path}")
+
+
+def unlock(open_: Callable[[bytes | None], T], passphrase_file: str | None, prompt: str) -> T:
+    """``open_`` a key-protected thing (a key file, an issuer folder, a wallet) with the
+    passphrase of ``--passphrase-file``, else ``$SKILLCRED_PASSPHRASE``, else none; when that is
+    wrong and stdin is a terminal, ask once with ``prompt`` (a script never waits at a prompt).
+    One rule for every command, so none of them asks differently."""
     if passphrase_file:
-        return read(_read_passphrase_file(passphrase_file))
+        return open_(_read_passphrase_file(passphrase_file))
     env = os.environ.get("SKILLCRED_PASSPHRASE")
     try:
-        return read(env.encode("utf-8") if env else None)
+        return open_(env.encode("utf-8") if env else None)
     except WrongPassphrase:
         if env or not stdin_is_tty():
             raise
-    value = click.prompt(f"Passphrase for {path}", hide_input=True, default="", show_default=False)
-    return read(value.encode("utf-8") or None)
+    value = click.prompt(prompt, hide_input=True, default="", show_default=False)
+    return open_(value.encode("utf-8") or None)
 
 
 def read_document(path: str) -> dict[str, Any]:

@@ -2,36 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click
 
-from skillcred._cli._common import errors_to_exit, fail, read_stdin_bounded, write_document
-from skillcred._internal.fileio import MAX_JSON_BYTES, atomic_write, read_bounded
-from skillcred.badge import MAX_BADGE_BYTES, BadgeFormat, badge_format, bake, default_image, unbake
+from skillcred._cli._common import errors_to_exit, read_stdin_bounded, write_document
+from skillcred._cli._options import bake_to_file, read_credential_file
+from skillcred._internal.fileio import atomic_write, read_bounded
+from skillcred.badge import MAX_BADGE_BYTES, unbake
 from skillcred.errors import MalformedDocument
 from skillcred.secured import SecuredCredential
-from skillcred.wallet import read_credentials_input
-
-
-def format_for_output(out: str) -> BadgeFormat:
-    """The badge format an output path asks for: ``.svg`` is SVG, anything else PNG."""
-    return "svg" if Path(out).suffix.lower() == ".svg" else "png"
-
-
-def read_credential_file(path: str) -> list[tuple[str, dict[str, Any] | SecuredCredential]]:
-    """The credentials of a file or stdin (``-``): JSON, a token file, or a baked badge. A badge
-    image may be larger than a JSON file may (:data:`~skillcred.badge.MAX_BADGE_BYTES`); the
-    JSON bound holds for everything else."""
-    if path == "-":
-        data, source = read_stdin_bounded(MAX_BADGE_BYTES), "<stdin>"
-    else:
-        data, source = read_bounded(path, max_bytes=MAX_BADGE_BYTES), path
-    if len(data) > MAX_JSON_BYTES and badge_format(data) is None:
-        raise MalformedDocument(f"file is {len(data):,} bytes, larger than the {MAX_JSON_BYTES:,}-byte limit",
-                                path=source)
-    return read_credentials_input(data, source)
 
 
 def read_one_credential(path: str) -> dict[str, Any] | SecuredCredential:
@@ -41,21 +21,6 @@ def read_one_credential(path: str) -> dict[str, Any] | SecuredCredential:
     if len(items) != 1:
         raise MalformedDocument(f"holds {len(items)} credentials; a badge carries one", path=source)
     return items[0][1]
-
-
-def bake_to_file(credential: dict[str, Any] | SecuredCredential, image: str | None, out: str) -> None:
-    """Bake ``credential`` into ``image`` (or the achievement's image, or a generated one) and
-    write the badge to ``out`` atomically."""
-    fmt = format_for_output(out)
-    if image is None:
-        data, source = default_image(credential, fmt), "<generated image>"
-    else:
-        data, source = read_bounded(image, max_bytes=MAX_BADGE_BYTES, what="image"), image
-    baked = bake(data, credential, source=source)
-    made = "svg" if not baked.startswith(b"\x89PNG") else "png"
-    if made != fmt:
-        fail(f"{out}: the image is a {made.upper()}, so the badge is one too: name it *.{made}")
-    atomic_write(out, baked)
 
 
 @click.group()

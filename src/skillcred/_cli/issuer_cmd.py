@@ -14,47 +14,28 @@ import click
 
 from skillcred._cli._common import (
     UNSAFE_KEY_PERMISSIONS,
-    _read_passphrase_file,
     echo_json,
     errors_to_exit,
     fail,
+    option_words,
     passphrase_for_new_key,
     progress_bar,
     security_warnings_on_stderr,
-    stdin_is_tty,
+    unlock,
     warn,
     warn_unsafe_key_permissions,
     write_document,
 )
+from skillcred._cli._options import REGISTRY_OPTION
 from skillcred._internal.fileio import atomic_write
 from skillcred._internal.textsafe import for_terminal
 from skillcred._internal.timeutil import parse_datetime
-from skillcred.errors import MalformedDocument, SkillcredError, WrongPassphrase
+from skillcred.errors import MalformedDocument, SkillcredError
 from skillcred.issuer import EvidenceInput, Issuer, get_issued, init_issuer, iter_issued, load_achievement
 from skillcred.keys import KEY_TYPES
 from skillcred.proofs import SUPPORTED_CRYPTOSUITES
 from skillcred.registry import IssuedRecord
 from skillcred.secured import SecuredCredential
-
-
-def _check_registry(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """A ``--registry`` is a PostgreSQL URL or a SQLite file: another URL scheme is a mistake
-    (it would be looked for as a file), so it is named at once, before a key is opened."""
-    if value is None:
-        return None
-    if "://" in value and not value.startswith(("postgresql://", "postgres://", "sqlite:///")):
-        fail(f"--registry: give a postgresql://user@host/db URL or a SQLite file, not "
-             f"{for_terminal(value.split('://', 1)[0])}://...; nothing done")
-    return value
-
-
-#: ``--registry`` of the commands that issue, change status, publish, list or offer: the
-#: institute's service may record into PostgreSQL, and the command line must reach the same
-#: registry (the issuer folder still holds the key and the profile)
-REGISTRY_OPTION = click.option(
-    "--registry", "registry", callback=_check_registry, metavar="URL|FILE",
-    help="The registry, when not the issuer folder's registry.sqlite: postgresql://user@host/db (as given "
-         "to 'skillcred serve --registry'; put the password in PGPASSWORD or ~/.pgpass) or a SQLite file.")
 
 
 def open_issuer(folder: str, passphrase_file: str | None, *, registry: str | None = None,
@@ -70,16 +51,7 @@ def open_issuer(folder: str, passphrase_file: str | None, *, registry: str | Non
             return Issuer.open(folder, passphrase, registry=registry,
                                unsafe_allow_open_key_permissions=unsafe_allow_open_key_permissions)
 
-    if passphrase_file:
-        return open_(_read_passphrase_file(passphrase_file))
-    env = os.environ.get("SKILLCRED_PASSPHRASE")
-    try:
-        return open_(env.encode("utf-8") if env else None)
-    except WrongPassphrase:
-        if env or not stdin_is_tty():
-            raise
-    value = click.prompt("Passphrase for the issuer key", hide_input=True, default="", show_default=False)
-    return open_(value.encode("utf-8") or None)
+    return unlock(open_, passphrase_file, "Passphrase for the issuer key")
 
 
 def _date(value: str | None, name: str):  # type: ignore[no-untyped-def]
@@ -223,7 +195,8 @@ def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: s
         click.echo(f"issued {result.issued_count}, already issued {result.skipped_count}, "
                    f"failed {len(result.errors)} -> {target}")
         for err in result.errors:
-            click.echo(f"skillcred: error: {batch}:{err.line}: {for_terminal(err.message)}", err=True)
+            message = option_words(err.message, err.code, err.field)
+            click.echo(f"skillcred: error: {batch}:{err.line}: {for_terminal(message)}", err=True)
         sys.exit(2 if result.errors else 0)
     batch_only = [opt for opt, value in {"--out-dir": out_dir, "--roster-encoding": roster_encoding,
                                          "--jsonl": jsonl}.items() if value]
@@ -272,7 +245,7 @@ def issue(issuer_dir: str, achievement: str | None, subject: str | None, name: s
         fail(f"{out or '<stdout>'}: cannot write the credential ({problem}); it was issued and recorded as "
              f"{record.id}: write it again with '{export} -o FILE'")
     if bake_out:
-        from skillcred._cli.badge_cmd import bake_to_file
+        from skillcred._cli._options import bake_to_file
 
         try:
             bake_to_file(SecuredCredential.from_record(record.document), bake_image, bake_out)
@@ -296,7 +269,7 @@ def _registry_arg(registry: str | None) -> str:
 def _check_bake(bake_out: str, bake_image: str | None, fmt: str) -> None:
     """Refuse a --bake that would fail, before anything is issued (as for -o): a credential
     issued and recorded but never handed out would be issued twice on a re-run."""
-    from skillcred._cli.badge_cmd import format_for_output
+    from skillcred._cli._options import format_for_output
     from skillcred._internal.fileio import read_bounded
     from skillcred.badge import MAX_BADGE_BYTES, badge_format
 

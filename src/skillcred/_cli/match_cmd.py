@@ -1,4 +1,4 @@
-"""The employer's gap analysis and ranking: ``match``, ``rank`` (and the worker's ``wallet gap``)."""
+"""The employer's gap analysis and ranking: ``match``, ``rank``."""
 
 from __future__ import annotations
 
@@ -19,42 +19,22 @@ from skillcred._cli._common import (
     read_document,
     warn,
 )
-from skillcred._cli.verify_cmd import _parse_at, build_verifier, render_report, verifier_options
+from skillcred._cli._options import (
+    NOT_A_PRESENTATION,
+    build_verifier,
+    parse_at,
+    presentation_failure,
+    render_report,
+    skill_framework,
+    verifier_options,
+)
 from skillcred._internal.fileio import atomic_write, load_json_object
 from skillcred._internal.textsafe import for_terminal
 from skillcred.errors import SkillcredError
-from skillcred.match import MatchReport, load_catalog, load_framework, load_profile, match
-
-NOT_A_PRESENTATION = ("not a signed presentation: nothing shows that the candidate holds it "
-                      "(no holder signature, no challenge)")
-
-
-def _framework(frameworks: tuple[str, ...], use_esco: bool = True) -> Any:
-    """The framework files merged over ESCO's skill hierarchy (the user's imported ESCO store,
-    else the embedded snapshot), so ESCO URIs need no framework file; ``--no-esco``: files only."""
-    esco = None
-    if use_esco:
-        from skillcred.esco import default_taxonomy
-
-        esco = default_taxonomy()
-    return load_framework(frameworks, esco=esco)
-
+from skillcred.match import MatchReport, load_catalog, load_profile, match
 
 _NO_ESCO = click.option("--no-esco", is_flag=True,
                         help="Do not use ESCO's skill hierarchy (only literal matches and --framework files).")
-
-
-def presentation_failure(result: Any) -> str | None:
-    """Why the presentation itself does not verify (``None`` when it does).
-
-    A bare credential (or any other document) is not a presentation: it carries no holder
-    signature and no challenge, so it must never pass for a verified candidate."""
-    report = result.report
-    if report.kind != "presentation":
-        bad = next((c for c in report.checks if c.id.startswith("document") and not c.ok), None)
-        return f"{bad.id}: {bad.reason}" if bad else NOT_A_PRESENTATION
-    bad = next((c for c in report.checks if c.id.startswith("presentation") and not c.ok), None)
-    return f"{bad.id}: {bad.reason}" if bad else None
 
 
 def _match_one(verifier: Any, doc: dict[str, Any], *, profile: Any, framework: Any, catalog: Any,
@@ -102,10 +82,10 @@ def match_command(presentation: str, profile: str, challenge: str | None, domain
     verifier = build_verifier(trust_file, status_lists, status_cache, did_documents,
                               unsafe_accept_unknown_status, unsafe_no_challenge)
     prof = load_profile(profile)
-    fw = _framework(frameworks, not no_esco)
+    fw = skill_framework(frameworks, not no_esco)
     cat = load_catalog(catalog) if catalog else None
     result, report = _match_one(verifier, doc, profile=prof, framework=fw, catalog=cat, challenge=challenge,
-                                domain=domain, at=_parse_at(at), source=presentation)
+                                domain=domain, at=parse_at(at), source=presentation)
     for w in result.report.warnings:
         warn(w)
     failure = presentation_failure(result)
@@ -179,9 +159,9 @@ def rank_command(folder: str, profile: str, challenge_file: str | None, domain: 
     verifier = build_verifier(trust_file, status_lists, status_cache, did_documents,
                               unsafe_accept_unknown_status, unsafe_no_challenge, unsafe_no_domain=no_domain)
     prof = load_profile(profile)
-    fw = _framework(frameworks, not no_esco)
+    fw = skill_framework(frameworks, not no_esco)
     cat = load_catalog(catalog) if catalog else None
-    when = _parse_at(at)
+    when = parse_at(at)
     from skillcred._internal.batch import default_workers, fork_map
 
     with progress_bar(len(files), "Ranking", show_pos=True) as update:
@@ -230,39 +210,3 @@ def _rank_row(f: Path, verifier: Any, prof: Any, fw: Any, cat: Any, challenges: 
     return row
 
 
-def run_wallet_gap(wallet_dir: str | None, profile: str, catalog: str | None, frameworks: tuple[str, ...],
-                   as_json: bool) -> None:
-    """The worker's own gap analysis: the wallet's credentials, verified offline, vs a profile.
-
-    A worker has no trust list and usually no fresh status lists, so those two checks are
-    waived here (and said so); proofs, issuer binding, validity and schema still decide.
-    """
-    import warnings
-
-    from skillcred.errors import SkillcredSecurityWarning
-    from skillcred.verify import VerificationPolicy, VerifiedCredential, Verifier
-    from skillcred.wallet import Wallet
-
-    w = Wallet.open(wallet_dir)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SkillcredSecurityWarning)
-        policy = VerificationPolicy(unsafe_accept_unknown_status=True)
-    verifier = Verifier(policy, did_documents=w.did_documents())
-    accepted: list[VerifiedCredential] = []
-    not_counted: list[tuple[str | None, str]] = []
-    for e in w.entries():
-        # the credential as the verifier takes it: a Data Integrity document, or the envelope
-        # of its token (never the wallet's stored record, whose securedAs/token are no terms)
-        res = verifier.assess(w.secured(e.id).envelope(), source=e.file)
-        accepted.extend(res.accepted)
-        not_counted.extend((cid, why) for _i, cid, why in res.rejected)
-        if not res.accepted and not res.rejected:
-            bad = res.report.failures()
-            not_counted.append((e.id, f"{bad[0].family}: {bad[0].reason}" if bad else "not verified"))
-    report = match(load_profile(profile), accepted, framework=_framework(frameworks),
-                   catalog=load_catalog(catalog) if catalog else None, not_counted=not_counted, candidate=w.holder)
-    warn("your own wallet: revocation status and issuer trust are not checked here (an employer checks them)")
-    if as_json:
-        echo_json(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
-    else:
-        click.echo(report.to_text(), nl=False)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from skillcred._cli._common import UNSAFE_HTTP_LOOPBACK, errors_to_exit, fail, http_loopback_warned
-from skillcred._cli.issuer_cmd import REGISTRY_OPTION
+from skillcred._cli._common import UNSAFE_HTTP_LOOPBACK, errors_to_exit, fail, http_loopback_warned, option_words
+from skillcred._cli._options import REGISTRY_OPTION
 from skillcred._internal.fileio import MAX_JSON_BYTES, atomic_write, load_json_object, read_bounded
 from skillcred._internal.textsafe import for_terminal
 from skillcred._internal.timeutil import format_datetime
@@ -96,7 +96,7 @@ def _read_roster(path: str, default: AchievementDefinition | None, level: str | 
             item = OfferInput(definition, name, clean.get("level") or level, row_fmt)  # type: ignore[arg-type]
             check_offer_input(item)
         except InvalidArgument as exc:
-            raise InvalidArgument(f"line {line}: {exc.message}", path=path) from exc
+            raise InvalidArgument(f"line {line}: {option_words(exc.message, exc.code, exc.field)}", path=path) from exc
         items.append(item)
         rows.append(clean)
     if not items:

@@ -12,8 +12,7 @@ from typing import Any
 import click
 
 from skillcred._cli._common import EXIT_NOT_VERIFIED, EXIT_OK, echo_json, errors_to_exit, fail, read_document, warn
-from skillcred._cli.match_cmd import _framework, presentation_failure
-from skillcred._cli.verify_cmd import _parse_at, build_verifier, verifier_options
+from skillcred._cli._options import build_verifier, parse_at, presentation_failure, skill_framework, verifier_options
 from skillcred._internal.fileio import atomic_write
 from skillcred._internal.textsafe import for_terminal
 from skillcred.errors import InvalidArgument
@@ -82,8 +81,8 @@ def pool_add(presentations: tuple[str, ...], pool: str | None, challenge: str | 
 
     target = _target(pool)
     docs = [(p, read_document(p)) for p in presentations]  # all readable, or nothing is added
-    until = _parse_at(consent_until)
-    when = _parse_at(at)
+    until = parse_at(consent_until)
+    when = parse_at(at)
     no_challenge = unsafe_no_challenge
     no_domain: bool | None = None
     if challenge is None and not unsafe_no_challenge:
@@ -140,11 +139,11 @@ def pool_search(pool: str | None, profile: str, min_essential: str | None, regio
     prof = load_profile(profile)
     with open(profile, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
-    fw = _framework(frameworks, not no_esco)
+    fw = skill_framework(frameworks, not no_esco)
     cat = load_catalog(catalog) if catalog else None
     with Pool.open(target, create=False) as p:
         hits = p.search(prof, framework=fw, catalog=cat, min_essential=parse_min_essential(min_essential),
-                        regions=regions, limit=limit, at=_parse_at(at), operator=_operator(operator),
+                        regions=regions, limit=limit, at=parse_at(at), operator=_operator(operator),
                         profile_digest=digest)
     if html_file:
         atomic_write(html_file, _html(prof.title, hits).encode("utf-8"))
@@ -192,7 +191,7 @@ def pool_refresh(pool: str | None, at: str | None, as_json: bool, trust_file: st
     target = _target(pool)
     verifier = build_verifier(trust_file, status_lists, status_cache, did_documents, False, False)
     with Pool.open(target, create=False) as p:
-        report = p.refresh(verifier, at=_parse_at(at))
+        report = p.refresh(verifier, at=parse_at(at))
     if as_json:
         echo_json(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
         return

@@ -14,7 +14,7 @@ from skillcred._cli._common import (
     warn,
     warn_unsafe_key_permissions,
 )
-from skillcred._cli.verify_cmd import _parse_status_not_before
+from skillcred._cli._options import parse_status_not_before
 from skillcred._internal.timeutil import format_datetime
 from skillcred.verify.verifier import MAX_PRESENTED_CREDENTIALS
 
@@ -153,7 +153,7 @@ def serve(issuer_dirs: tuple[str, ...], issuer_suites: tuple[str, ...], verifier
             warn(f"listening on {host} without --public-url: issued status-list URLs use 127.0.0.1")
             shown = "127.0.0.1"
         public_url = f"http://{shown}:{port}"
-    not_before = _parse_status_not_before(status_not_before)  # a bad date: one line, before anything starts
+    not_before = parse_status_not_before(status_not_before)  # a bad date: one line, before anything starts
     config = service.ServiceConfig(
         issuer_dir=specs[0].folder, issuer_name=specs[0].name, issuers=tuple(specs[1:]),
         trust_file=trust_file, public_url=public_url.rstrip("/"), registry=registry,

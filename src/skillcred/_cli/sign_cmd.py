@@ -13,11 +13,10 @@ from skillcred._cli._common import (
     write_document,
 )
 from skillcred._internal.fileio import load_json_object
-from skillcred._internal.textsafe import for_terminal
 from skillcred._internal.timeutil import parse_datetime
 from skillcred.did import DidResolver, key_did_url
 from skillcred.errors import MalformedDocument
-from skillcred.proofs import SUPPORTED_CRYPTOSUITES, ProofReport, add_proof, default_suite_for
+from skillcred.proofs import SUPPORTED_CRYPTOSUITES, add_proof, default_suite_for
 
 
 @click.command()
@@ -84,14 +83,3 @@ def _resolver_from(key_documents: tuple[str, ...]) -> DidResolver:
     return resolver
 
 
-def render_proof_report(report: ProofReport, source: str) -> str:
-    """The proof report for a terminal; the cryptosuite and reasons come from the document,
-    so they are passed through ``for_terminal``."""
-    lines = [f"{'VERIFIED' if report.verified else 'NOT VERIFIED'}: {for_terminal(source)}"]
-    for c in report.checks:
-        mark = "ok  " if c.status == "passed" else "FAIL"
-        what = f"proof[{c.index}]"
-        if c.cryptosuite:
-            what += f" {for_terminal(c.cryptosuite)}"
-        lines.append(f"  {mark} {what}: {for_terminal(c.reason)}")
-    return "\n".join(lines)

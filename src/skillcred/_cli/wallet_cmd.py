@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
 from skillcred._cli._common import (
     UNSAFE_HTTP_LOOPBACK,
-    _read_passphrase_file,
     echo_json,
     errors_to_exit,
     fail,
@@ -16,6 +13,7 @@ from skillcred._cli._common import (
     passphrase_for_new_key,
     security_warnings_on_stderr,
     stdin_is_tty,
+    unlock,
     warn,
     write_document,
 )
@@ -23,7 +21,7 @@ from skillcred._internal.fileio import atomic_write, load_json_object
 from skillcred._internal.textsafe import for_terminal
 from skillcred._internal.timeutil import parse_datetime
 from skillcred.did import DidResolver
-from skillcred.errors import WalletError, WrongPassphrase
+from skillcred.errors import WalletError
 from skillcred.keys import KEY_TYPES, KeyPair
 from skillcred.passport import build_passport, render_pdf
 from skillcred.wallet import KINDS, Wallet, dumps_entries
@@ -40,16 +38,7 @@ def _holder_key(wallet: Wallet, passphrase_file: str | None) -> KeyPair:
         with security_warnings_on_stderr():
             return wallet.holder_key(passphrase)
 
-    if passphrase_file:
-        return read(_read_passphrase_file(passphrase_file))
-    env = os.environ.get("SKILLCRED_PASSPHRASE")
-    try:
-        return read(env.encode("utf-8") if env else None)
-    except WrongPassphrase:
-        if env or not stdin_is_tty():
-            raise
-    value = click.prompt("Passphrase for your wallet key", hide_input=True, default="", show_default=False)
-    return read(value.encode("utf-8") or None)
+    return unlock(read, passphrase_file, "Passphrase for your wallet key")
 
 
 def _resolver(did_documents: tuple[str, ...]) -> DidResolver:
@@ -90,7 +79,7 @@ def add(wallet_dir: str | None, files: tuple[str, ...], force_foreign: bool, did
     """Add credentials (files, or '-' for stdin): JSON, vc+jwt / SD-JWT token files, or baked
     badges (PNG/SVG, Open Badges 3.0). Each is verified first; nothing is added unless all of
     them can be."""
-    from skillcred._cli.badge_cmd import read_credential_file
+    from skillcred._cli._options import read_credential_file
 
     w = Wallet.open(wallet_dir)
     docs = []
@@ -239,9 +228,48 @@ def import_(wallet_dir: str | None, source: str, did_documents: tuple[str, ...])
 @errors_to_exit
 def gap(wallet_dir: str | None, profile: str, catalog: str | None, frameworks: tuple[str, ...], as_json: bool) -> None:
     """Lay your own passport next to a job profile: what you can already do, what to learn."""
-    from skillcred._cli.match_cmd import run_wallet_gap
+    _run_gap(wallet_dir, profile, catalog, frameworks, as_json)
 
-    run_wallet_gap(wallet_dir, profile, catalog, frameworks, as_json)
+
+def _run_gap(wallet_dir: str | None, profile: str, catalog: str | None, frameworks: tuple[str, ...],
+                   as_json: bool) -> None:
+    """The worker's own gap analysis: the wallet's credentials, verified offline, vs a profile.
+
+    A worker has no trust list and usually no fresh status lists, so those two checks are
+    waived here (and said so); proofs, issuer binding, validity and schema still decide.
+    """
+    import json
+    import warnings
+
+    from skillcred._cli._options import skill_framework
+    from skillcred.errors import SkillcredSecurityWarning
+    from skillcred.match import load_catalog, load_profile, match
+    from skillcred.verify import VerificationPolicy, VerifiedCredential, Verifier
+    from skillcred.wallet import Wallet
+
+    w = Wallet.open(wallet_dir)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SkillcredSecurityWarning)
+        policy = VerificationPolicy(unsafe_accept_unknown_status=True)
+    verifier = Verifier(policy, did_documents=w.did_documents())
+    accepted: list[VerifiedCredential] = []
+    not_counted: list[tuple[str | None, str]] = []
+    for e in w.entries():
+        # the credential as the verifier takes it: a Data Integrity document, or the envelope
+        # of its token (never the wallet's stored record, whose securedAs/token are no terms)
+        res = verifier.assess(w.secured(e.id).envelope(), source=e.file)
+        accepted.extend(res.accepted)
+        not_counted.extend((cid, why) for _i, cid, why in res.rejected)
+        if not res.accepted and not res.rejected:
+            bad = res.report.failures()
+            not_counted.append((e.id, f"{bad[0].family}: {bad[0].reason}" if bad else "not verified"))
+    report = match(load_profile(profile), accepted, framework=skill_framework(frameworks),
+                   catalog=load_catalog(catalog) if catalog else None, not_counted=not_counted, candidate=w.holder)
+    warn("your own wallet: revocation status and issuer trust are not checked here (an employer checks them)")
+    if as_json:
+        echo_json(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(report.to_text(), nl=False)
 
 
 @click.command()

@@ -114,12 +114,12 @@ def check_offer_input(item: OfferInput) -> None:
         try:
             ach.level(item.level)
         except ValueError as exc:
-            raise InvalidArgument(str(exc)) from exc
+            raise InvalidArgument(str(exc), field="level") from exc
     elif item.definition.kind in ("skill", "on-the-job") and any(
             rd.rubricCriterionLevel for rd in ach.resultDescription or []):
         levels = [lvl.level for rd in ach.resultDescription or [] for lvl in rd.rubricCriterionLevel or []]
-        raise InvalidArgument(f"a {item.definition.kind} credential of {ach.name!r} needs --level "
-                              f"(one of {', '.join(levels)})")
+        raise InvalidArgument(f"a {item.definition.kind} credential of {ach.name!r} needs a level "
+                              f"(one of {', '.join(levels)})", field="level")
     if item.definition.kind == "on-the-job":
         raise InvalidArgument("on-the-job attestations need the assessor's evidence: issue them with "
                               "'skillcred issue', not as an offer")

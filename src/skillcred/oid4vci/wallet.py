@@ -192,7 +192,7 @@ def receive(
     grant = offer["grants"][PRE_AUTHORIZED_GRANT]
     if summary.needs_tx_code and not tx_code:
         raise Oid4vciError("invalid_request", "this offer needs the transaction code the institute sent you "
-                                              "separately (--tx-code)")
+                                              "separately (tx_code)", field="tx_code")
     if confirm is not None and not confirm(summary):
         raise WalletError("offer declined; nothing was taken")
     servers = metadata.get("authorization_servers")

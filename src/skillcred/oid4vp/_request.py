@@ -171,7 +171,7 @@ def verify_request_object(
         # never fetched (see skillcred.oid4vp._didweb): the worker is given the document
         raise Oid4vpRequestInvalid("client_id_unresolved", f"the verifier {did} is a did:web whose DID document "
                                    "this wallet does not hold (a wallet never fetches it): get it from the "
-                                   "employer and pass --verifier-did-document FILE")
+                                   "employer and give it (verifier_did_document)", field="verifier_did_document")
     try:
         method = resolver.resolve_method(kid)
     except (ResolutionError, UnsupportedFeature, InvalidArgument) as exc:

@@ -134,8 +134,8 @@ class _PoolWeb:
         self.token: bytes | None = None
         if not config.unsafe_open_pool:
             if not config.token_file:
-                raise InvalidArgument("the pool page needs a bearer token: --token-file FILE "
-                                      "(or --unsafe-open-pool for tests)")
+                raise InvalidArgument("the pool page needs a bearer token (token_file), "
+                                      "or unsafe_open_pool for tests", field="token_file")
             self.token = read_token(config.token_file)
         else:
             log.warning(_UNSAFE_OPEN)
@@ -290,7 +290,7 @@ def _query(fields: Mapping[str, Any]) -> _Query:
         else:
             raise InvalidArgument("min essential: a count, a fraction or a percentage")
     except SkillcredError as exc:
-        raise _Refused(400, exc.message.replace("--min-essential", "min essential")) from None
+        raise _Refused(400, exc.message.replace("min_essential", "min essential")) from None
 
     regions_in = fields.get("regions", fields.get("region", ""))
     if isinstance(regions_in, str):

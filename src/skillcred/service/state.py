@@ -519,17 +519,18 @@ class ServiceState:
         self.token: bytes | None = None
         if config.unsafe_open_issuing:
             if config.token_file:
-                raise InvalidArgument("give either --token-file or --unsafe-open-issuing, not both")
+                raise InvalidArgument("give either token_file or unsafe_open_issuing, not both", field="token_file")
         else:
             if not config.token_file:
-                raise InvalidArgument("issuing needs a bearer token (--token-file), or --unsafe-open-issuing")
+                raise InvalidArgument("issuing needs a bearer token (token_file), or unsafe_open_issuing",
+                                      field="token_file")
             self.token = read_token(config.token_file)
         if not _IRI.match(config.public_url) or not config.public_url.startswith(("http://", "https://")):
-            raise InvalidArgument(f"--public-url must be an http(s) URL, not {config.public_url!r}")
+            raise InvalidArgument(f"public_url must be an http(s) URL, not {config.public_url!r}", field="public_url")
         if not config.public_url.startswith("https://") and not is_loopback_host(urlsplit(config.public_url).hostname):
             # offers, metadata and status-list URLs point here: plain http only for a service on this machine
-            raise InvalidArgument(f"--public-url {config.public_url!r} is plain http to another machine: use https "
-                                  "(a TLS-terminating proxy in front of this service)")
+            raise InvalidArgument(f"public_url {config.public_url!r} is plain http to another machine: use https "
+                                  "(a TLS-terminating proxy in front of this service)", field="public_url")
         specs = config.hosted()
         seen: set[str] = set()
         for spec in specs:
@@ -541,7 +542,7 @@ class ServiceState:
                                       "give each its own name with NAME=DIR")
             seen.add(spec.name)
         trust = TrustList.load(config.trust_file)
-        not_before = (parse_datetime(config.status_not_before, field="--status-not-before")
+        not_before = (parse_datetime(config.status_not_before, field="status_not_before")
                       if config.status_not_before else None)
         # The one Verifier decides every verdict; what is particular to a VC-API service is
         # stated here as policy: unsigned presentations are verified as a well-formed

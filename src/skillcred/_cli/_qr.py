@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from skillcred._cli._common import EXIT_NOT_VERIFIED, EXIT_OK, echo_json, read_stdin_bounded, warn
+from skillcred._cli._options import read_secured, render_report
 from skillcred._internal.fileio import read_bounded
 from skillcred._internal.textsafe import for_terminal
 from skillcred.errors import InvalidArgument, QrCodeInvalid
@@ -50,8 +51,6 @@ def run_qr_check(qr: str, credential_file: str | None, presentation_file: str | 
                  challenge: str | None, domain: str | None, at: Any, as_json: bool) -> None:
     """Check the code(s) in ``qr`` and the held document; print the outcome and exit (0 all
     matched and verified, 1 not, 2 unusable input via the caller's error handling)."""
-    from skillcred._cli.verify_cmd import read_secured, render_report
-
     if credential_file and presentation_file:
         raise InvalidArgument("give --credential or --presentation, not both")
     held_file = credential_file or presentation_file
