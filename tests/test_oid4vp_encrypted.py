@@ -544,3 +544,30 @@ def test_enc_without_the_encrypted_mode_is_a_usage_error(world: World, tmp_path:
                "--verifier", str(tmp_path / "v"), "--response-mode", "direct_post.jwt", "--enc", "A192GCM",
                cwd=world.dir, ok=False)
     assert proc.returncode == 2 and not (tmp_path / "v").exists()
+
+
+def test_a_transactions_key_is_deleted_when_it_is_answered_or_has_expired(tmp_path: Path) -> None:
+    import time
+
+    store = VerifierStore.init(tmp_path / "v")
+    query = {"credentials": [{"id": "a", "format": "jwt_vc_json"}]}
+    plain = store.add_request(title="p", purpose=None, verifier_url="https://w.example", profile={}, dcql_query=query)
+    req = store.add_request(title="t", purpose=None, verifier_url="https://w.example", profile={}, dcql_query=query,
+                            response_mode="direct_post.jwt", enc_values=("A256GCM", "A128GCM"))
+    assert (store.request(plain.id).response_mode, store.request(plain.id).enc_values) == ("direct_post", ())
+    assert (store.request(req.id).response_mode, store.request(req.id).enc_values) == ("direct_post.jwt",
+                                                                                       ("A256GCM", "A128GCM"))
+    now = int(time.time())
+    (_, live), (_, old), (_, later) = new_encryption_key(), new_encryption_key(), new_encryption_key()
+    store.open_transaction(req.id, {"state": "live", "exp": now + 600}, encryption_key=live)
+    store.open_transaction(req.id, {"state": "old", "exp": now - 5}, encryption_key=old)
+    assert store.encryption_key(old["kid"]) == ("old", old)
+    store.open_transaction(req.id, {"state": "later", "exp": now + 600}, encryption_key=later)
+    assert store.encryption_key(old["kid"]) == ("old", None)  # expired: swept by the next request object
+    assert store.consume("live")[0] == req.id
+    assert store.encryption_key(live["kid"]) == ("live", None)  # answered: gone at once
+    assert store.encryption_key(later["kid"]) == ("later", later)
+    assert store.encryption_key("never-given") is None
+    with pytest.raises(Oid4vpRefused) as exc:
+        store.consume("live")
+    assert _reason(exc) == "state_used"

@@ -241,8 +241,9 @@ class VerifierStore:
         """Record the claims of a request object just made for ``rid`` (its state is the key),
         and for ``direct_post.jwt`` the private part of its encryption key (found again by its
         ``kid``). That key is kept like the nonce and state beside it -- in the verifier folder
-        (mode 0700), never in a response -- and deleted when the transaction ends (answered or
-        expired): a response recorded later cannot be decrypted from the store."""
+        (mode 0700), never in a response -- and deleted when the transaction is answered, or at
+        the next request object or response after it expired: a response kept in the store cannot
+        be decrypted again from it."""
         now = utcnow().timestamp()
         with self._tx() as db:
             db.execute("DELETE FROM transactions WHERE expires < ? AND used_at IS NULL", (now - DEFAULT_TTL,))
@@ -299,7 +300,9 @@ class VerifierStore:
             if now.timestamp() > row[2]:
                 raise Oid4vpRefused("request_expired", "the request expired before the response came")
             db.execute("UPDATE transactions SET used_at = ? WHERE state = ?", (format_datetime(now), state))
-            db.execute("UPDATE transaction_keys SET private_jwk = NULL WHERE state = ?", (state,))
+            # this transaction's decryption key, and those of transactions that expired unanswered
+            db.execute("UPDATE transaction_keys SET private_jwk = NULL WHERE state = ? OR expires < ?",
+                       (state, now.timestamp()))
         return str(row[0]), json.loads(row[1])
 
     # -- responses -----------------------------------------------------------------------------
