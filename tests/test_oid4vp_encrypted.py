@@ -571,3 +571,18 @@ def test_a_transactions_key_is_deleted_when_it_is_answered_or_has_expired(tmp_pa
     with pytest.raises(Oid4vpRefused) as exc:
         store.consume("live")
     assert _reason(exc) == "state_used"
+
+
+@pytest.mark.loopback
+def test_a_wallets_encrypted_error_response_is_kept_as_its_refusal(world: World, served: tuple[Path, str]) -> None:
+    folder, url = served
+    request = _fetch(_encrypted_uri(world, folder, url))
+    enc = response_encryption(request)
+    assert enc is not None
+    sealed = encrypt_response({"error": "access_denied", "state": request["state"]}, enc)
+    status, reply = _post(request["response_uri"], {"response": sealed})
+    assert status == 200 and reply == {}
+    kept = _results(world, folder)[-1]
+    assert kept["verified"] is False and kept["reason"] == "wallet_access_denied"
+    status, reply = _post(request["response_uri"], {"response": sealed})  # and it, too, is single-use
+    assert (status, reply["reason"]) == (400, "state_used")

@@ -137,10 +137,12 @@ def oid4vp_router(store: VerifierStore, verifier: Callable[[], Verifier], *, max
         vp_token: str | dict[str, Any] = form.get("vp_token", [""])[0]
         if "response" in form:  # direct_post.jwt: state and vp_token are inside the JWE
             try:
-                state, vp_token = _decrypted(store, form)
+                state, vp_token, wallet_error = _decrypted(store, form)
             except Oid4vpRefused as exc:
                 log.info("oid4vp encrypted response refused: %s", exc.reason)
                 return _refused(exc)
+            if wallet_error is not None:  # the wallet's error response, encrypted as asked
+                form["error"] = [wallet_error]
         elif state and (store.transaction(state) or {}).get("response_mode") == ENCRYPTED_MODE and vp_token:
             # not consumed: the genuine wallet may still send its encrypted answer
             return _refused(Oid4vpRefused("response_encryption_required", "this request asked for an encrypted "
@@ -184,11 +186,12 @@ def oid4vp_router(store: VerifierStore, verifier: Callable[[], Verifier], *, max
     return router
 
 
-def _decrypted(store: VerifierStore, form: dict[str, list[str]]) -> tuple[str, str | dict[str, Any]]:
-    """``(state, vp_token)`` of a ``direct_post.jwt`` response: its JWE's ``kid`` finds the
-    transaction (and its key), the JWE is checked and decrypted (:func:`decrypt_response`), and the
-    state inside must be that transaction's. Nothing is consumed here: a JWE nobody can decrypt
-    must not use up a transaction the genuine wallet is still answering."""
+def _decrypted(store: VerifierStore, form: dict[str, list[str]]) -> tuple[str, str | dict[str, Any], str | None]:
+    """``(state, vp_token, error)`` of a ``direct_post.jwt`` response (``error``: a wallet's error
+    response, then no vp_token): its JWE's ``kid`` finds the transaction (and its key), the JWE
+    is checked and decrypted (:func:`decrypt_response`), and the state inside must be that
+    transaction's. Nothing is consumed here: a JWE nobody can decrypt must not use up a
+    transaction the genuine wallet is still answering."""
     extra = set(form) - {"response", "state"}
     if extra:
         raise Oid4vpRefused("response_malformed", f"an encrypted response carries only response= (not "
@@ -196,7 +199,8 @@ def _decrypted(store: VerifierStore, form: dict[str, list[str]]) -> tuple[str, s
     jwe = form["response"][0]
     header = peek_header(jwe)
     outer_state = form.get("state", [""])[0]
-    if outer_state and (store.transaction(outer_state) or {}).get("response_mode", "direct_post") != ENCRYPTED_MODE:
+    named = store.transaction(outer_state) if outer_state else None
+    if named is not None and named.get("response_mode") != ENCRYPTED_MODE:
         raise Oid4vpRefused("response_mode_mismatch", "an encrypted response to a request that asked for a plain "
                             "one (direct_post)")
     kid = header.get("kid")
@@ -218,7 +222,9 @@ def _decrypted(store: VerifierStore, form: dict[str, list[str]]) -> tuple[str, s
     if outer_state and outer_state != state:
         raise Oid4vpRefused("response_malformed", "the state in the clear differs from the encrypted one")
     if isinstance(vp_token, str | dict) and vp_token:
-        return state, vp_token
+        return state, vp_token, None
+    if isinstance(params.get("error"), str) and params["error"] and not vp_token:
+        return state, "", str(params["error"])
     raise Oid4vpRefused("vp_token_malformed", "the encrypted response has no vp_token")
 
 
