@@ -451,6 +451,7 @@ def test_the_worker_answers_encrypted_and_the_key_is_gone_afterwards(world: Worl
     shown = json.loads(dry.stdout)
     assert shown["response_mode"] == "direct_post.jwt" and shown["encrypted"]["alg"] == "ECDH-ES"
     assert shown["encrypted"]["enc"] == "A128GCM" and "would be sent encrypted" in dry.stderr
+    assert f"Answer to: {url}/oid4vp/response (encrypted: only the verifier can read it)" in dry.stderr
     before = len(_results(world, folder))
     ended_before = {row[0] for row in _key_rows(folder) if row[2] is None}
     proc = run("present", "--wallet", "w", LOOPBACK, "--oid4vp", uri, "--yes", cwd=world.dir)

@@ -252,7 +252,8 @@ def describe_request(request: Mapping[str, Any]) -> list[str]:
     lines = [f"Who asks:  {name or '(no name given)'} -- {did} (the request is signed with this DID's key)"]
     purpose = request.get("skillcred_purpose")
     lines.append(f"Why:       {purpose}" if isinstance(purpose, str) and purpose else "Why:       (no purpose given)")
-    lines.append(f"Answer to: {request['response_uri']}")
+    sealed = " (encrypted: only the verifier can read it)" if request.get("response_mode") == "direct_post.jwt" else ""
+    lines.append(f"Answer to: {request['response_uri']}{sealed}")
     for s in request["dcql_query"].get("credential_sets", []) or [{"options": [[c["id"]] for c in
                                                                            request["dcql_query"]["credentials"]]}]:
         ids = [i for opt in s["options"] for i in opt]
