@@ -174,7 +174,7 @@ def test_an_altered_request_object_is_refused_by_name(world: World, verifier_key
 
 
 @pytest.mark.parametrize(("change", "reason"), [
-    ({"response_mode": "direct_post.jwt"}, "response_mode_unsupported"),
+    ({"response_mode": "direct_post.jwt"}, "encryption_key_unsupported"),  # no key to encrypt to
     ({"response_mode": "fragment"}, "response_mode_unsupported"),
     ({"response_type": "code"}, "response_type_unsupported"),
     ({"response_uri": "javascript:alert(1)"}, "response_uri_invalid"),

@@ -192,3 +192,140 @@ def test_the_dcql_package_agrees_with_skillcreds_evaluation(world: World, profil
             ours[m.query_id].append(i)
     assert theirs == ours
     assert any(ours.values())  # the comparison is not vacuous
+
+
+# -- direct_post.jwt: responses encrypted to the verifier (ECDH-ES P-256, A128GCM/A256GCM) --------
+
+
+def _encrypted_request_uri(world: World, folder: Path, url: str, *extra: str) -> str:
+    return new_request(world, folder, url, "--no-qr", "--format", "jwt_vc_json", "--format", "vc+sd-jwt",
+                       "--response-mode", "direct_post.jwt", *extra, profile=world.dir / "weld-read.json")
+
+
+@pytest.mark.parametrize("enc", ["A128GCM", "A256GCM"])
+def test_a_peer_wallet_answers_an_encrypted_skillcred_request(world: World, served: tuple[Path, str],
+                                                              enc: str) -> None:
+    folder, url = served
+    uri = _encrypted_request_uri(world, folder, url, "--enc", enc)
+    out = run_node("oid4vp", "wallet.mjs", input_json=_peer_input(world, uri))
+    assert out["encrypted"] is True and out["request"]["response_mode"] == "direct_post.jwt"
+    (sent,) = out["submitted"]
+    assert sent["status"] == 200 and sent["body"]["verified"] is True
+    result = _results(world, folder)["responses"][-1]
+    assert result["verified"] and result["holder"] == world.holder and result["essential_coverage"] == 1.0
+
+
+@pytest.mark.parametrize(("jwe", "reason"), [
+    ({"tamper": "other-key"}, "response_not_decryptable"),  # made for another key, claiming ours
+    ({"tamper": "other-kid"}, "response_key_mismatch"),
+    ({"tamper": "tag"}, "response_not_decryptable"),
+    ({"tamper": "ciphertext"}, "response_not_decryptable"),
+    ({"tamper": "dir"}, "response_alg_not_allowed"),
+    ({"enc": "A256GCM"}, "response_enc_not_offered"),  # the request offered A128GCM only
+])
+def test_a_peer_wallets_bad_encrypted_response_is_refused_by_name(world: World, served: tuple[Path, str],
+                                                                  jwe: dict[str, str], reason: str) -> None:
+    folder, url = served
+    out = run_node("oid4vp", "wallet.mjs", input_json=_peer_input(world, _encrypted_request_uri(world, folder, url),
+                                                                  jwe=jwe))
+    (sent,) = out["submitted"]
+    assert sent["status"] == 400 and sent["body"]["reason"] == reason
+
+
+def test_a_peer_wallets_replayed_encrypted_response_is_refused(world: World, served: tuple[Path, str]) -> None:
+    folder, url = served
+    out = run_node("oid4vp", "wallet.mjs", input_json=_peer_input(world, _encrypted_request_uri(world, folder, url),
+                                                                  replay=True))
+    first, second = out["submitted"]
+    assert first["status"] == 200 and second["status"] == 400 and second["body"]["reason"] == "state_used"
+
+
+def test_skillcred_present_answers_a_peer_verifiers_encrypted_request(world: World) -> None:
+    with _peer_verifier(BLUEPRINTS, "jwt") as (started, received):
+        dry = run("present", "--wallet", "w", LOOPBACK, "--oid4vp", started["uri"], "--dry-run", cwd=world.dir)
+        proc = run("present", "--wallet", "w", LOOPBACK, "--oid4vp", started["uri"], "--yes", cwd=world.dir)
+    assert json.loads(dry.stdout)["encrypted"] == {"alg": "ECDH-ES", "enc": "A128GCM", "kid": started["jwk"]["kid"]}
+    assert "accepted" in proc.stderr
+    assert received == [{"accepted": True, "holder": world.holder, "queries": ["drawing"]}]
+
+
+@pytest.mark.parametrize(("tamper", "reason"), [
+    ("jwt-rsa", "encryption_key_unsupported"),
+    ("jwt-oct", "encryption_key_unsupported"),
+    ("jwt-a192", "encryption_enc_unsupported"),
+])
+def test_skillcred_will_not_answer_a_peer_request_it_cannot_encrypt_to(world: World, tamper: str,
+                                                                       reason: str) -> None:
+    with _peer_verifier(BLUEPRINTS, tamper) as (started, received):
+        proc = run("present", "--wallet", "w", LOOPBACK, "--oid4vp", started["uri"], "--yes", cwd=world.dir, ok=False)
+    assert proc.returncode == 2 and reason in proc.stderr
+    assert received == []  # nothing was sent, in the clear or otherwise
+
+
+def test_the_peer_verifier_decrypts_skillcreds_jwe_and_refuses_altered_ones(world: World) -> None:
+    """skillcred's wallet library makes the response for the peer's encrypted request; the peer
+    (its decryptJwe: node's crypto) reads it, and refuses a JWE to another key, an altered tag, an
+    enc it did not offer, ``alg: dir`` and a replay of the accepted one."""
+    from jwcrypto import jwe as jwcrypto_jwe
+    from jwcrypto import jwk as jwcrypto_jwk
+
+    from skillcred._internal import base64url
+    from skillcred.oid4vp import (
+        ResponseEncryption,
+        build_vp_token,
+        encrypt_response,
+        fetch_request_object,
+        new_encryption_key,
+        parse_request_uri,
+        plan_response,
+        response_encryption,
+        verify_request_object,
+    )
+
+    with _peer_verifier(BLUEPRINTS, "jwt") as (started, received):
+        client_id, request_uri = parse_request_uri(started["uri"])
+        with pytest.warns(UserWarning):
+            token = fetch_request_object(request_uri, unsafe_allow_http_loopback=True)
+        request = verify_request_object(token, expected_client_id=client_id)
+        w = Wallet.open(world.wallet)
+        params = {"vp_token": build_vp_token(w, plan_response(w, request), key=w.holder_key(b"pw")),
+                  "state": request["state"]}
+        enc = response_encryption(request)
+        assert enc is not None and enc.kid == started["jwk"]["kid"]
+        genuine = encrypt_response(params, enc)
+        parts = genuine.split(".")
+        tag = bytearray(base64url.decode(parts[4]))
+        tag[0] ^= 1
+        other, _ = new_encryption_key()
+        box = jwcrypto_jwe.JWE(json.dumps(params).encode(), algs=["dir", "A128GCM"],
+                               protected=json.dumps({"alg": "dir", "enc": "A128GCM", "kid": enc.kid}))
+        box.add_recipient(jwcrypto_jwk.JWK.generate(kty="oct", size=128))
+        attempts = [
+            encrypt_response(params, ResponseEncryption({**other, "kid": enc.kid}, "A128GCM")),
+            ".".join([*parts[:4], base64url.encode(bytes(tag))]),
+            encrypt_response(params, ResponseEncryption(enc.jwk, "A256GCM")),
+            str(box.serialize(compact=True)),
+            genuine,
+            genuine,
+        ]
+        for jwe in attempts:
+            _post_form(request["response_uri"], {"response": jwe})
+    reasons = [r.get("reason", "") for r in received]
+    assert [r["accepted"] for r in received] == [False, False, False, False, True, False]
+    assert "does not decrypt" in reasons[0] and "does not decrypt" in reasons[1]
+    assert "enc A256GCM not offered" in reasons[2] and "alg dir not allowed" in reasons[3]
+    assert reasons[5] == "replayed" and received[4]["holder"] == world.holder
+
+
+def _post_form(url: str, fields: dict[str, str]) -> int:
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    req = urllib.request.Request(url, data=urllib.parse.urlencode(fields).encode(), method="POST",
+                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)

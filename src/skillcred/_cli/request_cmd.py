@@ -26,8 +26,9 @@ from skillcred._internal.textsafe import for_terminal
 from skillcred._internal.urlpolicy import url_refusal
 from skillcred.errors import InvalidArgument
 from skillcred.match import load_profile
-from skillcred.oid4vp import FORMATS, VerifierStore, query_from_profile, ranked, request_uri_for
+from skillcred.oid4vp import ENC_VALUES, FORMATS, VerifierStore, query_from_profile, ranked, request_uri_for
 from skillcred.oid4vp._http import request_uri_of
+from skillcred.oid4vp._jwe import DEFAULT_ENC
 from skillcred.oid4vp._store import DID_DOCUMENT_FILE, VERIFIER_FILE, StoredResponse, default_verifier_path
 
 VERIFIER_OPTION = click.option(
@@ -56,6 +57,12 @@ def request() -> None:
               help="Credential formats accepted (repeatable; default: all).")
 @click.option("--name", help="Your organisation's name, shown to the worker (set when the folder is made).")
 @click.option("--no-qr", is_flag=True, help="Print only the request URI, no QR code.")
+@click.option("--response-mode", type=click.Choice(("direct_post", "direct_post.jwt")), default="direct_post",
+              show_default=True, help="direct_post.jwt: wallets encrypt their response to a fresh key of each "
+              "request object (ECDH-ES P-256), so what passes through proxies or logs in front of the verifier "
+              "is unreadable.")
+@click.option("--enc", "enc_values", multiple=True, type=click.Choice(ENC_VALUES),
+              help="With direct_post.jwt: content encryption offered (repeatable, preferred first; default A128GCM).")
 @VERIFIER_OPTION
 @click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False),
               help="Passphrase for a new verifier key (else SKILLCRED_PASSPHRASE or a prompt).")
@@ -69,8 +76,9 @@ def request() -> None:
 @UNSAFE_HTTP_LOOPBACK
 @errors_to_exit
 def new(profile_file: str, verifier_url: str, purpose: str | None, formats: tuple[str, ...], name: str | None,
-        no_qr: bool, verifier_dir: str | None, passphrase_file: str | None, verifier_key: str | None,
-        verifier_did: str | None, verifier_did_document: str | None, unsafe_allow_http_loopback: bool) -> None:
+        no_qr: bool, response_mode: str, enc_values: tuple[str, ...], verifier_dir: str | None,
+        passphrase_file: str | None, verifier_key: str | None, verifier_did: str | None,
+        verifier_did_document: str | None, unsafe_allow_http_loopback: bool) -> None:
     """A request for one vacancy: prints its URI on the first line, then a QR code.
 
     Each wallet that opens the URI gets its own signed request (fresh nonce and state).
@@ -80,7 +88,10 @@ def new(profile_file: str, verifier_url: str, purpose: str | None, formats: tupl
     \b
     Example:
       skillcred request new --profile lasser.json --verifier-url https://werk.example --purpose "Vacature lasser"
+      skillcred request new --profile lasser.json --verifier-url https://werk.example --response-mode direct_post.jwt
     """
+    if enc_values and response_mode != "direct_post.jwt":
+        fail("--enc applies to --response-mode direct_post.jwt")
     if verifier_did_document and not verifier_did:
         fail("--verifier-did-document needs --verifier-did (the did:web it is the document of)")
     if verifier_did and not verifier_key:
@@ -111,7 +122,8 @@ def new(profile_file: str, verifier_url: str, purpose: str | None, formats: tupl
                 fail(f"{folder} already signs requests as {store.did}: --verifier-key / --verifier-did apply "
                      "when a folder is made (use another --verifier folder for another identity)")
     req = store.add_request(title=profile.title, purpose=purpose, verifier_url=verifier_url.rstrip("/"),
-                            profile=data, dcql_query=query)
+                            profile=data, dcql_query=query, response_mode=response_mode,
+                            enc_values=(enc_values or (DEFAULT_ENC,)) if response_mode == "direct_post.jwt" else ())
     uri = request_uri_for(store.client_id, request_uri_of(req.verifier_url, req.id))
     click.echo(uri)
     if not no_qr:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from skillcred._cli._common import (
@@ -348,7 +350,8 @@ def passport(wallet_dir: str | None, html_file: str | None, pdf_file: str | None
               help="Answer an employer's OpenID4VP request (openid4vp://... from their QR code): what it asks "
                    "decides what is sent; --select narrows it to the credentials you name.")
 @click.option("--yes", is_flag=True, help="With --oid4vp: send without asking (for scripts).")
-@click.option("--dry-run", is_flag=True, help="With --oid4vp: print the response that would be sent, send nothing.")
+@click.option("--dry-run", is_flag=True,
+              help="With --oid4vp: print the response that would be sent (and whether encrypted), send nothing.")
 @click.option("--verifier-did-document", "--did-document", "did_documents", multiple=True,
               type=click.Path(exists=True, dir_okay=False),
               help="With --oid4vp: the DID document (did.json) of a did:web employer, as they gave it to you; "
@@ -417,6 +420,7 @@ def _present_oid4vp(wallet_dir: str | None, uri: str, selected: tuple[str, ...],
         parse_request_uri,
         plan_response,
         post_response,
+        response_encryption,
         verify_request_object,
     )
 
@@ -438,8 +442,16 @@ def _present_oid4vp(wallet_dir: str | None, uri: str, selected: tuple[str, ...],
              f"({' or '.join('+'.join(o) for o in plan.missing[0])}); nothing was sent", 1)
     key = _holder_key(w, passphrase_file)
     vp_token = build_vp_token(w, plan, key=key)
+    encryption = response_encryption(request)  # checked when the request was verified: cannot fail here
     if dry_run:
-        write_document({"response_uri": request["response_uri"], "state": request["state"], "vp_token": vp_token}, out)
+        shown: dict[str, Any] = {"response_uri": request["response_uri"], "state": request["state"],
+                                 "vp_token": vp_token}
+        if encryption is not None:  # what would be sent is the JWE of the above, response=<JWE>
+            shown["response_mode"] = request["response_mode"]
+            shown["encrypted"] = encryption.to_dict()
+            click.echo(f"would be sent encrypted to the verifier's key {encryption.kid} "
+                       f"({encryption.to_dict()['alg']}, {encryption.enc})", err=True)
+        write_document(shown, out)
         return
     if not yes:
         if not stdin_is_tty():
@@ -448,7 +460,7 @@ def _present_oid4vp(wallet_dir: str | None, uri: str, selected: tuple[str, ...],
                              default=False, err=True):
             fail("not sent", 1)
     result = post_response(request["response_uri"], vp_token, request["state"],
-                           unsafe_allow_http_loopback=unsafe_allow_http_loopback)
+                           unsafe_allow_http_loopback=unsafe_allow_http_loopback, encryption=encryption)
     if result.accepted:
         click.echo(f"accepted: the verifier verified your response ({len(plan.answers)} credential(s))", err=True)
         return

@@ -14,8 +14,9 @@ which claims to disclose), :func:`build_vp_token`, :func:`post_response`.
 
 Formats (one table, :data:`FORMATS`): ``ldp_vc`` (Data Integrity), ``jwt_vc_json`` (vc+jwt),
 ``vc+sd-jwt`` (skillcred.sdjwt) and ``dc+sd-jwt`` (the IETF SD-JWT VC of skillcred.sdjwt_vc,
-asked by ``vct`` and its flat claims). ``direct_post.jwt`` (encrypted responses) is not supported yet:
-a request asking for it is refused by name (``response_mode_unsupported``).
+asked by ``vct`` and its flat claims). Responses go ``direct_post``, or encrypted to the verifier
+with ``direct_post.jwt`` (:func:`response_encryption`, :func:`encrypt_response`,
+:func:`decrypt_response`: ECDH-ES on a fresh P-256 key per transaction, A128GCM/A256GCM).
 """
 
 from __future__ import annotations
@@ -29,6 +30,15 @@ from skillcred.oid4vp._dcql import (
     match_credential,
     missing_required_sets,
     query_from_profile,
+)
+from skillcred.oid4vp._jwe import (
+    ENC_VALUES,
+    ResponseEncryption,
+    decrypt_response,
+    encrypt_response,
+    encryption_metadata,
+    new_encryption_key,
+    response_encryption,
 )
 from skillcred.oid4vp._request import (
     CLIENT_ID_PREFIX,
@@ -56,11 +66,13 @@ from skillcred.oid4vp._wallet import (
 __all__ = [
     "CLIENT_ID_PREFIX",
     "DEFAULT_FORMATS",
+    "ENC_VALUES",
     "FORMATS",
     "Answer",
     "CredentialMatch",
     "FormatInfo",
     "PostResult",
+    "ResponseEncryption",
     "ResponsePlan",
     "ResponseResult",
     "StoredRequest",
@@ -70,11 +82,15 @@ __all__ = [
     "check_query",
     "check_response",
     "client_id_for",
+    "decrypt_response",
     "describe_answers",
     "describe_request",
+    "encrypt_response",
+    "encryption_metadata",
     "fetch_request_object",
     "match_credential",
     "missing_required_sets",
+    "new_encryption_key",
     "new_request_payload",
     "parse_request_uri",
     "parse_vp_token",
@@ -83,6 +99,7 @@ __all__ = [
     "query_from_profile",
     "ranked",
     "request_uri_for",
+    "response_encryption",
     "sign_request_object",
     "verify_request_object",
 ]

@@ -7,6 +7,11 @@
   then the response is checked (:func:`check_response`) and its outcome kept -- verified or not,
   with the reason -- for ``skillcred request results``. 200 when it verified, else 400 with
   ``{"error": "invalid_request", "reason": ..., "error_description": ...}``.
+  A ``direct_post.jwt`` request (``request new --response-mode direct_post.jwt``) carries a fresh
+  encryption key per transaction and takes only ``response=<JWE>`` (:mod:`skillcred.oid4vp._jwe`):
+  the JWE's ``kid`` finds the transaction, it is decrypted, and its ``vp_token`` and ``state``
+  then go through the same steps. A plain ``vp_token`` for it is refused
+  (``response_encryption_required``), as is a JWE for a plain request (``response_mode_mismatch``).
 
 Bodies larger than the service's ``max_body_bytes`` are refused (413) before they are parsed.
 """
@@ -30,6 +35,14 @@ from skillcred._internal.fileio import MAX_JSON_BYTES, load_json_object, read_bo
 from skillcred.claims import QUALIFICATION_PREFIX
 from skillcred.errors import InvalidArgument, MalformedDocument, Oid4vpRefused, SkillcredError
 from skillcred.match import PROFILE_SCHEMA, Framework, JobProfile, Requirement
+from skillcred.oid4vp._jwe import (
+    DEFAULT_ENC,
+    ENCRYPTED_MODE,
+    decrypt_response,
+    encryption_metadata,
+    new_encryption_key,
+    peek_header,
+)
 from skillcred.oid4vp._request import DEFAULT_TTL, new_request_payload, sign_request_object
 from skillcred.oid4vp._response import check_response
 from skillcred.oid4vp._store import VerifierStore
@@ -83,11 +96,17 @@ def oid4vp_router(store: VerifierStore, verifier: Callable[[], Verifier], *, max
         except InvalidArgument:
             return JSONResponse({"error": "invalid_request", "reason": "request_unknown",
                                  "error_description": "no such request"}, status_code=404)
+        private_jwk = None
+        encryption = None
+        if req.response_mode == ENCRYPTED_MODE:  # a fresh key per transaction: one leak opens one response
+            public_jwk, private_jwk = new_encryption_key()
+            encryption = encryption_metadata(public_jwk, req.enc_values or (DEFAULT_ENC,))
         payload = new_request_payload(
             client_id=store.client_id, response_uri=response_uri_of(req.verifier_url), dcql_query=req.dcql_query,
-            purpose=req.purpose, client_name=store.name, ttl=ttl)
+            purpose=req.purpose, client_name=store.name, ttl=ttl, response_mode=req.response_mode,
+            encryption_metadata=encryption)
         try:
-            store.open_transaction(rid, payload)
+            store.open_transaction(rid, payload, encryption_key=private_jwk)
         except Oid4vpRefused as exc:
             return _refused(exc, 503)
         token = sign_request_object(payload, key, kid=store.verification_method)
@@ -114,7 +133,20 @@ def oid4vp_router(store: VerifierStore, verifier: Callable[[], Verifier], *, max
             return _refused(Oid4vpRefused("response_malformed", "the form body cannot be parsed"))
         if any(len(v) != 1 for v in form.values()):
             return _refused(Oid4vpRefused("response_malformed", "a form field is given twice"))
-        state, vp_token = form.get("state", [""])[0], form.get("vp_token", [""])[0]
+        state = form.get("state", [""])[0]
+        vp_token: str | dict[str, Any] = form.get("vp_token", [""])[0]
+        if "response" in form:  # direct_post.jwt: state and vp_token are inside the JWE
+            try:
+                state, vp_token, wallet_error = _decrypted(store, form)
+            except Oid4vpRefused as exc:
+                log.info("oid4vp encrypted response refused: %s", exc.reason)
+                return _refused(exc)
+            if wallet_error is not None:  # the wallet's error response, encrypted as asked
+                form["error"] = [wallet_error]
+        elif state and (store.transaction(state) or {}).get("response_mode") == ENCRYPTED_MODE and vp_token:
+            # not consumed: the genuine wallet may still send its encrypted answer
+            return _refused(Oid4vpRefused("response_encryption_required", "this request asked for an encrypted "
+                                          "response (direct_post.jwt): post response=<JWE>, not a plain vp_token"))
         if not state:
             return _refused(Oid4vpRefused("state_missing", "the response has no state"))
         if "error" in form and not vp_token:
@@ -152,6 +184,48 @@ def oid4vp_router(store: VerifierStore, verifier: Callable[[], Verifier], *, max
         return JSONResponse({"verified": True, "response_id": rowid})
 
     return router
+
+
+def _decrypted(store: VerifierStore, form: dict[str, list[str]]) -> tuple[str, str | dict[str, Any], str | None]:
+    """``(state, vp_token, error)`` of a ``direct_post.jwt`` response (``error``: a wallet's error
+    response, then no vp_token): its JWE's ``kid`` finds the transaction (and its key), the JWE
+    is checked and decrypted (:func:`decrypt_response`), and the state inside must be that
+    transaction's. Nothing is consumed here: a JWE nobody can decrypt must not use up a
+    transaction the genuine wallet is still answering."""
+    extra = set(form) - {"response", "state"}
+    if extra:
+        raise Oid4vpRefused("response_malformed", f"an encrypted response carries only response= (not "
+                            f"{', '.join(sorted(extra))} in the clear)")
+    jwe = form["response"][0]
+    header = peek_header(jwe)
+    outer_state = form.get("state", [""])[0]
+    named = store.transaction(outer_state) if outer_state else None
+    if named is not None and named.get("response_mode") != ENCRYPTED_MODE:
+        raise Oid4vpRefused("response_mode_mismatch", "an encrypted response to a request that asked for a plain "
+                            "one (direct_post)")
+    kid = header.get("kid")
+    found = store.encryption_key(kid) if isinstance(kid, str) and kid else None
+    if found is None:
+        raise Oid4vpRefused("response_key_mismatch", "the response is encrypted to a key this verifier did not "
+                            "give (another verifier's or another request's), or names none")
+    state, private_jwk = found
+    if private_jwk is None:  # the transaction ended: say how (used: a replay; expired)
+        store.consume(state)
+        raise Oid4vpRefused("state_used", "this request was already answered")  # consume raised; defensive
+    claims = store.transaction(state) or {}
+    offered = (claims.get("client_metadata") or {}).get("encrypted_response_enc_values_supported", [DEFAULT_ENC])
+    params = decrypt_response(jwe, private_jwk, enc_values=offered)
+    inner_state, vp_token = params.get("state"), params.get("vp_token")
+    if inner_state != state:
+        raise Oid4vpRefused("response_key_mismatch", "the encrypted response's state is not that of the request "
+                            "whose key it was encrypted to")
+    if outer_state and outer_state != state:
+        raise Oid4vpRefused("response_malformed", "the state in the clear differs from the encrypted one")
+    if isinstance(vp_token, str | dict) and vp_token:
+        return state, vp_token, None
+    if isinstance(params.get("error"), str) and params["error"] and not vp_token:
+        return state, "", str(params["error"])
+    raise Oid4vpRefused("vp_token_malformed", "the encrypted response has no vp_token")
 
 
 @dataclass(frozen=True)

@@ -26,12 +26,14 @@ from skillcred.jose import ALLOWED_ALGORITHMS
 from skillcred.keys import KeyPair
 from skillcred.oid4vp._dcql import FORMATS, check_query
 from skillcred.oid4vp._didweb import REQUEST_KEY_PURPOSES, authorized_for_requests
+from skillcred.oid4vp._jwe import response_encryption
 
 REQUEST_TYP = "oauth-authz-req+jwt"
 CLIENT_ID_PREFIX = "decentralized_identifier:"
 #: the ``aud`` of a request object for a wallet not known in advance (OpenID4VP 1.0 §5.8)
 WALLET_AUDIENCE = "https://self-issued.me/v2"
-RESPONSE_MODES = ("direct_post",)
+#: ``direct_post.jwt``: the response encrypted to the verifier (skillcred.oid4vp._jwe)
+RESPONSE_MODES = ("direct_post", "direct_post.jwt")
 #: a request object larger than this is refused unread (a QR-code request is a few KiB)
 MAX_REQUEST_OBJECT = 256 * 1024
 #: how long a request object (and the transaction it opens) is answerable, by default
@@ -59,25 +61,34 @@ def new_request_payload(
     ttl: int = DEFAULT_TTL,
     now: datetime | None = None,
     formats: Iterable[str] | None = None,
+    response_mode: str = "direct_post",
+    encryption_metadata: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The claims of a request object: a fresh ``nonce`` and ``state`` (128 bits each) unless
     given, ``response_mode`` ``direct_post`` to ``response_uri``, the DCQL query, and the
-    verifier metadata (its name, the formats it takes). ``purpose`` is shown to the worker."""
+    verifier metadata (its name, the formats it takes). ``purpose`` is shown to the worker.
+    ``response_mode`` ``direct_post.jwt`` needs ``encryption_metadata`` (the ``jwks`` and
+    ``encrypted_response_enc_values_supported`` of :func:`skillcred.oid4vp._jwe.encryption_metadata`)."""
     if not client_id.startswith(CLIENT_ID_PREFIX):
         raise InvalidArgument(f"client_id must start with {CLIENT_ID_PREFIX}")
+    if response_mode not in RESPONSE_MODES or (response_mode == "direct_post.jwt") != bool(encryption_metadata):
+        raise InvalidArgument(f"response_mode must be one of {', '.join(RESPONSE_MODES)}, with encryption metadata "
+                              "exactly for direct_post.jwt")
     check_query(dcql_query)
     at = int((now or utcnow()).timestamp())
     used = sorted({cq["format"] for cq in dcql_query["credentials"]} if formats is None else set(formats))
     metadata: dict[str, Any] = {"vp_formats_supported": {f: dict(FORMATS[f].vp_formats_supported) for f in used}}
     if client_name:
         metadata["client_name"] = client_name
+    if encryption_metadata:
+        metadata.update(encryption_metadata)
     # no "iss": JAR allows it, but with a decentralized_identifier: client id wallets compare it
     # with the kid's DID (@openid4vc/openid4vp refuses the prefixed value); client_id says who asks
     payload: dict[str, Any] = {
         "aud": WALLET_AUDIENCE,
         "client_id": client_id,
         "response_type": "vp_token",
-        "response_mode": "direct_post",
+        "response_mode": response_mode,
         "response_uri": response_uri,
         "nonce": nonce or secrets.token_urlsafe(16),
         "state": state or secrets.token_urlsafe(16),
@@ -130,8 +141,9 @@ def verify_request_object(
     offline, did:web from ``did_documents`` only), listed for authentication or assertionMethod,
     and the signature valid with it; ``iat``/``exp``
     (``aud`` is not compared: see the code);
-    ``response_type`` ``vp_token``, ``response_mode`` ``direct_post`` with an http(s)
-    ``response_uri``; ``nonce`` and ``state``; a DCQL query this wallet can evaluate.
+    ``response_type`` ``vp_token``, ``response_mode`` ``direct_post`` (or ``direct_post.jwt``
+    with a key this wallet can encrypt to, :func:`skillcred.oid4vp._jwe.response_encryption`)
+    with an http(s) ``response_uri``; ``nonce`` and ``state``; a DCQL query this wallet can evaluate.
     """
     if isinstance(token, bytes):
         token = token.decode("ascii", errors="replace")
@@ -218,6 +230,7 @@ def verify_request_object(
         check_query(payload.get("dcql_query"))
     except InvalidArgument as exc:
         raise Oid4vpRequestInvalid("dcql_query_invalid", exc.message) from exc
+    response_encryption(payload)  # direct_post.jwt: refused here, before consent, if it cannot be met
     return payload
 
 

@@ -67,6 +67,17 @@ CREATE TABLE IF NOT EXISTS responses (
     result TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS responses_by_request ON responses(request_id);
+CREATE TABLE IF NOT EXISTS request_modes (
+    request_id TEXT PRIMARY KEY REFERENCES requests(id),
+    response_mode TEXT NOT NULL,
+    enc_values TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS transaction_keys (
+    kid TEXT PRIMARY KEY,
+    state TEXT NOT NULL UNIQUE,
+    private_jwk TEXT,
+    expires REAL NOT NULL
+);
 """
 
 
@@ -88,6 +99,10 @@ class StoredRequest:
     verifier_url: str
     profile: dict[str, Any]
     dcql_query: dict[str, Any]
+    #: ``direct_post``, or ``direct_post.jwt`` (responses encrypted to a per-transaction key)
+    response_mode: str = "direct_post"
+    #: the content encryptions offered with ``direct_post.jwt``
+    enc_values: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -216,21 +231,31 @@ class VerifierStore:
     # -- requests ------------------------------------------------------------------------------
 
     def add_request(self, *, title: str, purpose: str | None, verifier_url: str, profile: dict[str, Any],
-                    dcql_query: dict[str, Any]) -> StoredRequest:
+                    dcql_query: dict[str, Any], response_mode: str = "direct_post",
+                    enc_values: Sequence[str] = ()) -> StoredRequest:
+        """Record a vacancy request; with ``response_mode`` ``direct_post.jwt`` every request
+        object made for it carries a fresh encryption key and offers ``enc_values``."""
         rid = secrets.token_urlsafe(12)
         now = format_datetime(utcnow())
         with self._tx() as db:
             db.execute("INSERT INTO requests VALUES (?, ?, ?, ?, ?, ?, ?)",
                        (rid, now, title, purpose, verifier_url, json.dumps(profile), json.dumps(dcql_query)))
-        return StoredRequest(rid, now, title, purpose, verifier_url, profile, dcql_query)
+            if response_mode != "direct_post":  # plain requests keep the original schema's rows only
+                db.execute("INSERT INTO request_modes VALUES (?, ?, ?)",
+                           (rid, response_mode, json.dumps(list(enc_values))))
+        return StoredRequest(rid, now, title, purpose, verifier_url, profile, dcql_query, response_mode,
+                             tuple(enc_values))
 
     def requests(self) -> list[StoredRequest]:
         conn = self._connect()
         try:
-            rows = conn.execute("SELECT * FROM requests ORDER BY created_at, rowid").fetchall()
+            rows = conn.execute("SELECT r.id, r.created_at, r.title, r.purpose, r.verifier_url, r.profile, "
+                                "r.dcql_query, m.response_mode, m.enc_values FROM requests r LEFT JOIN "
+                                "request_modes m ON m.request_id = r.id ORDER BY r.created_at, r.rowid").fetchall()
         finally:
             conn.close()
-        return [StoredRequest(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6])) for r in rows]
+        return [StoredRequest(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6]),
+                              r[7] or "direct_post", tuple(json.loads(r[8])) if r[8] else ()) for r in rows]
 
     def request(self, rid: str | None = None) -> StoredRequest:
         """The request ``rid`` (None: the newest one)."""
@@ -246,17 +271,52 @@ class VerifierStore:
 
     # -- transactions --------------------------------------------------------------------------
 
-    def open_transaction(self, rid: str, payload: dict[str, Any]) -> None:
-        """Record the claims of a request object just made for ``rid`` (its state is the key)."""
+    def open_transaction(self, rid: str, payload: dict[str, Any], *,
+                         encryption_key: Mapping[str, Any] | None = None) -> None:
+        """Record the claims of a request object just made for ``rid`` (its state is the key),
+        and for ``direct_post.jwt`` the private part of its encryption key (found again by its
+        ``kid``). That key is kept like the nonce and state beside it -- in the verifier folder
+        (mode 0700), never in a response -- and deleted when the transaction is answered, or at
+        the next request object or response after it expired: a response kept in the store cannot
+        be decrypted again from it."""
         now = utcnow().timestamp()
         with self._tx() as db:
             db.execute("DELETE FROM transactions WHERE expires < ? AND used_at IS NULL", (now - DEFAULT_TTL,))
+            db.execute("UPDATE transaction_keys SET private_jwk = NULL WHERE expires < ?", (now,))
+            db.execute("DELETE FROM transaction_keys WHERE state NOT IN (SELECT state FROM transactions)")
             (count,) = db.execute("SELECT COUNT(*) FROM transactions WHERE request_id = ? AND used_at IS NULL",
                                   (rid,)).fetchone()
             if count >= MAX_OPEN_TRANSACTIONS:
                 raise Oid4vpRefused("too_many_open_requests", "too many unanswered request objects; try again later")
             db.execute("INSERT INTO transactions VALUES (?, ?, ?, ?, NULL)",
                        (payload["state"], rid, json.dumps(payload), float(payload["exp"])))
+            if encryption_key is not None:
+                db.execute("INSERT INTO transaction_keys VALUES (?, ?, ?, ?)",
+                           (str(encryption_key["kid"]), payload["state"], json.dumps(dict(encryption_key)),
+                            float(payload["exp"])))
+
+    def transaction(self, state: str) -> dict[str, Any] | None:
+        """The claims of the request object of ``state`` (None: no such transaction), read
+        without consuming it: to refuse a response in the wrong mode without using up the
+        transaction a genuine wallet may still answer."""
+        conn = self._connect()
+        try:
+            row = conn.execute("SELECT payload FROM transactions WHERE state = ?", (state,)).fetchone()
+        finally:
+            conn.close()
+        return json.loads(row[0]) if row else None
+
+    def encryption_key(self, kid: str) -> tuple[str, dict[str, Any] | None] | None:
+        """``(state, private JWK)`` of the transaction whose encryption key is ``kid`` (the JWK
+        None once the transaction ended), or None for a key this verifier never made."""
+        conn = self._connect()
+        try:
+            row = conn.execute("SELECT state, private_jwk FROM transaction_keys WHERE kid = ?", (kid,)).fetchone()
+        finally:
+            conn.close()
+        if row is None:
+            return None
+        return str(row[0]), (json.loads(row[1]) if row[1] else None)
 
     def consume(self, state: str) -> tuple[str, dict[str, Any]]:
         """Mark the transaction of ``state`` answered and return (request id, request claims);
@@ -275,6 +335,9 @@ class VerifierStore:
             if now.timestamp() > row[2]:
                 raise Oid4vpRefused("request_expired", "the request expired before the response came")
             db.execute("UPDATE transactions SET used_at = ? WHERE state = ?", (format_datetime(now), state))
+            # this transaction's decryption key, and those of transactions that expired unanswered
+            db.execute("UPDATE transaction_keys SET private_jwk = NULL WHERE state = ? OR expires < ?",
+                       (state, now.timestamp()))
         return str(row[0]), json.loads(row[1])
 
     # -- responses -----------------------------------------------------------------------------

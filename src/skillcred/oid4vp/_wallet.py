@@ -24,6 +24,7 @@ from skillcred.errors import InvalidArgument, Oid4vpRequestInvalid, SkillcredErr
 from skillcred.jose import envelop_credential, secure_presentation_jwt
 from skillcred.keys import KeyPair
 from skillcred.oid4vp._dcql import FORMATS, CredentialMatch, match_credential, missing_required_sets
+from skillcred.oid4vp._jwe import ResponseEncryption, encrypt_response
 from skillcred.oid4vp._suites import vp_cryptosuite
 from skillcred.secured import SecuredCredential
 from skillcred.securing import is_sd_base
@@ -218,12 +219,18 @@ class PostResult:
 
 
 def post_response(response_uri: str, vp_token: Mapping[str, Any], state: str, *, timeout: float = 60,
-                  unsafe_allow_http_loopback: bool = False) -> PostResult:
-    """POST ``vp_token`` and ``state`` to the verifier's ``response_uri`` (``direct_post``).
+                  unsafe_allow_http_loopback: bool = False,
+                  encryption: ResponseEncryption | None = None) -> PostResult:
+    """POST ``vp_token`` and ``state`` to the verifier's ``response_uri`` (``direct_post``), or
+    with ``encryption`` (:func:`skillcred.oid4vp._jwe.response_encryption` of the request) both
+    encrypted to the verifier as ``response=<JWE>`` (``direct_post.jwt``).
     https only; ``unsafe_allow_http_loopback`` also allows plain http to this machine (warns)."""
     _check_url(response_uri, "response_uri", unsafe_allow_http_loopback)
-    body = urllib.parse.urlencode({"vp_token": json.dumps(vp_token, separators=(",", ":")),
-                                   "state": state}).encode("ascii")
+    if encryption is not None:
+        fields = {"response": encrypt_response({"vp_token": dict(vp_token), "state": state}, encryption)}
+    else:
+        fields = {"vp_token": json.dumps(vp_token, separators=(",", ":")), "state": state}
+    body = urllib.parse.urlencode(fields).encode("ascii")
     req = urllib.request.Request(response_uri, data=body, method="POST",
                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
     try:
@@ -248,7 +255,8 @@ def describe_request(request: Mapping[str, Any]) -> list[str]:
     lines = [f"Who asks:  {name or '(no name given)'} -- {did} (the request is signed with this DID's key)"]
     purpose = request.get("skillcred_purpose")
     lines.append(f"Why:       {purpose}" if isinstance(purpose, str) and purpose else "Why:       (no purpose given)")
-    lines.append(f"Answer to: {request['response_uri']}")
+    sealed = " (encrypted: only the verifier can read it)" if request.get("response_mode") == "direct_post.jwt" else ""
+    lines.append(f"Answer to: {request['response_uri']}{sealed}")
     for s in request["dcql_query"].get("credential_sets", []) or [{"options": [[c["id"]] for c in
                                                                            request["dcql_query"]["credentials"]]}]:
         ids = [i for opt in s["options"] for i in opt]

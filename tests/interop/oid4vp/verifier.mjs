@@ -3,6 +3,9 @@
 // with DCQL, for a jwt_vc_json credential aligned to a given skill. It checks the response with the
 // package (state, vp_token shape), then the vp+jwt itself (holder's did:key signature, nonce, aud,
 // the enveloped vc+jwt's issuer signature) and the DCQL result with the dcql package.
+// With tamper jwt* the request asks for direct_post.jwt: a fresh P-256 key in client_metadata.jwks
+// (jwt-rsa / jwt-oct: an RSA / symmetric key instead; jwt-a192: only A192GCM offered), and the
+// response is decrypted by the package (decryptJwe: common.mjs) before the same checks.
 // Mode "three" asks for three credentials in three formats, all required: welding as an SD-JWT VC
 // (dc+sd-jwt: issuer signature, disclosure digests, KB-JWT), CNC as Data Integrity (ldp_vc: the
 // holder's and the issuer's eddsa-jcs-2022 proofs, checked by di.mjs; challenge, domain) and
@@ -14,7 +17,7 @@ import http from 'node:http';
 import { Openid4vpVerifier } from '@openid4vc/openid4vp';
 import { setGlobalConfig } from '@openid4vc/utils';
 import { DcqlPresentationResult, DcqlQuery } from 'dcql';
-import { b64u, callbacks, decodePart, didKeyOfJwk, jwkOfDidKey, verifyJws } from './common.mjs';
+import { b64u, callbacks, decodePart, didKeyOfJwk, jwkOfDidKey, newEncryptionKey, verifyJws } from './common.mjs';
 import { verifyJcs } from './di.mjs';
 
 setGlobalConfig({ allowInsecureUrls: true }); // loopback http in tests only
@@ -26,6 +29,18 @@ const jwk = privateKey.export({ format: 'jwk' });
 const did = didKeyOfJwk(jwk);
 const kid = `${did}#${did.slice('did:key:'.length)}`;
 const verifier = new Openid4vpVerifier({ callbacks: callbacks(jwk) });
+const encrypted = tamper?.startsWith('jwt');
+const encKey = newEncryptionKey();
+const encValues = tamper === 'jwt-a192' ? ['A192GCM'] : ['A128GCM'];
+const decryption = { priv: encKey.priv, pub: encKey.pub, encValues };
+function offeredKey() {
+  if (tamper === 'jwt-rsa') {
+    const { publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+    return { ...publicKey.export({ format: 'jwk' }), use: 'enc', alg: 'RSA-OAEP-256', kid: 'rsa-1' };
+  }
+  if (tamper === 'jwt-oct') return { kty: 'oct', k: b64u(crypto.randomBytes(16)), use: 'enc', alg: 'dir', kid: 'oct-1' };
+  return encKey.pub;
+}
 const OB = 'https://purl.imsglobal.org/spec/vc/ob/vocab.html#OpenBadgeCredential';
 const ALIGNED = ['credentialSubject', 'achievement', 'alignment', null, 'targetUrl'];
 const drawing = { id: 'drawing', format: 'jwt_vc_json', meta: { type_values: [[OB]] },
@@ -55,7 +70,7 @@ const server = http.createServer(async (req, res) => {
     if (req.method === 'POST' && req.url === '/response') {
       const chunks = []; for await (const c of req) chunks.push(c);
       const form = Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8')));
-      const outcome = check(form);
+      const outcome = await check(form);
       process.stdout.write(JSON.stringify(outcome) + '\n');
       res.writeHead(outcome.accepted ? 200 : 400, { 'content-type': 'application/json' })
         .end(JSON.stringify(outcome.accepted ? {} : { error: 'invalid_request', error_description: outcome.reason }));
@@ -67,13 +82,27 @@ const server = http.createServer(async (req, res) => {
   }
 });
 
-function check(form) {
+async function check(form) {
   if (state.answered) return { accepted: false, reason: 'replayed' };
-  const parsed = verifier.validateOpenid4vpAuthorizationResponsePayload({
-    authorizationRequestPayload: state.payload,
-    authorizationResponsePayload: { ...form, vp_token: JSON.parse(form.vp_token) },
-  });
-  if (form.state !== state.payload.state) return { accepted: false, reason: 'state' };
+  let parsed;
+  if (encrypted) {
+    // the package decrypts (our decryptJwe callback: header checked, then ECDH-ES + AES-GCM) and checks state
+    try {
+      parsed = await verifier.parseOpenid4vpAuthorizationResponse({
+        authorizationResponse: form, authorizationRequestPayload: state.payload,
+        callbacks: callbacks(jwk, { decryption }),
+      });
+    } catch (e) {
+      return { accepted: false, reason: `encrypted: ${decryption.last ?? e.message}` };
+    }
+    decryption.last = undefined;
+  } else {
+    parsed = verifier.validateOpenid4vpAuthorizationResponsePayload({
+      authorizationRequestPayload: state.payload,
+      authorizationResponsePayload: { ...form, vp_token: JSON.parse(form.vp_token) },
+    });
+    if (form.state !== state.payload.state) return { accepted: false, reason: 'state' };
+  }
   const presentations = {};
   const checked = {};
   const holders = new Set();
@@ -173,16 +202,20 @@ server.listen(0, '127.0.0.1', async () => {
   const base = `http://127.0.0.1:${server.address().port}`;
   const created = await verifier.createOpenId4vpAuthorizationRequest({
     authorizationRequestPayload: {
-      response_type: 'vp_token', client_id: `decentralized_identifier:${did}`, response_mode: 'direct_post',
+      response_type: 'vp_token', client_id: `decentralized_identifier:${did}`,
+      response_mode: encrypted ? 'direct_post.jwt' : 'direct_post',
       response_uri: `${base}/response`, nonce: b64u(crypto.randomBytes(16)), state: b64u(crypto.randomBytes(16)),
       dcql_query: dcqlQuery, client_metadata: { client_name: 'Peer verifier (openid4vp 0.4)', vp_formats_supported: {
         jwt_vc_json: { alg_values: ['EdDSA'] },
         ...(three ? { ldp_vc: { proof_type_values: ['DataIntegrityProof'], cryptosuite_values: ['eddsa-jcs-2022'] },
-          'dc+sd-jwt': { 'sd-jwt_alg_values': ['EdDSA'], 'kb-jwt_alg_values': ['EdDSA'] } } : {}) } },
+          'dc+sd-jwt': { 'sd-jwt_alg_values': ['EdDSA'], 'kb-jwt_alg_values': ['EdDSA'] } } : {}) },
+        ...(encrypted ? { jwks: { keys: [offeredKey()] }, encrypted_response_enc_values_supported: encValues } : {}) },
     },
     jar: { requestUri: `${base}/request`, jwtSigner: { method: 'did', didUrl: kid, alg: 'EdDSA' }, expiresInSeconds: 300 },
   });
   state.payload = created.authorizationRequestPayload;
   state.requestObject = created.jar.authorizationRequestJwt;
-  process.stdout.write(JSON.stringify({ uri: created.authorizationRequest, client_id: state.payload.client_id }) + '\n');
+  process.stdout.write(JSON.stringify({ uri: created.authorizationRequest, client_id: state.payload.client_id,
+    response_uri: state.payload.response_uri, state: state.payload.state, nonce: state.payload.nonce,
+    ...(encrypted ? { jwk: encKey.pub } : {}) }) + '\n');
 });

@@ -2,9 +2,11 @@
 // (request_uri, JAR signed by a decentralized_identifier: client), selects credentials with the
 // dcql package, presents jwt_vc_json (a vp+jwt), vc+sd-jwt and dc+sd-jwt (only the matched claims'
 // disclosures; both with a KB-JWT) and ldp_vc (a Data Integrity VP it signs itself with eddsa-jcs-2022,
-// di.mjs: challenge = nonce, domain = client_id), posts direct_post.
+// di.mjs: challenge = nonce, domain = client_id), posts direct_post -- or, for direct_post.jwt, the
+// response encrypted (ECDH-ES, common.mjs) to the key in the request's client_metadata.jwks.
 // stdin: {uri, holder: {did, kid, jwk}, credentials: [{format, token | document, claims}],
-//         tamper?: nonce|aud|challenge|domain, drop?: [qid], move?: {qid: other qid}, replay?}
+//         tamper?: nonce|aud|challenge|domain, drop?: [qid], move?: {qid: other qid}, replay?,
+//         jwe?: {tamper?: other-key|other-kid|tag|ciphertext|dir, enc?}}
 // stdout: {matched, submitted: [{status, body}], request: {...}}
 import crypto from 'node:crypto';
 import { Openid4vpClient } from '@openid4vc/openid4vp';
@@ -19,7 +21,7 @@ const VC = 'https://www.w3.org/2018/credentials#VerifiableCredential';
 // the tests run on loopback over http; a real wallet keeps the library's https-only default
 setGlobalConfig({ allowInsecureUrls: true });
 const input = await readStdinJson();
-const client = new Openid4vpClient({ callbacks: callbacks(input.holder.jwk) });
+const client = new Openid4vpClient({ callbacks: callbacks(input.holder.jwk, { jwe: input.jwe ?? {} }) });
 const parsed = client.parseOpenid4vpAuthorizationRequest({ authorizationRequest: input.uri });
 const resolved = await client.resolveOpenId4vpAuthorizationRequest({ authorizationRequestPayload: parsed.params });
 const request = resolved.authorizationRequestPayload;
@@ -98,16 +100,22 @@ if (input.move) {
   Object.assign(vpToken, moved);
 }
 
+// direct_post.jwt: the library picks the verifier's key and enc and calls encryptJwe (common.mjs)
+const encrypted = request.response_mode === 'direct_post.jwt';
 const response = await client.createOpenid4vpAuthorizationResponse({
   authorizationRequestPayload: request, authorizationResponsePayload: { vp_token: vpToken },
+  ...(encrypted ? { jarm: { encryption: {}, serverMetadata: { authorization_encryption_alg_values_supported: ['ECDH-ES'],
+    authorization_encryption_enc_values_supported: ['A128GCM', 'A256GCM'] } } } : {}),
 });
 const submitted = [];
 for (let i = 0; i < (input.replay ? 2 : 1); i++) {
   const sent = await client.submitOpenid4vpAuthorizationResponse({
     authorizationRequestPayload: request, authorizationResponsePayload: response.authorizationResponsePayload,
+    ...(response.jarm ? { jarm: { responseJwt: response.jarm.responseJwt } } : {}),
   });
   const text = await sent.response.text();
   submitted.push({ status: sent.response.status, body: text ? JSON.parse(text) : null });
 }
-process.stdout.write(JSON.stringify({ matched, submitted, request: { client_id: request.client_id, state: request.state,
+process.stdout.write(JSON.stringify({ matched, submitted, encrypted: response.jarm?.responseJwt?.split('.').length === 5,
+  request: { client_id: request.client_id, state: request.state, response_mode: request.response_mode,
   dcql_ids: query.credentials.map((c) => c.id), client_name: request.client_metadata?.client_name } }));
