@@ -511,13 +511,17 @@ def _expand(ctx: _Ctx, prop: str | None, element: Any, inside_list: bool, pt: _T
 
 #: Within :func:`check` inside :func:`skillcred._internal.jsonld.rows_memo` only (never for
 #: :func:`to_rows`): expansions of JSON objects that carry an ``@context`` (a document, a
-#: credential inside a presentation, a proof configuration), by active context, property and
-#: inside-a-list, each with the object it was computed from (pinned, like the context), a
+#: credential inside a presentation, a proof configuration), by active context, property,
+#: inside-a-list and the object's keys, each with the object it was computed from (pinned, like the context), a
 #: few per key: an object of the same shape (:func:`_same_shape`) gets that expansion.
-SHAPE_MEMO: ContextVar[dict[tuple[int, str | None, bool], list[tuple[dict[str, Any], Any, _Ctx]]] | None] = (
+SHAPE_MEMO: ContextVar[dict[tuple[Any, ...], list[tuple[dict[str, Any], Any, _Ctx]]] | None] = (
     ContextVar("skillcred_shape_memo", default=None)
 )
 _SHAPES_PER_KEY = 4
+#: Within the same block: the objects :func:`_same_shape` found the same (see there)
+_SAME_PAIRS: ContextVar[dict[tuple[int, int], tuple[Any, Any, int]] | None] = ContextVar(
+    "skillcred_same_pairs", default=None
+)
 
 # Strings a shape may differ in (see _same_shape): no colon, or exactly two after a
 # scheme-like head ("did:key:z6Mk...", "urn:uuid:..."); never '@', '/', '#', whitespace or
@@ -542,7 +546,8 @@ def _string_class(value: str) -> Any:
     return (2, m.group(1)) if m else None
 
 
-def _same_shape(a: Any, b: Any, terms: set[str]) -> bool:
+def _same_shape(a: Any, b: Any, terms: set[str],
+                pairs: dict[tuple[int, int], tuple[Any, Any, int]] | None = None) -> bool:
     """Whether the safe-mode decision on ``b`` is the decision on ``a`` (both plain JSON).
 
     Why: a presentation's credentials (and many credentials of one institute) are one shape
@@ -567,6 +572,11 @@ def _same_shape(a: Any, b: Any, terms: set[str]) -> bool:
 
     Anything else (spaces, slashes, ``@``, ``#``, unicode, one colon, three colons) must be
     equal, so "if in doubt, the value itself" holds by construction.
+
+    ``pairs`` remembers the objects found the same (each pair pinned) with the number of
+    term names known then: a credential's parts compared on their own share their objects
+    with the credential compared inside the presentation. A new term name could make a
+    class string a term, so a pair counts only while no term was added since.
     """
     if a is b:
         return True
@@ -578,6 +588,10 @@ def _same_shape(a: Any, b: Any, terms: set[str]) -> bool:
     if t is dict:
         if len(a) != len(b):
             return False
+        if pairs is not None:
+            known = pairs.get((id(a), id(b)))
+            if known is not None and known[2] == len(terms):
+                return True
         # leaves compared inline: most of a credential is strings equal in every copy
         for (ka, va), (kb, vb) in zip(a.items(), b.items(), strict=True):
             if ka != kb:
@@ -591,13 +605,15 @@ def _same_shape(a: Any, b: Any, terms: set[str]) -> bool:
                 if va != vb and (ka == "@context" or not _same_class(va, vb, terms)):
                     return False
             elif tv is dict or tv is list:
-                if not (_same_value(va, vb) if ka == "@context" else _same_shape(va, vb, terms)):
+                if not (_same_value(va, vb) if ka == "@context" else _same_shape(va, vb, terms, pairs)):
                     return False
             elif not ((tv is int or tv is float or tv is bool) and va == vb):
                 return False
+        if pairs is not None:
+            pairs[id(a), id(b)] = (a, b, len(terms))
         return True
     if t is list:
-        return len(a) == len(b) and all(_same_shape(x, y, terms) for x, y in zip(a, b, strict=True))
+        return len(a) == len(b) and all(_same_shape(x, y, terms, pairs) for x, y in zip(a, b, strict=True))
     return (t is int or t is float or t is bool or a is None) and a == b
 
 
@@ -624,17 +640,18 @@ def _same_value(a: Any, b: Any) -> bool:
     return (t is str or t is int or t is float or t is bool) and a == b
 
 
-def _expand_by_shape(shapes: dict[tuple[int, str | None, bool], list[tuple[dict[str, Any], Any, _Ctx]]],
+def _expand_by_shape(shapes: dict[tuple[Any, ...], list[tuple[dict[str, Any], Any, _Ctx]]],
                      ctx: _Ctx, prop: str | None, element: dict[str, Any], inside_list: bool,
                      pt: _Term | None) -> Any:
     """:func:`_expand` for the decision only: an object of the shape of one expanded before
     in this verification, under the same context, gets that expansion (see :func:`_same_shape`)."""
     uni = ctx.uni
-    key = (id(ctx), prop, inside_list)
+    key = (id(ctx), prop, inside_list, *element)  # the keys too: only objects of one key set compared
     seen = shapes.get(key)
     if seen is not None and not uni.odd_vocab:
+        pairs = _SAME_PAIRS.get()
         for rep, result, _ctx in seen:
-            if _same_shape(rep, element, uni.all_terms):
+            if _same_shape(rep, element, uni.all_terms, pairs):
                 return dict(result) if type(result) is dict else list(result) if type(result) is list else result
     known = len(uni.all_terms)
     result = _expand_uncached(ctx, prop, element, inside_list, pt)
@@ -1226,17 +1243,19 @@ def check(document: Mapping[str, Any], loader: Any) -> None:
         return
     # decision-only expansions (shared by shape) never reach EXPAND_MEMO, which to_rows reads
     shape_token, expand_token = SHAPE_MEMO.set(memos[0]), EXPAND_MEMO.set(memos[1])
+    pairs_token = _SAME_PAIRS.set(memos[2])
     try:
         _check_expanded(expand(document, loader), _universe(loader).proc)
     finally:
+        _SAME_PAIRS.reset(pairs_token)
         EXPAND_MEMO.reset(expand_token)
         SHAPE_MEMO.reset(shape_token)
 
 
 #: Within :func:`skillcred._internal.jsonld.rows_memo`: the memos :func:`check` uses instead of
-#: the RDF path's (``SHAPE_MEMO``'s table and an expansion memo of its own): an expansion
+#: the RDF path's (``SHAPE_MEMO``'s table, an expansion memo of its own, ``_SAME_PAIRS``): an expansion
 #: shared by shape stands for the decision, never for the rows.
-DECISION_MEMOS: ContextVar[tuple[dict[Any, Any], dict[Any, Any]] | None] = ContextVar(
+DECISION_MEMOS: ContextVar[tuple[dict[Any, Any], dict[Any, Any], dict[Any, Any]] | None] = ContextVar(
     "skillcred_decision_memos", default=None
 )
 

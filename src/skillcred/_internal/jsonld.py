@@ -272,7 +272,7 @@ def rows_memo() -> Iterator[None]:
     token = _memo.set({})
     expand_token = fastld.EXPAND_MEMO.set({})
     check_token = fastld.CHECK_MEMO.set({})
-    decision_token = fastld.DECISION_MEMOS.set(({}, {}))
+    decision_token = fastld.DECISION_MEMOS.set(({}, {}, {}))
     try:
         yield
     finally:
