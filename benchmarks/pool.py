@@ -8,8 +8,10 @@ in 0.4-1 per candidate) and each optional one with p=0.08 (at levels 1-5), in ba
 1-4 skills (each badge also claims its achievement id) from 4 institutes with revocation
 status lists; 2 % of credentials revoked,
 2 % expired, 1 % of candidates past their consent, 12 regions. Candidates are loaded in
-chunks (``Pool._put``, what ``add`` stores after verifying; ``COPY`` on PostgreSQL), so
-memory stays flat; the peak RSS is printed along the way.
+chunks, so memory stays flat (the peak RSS is printed along the way), by the bulk loader: the
+stored rows generated directly and streamed (``COPY`` on PostgreSQL, ``executemany`` in big
+transactions on SQLite), indexes built after -- it bypasses verification, synthetic data
+only; ``--record-load`` goes through ``Pool._put`` (what ``add`` stores after verifying).
 
 Then, for the most common occupation's profile (levels 3 on its first three essentials):
 
@@ -21,7 +23,7 @@ Then, for the most common occupation's profile (levels 3 on its first three esse
 * the database size, per million candidates.
 
     python benchmarks/pool.py --n 100000                     # SQLite (a temp file)
-    python benchmarks/pool.py --n 1000000 --postgres         # a throwaway PostgreSQL on loopback
+    python benchmarks/pool.py --n 1000000 --postgres --pg-log /tmp/pool-pg.log  # a throwaway PostgreSQL
     python benchmarks/pool.py --n 1000000 --postgres-url postgresql://...
 """
 
@@ -42,11 +44,16 @@ import sys
 import tempfile
 import time
 import warnings
+from bisect import bisect
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+import skillcred.pool as pool_module
 from skillcred._internal.batch import fork_map
 from skillcred._internal.fileio import dump_json, load_json_object
 from skillcred._internal.timeutil import format_datetime
@@ -56,7 +63,7 @@ from skillcred.esco import default_taxonomy, job_profile
 from skillcred.issuer import EvidenceInput, Issuer, init_issuer, load_achievement
 from skillcred.keys import KeyPair
 from skillcred.match import load_framework, load_profile
-from skillcred.pool import CandidateRecord, ClaimRecord, CredentialRecord, Pool, StatusRef, record_from
+from skillcred.pool import CandidateRecord, ClaimRecord, CredentialRecord, Pool, StatusRef, record_from, ref_id
 from skillcred.proofs import add_proof
 from skillcred.status import BitstringStatusList, status_list_credential
 from skillcred.trust import TrustList
@@ -80,7 +87,10 @@ class Institutes:
     """Four institutes with real did:key keys: their revocation lists can be signed."""
 
     def __init__(self, rng: random.Random) -> None:
-        self.keys = [KeyPair.generate("ed25519") for _ in range(4)]
+        # keys drawn from the seeded generator: a --reuse run re-creates the same institutes
+        # (the stored status references name their DIDs); synthetic keys, benchmark only
+        self.keys = [KeyPair.from_cryptography(Ed25519PrivateKey.from_private_bytes(rng.randbytes(32)))
+                     for _ in range(4)]
         self.dids = [key_did(k.public_key) for k in self.keys]
         self.names = [f"Institute {i}" for i in range(4)]
         self.urls = [f"https://institute-{i}.example/status/revocation-1" for i in range(4)]
@@ -116,28 +126,35 @@ def occupations(rng: random.Random) -> list[tuple[str, list[str], list[str]]]:
     return occ[:200]
 
 
+def zipf(n: int) -> tuple[list[float], float]:
+    """Cumulative Zipf-like weights (1/rank) of ``n`` occupations, for a bisected draw (what
+    ``random.choices`` does, without rebuilding them per candidate)."""
+    cum = list(accumulate(1 / (k + 1) for k in range(n)))
+    return cum, cum[-1]
+
+
 def candidates(n: int, seed: int, occ: list[tuple[str, list[str], list[str]]], inst: Institutes,
                now: datetime) -> Iterator[CandidateRecord]:
     rng = random.Random(seed)
-    weights = [1 / (k + 1) for k in range(len(occ))]  # Zipf-like: the first occupation is the most common
+    cum, total = zipf(len(occ))  # the first occupation is the most common
     soon, past = format_datetime(now + timedelta(days=365)), format_datetime(now - timedelta(days=30))
     for c in range(n):
-        o_uri, ess, opt = rng.choices(occ, weights)[0]
+        o_uri, ess, opt = occ[bisect(cum, rng.random() * total, 0, len(cum) - 1)]
         fit = rng.uniform(0.4, 1.0)  # how well this candidate fits their own occupation
         held = [s for s in ess if rng.random() < fit] + [s for s in opt if rng.random() < 0.08]
         rng.shuffle(held)
         creds = []
         j = 0
         while held:
-            k = rng.randint(1, 4)
+            k = 1 + int(rng.random() * 4)
             skills, held = held[:k], held[k:]
-            i = rng.randrange(4)
+            i = int(rng.random() * 4)
             idx = inst.next[i]
             inst.next[i] += 1
             revoked = rng.random() < 0.02
             if revoked:
                 inst.revoked[i].add(idx)
-            level = rng.randint(1, 5)
+            level = 1 + int(rng.random() * 5)
             ach = f"Badge {o_uri.rsplit('/', 1)[-1][:8]}-{j}"
             claims = (ClaimRecord("achievement", f"urn:bench:achievement:{o_uri[-12:]}:{len(skills)}", level, ach),
                       *(ClaimRecord("skill", s, level, ach) for s in skills))
@@ -149,15 +166,15 @@ def candidates(n: int, seed: int, occ: list[tuple[str, list[str], list[str]]], i
                 state="revoked" if revoked else "ok"))
             j += 1
         yield CandidateRecord(holder=f"did:example:cand-{c}", consent_until=past if rng.random() < 0.01 else soon,
-                              credentials=tuple(creds), region=REGIONS[rng.randrange(len(REGIONS))])
+                              credentials=tuple(creds), region=REGIONS[int(rng.random() * len(REGIONS))])
 
 
-def load(pool: Pool, n: int, seed: int, occ: Any, inst: Institutes) -> dict[str, Any]:
+def load(pool: Pool, n: int, seed: int, occ: Any, inst: Institutes, now: datetime | None = None) -> dict[str, Any]:
     started = time.perf_counter()
     chunk: list[CandidateRecord] = []
     marks: list[tuple[int, float]] = []
     done = 0
-    for rec in candidates(n, seed, occ, inst, datetime.now(UTC)):
+    for rec in candidates(n, seed, occ, inst, now or datetime.now(UTC)):
         chunk.append(rec)
         if len(chunk) == CHUNK:
             done += pool._put(chunk, replace=False)
@@ -171,6 +188,165 @@ def load(pool: Pool, n: int, seed: int, occ: Any, inst: Institutes) -> dict[str,
     seconds = time.perf_counter() - started
     return {"candidates": done, "seconds": round(seconds, 1), "per_second": round(done / seconds),
             "peak_rss_mb_by_progress": marks}
+
+
+# -- the bulk loader: stored rows generated directly -----------------------------------------------
+
+#: the pool's secondary indexes, dropped before a bulk load and built after it (one sort each
+#: instead of a B-tree insert per row); the primary keys stay
+SECONDARY = ("pool_claims_by_holder", "pool_status_by_list", "pool_status_by_holder", "pool_audit_by_holder",
+             "pool_candidates_by_consent", "pool_claims_by_ref", "pool_refsets_by_ref")
+
+
+def bulk_rows(n: int, seed: int, occ: list[tuple[str, list[str], list[str]]], inst: Institutes, now: datetime,
+              chunk: int = CHUNK) -> Iterator[tuple[dict[str, list[tuple[Any, ...]]], dict[int, str]]]:
+    """The rows ``Pool._put`` would store for ``candidates(n, seed, ...)`` -- the same random
+    draws in the same order, so the same candidates -- generated directly, ``chunk``
+    candidates at a time (per table), with the references they use (id -> text).
+
+    This bypasses verification (and ``_put``'s per-record work): synthetic data only. The
+    ingest rate of real ``pool add`` is measured separately (:func:`ingest_rate`)."""
+    rng = random.Random(seed)
+    cum, total = zipf(len(occ))
+    soon, past = format_datetime(now + timedelta(days=365)), format_datetime(now - timedelta(days=30))
+    soon_e, past_e = int((now + timedelta(days=365)).timestamp()), int((now - timedelta(days=30)).timestamp())
+    vf = "2024-01-01T00:00:00Z"
+    vf_e = int(datetime(2024, 1, 1, tzinfo=UTC).timestamp())
+    added = format_datetime(datetime.now(UTC))
+    ids: dict[str, int] = {}
+
+    def rid(ref: str) -> int:
+        got = ids.get(ref)
+        if got is None:
+            got = ids[ref] = ref_id(ref)
+        return got
+
+    tables: dict[str, list[tuple[Any, ...]]] = {t: [] for t in ("cands", "creds", "claims", "status", "audit", "sets")}
+    for c in range(n):
+        o_uri, ess, opt = occ[bisect(cum, rng.random() * total, 0, len(cum) - 1)]
+        fit = rng.uniform(0.4, 1.0)
+        held = [s for s in ess if rng.random() < fit] + [s for s in opt if rng.random() < 0.08]
+        rng.shuffle(held)
+        holder = f"did:example:cand-{c}"
+        creds: list[tuple[Any, ...]] = []
+        claims: list[list[Any]] = []
+        live_refs: set[int] = set()
+        j = 0
+        while held:
+            k = 1 + int(rng.random() * 4)
+            skills, held = held[:k], held[k:]
+            i = int(rng.random() * 4)
+            idx = inst.next[i]
+            inst.next[i] += 1
+            revoked = rng.random() < 0.02
+            if revoked:
+                inst.revoked[i].add(idx)
+            level = 1 + int(rng.random() * 5)
+            ach = f"Badge {o_uri.rsplit('/', 1)[-1][:8]}-{j}"
+            expired = rng.random() < 0.02
+            key = f"urn:bench:{c}:{j}"
+            live = 0 if revoked else 1
+            vu, vu_e = (past, past_e) if expired else (None, None)
+            creds.append((holder, key, key, inst.dids[i], inst.names[i], vf, vu, "revoked" if revoked else "ok"))
+            refs = (f"urn:bench:achievement:{o_uri[-12:]}:{len(skills)}", *skills)
+            for seq, ref in enumerate(refs):
+                r = rid(ref)
+                claims.append([r, holder, key, seq, "skill" if seq else "achievement", level, ach, None, 0, live,
+                               vf_e, vu_e])
+                if live:
+                    live_refs.add(r)
+            tables["status"].append((holder, key, inst.urls[i], idx, "revocation", 1, int(revoked), inst.dids[i]))
+            j += 1
+        consent, consent_e = (past, past_e) if rng.random() < 0.01 else (soon, soon_e)
+        region = REGIONS[int(rng.random() * len(REGIONS))]
+        tables["cands"].append((holder, region, consent, added, None, None))
+        tables["creds"].extend(creds)
+        tables["claims"].extend((*row, consent_e, region) for row in claims)
+        tables["audit"].append((holder, added, "add", None))
+        tables["sets"].append((holder, region, consent_e, sorted(live_refs)))
+        if (c + 1) % chunk == 0 or c + 1 == n:
+            yield tables, {v: k for k, v in ids.items()}
+            tables = {t: [] for t in tables}
+
+
+_SQLITE_INSERT = {
+    "cands": "INSERT INTO pool_candidates (holder, region, consent_until, added_at, name, evidence) "
+             "VALUES (?, ?, ?, ?, ?, ?)",
+    "creds": "INSERT INTO pool_credentials (holder, cred_key, credential_id, issuer, issuer_name, valid_from, "
+             "valid_until, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    "claims": f"INSERT INTO pool_claims ({pool_module._CLAIM_COLUMNS}) VALUES ({', '.join('?' * 14)})",
+    "status": "INSERT INTO pool_status (holder, cred_key, list_url, idx, purpose, size, is_set, issuer) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    "audit": "INSERT INTO pool_audit (holder, at, action, operator) VALUES (?, ?, ?, ?)",
+}
+_PG_COPY = {
+    "cands": ("pool_candidates", "holder, region, consent_until, added_at, name, evidence"),
+    "creds": ("pool_credentials", "holder, cred_key, credential_id, issuer, issuer_name, valid_from, valid_until, "
+                                  "state"),
+    "claims": ("pool_claims", pool_module._CLAIM_COLUMNS),
+    "status": ("pool_status", "holder, cred_key, list_url, idx, purpose, size, is_set, issuer"),
+    "audit": ("pool_audit", "holder, at, action, operator"),
+    "sets": ("pool_refsets", "holder, region, consent_until, refs"),
+}
+
+
+def _copy_field(v: Any) -> str:
+    if v is None:
+        return "\\N"
+    if isinstance(v, list):
+        return "{" + ",".join(map(str, v)) + "}"
+    return str(v)
+
+
+def copy_text(rows: list[tuple[Any, ...]]) -> str:
+    """Rows as ``COPY`` text: the generated values hold no tab, newline or backslash (checked
+    by the loader test against the record path), so only NULL and arrays need a form."""
+    return "".join("\t".join(map(_copy_field, row)) + "\n" for row in rows)
+
+
+def bulk_load(pool: Pool, n: int, seed: int, occ: Any, inst: Institutes,
+              now: datetime | None = None) -> dict[str, Any]:
+    """Load ``n`` synthetic candidates as stored rows: secondary indexes dropped, ``COPY``
+    per table per chunk (PostgreSQL) or ``executemany`` in one transaction per chunk with the
+    claims sorted by the clustering key (SQLite), the reference counts kept, the indexes
+    built after. Memory stays flat (one chunk at a time)."""
+    db = pool._db
+    started = time.perf_counter()
+    marks: list[tuple[int, float]] = []
+    counts: dict[int, int] = {}
+    texts: dict[int, str] = {}
+    for name in SECONDARY:
+        db.execute(f"DROP INDEX IF EXISTS {name}")
+    done = 0
+    for tables, refs in bulk_rows(n, seed, occ, inst, now or datetime.now(UTC)):
+        texts.update(refs)
+        for row in tables["claims"]:
+            counts[row[0]] = counts.get(row[0], 0) + 1
+        if db.postgres:
+            with db.transaction(), db.conn.cursor() as cur:  # type: ignore[attr-defined]
+                for key, (table, cols) in _PG_COPY.items():
+                    with cur.copy(f"COPY {table} ({cols}) FROM STDIN") as cp:
+                        cp.write(copy_text(tables[key]))
+        else:
+            tables["claims"].sort(key=lambda r: (r[0], r[1], r[2], r[3]))
+            with db.transaction():
+                for key, sql in _SQLITE_INSERT.items():
+                    db.executemany(sql, tables[key])
+        done += len(tables["cands"])
+        if done % max(CHUNK, n // 10) == 0 or done == n:
+            marks.append((done, round(rss_mb(), 1)))
+            print(f"  loaded {done:>9,} candidates, {time.perf_counter() - started:7.1f} s, "
+                  f"peak RSS {rss_mb():.0f} MB", file=sys.stderr)
+    loaded = time.perf_counter() - started
+    with db.transaction():
+        pool._add_refs(sorted(texts.items()), counts)
+    for stmt in (*pool_module._INDEXES, *((pool_module._PG_CLAIMS_INDEX, pool_module._PG_REFSETS_INDEX)
+                                          if db.postgres else ())):
+        db.execute(stmt)
+    seconds = time.perf_counter() - started
+    return {"candidates": done, "seconds": round(seconds, 1), "rows_seconds": round(loaded, 1),
+            "index_seconds": round(seconds - loaded, 1), "per_second": round(done / seconds),
+            "peak_rss_mb_by_progress": marks, "path": "bulk rows (no verification)"}
 
 
 def timed_search(pool: Pool, prof: Any, fw: Any, **kw: Any) -> dict[str, Any]:
@@ -306,9 +482,24 @@ def run(target: str | Path, args: argparse.Namespace) -> dict[str, Any]:
     inst = Institutes(rng)
     out: dict[str, Any] = {"backend": "postgresql" if isinstance(target, str) else "sqlite", "n": args.n}
     with Pool.open(target, partitions=args.partitions) as pool:
-        out["load"] = load(pool, args.n, args.seed, occ, inst)
-        # PostgreSQL: VACUUM sets the visibility map, without which no scan is index-only
-        pool._db.execute("VACUUM ANALYZE" if isinstance(target, str) else "ANALYZE")
+        if args.reuse:
+            # an earlier --load-only run with the same --n and --seed filled this pool: the
+            # draws are repeated (not stored) so the searches and the refresh see the same world
+            held = pool.stats()["candidates"]
+            if held != args.n:
+                raise SystemExit(f"--reuse: the pool holds {held} candidates, not --n {args.n}")
+            for _ in bulk_rows(args.n, args.seed, occ, inst, datetime.now(UTC)):
+                pass  # only the institutes' allocation and revocation state is wanted
+            out["load"] = "reused"
+        else:
+            loader = load if args.record_load else bulk_load
+            out["load"] = loader(pool, args.n, args.seed, occ, inst)
+            # PostgreSQL: VACUUM sets the visibility map, without which no scan is index-only
+            pool._db.execute("VACUUM ANALYZE" if isinstance(target, str) else "ANALYZE")
+        if args.load_only:
+            out["claims"] = pool.stats()["claims"]
+            out["db_bytes"] = db_size(pool, target if isinstance(target, Path) else None)
+            return out
         size = db_size(pool, target if isinstance(target, Path) else None)
         out["db_bytes"] = size
         out["db_mb_per_million"] = round(size / 1e6 / (args.n / 1e6), 1)
@@ -342,7 +533,15 @@ def main() -> int:
     parser.add_argument("--pg-log", help="keep the throwaway server's log (slow statements' plans) here")
     parser.add_argument("--ingest", type=int, default=100, help="real presentations for the ingest rate")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--record-load", action="store_true",
+                        help="load through Pool._put (the record path) instead of the bulk row loader")
+    parser.add_argument("--load-only", action="store_true",
+                        help="load the pool at --postgres-url and stop (searched later with --reuse)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="search the pool an earlier --load-only run (same --n, --seed) left at --postgres-url")
     args = parser.parse_args()
+    if (args.load_only or args.reuse) and not args.postgres_url:
+        parser.error("--load-only and --reuse need --postgres-url (a server that outlives the run)")
     machine = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                "python": platform.python_version(), "system": platform.platform()}
     with contextlib.suppress(OSError):

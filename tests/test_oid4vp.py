@@ -213,7 +213,7 @@ def test_a_did_web_verifier_needs_its_document(world: World) -> None:
     token = sign_request_object(payload, key, kid=kid)
     with pytest.raises(Oid4vpRequestInvalid) as exc:
         verify_request_object(token)
-    assert _reason(exc) == "client_id_unresolved" and "--did-document" in str(exc.value)
+    assert _reason(exc) == "client_id_unresolved" and "--verifier-did-document" in str(exc.value)
     assert verify_request_object(token, did_documents=[doc])["client_id"] == "decentralized_identifier:" + did
     with pytest.raises(InvalidArgument):  # the kid must be a key of the client id's DID
         sign_request_object(payload, key, kid=key_did_url(key.public_key))

@@ -51,6 +51,10 @@ def framework() -> Any:
 
 @pytest.fixture(scope="module")
 def profile(framework: Any) -> JobProfile:
+    return example_profile(framework)
+
+
+def example_profile(framework: Any) -> JobProfile:
     """Six essentials of the example profile (some with levels, some reached only through the
     ESCO hierarchy) and six optional ones, with different weights: every term of the ranking."""
     full = load_profile(PROFILE)

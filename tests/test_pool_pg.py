@@ -111,7 +111,7 @@ def test_tables_are_hash_partitioned_by_holder(world: World, pool: Pool, url: st
                                   "JOIN pg_class c ON c.oid = p.partrelid").fetchall())
         spread = c.execute("SELECT COUNT(DISTINCT tableoid) FROM pool_claims").fetchone()
     assert dict(parts) == {t: 4 for t in ("pool_audit", "pool_candidates", "pool_claims", "pool_credentials",
-                                          "pool_status")}
+                                          "pool_refsets", "pool_status")}
     assert set(strategy.values()) == {"h"}
     assert spread is not None and spread[0] >= 2  # four holders' claims land in more than one partition
     # a second instance opening the same database finds the schema and the data

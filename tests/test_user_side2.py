@@ -799,6 +799,8 @@ def _live(commands: list[str], cwd: Path, env: dict[str, str], stack: contextlib
         live["request"] = proc.stdout.splitlines()[0]
         stack.enter_context(_serving(["--verifier", "verifier", "--trust", "trust.json", "--status-list",
                                       "revocation-1", "--status-list", "suspension-1"], cwd, env, port))
+    if "--token-file operator-token.txt" in text:  # pool.md's operator page: the token file it names
+        (cwd / "operator-token.txt").write_text("docs-operator-" + "t" * 40 + "\n", encoding="utf-8")
     if any(c.startswith("skillcred serve ") for c in commands):
         live["port"] = str(free_port())
         live["verifier_url"] = f"http://127.0.0.1:{live['port']}"

@@ -22,7 +22,10 @@ the log holds no candidate data; ``add``/``remove`` leave audit rows naming the 
 :meth:`Pool.remove` erases with everything else.
 
 Storage: SQLite (one file, the default) or PostgreSQL (``postgresql://...``, psycopg 3), where
-the per-candidate tables are hash-partitioned by holder (see docs/pool.md).
+the per-candidate tables are hash-partitioned by holder (see docs/pool.md). On PostgreSQL each
+candidate also has a reference set (``pool_refsets``: the ids of its live claims' references,
+GIN-indexed) from which an all-essentials search takes a superset of its candidates before
+the exact ranking; add, refresh and remove keep it in step.
 """
 
 from __future__ import annotations
@@ -189,8 +192,11 @@ _TABLES: tuple[tuple[str, str, bool], ...] = (
                     "from_diploma INTEGER NOT NULL, live INTEGER NOT NULL, valid_from BIGINT, valid_until BIGINT, "
                     "consent_until BIGINT NOT NULL, region TEXT", True),
     ("pool_refs", "id BIGINT NOT NULL PRIMARY KEY, ref TEXT NOT NULL, n BIGINT NOT NULL DEFAULT 0", False),
+    # the credential's issuer beside each reference: refresh judges a list's references
+    # without joining pool_credentials (the join the 200k plans showed)
     ("pool_status", "holder TEXT NOT NULL, cred_key TEXT NOT NULL, list_url TEXT NOT NULL, idx INTEGER NOT NULL, "
-                    "purpose TEXT NOT NULL, size INTEGER NOT NULL, is_set INTEGER NOT NULL DEFAULT 0", True),
+                    "purpose TEXT NOT NULL, size INTEGER NOT NULL, is_set INTEGER NOT NULL DEFAULT 0, issuer TEXT",
+     True),
     ("pool_audit", "holder TEXT NOT NULL, at TEXT NOT NULL, action TEXT NOT NULL, operator TEXT", True),
     ("pool_search_log", "at TEXT NOT NULL, operator TEXT, profile TEXT NOT NULL, profile_digest TEXT NOT NULL, "
                         "params TEXT NOT NULL, hits INTEGER NOT NULL", False),
@@ -210,6 +216,18 @@ _PG_CLAIMS_INDEX = ("CREATE INDEX IF NOT EXISTS pool_claims_by_ref ON pool_claim
 _CLAIM_COLUMNS = ("ref_id, holder, cred_key, seq, kind, level, achievement, label, from_diploma, live, valid_from, "
                   "valid_until, consent_until, region")
 _PER_HOLDER = ("pool_claims", "pool_status", "pool_credentials", "pool_audit", "pool_candidates")
+#: PostgreSQL only: per candidate, the ids of the references of its live claims (state ok; any
+#: level, any validity) with the consent and region, under a GIN index. A search for "every
+#: essential met" asks ``refs && supporters(e1) AND refs && supporters(e2) ...``, which the
+#: index answers without reading a posting list: a superset of the candidates that qualify,
+#: which the exact ranking query (the live / level / date / consent checks of every claim)
+#: then narrows. Kept in step by add (``_put``), refresh (``_restate``) and remove.
+_PG_REFSETS = ("pool_refsets", "holder TEXT NOT NULL, region TEXT, consent_until BIGINT NOT NULL, "
+                               "refs BIGINT[] NOT NULL, PRIMARY KEY (holder)")
+_PG_REFSETS_INDEX = "CREATE INDEX IF NOT EXISTS pool_refsets_by_ref ON pool_refsets USING gin (refs)"
+#: a candidate's refs recomputed from its stored claims (backfill, restate)
+_PG_REFSETS_OF = ("COALESCE((SELECT array_agg(DISTINCT c.ref_id ORDER BY c.ref_id) FROM pool_claims c "
+                  "WHERE c.holder = {h} AND c.live = 1), '{{}}')")
 
 
 def is_postgres_target(target: str | Path) -> bool:
@@ -255,6 +273,11 @@ class _Sqlite(_Db):
             for name, cols, _ in _TABLES:
                 tail = _SQLITE_CLAIMS_KEY if name == "pool_claims" else ")"
                 self.conn.execute(f"CREATE TABLE IF NOT EXISTS {name} ({cols}{tail}")
+            if "issuer" not in {str(r[1]) for r in self.conn.execute("PRAGMA table_info(pool_status)")}:
+                # a pool made before the issuer was kept beside its status references
+                self.conn.execute("ALTER TABLE pool_status ADD COLUMN issuer TEXT")
+                self.conn.execute("UPDATE pool_status SET issuer = (SELECT k.issuer FROM pool_credentials k "
+                                  "WHERE k.holder = pool_status.holder AND k.cred_key = pool_status.cred_key)")
             for stmt in _INDEXES:
                 self.conn.execute(stmt)
         except sqlite3.Error as exc:
@@ -326,9 +349,15 @@ class _Postgres(_Db):
             raise PoolError(f"cannot connect to the pool database: {str(exc).splitlines()[0]}",
                             path=self.where) from None
         try:
+            # no JIT in this session: the pool's statements are short, and their cost estimates
+            # (a correlated subquery per changed candidate, many references per search) pass
+            # jit_above_cost, so LLVM compiled each for a second or two before running it
+            self.conn.execute("SET jit = off")
             with self.conn.transaction():
                 self.conn.execute("SELECT pg_advisory_xact_lock(23569, 20)")  # several instances may start
-                for name, cols, partitioned in _TABLES:
+                had_refsets = self.conn.execute("SELECT to_regclass('pool_refsets')").fetchone()
+                had_status = self.conn.execute("SELECT to_regclass('pool_status')").fetchone()
+                for name, cols, partitioned in (*_TABLES, (*_PG_REFSETS, True)):
                     if not partitioned:
                         self.conn.execute(f"CREATE TABLE IF NOT EXISTS {name} ({cols})")
                         continue
@@ -336,7 +365,20 @@ class _Postgres(_Db):
                     for i in range(partitions):
                         self.conn.execute(f"CREATE TABLE IF NOT EXISTS {name}_p{i} PARTITION OF {name} "
                                           f"FOR VALUES WITH (MODULUS {partitions}, REMAINDER {i})")
-                for stmt in (*_INDEXES, _PG_CLAIMS_INDEX):
+                if had_status is not None and had_status[0] is not None and not self.conn.execute(
+                        "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+                        "AND table_name = 'pool_status' AND column_name = 'issuer'").fetchall():
+                    # a pool made before the issuer was kept beside its status references
+                    self.conn.execute("ALTER TABLE pool_status ADD COLUMN issuer TEXT")
+                    self.conn.execute("UPDATE pool_status s SET issuer = k.issuer FROM pool_credentials k "
+                                      "WHERE k.holder = s.holder AND k.cred_key = s.cred_key")
+                if had_refsets is None or had_refsets[0] is None:
+                    # a pool made before the per-candidate reference sets: build them once
+                    self.conn.execute(
+                        "INSERT INTO pool_refsets (holder, region, consent_until, refs) SELECT p.holder, p.region, "
+                        "CAST(EXTRACT(EPOCH FROM CAST(p.consent_until AS TIMESTAMPTZ)) AS BIGINT), "
+                        + _PG_REFSETS_OF.format(h="p.holder") + " FROM pool_candidates p")
+                for stmt in (*_INDEXES, _PG_CLAIMS_INDEX, _PG_REFSETS_INDEX):
                     self.conn.execute(stmt)
         except psycopg.Error as exc:
             self.conn.close()
@@ -497,6 +539,19 @@ def _partial_max(level: int | None) -> float:
     return 0.0 if level is None or level <= 1 else (level - 1) / level
 
 
+def _all_of_shortcut(rr: Sequence[_RR], rq: Sequence[_ReqRow]) -> bool:
+    """K of n: whether anyone meeting every essential requirement ranks above everyone who
+    misses one -- coverage 1, and anyone missing one stays below 1 (an unmet requirement
+    gives at most its partial credit, < 1; also once rounded as ranked). Then, when at least
+    ``limit`` holders meet them all, they are the top whatever K is."""
+    partial: dict[int, float] = {}
+    for row in rr:
+        if rq[row[0]].essential:
+            partial.setdefault(row[0], _partial_max(row[4]))
+    n_ess = len(partial)
+    return n_ess > 0 and round((n_ess - 1 + max(partial.values(), default=0.0)) / n_ess, 4) < 1
+
+
 def _requirement_rows(profile: JobProfile, fw: Framework) -> tuple[list[_RR], list[_ReqRow]]:
     """Each requirement's supporting references, resolved once per search: the references
     whose claims count for it (:meth:`Framework.supporters`, the inverse of match's inference)
@@ -575,6 +630,7 @@ class Pool:
         refs: dict[int, str] = {}
         status: list[tuple[Any, ...]] = []
         audit: list[tuple[Any, ...]] = []
+        refsets: list[tuple[Any, ...]] = []
         holders: list[str] = []
         for r in records:
             h = _clean(r.holder)
@@ -582,6 +638,7 @@ class Pool:
             cands.append((h, _clean(r.region), r.consent_until, now, _clean(r.name), _clean(r.evidence)))
             audit.append((h, now, "add", _clean(operator)))
             consent = _epoch(r.consent_until)
+            live_refs: set[int] = set()
             for c in r.credentials:
                 k = _clean(c.key)
                 creds.append((h, k, _clean(c.credential_id), _clean(c.issuer), _clean(c.issuer_name),
@@ -594,7 +651,11 @@ class Pool:
                         raise PoolError(f"reference id collision: {ref} and {refs[rid]}", path=self.where)
                     claims.append((rid, h, k, seq, cl.kind, cl.level, _clean(cl.achievement), _clean(cl.label),
                                    int(cl.from_diploma), live, vf, vu, consent, _clean(r.region)))
-                status.extend((h, k, _clean(s.list_url), s.index, s.purpose, s.size, int(s.set)) for s in c.status)
+                    if live:
+                        live_refs.add(rid)
+                status.extend((h, k, _clean(s.list_url), s.index, s.purpose, s.size, int(s.set), _clean(c.issuer))
+                              for s in c.status)
+            refsets.append((h, _clean(r.region), consent, sorted(live_refs)))
         ref_rows = sorted(refs.items())
         counts: dict[int, int] = {}
         for row in claims:
@@ -607,8 +668,9 @@ class Pool:
                 db.copy("pool_credentials", "holder, cred_key, credential_id, issuer, issuer_name, valid_from, "
                         "valid_until, state", creds)
                 db.copy("pool_claims", _CLAIM_COLUMNS, claims)
-                db.copy("pool_status", "holder, cred_key, list_url, idx, purpose, size, is_set", status)
+                db.copy("pool_status", "holder, cred_key, list_url, idx, purpose, size, is_set, issuer", status)
                 db.copy("pool_audit", "holder, at, action, operator", audit)
+                db.copy("pool_refsets", "holder, region, consent_until, refs", refsets)
             return len(cands)
         with self._db.transaction():
             if replace:
@@ -621,9 +683,12 @@ class Pool:
                                  "ON CONFLICT DO NOTHING", creds)
             self._db.executemany(f"INSERT INTO pool_claims ({_CLAIM_COLUMNS}) VALUES "
                                  f"({', '.join('?' * 14)})", claims)
-            self._db.executemany("INSERT INTO pool_status (holder, cred_key, list_url, idx, purpose, size, is_set) "
-                                 "VALUES (?, ?, ?, ?, ?, ?, ?)", status)
+            self._db.executemany("INSERT INTO pool_status (holder, cred_key, list_url, idx, purpose, size, is_set, "
+                                 "issuer) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", status)
             self._db.executemany("INSERT INTO pool_audit (holder, at, action, operator) VALUES (?, ?, ?, ?)", audit)
+            if self._db.postgres:
+                self._db.executemany("INSERT INTO pool_refsets (holder, region, consent_until, refs) "
+                                     "VALUES (?, ?, ?, CAST(? AS BIGINT[]))", refsets)
         return len(cands)
 
     def _add_refs(self, rows: Sequence[tuple[int, str]], counts: Mapping[int, int]) -> None:
@@ -644,6 +709,8 @@ class Pool:
     def _delete(self, holders: Sequence[str], *, keep_audit: bool) -> int:
         gone = 0
         tables = [t for t in _PER_HOLDER if not (keep_audit and t == "pool_audit")]
+        if self._db.postgres:
+            tables.insert(0, _PG_REFSETS[0])
         for i in range(0, len(holders), 500):
             chunk = holders[i:i + 500]
             marks = ", ".join("?" * len(chunk))
@@ -773,14 +840,61 @@ class Pool:
         live = ("c.live = 1 AND (c.valid_until IS NULL OR c.valid_until >= ?) "
                 "AND (c.valid_from IS NULL OR c.valid_from <= ?) AND c.consent_until > ?" + region_sql)
         live_params: list[Any] = [now, now, now, *regions]
-        restrict = ""
+        if need > 0 and self._db.postgres and (need == n_ess or _all_of_shortcut(rr, rq)):
+            # the GIN index of the reference sets: a superset of the holders meeting every
+            # essential, ranked exactly (the ranking query checks each claim and counts)
+            candidates = self._refsets_prefilter(rr, rq, regions=regions, now=now)
+            top: list[str] = []
+            if candidates:
+                self._fill_candidates(candidates)
+                top = self._rank(rr, rq, live=live, live_params=live_params, restrict=True, need=n_ess, limit=limit)
+            # K of n: when at least ``limit`` holders meet every essential, they are the top
+            # (see _qualifying's shortcut); otherwise count as below
+            if need == n_ess or len(top) >= limit:
+                return top
+        restrict = False
         if need > 0:
             qualifying = self._qualifying(rr, rq, need=need, all_of=need == n_ess, live=live, live_params=live_params,
                                           limit=limit)
             if not qualifying:
                 return []
             self._fill_candidates(qualifying)
-            restrict = " AND c.holder IN (SELECT holder FROM pool_q)"
+            restrict = True
+        return self._rank(rr, rq, live=live, live_params=live_params, restrict=restrict, need=need, limit=limit)
+
+    def _refsets_prefilter(self, rr: Sequence[_RR], rq: Sequence[_ReqRow], *, regions: Sequence[str],
+                           now: int) -> list[str]:
+        """PostgreSQL: the holders whose reference set overlaps every essential requirement's
+        supporting references (one GIN index scan, each ``&&`` a scan key), searchable by
+        consent and in the regions. A superset of those meeting every essential: the set
+        holds live claims at any level and validity, which the ranking query then checks."""
+        by_req: dict[int, set[int]] = {}
+        for row in rr:
+            if rq[row[0]].essential:
+                by_req.setdefault(row[0], set()).add(row[1])
+        if len(by_req) < sum(r.essential for r in rq):
+            return []  # an essential nothing could ever meet
+        region_sql = f" AND region IN ({', '.join('?' * len(regions))})" if regions else ""
+        overlaps = "".join(" AND refs && CAST(? AS BIGINT[])" for _ in by_req)
+        return [str(h) for (h,) in self._db.execute(
+            f"SELECT holder FROM pool_refsets WHERE consent_until > ?{region_sql}{overlaps}",
+            [now, *regions, *(sorted(by_req[i]) for i in sorted(by_req))])]
+
+    def _rank(self, rr: Sequence[_RR], rq: Sequence[_ReqRow], *, live: str, live_params: Sequence[Any],
+              restrict: bool, need: int, limit: int) -> list[str]:
+        """The ranking query: each requirement's credit by match's formula for the holders
+        with claims (only those in ``pool_q`` when ``restrict``), those meeting ``need``
+        essentials, best first, the first ``limit``."""
+        restrict_sql = " AND c.holder IN (SELECT holder FROM pool_q)" if restrict else ""
+        source = "rr CROSS JOIN pool_claims c WHERE c.ref_id = rr.ref_id AND "
+        if restrict and self._db.postgres:
+            # few holders, many claims per reference: read each holder's claims (the holder
+            # index, one partition each) and match them to the references by hash, instead
+            # of reading every reference's posting list and keeping the holders' rows
+            # (OFFSET 0 keeps the planner from flattening the per-holder subquery)
+            source = ("pool_q q CROSS JOIN LATERAL (SELECT * FROM pool_claims c WHERE c.holder = q.holder "
+                      "OFFSET 0) c JOIN rr ON rr.ref_id = c.ref_id WHERE ")
+            restrict_sql = ""
         rows_sql = ", ".join([_RR_ROW] * len(rr))
         rq_sql = ", ".join(["(CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS DOUBLE PRECISION))"] * len(rq))
         # ROUND over NUMERIC: both databases round the same way, so ties break by holder in both
@@ -788,7 +902,7 @@ class Pool:
         sql = (f"WITH rr(req, ref_id, fixed, use_fixed, need) AS (VALUES {rows_sql}), "
                f"rq(req, essential, weight) AS (VALUES {rq_sql}), "
                f"per AS (SELECT c.holder AS holder, rr.req AS req, MAX({_CREDIT}) AS credit "
-               f"FROM rr CROSS JOIN pool_claims c WHERE c.ref_id = rr.ref_id AND {live}{restrict} "
+               f"FROM {source}{live}{restrict_sql} "
                "GROUP BY c.holder, rr.req) "
                "SELECT per.holder, SUM(per.credit * rq.essential) AS ess_sum, SUM(per.credit * rq.weight) AS w_sum, "
                "SUM(CASE WHEN rq.essential = 1 AND per.credit >= 1 THEN 1 ELSE 0 END) AS met_n "
@@ -800,6 +914,12 @@ class Pool:
         params: list[Any] = [x for row in rr for x in row]
         params += [x for r in rq for x in (r.index, r.essential, r.weight)]
         params += [*live_params, need, limit]
+        if restrict and self._db.postgres:
+            with self._db.transaction():
+                # the per-holder scan stays a nested loop (LATERAL); joining the requirement
+                # rows to the (holder, requirement) credits by hash, not 50 passes per row
+                self._db.execute("SET LOCAL enable_nestloop = off")
+                return [str(row[0]) for row in self._db.execute(sql, params)]
         return [str(row[0]) for row in self._db.execute(sql, params)]
 
     def _qualifying(self, rr: Sequence[_RR], rq: Sequence[_ReqRow], *, need: int, all_of: bool, live: str,
@@ -823,11 +943,10 @@ class Pool:
             return {h for (h,) in self._db.execute(sql, [*(x for row in rows for x in row), *live_params])}
 
         partial_max = {i: _partial_max(by_req[i][0][4]) for i in order}
-        n_ess = len(order)
         # K of n: when at least ``limit`` holders meet every essential requirement, they are
         # the top whatever K is -- coverage 1, and anyone missing one stays below 1 (an unmet
         # requirement gives at most its partial credit, < 1; also once rounded as ranked)
-        shortcut = not all_of and round((n_ess - 1 + max(partial_max.values(), default=0.0)) / n_ess, 4) < 1
+        shortcut = not all_of and _all_of_shortcut(rr, rq)
         if all_of or shortcut:
             found: set[str] | None = None
             for i in order:
@@ -922,9 +1041,9 @@ class Pool:
         urls = sorted(set(lists) if lists is not None else {str(r[0]) for r in self._db.execute(
             "SELECT DISTINCT list_url FROM pool_status")})
         for url in urls:
-            rows = self._db.execute("SELECT s.holder, s.cred_key, s.idx, s.purpose, s.size, s.is_set, k.issuer "
-                                    "FROM pool_status s JOIN pool_credentials k ON k.holder = s.holder AND "
-                                    "k.cred_key = s.cred_key WHERE s.list_url = ?", (url,))
+            # one index range (list, position); the issuer is kept beside each reference
+            rows = self._db.execute("SELECT holder, cred_key, idx, purpose, size, is_set, issuer FROM pool_status "
+                                    "WHERE list_url = ?", (url,))
             # one verification run for the whole list: its proof and dates judged once, its
             # bitstring expanded once; then each reference is one bit read
             verdicts = verifier.status_entries(
@@ -947,9 +1066,25 @@ class Pool:
             if updates:
                 updates.sort(key=lambda u: (u[3], u[4]))  # the index's order: list, position
                 with self._db.transaction():
-                    self._db.executemany("UPDATE pool_status SET is_set = ? WHERE list_url = ? AND idx = ? "
-                                         "AND holder = ? AND cred_key = ?",
-                                         [(u[0], u[3], u[4], u[1], u[2]) for u in updates])
+                    if self._db.postgres:
+                        # a few changed references in a big table: probe the indexes (nested
+                        # loops, partition by partition) -- the planner guesses an array's
+                        # length at 100 and, on a small pool, scans every partition and hashes
+                        # instead, which grows with the pool (the _restate statements too)
+                        for knob in ("enable_seqscan", "enable_hashjoin", "enable_mergejoin"):
+                            self._db.execute(f"SET LOCAL {knob} = off")
+                        # one set-based statement by (list, position) instead of a round trip each
+                        self._db.execute(
+                            "UPDATE pool_status s SET is_set = v.now_set FROM unnest(CAST(? AS INTEGER[]), "
+                            "CAST(? AS INTEGER[]), CAST(? AS TEXT[]), CAST(? AS TEXT[])) AS v(idx, now_set, holder, "
+                            "cred_key) WHERE s.list_url = ? AND s.idx = v.idx AND s.holder = v.holder "
+                            "AND s.cred_key = v.cred_key",
+                            [[u[4] for u in updates], [u[0] for u in updates], [u[1] for u in updates],
+                             [u[2] for u in updates], url])
+                    else:
+                        self._db.executemany("UPDATE pool_status SET is_set = ? WHERE list_url = ? AND idx = ? "
+                                             "AND holder = ? AND cred_key = ?",
+                                             [(u[0], u[3], u[4], u[1], u[2]) for u in updates])
                     self._restate({(u[1], u[2]) for u in updates})
         when = format_datetime(now)
         report.expired_credentials = int(self._db.execute(
@@ -967,6 +1102,9 @@ class Pool:
         set references of the changed credentials are read in one query per 500 holders."""
         purposes: dict[tuple[str, str], set[str]] = {k: set() for k in keys}
         holders = sorted({h for h, _ in keys})
+        if self._db.postgres:
+            self._restate_pg(purposes, holders)
+            return
         for i in range(0, len(holders), 500):
             chunk = holders[i:i + 500]
             marks = ", ".join("?" * len(chunk))
@@ -982,6 +1120,28 @@ class Pool:
         self._db.executemany("UPDATE pool_credentials SET state = ? WHERE holder = ? AND cred_key = ?", rows)
         self._db.executemany("UPDATE pool_claims SET live = ? WHERE holder = ? AND cred_key = ?",
                              [(int(state == "ok"), h, k) for state, h, k in rows])
+
+    def _restate_pg(self, purposes: dict[tuple[str, str], set[str]], holders: Sequence[str]) -> None:
+        """:meth:`_restate` on PostgreSQL: set-based by holder arrays (``= ANY``, which the
+        holder indexes answer, where ``IN (...)`` lists were planned as scans of every
+        partition), then the changed candidates' reference sets from their live claims."""
+        for h, k, p in self._db.execute("SELECT holder, cred_key, purpose FROM pool_status "
+                                        "WHERE holder = ANY(CAST(? AS TEXT[])) AND is_set = 1", [list(holders)]):
+            if (h, k) in purposes:
+                purposes[(h, k)].add(str(p))
+        keys = sorted(purposes)
+        states = ["revoked" if "revocation" in purposes[key] else "suspended" if "suspension" in purposes[key]
+                  else "ok" for key in keys]
+        arrays = [[h for h, _ in keys], [k for _, k in keys], states]
+        self._db.execute("UPDATE pool_credentials t SET state = v.state FROM unnest(CAST(? AS TEXT[]), "
+                         "CAST(? AS TEXT[]), CAST(? AS TEXT[])) AS v(holder, cred_key, state) "
+                         "WHERE t.holder = v.holder AND t.cred_key = v.cred_key", arrays)
+        self._db.execute("UPDATE pool_claims t SET live = CASE WHEN v.state = 'ok' THEN 1 ELSE 0 END "
+                         "FROM unnest(CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[])) AS v(holder, "
+                         "cred_key, state) WHERE t.holder = v.holder AND t.cred_key = v.cred_key "
+                         "AND t.live <> CASE WHEN v.state = 'ok' THEN 1 ELSE 0 END", arrays)
+        self._db.execute("UPDATE pool_refsets r SET refs = " + _PG_REFSETS_OF.format(h="r.holder")
+                         + " WHERE r.holder = ANY(CAST(? AS TEXT[]))", [list(holders)])
 
 
 def _needed(min_essential: int | float | None, n_essential: int) -> int:

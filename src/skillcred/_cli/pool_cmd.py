@@ -15,7 +15,7 @@ from skillcred._cli._common import EXIT_NOT_VERIFIED, EXIT_OK, echo_json, errors
 from skillcred._cli.match_cmd import _framework, presentation_failure
 from skillcred._cli.verify_cmd import _parse_at, build_verifier, verifier_options
 from skillcred._internal.fileio import atomic_write
-from skillcred._internal.textsafe import bdi, for_html, for_terminal
+from skillcred._internal.textsafe import for_terminal
 from skillcred.errors import InvalidArgument
 
 POOL_ENV = "SKILLCRED_POOL"
@@ -168,24 +168,10 @@ def pool_search(pool: str | None, profile: str, min_essential: str | None, regio
 
 
 def _html(title: str, hits: list[Any]) -> str:
-    """A self-contained page (no script, no external resource; every value escaped)."""
-    items = []
-    for i, h in enumerate(hits, 1):
-        r = h.report
-        rows = "".join(
-            f"<li class='{x.status}'>{x.status}: {bdi(x.requirement.label)}"
-            + (f" &mdash; {bdi(x.evidence.achievement)} ({bdi(x.evidence.issuer_name)})"
-               + "".join(f"<br><small>via {bdi(s)}</small>" for s in x.evidence.inference)
-               if x.evidence is not None else "") + "</li>"
-            for x in r.requirements if x.requirement.essential or x.status != "missing")
-        plan = f"; training plan {r.plan.total_hours:g} h" if r.plan is not None else ""
-        items.append(f"<section><h2>{i}. {bdi(h.holder)}</h2><p>essential {r.essential_coverage:.0%}, "
-                     f"score {r.score:.2f}{plan}</p><ul>{rows}</ul></section>")
-    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-            f"<title>Pool search: {for_html(title)}</title><style>body{{font-family:system-ui,sans-serif;"
-            "max-width:60rem;margin:2rem auto}.met{color:#1a7f37}.partial{color:#9a6700}.missing{color:#a40e26}"
-            f"</style></head><body><h1>{bdi(title)}</h1><p>{len(hits)} candidate(s)</p>"
-            + "".join(items) + "</body></html>\n")
+    """The printable page (the library's renderer, shared with ``serve --pool``)."""
+    from skillcred._internal.poolpage import hits_page
+
+    return hits_page(title, hits)
 
 
 @pool.command("refresh")

@@ -12,14 +12,23 @@ from typing import Any
 
 import click
 
-from skillcred._cli._common import UNSAFE_HTTP_LOOPBACK, echo_json, errors_to_exit, fail, passphrase_for_new_key, warn
+from skillcred._cli._common import (
+    UNSAFE_HTTP_LOOPBACK,
+    echo_json,
+    errors_to_exit,
+    fail,
+    load_key,
+    passphrase_for_new_key,
+    warn,
+)
 from skillcred._internal.fileio import load_json_object
 from skillcred._internal.textsafe import for_terminal
 from skillcred._internal.urlpolicy import url_refusal
+from skillcred.errors import InvalidArgument
 from skillcred.match import load_profile
 from skillcred.oid4vp import FORMATS, VerifierStore, query_from_profile, ranked, request_uri_for
 from skillcred.oid4vp._http import request_uri_of
-from skillcred.oid4vp._store import VERIFIER_FILE, StoredResponse, default_verifier_path
+from skillcred.oid4vp._store import DID_DOCUMENT_FILE, VERIFIER_FILE, StoredResponse, default_verifier_path
 
 VERIFIER_OPTION = click.option(
     "--verifier", "verifier_dir", type=click.Path(file_okay=False), envvar="SKILLCRED_VERIFIER",
@@ -50,18 +59,34 @@ def request() -> None:
 @VERIFIER_OPTION
 @click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False),
               help="Passphrase for a new verifier key (else SKILLCRED_PASSPHRASE or a prompt).")
+@click.option("--verifier-key", "verifier_key", type=click.Path(exists=True, dir_okay=False),
+              help="When the folder is made: sign requests with this existing key (PEM) instead of a new one.")
+@click.option("--verifier-did", "verifier_did", metavar="DID",
+              help="With --verifier-key: your did:web (e.g. did:web:werk.example); requests are signed as it.")
+@click.option("--verifier-did-document", "verifier_did_document", type=click.Path(exists=True, dir_okay=False),
+              help="With --verifier-did: the did.json you publish (it must list the key for authentication or "
+                   "assertionMethod); without it one is written to the folder for you to publish.")
 @UNSAFE_HTTP_LOOPBACK
 @errors_to_exit
 def new(profile_file: str, verifier_url: str, purpose: str | None, formats: tuple[str, ...], name: str | None,
-        no_qr: bool, verifier_dir: str | None, passphrase_file: str | None, unsafe_allow_http_loopback: bool) -> None:
+        no_qr: bool, verifier_dir: str | None, passphrase_file: str | None, verifier_key: str | None,
+        verifier_did: str | None, verifier_did_document: str | None, unsafe_allow_http_loopback: bool) -> None:
     """A request for one vacancy: prints its URI on the first line, then a QR code.
 
     Each wallet that opens the URI gets its own signed request (fresh nonce and state).
+    The verifier folder is made on first use: a new did:key, or your own key and did:web
+    (--verifier-key, --verifier-did); wallets are given your did.json, they never fetch it.
 
     \b
     Example:
       skillcred request new --profile lasser.json --verifier-url https://werk.example --purpose "Vacature lasser"
     """
+    if verifier_did_document and not verifier_did:
+        fail("--verifier-did-document needs --verifier-did (the did:web it is the document of)")
+    if verifier_did and not verifier_key:
+        fail("--verifier-did needs --verifier-key (the key that signs as that DID)")
+    if verifier_did and not verifier_did.startswith(("did:web:", "did:key:")):
+        fail(f"--verifier-did must be a did:web (or the key's did:key), not {verifier_did!r}")
     parts = urllib.parse.urlsplit(verifier_url)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
         fail(f"--verifier-url must be an http(s) base URL, not {verifier_url!r}")
@@ -77,11 +102,14 @@ def new(profile_file: str, verifier_url: str, purpose: str | None, formats: tupl
     query = query_from_profile(profile, formats=formats or tuple(FORMATS), raw_requirements=data["requirements"])
     folder = verifier_dir or str(default_verifier_path())
     if not (Path(folder) / VERIFIER_FILE).exists():
-        store = VerifierStore.init(folder, name=name, passphrase=passphrase_for_new_key(passphrase_file,
-                                                                                         what="verifier key"))
-        click.echo(f"verifier folder {folder} made: {store.did}", err=True)
+        store = _init_store(folder, name, passphrase_file, verifier_key, verifier_did, verifier_did_document)
     else:
         store = VerifierStore.open(folder)
+        if verifier_key or verifier_did:
+            # the folder's identity is fixed when it is made: wallets already hold requests signed by it
+            if verifier_did != store.did:
+                fail(f"{folder} already signs requests as {store.did}: --verifier-key / --verifier-did apply "
+                     "when a folder is made (use another --verifier folder for another identity)")
     req = store.add_request(title=profile.title, purpose=purpose, verifier_url=verifier_url.rstrip("/"),
                             profile=data, dcql_query=query)
     uri = request_uri_for(store.client_id, request_uri_of(req.verifier_url, req.id))
@@ -98,6 +126,32 @@ def new(profile_file: str, verifier_url: str, purpose: str | None, formats: tupl
     click.echo(f"request {req.id} for {for_terminal(profile.title)}: asks for credentials evidencing its "
                f"requirements ({len(query['credentials'])} queries, {asked} essential refs per format); "
                f"serve it with: skillcred serve --verifier {folder} --trust TRUST.json", err=True)
+
+
+def _init_store(folder: str, name: str | None, passphrase_file: str | None, verifier_key: str | None,
+                verifier_did: str | None, verifier_did_document: str | None) -> VerifierStore:
+    """Make the verifier folder: a fresh did:key, or the employer's key (its did:key, or a did:web)."""
+    if verifier_key is None:
+        store = VerifierStore.init(folder, name=name, passphrase=passphrase_for_new_key(passphrase_file,
+                                                                                         what="verifier key"))
+        click.echo(f"verifier folder {folder} made: {store.did}", err=True)
+        return store
+    key = load_key(verifier_key, passphrase_file, signing=True)
+    document = load_json_object(verifier_did_document) if verifier_did_document else None
+    try:
+        store = VerifierStore.init(folder, name=name, key=key, did=verifier_did, did_document=document,
+                                   passphrase=passphrase_for_new_key(passphrase_file, what="verifier key copy"))
+    except InvalidArgument as exc:
+        fail(f"{verifier_did_document or verifier_key}: {exc.message}")
+    click.echo(f"verifier folder {folder} made: {store.did} (key from {verifier_key})", err=True)
+    if store.did.startswith("did:web:"):
+        from skillcred.did import web_did_url_path
+
+        made = "" if verifier_did_document else " (made for you)"
+        click.echo(f"its DID document{made} is {Path(folder) / DID_DOCUMENT_FILE}: publish it at "
+                   f"{web_did_url_path(store.did)} and give it to candidates with the vacancy (their "
+                   "wallets never fetch it: present --verifier-did-document FILE)", err=True)
+    return store
 
 
 def _row(r: StoredResponse) -> dict[str, Any]:

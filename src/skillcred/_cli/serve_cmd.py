@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from skillcred._cli._common import (
@@ -35,8 +37,19 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 @click.option("--status-list", "status_lists", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="Verifier-only mode: a status-list credential to check responses against (repeatable); "
                    "the status cache of 'skillcred status import' is read too.")
-@click.option("--trust", "trust_file", required=True, type=click.Path(dir_okay=False, exists=True),
-              help="Trust list for the verification endpoints (issuers and what they may attest).")
+@click.option("--trust", "trust_file", type=click.Path(dir_okay=False, exists=True),
+              help="Trust list for the verification endpoints (issuers and what they may attest). "
+                   "Required unless only --pool is served.")
+@click.option("--pool", "pool", metavar="TARGET",
+              help="Also serve the talent pool's operator search page at /pool/ (a pool SQLite file or a "
+                   "postgresql:// URL). Alone (no --issuer): only the page; guarded by --token-file.")
+@click.option("--unsafe-open-pool", is_flag=True,
+              help="Let anyone who can reach the service search the pool, without the token (testing only; warns).")
+@click.option("--pool-framework", "pool_frameworks", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Skill framework(s) for pool searches, on top of ESCO's skill hierarchy. Repeatable.")
+@click.option("--pool-no-esco", is_flag=True, help="Pool searches do not use ESCO's skill hierarchy.")
+@click.option("--pool-catalog", type=click.Path(exists=True, dir_okay=False),
+              help="Training catalog: pool hits show the plan that closes their gaps.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
@@ -76,7 +89,8 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 @UNSAFE_KEY_PERMISSIONS
 @errors_to_exit
 def serve(issuer_dirs: tuple[str, ...], issuer_suites: tuple[str, ...], verifier_dir: str | None,
-          status_lists: tuple[str, ...], trust_file: str,
+          status_lists: tuple[str, ...], trust_file: str | None, pool: str | None, unsafe_open_pool: bool,
+          pool_frameworks: tuple[str, ...], pool_no_esco: bool, pool_catalog: str | None,
           host: str, port: int, workers: int, token_file: str | None,
           unsafe_open_issuing: bool, registry: str | None, public_url: str | None,
           passphrase_file: str | None, max_body_bytes: int, status_max_age: int, log_level: str,
@@ -93,9 +107,30 @@ def serve(issuer_dirs: tuple[str, ...], issuer_suites: tuple[str, ...], verifier
     if not issuer_dirs:
         if issuer_suites:
             fail("--issuer-suite needs an --issuer (the primary configuration)")
+        if pool:
+            if unsafe_open_issuing:
+                fail("--unsafe-open-issuing needs an --issuer (nothing is issued here)")
+            if verifier_dir and not trust_file:
+                fail("--verifier needs --trust FILE (the issuers its responses may come from)")
+            try:
+                from skillcred.service.pool_web import PoolWebConfig
+            except ImportError as exc:
+                fail(f"'skillcred serve' needs the serve extra: pip install 'skillcred[serve]' ({exc.name} is missing)")
+            _serve_pool_only(PoolWebConfig(target=pool, token_file=token_file, unsafe_open_pool=unsafe_open_pool,
+                                           frameworks=pool_frameworks, esco=not pool_no_esco, catalog=pool_catalog,
+                                           max_body_bytes=max_body_bytes, verifier_dir=verifier_dir,
+                                           trust_file=trust_file, status_files=status_lists),
+                             host, port, workers, log_level, access_log)
+            return
+        if not trust_file:
+            fail("--trust FILE is required (the issuers the verification endpoints accept)")
         _serve_verifier_only(verifier_dir, trust_file, status_lists, host, port, workers, max_body_bytes,
                              log_level, access_log)
         return
+    if not trust_file:
+        fail("--trust FILE is required (the issuers the verification endpoints accept)")
+    if pool and not token_file and not unsafe_open_pool:
+        fail("the pool page needs a bearer token: --token-file FILE (or --unsafe-open-pool for tests)")
     if token_file and unsafe_open_issuing:
         fail("give either --token-file or --unsafe-open-issuing, not both")
     if not token_file and not unsafe_open_issuing:
@@ -128,8 +163,11 @@ def serve(issuer_dirs: tuple[str, ...], issuer_suites: tuple[str, ...], verifier
         status_from_presentation=not own_status_lists_only,
         unsafe_allow_open_key_permissions=unsafe_allow_open_key_permissions,
         unsafe_no_holder_binding=unsafe_no_holder_binding, allow_empty_presentations=allow_empty_presentations,
-        verifier_dir=verifier_dir,
+        verifier_dir=verifier_dir, pool=pool, unsafe_open_pool=unsafe_open_pool, pool_frameworks=pool_frameworks,
+        pool_esco=not pool_no_esco, pool_catalog=pool_catalog,
     )
+    if pool and unsafe_open_pool:
+        warn("--unsafe-open-pool: anyone who can reach this service can search the talent pool")
     warn_unsafe_key_permissions(unsafe_allow_open_key_permissions)
     with security_warnings_on_stderr():
         state = service.load_state(config)  # fail here, with one line, rather than in every worker
@@ -178,6 +216,27 @@ def _issuer_suite_option(value: str) -> tuple[str, str, str]:
     if name is None or not sep or not folder or not suite:
         fail(f"--issuer-suite {value}: give NAME=DIR:SUITE (e.g. roc-jcs=roc:eddsa-jcs-2022)")
     return name, _issuer_folder(folder, "--issuer-suite"), suite
+
+
+def _serve_pool_only(config: Any, host: str, port: int, workers: int, log_level: str, access_log: bool) -> None:
+    """``skillcred serve --pool TARGET`` without ``--issuer``: the operator's search page (and,
+    with ``--verifier``, the OpenID4VP endpoints); no issuer folder, no issuing."""
+    if config.token_file and config.unsafe_open_pool:
+        fail("give either --token-file or --unsafe-open-pool, not both")
+    if not config.token_file and not config.unsafe_open_pool:
+        fail("the pool page needs a bearer token: --token-file FILE (or --unsafe-open-pool for tests)")
+    try:
+        from skillcred.service.pool_web import create_pool_app, run_pool
+    except ImportError as exc:
+        fail(f"'skillcred serve' needs the serve extra: pip install 'skillcred[serve]' ({exc.name} is missing)")
+    if config.unsafe_open_pool:
+        warn("--unsafe-open-pool: anyone who can reach this service can search the talent pool")
+    with security_warnings_on_stderr():
+        app = create_pool_app(config)  # fail here, with one line, rather than in every worker
+    del app
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"skillcred serve: talent pool page at http://{shown}:{port}/pool/, {workers} worker(s)", err=True)
+    run_pool(config, host=host, port=port, workers=workers, log_level=log_level, access_log=access_log)
 
 
 def _serve_verifier_only(verifier_dir: str | None, trust_file: str, status_lists: tuple[str, ...], host: str,

@@ -321,8 +321,10 @@ def passport(wallet_dir: str | None, html_file: str | None, pdf_file: str | None
                    "decides what is sent; --select narrows it to the credentials you name.")
 @click.option("--yes", is_flag=True, help="With --oid4vp: send without asking (for scripts).")
 @click.option("--dry-run", is_flag=True, help="With --oid4vp: print the response that would be sent, send nothing.")
-@click.option("--did-document", "did_documents", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              help="With --oid4vp: the DID document of a did:web employer (never fetched).")
+@click.option("--verifier-did-document", "--did-document", "did_documents", multiple=True,
+              type=click.Path(exists=True, dir_okay=False),
+              help="With --oid4vp: the DID document (did.json) of a did:web employer, as they gave it to you; "
+                   "never fetched (documents kept in the wallet count too).")
 @UNSAFE_HTTP_LOOPBACK
 @errors_to_exit
 def present(wallet_dir: str | None, selected: tuple[str, ...], kinds: tuple[str, ...], all_credentials: bool,
@@ -349,7 +351,7 @@ def present(wallet_dir: str | None, selected: tuple[str, ...], kinds: tuple[str,
                             unsafe_allow_http_loopback)
         return
     if yes or dry_run or did_documents or unsafe_allow_http_loopback:
-        fail("--yes, --dry-run, --did-document and --unsafe-allow-http-loopback apply to --oid4vp")
+        fail("--yes, --dry-run, --verifier-did-document and --unsafe-allow-http-loopback apply to --oid4vp")
     if not challenge or not domain:
         fail("Missing option '--challenge' / '--domain' (the employer's challenge and domain), or --oid4vp URI")
     w = Wallet.open(wallet_dir)
@@ -393,8 +395,9 @@ def _present_oid4vp(wallet_dir: str | None, uri: str, selected: tuple[str, ...],
     w = Wallet.open(wallet_dir)
     client_id, request_uri = parse_request_uri(uri)
     token = fetch_request_object(request_uri, unsafe_allow_http_loopback=unsafe_allow_http_loopback)
+    # the wallet's documents, then the employer's did.json as given (that one wins); never fetched
     request = verify_request_object(token, expected_client_id=client_id,
-                                    did_documents=[load_json_object(p) for p in did_documents])
+                                    did_documents=[*w.did_documents(), *(load_json_object(p) for p in did_documents)])
     plan = plan_response(w, request, selectors=selected)
     for line in describe_request(request):
         click.echo(for_terminal(line), err=True)

@@ -3,7 +3,9 @@
 The verifier's client id is ``decentralized_identifier:<DID>`` (OpenID4VP 1.0 §5.9.3): the
 request object is signed with a key of that DID (the ``kid`` is a DID URL of it), so a wallet
 that resolves the DID knows who asks, without any registration. did:key resolves offline; a
-did:web verifier's document is given to the wallet (``--did-document``), never fetched here.
+did:web verifier's document is given to the wallet (``--verifier-did-document``, or kept in
+the wallet), never fetched here; the ``kid`` must be listed for ``authentication`` or
+``assertionMethod`` (:mod:`skillcred.oid4vp._didweb`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from skillcred.errors import InvalidArgument, Oid4vpRequestInvalid, ResolutionEr
 from skillcred.jose import ALLOWED_ALGORITHMS
 from skillcred.keys import KeyPair
 from skillcred.oid4vp._dcql import FORMATS, check_query
+from skillcred.oid4vp._didweb import REQUEST_KEY_PURPOSES, authorized_for_requests
 
 REQUEST_TYP = "oauth-authz-req+jwt"
 CLIENT_ID_PREFIX = "decentralized_identifier:"
@@ -124,7 +127,8 @@ def verify_request_object(
     Checked: size; a compact JWS with ``typ`` ``oauth-authz-req+jwt`` and an allowed ``alg``;
     ``client_id`` with the ``decentralized_identifier:`` prefix, equal to ``expected_client_id``
     (the one in the URI the worker scanned); the ``kid`` a DID URL of that DID, resolved (did:key
-    offline, did:web from ``did_documents``) and the signature valid with it; ``iat``/``exp``
+    offline, did:web from ``did_documents`` only), listed for authentication or assertionMethod,
+    and the signature valid with it; ``iat``/``exp``
     (``aud`` is not compared: see the code);
     ``response_type`` ``vp_token``, ``response_mode`` ``direct_post`` with an http(s)
     ``response_uri``; ``nonce`` and ``state``; a DCQL query this wallet can evaluate.
@@ -159,11 +163,24 @@ def verify_request_object(
         raise Oid4vpRequestInvalid("client_id_mismatch", f"the request object is signed with {kid!r}, which is not a "
                                    f"key of {did}")
     try:
-        method = DidResolver(did_documents).resolve_method(kid)
+        resolver = DidResolver(did_documents)
+    except InvalidArgument as exc:
+        raise Oid4vpRequestInvalid("client_id_unresolved", f"a DID document given for the verifier is unusable: "
+                                   f"{exc.message}") from exc
+    if did.startswith("did:web:") and did not in resolver.known():
+        # never fetched (see skillcred.oid4vp._didweb): the worker is given the document
+        raise Oid4vpRequestInvalid("client_id_unresolved", f"the verifier {did} is a did:web whose DID document "
+                                   "this wallet does not hold (a wallet never fetches it): get it from the "
+                                   "employer and pass --verifier-did-document FILE")
+    try:
+        method = resolver.resolve_method(kid)
     except (ResolutionError, UnsupportedFeature, InvalidArgument) as exc:
-        raise Oid4vpRequestInvalid("client_id_unresolved", f"cannot resolve the verifier's key {kid}: {exc.message}"
-                                   + (" (give its DID document with --did-document)" if did.startswith("did:web:")
-                                      else "")) from exc
+        raise Oid4vpRequestInvalid("client_id_unresolved", f"cannot resolve the verifier's key {kid}: "
+                                   f"{exc.message}") from exc
+    if not authorized_for_requests(method):
+        raise Oid4vpRequestInvalid("request_key_not_authorized", f"{kid} is not listed for "
+                                   f"{' or '.join(REQUEST_KEY_PURPOSES)} in the DID document of {did}: it does "
+                                   "not speak for that verifier")
     if method.public_key.key_type != ALLOWED_ALGORITHMS[alg]:
         raise Oid4vpRequestInvalid("request_signature_invalid", "alg does not fit the verifier's key")
     try:

@@ -15,7 +15,7 @@ import json
 import os
 import secrets
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,10 +26,13 @@ from skillcred._internal.timeutil import format_datetime, utcnow
 from skillcred.did import key_did, key_did_url
 from skillcred.errors import InvalidArgument, Oid4vpRefused, StoreError
 from skillcred.keys import KeyPair, KeyType, read_key_file, write_key_file
+from skillcred.oid4vp._didweb import method_key, verifier_method
 from skillcred.oid4vp._request import DEFAULT_TTL, client_id_for
 
 VERIFIER_FILE = "verifier.json"
 KEY_FILE = "verifier-key.pem"
+#: a did:web verifier's DID document (publish it at the did:web's URL; give it to wallets)
+DID_DOCUMENT_FILE = "did.json"
 DB_FILE = "verifier.sqlite"
 #: open transactions kept per request; the oldest expired ones go first
 MAX_OPEN_TRANSACTIONS = 100_000
@@ -115,16 +118,33 @@ class VerifierStore:
 
     @classmethod
     def init(cls, root: str | os.PathLike[str], *, name: str | None = None, key_type: KeyType = "ed25519",
-             passphrase: bytes | None = None) -> VerifierStore:
-        """A new verifier folder with a fresh did:key (refused if ``root`` already holds one)."""
+             passphrase: bytes | None = None, key: KeyPair | None = None, did: str | None = None,
+             did_document: Mapping[str, Any] | None = None) -> VerifierStore:
+        """A new verifier folder (refused if ``root`` already holds one): a fresh did:key, or
+        the employer's own ``key`` -- as its did:key, or with ``did`` a did:web whose
+        ``did_document`` (else a new one, :data:`DID_DOCUMENT_FILE`, to publish) lists that key
+        for authentication or assertionMethod (:func:`skillcred.oid4vp._didweb.verifier_method`).
+        Everything is checked before anything is written."""
         path = Path(root)
         if (path / VERIFIER_FILE).exists():
             raise StoreError(f"{path} is already a verifier folder", path=str(path))
+        if (did is not None or did_document is not None) and key is None:
+            raise InvalidArgument("a verifier DID needs the key it signs with")
+        if did_document is not None and did is None:
+            raise InvalidArgument("a verifier DID document needs the DID it is for")
+        key = key or KeyPair.generate(key_type)
+        document: dict[str, Any] | None = None
+        if did is None or did.startswith("did:key:"):
+            if did is not None and did != key_did(key.public_key):
+                raise InvalidArgument(f"{did} is not the did:key of this key")
+            did, vm = key_did(key.public_key), key_did_url(key.public_key)
+        else:
+            vm, document = verifier_method(did, key.public_key, did_document)
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
-        key = KeyPair.generate(key_type)
         write_key_file(path / KEY_FILE, key, passphrase=passphrase)
-        did = key_did(key.public_key)
-        meta = {"version": 1, "did": did, "verificationMethod": key_did_url(key.public_key), "name": name}
+        if document is not None:
+            atomic_write(path / DID_DOCUMENT_FILE, dump_json(document))
+        meta = {"version": 1, "did": did, "verificationMethod": vm, "name": name}
         atomic_write(path / VERIFIER_FILE, dump_json(meta))
         store = cls.open(path)
         store._connect().close()
@@ -147,9 +167,24 @@ class VerifierStore:
         """The key request objects are signed with (a key file others can read only warns:
         it signs requests, not credentials)."""
         key = read_key_file(self.root / KEY_FILE, passphrase)
-        if key_did(key.public_key) != self.did:
+        if self.did.startswith("did:web:"):
+            if key.public_key != method_key(self.did_document(), self.verification_method):
+                raise StoreError(f"{self.root / KEY_FILE} is not the key of {self.verification_method}",
+                                 path=str(self.root))
+        elif key_did(key.public_key) != self.did:
             raise StoreError(f"{self.root / KEY_FILE} is not the key of {self.did}", path=str(self.root))
         return key
+
+    def did_document(self) -> dict[str, Any]:
+        """A did:web verifier's DID document (:data:`DID_DOCUMENT_FILE`): what wallets are given
+        to check its requests (they never fetch it). A did:key verifier has none to give."""
+        if not self.did.startswith("did:web:"):
+            raise InvalidArgument(f"{self.did} is a did:key: wallets derive its document, none is kept")
+        doc = load_json_object(self.root / DID_DOCUMENT_FILE)
+        if doc.get("id") != self.did:
+            raise StoreError(f"{self.root / DID_DOCUMENT_FILE} is not the DID document of {self.did}",
+                             path=str(self.root))
+        return doc
 
     # -- database ------------------------------------------------------------------------------
 

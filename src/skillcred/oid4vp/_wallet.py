@@ -24,6 +24,7 @@ from skillcred.errors import InvalidArgument, Oid4vpRequestInvalid, SkillcredErr
 from skillcred.jose import envelop_credential, secure_presentation_jwt
 from skillcred.keys import KeyPair
 from skillcred.oid4vp._dcql import FORMATS, CredentialMatch, match_credential, missing_required_sets
+from skillcred.oid4vp._suites import vp_cryptosuite
 from skillcred.secured import SecuredCredential
 from skillcred.securing import is_sd_base
 from skillcred.wallet import Wallet, WalletEntry
@@ -131,7 +132,8 @@ def build_vp_token(wallet: Wallet, plan: ResponsePlan, *, key: KeyPair, at: date
                    ) -> dict[str, list[Any]]:
     """The ``vp_token`` for ``plan``: per query id, one presentation per credential, each bound
     to the request's ``nonce`` and to the verifier's ``client_id`` (Data Integrity challenge and
-    domain; vp+jwt ``nonce``/``aud``; an SD-JWT's Key Binding JWT)."""
+    domain, in a cryptosuite the verifier lists, :func:`~skillcred.oid4vp._suites.vp_cryptosuite`;
+    vp+jwt ``nonce``/``aud``; an SD-JWT's Key Binding JWT)."""
     if not plan.answers:
         raise InvalidArgument("no credential in this wallet answers the request")
     nonce, client_id = plan.request["nonce"], plan.request["client_id"]
@@ -140,7 +142,8 @@ def build_vp_token(wallet: Wallet, plan: ResponsePlan, *, key: KeyPair, at: date
     for a in plan.answers:
         if a.format == "ldp_vc":
             pres: Any = wallet.present([a.secured], key=key, challenge=nonce, domain=client_id,
-                                       disclose=a.disclose if a.selective else (), created=at)
+                                       disclose=a.disclose if a.selective else (), created=at,
+                                       cryptosuite=vp_cryptosuite(plan.request, key))
         elif a.format == "jwt_vc_json":
             assert a.secured.token is not None
             vp = {"@context": [VC_V2], "id": f"urn:uuid:{uuid.uuid4()}", "type": ["VerifiablePresentation"],

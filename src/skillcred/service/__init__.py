@@ -9,6 +9,8 @@ Endpoints (see ``docs/service.md``; the OpenAPI document is at ``/openapi.json``
 * ``GET  /status/{list}``         the signed Bitstring Status List credentials, with caching headers
 * ``GET  /.well-known/did.json``  the issuer's DID document (did:web)
 * ``GET  /health``                liveness
+* ``GET  /pool/``, ``POST /pool/search[.json]``  with ``--pool``: the talent pool's operator
+  search page (:mod:`.pool_web`; bearer token or the sign-in form's cookie)
 
 Several issuer configurations (``--issuer NAME=DIR``, ``--issuer-suite NAME=DIR:SUITE``) are
 each at ``/issuers/{name}/credentials/issue``, ``/issuers/{name}/credentials/status`` and

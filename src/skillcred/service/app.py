@@ -96,6 +96,9 @@ def create_app(config: ServiceConfig, state: ServiceState | None = None) -> Fast
     if config.verifier_dir:  # OpenID4VP request_uri / response_uri (skillcred.oid4vp._http)
         from skillcred.oid4vp._http import mount_verifier
         mount_verifier(app, config.verifier_dir, st.policy, max_body_bytes=config.max_body_bytes)
+    if config.pool:  # the talent pool's operator search page (skillcred.service.pool_web)
+        from skillcred.service.pool_web import mount_pool, pool_web_config
+        mount_pool(app, pool_web_config(config))
     app.router.route_class = StrictJSONRoute
     bearer = HTTPBearer(auto_error=False, description="The token given to the service with --token-file.")
 

@@ -55,6 +55,7 @@ __all__ = [
     "ServiceConfig",
     "ServiceState",
     "load_state",
+    "read_token",
 ]
 
 log = logging.getLogger("skillcred.service")
@@ -125,6 +126,14 @@ class ServiceConfig:
     issuer_name: str | None = None
     #: further issuer configurations, each at ``/issuers/{name}/...`` (the primary is issuer_dir)
     issuers: tuple[IssuerSpec, ...] = ()
+    #: a talent pool (SQLite file or postgresql:// URL): serve its operator search page at /pool/
+    pool: str | None = None
+    #: the pool page open to anyone who can reach it (warns); default: the --token-file token
+    unsafe_open_pool: bool = False
+    #: the pool page's skill frameworks (over ESCO's hierarchy unless pool_esco is False) and catalog
+    pool_frameworks: tuple[str, ...] = ()
+    pool_esco: bool = True
+    pool_catalog: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -133,6 +142,7 @@ class ServiceConfig:
     def from_json(cls, text: str) -> ServiceConfig:
         data = json.loads(text)
         data["issuers"] = tuple(IssuerSpec(**s) for s in data.get("issuers", ()))
+        data["pool_frameworks"] = tuple(data.get("pool_frameworks", ()))
         return cls(**data)
 
     def hosted(self) -> list[IssuerSpec]:
@@ -154,7 +164,8 @@ def _passphrase(config: ServiceConfig) -> bytes | None:
     return env.encode("utf-8") if env else None
 
 
-def _read_token(path: str) -> bytes:
+def read_token(path: str) -> bytes:
+    """A bearer token file (issuing, the pool page): bounded, not empty; a short one warns."""
     token = read_bounded(path, max_bytes=MAX_SECRET_BYTES, what="token file", error=InvalidArgument).strip()
     if not token:
         raise InvalidArgument(f"token file {path} is empty")
@@ -512,7 +523,7 @@ class ServiceState:
         else:
             if not config.token_file:
                 raise InvalidArgument("issuing needs a bearer token (--token-file), or --unsafe-open-issuing")
-            self.token = _read_token(config.token_file)
+            self.token = read_token(config.token_file)
         if not _IRI.match(config.public_url) or not config.public_url.startswith(("http://", "https://")):
             raise InvalidArgument(f"--public-url must be an http(s) URL, not {config.public_url!r}")
         if not config.public_url.startswith("https://") and not is_loopback_host(urlsplit(config.public_url).hostname):

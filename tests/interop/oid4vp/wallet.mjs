@@ -1,14 +1,17 @@
 // A peer wallet built with @openid4vc/openid4vp 0.4 and dcql 3: resolves an OpenID4VP request
 // (request_uri, JAR signed by a decentralized_identifier: client), selects credentials with the
 // dcql package, presents jwt_vc_json (a vp+jwt), vc+sd-jwt and dc+sd-jwt (only the matched claims'
-// disclosures; both with a KB-JWT), posts direct_post.
-// stdin: {uri, holder: {did, kid, jwk}, credentials: [{format, token, claims}], tamper?, replay?}
+// disclosures; both with a KB-JWT) and ldp_vc (a Data Integrity VP it signs itself with eddsa-jcs-2022,
+// di.mjs: challenge = nonce, domain = client_id), posts direct_post.
+// stdin: {uri, holder: {did, kid, jwk}, credentials: [{format, token | document, claims}],
+//         tamper?: nonce|aud|challenge|domain, drop?: [qid], move?: {qid: other qid}, replay?}
 // stdout: {matched, submitted: [{status, body}], request: {...}}
 import crypto from 'node:crypto';
 import { Openid4vpClient } from '@openid4vc/openid4vp';
 import { DcqlQuery } from 'dcql';
 import { setGlobalConfig } from '@openid4vc/utils';
 import { b64u, callbacks, readStdinJson, signJws } from './common.mjs';
+import { signJcs } from './di.mjs';
 
 const OB = 'https://purl.imsglobal.org/spec/vc/ob/vocab.html#OpenBadgeCredential';
 const VC = 'https://www.w3.org/2018/credentials#VerifiableCredential';
@@ -43,7 +46,17 @@ function keyBinding(presented) {
   return presented + signJws({ alg: 'EdDSA', typ: 'kb+jwt' }, { iat: now, aud, nonce, sd_hash: sdHash }, input.holder.jwk);
 }
 
+// only the Data Integrity proof is bound wrongly (the other formats stay right)
+const challenge = input.tamper === 'challenge' ? 'not-the-nonce' : nonce;
+const domain = input.tamper === 'domain' ? 'decentralized_identifier:did:web:other-employer.example' : aud;
+
 function present(c, names) {
+  if (c.format === 'ldp_vc') {
+    const vp = { '@context': ['https://www.w3.org/ns/credentials/v2'], id: `urn:uuid:${crypto.randomUUID()}`,
+      type: ['VerifiablePresentation'], holder: input.holder.did, verifiableCredential: [c.document] };
+    return signJcs(vp, { verificationMethod: input.holder.kid, proofPurpose: 'authentication', challenge, domain },
+      input.holder.jwk);
+  }
   if (c.format === 'dc+sd-jwt') {
     // only the disclosures of the claims the dcql package matched (the claim set's output)
     const [jwt, ...rest] = c.token.split('~').filter((part, i, all) => i < all.length - 1 || part);
@@ -77,6 +90,13 @@ for (const [qid, match] of Object.entries(result.credential_matches)) {
   matched.push(qid);
 }
 if (input.drop) for (const q of input.drop) delete vpToken[q];
+if (input.move) {
+  // answers filed under other query ids than the ones they match
+  const moved = {};
+  for (const [q, v] of Object.entries(vpToken)) moved[input.move[q] ?? q] = v;
+  for (const q of Object.keys(vpToken)) delete vpToken[q];
+  Object.assign(vpToken, moved);
+}
 
 const response = await client.createOpenid4vpAuthorizationResponse({
   authorizationRequestPayload: request, authorizationResponsePayload: { vp_token: vpToken },

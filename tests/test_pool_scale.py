@@ -1,0 +1,364 @@
+"""The structures the talent pool keeps for national scale (issue 20) stay exact.
+
+* PostgreSQL keeps, per candidate, the ids of the references of its live claims under a GIN
+  index (``pool_refsets``): a search for "every essential met" (and K of n, when everyone
+  meeting all of them ranks first) takes its candidates from that index, a superset the
+  ranking query then checks claim by claim. Checked here: answers equal the definition (every
+  stored candidate graded by match, filtered, sorted) on both backends; the prefilter is
+  really the path taken; nothing revoked, suspended, expired, not yet valid or past consent
+  counts through it; add / refresh / remove (and a pool made before the sets existed) keep
+  the sets equal to what the stored claims say.
+* refresh reads the issuer kept beside each status reference (also in a pool made before it
+  was kept) and updates set-based by (list, position): the right credentials change.
+
+No test here measures time (benchmarks/pool.py does).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import skillcred.pool as pool_module
+from pool_support import FRAMEWORK
+from service_support import PgCluster, start_postgres
+from skillcred._internal.timeutil import format_datetime
+from skillcred.esco import default_taxonomy
+from skillcred.match import JobProfile, load_framework
+from skillcred.pool import CandidateRecord, ClaimRecord, CredentialRecord, Pool, StatusRef, ref_id
+from test_pool_perf import NOW, URL, Lists, _records, _verifier, definition, example_profile, found
+
+
+@pytest.fixture(scope="module")
+def framework() -> Any:
+    return load_framework([FRAMEWORK], esco=default_taxonomy())
+
+
+@pytest.fixture(scope="module")
+def profile(framework: Any) -> JobProfile:
+    return example_profile(framework)
+
+
+@pytest.fixture(scope="module")
+def pg_cluster() -> Iterator[PgCluster]:
+    yield from start_postgres()
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.loopback)])
+def stocked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, profile: JobProfile,
+            framework: Any) -> Iterator[Pool]:
+    """The same few hundred generated candidates (test_pool_perf's generator: levels, the
+    ESCO hierarchy, qualifications, revoked / expired / not yet valid / past consent, ties)
+    in each backend."""
+    if request.param == "sqlite":
+        pool = Pool.open(tmp_path_factory.mktemp("pool-scale") / "pool.sqlite")
+    else:
+        cluster = next(start_postgres())
+        pool = Pool.open(cluster.new_database(), partitions=4)
+    pool._put(_records(profile, framework, 300, seed=11), at=NOW - timedelta(days=1))
+    yield pool
+    pool.close()
+
+
+@pytest.fixture
+def pg_pool(pg_cluster: PgCluster) -> Iterator[Pool]:
+    with Pool.open(pg_cluster.new_database(), partitions=4) as pool:
+        yield pool
+
+
+@pytest.mark.parametrize("limit", [1, 5, 50, 300])
+@pytest.mark.parametrize("min_essential", [None, 6, 5, 3, 0.5, 0])
+def test_search_is_the_definition_on_both_backends(stocked: Pool, profile: JobProfile, framework: Any,
+                                                   min_essential: Any, limit: int) -> None:
+    want = definition(stocked, profile, framework, min_essential=min_essential, regions=(), limit=limit)
+    assert want, "the generated pool must have hits for every case"
+    assert found(stocked, profile, framework, min_essential=min_essential, limit=limit) == want
+
+
+@pytest.mark.parametrize("regions", [("NL-UT",), ("NL-ZH", "NL-GR")])
+def test_search_in_regions_is_the_definition_on_both_backends(stocked: Pool, profile: JobProfile, framework: Any,
+                                                              regions: tuple[str, ...]) -> None:
+    for me in (None, 4):
+        want = definition(stocked, profile, framework, min_essential=me, regions=regions, limit=20)
+        assert found(stocked, profile, framework, min_essential=me, regions=list(regions), limit=20) == want
+
+
+def _spy(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record how many candidates each use of the reference-set prefilter returned."""
+    calls: list[int] = []
+    real = pool_module.Pool._refsets_prefilter
+
+    def spy(self: Pool, *a: Any, **kw: Any) -> list[str]:
+        got = real(self, *a, **kw)
+        calls.append(len(got))
+        return got
+
+    monkeypatch.setattr(pool_module.Pool, "_refsets_prefilter", spy)
+    return calls
+
+
+@pytest.mark.loopback
+def test_postgres_takes_the_prefilter_and_it_is_a_superset(pg_pool: Pool, profile: JobProfile, framework: Any,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """All essentials, and K of n with few enough asked for, go through the GIN prefilter;
+    what it returns holds every holder that qualifies (and may hold more: levels and dates
+    are checked after it)."""
+    pg_pool._put(_records(profile, framework, 300, seed=5), at=NOW - timedelta(days=1))
+    calls = _spy(monkeypatch)
+    every = definition(pg_pool, profile, framework, min_essential=None, regions=(), limit=300)
+    assert found(pg_pool, profile, framework, limit=300) == every
+    assert len(calls) == 1 and calls[0] >= len(every) > 0
+    assert calls[0] > len(every), "the generated pool has candidates only a level or a date keeps out"
+    # K of n with a limit the all-essential holders fill: answered from the prefilter alone
+    assert found(pg_pool, profile, framework, min_essential=3, limit=2) == definition(
+        pg_pool, profile, framework, min_essential=3, regions=(), limit=2)
+    assert len(calls) == 2
+    # ... and with more asked for than meet them all: counted as before, the same answer
+    assert found(pg_pool, profile, framework, min_essential=3, limit=300) == definition(
+        pg_pool, profile, framework, min_essential=3, regions=(), limit=300)
+
+
+def _one_claim_each(profile: JobProfile, framework: Any, fates: dict[str, str]) -> list[CandidateRecord]:
+    """One candidate per fate, each holding every essential at level 4 in its own credential,
+    except that the credential of the first essential has the fate (revoked, suspended,
+    expired, not yet valid; or the candidate's consent is past)."""
+    ess = [r for r in profile.requirements if r.essential]
+    soon, past = format_datetime(NOW + timedelta(days=300)), format_datetime(NOW - timedelta(days=3))
+    later = format_datetime(NOW + timedelta(days=30))
+    out = []
+    for who, fate in fates.items():
+        creds = []
+        for j, req in enumerate(ess):
+            ref = sorted(framework.supporters(req.ref))[0]
+            doomed = j == 0
+            creds.append(CredentialRecord(
+                key=f"urn:f:{who}:{j}", credential_id=f"urn:f:{who}:{j}", issuer="did:example:roc", issuer_name="ROC",
+                valid_from=later if doomed and fate == "not-yet-valid" else None,
+                valid_until=past if doomed and fate == "expired" else None,
+                claims=(ClaimRecord("skill", ref, 4, f"Badge {j}"),),
+                status=(StatusRef(URL, 1000 + len(out) * 10 + j, "revocation"),),
+                state=fate if doomed and fate in ("revoked", "suspended") else "ok"))
+        out.append(CandidateRecord(holder=f"did:example:{who}", credentials=tuple(creds),
+                                   consent_until=past if fate == "consent-past" else soon))
+    return out
+
+
+FATES = {"ok": "ok", "revoked": "revoked", "suspended": "suspended", "expired": "expired",
+         "notyet": "not-yet-valid", "noconsent": "consent-past", "ok2": "ok"}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.loopback)])
+def test_nothing_that_no_longer_counts_passes_the_prefilter(backend: str, tmp_path: Path, profile: JobProfile,
+                                                            framework: Any, request: pytest.FixtureRequest) -> None:
+    """A claim revoked or suspended (stored so, or after refresh), expired, not yet valid or
+    past consent never meets an essential, whatever path the search takes."""
+    if backend == "sqlite":
+        pool = Pool.open(tmp_path / "pool.sqlite")
+    else:
+        pool = Pool.open(request.getfixturevalue("pg_cluster").new_database(), partitions=4)
+    with pool:
+        pool._put(_one_claim_each(profile, framework, FATES), at=NOW - timedelta(days=1))
+        n_ess = sum(r.essential for r in profile.requirements)
+        for me in (None, n_ess):
+            for limit in (1, 50):
+                got = [h[0] for h in found(pool, profile, framework, min_essential=me, limit=limit)]
+                assert got == ["did:example:ok", "did:example:ok2"][:limit]
+        # K of n one below: the doomed ones come back, with the first essential missing
+        hits = pool.search(profile, framework=framework, at=NOW, min_essential=n_ess - 1, limit=50)
+        assert {h.holder for h in hits} == {f"did:example:{w}" for w in FATES if w != "noconsent"}
+        for h in hits:
+            if h.holder not in ("did:example:ok", "did:example:ok2"):
+                assert len(h.missing) == 1
+        # revoked after add: the refresh takes it out of every path at once
+        lists = Lists()
+        ok2 = next(r for r in _one_claim_each(profile, framework, FATES) if r.holder.endswith("ok2"))
+        idx = ok2.credentials[0].status[0].index
+        pool._db.execute("UPDATE pool_credentials SET issuer = ?", (lists.dids[0],))
+        pool._db.execute("UPDATE pool_status SET issuer = ?", (lists.dids[0],))
+        report = pool.refresh(_verifier(lists.signed({idx})), at=NOW, erase_ended_consent=False)
+        assert [(c["holder"], c["now"]) for c in report.changed] == [("did:example:ok2", "revoked")]
+        for me in (None, n_ess):
+            assert [h[0] for h in found(pool, profile, framework, min_essential=me, limit=50)] == ["did:example:ok"]
+
+
+def _refsets(pool: Pool) -> dict[str, list[int]]:
+    return {str(h): sorted(int(x) for x in refs) for h, refs in pool._db.execute(
+        "SELECT holder, refs FROM pool_refsets")}
+
+
+def _expected_refsets(pool: Pool) -> dict[str, list[int]]:
+    """What the sets must be, from the stored claims and credentials (not from the sets'
+    own SQL): every candidate, the ids of its claims whose credential's state is ok."""
+    want: dict[str, set[int]] = {str(h): set() for (h,) in pool._db.execute("SELECT holder FROM pool_candidates")}
+    for h, r in pool._db.execute("SELECT c.holder, p.ref FROM pool_claims c JOIN pool_refs p ON p.id = c.ref_id "
+                                 "JOIN pool_credentials k ON k.holder = c.holder AND k.cred_key = c.cred_key "
+                                 "WHERE k.state = 'ok'"):
+        want[str(h)].add(ref_id(str(r)))
+    return {h: sorted(v) for h, v in want.items()}
+
+
+def _with_status(records: list[CandidateRecord], issuer: str) -> list[CandidateRecord]:
+    """The generated candidates with ``issuer``'s credentials, each with its own position
+    (candidate * 20 + credential) in one revocation list."""
+    return [CandidateRecord(
+        holder=r.holder, consent_until=r.consent_until, region=r.region,
+        credentials=tuple(CredentialRecord(key=c.key, credential_id=c.credential_id, issuer=issuer,
+                                           issuer_name="I", valid_from=c.valid_from, valid_until=c.valid_until,
+                                           claims=c.claims, state=c.state,
+                                           status=(StatusRef(URL, n * 20 + j, "revocation"),))
+                          for j, c in enumerate(r.credentials)))
+        for n, r in enumerate(records)]
+
+
+@pytest.mark.loopback
+def test_add_refresh_remove_keep_the_sets_in_step(pg_pool: Pool, profile: JobProfile, framework: Any) -> None:
+    lists = Lists()
+    records = _with_status(_records(profile, framework, 120, seed=3), lists.dids[0])
+    pg_pool._put(records, at=NOW - timedelta(days=1))
+    first = _refsets(pg_pool)
+    assert first == _expected_refsets(pg_pool) and len(first) == 120
+    # revoke some (among them credentials already stored revoked, which stay so), then lift some
+    revoked = {i for i in range(0, 120 * 20, 7)}
+    pg_pool.refresh(_verifier(lists.signed(revoked)), at=NOW, erase_ended_consent=False)
+    second = _refsets(pg_pool)
+    assert second == _expected_refsets(pg_pool)
+    assert second != first and all(set(second[h]) <= set(first[h]) for h in first)
+    lifted = {i for i in revoked if i % 2}
+    pg_pool.refresh(_verifier(lists.signed(revoked - lifted)), at=NOW, erase_ended_consent=False)
+    third = _refsets(pg_pool)
+    assert third == _expected_refsets(pg_pool)
+    assert any(len(third[h]) > len(second[h]) for h in first)
+    # re-adding replaces the candidate's set; removing erases it
+    who = records[0].holder
+    new = CandidateRecord(holder=who, consent_until=records[0].consent_until, credentials=(CredentialRecord(
+        key="urn:new", credential_id="urn:new", issuer=lists.dids[0], issuer_name="I", valid_from=None,
+        valid_until=None, claims=(ClaimRecord("skill", "https://skills.example/only-this", 2, "New"),)),))
+    pg_pool._put([new], at=NOW)
+    assert _refsets(pg_pool)[who] == [ref_id("https://skills.example/only-this")]
+    assert pg_pool.remove(who)
+    assert who not in _refsets(pg_pool)
+    assert _refsets(pg_pool) == _expected_refsets(pg_pool)
+    # consent ended: refresh erases the candidate, and its set with it
+    pg_pool.refresh(_verifier(lists.signed(revoked - lifted)), at=NOW, erase_ended_consent=True)
+    assert _refsets(pg_pool) == _expected_refsets(pg_pool)
+    assert len(_refsets(pg_pool)) == len([r for r in records[1:] if r.consent_until > format_datetime(NOW)])
+
+
+@pytest.mark.loopback
+def test_a_pool_made_before_the_sets_gets_them_on_open(pg_cluster: PgCluster, profile: JobProfile,
+                                                       framework: Any) -> None:
+    """Opening a pool without ``pool_refsets`` (or without the issuer beside its status
+    references) builds them from the stored rows, so the prefilter loses nobody."""
+    url = pg_cluster.new_database()
+    lists = Lists()
+    with Pool.open(url, partitions=4) as pool:
+        pool._put(_with_status(_records(profile, framework, 150, seed=9), lists.dids[0]), at=NOW - timedelta(days=1))
+        want_sets = _refsets(pool)
+        want = definition(pool, profile, framework, min_essential=None, regions=(), limit=150)
+        pool._db.execute("DROP TABLE pool_refsets")
+        pool._db.execute("ALTER TABLE pool_status DROP COLUMN issuer")
+    with Pool.open(url, partitions=4) as pool:
+        assert _refsets(pool) == want_sets
+        assert found(pool, profile, framework, limit=150) == want
+        assert {str(i) for (i,) in pool._db.execute("SELECT DISTINCT issuer FROM pool_status")} == {lists.dids[0]}
+        report = pool.refresh(_verifier(lists.signed({0, 20, 21})), at=NOW, erase_ended_consent=False)
+        assert report.unknown == [] and report.checked == len(pool._db.execute("SELECT 1 FROM pool_status"))
+        assert _refsets(pool) == _expected_refsets(pool)
+
+
+def test_sqlite_pool_made_before_the_issuer_column(tmp_path: Path, profile: JobProfile, framework: Any) -> None:
+    """An older SQLite pool gains the issuer beside its status references on open, filled
+    from the credentials, and refresh then judges each reference by its own issuer."""
+    lists = Lists()
+    path = tmp_path / "pool.sqlite"
+    recs = [CandidateRecord(holder=f"did:example:o{i}", consent_until=format_datetime(NOW + timedelta(days=9)),
+                            credentials=(CredentialRecord(
+                                key=f"urn:o:{i}", credential_id=f"urn:o:{i}", issuer=lists.dids[i % 2],
+                                issuer_name="I", valid_from=None, valid_until=None,
+                                claims=(ClaimRecord("skill", "https://skills.example/x", 3, "X"),),
+                                status=(StatusRef(URL, i, "revocation"),)),)) for i in range(6)]
+    with Pool.open(path) as pool:
+        pool._put(recs, at=NOW)
+    conn = sqlite3.connect(path)
+    conn.execute("ALTER TABLE pool_status DROP COLUMN issuer")
+    conn.commit()
+    conn.close()
+    with Pool.open(path) as pool:
+        report = pool.refresh(_verifier(lists.signed({0, 1, 2, 3})), at=NOW, erase_ended_consent=False)
+        # institute 0's list: its own credentials (even indexes) revoked, institute 1's refused
+        assert sorted(c["index"] for c in report.changed) == [0, 2]
+        assert sorted((u["index"], u["code"]) for u in report.unknown) == [
+            (1, "status_list_wrong_issuer"), (3, "status_list_wrong_issuer"), (5, "status_list_wrong_issuer")]
+
+
+# -- the benchmark's bulk loader --------------------------------------------------------------
+
+
+def _bench() -> Any:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import pool as bench  # benchmarks/pool.py
+
+    return bench
+
+
+def _contents(pool: Pool) -> dict[str, list[tuple[Any, ...]]]:
+    """Every stored row the pool's searches and refresh read (not the audit times)."""
+    out = {}
+    for table, cols in (("pool_candidates", "holder, region, consent_until, name, evidence"),
+                        ("pool_credentials", "holder, cred_key, credential_id, issuer, issuer_name, valid_from, "
+                                             "valid_until, state"),
+                        ("pool_claims", pool_module._CLAIM_COLUMNS),
+                        ("pool_status", "holder, cred_key, list_url, idx, purpose, size, is_set, issuer"),
+                        ("pool_refs", "id, ref, n"), ("pool_audit", "holder, action, operator")):
+        out[table] = sorted((tuple(r) for r in pool._db.execute(f"SELECT {cols} FROM {table}")), key=repr)
+    if pool._db.postgres:
+        out["pool_refsets"] = sorted((h, r, c, tuple(a)) for h, r, c, a in pool._db.execute(
+            "SELECT holder, region, consent_until, refs FROM pool_refsets"))
+    return out
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.loopback)])
+def test_bulk_loader_stores_what_the_record_path_stores(backend: str, tmp_path: Path,
+                                                        request: pytest.FixtureRequest) -> None:
+    """benchmarks/pool.py's bulk loader (rows generated directly, COPY / executemany, indexes
+    after) leaves the pool exactly as loading the same generated candidates through
+    ``Pool._put`` does: same rows in every table, same reference counts, same indexes."""
+    import random
+
+    bench = _bench()
+    occ = bench.occupations(random.Random(3))[:12]
+    pools = []
+    for way in ("record", "bulk"):
+        if backend == "sqlite":
+            pool = Pool.open(tmp_path / f"{way}.sqlite")
+        else:
+            pool = Pool.open(request.getfixturevalue("pg_cluster").new_database(), partitions=4)
+        inst = bench.Institutes(random.Random(3))
+        inst.dids = [f"did:example:institute-{i}" for i in range(4)]  # the same issuers both ways
+        monkey = pytest.MonkeyPatch()
+        monkey.setattr(bench, "CHUNK", 70)  # several chunks, the last one short
+        try:
+            (bench.load if way == "record" else bench.bulk_load)(pool, 333, 8, occ, inst, NOW)
+        finally:
+            monkey.undo()
+        pools.append((pool, inst))
+    (record, r_inst), (bulk, b_inst) = pools
+    with record, bulk:
+        want, got = _contents(record), _contents(bulk)
+        assert len(want["pool_candidates"]) == 333 and len(want["pool_claims"]) > 333
+        assert {r[-1] for r in want["pool_credentials"]} == {"ok", "revoked"}
+        assert got == want
+        assert (b_inst.next, b_inst.revoked) == (r_inst.next, r_inst.revoked)
+        if backend == "sqlite":
+            index_sql = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name"
+        else:
+            index_sql = ("SELECT indexname, indexdef FROM pg_indexes WHERE starts_with(tablename, 'pool_') "
+                         "ORDER BY indexname")
+        assert record._db.execute(index_sql) == bulk._db.execute(index_sql)
