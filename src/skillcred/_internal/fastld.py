@@ -257,6 +257,11 @@ class _Ctx:
         self.type_keys = frozenset(
             ["@type", *(k for k, m in self.mappings.items() if m is not None and m.get("@id") == "@type")]
         )
+        # what the structural check memo must know of every active context (see _fingerprint)
+        uni.all_terms.update(self.mappings)
+        vocab = raw.get("@vocab")
+        if vocab is not None and not (isinstance(vocab, str) and _ABSOLUTE.match(vocab)):
+            uni.odd_vocab = True
 
     def term(self, key: str) -> _Term:
         t = self.terms.get(key)
@@ -325,6 +330,10 @@ class _Universe:
         self.contexts: dict[int, _Ctx] = {}
         self.local: dict[tuple[int, Any], _Ctx] = {}
         self.lock = threading.RLock()
+        #: every term name of every active context computed here, and whether one of them has
+        #: an ``@vocab`` that is not an absolute IRI (both for :func:`_fingerprint`)
+        self.all_terms: set[str] = set()
+        self.odd_vocab = False
         self.initial = self.wrap(self.proc._get_initial_context(self.options))
 
     def wrap(self, raw: Any) -> _Ctx:
@@ -483,6 +492,10 @@ def _expand(ctx: _Ctx, prop: str | None, element: Any, inside_list: bool, pt: _T
     if element is None:
         return None
     if type(element) is dict:
+        if "@context" in element:
+            shapes = SHAPE_MEMO.get()
+            if shapes is not None:
+                return _expand_by_shape(shapes, ctx, prop, element, inside_list, pt)
         memo = EXPAND_MEMO.get()
         if memo is not None:
             key = (id(ctx), prop, id(element), inside_list)
@@ -494,6 +507,162 @@ def _expand(ctx: _Ctx, prop: str | None, element: Any, inside_list: bool, pt: _T
                 result = hit[0]
             return dict(result) if type(result) is dict else list(result) if type(result) is list else result
     return _expand_uncached(ctx, prop, element, inside_list, pt)
+
+
+#: Within :func:`check` inside :func:`skillcred._internal.jsonld.rows_memo` only (never for
+#: :func:`to_rows`): expansions of JSON objects that carry an ``@context`` (a document, a
+#: credential inside a presentation, a proof configuration), by active context, property,
+#: inside-a-list and the object's keys, each with the object it was computed from (pinned, like the context), a
+#: few per key: an object of the same shape (:func:`_same_shape`) gets that expansion.
+SHAPE_MEMO: ContextVar[dict[tuple[Any, ...], list[tuple[dict[str, Any], Any, _Ctx]]] | None] = (
+    ContextVar("skillcred_shape_memo", default=None)
+)
+_SHAPES_PER_KEY = 4
+#: Within the same block: the objects :func:`_same_shape` found the same (see there)
+_SAME_PAIRS: ContextVar[dict[tuple[int, int], tuple[Any, Any, int]] | None] = ContextVar(
+    "skillcred_same_pairs", default=None
+)
+
+# Strings a shape may differ in (see _same_shape): no colon, or exactly two after a
+# scheme-like head ("did:key:z6Mk...", "urn:uuid:..."); never '@', '/', '#', whitespace or
+# anything an IRI cannot hold, so neither "//" nor a keyword can occur in them.
+_PLAIN_WORD = re.compile(r"[A-Za-z0-9._%-]+\Z")
+_TWO_COLONS = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*:[A-Za-z0-9.-]*:)[A-Za-z0-9._%-]+\Z")
+
+
+def _floats(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _string_class(value: str) -> Any:
+    """What the safe-mode decision can see of a string of the two families (else None)."""
+    if _PLAIN_WORD.match(value):
+        return (1, _floats(value), _LANGTAG.match(value.lower()) is not None)
+    m = _TWO_COLONS.match(value)
+    return (2, m.group(1)) if m else None
+
+
+def _same_shape(a: Any, b: Any, terms: set[str],
+                pairs: dict[tuple[int, int], tuple[Any, Any, int]] | None = None) -> bool:
+    """Whether the safe-mode decision on ``b`` is the decision on ``a`` (both plain JSON).
+
+    Why: a presentation's credentials (and many credentials of one institute) are one shape
+    with different ids, subjects and proof values; the decision of :func:`check` is the same
+    for all of them, so inside one verification it is worked out once per shape. The same:
+    every key, in order; the type and value of every number, boolean and null; every
+    ``@context`` value whole (:func:`_same_value`); every string, *except* two families
+    whose every use the check makes is decided by a class of the string (and only when
+    neither string is a term name of any active context; the caller also makes sure no
+    active context has an ``@vocab`` that is not absolute):
+
+    * a word without a colon (``[A-Za-z0-9._%-]+``): as a plain, typed or language-tagged
+      value nothing depends on it but whether ``float()`` takes it (an ``xsd:double``
+      literal) and whether it is a language tag (an ``@language`` value); as an ``@id`` or
+      node reference it is relative (refused, whatever it is); as a type, datatype or
+      ``@vocab``-typed value it is no term, so it becomes ``@vocab`` + word, clean or not by
+      the ``@vocab`` alone (the word holds no character that could make it unwritable, and
+      no ``#`` or ``/`` to complete the issuer-dependent namespace);
+    * ``scheme:head:tail`` with a word as tail: the class keeps ``scheme:head:`` (so the
+      prefix mapping it may expand through, and where the first colon falls), and the tail
+      can change neither whether the result is absolute nor writable nor issuer-dependent.
+
+    Anything else (spaces, slashes, ``@``, ``#``, unicode, one colon, three colons) must be
+    equal, so "if in doubt, the value itself" holds by construction.
+
+    ``pairs`` remembers the objects found the same (each pair pinned) with the number of
+    term names known then: a credential's parts compared on their own share their objects
+    with the credential compared inside the presentation. A new term name could make a
+    class string a term, so a pair counts only while no term was added since.
+    """
+    if a is b:
+        return True
+    t = type(a)
+    if t is not type(b):
+        return False
+    if t is str:
+        return a == b or _same_class(a, b, terms)
+    if t is dict:
+        if len(a) != len(b):
+            return False
+        if pairs is not None:
+            known = pairs.get((id(a), id(b)))
+            if known is not None and known[2] == len(terms):
+                return True
+        # leaves compared inline: most of a credential is strings equal in every copy
+        for (ka, va), (kb, vb) in zip(a.items(), b.items(), strict=True):
+            if ka != kb:
+                return False
+            if va is vb:
+                continue
+            tv = type(va)
+            if tv is not type(vb):
+                return False
+            if tv is str:
+                if va != vb and (ka == "@context" or not _same_class(va, vb, terms)):
+                    return False
+            elif tv is dict or tv is list:
+                if not (_same_value(va, vb) if ka == "@context" else _same_shape(va, vb, terms, pairs)):
+                    return False
+            elif not ((tv is int or tv is float or tv is bool) and va == vb):
+                return False
+        if pairs is not None:
+            pairs[id(a), id(b)] = (a, b, len(terms))
+        return True
+    if t is list:
+        return len(a) == len(b) and all(_same_shape(x, y, terms, pairs) for x, y in zip(a, b, strict=True))
+    return (t is int or t is float or t is bool or a is None) and a == b
+
+
+def _same_class(a: str, b: str, terms: set[str]) -> bool:
+    """Two different strings one decision cannot tell apart (see :func:`_same_shape`)."""
+    if a in terms or b in terms:
+        return False
+    ca = _string_class(a)
+    return ca is not None and ca == _string_class(b)
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    """``a == b`` with types told apart (1, 1.0, True and "1" differ), for plain JSON."""
+    if a is b:
+        return True
+    t = type(a)
+    if t is not type(b):
+        return False
+    if t is dict:
+        return len(a) == len(b) and all(
+            ka == kb and _same_value(va, vb) for (ka, va), (kb, vb) in zip(a.items(), b.items(), strict=True))
+    if t is list:
+        return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b, strict=True))
+    return (t is str or t is int or t is float or t is bool) and a == b
+
+
+def _expand_by_shape(shapes: dict[tuple[Any, ...], list[tuple[dict[str, Any], Any, _Ctx]]],
+                     ctx: _Ctx, prop: str | None, element: dict[str, Any], inside_list: bool,
+                     pt: _Term | None) -> Any:
+    """:func:`_expand` for the decision only: an object of the shape of one expanded before
+    in this verification, under the same context, gets that expansion (see :func:`_same_shape`)."""
+    uni = ctx.uni
+    key = (id(ctx), prop, inside_list, *element)  # the keys too: only objects of one key set compared
+    seen = shapes.get(key)
+    if seen is not None and not uni.odd_vocab:
+        pairs = _SAME_PAIRS.get()
+        for rep, result, _ctx in seen:
+            if _same_shape(rep, element, uni.all_terms, pairs):
+                return dict(result) if type(result) is dict else list(result) if type(result) is list else result
+    known = len(uni.all_terms)
+    result = _expand_uncached(ctx, prop, element, inside_list, pt)
+    # remembered only if expanding met no new term name and no odd @vocab (the set only
+    # grows): every term this object's expansion looked up is then known to _same_shape
+    if not uni.odd_vocab and len(uni.all_terms) == known:
+        if seen is None:
+            shapes[key] = [(element, result, ctx)]
+        elif len(seen) < _SHAPES_PER_KEY:
+            seen.append((element, result, ctx))
+    return result
 
 
 def _expand_uncached(ctx: _Ctx, prop: str | None, element: Any, inside_list: bool, pt: _Term | None) -> Any:
@@ -1068,7 +1237,27 @@ def check(document: Mapping[str, Any], loader: Any) -> None:
     """
     if not ENABLED:
         raise _NotHandled(f"pyld {PYLD_VERSION} is not a version the fast path was checked against")
-    _check_expanded(expand(document, loader), _universe(loader).proc)
+    memos = DECISION_MEMOS.get()
+    if memos is None:
+        _check_expanded(expand(document, loader), _universe(loader).proc)
+        return
+    # decision-only expansions (shared by shape) never reach EXPAND_MEMO, which to_rows reads
+    shape_token, expand_token = SHAPE_MEMO.set(memos[0]), EXPAND_MEMO.set(memos[1])
+    pairs_token = _SAME_PAIRS.set(memos[2])
+    try:
+        _check_expanded(expand(document, loader), _universe(loader).proc)
+    finally:
+        _SAME_PAIRS.reset(pairs_token)
+        EXPAND_MEMO.reset(expand_token)
+        SHAPE_MEMO.reset(shape_token)
+
+
+#: Within :func:`skillcred._internal.jsonld.rows_memo`: the memos :func:`check` uses instead of
+#: the RDF path's (``SHAPE_MEMO``'s table, an expansion memo of its own, ``_SAME_PAIRS``): an expansion
+#: shared by shape stands for the decision, never for the rows.
+DECISION_MEMOS: ContextVar[tuple[dict[Any, Any], dict[Any, Any], dict[Any, Any]] | None] = ContextVar(
+    "skillcred_decision_memos", default=None
+)
 
 
 #: Within :func:`skillcred._internal.jsonld.rows_memo`: the property-value arrays of expanded
@@ -1102,6 +1291,9 @@ def _check_expanded(expanded: Any, proc: Any) -> None:
     extend = stack.extend
     accepted = CHECK_MEMO.get()
     walked: list[list[Any]] = []  # recorded as accepted only once the whole walk passed
+    # an array met twice in this walk (a presentation's credentials of one shape share their
+    # expansion, see _expand_by_shape) is walked once: if it fails, the whole walk fails
+    this_walk: set[int] = set()
     while stack:
         element = pop()
         if type(element) is list:
@@ -1135,8 +1327,9 @@ def _check_expanded(expanded: Any, proc: Any) -> None:
                     raise _NotHandled(f"keyword {p} in a node")
                 continue
             if accepted is not None:
-                if id(objects) in accepted:
+                if id(objects) in accepted or id(objects) in this_walk:
                     continue
+                this_walk.add(id(objects))
                 walked.append(objects)
             for o in objects:
                 if type(o) is dict:

@@ -263,15 +263,20 @@ def rows_memo() -> Iterator[None]:
     reference path (:func:`reference_path`, the fallback) always runs. Within the block the
     fast path also remembers expansions of JSON objects (see ``fastld._expand``), which a
     presentation's credentials share with the presentation, and which parts of them
-    :func:`check_terms` without RDF already accepted (``fastld.CHECK_MEMO``). Nothing
+    :func:`check_terms` without RDF already accepted (``fastld.CHECK_MEMO``), and that check
+    works out its decision once per shape of document (``fastld.SHAPE_MEMO``: a
+    presentation's credentials differ in ids, subjects and proof values, not in what the
+    decision depends on), on expansions of its own that the rows never use. Nothing
     outlives the block.
     """
     token = _memo.set({})
     expand_token = fastld.EXPAND_MEMO.set({})
     check_token = fastld.CHECK_MEMO.set({})
+    decision_token = fastld.DECISION_MEMOS.set(({}, {}, {}))
     try:
         yield
     finally:
+        fastld.DECISION_MEMOS.reset(decision_token)
         fastld.CHECK_MEMO.reset(check_token)
         fastld.EXPAND_MEMO.reset(expand_token)
         _memo.reset(token)
