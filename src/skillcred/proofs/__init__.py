@@ -49,8 +49,7 @@ from skillcred.proofs._data_integrity import (
     hash_input,
     proof_configuration,
 )
-from skillcred.proofs._ecdsa import ECDSA_JCS_2019, ECDSA_RDFC_2019
-from skillcred.proofs._ecdsa_sd_2023 import ECDSA_SD_2023, proof_value_kind, verify_derived_proof
+from skillcred.proofs._ecdsa import ECDSA_JCS_2019, ECDSA_RDFC_2019, ECDSA_SD_2023
 from skillcred.proofs._eddsa import EDDSA_JCS_2022, EDDSA_RDFC_2022
 
 __all__ = [
@@ -326,6 +325,9 @@ def _check_one(
         proof_value = proof.get("proofValue")
         selective = suite.name == ECDSA_SD_2023.name
         if selective:
+            # the selective-disclosure algorithms load only when such a proof is met
+            from skillcred.proofs._ecdsa_sd_2023 import proof_value_kind, verify_derived_proof
+
             try:
                 kind = proof_value_kind(proof_value)
             except ProofError as exc:
