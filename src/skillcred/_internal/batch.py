@@ -44,7 +44,7 @@ import json
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,10 +59,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from skillcred.registry import Allocation
 
 __all__ = ["ARCHIVE_NAME", "CHUNK_ROWS", "MIN_PARALLEL_ROWS", "Archive", "BuildJob", "Pools", "Signer",
-           "archive_line", "default_workers", "fork_map", "run_chunks"]
+           "archive_line", "default_workers", "fork_map", "prefetch", "run_chunks"]
 
-#: Rows per registry transaction (and per progress update).
-CHUNK_ROWS = 256
+#: Rows per registry transaction (and per progress update). The workers idle while a chunk
+#: commits (a synced WAL write, ~4 ms on a VM disk); 512 rows keep that near 3 % of a chunk and
+#: the chunk's documents in flight a few megabytes.
+CHUNK_ROWS = 512
 #: Below this many rows a batch stays serial: starting the workers costs more than it saves.
 MIN_PARALLEL_ROWS = 200
 #: Threads writing credential files (one chunk each; I/O-bound).
@@ -425,6 +427,64 @@ def run_chunks(
         finish(done)
         if progress:
             progress(rows)
+
+
+class _Raised:  # an exception of the planning thread, re-raised in the consuming one
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+_DONE = object()
+
+
+def prefetch(items: Iterable[Any], *, depth: int = 1) -> Generator[Any, None, None]:
+    """``items``, produced by a background thread up to ``depth`` ahead of the consumer.
+
+    :func:`run_chunks` plans a chunk (reading and checking its roster rows) while the one
+    before it is being signed: without this the workers idle while this process plans, a
+    fifth of a chunk's time. The thread is the only one to touch ``items`` (and what producing
+    them reads), in order, so the chunks are the same as a plain loop's; an exception it
+    meets is raised here, at the same place in the sequence. Closing this generator early
+    (the consumer failed) stops the thread before it produces another item.
+    Start it after the worker processes exist (see the module docstring).
+    """
+    import queue
+
+    out: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.1)
+            except queue.Full:
+                continue
+            return True
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+        except BaseException as exc:  # handed to the consumer, which raises it
+            put(_Raised(exc))
+            return
+        put(_DONE)
+
+    thread = threading.Thread(target=produce, name="skillcred-plan", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = out.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Raised):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 # -- forked map (skillcred rank) -------------------------------------------------------------------
