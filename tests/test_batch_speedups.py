@@ -1,17 +1,21 @@
 """What batch issuing does faster must give what the plain path gives (issue 22 item 3).
 
 Why: a worker signs with ``add_proof_to_own`` (no depth walk, no deep copy, the proof
-configuration canonicalized once per ``created`` second) instead of ``add_proof``, and the
-parent plans a chunk's rows on a background thread (``batch.prefetch``) while the workers sign
-the one before. A faster proof that differs by a byte, or a planner that reorders, drops or
-swallows a row or an exception, would break the batch's promises (the same credentials as
-``issue``, each row once, a failure raised where it happened), so each is checked against
-the plain path here. The end-to-end guarantees (kill -9, re-runs) are in test_batch_journal.py
-and test_parallel_batch.py.
+configuration canonicalized once per ``created`` second) instead of ``add_proof``; the parent
+plans a chunk's rows on a background thread (``batch.prefetch``) while the workers sign the
+one before; a batch that keeps no records has each document come back from its worker as the
+JSON text the registry stores (``EncodedDocument``). A proof that differs by a byte, a planner
+that reorders, drops or swallows a row or an exception, or a registry text that is not the
+written credential would break the batch's promises (the same credentials as ``issue``, each
+row once, a failure raised where it happened), so each is checked against the plain path
+here. The end-to-end guarantees (kill -9, re-runs) are in test_batch_journal.py and
+test_parallel_batch.py.
 """
 
 from __future__ import annotations
 
+import csv
+import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -27,6 +31,7 @@ from skillcred.issuer import Issuer, init_issuer, load_achievement
 from skillcred.keys import KeyPair
 from skillcred.proofs import CRYPTOSUITES, add_proof, add_proof_to_own, check_proofs
 from skillcred.proofs._data_integrity import canonical_form
+from skillcred.registry import EncodedDocument, IssueRequest, Registry
 
 REPO = Path(__file__).resolve().parents[1]
 CNC = REPO / "examples" / "achievements" / "cnc-programmeren.yaml"
@@ -190,3 +195,60 @@ def test_prefetch_never_runs_further_ahead_than_its_queue(depth: int) -> None:
     assert consumed == 300
     # queued (depth) + the one being put + the one taken off the queue but not yet counted
     assert max(leads) <= depth + 2, max(leads)
+
+
+# -- EncodedDocument: the worker's JSON text goes into the registry as it is ------------------
+
+
+def _request(i: int) -> IssueRequest:
+    return IssueRequest(credential_id=f"urn:uuid:enc-{i}", row_key=f"enc-{i}", subject="did:example:s",
+                        achievement="a", kind="skill", issued_at="2025-01-01T00:00:00Z", valid_until=None,
+                        status_base_url="https://roc.example/status", list_size=1024)
+
+
+def test_issue_many_stores_an_encoded_document_as_it_is_and_returns_no_document(tmp_path: Path) -> None:
+    reg = Registry.open(tmp_path / "r.sqlite", create=True)
+    docs = [{"id": f"urn:uuid:enc-{i}", "name": f"Ünïcode {i}", "n": [i, None, True]} for i in range(4)]
+    texts = [json.dumps(d, ensure_ascii=False, separators=(",", ":")) for d in docs]
+
+    def build(pending: list[tuple[int, list[Any]]]) -> list[Any]:
+        # a mix, as a batch never sends but the registry must keep apart: text, object, failure
+        return [EncodedDocument(texts[pos]) if pos % 3 == 0 else ValueError("no") if pos == 2 else docs[pos]
+                for pos, _a in pending]
+
+    out = reg.issue_many([_request(i) for i in range(4)], build)
+    assert isinstance(out[2], ValueError)
+    assert out[0][0].document == {} and out[3][0].document == {}  # type: ignore[index]
+    assert out[1][0].document == docs[1]  # type: ignore[index]
+    stored = dict(reg._conn.execute("SELECT id, document FROM credentials").fetchall())
+    assert stored["urn:uuid:enc-0"] == texts[0] and stored["urn:uuid:enc-3"] == texts[3]  # byte for byte
+    for i in (0, 1, 3):  # and read back as the documents they encode
+        assert reg.get(f"urn:uuid:enc-{i}").document == docs[i]
+    assert reg.count() == 3
+    reg.close()
+
+
+@pytest.mark.parametrize("jsonl", [False, True], ids=["files", "jsonl"])
+def test_a_batch_keeping_no_records_registers_what_it_writes(tmp_path: Path, jsonl: bool) -> None:
+    folder = tmp_path / "issuer"
+    init_issuer(folder, name="ROC Techniek", url="https://roc.example")
+    roster = tmp_path / "roster.csv"
+    with roster.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["key", "subject", "name", "achievement", "level"])
+        for i in range(12):
+            w.writerow([f"r{i}", key_did(KeyPair.generate("ed25519").public_key), f"Zoë {i}", str(CNC), "2"])
+    out = tmp_path / "out"
+    with Issuer.open(folder) as iss:
+        result = iss.issue_batch(roster, out, workers=2, keep_records=False, archive=jsonl)
+        assert result.issued_count == 12 and not result.errors
+        registered = {r.id: r.document for r in iss.registry.iter_records()}
+    if jsonl:
+        written = [json.loads(line) for line in (out / batch.ARCHIVE_NAME).read_text(encoding="utf-8").splitlines()]
+    else:
+        written = [json.loads(p.read_text(encoding="utf-8")) for p in out.glob("*.json")]
+    assert len(written) == 12
+    assert {d["id"]: d for d in written} == registered  # the registry holds exactly what was written
+    for doc in written:
+        assert check_proofs(doc, expected_purpose="assertionMethod").verified
+        assert doc["credentialSubject"]["identifier"][0]["identityHash"].startswith("Zoë")

@@ -919,8 +919,9 @@ class Issuer:
                     result._add(item, new)
 
         inflight: set[Path] = set()  # files of chunks whose writes are not finished yet
+        # a batch that hands no documents back has them come from the workers as JSON text
         pools = batch.Pools(_batch_signer, (str(self.folder), self.profile, self._key.secret_multikey), workers,
-                            compact=sink is not None)
+                            compact=sink is not None, encoded=not (keep_documents and result.keep_records))
         planned = batch.prefetch(chunks())  # rows planned (read, checked, given an id) a chunk ahead
         try:
             batch.run_chunks(planned, process, finish, progress)

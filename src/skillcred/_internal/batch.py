@@ -16,6 +16,12 @@ either complete (record + indexes) or absent, exactly as one transaction per cre
 a re-run issues what is missing (row keys make it idempotent). A credential file is never
 written before its record is committed.
 
+While a chunk is signed, a thread of this process plans the next one (:func:`prefetch`: the
+rows read, checked and given their ids, exactly as a plain loop would), so the workers do not
+wait for it; and a batch that hands no documents back gets each from its worker as the JSON
+text the registry stores (:class:`skillcred.registry.EncodedDocument`), not as an object to
+unpickle and encode again.
+
 For very large batches the credentials can go to one JSON Lines archive instead of one file
 each (:class:`Archive`, ``issue_batch(..., archive=True)``, ``skillcred issue --batch --jsonl``):
 a chunk's lines are appended and synced once, and a journal next to the archive records, after
@@ -56,7 +62,7 @@ from skillcred.errors import SkillcredError, StoreError
 
 if TYPE_CHECKING:  # pragma: no cover
     from skillcred.models import AchievementDefinition
-    from skillcred.registry import Allocation
+    from skillcred.registry import Allocation, EncodedDocument
 
 __all__ = ["ARCHIVE_NAME", "CHUNK_ROWS", "MIN_PARALLEL_ROWS", "Archive", "BuildJob", "Pools", "Signer",
            "archive_line", "default_workers", "fork_map", "prefetch", "run_chunks"]
@@ -149,18 +155,30 @@ def _init_worker(make_signer: Callable[..., Signer], signer_args: tuple[Any, ...
 
 def _build_many(
     definitions: dict[int, AchievementDefinition], jobs: Sequence[BuildJob], compact: bool = False,
-) -> list[tuple[dict[str, Any], bytes] | tuple[None, str]]:
+    encoded: bool = False,
+) -> list[tuple[dict[str, Any] | EncodedDocument, bytes] | tuple[None, str]]:
     """Build, validate and sign each job: ``(document, file bytes)`` or ``(None, error message)``;
-    the bytes are an archive line (:func:`archive_line`) when ``compact``, else a file."""
+    the bytes are an archive line (:func:`archive_line`) when ``compact``, else a file. With
+    ``encoded`` the document comes back as the registry's JSON text (an archive line is that
+    text already): a string crosses the pipe for less than the object, and the parent stores
+    it without encoding it again."""
+    from skillcred.registry import EncodedDocument
+
     assert _SIGNER is not None, "worker not initialized"
-    out: list[tuple[dict[str, Any], bytes] | tuple[None, str]] = []
+    out: list[tuple[dict[str, Any] | EncodedDocument, bytes] | tuple[None, str]] = []
     for job in jobs:
         try:
             doc = _SIGNER(definitions[job.definition], job)
         except (SkillcredError, ValueError) as exc:  # what the serial path reports per row
             out.append((None, str(exc)))
             continue
-        out.append((doc, archive_line(doc) if compact else dump_json(doc)))
+        data = archive_line(doc) if compact else dump_json(doc)
+        if not encoded:
+            out.append((doc, data))
+        elif compact:
+            out.append((EncodedDocument(data[:-1].decode("utf-8")), data))  # the line without its "\n"
+        else:
+            out.append((EncodedDocument(json.dumps(doc, ensure_ascii=False)), data))
     return out
 
 
@@ -179,11 +197,12 @@ class Pools:
     """
 
     def __init__(self, make_signer: Callable[..., Signer], signer_args: tuple[Any, ...], workers: int, *,
-                 compact: bool = False) -> None:
+                 compact: bool = False, encoded: bool = False) -> None:
         from skillcred._internal import jsonld
 
         self.workers = workers
         self.compact = compact
+        self.encoded = encoded  # documents come back as EncodedDocument (see _build_many)
         context = _context([make_signer.__module__])
         forked = context.get_start_method() == "fork"  # else the parent is the fork server
         self.processes = ProcessPoolExecutor(
@@ -201,14 +220,14 @@ class Pools:
 
     def build(
         self, definitions: dict[int, AchievementDefinition], jobs: list[BuildJob]
-    ) -> Iterator[tuple[dict[str, Any], bytes] | tuple[None, str]]:
+    ) -> Iterator[tuple[dict[str, Any] | EncodedDocument, bytes] | tuple[None, str]]:
         """Sign ``jobs`` on every worker; yields the results in job order as they arrive."""
         if not jobs:
             return
         # a few pieces per worker: even load, few round trips, and results arrive early
         pieces = max(1, min(len(jobs), self.workers * 4))
         size = -(-len(jobs) // pieces)
-        futures = [self.processes.submit(_build_many, definitions, jobs[i:i + size], self.compact)
+        futures = [self.processes.submit(_build_many, definitions, jobs[i:i + size], self.compact, self.encoded)
                    for i in range(0, len(jobs), size)]
         try:
             for f in futures:

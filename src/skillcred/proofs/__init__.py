@@ -21,6 +21,7 @@ validity dates, status or trust: :mod:`skillcred.verify` adds those.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -47,7 +48,6 @@ from skillcred.proofs._data_integrity import (
     PROOF_TYPE,
     Cryptosuite,
     HashInput,
-    _digest,
     canonical_form,
     hash_input,
     proof_configuration,
@@ -237,8 +237,8 @@ def add_proof_to_own(
             config_cache.clear()
         cfg_c14n = config_cache[config_key] = canonical_form(suite, config, hash_name, None)
     doc_c14n = canonical_form(suite, document, hash_name, None)
-    hashed = HashInput(doc_c14n, cfg_c14n, _digest(hash_name, doc_c14n.encode("utf-8")),
-                       _digest(hash_name, cfg_c14n.encode("utf-8")))
+    hashed = HashInput(doc_c14n, cfg_c14n, hashlib.new(hash_name, doc_c14n.encode("utf-8")).digest(),
+                       hashlib.new(hash_name, cfg_c14n.encode("utf-8")).digest())
     proof["proofValue"] = base58.encode(key.sign(hashed.hash_data))
     return {**document, "proof": proof}
 
