@@ -8,12 +8,21 @@ row (from freshly generated keys), and times one ``issue_batch`` call over it: b
 credential, validating it against its JSON Schema, signing it, recording it in the SQLite
 registry (one durable transaction per credential) and writing it to the output folder.
 
+``--jsonl`` writes the credentials as one JSON Lines archive (``skillcred issue --batch
+--jsonl``) instead of a file each, and ``keep_records=False`` as the CLI does, so memory stays
+flat. The roster's subject keys are made before the clock starts (they are not part of issuing).
+While the batch runs, the resident memory (VmRSS) of this process and of every worker process
+is read up to four times a second (from the progress callback): the report gives each one's peak and the parent's and
+the workers' memory over time (one line per tenth of the run), so "flat memory" is a reading,
+not a guess. CPU time of the parent and the workers (user + system) is printed too.
+
 Progress goes to stderr (``click.progressbar``); the numbers go to stdout: total seconds,
 credentials per second, milliseconds per credential and the registry's size on disk. It only
 prints numbers; it fails (exit 1) only if a row was not issued.
 
     python benchmarks/batch_issue.py              # N = 1000
     python benchmarks/batch_issue.py --n 200 --key-type p256
+    python benchmarks/batch_issue.py --n 100000 --jsonl      # the issue-22 target: <= 60 s on 2 cores
     python benchmarks/batch_issue.py --json
 """
 
@@ -22,7 +31,9 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import platform
+import resource
 import sys
 import tempfile
 import time
@@ -47,11 +58,70 @@ def write_roster(path: Path, n: int) -> None:
             w.writerow([f"bench-{i:06d}", subject, f"Student {i:06d}", str(ACHIEVEMENT), "3"])
 
 
+def _rss_kib(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as fh:
+            return [int(x) for x in fh.read().split()]
+    except (OSError, ValueError):
+        return []
+
+
+class MemorySampler:
+    """VmRSS of this process and of its child processes (the workers), read from ``/proc``.
+
+    Sampled from the batch's progress callback (after each chunk, at most every ``interval``
+    seconds), not from a thread: a thread in this process would make the batch start its
+    workers from a fork server instead of forking them, and the numbers would be of another
+    set-up. Linux only; elsewhere it records nothing and the report says so."""
+
+    def __init__(self, interval: float = 0.25) -> None:
+        self.interval = interval
+        self.samples: list[tuple[float, int, int, int]] = []  # (t, parent KiB, workers KiB sum, max worker)
+        self._started = time.perf_counter()
+        self._last = -interval
+
+    def sample(self, force: bool = False) -> None:
+        now = time.perf_counter() - self._started
+        if not force and now - self._last < self.interval:
+            return
+        self._last = now
+        me = os.getpid()
+        parent = _rss_kib(me)
+        if parent is None:
+            return
+        workers = [r for r in (_rss_kib(c) for c in _children(me)) if r is not None]
+        self.samples.append((now, parent, sum(workers), max(workers, default=0)))
+
+    def timeline(self, points: int = 10) -> list[dict[str, float]]:
+        if not self.samples:
+            return []
+        step = max(1, len(self.samples) // points)
+        picked = self.samples[::step]
+        if picked[-1] is not self.samples[-1]:
+            picked.append(self.samples[-1])
+        return [{"t_s": round(t, 1), "parent_mib": round(p / 1024, 1), "workers_mib": round(w / 1024, 1)}
+                for t, p, w, _m in picked]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1000, help="rows in the roster (default 1000)")
     parser.add_argument("--key-type", choices=("ed25519", "p256", "p384"), default="ed25519")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--jsonl", action="store_true",
+                        help="one JSON Lines archive, not a file per credential (skillcred issue --batch --jsonl)")
+    parser.add_argument("--workers", type=int, default=None, help="signing processes (default: every core)")
     args = parser.parse_args()
     if args.n < 1:
         parser.error("--n must be at least 1")
@@ -68,17 +138,30 @@ def main() -> int:
         with Issuer.open(folder, b"benchmark") as iss:
             with click.progressbar(length=args.n, label="Issuing", file=sys.stderr,
                                    show_pos=True, show_eta=True) as bar:
+                cpu_self, cpu_children = time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)
+                memory = MemorySampler()
+
+                def progress(rows: int) -> None:
+                    bar.update(rows)
+                    memory.sample()
+
                 started = time.perf_counter()
-                result = iss.issue_batch(roster, out, progress=bar.update)
+                # keep_records=False, as the CLI issues: the result holds counts, not records
+                result = iss.issue_batch(roster, out, progress=progress, archive=args.jsonl,
+                                         keep_records=False, workers=args.workers)
                 elapsed = time.perf_counter() - started
+                parent_cpu = time.process_time() - cpu_self
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)  # workers, once they have exited
+                worker_cpu = (after.ru_utime - cpu_children.ru_utime) + (after.ru_stime - cpu_children.ru_stime)
             count = iss.registry.count()
         registry_bytes = sum(p.stat().st_size for p in folder.glob("registry.sqlite*"))
-        issued_bytes = sum(p.stat().st_size for p in out.glob("*.json"))
+        issued_bytes = (sum(p.stat().st_size for p in out.glob("*.jsonl")) if args.jsonl
+                        else sum(p.stat().st_size for p in out.glob("*.json")))
 
-    if result.errors or len(result.issued) != args.n or count != args.n:
+    if result.errors or result.issued_count != args.n or count != args.n:
         for err in result.errors[:10]:
             print(f"roster line {err.line}: {err.message}", file=sys.stderr)
-        print(f"only {len(result.issued)} of {args.n} issued", file=sys.stderr)
+        print(f"only {result.issued_count} of {args.n} issued", file=sys.stderr)
         return 1
 
     numbers = {
@@ -91,6 +174,13 @@ def main() -> int:
         "registry_bytes": registry_bytes,
         "registry_bytes_per_credential": round(registry_bytes / args.n),
         "average_credential_bytes": round(issued_bytes / args.n),
+        "output": "jsonl" if args.jsonl else "files",
+        "parent_cpu_ms_per_credential": round(parent_cpu * 1000 / args.n, 3),
+        "worker_cpu_ms_per_credential": round(worker_cpu * 1000 / args.n, 3),
+        "peak_parent_rss_mib": round(max((p for _t, p, _w, _m in memory.samples), default=0) / 1024, 1),
+        "peak_worker_rss_mib": round(max((m for _t, _p, _w, m in memory.samples), default=0) / 1024, 1),
+        "memory_over_time": memory.timeline(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "python": platform.python_version(),
         "machine": platform.machine(),
     }
@@ -103,7 +193,15 @@ def main() -> int:
         print(f"per credential:   {numbers['ms_per_credential']:.2f} ms")
         print(f"registry size:    {registry_bytes} bytes "
               f"({numbers['registry_bytes_per_credential']} bytes per credential)")
-        print(f"credential size:  {numbers['average_credential_bytes']} bytes on average")
+        print(f"credential size:  {numbers['average_credential_bytes']} bytes on average "
+              f"({numbers['output']})")
+        print(f"CPU:              parent {numbers['parent_cpu_ms_per_credential']:.3f} ms, workers "
+              f"{numbers['worker_cpu_ms_per_credential']:.3f} ms per credential")
+        print(f"peak RSS:         parent {numbers['peak_parent_rss_mib']} MiB, "
+              f"largest worker {numbers['peak_worker_rss_mib']} MiB")
+        print("memory over time: " + (", ".join(f"{m['t_s']}s {m['parent_mib']}+{m['workers_mib']} MiB"
+                                                for m in numbers["memory_over_time"]) or "(no /proc)"))
+        print(f"load average:     {' '.join(map(str, numbers['load_average']))} (at the end)")
     return 0
 
 

@@ -541,7 +541,9 @@ def test_a_folder_that_cannot_be_written_says_why(monkeypatch: pytest.MonkeyPatc
     def refuse(*_a: Any, **_k: Any) -> Any:
         raise OSError(err, os.strerror(err))
 
-    monkeypatch.setattr(fileio.tempfile, "mkstemp", refuse)
+    import tempfile  # atomic_write imports it when it writes (a cold verify never does)
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
     with pytest.raises(StoreError, match=needle):
         fileio.atomic_write(tmp_path / "out.json", b"new")
 

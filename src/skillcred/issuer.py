@@ -65,7 +65,7 @@ from skillcred.models import (
     Result,
     StatusEntry,
 )
-from skillcred.proofs import CRYPTOSUITES, add_proof, default_suite_for
+from skillcred.proofs import CRYPTOSUITES, add_proof, add_proof_to_own, default_suite_for
 from skillcred.registry import Allocation, IssuedRecord, Registry, RegistryBackend, StatusListInfo, open_registry
 from skillcred.schemas import ACHIEVEMENT_DEFINITION, CREDENTIAL_SCHEMA_BY_KIND, validate
 from skillcred.secured import SecuredCredential
@@ -479,7 +479,12 @@ class Issuer:
         fmt: str = "di",
         suite: str | None = None,
         holder_jwk: dict[str, Any] | None = None,
+        config_cache: dict[str, str] | None = None,
     ) -> dict[str, Any]:
+        """The credential, built, checked against its schema and secured. ``config_cache``
+        (batch workers) signs with :func:`~skillcred.proofs.add_proof_to_own`: the same proof,
+        without the guards a caller's document needs, the proof configuration canonicalized
+        once per ``created`` second."""
         ach = definition.achievement
         results = None
         if level is not None:
@@ -553,12 +558,17 @@ class Issuer:
 
             return add_base_proof(document, self._key, verification_method=self.profile.verification_method,
                                   mandatory_pointers=mandatory_pointers(document))
+        created = valid_from if valid_from <= utcnow() else None
+        if config_cache is not None:  # a document built just above, by this process
+            return add_proof_to_own(document, self._key, verification_method=self.profile.verification_method,
+                                    cryptosuite=suite or self.profile.suite, created=created or utcnow(),
+                                    config_cache=config_cache)
         return add_proof(
             document,
             self._key,
             verification_method=self.profile.verification_method,
             cryptosuite=suite or self.profile.suite,
-            created=valid_from if valid_from <= utcnow() else None,
+            created=created,
         )
 
     def _sd_jwt_vc(self, document: dict[str, Any], subject: str, allocations: list[Allocation],
@@ -919,11 +929,14 @@ class Issuer:
                     result._add(item, new)
 
         inflight: set[Path] = set()  # files of chunks whose writes are not finished yet
+        # a batch that hands no documents back has them come from the workers as JSON text
         pools = batch.Pools(_batch_signer, (str(self.folder), self.profile, self._key.secret_multikey), workers,
-                            compact=sink is not None)
+                            compact=sink is not None, encoded=not (keep_documents and result.keep_records))
+        planned = batch.prefetch(chunks())  # rows planned (read, checked, given an id) a chunk ahead
         try:
-            batch.run_chunks(chunks(), process, finish, progress)
+            batch.run_chunks(planned, process, finish, progress)
         finally:
+            planned.close()  # stops the planning thread
             pools.close()
 
     def _row_achievement(
@@ -1224,12 +1237,13 @@ def _batch_signer(folder: str, profile: IssuerProfile, secret_multikey: str) -> 
     """The signer of a batch worker process (see :class:`skillcred._internal.batch.Pools`): an
     issuer without a registry (the parent keeps that), signing each job as ``issue`` would."""
     issuer = Issuer(Path(folder), profile, KeyPair.from_multikey(secret_multikey), None)  # type: ignore[arg-type]
+    config_cache: dict[str, str] = {}  # canonical proof configurations, one per `created` second
 
     def sign(definition: AchievementDefinition, job: batch_module.BuildJob) -> dict[str, Any]:
         return issuer._build(
             definition, credential_id=job.credential_id, subject=job.subject, name=job.name, level=job.level,
             evidence=job.evidence, valid_from=job.valid_from, valid_until=job.valid_until,
-            allocations=list(job.allocations),
+            allocations=list(job.allocations), config_cache=config_cache,
         )
 
     return sign

@@ -18,7 +18,10 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
+
+# ``cryptography.hazmat.primitives.serialization`` (PEM, with the SSH and cipher modules it
+# loads) is imported where a key is written or read as PEM: verifying never needs it.
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
@@ -167,6 +170,8 @@ class PublicKey:
         """The bytes Multikey wraps: 32 raw bytes (Ed25519) or the compressed SEC1 point."""
         if isinstance(self._key, ed25519.Ed25519PublicKey):
             return self._key.public_bytes_raw()
+        from cryptography.hazmat.primitives import serialization
+
         return self._key.public_bytes(
             serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint
         )
@@ -335,6 +340,8 @@ class KeyPair:
 
     def to_pem(self, passphrase: bytes | None = None) -> bytes:
         """PKCS#8 PEM, encrypted when ``passphrase`` is non-empty."""
+        from cryptography.hazmat.primitives import serialization
+
         enc: serialization.KeySerializationEncryption = (
             serialization.BestAvailableEncryption(passphrase)
             if passphrase
@@ -352,6 +359,8 @@ class KeyPair:
         encrypted = b"ENCRYPTED PRIVATE KEY" in data
         if encrypted and not passphrase:
             raise WrongPassphrase("key file is encrypted: a passphrase is needed", path=source)
+        from cryptography.hazmat.primitives import serialization
+
         try:
             key = serialization.load_pem_private_key(
                 data, password=passphrase if encrypted else None

@@ -43,20 +43,22 @@ from skillcred.registry import (
     TOKEN_STATUS_SQL,
     Allocation,
     BuildMany,
+    EncodedDocument,
     IssuedRecord,
     IssueRequest,
     OfferRecord,
     RegistryBackend,
     StatusListInfo,
+    built_record,
     check_distinct_row_keys,
     check_purposes,
     check_status_change,
     check_status_purpose,
     claim_outcome,
+    encoded_text,
     exchange_outcome,
     is_postgres_url,
     needs_new_list,
-    new_record,
     record_from_row,
     status_list_url,
     token_status_values_of,
@@ -305,7 +307,7 @@ class PgRegistry:
                 self._release_many([(requests[i].credential_id, a) for i, allocs in reserved.items() for a in allocs])
                 raise
         pending = [(i, reserved[i]) for i in fresh]
-        rows: list[tuple[int, dict[str, Any]]] = []
+        rows: list[tuple[int, dict[str, Any] | EncodedDocument]] = []
         try:
             documents = iter(build(pending)) if pending else iter(())
             for i, allocs in pending:
@@ -323,7 +325,7 @@ class PgRegistry:
                         "INSERT INTO skillcred_credentials (id, row_key, subject, achievement, kind, "
                         "issued_at, valid_until, document) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
                         [(r.credential_id, r.row_key, _clean(r.subject), _clean(r.achievement), _clean(r.kind),
-                          r.issued_at, r.valid_until, json.dumps(doc, ensure_ascii=False))
+                          r.issued_at, r.valid_until, encoded_text(doc))
                          for r, doc in ((requests[i], d) for i, d in rows)],
                     )
         except psycopg.errors.UniqueViolation:
@@ -333,7 +335,7 @@ class PgRegistry:
             self._release_many([(requests[i].credential_id, a) for i, allocs in pending for a in allocs])
             raise
         for i, doc in rows:
-            out[i] = (new_record(requests[i], doc), True)
+            out[i] = (built_record(requests[i], doc), True)
         return out  # type: ignore[return-value]
 
     def _reserve(

@@ -83,12 +83,11 @@ TESTED_PYLD = ("3.3.",)
 
 
 def _pyld_version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("PyLD")
-    except Exception:  # pragma: no cover - metadata missing
-        return "?"
+    """pyld's own ``__version__`` (pyld/__about__.py, which its packaging reads too): asking
+    ``importlib.metadata`` instead imports it with ``email``, ``zipfile`` and ``socket`` and scans
+    site-packages, about a tenth of a cold ``skillcred verify``."""
+    version = getattr(_pyld, "__version__", None)
+    return version if isinstance(version, str) else "?"
 
 
 PYLD_VERSION = _pyld_version()

@@ -19,7 +19,6 @@ import io
 import json
 import os
 import stat
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -176,6 +175,8 @@ def _replace_atomically(target: Path, data: bytes, mode: int) -> None:
     """Temp file in the same folder, fsync, rename over ``target``, fsync the folder."""
     folder = target.parent if str(target.parent) else Path(".")
     clean_stale_temps(folder)
+    import tempfile  # here, not at the top: reading commands (verify) never write a file
+
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=temp_name(target), suffix=TEMP_SUFFIX, dir=folder)
     except OSError as exc:

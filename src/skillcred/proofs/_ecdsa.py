@@ -30,3 +30,14 @@ ECDSA_JCS_2019 = Cryptosuite(
     canonicalization="jcs",
     hash_for_key=_curve_hash,
 )
+
+#: ecdsa-sd-2023's suite description lives here, not with its algorithms in ``_ecdsa_sd_2023``:
+#: the suite table needs it on every import, the selective-disclosure code only when such a
+#: proof is met (a cold verify of other suites then never loads it).
+ECDSA_SD_2023 = Cryptosuite(
+    name="ecdsa-sd-2023",
+    spec="https://www.w3.org/TR/vc-di-ecdsa/#ecdsa-sd-2023",
+    key_types=("p256", "p384"),
+    canonicalization="rdfc",
+    hash_for_key=_curve_hash,
+)

@@ -45,7 +45,8 @@ from skillcred._internal.pyldimport import jsonld as _pyld
 from skillcred.errors import MalformedDocument, ProofError, SkillcredError
 from skillcred.keys import KeyPair, KeyType, PublicKey
 from skillcred.loader import OfflineLoader, default_loader
-from skillcred.proofs._data_integrity import Cryptosuite, HashName
+from skillcred.proofs._data_integrity import HashName
+from skillcred.proofs._ecdsa import ECDSA_SD_2023
 
 NAME = "ecdsa-sd-2023"
 BASE_HEADER = b"\xd9\x5d\x00"
@@ -61,13 +62,6 @@ def _curve_hash(key_type: KeyType) -> HashName:
     return "sha384" if key_type == "p384" else "sha256"
 
 
-ECDSA_SD_2023 = Cryptosuite(
-    name=NAME,
-    spec="https://www.w3.org/TR/vc-di-ecdsa/#ecdsa-sd-2023",
-    key_types=("p256", "p384"),
-    canonicalization="rdfc",
-    hash_for_key=_curve_hash,
-)
 
 
 _b64u = base64url.encode
