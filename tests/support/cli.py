@@ -204,4 +204,15 @@ def clean_env(base: Mapping[str, str] | None = None, *, drop: Sequence[str] = ("
     return env
 
 
-__all__ = ["SKILLCRED", "CliResult", "clean_env", "run_cli", "run_cli_subprocess"]
+
+
+def home_env(home: Path, **extra: str) -> dict[str, str]:
+    """:func:`clean_env` without ``SKILLCRED_*`` and ``XDG_*``, with every per-user folder
+    (trust list, status cache, wallet, ESCO store) under ``home``: nothing of the machine's
+    own user is read or written."""
+    folders = {"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"), "XDG_CACHE_HOME": str(home / ".cache"),
+               "XDG_DATA_HOME": str(home / ".local")}
+    return clean_env(drop=("SKILLCRED_", "XDG_"), **(folders | extra))
+
+
+__all__ = ["SKILLCRED", "CliResult", "clean_env", "home_env", "run_cli", "run_cli_subprocess"]
