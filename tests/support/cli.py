@@ -215,4 +215,15 @@ def home_env(home: Path, **extra: str) -> dict[str, str]:
     return clean_env(drop=("SKILLCRED_", "XDG_"), **(folders | extra))
 
 
-__all__ = ["SKILLCRED", "CliResult", "clean_env", "home_env", "run_cli", "run_cli_subprocess"]
+
+def user_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """A worker's or institute's shell: :func:`clean_env` with a new ``tmp_path/home`` as
+    ``HOME`` and its ``data`` and ``config`` folders as the XDG ones (the wallet and the trust
+    list land there), plus ``extra`` (a passphrase, a status cache)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    return clean_env(**({"HOME": str(home), "XDG_DATA_HOME": str(home / "data"),
+                         "XDG_CONFIG_HOME": str(home / "config")} | extra))
+
+
+__all__ = ["SKILLCRED", "CliResult", "clean_env", "home_env", "run_cli", "run_cli_subprocess", "user_env"]
