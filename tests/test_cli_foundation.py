@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from conftest import REPO
 from support.cli import CliResult, run_cli
+from support.independent import PUB_PREFIX, b58decode, b58encode
 
 KEY_TYPES = ("ed25519", "p256", "p384")
 SUITES = [
@@ -81,26 +82,7 @@ def one_line_error(proc: CliResult) -> str:
 # --------------------------------------------------------------------------------------------
 # independent encoders / verifiers
 
-_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-#: multicodec table: ed25519-pub 0xed, p256-pub 0x1200, p384-pub 0x1201 (varint-encoded)
-PUB_PREFIX = {"ed25519": b"\xed\x01", "p256": b"\x80\x24", "p384": b"\x81\x24"}
-
-
-def b58encode(data: bytes) -> str:
-    num = int.from_bytes(data, "big")
-    out = ""
-    while num:
-        num, rem = divmod(num, 58)
-        out = _B58[rem] + out
-    return "1" * (len(data) - len(data.lstrip(b"\x00"))) + out
-
-
-def b58decode(text: str) -> bytes:
-    num = 0
-    for ch in text:
-        num = num * 58 + _B58.index(ch)
-    body = num.to_bytes((num.bit_length() + 7) // 8, "big") if num else b""
-    return b"\x00" * (len(text) - len(text.lstrip("1"))) + body
+# (base58btc and the multicodec table: support.independent)
 
 
 def key_type_of(key: Any) -> str:
