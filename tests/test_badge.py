@@ -12,7 +12,6 @@ import io
 import json
 import struct
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -24,7 +23,7 @@ from conftest import REPO
 from skillcred import badge
 from skillcred.badge import OB3_NAMESPACE, PNG_KEYWORD, bake, plain_badge, unbake
 from skillcred.errors import BadgeInvalid, MalformedDocument, WalletError
-from skillcred.issuer import Issuer, init_issuer, load_achievement
+from skillcred.issuer import Issuer, load_achievement
 from skillcred.secured import SecuredCredential
 from skillcred.verify import Verifier
 from skillcred.wallet import Wallet
@@ -36,15 +35,6 @@ PNG_SIG = b"\x89PNG\r\n\x1a\n"
 
 
 # -- fixtures and helpers ----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Issuer]:
-    folder = tmp_path_factory.mktemp("issuer") / "roc"
-    init_issuer(folder, name="ROC Techniek", url="https://roc-techniek.example")
-    iss = Issuer.open(folder)
-    yield iss
-    iss.close()
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ import yaml
 
 from conftest import REPO
 from skillcred.did import key_did
-from skillcred.issuer import EvidenceInput, Issuer, init_issuer, load_achievement
+from skillcred.issuer import EvidenceInput, Issuer, load_achievement
 from skillcred.keys import KeyPair
 from skillcred.proofs import check_proofs
 from skillcred.wallet import Wallet
@@ -63,16 +62,6 @@ def ok(env: dict[str, str], *args: str) -> CliResult:
     assert r.returncode == 0, f"skillcred {' '.join(args)} -> {r.returncode}\n{r.stderr}"
     assert "Traceback" not in r.stderr
     return r
-
-
-@pytest.fixture(scope="module")
-def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Issuer]:
-    """A did:key issuer for credentials made in-process (fast); the round trip uses the CLI."""
-    folder = tmp_path_factory.mktemp("issuer") / "roc"
-    init_issuer(folder, name="ROC Techniek", url="https://roc-techniek.example")
-    iss = Issuer.open(folder)
-    yield iss
-    iss.close()
 
 
 def issue(iss: Issuer, subject: str, short: str = "cnc") -> dict[str, Any]:
