@@ -77,6 +77,12 @@ class CliResult:
     stdout_bytes: bytes = field(default=b"", repr=False)
     stderr_bytes: bytes = field(default=b"", repr=False)
 
+    @property
+    def output(self) -> str:
+        """stdout then stderr (not interleaved as click's ``Result.output``): for messages and
+        "appears somewhere" checks."""
+        return self.stdout + self.stderr
+
     def check_returncode(self) -> None:
         if self.returncode:
             raise subprocess.CalledProcessError(self.returncode, self.args, self.stdout, self.stderr)
