@@ -23,18 +23,26 @@ keep it faithful to a real run, :func:`run_cli` recreates what a fresh process w
 
 What stays a real process (:func:`run_cli_subprocess`, or the file's own ``subprocess`` calls), and why:
 
-- tests/test_cold_start.py: counts the modules a fresh interpreter imports, times a cold start;
-- tests/test_batch_journal.py: kills the process mid-batch (SIGKILL) and checks the journal;
-- tests/test_docs_commands.py (and the docs ``sh`` blocks): runs commands as a shell would;
-- tests/test_wheel.py: runs the entry point of an installed wheel in a fresh venv;
-- tests/test_user_side2.py: shell completion scripts, Ctrl-C at a prompt, a real TTY;
-- ``skillcred serve`` in any file (tests/service_support.py, test_registry_protocol.py,
-  test_oid4vci*.py): a server process that is stopped by a signal;
-- tests/test_security_files.py cases with FIFOs, devices, a closed stdout or ``| head``
-  (BrokenPipe: exit 141 needs a real pipe); test_cli_foundation.py umask/permission cases
-  where the child's umask is set before it starts;
-- the interop files (test_*_interop.py): they drive node peers against a served CLI;
-- files other lanes are rewriting now (test_oid4vp*.py, test_pool*.py) keep their runners for later.
+- tests/test_cold_start.py: counts the modules a fresh interpreter imports for each command;
+  test_cli_esco.py's "verify does not import ESCO" and test_user_side.py's two ``python -c``
+  checks likewise need an interpreter that has imported nothing yet;
+- tests/test_batch_journal.py: kills the process mid-batch (SIGKILL) and reads the journal;
+- tests/test_cli_wallet.py: SIGKILL at each step of ``wallet add``, two ``wallet add`` at once;
+- tests/test_cli_issue.py: ``issuer list | head`` (exit 141 needs a real broken pipe) and two
+  batches at once against one registry (the lock is between processes);
+- tests/test_hostile_input.py: its hang guard stops a child that a hostile input sent into a
+  loop, failing that one test; a command running in this process cannot be stopped;
+- tests/test_security_files.py: the one case run inside ``unshare -m`` (a private mount);
+- tests/test_user_side2.py: the README/docs ``sh`` blocks run as a shell runs them, ``serve``,
+  shell completion, bare ``skillcred``;
+- tests/test_examples_esco.py: runs the examples' shell script with the venv on PATH;
+- tests/test_wheel.py: the entry point of a wheel installed into a fresh venv;
+- ``skillcred serve`` anywhere (service_support.py, test_service*.py, test_registry_protocol.py):
+  a server process stopped by a signal; test_registry_protocol.py's PostgreSQL CLI cases too
+  (not converted: they need a PostgreSQL cluster to check against);
+- the interop files (test_*_interop.py): node peers against the CLI or a served instance;
+- left for the lanes rewriting them now: test_oid4vp*.py (oid4vp_support.run), test_pool*.py and
+  test_cli_pool.py (pool_support), test_batch_journal.py, test_cold_start.py.
 """
 
 from __future__ import annotations
