@@ -162,20 +162,16 @@ def _plain(value: Any) -> bool:
     """
     t = type(value)
     if t is dict:
-        for k, v in value.items():
+        for k in value:
             if type(k) is not str:
                 return False
-            tv = type(v)
-            if tv is str or tv is bool or v is None:
-                continue
-            if tv is int:
-                if not -_MAX_SAFE_INTEGER <= v <= _MAX_SAFE_INTEGER:
-                    return False
-            elif not _plain(v):
-                return False
-        return True
-    if t is list:
-        for v in value:
+        members: Any = value.values()
+    elif t is list:
+        members = value
+    else:
+        members = None
+    if members is not None:
+        for v in members:
             tv = type(v)
             if tv is str or tv is bool or v is None:
                 continue

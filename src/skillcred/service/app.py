@@ -211,6 +211,22 @@ def create_app(config: ServiceConfig, state: ServiceState | None = None) -> Fast
 
     # -- verifying -------------------------------------------------------------------------
 
+    def verified_or_refused(what: str, run: Callable[[], tuple[Any, Any]]) -> Response:
+        """Both verify endpoints answer alike: the checks' verdict, 503 when the registry is
+        down, 400 naming a refusal or input that could not be processed (logged, not echoed)."""
+        try:
+            checks, warnings = run()
+        except StoreError as exc:
+            return not_verified("Registry unavailable", exc.message, "about:blank", status=503, code=exc.code)
+        except SkillcredError as exc:
+            return not_verified("Verification failed", exc.message, exc.problem_type, code=exc.code)
+        except (ValueError, TypeError, KeyError, OverflowError, RecursionError) as exc:
+            log.warning("verify: input could not be processed (%s)", type(exc).__name__, exc_info=True)
+            return not_verified("Verification failed", f"the {what} could not be processed "
+                                 f"({type(exc).__name__})", MALFORMED_VALUE_ERROR)
+        return verification_response(checks, warnings)
+
+
     @app.post("/credentials/verify", response_model=None, tags=["verifier"], summary="Verify a credential",
               responses={200: {"model": VerificationResult, "description": "The credential verified"},
                          **responses(400, 413, 422, 503, verify=True)})
@@ -218,17 +234,7 @@ def create_app(config: ServiceConfig, state: ServiceState | None = None) -> Fast
         """Verify proof, issuer binding, validity period, status (this service's lists; others
         are not fetched, so their status is unknown and fails), trust (the --trust list) and
         credential schema. 200 only when everything passed; otherwise 400 with the errors."""
-        try:
-            checks, warnings = st.verify_credential(body.verifiableCredential, body.options)
-        except StoreError as exc:
-            return not_verified("Registry unavailable", exc.message, "about:blank", status=503, code=exc.code)
-        except SkillcredError as exc:
-            return not_verified("Verification failed", exc.message, exc.problem_type, code=exc.code)
-        except (ValueError, TypeError, KeyError, OverflowError, RecursionError) as exc:
-            log.warning("verify: input could not be processed (%s)", type(exc).__name__, exc_info=True)
-            return not_verified("Verification failed", f"the credential could not be processed "
-                                 f"({type(exc).__name__})", MALFORMED_VALUE_ERROR)
-        return verification_response(checks, warnings)
+        return verified_or_refused("credential", lambda: st.verify_credential(body.verifiableCredential, body.options))
 
     @app.post("/presentations/verify", response_model=None, tags=["verifier"], summary="Verify a presentation",
               responses={200: {"model": VerificationResult, "description": "The presentation verified"},
@@ -239,17 +245,8 @@ def create_app(config: ServiceConfig, state: ServiceState | None = None) -> Fast
         presentation is accepted only without a challenge; its credentials are then verified
         on their own."""
         opts = body.options or PresentationOptions()
-        try:
-            checks, warnings = st.verify_presentation(body.verifiablePresentation, opts.challenge, opts.domain)
-        except StoreError as exc:
-            return not_verified("Registry unavailable", exc.message, "about:blank", status=503, code=exc.code)
-        except SkillcredError as exc:
-            return not_verified("Verification failed", exc.message, exc.problem_type, code=exc.code)
-        except (ValueError, TypeError, KeyError, OverflowError, RecursionError) as exc:
-            log.warning("verify: input could not be processed (%s)", type(exc).__name__, exc_info=True)
-            return not_verified("Verification failed", f"the presentation could not be processed "
-                                 f"({type(exc).__name__})", MALFORMED_VALUE_ERROR)
-        return verification_response(checks, warnings)
+        return verified_or_refused(
+            "presentation", lambda: st.verify_presentation(body.verifiablePresentation, opts.challenge, opts.domain))
 
     # -- status lists ----------------------------------------------------------------------
 
