@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from support.fixtures import issuer  # noqa: F401  (a fixture: pytest finds it by name)
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"  # outside material; only compared with, never needed to run
 #: The official conformance vectors, vendored byte for byte by scripts/vendor_vectors.py (see

@@ -5,7 +5,6 @@ carries the whole credential; plus the issuer, to revoke and publish status list
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ import yaml
 from conftest import REPO
 from skillcred.issuer import EvidenceInput, Issuer, init_issuer, load_achievement
 from skillcred.wallet import Wallet
+from support.cli import CliResult, run_cli
 
 SKILLCRED = str(Path(sys.executable).parent / "skillcred")
 ACHIEVEMENTS = REPO / "examples" / "achievements"
@@ -90,12 +90,11 @@ def env_for(tmp_path: Path) -> dict[str, str]:
     return e
 
 
-def run(tmp_path: Path, *args: str, input_text: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([SKILLCRED, *args], input=input_text, stdin=None if input_text is not None
-                          else subprocess.DEVNULL, capture_output=True, text=True, env=env_for(tmp_path), timeout=180)
+def run(tmp_path: Path, *args: str, input_text: str | None = None) -> CliResult:
+    return run_cli(*args, env=env_for(tmp_path), stdin=input_text)
 
 
-def assert_one_line_error(proc: subprocess.CompletedProcess[str], *needles: str) -> str:
+def assert_one_line_error(proc: CliResult, *needles: str) -> str:
     """Exit 2, exactly one ``skillcred: error:`` line on stderr holding ``needles``, no traceback."""
     assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
     lines = [ln for ln in proc.stderr.strip().splitlines() if not ln.startswith("skillcred: warning:")]

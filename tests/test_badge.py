@@ -10,12 +10,8 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
 import struct
-import subprocess
-import sys
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -27,27 +23,18 @@ from conftest import REPO
 from skillcred import badge
 from skillcred.badge import OB3_NAMESPACE, PNG_KEYWORD, bake, plain_badge, unbake
 from skillcred.errors import BadgeInvalid, MalformedDocument, WalletError
-from skillcred.issuer import Issuer, init_issuer, load_achievement
+from skillcred.issuer import Issuer, load_achievement
 from skillcred.secured import SecuredCredential
 from skillcred.verify import Verifier
 from skillcred.wallet import Wallet
+from support.cli import CliResult, run_cli, user_env
 
-SKILLCRED = str(Path(sys.executable).parent / "skillcred")
 ACHIEVEMENTS = REPO / "examples" / "achievements"
 PASSPHRASE = "badge test passphrase"
 PNG_SIG = b"\x89PNG\r\n\x1a\n"
 
 
 # -- fixtures and helpers ----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Issuer]:
-    folder = tmp_path_factory.mktemp("issuer") / "roc"
-    init_issuer(folder, name="ROC Techniek", url="https://roc-techniek.example")
-    iss = Issuer.open(folder)
-    yield iss
-    iss.close()
 
 
 @pytest.fixture(scope="module")
@@ -481,20 +468,14 @@ def test_wallet_adds_a_baked_badge_verified(tmp_path: Path, issuer: Issuer, fmt:
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    e = {k: v for k, v in os.environ.items() if not k.startswith("SKILLCRED_")}
-    home = tmp_path / "home"
-    home.mkdir()
-    e.update(HOME=str(home), XDG_DATA_HOME=str(home / "data"), XDG_CONFIG_HOME=str(home / "config"),
-             SKILLCRED_PASSPHRASE=PASSPHRASE)
-    return e
+    return user_env(tmp_path, SKILLCRED_PASSPHRASE=PASSPHRASE)
 
 
-def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([SKILLCRED, *args], stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env,
-                          timeout=120)
+def run(env: dict[str, str], *args: str) -> CliResult:
+    return run_cli(*args, env=env)
 
 
-def assert_oneline(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
+def assert_oneline(proc: CliResult, *needles: str) -> None:
     assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("skillcred: error:"), proc.stderr

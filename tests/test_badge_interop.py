@@ -22,7 +22,6 @@ import os
 import subprocess
 import sys
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ from conftest import REPO, vectors_dir
 from skillcred.badge import OB3_NAMESPACE, BadgeFormat, bake, plain_badge, unbake
 from skillcred.did import web_did_document
 from skillcred.errors import WalletError
-from skillcred.issuer import Issuer, init_issuer, load_achievement
+from skillcred.issuer import Issuer, load_achievement
 from skillcred.jose import secure_credential_jwt
 from skillcred.keys import KeyPair
 from skillcred.secured import SecuredCredential
@@ -55,15 +54,6 @@ with warnings.catch_warnings():
 SKILLCRED = str(Path(sys.executable).parent / "skillcred")
 ACHIEVEMENTS = REPO / "examples" / "achievements"
 OB_VECTOR = vectors_dir("ob-v3p0-eddsa-rdfc-2022")
-
-
-@pytest.fixture(scope="module")
-def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Issuer]:
-    folder = tmp_path_factory.mktemp("issuer") / "roc"
-    init_issuer(folder, name="ROC Techniek", url="https://roc-techniek.example")
-    iss = Issuer.open(folder)
-    yield iss
-    iss.close()
 
 
 @pytest.fixture

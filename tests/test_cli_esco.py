@@ -1,6 +1,6 @@
 """``skillcred esco import/search/show``, ``skillcred profile new`` and ``match`` on ESCO URIs, as a
-user runs them: separate processes, stdin closed, a clean home (no ESCO store of the machine's
-user is picked up). The forms outside checks rely on are asserted exactly.
+user runs them (in-process through support.cli, as a fresh process would): stdin closed, a
+clean home (no ESCO store of the machine's user is picked up). The forms outside checks rely on are asserted exactly.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from skillcred.esco import ESCO_ACKNOWLEDGEMENT
 from skillcred.issuer import Issuer, init_issuer, load_achievement
 from skillcred.trust import TrustList
 from skillcred.wallet import Wallet
+from support.cli import CliResult, clean_env, run_cli
 
-SKILLCRED = Path(sys.executable).with_name("skillcred")
 ESCO_DIR = SHARED / "esco"
 OFFICIAL = ESCO_DIR / "esco-v1.1.1-official"
 EN_ZIP = OFFICIAL / "ESCO dataset - v1.1.1 - classification - en - csv.zip"
@@ -45,11 +45,10 @@ TEST_SENSORS = SKILL + "6e34b68e-0d61-49f2-bc4d-571c0326d857"
 ROC_SENSORS = "https://skills.roc-techniek.example/sensoren-testen"
 
 
-def run(args: list[str], home: Path, *, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SKILLCRED_", "XDG_"))}
-    env.update(HOME=str(home), XDG_DATA_HOME=str(home / ".local" / "share"), PYTHONWARNINGS="error")
-    return subprocess.run([str(SKILLCRED), *args], capture_output=True, text=True, env=env,
-                          input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL, timeout=300)
+def run(args: list[str], home: Path, *, stdin: str | None = None) -> CliResult:
+    env = clean_env(drop=("SKILLCRED_", "XDG_"), HOME=str(home), XDG_DATA_HOME=str(home / ".local" / "share"),
+                    PYTHONWARNINGS="error")
+    return run_cli(*args, env=env, stdin=stdin)
 
 
 @pytest.fixture
@@ -59,7 +58,7 @@ def home(tmp_path: Path) -> Path:
     return h
 
 
-def one_line_error(p: subprocess.CompletedProcess[str]) -> str:
+def one_line_error(p: CliResult) -> str:
     assert p.returncode == 2, p.stderr
     assert "Traceback" not in p.stderr and p.stderr.startswith("skillcred: error: ")
     return p.stderr

@@ -1,8 +1,8 @@
 """The foundation CLI: ``keys generate``, ``keys show``, ``did show``, ``sign``, ``verify``.
 
-The commands run as a user runs them: the installed ``skillcred`` console script in a
-subprocess, stdin not a terminal (so nothing may prompt), checking exit codes and that no
-traceback reaches the user. What the CLI writes is checked independently of skillcred: key
+The commands run as a user runs them (in-process through support.cli, faithful to the
+console script in a subprocess): stdin not a terminal (so nothing may prompt), checking exit
+codes and that no traceback reaches the user. What the CLI writes is checked independently of skillcred: key
 files with ``cryptography``, the printed did:key with a base58btc/multicodec encoder written
 here, and the signatures of ``sign`` by re-implementing the Data Integrity verification
 (vc-di-eddsa / vc-di-ecdsa: hash(canonical proof config) || hash(canonical document)) with
@@ -18,8 +18,6 @@ import json
 import os
 import re
 import stat
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +29,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from conftest import REPO
-
-SKILLCRED = str(Path(sys.executable).parent / "skillcred")
-if not Path(SKILLCRED).exists():  # pragma: no cover - fall back to the project venv
-    SKILLCRED = str(REPO / ".venv" / "bin" / "skillcred")
+from support.cli import CliResult, run_cli
+from support.independent import PUB_PREFIX, b58decode, b58encode
 
 KEY_TYPES = ("ed25519", "p256", "p384")
 SUITES = [
@@ -67,23 +63,15 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run(*args: str | Path, env: dict[str, str] | None = None,
-        cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [SKILLCRED, *map(str, args)],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        env=env if env is not None else _env(),
-        cwd=cwd,
-        timeout=120,
-    )
+def run(*args: str | Path, env: dict[str, str] | None = None, cwd: Path | None = None,
+        stdin: str | None = None) -> CliResult:
+    proc = run_cli(*args, env=env if env is not None else _env(), cwd=cwd, stdin=stdin)
     assert "Traceback" not in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stdout, proc.stdout
     return proc
 
 
-def one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
+def one_line_error(proc: CliResult) -> str:
     """Exit 2 with exactly one line on stderr; return it."""
     assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
     lines = proc.stderr.strip().splitlines()
@@ -94,26 +82,7 @@ def one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
 # --------------------------------------------------------------------------------------------
 # independent encoders / verifiers
 
-_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-#: multicodec table: ed25519-pub 0xed, p256-pub 0x1200, p384-pub 0x1201 (varint-encoded)
-PUB_PREFIX = {"ed25519": b"\xed\x01", "p256": b"\x80\x24", "p384": b"\x81\x24"}
-
-
-def b58encode(data: bytes) -> str:
-    num = int.from_bytes(data, "big")
-    out = ""
-    while num:
-        num, rem = divmod(num, 58)
-        out = _B58[rem] + out
-    return "1" * (len(data) - len(data.lstrip(b"\x00"))) + out
-
-
-def b58decode(text: str) -> bytes:
-    num = 0
-    for ch in text:
-        num = num * 58 + _B58.index(ch)
-    body = num.to_bytes((num.bit_length() + 7) // 8, "big") if num else b""
-    return b"\x00" * (len(text) - len(text.lstrip("1"))) + body
+# (base58btc and the multicodec table: support.independent)
 
 
 def key_type_of(key: Any) -> str:
@@ -470,7 +439,7 @@ def test_sign_with_mismatched_suite(
 
 
 def _sign_doc(doc: Any, tmp_path: Path, key: Path,
-              suite: str = "eddsa-rdfc-2022") -> tuple[subprocess.CompletedProcess[str], Path]:
+              suite: str = "eddsa-rdfc-2022") -> tuple[CliResult, Path]:
     src = tmp_path / "in.json"
     src.write_text(json.dumps(doc))
     out = tmp_path / "out.json"
@@ -524,10 +493,7 @@ def test_sign_missing_key_file(credential_file: Path, tmp_path: Path) -> None:
 
 
 def test_sign_from_stdin(plain_keys: dict[str, tuple[Path, str]]) -> None:
-    proc = subprocess.run(
-        [SKILLCRED, "sign", "-", "--key", str(plain_keys["p256"][0]), "--suite", "ecdsa-jcs-2019"],
-        input=json.dumps(CREDENTIAL), capture_output=True, text=True, env=_env(), timeout=120,
-    )
+    proc = run("sign", "-", "--key", plain_keys["p256"][0], "--suite", "ecdsa-jcs-2019", stdin=json.dumps(CREDENTIAL))
     assert proc.returncode == 0, proc.stderr
     assert independently_verified(json.loads(proc.stdout))
 

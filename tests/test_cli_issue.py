@@ -1,4 +1,5 @@
-"""The institute's command line, run as a user would: a subprocess, no terminal, a passphrase in
+"""The institute's command line, run as a user would (in-process through support.cli; the broken
+pipe and the two concurrent batches as real processes): no terminal, a passphrase in
 SKILLCRED_PASSPHRASE. Checked: exit codes, the first line of stdout, the files written, one-line
 errors and never a traceback.
 """
@@ -13,7 +14,6 @@ import shutil
 import sqlite3
 import stat
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +25,9 @@ from skillcred.did import DidResolver, key_did
 from skillcred.keys import KeyPair
 from skillcred.proofs import check_proofs
 from skillcred.status import BitstringStatusList
+from support.cli import SKILLCRED, CliResult, run_cli
 
 EXAMPLES = REPO / "examples"
-SKILLCRED = Path(sys.executable).with_name("skillcred")
 PASSPHRASE = "cli test passphrase"
 URL = "https://roc-techniek.example"
 CNC = EXAMPLES / "achievements" / "cnc-programmeren.yaml"
@@ -37,26 +37,22 @@ FATIMA = key_did(KeyPair.generate("ed25519").public_key)
 SEM = key_did(KeyPair.generate("ed25519").public_key)
 
 
-def run(*args: str | Path, passphrase: str | None = PASSPHRASE,
-        cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run(*args: str | Path, passphrase: str | None = PASSPHRASE, cwd: Path | None = None) -> CliResult:
     env = {k: v for k, v in os.environ.items() if k not in ("SKILLCRED_PASSPHRASE", "SKILLCRED_DEBUG")}
     if passphrase is not None:
         env["SKILLCRED_PASSPHRASE"] = passphrase
-    proc = subprocess.run(
-        [str(SKILLCRED), *map(str, args)], stdin=subprocess.DEVNULL, capture_output=True, text=True,
-        env=env, cwd=cwd, timeout=120, check=False,
-    )
+    proc = run_cli(*args, env=env, cwd=cwd)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
 
 
-def first_line(proc: subprocess.CompletedProcess[str]) -> str:
+def first_line(proc: CliResult) -> str:
     lines = proc.stdout.splitlines()
     assert lines, f"no output; stderr: {proc.stderr}"
     return lines[0]
 
 
-def error_lines(proc: subprocess.CompletedProcess[str]) -> list[str]:
+def error_lines(proc: CliResult) -> list[str]:
     return [line for line in proc.stderr.splitlines() if line.strip()]
 
 
@@ -68,7 +64,7 @@ def registry_count(folder: Path) -> int:
         con.close()
 
 
-def init(folder: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+def init(folder: Path, *extra: str) -> CliResult:
     return run("issuer", "init", folder, "--name", "ROC Techniek", "--url", URL, *extra)
 
 

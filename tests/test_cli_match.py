@@ -29,10 +29,7 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -47,8 +44,8 @@ from skillcred.did import DidResolver
 from skillcred.issuer import EvidenceInput, Issuer, init_issuer, load_achievement
 from skillcred.trust import TrustList
 from skillcred.wallet import Wallet
+from support.cli import CliResult, home_env, run_cli
 
-SKILLCRED = Path(sys.executable).with_name("skillcred")
 EXAMPLES = REPO / "examples"
 ACHIEVEMENTS = EXAMPLES / "achievements"
 PROFILE = EXAMPLES / "profiles" / "cnc-verspaner.json"
@@ -168,12 +165,8 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Files]:
     yield Files(root, home, tl.path, status, apps, challenges, jan.root, ids, roc_did_json)  # type: ignore[arg-type]
 
 
-def run(files: Files, *args: str | Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SKILLCRED_") and not k.startswith("XDG_")}
-    env.update(HOME=str(files.home), XDG_CONFIG_HOME=str(files.home / ".config"),
-               XDG_CACHE_HOME=str(files.home / ".cache"), XDG_DATA_HOME=str(files.home / ".local"))
-    proc = subprocess.run([str(SKILLCRED), *map(str, args)], stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, env=env, timeout=120, check=False)
+def run(files: Files, *args: str | Path) -> CliResult:
+    proc = run_cli(*args, env=home_env(files.home))
     assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
     return proc
 
@@ -189,7 +182,7 @@ def match_args(files: Files, who: str = "jan", *extra: str | Path, profile: Path
             *status_args(files), *extra]
 
 
-def one_object(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+def one_object(proc: CliResult) -> dict[str, Any]:
     data = json.loads(proc.stdout)
     assert isinstance(data, dict)
     for r in data["requirements"]:
@@ -390,7 +383,7 @@ def test_match_html_escapes_what_the_profile_says(files: Files, tmp_path: Path) 
 # -- rank -------------------------------------------------------------------------------------------
 
 
-def rank(files: Files, folder: Path, *extra: str | Path) -> subprocess.CompletedProcess[str]:
+def rank(files: Files, folder: Path, *extra: str | Path) -> CliResult:
     return run(files, "rank", folder, "--profile", PROFILE, "--trust", files.trust, "--framework", FRAMEWORK,
                "--domain", DOMAIN, *status_args(files), "--json", *extra)
 

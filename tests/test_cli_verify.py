@@ -1,4 +1,4 @@
-"""The employer's command line, run as an employer would: a subprocess with no terminal and a
+"""The employer's command line, run as an employer would (in-process, support.cli): no terminal and a
 clean home folder (so no default trust list or status cache is picked up by accident).
 
 Checked: exit codes (0 verified, 1 not verified, 2 unusable input), that ``--json`` prints one
@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,8 +24,8 @@ from skillcred._internal.fileio import dump_json
 from skillcred._internal.timeutil import format_datetime, parse_datetime
 from skillcred.issuer import Issuer, init_issuer, load_achievement
 from skillcred.wallet import Wallet
+from support.cli import CliResult, home_env, run_cli
 
-SKILLCRED = Path(sys.executable).with_name("skillcred")
 ACHIEVEMENTS = REPO / "examples" / "achievements"
 CHALLENGE = "c0ffee-4a1b-employer-challenge"
 DOMAIN = "werkgever.example"
@@ -78,14 +75,8 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Files]:
                 root / "vp-revoked.json", root / "cnc.json", root / "diploma.json", str(cnc.document["validUntil"]))
 
 
-def run(files: Files, *args: str | Path, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("SKILLCRED_") and not k.startswith("XDG_")}
-    env.update(HOME=str(files.home), XDG_CONFIG_HOME=str(files.home / ".config"),
-               XDG_CACHE_HOME=str(files.home / ".cache"), XDG_DATA_HOME=str(files.home / ".local"))
-    env.update(env_extra or {})
-    proc = subprocess.run([str(SKILLCRED), *map(str, args)], stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, env=env, timeout=60, check=False)
+def run(files: Files, *args: str | Path, env_extra: dict[str, str] | None = None) -> CliResult:
+    proc = run_cli(*args, env=home_env(files.home, **(env_extra or {})))
     assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
     return proc
 
@@ -94,7 +85,7 @@ def status_args(files: Files) -> list[str]:
     return [x for p in files.status for x in ("--status-list", str(p))]
 
 
-def report_of(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+def report_of(proc: CliResult) -> dict[str, Any]:
     """stdout must be exactly one JSON object."""
     data = json.loads(proc.stdout)
     assert isinstance(data, dict)
@@ -130,7 +121,7 @@ def trust_file(files: Files) -> Path:
 
 def verify(files: Files, trust: Path | None, *args: str | Path, json_out: bool = True,
            challenge: str | None = CHALLENGE, with_status: bool = True,
-           env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+           env_extra: dict[str, str] | None = None) -> CliResult:
     opts: list[str | Path] = []
     if trust is not None:
         opts += ["--trust", trust]
@@ -379,9 +370,6 @@ def test_json_document_that_is_no_credential_exits_2(files: Files, trust_file: P
 
 def test_stdin_larger_than_the_limit_is_refused_without_reading_it_all(tmp_path: Path) -> None:
     """'-' reads at most limit + 1 bytes: a 20 MB pipe is refused with a one-line message."""
-    import subprocess as sp
-
-    proc = sp.run([str(SKILLCRED), "verify", "--proof-only", "-"], input=b" " * (20 * 1024 * 1024),
-                  capture_output=True, timeout=60)
+    proc = run_cli("verify", "--proof-only", "-", stdin=b" " * (20 * 1024 * 1024))
     assert proc.returncode == 2
-    assert b"limit" in proc.stderr and b"Traceback" not in proc.stderr
+    assert b"limit" in proc.stderr_bytes and b"Traceback" not in proc.stderr_bytes

@@ -1,8 +1,9 @@
-"""The worker's commands end to end, as separate processes: wallet, present, and what a crash,
-a second process, bad input or a damaged folder does to the wallet.
+"""The worker's commands end to end: wallet, present, and what a crash, a second process, bad
+input or a damaged folder does to the wallet.
 
-Every command runs as ``skillcred ...`` in a subprocess (stdin closed, passphrase from
-SKILLCRED_PASSPHRASE, HOME pointed at the test folder), exactly as a worker would run it.
+Every command runs as ``skillcred ...`` would for a worker (stdin closed, passphrase from
+SKILLCRED_PASSPHRASE, HOME pointed at the test folder): in-process through support.cli, and as
+real processes where a process is the point (killed mid-add, two at once).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +25,12 @@ import yaml
 
 from conftest import REPO
 from skillcred.did import key_did
-from skillcred.issuer import EvidenceInput, Issuer, init_issuer, load_achievement
+from skillcred.issuer import EvidenceInput, Issuer, load_achievement
 from skillcred.keys import KeyPair
 from skillcred.proofs import check_proofs
 from skillcred.wallet import Wallet
+from support.cli import SKILLCRED, CliResult, run_cli, user_env
 
-SKILLCRED = str(Path(sys.executable).parent / "skillcred")
 ACHIEVEMENTS = REPO / "examples" / "achievements"
 PASSPHRASE = "wallet and issuer passphrase"
 CHALLENGE = "c8a5b2f0-7d41-4f36-9a1e-5b0f2d9c3e11"
@@ -50,34 +50,18 @@ def achievement_name(file: str) -> str:
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    e = {k: v for k, v in os.environ.items() if not k.startswith("SKILLCRED_")}
-    home = tmp_path / "home"
-    home.mkdir()
-    e.update(HOME=str(home), XDG_DATA_HOME=str(home / "data"), XDG_CONFIG_HOME=str(home / "config"),
-             XDG_CACHE_HOME=str(home / "cache"), SKILLCRED_PASSPHRASE=PASSPHRASE)
-    return e
+    return user_env(tmp_path, XDG_CACHE_HOME=str(tmp_path / "home" / "cache"), SKILLCRED_PASSPHRASE=PASSPHRASE)
 
 
-def run(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([SKILLCRED, *args], stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                          env=env, timeout=timeout)
+def run(env: dict[str, str], *args: str) -> CliResult:
+    return run_cli(*args, env=env)
 
 
-def ok(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def ok(env: dict[str, str], *args: str) -> CliResult:
     r = run(env, *args)
     assert r.returncode == 0, f"skillcred {' '.join(args)} -> {r.returncode}\n{r.stderr}"
     assert "Traceback" not in r.stderr
     return r
-
-
-@pytest.fixture(scope="module")
-def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Issuer]:
-    """A did:key issuer for credentials made in-process (fast); the round trip uses the CLI."""
-    folder = tmp_path_factory.mktemp("issuer") / "roc"
-    init_issuer(folder, name="ROC Techniek", url="https://roc-techniek.example")
-    iss = Issuer.open(folder)
-    yield iss
-    iss.close()
 
 
 def issue(iss: Issuer, subject: str, short: str = "cnc") -> dict[str, Any]:

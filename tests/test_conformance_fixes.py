@@ -21,7 +21,6 @@ import base64
 import copy
 import hashlib
 import json
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,6 @@ import pytest
 
 from conftest import REPO
 from service_support import (
-    SKILLCRED,
     SUBJECT,
     VC_V1,
     VC_V2,
@@ -52,6 +50,7 @@ from skillcred.proofs import add_proof
 from skillcred.registry import Registry
 from skillcred.trust import TrustList
 from skillcred.verify import Check, VerificationPolicy, VerificationReport, Verifier
+from support.cli import run_cli
 
 V2_BYTES = (REPO / "contexts" / "credentials-v2.jsonld").read_bytes()
 EXAMPLES_V2 = "https://www.w3.org/ns/credentials/examples/v2"
@@ -625,13 +624,12 @@ def test_the_same_file_gets_the_same_verdict_through_every_door(
         options = OPTIONS if signed else {}
         file = tmp_path / f"{name}.json"
         file.write_text(json.dumps(doc))
-        args = [SKILLCRED, "verify", str(file), "--json", "--trust", str(setup.trust_file)]
+        args = ["verify", str(file), "--json", "--trust", str(setup.trust_file)]
         for p in dict.fromkeys(list_files):
             args += ["--status-list", str(p)]
         if signed:
             args += ["--challenge", CHALLENGE, "--domain", DOMAIN]
-        proc = subprocess.run(args, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120,
-                              check=False)
+        proc = run_cli(*args)
         assert "Traceback" not in proc.stderr, proc.stderr
         cli = json.loads(proc.stdout)
         cli_failing = {c["id"] for c in cli["checks"] if c["status"] in ("failed", "indeterminate")}

@@ -25,6 +25,7 @@ from skillcred.did import (
 )
 from skillcred.errors import InvalidArgument, ResolutionError, SkillcredError
 from skillcred.keys import KEY_TYPES, KeyPair, PublicKey, generate
+from support.independent import b58decode
 
 DID_V1 = "https://www.w3.org/ns/did/v1"
 MULTIKEY_V1 = "https://w3id.org/security/multikey/v1"
@@ -143,17 +144,6 @@ CCG_NIST = [
      "CA-iNoHDg1lL8pvX3d1uvExzVfCz7Rn6tW781Ub8K5MrDf2IMPyL0RTDiaLHC1JT",
      "Kpnrn8DkXUD3ge4mFxi-DKr0DYO2KuJdwNBrhzLRtfMa3WFMZBiPKUPfJj8dYNl_"),
 ]
-
-_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-
-
-def b58decode(text: str) -> bytes:
-    num = 0
-    for ch in text:
-        num = num * 58 + _B58.index(ch)
-    body = num.to_bytes((num.bit_length() + 7) // 8, "big") if num else b""
-    return b"\x00" * (len(text) - len(text.lstrip("1"))) + body
-
 
 @pytest.mark.parametrize(("did", "public_b58"), CCG_ED25519)
 def test_ccg_ed25519_did_keys(did: str, public_b58: str) -> None:

@@ -32,40 +32,17 @@ from skillcred.errors import (
     WrongPassphrase,
 )
 from skillcred.keys import KEY_TYPES, KeyPair, PublicKey, generate, read_key_file, write_key_file
+from support.independent import PRIV_PREFIX, PUB_PREFIX, b58decode, b58encode
 
 # --------------------------------------------------------------------------------------------
 # independent helpers (no skillcred, no multiformats)
 
-_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-
-#: varint-encoded multicodec prefixes, from the multicodec table (table.csv):
-#: ed25519-pub 0xed, p256-pub 0x1200, p384-pub 0x1201,
-#: ed25519-priv 0x1300, p256-priv 0x1306, p384-priv 0x1307.
-PUB_PREFIX = {"ed25519": bytes([0xED, 0x01]), "p256": bytes([0x80, 0x24]), "p384": bytes([0x81, 0x24])}
-PRIV_PREFIX = {"ed25519": bytes([0x80, 0x26]), "p256": bytes([0x86, 0x26]), "p384": bytes([0x87, 0x26])}
+# base58btc and the multicodec key table: support.independent
 #: the human-visible prefixes the did:key / Multikey specs show for each key type
 MULTIKEY_START = {"ed25519": "z6Mk", "p256": "zDn", "p384": "z82"}
 JWS_ALG = {"ed25519": "EdDSA", "p256": "ES256", "p384": "ES384"}
 SIG_LEN = {"ed25519": 64, "p256": 64, "p384": 96}
 COORD_LEN = {"p256": 32, "p384": 48}
-
-
-def b58decode(text: str) -> bytes:
-    num = 0
-    for ch in text:
-        num = num * 58 + _B58.index(ch)
-    body = num.to_bytes((num.bit_length() + 7) // 8, "big") if num else b""
-    leading_zeros = len(text) - len(text.lstrip("1"))
-    return b"\x00" * leading_zeros + body
-
-
-def b58encode(data: bytes) -> str:
-    num = int.from_bytes(data, "big")
-    out = ""
-    while num:
-        num, rem = divmod(num, 58)
-        out = _B58[rem] + out
-    return "1" * (len(data) - len(data.lstrip(b"\x00"))) + out
 
 
 def multibase_b58_decode(value: str) -> bytes:

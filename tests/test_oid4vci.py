@@ -11,10 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -45,12 +42,12 @@ from skillcred.oid4vci.proof import PROOF_TYP, check_key_proof
 from skillcred.sdjwt import verify_sd_jwt
 from skillcred.secured import SecuredCredential
 from skillcred.wallet import Wallet
+from support.cli import CliResult, clean_env, run_cli
 
 URL = "https://issuer.roc-techniek.example"
 EXAMPLES = REPO / "examples" / "achievements"
 MIG = EXAMPLES / "mig-mag-lassen.yaml"
 FORKLIFT = EXAMPLES / "heftruck-certificaat.yaml"
-SKILLCRED = Path(sys.executable).with_name("skillcred")
 NOW = 1_900_000_000
 
 
@@ -682,15 +679,13 @@ def test_a_wallet_with_a_p384_key_cannot_make_key_proofs(tmp_path: Path, world: 
 # skillcred offer (offline, no key needed)
 
 
-def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SKILLCRED_")}
-    proc = subprocess.run([str(SKILLCRED), *map(str, args)], stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, env=env, timeout=120, check=False)
+def cli(*args: str | Path) -> CliResult:
+    proc = run_cli(*args, env=clean_env())
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
 
 
-def assert_one_line_error(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
+def assert_one_line_error(proc: CliResult, *needles: str) -> None:
     assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("skillcred: error:"), proc.stderr

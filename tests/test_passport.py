@@ -5,7 +5,6 @@ are not revocation), ``passport --json``, the printable page's A4 layout, and ``
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from passport_support import SKILLCRED, WORKER, PassportWorld, assert_one_line_error, env_for, make_world, run
+from passport_support import WORKER, PassportWorld, assert_one_line_error, env_for, make_world, run
 from skillcred.passport import build_passport, credential_details
 from skillcred.passport_qr import credential_digest, parse_qr_payload
+from support.cli import run_cli
 
 
 @pytest.fixture(scope="module")
@@ -210,9 +210,8 @@ def test_only_prints_what_the_worker_chose(tmp_path: Path, world: PassportWorld)
 def test_pdf_without_a_browser_fails_in_one_line_and_writes_nothing(tmp_path: Path, world: PassportWorld) -> None:
     pdf, page = tmp_path / "p.pdf", tmp_path / "p.html"
     for browser in (str(tmp_path / "no-such-chromium"), "/bin/false"):  # missing; runs but prints nothing
-        proc = subprocess.run([SKILLCRED, "passport", "--wallet", str(world.wallet.root), "--pdf", str(pdf),
-                               "--html", str(page)], stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                              env={**env_for(tmp_path), "SKILLCRED_CHROMIUM": browser}, timeout=60)
+        proc = run_cli("passport", "--wallet", world.wallet.root, "--pdf", pdf, "--html", page,
+                       env={**env_for(tmp_path), "SKILLCRED_CHROMIUM": browser})
         assert_one_line_error(proc, str(pdf), "PDF")
         assert not pdf.exists() and not page.exists()
         assert proc.stdout == ""

@@ -13,7 +13,6 @@ import re
 import shutil
 import struct
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from html import escape as html_escape
@@ -28,8 +27,8 @@ from conftest import REPO
 from skillcred.issuer import EvidenceInput, Issuer, init_issuer, load_achievement
 from skillcred.passport import build_passport
 from skillcred.wallet import Wallet
+from support.cli import run_cli
 
-SKILLCRED = str(Path(sys.executable).parent / "skillcred")
 CHROMIUM = "/usr/bin/chromium"
 ACHIEVEMENTS = REPO / "examples" / "achievements"
 PASSPHRASE = "passport test passphrase"
@@ -120,8 +119,7 @@ def test_passport_text_groups_and_marks_expired(
     tmp_path: Path, passport_wallet: tuple[Wallet, dict[str, dict[str, Any]]]
 ) -> None:
     w, docs = passport_wallet
-    r = subprocess.run([SKILLCRED, "passport", "--wallet", str(w.root)], stdin=subprocess.DEVNULL,
-                       capture_output=True, text=True, env=env_for(tmp_path), timeout=60)
+    r = run_cli("passport", "--wallet", str(w.root), env=env_for(tmp_path))
     assert r.returncode == 0, r.stderr
     out = r.stdout
     assert w.holder in out and "5 credential(s)" in out
@@ -145,8 +143,7 @@ def test_passport_text_groups_and_marks_expired(
     assert out.index("Soft skills") < out.index(names(docs)["soft"])
     assert out.index("Vocational skills") < out.index(names(docs)["cnc"]) < out.index("Soft skills")
     # "as of" a date before the expiry, the expired one was valid
-    r = subprocess.run([SKILLCRED, "passport", "--wallet", str(w.root), "--at", "2020-06-01"],
-                       stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env_for(tmp_path), timeout=60)
+    r = run_cli("passport", "--wallet", str(w.root), "--at", "2020-06-01", env=env_for(tmp_path))
     assert r.returncode == 0 and "EXPIRED" not in r.stdout and "not yet valid" in r.stdout
 
 
@@ -161,8 +158,7 @@ def test_passport_html_is_self_contained_and_renders_in_chromium(
 ) -> None:
     w, docs = passport_wallet
     page = tmp_path / "passport.html"
-    r = subprocess.run([SKILLCRED, "passport", "--wallet", str(w.root), "--html", str(page)],
-                       stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env_for(tmp_path), timeout=60)
+    r = run_cli("passport", "--wallet", str(w.root), "--html", str(page), env=env_for(tmp_path))
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr
     html = page.read_text(encoding="utf-8")

@@ -8,25 +8,23 @@ from __future__ import annotations
 import base64
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from support.cli import CliResult, run_cli
+
 REPO = Path(__file__).resolve().parents[1]
-SKILLCRED = Path(sys.executable).with_name("skillcred")
 ACH = REPO / "examples" / "achievements"
 SECRET_NAME = "Jantje Geheimnaam"
 SECRET_EVIDENCE = "examenscore 87 van 100, beoordeeld bij Lasbedrijf Verborgen"
 
 
-def run(*args: str, cwd: Path, ok: bool = True) -> subprocess.CompletedProcess[str]:
+def run(*args: str, cwd: Path, ok: bool = True) -> CliResult:
     env = {**os.environ, "SKILLCRED_PASSPHRASE": "pw", "HOME": str(cwd), "XDG_CONFIG_HOME": str(cwd / "cfg"),
            "XDG_CACHE_HOME": str(cwd / "cache")}
-    proc = subprocess.run([str(SKILLCRED), *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=120)
+    proc = run_cli(*args, cwd=cwd, env=env)
     assert "Traceback" not in proc.stderr, proc.stderr
     if ok:
         assert proc.returncode == 0, (args, proc.stdout, proc.stderr)

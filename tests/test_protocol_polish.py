@@ -10,8 +10,6 @@ import contextlib
 import json
 import os
 import re
-import subprocess
-import sys
 import time
 import warnings
 from collections.abc import Iterator, Mapping
@@ -44,8 +42,8 @@ from skillcred.oid4vp import (
     verify_request_object,
 )
 from skillcred.wallet import Wallet
+from support.cli import CliResult, run_cli, user_env
 
-SKILLCRED = str(Path(sys.executable).parent / "skillcred")
 ACHIEVEMENTS = REPO / "examples" / "achievements"
 MIG = ACHIEVEMENTS / "mig-mag-lassen.yaml"
 FORKLIFT = ACHIEVEMENTS / "heftruck-certificaat.yaml"
@@ -388,21 +386,14 @@ def test_a_request_sending_the_answer_over_plain_http_elsewhere_is_not_answered(
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    e = {k: v for k, v in os.environ.items() if not k.startswith("SKILLCRED_")}
-    home = tmp_path / "home"
-    home.mkdir()
-    e.update(HOME=str(home), XDG_DATA_HOME=str(home / "data"), XDG_CONFIG_HOME=str(home / "config"),
-             SKILLCRED_PASSPHRASE=PASSPHRASE, SKILLCRED_STATUS_CACHE=str(tmp_path / "status-cache"))
-    return e
+    return user_env(tmp_path, SKILLCRED_PASSPHRASE=PASSPHRASE, SKILLCRED_STATUS_CACHE=str(tmp_path / "status-cache"))
 
 
-def run(env: dict[str, str], *args: str | Path, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([SKILLCRED, *map(str, args)], input=stdin, capture_output=True, env=env, timeout=120,
-                          **({} if stdin is not None else {"stdin": subprocess.DEVNULL}))
-    return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(), proc.stderr.decode())
+def run(env: dict[str, str], *args: str | Path, stdin: bytes | None = None) -> CliResult:
+    return run_cli(*args, env=env, stdin=stdin)
 
 
-def assert_oneline(proc: subprocess.CompletedProcess[str], *needles: str, warned: bool = False) -> None:
+def assert_oneline(proc: CliResult, *needles: str, warned: bool = False) -> None:
     assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
     lines = proc.stderr.strip().splitlines()
     if warned:

@@ -10,9 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +32,7 @@ from skillcred.sdjwt_vc import (
 )
 from skillcred.secured import SecuredCredential
 from skillcred.verify import VerificationPolicy, Verifier
+from support.cli import CliResult, clean_env, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 CNC = ROOT / "examples" / "achievements" / "cnc-programmeren.yaml"
@@ -370,10 +368,8 @@ def test_presented_from_the_wallet_only_disclosed_skills_match(issuer_dir: Path,
     assert vc.issuer == did
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("SKILLCRED_PASSPHRASE", "SKILLCRED_DEBUG")}
-    proc = subprocess.run([str(Path(sys.executable).with_name("skillcred")), *args], stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, env=env, timeout=120, check=False)
+def _cli(*args: str) -> CliResult:
+    proc = run_cli(*args, env=clean_env(drop=("SKILLCRED_PASSPHRASE", "SKILLCRED_DEBUG")))
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
 

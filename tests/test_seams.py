@@ -20,10 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
 from conftest import REPO, VECTORS
-from skillcred._cli import cli as skillcred_cli
 from skillcred._internal.fileio import dump_json, load_json_object
 from skillcred.did import key_did_url
 from skillcred.errors import InvalidArgument, MalformedDocument, WalletError
@@ -36,6 +34,7 @@ from skillcred.status import BitstringStatusList
 from skillcred.verify import VerificationPolicy, Verifier
 from skillcred.verify import verifier as verifier_module
 from skillcred.wallet import Wallet
+from support.cli import CliResult, clean_env, run_cli
 
 ACHIEVEMENTS = REPO / "examples" / "achievements"
 PROFILE = REPO / "examples" / "profiles" / "cnc-verspaner.json"
@@ -89,14 +88,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     yield World(tmp_path_factory.mktemp("seams"))
 
 
-def cli(world: World, *args: Any) -> Result:
-    env = {"HOME": str(world.home), "XDG_CONFIG_HOME": str(world.home / "cfg"),
-           "XDG_CACHE_HOME": str(world.home / "cache"), "XDG_DATA_HOME": str(world.home / "data"),
-           "SKILLCRED_TRUST": None, "SKILLCRED_STATUS_CACHE": None, "SKILLCRED_WALLET": None}
-    return CliRunner().invoke(skillcred_cli, [str(a) for a in args], env=env, catch_exceptions=False)
+def cli(world: World, *args: Any) -> CliResult:
+    env = clean_env(drop=("SKILLCRED_TRUST", "SKILLCRED_STATUS_CACHE", "SKILLCRED_WALLET"), HOME=str(world.home),
+                    XDG_CONFIG_HOME=str(world.home / "cfg"), XDG_CACHE_HOME=str(world.home / "cache"),
+                    XDG_DATA_HOME=str(world.home / "data"))
+    return run_cli(*map(str, args), env=env)
 
 
-def no_traceback(result: Result) -> None:
+def no_traceback(result: CliResult) -> None:
     assert "Traceback" not in result.output and "Traceback" not in (result.stderr or "")
 
 
@@ -109,12 +108,12 @@ def test_wallet_gap_counts_vc_jwt_and_sd_jwt_credentials(world: World, tmp_path:
     jwt = world.file("cnc.jwt", world.jwt_record["token"] + "\n")
     sd = world.file("tekening.sd-jwt", world.sd_record["token"])
     added = cli(world, "wallet", "add", "--wallet", wallet.root, jwt, sd)
-    assert added.exit_code == 0, added.output
+    assert added.returncode == 0, added.output
     listed = json.loads(cli(world, "wallet", "list", "--wallet", wallet.root, "--json").stdout)
     assert sorted(e["format"] for e in listed) == ["jwt", "sd-jwt"]
     gap = cli(world, "wallet", "gap", "--wallet", wallet.root, "--profile", PROFILE, "--framework", FRAMEWORK,
               "--json")
-    assert gap.exit_code == 0, gap.output
+    assert gap.returncode == 0, gap.output
     report = json.loads(gap.stdout)
     assert report["not_counted"] == []  # before: both "not counted": 'securedAs', 'token' undefined
     status = {r["label"]: r["status"] for r in report["requirements"]}
@@ -219,7 +218,7 @@ def test_verify_takes_every_format(world: World, kind: str) -> None:
     path = world.file(f"cred-{kind}", data)
     result = cli(world, "verify", path, *_status_args(world))
     no_traceback(result)
-    assert result.exit_code == 0, result.output
+    assert result.returncode == 0, result.output
     label = {"jwt": "vc+jwt", "sd-jwt": "vc+sd-jwt", "di": "Data Integrity"}.get(kind, "vc+cose")
     assert f"format: {label}" in result.stdout and result.stdout.startswith("VERIFIED")
     as_json = json.loads(cli(world, "verify", path, "--json", *_status_args(world)).stdout)
@@ -233,21 +232,21 @@ def test_verify_a_token_that_fails(world: World) -> None:
     head, payload, sig = token.split(".")
     flipped = world.file("tampered.jwt", f"{head}.{payload}.{'A' if sig[0] != 'A' else 'B'}{sig[1:]}")
     result = cli(world, "verify", flipped, *_status_args(world))
-    assert result.exit_code == 1 and "signature" in result.stdout
+    assert result.returncode == 1 and "signature" in result.stdout
     revoked = world.file("revoked.jwt", world.revoked["token"])
     result = cli(world, "verify", revoked, *_status_args(world), "--json")
-    assert result.exit_code == 1
+    assert result.returncode == 1
     assert next(c for c in json.loads(result.stdout)["checks"] if c["id"] == "credential.status")["code"] == "revoked"
     hexed = world.file("cred.cose.hex", world.cose().hex())
     result = cli(world, "verify", hexed, *_status_args(world))
-    assert result.exit_code == 1 and "malformed" in result.stdout  # hex is not VC-JOSE-COSE's encoding
+    assert result.returncode == 1 and "malformed" in result.stdout  # hex is not VC-JOSE-COSE's encoding
 
 
 @pytest.mark.parametrize("data", [b"hello world", b"\xff\xfe\x00garbage", b"a.b"])
 def test_verify_unusable_input_exits_2_in_one_line(world: World, data: bytes) -> None:
     result = cli(world, "verify", world.file("junk.txt", data))
     no_traceback(result)
-    assert result.exit_code == 2
+    assert result.returncode == 2
     assert len((result.stderr or result.output).strip().splitlines()) == 1
 
 
@@ -265,7 +264,7 @@ def test_an_enveloped_presentation_goes_through_every_check(world: World, fmt: s
              else base64.b64encode(secure_presentation_cose(vp, world.holder_key, kid=kid)).decode())
     path = world.file(f"vp.{fmt}", token)
     ok = cli(world, "verify", path, "--challenge", "ch-123", "--domain", "werkgever.example", *_status_args(world))
-    assert ok.exit_code == 0, ok.output
+    assert ok.returncode == 0, ok.output
     assert f"format: vp+{fmt}" in ok.stdout and ok.stdout.startswith("VERIFIED")
     report = json.loads(cli(world, "verify", path, "--challenge", "ch-123", "--domain", "werkgever.example",
                             "--json", *_status_args(world)).stdout)
@@ -275,11 +274,11 @@ def test_an_enveloped_presentation_goes_through_every_check(world: World, fmt: s
     for wrong in (("--challenge", "replayed", "--domain", "werkgever.example"),
                   ("--challenge", "ch-123", "--domain", "other.example")):
         bad = cli(world, "verify", path, *wrong, "--json", *_status_args(world))
-        assert bad.exit_code == 1
+        assert bad.returncode == 1
         assert {c["id"]: c["code"] for c in json.loads(bad.stdout)["checks"]}["presentation.challenge"] == \
             "challenge_mismatch"
     missing = cli(world, "verify", path, "--json", *_status_args(world))
-    assert missing.exit_code == 1
+    assert missing.returncode == 1
     assert {c["id"]: c["code"] for c in json.loads(missing.stdout)["checks"]}["presentation.challenge"] == \
         "challenge_not_given"
 
@@ -289,7 +288,7 @@ def test_an_enveloped_presentation_signed_by_another_key_fails(world: World) -> 
     vp = _vp(world, [SecuredCredential.from_record(world.jwt_record).envelope()], nonce="c", aud="d")
     token = secure_presentation_jwt(vp, other, kid=key_did_url(other.public_key))  # holder is the worker
     result = cli(world, "verify", world.file("vp-other.jwt", token), "--challenge", "c", "--domain", "d", "--json")
-    assert result.exit_code == 1
+    assert result.returncode == 1
     proof = next(c for c in json.loads(result.stdout)["checks"] if c["id"] == "presentation.proof")
     assert proof["status"] == "failed"
 
@@ -339,7 +338,7 @@ def test_every_vc_jose_cose_fixture_through_verify_proof_only(case: dict[str, An
                  JOSE / case["input_file"], "--json")
     no_traceback(result)
     expected = case["expected_result"]
-    assert result.exit_code == (0 if expected == "success" else 1), result.output
+    assert result.returncode == (0 if expected == "success" else 1), result.output
     report = json.loads(result.stdout)
     assert report["verified"] is (expected == "success")
     if case["input_file"].endswith(".txt"):  # a token: the format is named
@@ -358,11 +357,11 @@ def test_proof_only_of_a_presentation_is_its_own_signature(case_file: str, key_f
     credentials are named as not checked, and a wrong key still fails."""
     result = cli(world, "verify", "--proof-only", "--key-document", public_vms[key_file], JOSE / case_file, "--json")
     check = json.loads(result.stdout)["checks"][0]
-    assert result.exit_code == 0 and check["verificationMethod"].endswith(signer)
+    assert result.returncode == 0 and check["verificationMethod"].endswith(signer)
     assert "enveloped credential" in check["reason"] and "not checked" in check["reason"]
     other = cli(world, "verify", "--proof-only", "--key-document", public_vms["vm-p256.json"], JOSE / case_file,
                 "--json")
-    assert other.exit_code == 1 and json.loads(other.stdout)["checks"][0]["code"] == "kid_unresolved"
+    assert other.returncode == 1 and json.loads(other.stdout)["checks"][0]["code"] == "kid_unresolved"
 
 
 def test_without_proof_only_the_unbound_key_and_the_credentials_still_count(world: World,
@@ -371,7 +370,7 @@ def test_without_proof_only_the_unbound_key_and_the_credentials_still_count(worl
     did:example is not the controller of the key that signed it."""
     result = cli(world, "verify", "--key-document", public_vms["vm-p384.json"],
                  JOSE / "presentation-cose-single.txt", "--json", "--unsafe-no-challenge", "--unsafe-no-domain")
-    assert result.exit_code == 1
+    assert result.returncode == 1
     assert not json.loads(result.stdout)["verified"]
 
 
@@ -408,13 +407,13 @@ def test_the_unbound_key_lookup_warns_and_refuses_an_ambiguous_kid() -> None:
 
 def test_proof_only_of_a_token_without_the_key_fails_by_name(world: World) -> None:
     result = cli(world, "verify", "--proof-only", JOSE / "credential-jose-minimal.txt", "--json")
-    assert result.exit_code == 1 and json.loads(result.stdout)["checks"][0]["code"] == "kid_unresolved"
+    assert result.returncode == 1 and json.loads(result.stdout)["checks"][0]["code"] == "kid_unresolved"
 
 
 def test_a_key_document_with_a_private_key_warns(world: World) -> None:
     result = cli(world, "verify", "--proof-only", "--key-document", JOSE / "vm-p256.json",
                  JOSE / "credential-jose-minimal.txt")
-    assert result.exit_code == 0
+    assert result.returncode == 0
     assert "holds a private key; only its public key is used" in (result.stderr or result.output)
 
 

@@ -23,7 +23,6 @@ import shutil
 import signal
 import stat
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,8 +54,8 @@ from skillcred.issuer import Issuer, init_issuer, iter_roster, load_achievement
 from skillcred.keys import KeyPair, read_key_file, write_key_file
 from skillcred.trust import TrustList
 from skillcred.wallet import Wallet
+from support.cli import SKILLCRED, CliResult, run_cli
 
-SKILLCRED = Path(sys.executable).with_name("skillcred")
 ACHIEVEMENTS = REPO / "examples" / "achievements"
 PROFILE = REPO / "examples" / "profiles" / "cnc-verspaner.json"
 CHALLENGE = "files-challenge"
@@ -133,19 +132,15 @@ def cli_env(home: Path) -> dict[str, str]:
     return env
 
 
-def run(home: Path, *args: str | Path, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
-    """The CLI in a child process. ``timeout`` only keeps a hang from stalling the run."""
-    proc = subprocess.run([str(SKILLCRED), *map(str, args)],
-                          stdin=subprocess.DEVNULL if stdin is None else None, input=stdin,
-                          capture_output=True, env=cli_env(home), timeout=120, check=False)
-    out = subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode("utf-8", "replace"),
-                                      proc.stderr.decode("utf-8", "replace"))
+def run(home: Path, *args: str | Path, stdin: bytes | None = None) -> CliResult:
+    """The CLI, in-process as a fresh process would run it (support.cli)."""
+    out = run_cli(*args, env=cli_env(home), stdin=stdin)
     assert "Traceback" not in out.stderr + out.stdout, out.stderr
     assert "unexpected" not in out.stderr, out.stderr
     return out
 
 
-def assert_one_line_error(proc: subprocess.CompletedProcess[str], *needles: str) -> str:
+def assert_one_line_error(proc: CliResult, *needles: str) -> str:
     """Exit 2 with exactly one ``skillcred: error:`` line on stderr containing ``needles``."""
     assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
     lines = proc.stderr.strip().splitlines()

@@ -17,10 +17,7 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -36,8 +33,8 @@ from skillcred._internal.textsafe import bdi, for_html, for_json, for_terminal
 from skillcred.issuer import Issuer, init_issuer, load_achievement
 from skillcred.trust import TrustList
 from skillcred.wallet import Wallet
+from support.cli import home_env, run_cli
 
-SKILLCRED = Path(sys.executable).with_name("skillcred")
 ACHIEVEMENTS = REPO / "examples" / "achievements"
 CHALLENGE = "8d1e-tty-challenge"
 DOMAIN = "werkgever.example"
@@ -141,12 +138,8 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Files]:
 
 
 def run(files: Files, *args: str | Path) -> Run:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SKILLCRED_") and not k.startswith("XDG_")}
-    env.update(HOME=str(files.home), XDG_CONFIG_HOME=str(files.home / ".config"),
-               XDG_CACHE_HOME=str(files.home / ".cache"), XDG_DATA_HOME=str(files.home / ".local"))
-    proc = subprocess.run([str(SKILLCRED), *map(str, args)], stdin=subprocess.DEVNULL, capture_output=True,
-                          env=env, timeout=120, check=False)
-    out, err = assert_clean(proc.stdout, "stdout"), assert_clean(proc.stderr, "stderr")
+    proc = run_cli(*args, env=home_env(files.home))
+    out, err = assert_clean(proc.stdout_bytes, "stdout"), assert_clean(proc.stderr_bytes, "stderr")
     assert "Traceback" not in out + err, err
     return Run(proc.returncode, out, err)
 

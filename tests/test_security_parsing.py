@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -45,8 +42,8 @@ from skillcred.proofs._ecdsa_sd_2023 import BaseProofValue, parse_base_proof_val
 from skillcred.sdjwt import _digest, issue_sd_jwt, present_sd_jwt, verify_sd_jwt
 from skillcred.status import BitstringStatusList, StatusMalformed
 from skillcred.wallet import read_credentials_input
+from support.cli import CliResult, clean_env, run_cli
 
-SKILLCRED = Path(sys.executable).with_name("skillcred")
 NONCE = "n-0S6_WzA2Mj"
 AUD = "https://employer.example/verifier"
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -611,14 +608,12 @@ def test_credential_input_with_a_duplicate_issuer_is_refused() -> None:
     assert "duplicate member name 'issuer'" in str(err.value) and err.value.path == "cred.json"
 
 
-def cli(tmp: Path, *args: str | Path, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SKILLCRED_", "XDG_"))}
-    env.update(HOME=str(tmp), XDG_CONFIG_HOME=str(tmp / ".config"), XDG_CACHE_HOME=str(tmp / ".cache"))
-    proc = subprocess.run([str(SKILLCRED), *map(str, args)], input=stdin or b"", capture_output=True, env=env,
-                          timeout=120, check=False)
-    out, err = proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
-    assert "Traceback" not in out + err, err
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+def cli(tmp: Path, *args: str | Path, stdin: bytes | None = None) -> CliResult:
+    env = clean_env(drop=("SKILLCRED_", "XDG_"), HOME=str(tmp), XDG_CONFIG_HOME=str(tmp / ".config"),
+                    XDG_CACHE_HOME=str(tmp / ".cache"))
+    proc = run_cli(*args, env=env, stdin=stdin)
+    assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
+    return proc
 
 
 @pytest.mark.parametrize("name,raw,expected", [

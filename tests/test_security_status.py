@@ -7,16 +7,13 @@ status lists (``v1``, an hour ago), then revoked the credential and published ag
 now). Both copies are genuine and neither is stale, so only their ``validFrom`` tells them
 apart. Institute C plays the forger. Expected codes are the documented ones (docs/verifying.md,
 docs/errors.md). The last part runs the employer's command line (``status import``,
-``verify``, ``match``, ``rank``) in subprocesses with a clean home folder.
+``verify``, ``match``, ``rank``) in-process (support.cli) with a clean home folder.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,8 +34,8 @@ from skillcred.trust import TrustList
 from skillcred.verify import Check, VerificationPolicy, VerificationReport, Verifier
 from skillcred.verify import verifier as verifier_module
 from skillcred.wallet import Wallet
+from support.cli import CliResult, home_env, run_cli
 
-SKILLCRED = Path(sys.executable).with_name("skillcred")
 ACHIEVEMENTS = REPO / "examples" / "achievements"
 PROFILE = REPO / "examples" / "profiles" / "cnc-verspaner.json"
 CHALLENGE = "7b2e-freshness-challenge"
@@ -412,17 +409,13 @@ def cli(world: World) -> Cli:
                vps["good-v2"], v1_from)
 
 
-def run(cli: Cli, *args: str | Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SKILLCRED_") and not k.startswith("XDG_")}
-    env.update(HOME=str(cli.home), XDG_CONFIG_HOME=str(cli.home / ".config"),
-               XDG_CACHE_HOME=str(cli.home / ".cache"), XDG_DATA_HOME=str(cli.home / ".local"))
-    proc = subprocess.run([str(SKILLCRED), *map(str, args)], stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, env=env, timeout=120, check=False)
+def run(cli: Cli, *args: str | Path) -> CliResult:
+    proc = run_cli(*args, env=home_env(cli.home))
     assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
     return proc
 
 
-def import_(cli: Cli, cache: Path, *files: Path) -> subprocess.CompletedProcess[str]:
+def import_(cli: Cli, cache: Path, *files: Path) -> CliResult:
     return run(cli, "status", "import", *files, "--cache", cache)
 
 

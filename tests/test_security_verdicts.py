@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,8 +34,8 @@ from skillcred.securing import holder_jwk_for
 from skillcred.trust import TrustedIssuer, TrustList
 from skillcred.verify import VerificationPolicy, VerificationReport, VerifiedPresentation, Verifier
 from skillcred.wallet import Wallet
+from support.cli import CliResult, run_cli
 
-SKILLCRED = Path(sys.executable).with_name("skillcred")
 ACHIEVEMENTS = REPO / "examples" / "achievements"
 CHALLENGE, DOMAIN = "c-5e1f0a", "werkgever.example"
 # a real ESCO v1.1.1 skill the example CNC badge is not aligned to ("use CAM software")
@@ -224,10 +222,8 @@ def test_status_list_from_the_forger_cannot_stand_in(world: World) -> None:
     assert status.status == "indeterminate" and result.report.verified is False
 
 
-def _cli(*args: str | Path, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "SKILLCRED_PASSPHRASE": ""}
-    return subprocess.run([str(SKILLCRED), *map(str, args)], capture_output=True, text=True, env=env,
-                          stdin=subprocess.DEVNULL, check=False)
+def _cli(*args: str | Path, home: Path) -> CliResult:
+    return run_cli(*args, env={"HOME": str(home), "PATH": "/usr/bin:/bin", "SKILLCRED_PASSPHRASE": ""})
 
 
 def test_cli_verify_match_rank_refuse_the_forged_document(world: World, tmp_path: Path) -> None:

@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import subprocess
-import sys
 import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,6 +30,7 @@ from skillcred.token_status import (
     verify_status_list_token,
 )
 from skillcred.verify import VerificationPolicy, Verifier
+from support.cli import CliResult, clean_env, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 CNC = ROOT / "examples" / "achievements" / "cnc-programmeren.yaml"
@@ -286,14 +284,9 @@ def test_unsafe_accept_unknown_status_accepts_an_unavailable_list(issuer_dir: Pa
 # -- the command line -----------------------------------------------------------------------------
 
 
-SKILLCRED = Path(sys.executable).with_name("skillcred")
-
-
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    """The command line as a user runs it (a subprocess); never a traceback."""
-    env = {k: v for k, v in os.environ.items() if k not in ("SKILLCRED_PASSPHRASE", "SKILLCRED_DEBUG")}
-    proc = subprocess.run([str(SKILLCRED), *args], stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                          env=env, timeout=120, check=False)
+def _run(*args: str) -> CliResult:
+    """The command line as a user runs it (in-process, as a fresh process would); never a traceback."""
+    proc = run_cli(*args, env=clean_env(drop=("SKILLCRED_PASSPHRASE", "SKILLCRED_DEBUG")))
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
 

@@ -11,7 +11,6 @@ import copy
 import errno
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from conftest import REPO
 from skillcred._internal import fileio
 from skillcred.did import key_did
 from skillcred.errors import InvalidArgument, MalformedDocument, StoreError, WalletError, WrongPassphrase
-from skillcred.issuer import EvidenceInput, Issuer, init_issuer, load_achievement
+from skillcred.issuer import EvidenceInput, Issuer, load_achievement
 from skillcred.keys import KeyPair
 from skillcred.proofs import check_proofs
 from skillcred.wallet import Wallet, credential_kind, read_credentials_input
@@ -54,15 +53,6 @@ EXPECTED_KIND = {"cnc": "skill", "diploma": "diploma", "mig": "skill", "tekenen"
 def raw_yaml(short: str) -> dict[str, Any]:
     data: dict[str, Any] = yaml.safe_load((ACHIEVEMENTS / SPECS[short][0]).read_text(encoding="utf-8"))
     return data
-
-
-@pytest.fixture(scope="module")
-def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Issuer]:
-    folder = tmp_path_factory.mktemp("issuer") / "roc"
-    init_issuer(folder, name="ROC Techniek", url="https://roc-techniek.example")
-    iss = Issuer.open(folder)
-    yield iss
-    iss.close()
 
 
 def issue(iss: Issuer, subject: str, short: str = "cnc", **kw: Any) -> dict[str, Any]:
