@@ -13,6 +13,7 @@ import json
 import os
 import pwd
 import secrets
+import select
 import shutil
 import signal
 import socket
@@ -163,6 +164,58 @@ class Client:
 
     def __del__(self) -> None:  # tests chain server.client().post(...): never leak the socket
         self.close()
+
+
+# --------------------------------------------------------------------------------------------
+# oversized bodies: the answer a server gives while the upload is still being sent
+
+STREAM_HANG_GUARD = 60.0  # seconds; only stops a server that never answers from hanging the run
+
+
+def answer_complete(answer: bytes) -> bool:
+    """A whole HTTP response is in: headers and, if announced, ``Content-Length`` bytes of body."""
+    head, sep, body = answer.partition(b"\r\n\r\n")
+    if not sep:
+        return False
+    length = next((line.split(b":", 1)[1] for line in head.split(b"\r\n")[1:]
+                   if line.lower().startswith(b"content-length:")), None)
+    return length is None or len(body) >= int(length)
+
+
+def stream_until_answer(port: int, head: bytes, piece: bytes,
+                         limit: int = 100 * 1024 * 1024) -> tuple[bytes, int]:
+    """Send ``head`` and then ``piece`` after ``piece`` while the server reads, until it answers.
+
+    Returns the answer and how many body bytes the server let in before answering: the bound
+    the tests check is how far the upload got, never the clock.
+    """
+    guard = time.monotonic() + STREAM_HANG_GUARD
+    sock = socket.create_connection(("127.0.0.1", port))
+    sent, answer = 0, b""
+    try:
+        sock.sendall(head)
+        sock.setblocking(False)
+        while not answer_complete(answer):
+            if time.monotonic() > guard:
+                pytest.fail(f"hang guard: no complete answer after {STREAM_HANG_GUARD:.0f}s "
+                            f"({sent} bytes sent, got {answer[:200]!r})")
+            readable, writable, _ = select.select([sock], [sock] if sent < limit else [], [], 1)
+            if readable:
+                try:
+                    data = sock.recv(65536)
+                except ConnectionResetError:
+                    break
+                if not data:
+                    break
+                answer += data
+            elif writable:
+                try:
+                    sent += sock.send(piece)
+                except (BrokenPipeError, ConnectionResetError, BlockingIOError):
+                    continue
+    finally:
+        sock.close()
+    return answer, sent
 
 
 # --------------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import json
-import select
 import socket
 import subprocess
 import time
@@ -31,6 +30,7 @@ from service_support import (
     make_issuer,
     running,
     start_server,
+    stream_until_answer,
 )
 from skillcred.did import key_did, key_did_url
 from skillcred.keys import KeyPair
@@ -269,53 +269,6 @@ def test_deeply_nested_credential_is_refused(server: Server, setup: IssuerSetup)
 # oversized bodies: refused at once, without reading them
 
 
-STREAM_HANG_GUARD = 60.0  # seconds; only stops a server that never answers from hanging the run
-
-
-def _answer_complete(answer: bytes) -> bool:
-    """A whole HTTP response is in: headers and, if announced, ``Content-Length`` bytes of body."""
-    head, sep, body = answer.partition(b"\r\n\r\n")
-    if not sep:
-        return False
-    length = next((line.split(b":", 1)[1] for line in head.split(b"\r\n")[1:]
-                   if line.lower().startswith(b"content-length:")), None)
-    return length is None or len(body) >= int(length)
-
-
-def _stream_until_answer(port: int, head: bytes, piece: bytes,
-                         limit: int = 100 * 1024 * 1024) -> tuple[bytes, int]:
-    """Send ``head`` and then ``piece`` after ``piece`` while the server reads, until it answers.
-
-    Returns the answer and how many body bytes the server let in before answering: the bound
-    the tests check is how far the upload got, never the clock.
-    """
-    guard = time.monotonic() + STREAM_HANG_GUARD
-    sock = socket.create_connection(("127.0.0.1", port))
-    sent, answer = 0, b""
-    try:
-        sock.sendall(head)
-        sock.setblocking(False)
-        while not _answer_complete(answer):
-            if time.monotonic() > guard:
-                pytest.fail(f"hang guard: no complete answer after {STREAM_HANG_GUARD:.0f}s "
-                            f"({sent} bytes sent, got {answer[:200]!r})")
-            readable, writable, _ = select.select([sock], [sock] if sent < limit else [], [], 1)
-            if readable:
-                try:
-                    data = sock.recv(65536)
-                except ConnectionResetError:
-                    break
-                if not data:
-                    break
-                answer += data
-            elif writable:
-                try:
-                    sent += sock.send(piece)
-                except (BrokenPipeError, ConnectionResetError, BlockingIOError):
-                    continue
-    finally:
-        sock.close()
-    return answer, sent
 
 
 def test_a_100_mb_body_is_refused_before_it_is_read(server: Server, setup: IssuerSetup) -> None:
@@ -323,14 +276,14 @@ def test_a_100_mb_body_is_refused_before_it_is_read(server: Server, setup: Issue
     size = 100 * 1024 * 1024
     head = (f"POST /credentials/issue HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {setup.token}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {size}\r\n\r\n").encode()
-    answer, sent = _stream_until_answer(server.port, head, b" " * 65536)
+    answer, sent = stream_until_answer(server.port, head, b" " * 65536)
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert sent < size // 4
     # without a Content-Length (chunked), the bytes are counted as they arrive
     head = (b"POST /credentials/verify HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             b"Transfer-Encoding: chunked\r\n\r\n")
     piece = b"10000\r\n" + b" " * 65536 + b"\r\n"
-    answer, sent = _stream_until_answer(server.port, head, piece)
+    answer, sent = stream_until_answer(server.port, head, piece)
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert sent < size // 4
     assert b"application/problem+json" in answer
