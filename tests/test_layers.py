@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from skillcred._cli._common import OPTION_WORDING, cli_message, option_words
+from skillcred._cli._common import CHECK_WORDING, OPTION_WORDING, cli_message, option_words
 from skillcred.errors import InvalidArgument, Oid4vciError, WalletError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,9 +29,6 @@ SRC = ROOT / "src" / "skillcred"
 
 # (module, the flag): raises outside _cli that may name a flag, each with its reason.
 ALLOWED_FLAG_RAISES: dict[tuple[str, str], str] = {
-    # a DID that cannot be resolved is also a check reason in verification reports, which keep
-    # their command-line hints until a report carries them in a field of their own
-    ("skillcred.did", "--did-document"): "reaches verification reports as a check reason",
     # tells the user of `skillcred serve --verifier` how the process must be started
     ("skillcred.oid4vp._http", "--verifier"): "names how to start the verifier process itself",
     # the pool page's uvicorn factory, started without its configuration: how to start it
@@ -167,6 +164,58 @@ def flags_in_raises(source: str) -> set[str]:
     return found
 
 
+#: the calls that make a verification check: ``run.add(id, step, status, REASON, code)``,
+#: ``Check(id, step, status, REASON, ...)``; the reason and its pieces are what is scanned
+CHECK_CONSTRUCTORS = frozenset({"add", "Check", "ProofCheck", "_Fail"})
+
+
+def _reason_returns(tree: ast.AST) -> list[ast.AST]:
+    """``return (status, REASON, code)`` tuples: how the status checks hand a reason back."""
+    out: list[ast.AST] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Return) and isinstance(node.value, ast.Tuple) and len(node.value.elts) == 3:
+            first = node.value.elts[0]
+            if isinstance(first, ast.Constant) and first.value in ("passed", "failed", "not_applicable",
+                                                                    "indeterminate"):
+                out.append(node.value.elts[1])
+    return out
+
+
+def flags_in_check_reasons(source: str) -> set[str]:
+    """The ``--flags`` in string literals (f-strings included) that become a check's reason:
+    the arguments of a check constructor (``run.add``, ``Check``, ``ProofCheck``, ``_Fail``) and
+    the reason of a ``(status, reason, code)`` tuple returned by a status check."""
+    tree = ast.parse(source)
+    found: set[str] = set()
+    roots: list[ast.AST] = _reason_returns(tree)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            if name in CHECK_CONSTRUCTORS:
+                roots.extend(node.args)
+                roots.extend(k.value for k in node.keywords)
+    # a piece of the reason kept in a local first (``carried = "..."`` then ``f"...{carried}"``)
+    assigned: dict[str, list[ast.AST]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    assigned.setdefault(target.id, []).append(node.value)
+    seen: set[int] = set()
+    while roots:
+        root = roots.pop()
+        if id(root) in seen:
+            continue
+        seen.add(id(root))
+        for sub in ast.walk(root):
+            if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+                found.update(FLAG.findall(sub.value))
+            elif isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
+                roots.extend(assigned.get(sub.id, ()))
+    return found
+
+
 def command_imports(graph: dict[str, set[str]]) -> set[tuple[str, str]]:
     commands = {m for m in graph if m.startswith("skillcred._cli.") and m.endswith("_cmd")}
     return {(m, d) for m in commands for d in graph[m] if d in commands}
@@ -217,6 +266,26 @@ def test_the_flag_scan_finds_flags_in_raises_only(source: str, expected: set[str
     assert flags_in_raises(source) == expected
 
 
+@pytest.mark.parametrize(("source", "expected"), [
+    ('run.add("presentation.challenge", 4, "indeterminate", "no challenge (pass --challenge)", "x")\n',
+     {"--challenge"}),
+    ('run.add(f"{p}.status", 9, "failed", f"list {u} (give it with --status-list)", code)\n', {"--status-list"}),
+    ('c = Check(cid, 1, "failed", "too many " "(--max-credentials)")\n', {"--max-credentials"}),
+    ('raise _Fail("proof_x", reason="see --did-document")\n', {"--did-document"}),
+    ('def f():\n    return "indeterminate", f"{u} is older (--status-not-before)", "status_list_too_old"\n',
+     {"--status-not-before"}),
+    ('def f():\n    return ("indeterminate", "x " f"{u} (pass --own-status-lists-only)", "c")\n',
+     {"--own-status-lists-only"}),
+    ('carried = " (--own-status-lists-only)" if c else ""\nrun.add("s", 9, "failed", f"no list{carried}", "x")\n',
+     {"--own-status-lists-only"}),
+    ('run.add("presentation.challenge", 4, "indeterminate", "no challenge (pass challenge=...)", "x")\n', set()),
+    ('def f():\n    return "a", "b (--flag)", "c"\n', set()),  # not a check's status: not a reason
+    ('log.info("run with --verbose")\nitems.append("--x")\n', set()),
+])
+def test_the_reason_scan_finds_flags_in_check_reasons_only(source: str, expected: set[str]) -> None:
+    assert flags_in_check_reasons(source) == expected
+
+
 # -- the tree ------------------------------------------------------------------------------------
 
 def test_no_command_module_imports_another() -> None:
@@ -238,6 +307,26 @@ def test_library_raises_name_no_command_line_flag() -> None:
                     f"_cli/_common.py OPTION_WORDING): {sorted(new)}"
     gone = set(ALLOWED_FLAG_RAISES) - found
     assert not gone, f"remove these from ALLOWED_FLAG_RAISES, they are fixed: {sorted(gone)}"
+
+
+def test_library_check_reasons_name_no_command_line_flag() -> None:
+    # a report's advice names the library parameter (Check.hint); the CLI words it as its option
+    found = {(name, flag) for name, path in MODULES.items() if not name.startswith("skillcred._cli")
+             for flag in flags_in_check_reasons(path.read_text(encoding="utf-8"))}
+    assert not found, f"check reasons naming CLI flags (name the parameter, map its code to Check.hint and " \
+                      f"word it in _cli/_common.py CHECK_WORDING): {sorted(found)}"
+
+
+def test_every_check_wording_turns_a_library_phrase_into_an_option() -> None:
+    from skillcred.verify.verifier import _HINTS
+
+    for (code, hint), pairs in CHECK_WORDING.items():
+        assert _HINTS.get(code) == hint, f"{code}: the verifier gives no hint {hint!r} for it"
+        assert pairs, (code, hint)
+        for library, option in pairs:
+            assert not FLAG.search(library), f"{code}/{hint}: the library phrase names a flag: {library!r}"
+            assert FLAG.search(option), f"{code}/{hint}: the CLI phrase names no option: {option!r}"
+    assert set(_HINTS.items()) == set(CHECK_WORDING), "a hinted check code without CLI wording (or one too many)"
 
 
 def test_no_import_cycle_among_the_modules() -> None:

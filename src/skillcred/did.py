@@ -315,7 +315,7 @@ class DidResolver:
             if did.startswith("did:web:"):
                 raise ResolutionError(
                     f"{did} is not resolvable offline: no stored DID document for it "
-                    "(add it to the trust list or pass --did-document)"
+                    "(add it to the trust list or pass did_documents)", field="did_documents"
                 )
             if did.startswith("did:"):
                 method = did.split(":", 2)[1]

@@ -83,6 +83,7 @@ OPTION_WORDING: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     ("invalid_argument", "disclose"): (("disclose applies", "--disclose applies"),),
     ("invalid_argument", "may_attest"): (("may_attest ", "--may-attest "),),
     ("invalid_argument", "did_document"): (("(did_document)", "(--did-document FILE)"),),
+    ("resolution_failed", "did_documents"): (("or pass did_documents)", "or pass --did-document)"),),
     ("invalid_argument", "replace"): (("pass replace=True", "pass --replace (replace=True)"),),
     ("invalid_argument", "token_file"): (
         ("give either token_file or unsafe_open_issuing", "give either --token-file or --unsafe-open-issuing"),
@@ -106,6 +107,36 @@ def option_words(text: str, code: str | None, field: str | None) -> str:
         if library in text:
             return text.replace(library, option, 1)
     return text
+
+
+#: (check code, ``Check.hint``) -> (the library's words in the check's reason, the command
+#: line's): a verification report's advice names the option the user can pass. Every phrase
+#: found is replaced (a reason may advise two things); the CLI's verifiers apply it as each
+#: check is made (``Verifier(wording=check_words)``), so what the CLI prints is worded alike.
+CHECK_WORDING: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
+    ("too_many_credentials", "max_credentials"): (
+        ("(VerificationPolicy.max_credentials)", "(VerificationPolicy.max_credentials, --max-credentials)"),),
+    ("challenge_not_given", "challenge"): (("(pass challenge=...)", "(pass --challenge)"),),
+    ("domain_not_given", "domain"): (("(pass domain=...)", "(pass --domain)"),),
+    ("unsafe_no_holder_binding", "require_holder_binding"): (
+        ("(require_holder_binding=False)", "(require_holder_binding=False, --unsafe-no-holder-binding)"),),
+    ("status_unavailable", "status_lists"): (
+        ("status_from_presentation=False)", "status_from_presentation=False, --own-status-lists-only)"),
+        ("(give it with status_lists or", "(give it with --status-list or"),
+        ("(give it with token_status_lists or", "(give it with --status-list or")),
+    ("status_list_too_old", "status_not_before"): (
+        ("(status_not_before)", "(status_not_before, --status-not-before)"),),
+    ("verification_method_unresolved", "did_documents"): (
+        ("or pass did_documents)", "or pass --did-document)"),),
+}
+
+
+def check_words(reason: str, code: str, hint: str) -> str:
+    """A check's ``reason`` (of check ``code``, advising parameter ``hint``) in the command
+    line's words (see :data:`CHECK_WORDING`)."""
+    for library, option in CHECK_WORDING.get((code, hint), ()):
+        reason = reason.replace(library, option, 1)
+    return reason
 
 
 def cli_message(exc: SkillcredError) -> str:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from skillcred._cli._common import fail, read_stdin_bounded, warn
+from skillcred._cli._common import check_words, fail, read_stdin_bounded, warn
 from skillcred._internal.fileio import MAX_JSON_BYTES, atomic_write, load_json_object, parse_json, read_bounded
 from skillcred._internal.textsafe import for_terminal
 from skillcred._internal.timeutil import parse_datetime
@@ -174,7 +174,7 @@ def build_verifier(trust_file: str | None, status_lists: tuple[str, ...], status
         documents.append(doc)
     metadata = [load_json_object(p) for p in ((ctx.meta.get(_TYPE_METADATA_KEY) if ctx else None) or ())]
     verifier = Verifier(policy, did_documents=[*documents, *extra_documents],
-                        token_status_lists=tokens, type_metadata=metadata)
+                        token_status_lists=tokens, type_metadata=metadata, wording=check_words)
     for source, lst in given:
         try:
             verifier.add_status_list(lst)

@@ -8,6 +8,7 @@ import click
 
 from skillcred._cli._common import (
     UNSAFE_HTTP_LOOPBACK,
+    check_words,
     echo_json,
     errors_to_exit,
     fail,
@@ -253,7 +254,7 @@ def _run_gap(wallet_dir: str | None, profile: str, catalog: str | None, framewor
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SkillcredSecurityWarning)
         policy = VerificationPolicy(unsafe_accept_unknown_status=True)
-    verifier = Verifier(policy, did_documents=w.did_documents())
+    verifier = Verifier(policy, did_documents=w.did_documents(), wording=check_words)
     accepted: list[VerifiedCredential] = []
     not_counted: list[tuple[str | None, str]] = []
     for e in w.entries():
@@ -313,7 +314,7 @@ def passport(wallet_dir: str | None, html_file: str | None, pdf_file: str | None
     if status_lists:
         from skillcred.verify import VerificationPolicy, Verifier
 
-        verifier = Verifier(VerificationPolicy(), did_documents=w.did_documents())
+        verifier = Verifier(VerificationPolicy(), did_documents=w.did_documents(), wording=check_words)
         for f in status_lists:
             verifier.add_status_list(load_json_object(f))
     pp = build_passport(w.holder, entries, at=when, documents=documents, verifier=verifier)

@@ -47,6 +47,11 @@ class Check:
     status: CheckStatus
     reason: str
     code: str = "ok"
+    #: the library parameter whose value would settle this check, when its reason advises one
+    #: (``"status_lists"``, ``"challenge"``, ``"max_credentials"``): the reason names it in the
+    #: library's words, and a front end words it its own way (the command line shows its option,
+    #: ``--status-list``) without parsing the reason. Not part of :meth:`to_dict`.
+    hint: str | None = None
 
     @property
     def ok(self) -> bool:

@@ -42,7 +42,7 @@ import json
 import re
 import warnings
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -331,11 +331,29 @@ class _Run:
     #: says what is revoked today; what will be revoked on a future ``at`` cannot be known)
     status_at: datetime | None = None
 
+    #: how the caller words a check's advice (``Verifier(wording=...)``), None: the library's
+    wording: Callable[[str, str, str], str] | None = None
+
     def add(self, cid: str, step: int, status: CheckStatus, reason: str, code: str = "ok") -> Check:
-        c = Check(cid, step, status, reason, code if status != "passed" else "ok")
+        hint = _HINTS.get(code) if status != "passed" else None
+        if hint is not None and self.wording is not None:
+            reason = self.wording(reason, code, hint)
+        c = Check(cid, step, status, reason, code if status != "passed" else "ok", hint)
         self.checks.append(c)
         return c
 
+
+#: check code -> the parameter its reason advises (``Check.hint``); every reason of such a code
+#: names it in the library's words, which a front end may reword (``Verifier(wording=...)``)
+_HINTS = {
+    "too_many_credentials": "max_credentials",
+    "challenge_not_given": "challenge",
+    "domain_not_given": "domain",
+    "unsafe_no_holder_binding": "require_holder_binding",
+    "status_unavailable": "status_lists",
+    "status_list_too_old": "status_not_before",
+    "verification_method_unresolved": "did_documents",
+}
 
 ENVELOPED_VP = "EnvelopedVerifiablePresentation"
 #: registered JWT / SD-JWT claims of a presentation token: the envelope's, not the presentation's data
@@ -362,8 +380,13 @@ class Verifier:
         loader: OfflineLoader | None = None,
         token_status_lists: Iterable[str] = (),
         type_metadata: Iterable[Mapping[str, Any]] = (),
+        wording: Callable[[str, str, str], str] | None = None,
     ) -> None:
         self.policy = policy or VerificationPolicy()
+        #: ``(reason, code, hint) -> reason``: how a front end words the advice of a check that
+        #: has a ``hint`` (the command line names its options); applied as each check is made,
+        #: so every text built from the reasons (rejected credentials, passports) agrees
+        self._wording = wording
         from skillcred.sdjwt_vc import trusted_metadata
 
         # SD-JWT VC: type metadata beyond skillcred's bundled types (never fetched), and the
@@ -503,7 +526,7 @@ class Verifier:
     ) -> VerifiedPresentation:
         now = utcnow()
         when = at or now
-        run = _Run(status_lists=dict(self._status), challenge=challenge, domain=domain)
+        run = _Run(status_lists=dict(self._status), challenge=challenge, domain=domain, wording=self._wording)
         aware = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
         if aware > now + self.policy.clock_skew:
             # "still valid on the start date": dates are judged then, status as of now (a list
@@ -683,7 +706,7 @@ class Verifier:
         if len(all_vcs) > self.policy.max_credentials:  # before any expensive step
             run.add("presentation.credentials", 1, "failed",
                     f"the presentation holds {len(all_vcs)} credentials, more than the {self.policy.max_credentials} "
-                    "this verifier accepts (VerificationPolicy.max_credentials, --max-credentials); "
+                    "this verifier accepts (VerificationPolicy.max_credentials); "
                     "nothing in it was checked", "too_many_credentials")
             return False, None, []
         ok = self._shape_and_terms(run, "presentation", vp, "VerifiablePresentation")
@@ -757,7 +780,7 @@ class Verifier:
             return True
         run.add("presentation.challenge", 4, "indeterminate",
                 "no expected challenge was given, so a replayed presentation cannot be told apart "
-                "(pass --challenge)", "challenge_not_given")
+                "(pass challenge=...)", "challenge_not_given")
         return False
 
     def _domain_expected(self, run: _Run, domain: str | None) -> bool:
@@ -773,7 +796,7 @@ class Verifier:
             return True
         run.add("presentation.domain", 4, "indeterminate",
                 "no expected domain was given, so a presentation the candidate made for another "
-                "verifier cannot be told apart (pass --domain)", "domain_not_given")
+                "verifier cannot be told apart (pass domain=...)", "domain_not_given")
         return False
 
     def _enveloped_presentation(self, run: _Run, env: Mapping[str, Any], challenge: str | None,
@@ -816,7 +839,7 @@ class Verifier:
         if len(all_vcs) > self.policy.max_credentials:
             run.add("presentation.credentials", 1, "failed",
                     f"the presentation holds {len(all_vcs)} credentials, more than the {self.policy.max_credentials} "
-                    "this verifier accepts (VerificationPolicy.max_credentials, --max-credentials); "
+                    "this verifier accepts (VerificationPolicy.max_credentials); "
                     "nothing in it was checked", "too_many_credentials")
             return False, None, [], vp_id
         # JWT claims (iss, nonce, aud, iat, ...) are the envelope's, not JSON-LD data
@@ -971,8 +994,8 @@ class Verifier:
             return
         if not self.policy.require_holder_binding and (holder is not None or prefix != "credential"):
             run.add(f"{prefix}.holder_binding", 11, "not_applicable",
-                    "UNSAFE: holder binding is not required (require_holder_binding=False, "
-                    "--unsafe-no-holder-binding): the credential may be about someone other than the presenter, "
+                    "UNSAFE: holder binding is not required (require_holder_binding=False): "
+                    "the credential may be about someone other than the presenter, "
                     "and nothing it says about anyone else is counted", "unsafe_no_holder_binding")
             return
         if opened is not None and opened.fmt == "sd-jwt" and holder is not None:
@@ -1051,9 +1074,9 @@ class Verifier:
         usable = [c for c in copies if self.policy.status_from_presentation or not c.from_presentation]
         if not usable:
             carried = (" (the presentation carries a copy, but this verifier uses only its own lists: "
-                       "status_from_presentation=False, --own-status-lists-only)" if copies else "")
+                       "status_from_presentation=False)" if copies else "")
             return ("indeterminate", f"{purpose} status unknown: status list {url} is not available offline"
-                    f"{carried} (give it with --status-list or 'skillcred status import')", "status_unavailable")
+                    f"{carried} (give it with status_lists or 'skillcred status import')", "status_unavailable")
         chosen, skipped, problem = self._newest_verified(run, usable, str(url), issuer, when)
         if chosen is None:
             assert problem is not None
@@ -1090,7 +1113,7 @@ class Verifier:
             floor = not_before if not_before.tzinfo is not None else not_before.replace(tzinfo=UTC)
             if not start or parse_datetime(start, field="validFrom") < floor:
                 return ("indeterminate", f"status list {url} ({which}) is older than the required "
-                        f"{format_datetime(floor)} (status_not_before, --status-not-before); get a newer "
+                        f"{format_datetime(floor)} (status_not_before); get a newer "
                         "copy ('skillcred status import')", "status_list_too_old")
         return None
 
@@ -1108,7 +1131,7 @@ class Verifier:
         copies = sorted(self._tokens.get(uri, ()), key=lambda c: c.iat if c.iat is not None else -1, reverse=True)
         if not copies:
             return ("indeterminate", f"status unknown: token status list {uri} is not available offline (give it "
-                    "with --status-list or 'skillcred status import')", "status_unavailable")
+                    "with token_status_lists or 'skillcred status import')", "status_unavailable")
         problem: tuple[CheckStatus, str, str] | None = None
         chosen = None
         for c in copies:
@@ -1147,7 +1170,7 @@ class Verifier:
             floor = floor if floor.tzinfo is not None else floor.replace(tzinfo=UTC)
             if chosen.iat is None or chosen.iat < floor.timestamp():
                 return ("indeterminate", f"{which} is older than the required {format_datetime(floor)} "
-                        "(status_not_before, --status-not-before); get a newer copy", "status_list_too_old")
+                        "(status_not_before); get a newer copy", "status_list_too_old")
         try:
             value = chosen.status_list().get(idx)
         except SkillcredError as exc:
