@@ -35,8 +35,7 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from skillcred.errors import InvalidArgument, StoreError
-from skillcred.registry import (
+from skillcred._internal.registry_types import (
     OFFER_HISTORY_SECONDS,
     PURPOSES,
     TOKEN_LISTS_IN_USE_SQL,
@@ -64,6 +63,7 @@ from skillcred.registry import (
     token_status_values_of,
     too_many_offers,
 )
+from skillcred.errors import InvalidArgument, StoreError
 
 if TYPE_CHECKING:  # pragma: no cover
     import psycopg

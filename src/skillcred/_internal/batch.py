@@ -19,7 +19,7 @@ written before its record is committed.
 While a chunk is signed, a thread of this process plans the next one (:func:`prefetch`: the
 rows read, checked and given their ids, exactly as a plain loop would), so the workers do not
 wait for it; and a batch that hands no documents back gets each from its worker as the JSON
-text the registry stores (:class:`skillcred.registry.EncodedDocument`), not as an object to
+text the registry stores (:class:`skillcred._internal.registry_types.EncodedDocument`), not as an object to
 unpickle and encode again.
 
 For very large batches the credentials can go to one JSON Lines archive instead of one file
@@ -61,8 +61,8 @@ from skillcred._internal.fileio import _fsync_dir as fsync_dir
 from skillcred.errors import SkillcredError, StoreError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from skillcred._internal.registry_types import Allocation, EncodedDocument
     from skillcred.models import AchievementDefinition
-    from skillcred.registry import Allocation, EncodedDocument
 
 __all__ = ["ARCHIVE_NAME", "CHUNK_ROWS", "MIN_PARALLEL_ROWS", "Archive", "BuildJob", "Pools", "Signer",
            "archive_line", "default_workers", "fork_map", "prefetch", "run_chunks"]
@@ -162,7 +162,7 @@ def _build_many(
     ``encoded`` the document comes back as the registry's JSON text (an archive line is that
     text already): a string crosses the pipe for less than the object, and the parent stores
     it without encoding it again."""
-    from skillcred.registry import EncodedDocument
+    from skillcred._internal.registry_types import EncodedDocument
 
     assert _SIGNER is not None, "worker not initialized"
     out: list[tuple[dict[str, Any] | EncodedDocument, bytes] | tuple[None, str]] = []

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from skillcred._internal.fileio import MAX_SECRET_BYTES, check_depth, load_json_object, read_bounded
 from skillcred._internal.integrity import check_related_resources
 from skillcred._internal.jsonld import check_terms
+from skillcred._internal.registry_types import PURPOSES
 from skillcred._internal.timeutil import format_datetime, parse_datetime, utcnow
 from skillcred._internal.urlpolicy import is_loopback_host
 from skillcred.did import web_did_document
@@ -39,7 +40,7 @@ from skillcred.issuer import REGISTRY_FILE, load_issuer_key, sign_status_list
 from skillcred.keys import KeyPair
 from skillcred.loader import default_loader
 from skillcred.proofs import CRYPTOSUITES, add_proof
-from skillcred.registry import PURPOSES, Allocation, Registry, StatusListInfo
+from skillcred.registry import Allocation, Registry, StatusListInfo
 from skillcred.registry_pg import PgRegistry, is_postgres_url, redact_url
 from skillcred.service.wire import IssueOptions, StatusChange, VerifyOptions
 from skillcred.status import status_entry
