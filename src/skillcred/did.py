@@ -39,6 +39,10 @@ __all__ = [
 ]
 
 DID_CONTEXTS = ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"]
+#: how a did:web refusal ends, in the library's words: the verifier recognises it inside a check
+#: reason (a proof or status list check quotes the refusal) and hints ``did_documents``, which
+#: a front end words as its own option (not promised API)
+DID_DOCUMENTS_ADVICE = "or pass did_documents)"
 _RELATIONSHIPS = (
     "authentication",
     "assertionMethod",
@@ -315,7 +319,7 @@ class DidResolver:
             if did.startswith("did:web:"):
                 raise ResolutionError(
                     f"{did} is not resolvable offline: no stored DID document for it "
-                    "(add it to the trust list or pass did_documents)", field="did_documents"
+                    f"(add it to the trust list {DID_DOCUMENTS_ADVICE}", field="did_documents"
                 )
             if did.startswith("did:"):
                 method = did.split(":", 2)[1]

@@ -110,7 +110,7 @@ def option_words(text: str, code: str | None, field: str | None) -> str:
 
 
 #: (check code, ``Check.hint``) -> (the library's words in the check's reason, the command
-#: line's): a verification report's advice names the option the user can pass. Every phrase
+#: line's; code ``""``: any check with that hint): a report's advice names the option. Every phrase
 #: found is replaced (a reason may advise two things); the CLI's verifiers apply it as each
 #: check is made (``Verifier(wording=check_words)``), so what the CLI prints is worded alike.
 CHECK_WORDING: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
@@ -126,15 +126,15 @@ CHECK_WORDING: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
         ("(give it with token_status_lists or", "(give it with --status-list or")),
     ("status_list_too_old", "status_not_before"): (
         ("(status_not_before)", "(status_not_before, --status-not-before)"),),
-    ("verification_method_unresolved", "did_documents"): (
-        ("or pass did_documents)", "or pass --did-document)"),),
+    # any check quoting a did:web refusal (its proof, its status list's proof): code ""
+    ("", "did_documents"): (("or pass did_documents)", "or pass --did-document)"),),
 }
 
 
 def check_words(reason: str, code: str, hint: str) -> str:
     """A check's ``reason`` (of check ``code``, advising parameter ``hint``) in the command
     line's words (see :data:`CHECK_WORDING`)."""
-    for library, option in CHECK_WORDING.get((code, hint), ()):
+    for library, option in CHECK_WORDING.get((code, hint)) or CHECK_WORDING.get(("", hint), ()):
         reason = reason.replace(library, option, 1)
     return reason
 

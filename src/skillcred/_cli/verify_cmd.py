@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -17,6 +18,7 @@ from skillcred._cli._common import (
     EXIT_NOT_VERIFIED,
     EXIT_OK,
     EXIT_USAGE,
+    check_words,
     echo_json,
     errors_to_exit,
     fail,
@@ -124,6 +126,9 @@ def verify(file: str | None, qr: str | None, qr_credential: str | None, qr_prese
     if proof_only:
         proof_report = check_proofs(doc, resolver=DidResolver(key_documents_from(key_documents + did_documents)),
                                     challenge=challenge, domain=domain, at=when)
+        # a did:web key nobody gave: the refusal's advice names the option (--did-document)
+        proof_report = dataclasses.replace(proof_report, checks=tuple(
+            dataclasses.replace(c, reason=check_words(c.reason, c.code, "did_documents")) for c in proof_report.checks))
         if as_json:
             click.echo(json.dumps(proof_report.to_dict(), indent=2))
         else:
@@ -193,6 +198,7 @@ def _token_proof_only(secured: SecuredCredential, file: str, key_documents: tupl
             "proofs not checked (verify without --proof-only)" if nested else "")
     except SkillcredError as exc:
         code, reason = str(getattr(exc, "reason", exc.code)), exc.message
+        reason = check_words(reason, code, "did_documents")
     verified = code == "ok"
     if as_json:
         click.echo(json.dumps({"verified": verified, "format": secured.label, "checks": [

@@ -52,7 +52,7 @@ from skillcred._internal.integrity import check_related_resources
 from skillcred._internal.jsonld import check_terms, rows_memo
 from skillcred._internal.timeutil import format_datetime, parse_datetime, utcnow
 from skillcred.claims import Claim, credential_claims
-from skillcred.did import DidResolver
+from skillcred.did import DID_DOCUMENTS_ADVICE, DidResolver
 from skillcred.errors import (
     InvalidArgument,
     MalformedDocument,
@@ -336,6 +336,8 @@ class _Run:
 
     def add(self, cid: str, step: int, status: CheckStatus, reason: str, code: str = "ok") -> Check:
         hint = _HINTS.get(code) if status != "passed" else None
+        if hint is None and status != "passed":
+            hint = next((h for phrase, h in _QUOTED_HINTS if phrase in reason), None)
         if hint is not None and self.wording is not None:
             reason = self.wording(reason, code, hint)
         c = Check(cid, step, status, reason, code if status != "passed" else "ok", hint)
@@ -352,8 +354,10 @@ _HINTS = {
     "unsafe_no_holder_binding": "require_holder_binding",
     "status_unavailable": "status_lists",
     "status_list_too_old": "status_not_before",
-    "verification_method_unresolved": "did_documents",
 }
+#: advice some reasons quote from a refusal they carry (a did:web issuer not resolvable offline,
+#: in a proof or a status list's check): phrase -> ``Check.hint``, whatever the check's code
+_QUOTED_HINTS = ((DID_DOCUMENTS_ADVICE, "did_documents"),)
 
 ENVELOPED_VP = "EnvelopedVerifiablePresentation"
 #: registered JWT / SD-JWT claims of a presentation token: the envelope's, not the presentation's data
