@@ -351,9 +351,13 @@ class RowError:
     field: str | None = None
 
 
-def _code_and_field(exc: Exception) -> tuple[str | None, str | None]:
-    """A row's error code and field (:class:`RowError`), so a front end can word it as its own."""
-    return (exc.code, exc.field) if isinstance(exc, SkillcredError) else (None, None)
+def _code_and_field(exc: BaseException) -> tuple[str | None, str | None]:
+    """A row's error code and field (:class:`RowError`), so a front end can word it as its own;
+    a row that failed in a batch worker brings them along (``batch._BuildFailed``)."""
+    if isinstance(exc, SkillcredError):
+        return exc.code, exc.field
+    code, field = getattr(exc, "code", None), getattr(exc, "field", None)
+    return (code if isinstance(code, str) else None), (field if isinstance(field, str) else None)
 
 
 @dataclass
@@ -868,7 +872,7 @@ class Issuer:
                         valid_until=p["valid_until"], allocations=tuple(allocs)))
                 for job, built in zip(jobs, pools.build(definitions, jobs), strict=True):
                     if built[0] is None:
-                        yield batch._BuildFailed(built[1])
+                        yield built[1]
                     else:
                         doc, data = built
                         files[job.credential_id] = data
@@ -884,7 +888,7 @@ class Issuer:
                     continue
                 outcome = next(outcomes)
                 if isinstance(outcome, BaseException):
-                    done.append((line, RowError(line, str(outcome)), False))
+                    done.append((line, RowError(line, str(outcome), *_code_and_field(outcome)), False))
                     continue
                 record, new = outcome
                 if sink is not None:  # the archive: a line per id, whatever chunk brings it

@@ -156,7 +156,7 @@ def _init_worker(make_signer: Callable[..., Signer], signer_args: tuple[Any, ...
 def _build_many(
     definitions: dict[int, AchievementDefinition], jobs: Sequence[BuildJob], compact: bool = False,
     encoded: bool = False,
-) -> list[tuple[dict[str, Any] | EncodedDocument, bytes] | tuple[None, str]]:
+) -> list[tuple[dict[str, Any] | EncodedDocument, bytes] | tuple[None, _BuildFailed]]:
     """Build, validate and sign each job: ``(document, file bytes)`` or ``(None, error message)``;
     the bytes are an archive line (:func:`archive_line`) when ``compact``, else a file. With
     ``encoded`` the document comes back as the registry's JSON text (an archive line is that
@@ -165,12 +165,15 @@ def _build_many(
     from skillcred._internal.registry_types import EncodedDocument
 
     assert _SIGNER is not None, "worker not initialized"
-    out: list[tuple[dict[str, Any] | EncodedDocument, bytes] | tuple[None, str]] = []
+    out: list[tuple[dict[str, Any] | EncodedDocument, bytes] | tuple[None, _BuildFailed]] = []
     for job in jobs:
         try:
             doc = _SIGNER(definitions[job.definition], job)
         except (SkillcredError, ValueError) as exc:  # what the serial path reports per row
-            out.append((None, str(exc)))
+            # its code and field cross the pipe too: the parent's front end words the message
+            # as it does a serial row's ("needs --level" on the command line)
+            code, field = (exc.code, exc.field) if isinstance(exc, SkillcredError) else (None, None)
+            out.append((None, _BuildFailed(str(exc), code, field)))
             continue
         data = archive_line(doc) if compact else dump_json(doc)
         if not encoded:
@@ -186,7 +189,18 @@ def _build_many(
 
 
 class _BuildFailed(Exception):  # carries a row's message back through the registry
-    """A row that could not be built (bad level, schema violation...): reported, not recorded."""
+    """A row that could not be built (bad level, schema violation...): reported, not recorded.
+    Made in a worker and pickled to the parent (its ``args`` are what it is rebuilt from), with
+    the error's ``code`` and ``field`` (see ``SkillcredError.field``) beside the message."""
+
+    def __init__(self, message: str, code: str | None = None, field: str | None = None) -> None:
+        super().__init__(message, code, field)
+        self.message = message
+        self.code = code
+        self.field = field
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class Pools:
@@ -220,7 +234,7 @@ class Pools:
 
     def build(
         self, definitions: dict[int, AchievementDefinition], jobs: list[BuildJob]
-    ) -> Iterator[tuple[dict[str, Any] | EncodedDocument, bytes] | tuple[None, str]]:
+    ) -> Iterator[tuple[dict[str, Any] | EncodedDocument, bytes] | tuple[None, _BuildFailed]]:
         """Sign ``jobs`` on every worker; yields the results in job order as they arrive."""
         if not jobs:
             return
