@@ -5,6 +5,10 @@
 - library messages do not name command-line flags: outside ``_cli/`` no ``raise`` carries a
   ``--flag`` in a string literal (the exception names the parameter in ``field`` and the CLI
   words it as its option, see ``_cli/_common.py`` ``OPTION_WORDING``);
+- nor do verification reports: outside ``_cli/`` no string that becomes a check's reason (an
+  argument of a check constructor, a status check's returned reason, a local it is built from)
+  carries a ``--flag`` (the check names the parameter in ``Check.hint`` and the CLI's verifiers
+  word it, see ``_cli/_common.py`` ``CHECK_WORDING``);
 - there is no import cycle among the modules under ``src/skillcred``, counting imports inside
   functions (a call-time cycle is still a cycle of the design) but not ``if TYPE_CHECKING:`` ones.
 
