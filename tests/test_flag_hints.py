@@ -201,6 +201,22 @@ def test_a_verifier_with_wording_rewords_only_hinted_checks(world: World) -> Non
     assert not any("[front end" in c.reason for c in report.checks if c.hint is None)
 
 
+def test_a_stored_status_entry_is_worded_like_a_check(world: World) -> None:
+    """The talent pool's refresh judges stored entries without their credential (status_entry,
+    status_entries): the same reason, in the same words as the check would have it."""
+    cred = world.vp["verifiableCredential"][0]
+    entries = cred["credentialStatus"] if isinstance(cred["credentialStatus"], list) else [cred["credentialStatus"]]
+    issuer = cred["issuer"] if isinstance(cred["issuer"], str) else cred["issuer"]["id"]
+    plain, worded = Verifier(), Verifier(wording=check_words)
+    for entry in entries:
+        status, reason, code = plain.status_entry(entry, issuer=issuer)
+        assert (status, code) == ("indeterminate", "status_unavailable")
+        assert "(give it with status_lists or" in reason and not FLAG.search(reason)
+        for got in (worded.status_entry(entry, issuer=issuer), worded.status_entries([(entry, issuer)])[0]):
+            assert got[0] == "indeterminate" and got[1].endswith(
+                "(give it with --status-list or 'skillcred status import')")
+
+
 def test_the_cli_wording_needs_the_code_and_the_hint() -> None:
     reason = "status unknown: status list https://x.example/1 is not available offline " \
              "(give it with status_lists or 'skillcred status import')"

@@ -335,9 +335,7 @@ class _Run:
     wording: Callable[[str, str, str], str] | None = None
 
     def add(self, cid: str, step: int, status: CheckStatus, reason: str, code: str = "ok") -> Check:
-        hint = _HINTS.get(code) if status != "passed" else None
-        if hint is None and status != "passed":
-            hint = next((h for phrase, h in _QUOTED_HINTS if phrase in reason), None)
+        hint = _hint_of(status, reason, code)
         if hint is not None and self.wording is not None:
             reason = self.wording(reason, code, hint)
         c = Check(cid, step, status, reason, code if status != "passed" else "ok", hint)
@@ -358,6 +356,16 @@ _HINTS = {
 #: advice some reasons quote from a refusal they carry (a did:web issuer not resolvable offline,
 #: in a proof or a status list's check): phrase -> ``Check.hint``, whatever the check's code
 _QUOTED_HINTS = ((DID_DOCUMENTS_ADVICE, "did_documents"),)
+
+
+def _hint_of(status: str, reason: str, code: str) -> str | None:
+    """``Check.hint`` of a check: the parameter its reason advises, or None."""
+    if status == "passed":
+        return None
+    hint = _HINTS.get(code)
+    if hint is None:
+        hint = next((h for phrase, h in _QUOTED_HINTS if phrase in reason), None)
+    return hint
 
 ENVELOPED_VP = "EnvelopedVerifiablePresentation"
 #: registered JWT / SD-JWT claims of a presentation token: the envelope's, not the presentation's data
@@ -446,7 +454,13 @@ class Verifier:
         verified earlier (the talent pool's ``refresh``) that must re-judge status without the
         credential itself."""
         run = _Run(status_lists=dict(self._status))
-        return self._one_status(run, entry, issuer, at or utcnow())
+        return self._worded(self._one_status(run, entry, issuer, at or utcnow()))
+
+    def _worded(self, verdict: tuple[CheckStatus, str, str]) -> tuple[CheckStatus, str, str]:
+        """A status verdict's reason in the caller's words (``wording``), as a check's would be."""
+        status, reason, code = verdict
+        hint = _hint_of(status, reason, code) if self._wording is not None else None
+        return verdict if hint is None or self._wording is None else (status, self._wording(reason, code, hint), code)
 
     def status_entries(self, entries: Iterable[tuple[Mapping[str, Any], str | None]], *,
                        at: datetime | None = None) -> list[tuple[CheckStatus, str, str]]:
@@ -471,7 +485,7 @@ class Verifier:
                     out.append(_status_verdict(key[1], key[0], index, bits.get(index) != 0, which))
                     continue
             outcome = self._one_status(run, entry, issuer, when)
-            out.append(outcome)
+            out.append(self._worded(outcome))
             if key is not None and key not in chosen and outcome[2] in ("ok", "revoked", "suspended", "status_set"):
                 chosen[key] = self._chosen_bits(run, key[0], issuer, when)
         return out
