@@ -48,6 +48,9 @@ from skillcred._internal.registry_types import (
     token_status_values_of,
     too_many_offers,
 )
+from skillcred._internal.registry_types import (
+    EncodedDocument as EncodedDocument,  # the JSON text a batch hands the registry (tests build them)
+)
 from skillcred.errors import InvalidArgument, StoreError
 
 __all__ = ["Allocation", "IssueRequest", "IssuedRecord", "OfferRecord", "Registry", "RegistryBackend",
