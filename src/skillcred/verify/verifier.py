@@ -367,6 +367,7 @@ def _hint_of(status: str, reason: str, code: str) -> str | None:
         hint = next((h for phrase, h in _QUOTED_HINTS if phrase in reason), None)
     return hint
 
+
 ENVELOPED_VP = "EnvelopedVerifiablePresentation"
 #: registered JWT / SD-JWT claims of a presentation token: the envelope's, not the presentation's data
 _JWT_CLAIMS = frozenset({"iss", "sub", "aud", "nonce", "iat", "exp", "nbf", "jti", "cnf", "_sd", "_sd_alg"})
