@@ -515,7 +515,10 @@ def test_batch_workers_sign_with_the_signer_they_are_given(tmp_path: Path) -> No
     assert [g[0] for g in got[:3]] == [{"id": "urn:uuid:0", "tag": "tag", "definition": "def"},
                                        {"id": "urn:uuid:1", "tag": "tag", "definition": "def"},
                                        None]
-    assert got[2][1] == "row 2 cannot be built" and got[4][0] is not None and got[3][0] is not None
+    # the failed row's message comes back with its error code (and field), for the parent to word
+    failed = got[2][1]
+    assert str(failed) == "row 2 cannot be built" and (failed.code, failed.field) == ("invalid_argument", None)
+    assert got[4][0] is not None and got[3][0] is not None
 
 
 def _fake_signer(tag: str) -> Any:
