@@ -1320,20 +1320,34 @@ def _private_copy(value: Any, limit: int, contexts: list[str]) -> Any:
     """A deep copy of a parsed JSON value, refusing nesting deeper than ``limit`` (what
     ``check_depth`` refuses) and collecting every context URL (what ``_collect_context_urls``
     collects), in one walk instead of three. Never more than ``limit`` frames deep."""
-    if isinstance(value, dict | list) and value and limit <= 1:  # its contents would be a level too deep
+    if isinstance(value, _CONTAINERS) and value and limit <= 1:  # its contents would be a level too deep
         raise MalformedDocument(f"document nests deeper than {MAX_JSON_DEPTH} levels")
+    return _copy_container(value, limit, contexts) if isinstance(value, _CONTAINERS) else value
+
+
+_CONTAINERS = (dict, list)
+
+
+def _copy_container(value: dict[Any, Any] | list[Any], limit: int, contexts: list[str]) -> Any:
+    """``_private_copy`` of a dict or list within its depth bound: a shallow copy made in C, then
+    only the nested objects and arrays replaced by their copies (most values of a credential
+    are strings; walking them one by one in Python was a tenth of a full verification)."""
     if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for k, v in value.items():
-            if k == "@context":
-                for c in _contexts(v):
-                    if isinstance(c, str):
-                        contexts.append(c)
-            out[k] = _private_copy(v, limit - 1, contexts) if isinstance(v, dict | list) else v
-        return out
-    if isinstance(value, list):
-        return [_private_copy(v, limit - 1, contexts) if isinstance(v, dict | list) else v for v in value]
-    return value
+        out: Any = dict(value)
+        if "@context" in out:
+            for c in _contexts(out["@context"]):
+                if isinstance(c, str):
+                    contexts.append(c)
+        items: Iterable[tuple[Any, Any]] = out.items()
+    else:
+        out = list(value)
+        items = enumerate(out)
+    for k, v in items:
+        if isinstance(v, _CONTAINERS):
+            if v and limit <= 2:  # its contents would be a level too deep
+                raise MalformedDocument(f"document nests deeper than {MAX_JSON_DEPTH} levels")
+            out[k] = _copy_container(v, limit - 1, contexts)
+    return out
 
 
 def _collect_context_urls(node: Any, out: list[str]) -> None:
