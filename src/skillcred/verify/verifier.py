@@ -388,11 +388,13 @@ class Verifier:
         # The copies of a list usable under the policy, newest first, by the tuple of copies
         # (the verifier's own tuples are the same objects in every run; the cache keeps each
         # tuple alive, so an id() is never reused while it is held).
-        self._ranked_cache: OrderedDict[int, tuple[Sequence[_StatusCopy], list[_StatusCopy]]] = OrderedDict()
-        # A plain entry's list-side checks (the list is the one named, of the purpose, one
-        # bit per entry, readable), passed once for a chosen copy: (url, purpose) -> (the
-        # copy's document, its expanded bits). Another plain entry of the same list and
-        # purpose read from the same chosen copy only needs its index read.
+        self._ranked_cache: OrderedDict[int, tuple[Sequence[_StatusCopy], tuple[_StatusCopy, ...]]] = \
+            OrderedDict()
+        # A plain entry's list-side checks (the list is the one named, of the purpose, one bit
+        # per entry, readable), passed once for a chosen copy: (url, purpose) -> (the copy's
+        # document, its expanded bits). Another plain entry of the same list and purpose read
+        # from the same chosen copy only needs its index read. Both caches are bounded, oldest
+        # out, and never reordered on a hit (a lookup racing an eviction cannot fail).
         self._plain_reads: OrderedDict[tuple[str, str], tuple[Mapping[str, Any], BitstringStatusList]] = \
             OrderedDict()
         for sl in status_lists:
@@ -1084,7 +1086,6 @@ class Verifier:
                 if read is not None and read[0] is lst:
                     index = int(entry["statusListIndex"])
                     if index < read[1].size:  # past the end: read in full for the error
-                        self._plain_reads.move_to_end((plain[0], plain[1]))
                         return _status_verdict(plain[1], plain[0], index, read[1].get(index) != 0, which)
             result = read_status(entry, lst, decode=self._decode_list)
             if plain is not None and not chosen.from_presentation:  # a holder's copy is never kept
@@ -1102,19 +1103,18 @@ class Verifier:
         if not isinstance(subject, Mapping) or not isinstance(subject.get("encodedList"), str):
             return
         self._plain_reads[(url, purpose)] = (lst, self._decode_list(subject["encodedList"]))
-        self._plain_reads.move_to_end((url, purpose))
         if len(self._plain_reads) > STATUS_CACHE_SIZE:
             self._plain_reads.popitem(last=False)
 
-    def _ranked(self, copies: Sequence[_StatusCopy]) -> list[_StatusCopy]:
+    def _ranked(self, copies: Sequence[_StatusCopy]) -> tuple[_StatusCopy, ...]:
         """The copies the policy lets decide (``status_from_presentation``), newest first
         (:func:`_newest_first`), once per verifier for each tuple of copies it is given."""
         key = id(copies)
         held = self._ranked_cache.get(key)
         if held is not None and held[0] is copies:
-            self._ranked_cache.move_to_end(key)
             return held[1]
-        ranked = _newest_first([c for c in copies if self.policy.status_from_presentation or not c.from_presentation])
+        usable = [c for c in copies if self.policy.status_from_presentation or not c.from_presentation]
+        ranked = tuple(_newest_first(usable))
         # only the verifier's own copies are remembered (a presentation's never outlive its run);
         # tuples, so nothing changes them
         if isinstance(copies, tuple) and not any(c.from_presentation for c in copies):
