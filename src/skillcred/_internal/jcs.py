@@ -147,8 +147,22 @@ def _serialize(value: Any, out: list[str], active: set[int]) -> None:
 
 # json.dumps's C encoder writes JCS exactly for this shape (see _plain); sort_keys orders by code
 # point, which is UTF-16 code unit order unless a key holds an astral character.
-_FAST = json.JSONEncoder(ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":"),
-                         check_circular=True).encode
+_ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":"),
+                           check_circular=True).encode
+# The C encoder called directly: JSONEncoder.encode builds one per call behind two Python frames,
+# a cost a presentation's canonicalization pays per run of members. No circular check (markers
+# None): _plain never accepts a circular value (its walk ends in RecursionError first).
+_MAKE_C_ENCODER: Any = getattr(json.encoder, "c_make_encoder", None)
+_C_ENCODER: Any = (_MAKE_C_ENCODER(None, None, json.encoder.encode_basestring, None, ":", ",", True, False, False)
+                   if _MAKE_C_ENCODER is not None else None)
+
+
+def _encode(value: Any) -> str:
+    if _C_ENCODER is None:  # an interpreter without the _json accelerator
+        return _ENCODE(value)
+    return "".join(_C_ENCODER(value, 0))
+
+
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
@@ -198,7 +212,7 @@ def _fast(value: Any) -> str | None:
     try:
         if not _plain(value):
             return None
-        text = _FAST(value)
+        text = _encode(value)
     except (RecursionError, ValueError, TypeError):
         return None
     if not text.isascii() and _ASTRAL.search(text) is not None:
