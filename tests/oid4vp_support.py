@@ -1,14 +1,12 @@
 """Helpers for the OpenID4VP tests: a world (an institute, a worker's wallet holding a Data
 Integrity, a vc+jwt and an SD-JWT credential, a second worker, status lists, a trust list) made
-with the real command line, and a verifier-only service on a loopback port in this process."""
+with the real command line (in this process), and a verifier-only service on a loopback port in this process."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -16,22 +14,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from support.cli import CliResult, run_cli
+
 REPO = Path(__file__).resolve().parents[1]
-SKILLCRED = Path(sys.executable).with_name("skillcred")
 ACH = REPO / "examples" / "achievements"
 LASSER = REPO / "examples" / "profiles" / "lasser.json"
 CNC = REPO / "examples" / "profiles" / "cnc-verspaner.json"
 SECRET_NAME = "Jantje Geheimnaam"
 
 
-def run(*args: str, cwd: Path, ok: bool = True, env: dict[str, str] | None = None,
-        timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    """The ``skillcred`` command line in ``cwd`` (HOME and caches inside it)."""
+def run(*args: str, cwd: Path, ok: bool = True, env: dict[str, str] | None = None) -> CliResult:
+    """The ``skillcred`` command line in ``cwd`` (HOME and caches inside it), in this process
+    (:func:`support.cli.run_cli`: the verifier servers here are threads of this process too, and a
+    test that reaches one is marked ``loopback``)."""
     full = {**os.environ, "SKILLCRED_PASSPHRASE": "pw", "HOME": str(cwd), "XDG_CONFIG_HOME": str(cwd / "cfg"),
             "XDG_CACHE_HOME": str(cwd / "cache"), "XDG_DATA_HOME": str(cwd / "data"),
             "SKILLCRED_STATUS_CACHE": str(cwd / "status-cache"), **(env or {})}
-    proc = subprocess.run([str(SKILLCRED), *args], cwd=cwd, env=full, capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=timeout)
+    proc = run_cli(*args, cwd=cwd, env=full)
     assert "Traceback" not in proc.stderr, proc.stderr
     if ok:
         assert proc.returncode == 0, (args, proc.stdout, proc.stderr)
