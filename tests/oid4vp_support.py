@@ -5,15 +5,22 @@ with the real command line (in this process), and a verifier-only service on a l
 from __future__ import annotations
 
 import contextlib
+import http.client
+import json
 import os
 import socket
+import subprocess
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from interop_support import node_or_skip, peer_dir
 from support.cli import CliResult, run_cli
 
 REPO = Path(__file__).resolve().parents[1]
@@ -141,3 +148,47 @@ def new_request(world: World, verifier_dir: Path, base_url: str, *extra: str,
 
 def env_for(world: World) -> dict[str, Any]:
     return {"SKILLCRED_STATUS_CACHE": str(world.status_cache)}
+
+
+def http_get(url: str) -> tuple[int, bytes, str]:
+    """A plain GET to the loopback verifier: (status, body, content type)."""
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    conn.request("GET", parts.path)
+    resp = conn.getresponse()
+    data = resp.read()
+    conn.close()
+    return resp.status, data, resp.getheader("content-type", "")
+
+
+def http_post(url: str, body: bytes, ctype: str = "application/x-www-form-urlencoded") -> tuple[int, Any]:
+    """A POST to the loopback verifier: (status, its JSON answer or None)."""
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+    conn.request("POST", parts.path, body=body, headers={"Content-Type": ctype})
+    resp = conn.getresponse()
+    data = resp.read()
+    conn.close()
+    return resp.status, json.loads(data) if data else None
+
+
+@contextlib.contextmanager
+def peer_verifier(*args: str) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """The node peer verifier (tests/interop/oid4vp/verifier.mjs ARGS) running as a process;
+    yields (its first line: uri, client_id) and, after the block, the responses it logged (one
+    line each)."""
+    folder = peer_dir("oid4vp")
+    proc = subprocess.Popen([node_or_skip(), str(folder / "verifier.mjs"), *args], cwd=folder,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    if not first:
+        proc.kill()
+        pytest.fail(f"the peer verifier did not start: {proc.communicate()[1][-2000:]}")
+    received: list[dict[str, Any]] = []
+    try:
+        yield json.loads(first), received
+    finally:
+        proc.terminate()
+        rest, _ = proc.communicate(timeout=60)
+        received.extend(json.loads(line) for line in rest.splitlines() if line.strip())
