@@ -207,6 +207,10 @@ _INDEXES = (
     "CREATE INDEX IF NOT EXISTS pool_status_by_holder ON pool_status (holder, cred_key)",
     "CREATE INDEX IF NOT EXISTS pool_audit_by_holder ON pool_audit (holder)",
     "CREATE INDEX IF NOT EXISTS pool_candidates_by_consent ON pool_candidates (consent_until)",
+    # refresh (and stats) count the credentials whose validity ended: without it a scan of
+    # every credential (2.5 s of a refresh at a million candidates)
+    "CREATE INDEX IF NOT EXISTS pool_credentials_by_valid_until ON pool_credentials (valid_until) "
+    "WHERE valid_until IS NOT NULL",
 )
 #: the claims table per backend: SQLite keeps it clustered by reference (WITHOUT ROWID), PostgreSQL
 #: an index by reference holding every column a search reads (index-only scans)
