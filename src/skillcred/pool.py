@@ -1099,64 +1099,65 @@ class Pool:
         return updates
 
     def _refresh_list_pg(self, verifier: Verifier, url: str, now: datetime, report: RefreshReport) -> None:
-        """:meth:`refresh` of one list on PostgreSQL, the comparison done in the database: per
-        (purpose, issuer) of its stored references, when the verifier's copy of the list may
-        decide them (:meth:`Verifier.status_list_bits`: proof, issuer, purpose, dates judged
-        as for the first entry), one UPDATE sends the list's bitstring and flips only the rows
-        whose stored bit differs from it (``get_bit``), returning them -- nothing of the
-        other millions of references leaves the server. The rest (a purpose other than
-        revocation / suspension, a multi-bit entry, an index outside the list, a list that
-        may not decide) is read out and judged one by one as on SQLite: the same outcomes."""
-        groups = self._db.execute("SELECT purpose, size, issuer, COUNT(*) FROM pool_status WHERE list_url = ? "
-                                  "GROUP BY purpose, size, issuer", (url,))
-        updates: list[tuple[int, str, str, str, int, str]] = []  # flipped in the database already
-        judged: list[tuple[int, str, str, str, int, str]] = []  # judged here: still to write
+        """:meth:`refresh` of one list on PostgreSQL, the comparison done in the database.
+        The (purpose, issuer) of one stored reference names the list's usual group; when the
+        verifier's copy of the list may decide that group (:meth:`Verifier.status_list_bits`:
+        proof, issuer, purpose, dates judged as for the first entry), one scan sends the
+        list's bitstring and returns only the group's references whose stored bit differs
+        from it (``get_bit``) and every reference outside the group -- nothing of the other
+        millions leaves the server. Those outside (another purpose or issuer, a multi-bit
+        entry, an index outside the list) and all of a list that may not decide are judged
+        one by one as on SQLite: the same outcomes. The count of references checked is an
+        index-only count."""
+        first = self._db.execute("SELECT purpose, size, issuer FROM pool_status WHERE list_url = ? LIMIT 1", (url,))
+        if not first:
+            return
+        purpose, size, issuer = first[0]
+        bits = (verifier.status_list_bits(url, str(purpose), issuer, at=now)
+                if size == 1 and purpose in ("revocation", "suspension") else None)
+        updates: list[tuple[int, str, str, str, int, str]] = []
         with self._db.transaction():
-            for purpose, size, issuer, n in sorted(groups, key=lambda g: (str(g[0]), int(g[1]), str(g[2]))):
-                same = "list_url = ? AND purpose = ? AND size = ? AND issuer IS NOT DISTINCT FROM ?"
-                group = [url, purpose, size, issuer]
-                bits = (verifier.status_list_bits(url, str(purpose), issuer, at=now)
-                        if size == 1 and purpose in ("revocation", "suspension") else None)
-                if bits is None:
-                    rows = self._db.execute("SELECT holder, cred_key, idx, purpose, size, is_set, issuer "
-                                            f"FROM pool_status WHERE {same}", group)
-                    judged.extend(self._judge(verifier, url, rows, now, report))
-                    continue
+            if bits is None:
+                rows = self._db.execute("SELECT holder, cred_key, idx, purpose, size, is_set, issuer FROM pool_status "
+                                        "WHERE list_url = ?", (url,))
+                updates.extend(self._judge(verifier, url, rows, now, report))
+            else:
                 lst = bits[0]
+                total = int(self._db.execute("SELECT COUNT(*) FROM pool_status WHERE list_url = ?", (url,))[0][0])
+                group = "purpose = ? AND size = 1 AND issuer IS NOT DISTINCT FROM ? AND idx >= 0 AND idx < ?"
                 # the bit of index i: byte i / 8, counted from its most significant bit
                 # (get_bit counts from the least significant)
-                flipped = self._db.execute(
-                    f"UPDATE pool_status SET is_set = 1 - is_set WHERE {same} AND idx >= 0 AND idx < ? "
-                    "AND is_set <> get_bit(CAST(? AS BYTEA), (idx / 8) * 8 + 7 - mod(idx, 8)) "
-                    "RETURNING holder, cred_key, idx, is_set", [*group, lst.size, lst.to_bytes()])
-                outside = self._db.execute("SELECT holder, cred_key, idx, purpose, size, is_set, issuer "
-                                           f"FROM pool_status WHERE {same} AND (idx < 0 OR idx >= ?)",
-                                           [*group, lst.size])
-                report.checked += int(n) - len(outside)
+                rows = self._db.execute(
+                    f"SELECT holder, cred_key, idx, purpose, size, is_set, issuer, ({group}) AS decided "
+                    f"FROM pool_status WHERE list_url = ? AND NOT ({group} "
+                    "AND is_set = get_bit(CAST(? AS BYTEA), (idx / 8) * 8 + 7 - mod(idx, 8)))",
+                    [purpose, issuer, lst.size, url, purpose, issuer, lst.size, lst.to_bytes()])
+                decided = sorted((r for r in rows if r[7]), key=lambda r: (int(r[2]), str(r[0]), str(r[1])))
+                others = [r[:7] for r in rows if not r[7]]
+                report.checked += total - len(others)
                 word = {"revocation": "revoked", "suspension": "suspended"}[str(purpose)]
-                for holder, key, idx, now_set in sorted(flipped, key=lambda r: (int(r[2]), str(r[0]), str(r[1]))):
+                for holder, key, idx, _p, _size, is_set, _iss, _d in decided:
+                    now_set = 1 - int(is_set)
                     report.changed.append({"holder": holder, "credential": key, "list": url, "index": idx,
                                            "purpose": purpose, "now": word if now_set else f"not {purpose}"})
-                    updates.append((int(now_set), str(holder), str(key), url, int(idx), str(purpose)))
-                # outside the list: judged in full (the verifier says what is wrong with each)
-                judged.extend(self._judge(verifier, url, outside, now, report))
-            if judged or updates:
+                    updates.append((now_set, str(holder), str(key), url, int(idx), str(purpose)))
+                # outside the group: judged in full (the verifier says what each is)
+                updates.extend(self._judge(verifier, url, others, now, report))
+            if updates:
                 # a few changed rows in big tables: probe the indexes (nested loops, partition
                 # by partition) -- the planner guesses an array's length at 100 and, on a small
                 # pool, scans every partition and hashes instead, which grows with the pool
                 for knob in ("enable_seqscan", "enable_hashjoin", "enable_mergejoin"):
                     self._db.execute(f"SET LOCAL {knob} = off")
-            if judged:
-                judged.sort(key=lambda u: (u[3], u[4]))
+                # one set-based statement by (list, position), not a round trip each
+                updates.sort(key=lambda u: (u[3], u[4]))
                 self._db.execute(
                     "UPDATE pool_status s SET is_set = v.now_set FROM unnest(CAST(? AS INTEGER[]), "
                     "CAST(? AS INTEGER[]), CAST(? AS TEXT[]), CAST(? AS TEXT[])) AS v(idx, now_set, holder, "
                     "cred_key) WHERE s.list_url = ? AND s.idx = v.idx AND s.holder = v.holder "
                     "AND s.cred_key = v.cred_key",
-                    [[u[4] for u in judged], [u[0] for u in judged], [u[1] for u in judged],
-                     [u[2] for u in judged], url])
-            updates.extend(judged)
-            if updates:
+                    [[u[4] for u in updates], [u[0] for u in updates], [u[1] for u in updates],
+                     [u[2] for u in updates], url])
                 self._restate({(u[1], u[2]) for u in updates},
                               revoked={(u[1], u[2]) for u in updates if u[0] and u[5] == "revocation"})
 
