@@ -461,6 +461,22 @@ class Verifier:
                 chosen[key] = self._chosen_bits(run, key[0], issuer, when)
         return out
 
+    def status_list_bits(self, url: str, purpose: str, issuer: str | None, *,
+                         at: datetime | None = None) -> tuple[BitstringStatusList, str] | None:
+        """The expanded one-bit list that every plain entry of ``(url, purpose, issuer)`` is
+        read from (and the copy's description), when that list may decide them -- judged as
+        :meth:`status_entries` judges the first such entry (the copy's proof, issuer, purpose
+        and dates). None when it may not: judge the entries one by one. A pool's refresh
+        compares the stored bits with this list inside the database instead of reading every
+        reference out; an index at or past the list's size is not decided by it."""
+        run = _Run(status_lists=dict(self._status))
+        when = at or utcnow()
+        probe = {"type": "BitstringStatusListEntry", "statusPurpose": purpose, "statusListIndex": "0",
+                 "statusListCredential": url}
+        if self._one_status(run, probe, issuer, when)[2] not in ("ok", "revoked", "suspended", "status_set"):
+            return None
+        return self._chosen_bits(run, url, issuer, when)
+
     def _chosen_bits(self, run: _Run, url: str, issuer: str | None,
                      when: datetime) -> tuple[BitstringStatusList, str] | None:
         """The expanded one-bit list of the copy :meth:`_one_status` chose for ``url`` (cached
