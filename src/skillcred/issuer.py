@@ -19,7 +19,6 @@ import codecs
 import contextlib
 import csv
 import dataclasses
-import hashlib
 import io
 import itertools
 import math
@@ -739,15 +738,32 @@ class Issuer:
         cache: dict[str, AchievementDefinition] = {}
         if fmt not in ("di", "jwt", "sd-jwt", "dc+sd-jwt"):
             raise InvalidArgument(f"format must be di, jwt, sd-jwt or dc+sd-jwt, not {fmt!r}")
-        seen = _RosterSeen()
-        sink = batch.Archive(out) if archive else None
+        with contextlib.ExitStack() as stack:  # the row-key log and the archive's id index, closed after
+            seen = _RosterSeen()
+            stack.callback(seen.close)
+            sink = batch.Archive(out) if archive else None
+            if sink is not None:
+                stack.callback(sink.close)
+            self._issue_batch_rows(rows, roster_path, out, cache, default_achievement, progress, workers,
+                                   n_rows, keep_documents, result, seen, sink, fmt)
+        return result
+
+    def _issue_batch_rows(
+        self, rows: Iterable[tuple[int, dict[str, str] | RowError]], roster_path: Path, out: Path,
+        cache: dict[str, AchievementDefinition], default_achievement: AchievementDefinition | None,
+        progress: Callable[[int], None] | None, workers: int | None, n_rows: int, keep_documents: bool,
+        result: BatchResult, seen: _RosterSeen, sink: Any, fmt: str,
+    ) -> None:
+        """The rows of :meth:`issue_batch`: on the worker processes, or here one by one."""
+        from skillcred._internal import batch
+
         n_workers = batch.default_workers() if workers is None else max(1, workers)
         if fmt == "di" and n_workers > 1 and (
             workers is not None or n_rows >= batch.MIN_PARALLEL_ROWS
         ):
             self._issue_batch_parallel(rows, roster_path, out, cache, default_achievement, progress,
                                        n_workers, keep_documents, result, seen, sink)
-            return result
+            return
         pending: list[tuple[str, bytes]] = []  # archive lines of committed records, not yet appended
         for line, row in rows:
             try:
@@ -788,7 +804,6 @@ class Issuer:
                     progress(1)
         if sink is not None and pending:
             sink.append(pending)
-        return result
 
     def _batch_plan(
         self, line: int, row: dict[str, str] | RowError, roster: Path,
@@ -949,9 +964,14 @@ class Issuer:
                 raise InvalidArgument("no achievement in this row and no default_achievement given",
                                       field="default_achievement")
             return default
+        memo = "\x00" + ref  # the cell as written (no path holds NUL): no Path built per row
+        found = cache.get(memo)
+        if found is not None:
+            return found
         path = Path(ref) if Path(ref).is_absolute() else roster.parent / ref
         if str(path) not in cache:
             cache[str(path)] = load_achievement(path)
+        cache[memo] = cache[str(path)]
         return cache[str(path)]
 
     # -- status ------------------------------------------------------------------------------
@@ -1180,24 +1200,23 @@ class _RosterSeen:
     """The row keys of one roster so far, to catch a row that would silently skip a worker:
     the key of an earlier row reads as "already issued". (The same achievement and subject
     under two explicit keys is two credentials on purpose, e.g. a re-certification.) Keeps
-    64-bit digests and line numbers, not the keys: about 100 bytes a row (10 MB for 100,000
-    rows), the one part of a batch's memory that grows."""
+    the keys and their line numbers in a temporary SQLite database
+    (:class:`skillcred._internal.batch.KeyLog`), not in a dict: a dict was ~100 bytes a row
+    (10 MB per 100,000 rows), the one part of a batch's memory that grew."""
 
     def __init__(self) -> None:
-        self._keys: dict[int, int] = {}
+        from skillcred._internal.batch import KeyLog
 
-    @staticmethod
-    def _digest(*parts: str) -> int:
-        data = "\x00".join(parts).encode("utf-8", "surrogatepass")
-        return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
+        self._keys = KeyLog()
 
     def check(self, line: int, key: str) -> None:
-        k = self._digest(key)
-        earlier = self._keys.get(k)
+        earlier = self._keys.add(key, line)
         if earlier is not None:
             raise InvalidArgument(f"the same row key as line {earlier} ({key!r}): this row would be skipped "
                                   "as already issued; remove one of them or give each its own key")
-        self._keys[k] = line
+
+    def close(self) -> None:
+        self._keys.close()
 
 
 _HOURS = re.compile(r"\d+(?:[.,]\d+)?")
