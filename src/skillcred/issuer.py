@@ -716,8 +716,8 @@ class Issuer:
         ``keep_records=False`` keeps no record at all, only the counts and the errors. The
         roster is streamed (after one pass that checks it can be read to the end, so an
         unreadable roster fails before anything is issued): with ``keep_records=False``
-        memory stays flat however long the roster, but for the ~100 bytes a row of the
-        repeated-key check.
+        memory stays flat however long the roster (the row keys seen so far, to refuse a
+        repeated one, and the archive's ids are kept in a temporary file, not in memory).
 
         ``archive=True`` (for very large batches) writes every credential as one line of
         ``out_dir/credentials.jsonl`` instead of a file each: appended and synced a chunk at a
