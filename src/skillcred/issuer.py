@@ -907,8 +907,7 @@ class Issuer:
                         lines.append((record.id, files.pop(record.id)))
                     elif not sink.has(record.id):
                         lines.append((record.id, batch.archive_line(record.document)))
-                    done.append((line, record if keep_documents and result.keep_records
-                                 else dataclasses.replace(record, document={}), new))
+                    done.append((line, slim(record), new))
                     continue
                 target = out / f"{record.id.rsplit(':', 1)[-1]}.json"
                 if new:
@@ -918,8 +917,7 @@ class Issuer:
                     # (a repeated row key: its file may still be on its way from the last chunk)
                     writes.append((target, dump_json(record.document)))
                     inflight.add(target)
-                done.append((line, record if keep_documents and result.keep_records
-                             else dataclasses.replace(record, document={}), new))
+                done.append((line, slim(record), new))
             if sink is not None:
                 return len(chunk), (done, [], pools.append_many(sink, lines))
             return len(chunk), (done, [t for t, _d in writes], pools.write_many(out, writes))
@@ -942,6 +940,13 @@ class Issuer:
                     result.errors.append(RowError(line, failed))
                 else:
                     result._add(item, new)
+
+        def slim(record: IssuedRecord) -> IssuedRecord:
+            """The record as the result keeps it: a batch that keeps no records only counts
+            it (no copy without its document, made per row and dropped at once)."""
+            if not result.keep_records or keep_documents or not record.document:
+                return record
+            return dataclasses.replace(record, document={})
 
         inflight: set[Path] = set()  # files of chunks whose writes are not finished yet
         # a batch that hands no documents back has them come from the workers as JSON text
