@@ -17,6 +17,7 @@ import csv
 import json
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -155,3 +156,79 @@ def test_an_achievement_cell_is_loaded_once_and_a_bad_one_reported_on_every_row(
     # again on each row that names it (a failure is not remembered)
     assert sorted(loads) == sorted([str(tmp_path / "cnc.yaml"), str(tmp_path / "missing.yaml"),
                                     str(tmp_path / "missing.yaml")])
+
+
+# -- status indexes drawn for a chunk and inserted together ------------------------------------
+
+
+@pytest.mark.parametrize("list_size", [16, 64, 1024])
+def test_indexes_drawn_together_are_distinct_and_the_ones_signed(tmp_path: Path, list_size: int) -> None:
+    """``issue_many`` inserts a chunk's drawn indexes in one statement and draws again for those
+    taken; small lists make that happen often (a list is used up to half its size). What each
+    credential was built with must be what the registry holds, every index once per list."""
+    from skillcred.registry import IssueRequest, Registry
+
+    reg = Registry.open(tmp_path / "r.sqlite", create=True)
+    built: dict[str, list[tuple[str, str, int]]] = {}
+    try:
+        for chunk in range(6):
+            requests = [IssueRequest(
+                credential_id=f"urn:uuid:c{chunk}-{i}", row_key=f"k{chunk}-{i}", subject="did:key:z6Mk",
+                achievement="a", kind="skill", issued_at="2025-01-01T00:00:00Z", valid_until=None,
+                status_base_url="https://roc.example/status", list_size=list_size) for i in range(40)]
+
+            def build(pending: list[tuple[int, list[Any]]], requests: list[IssueRequest] = requests) -> list[Any]:
+                for i, allocs in pending:
+                    built[requests[i].credential_id] = sorted((a.purpose, a.list_url, a.index) for a in allocs)
+                return [{"id": requests[i].credential_id} for i, _a in pending]
+
+            outcomes = reg.issue_many(requests, build)
+            assert all(isinstance(o, tuple) and o[1] for o in outcomes)
+        rows = reg._conn.execute("SELECT credential_id, purpose, list_url, idx FROM allocations").fetchall()
+        held: dict[str, list[tuple[str, str, int]]] = {}
+        for cid, purpose, url, idx in rows:
+            held.setdefault(cid, []).append((purpose, url, idx))
+        assert {k: sorted(v) for k, v in held.items()} == built  # signed with exactly what is registered
+        assert all([p for p, _u, _i in v] == ["revocation", "suspension"] for v in built.values())
+        assert len({(u, i) for _c, _p, u, i in rows}) == len(rows) == 2 * 240
+        for url, size, used in reg._conn.execute("SELECT url, size, used FROM status_lists"):
+            count = reg._conn.execute("SELECT COUNT(*) FROM allocations WHERE list_url = ?", (url,)).fetchone()[0]
+            assert used == count <= size // 2 + 40  # the counter is exact; a list fills to about half
+    finally:
+        reg.close()
+
+
+def test_a_drawn_index_already_taken_is_drawn_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Force the collision: every first draw of the second chunk lands on an index of the first."""
+    from skillcred import registry as registry_module
+    from skillcred.registry import IssueRequest, Registry
+
+    reg = Registry.open(tmp_path / "r.sqlite", create=True)
+    try:
+        def requests(tag: str) -> list[IssueRequest]:
+            return [IssueRequest(
+                credential_id=f"urn:uuid:{tag}-{i}", row_key=f"{tag}-{i}", subject="did:key:z6Mk", achievement="a",
+                kind="skill", issued_at="2025-01-01T00:00:00Z", valid_until=None,
+                status_base_url="https://roc.example/status", list_size=131_072) for i in range(3)]
+
+        first = reg.issue_many(requests("a"), lambda pending: [{"x": 1} for _ in pending])
+        assert all(isinstance(o, tuple) for o in first)
+        taken = [r[0] for r in reg._conn.execute("SELECT idx FROM allocations ORDER BY rowid")]
+        queue = list(taken)  # the draws repeat the taken indexes, then fall back to fresh ones
+        real = registry_module.secrets.randbelow
+        monkeypatch.setattr(registry_module.secrets, "randbelow",
+                            lambda n: queue.pop(0) if queue else real(n))
+        signed: list[tuple[str, int]] = []
+
+        def build(pending: list[tuple[int, list[Any]]]) -> list[Any]:
+            signed.extend((a.list_url, a.index) for _i, allocs in pending for a in allocs)
+            return [{"x": 2} for _ in pending]
+
+        second = reg.issue_many(requests("b"), build)
+        assert all(isinstance(o, tuple) and o[1] for o in second)
+        assert not queue  # every taken index was drawn (and refused)
+        rows = reg._conn.execute("SELECT list_url, idx FROM allocations WHERE credential_id LIKE 'urn:uuid:b-%'")
+        assert sorted(signed) == sorted(rows.fetchall())  # signed with the redrawn indexes
+        assert len(reg._conn.execute("SELECT * FROM allocations").fetchall()) == 12
+    finally:
+        reg.close()
