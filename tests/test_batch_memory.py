@@ -158,13 +158,13 @@ def test_an_achievement_cell_is_loaded_once_and_a_bad_one_reported_on_every_row(
                                     str(tmp_path / "missing.yaml")])
 
 
-# -- status indexes drawn for a chunk and inserted together ------------------------------------
+# -- status indexes of a chunk: what each credential is signed with is what is registered --------
 
 
 @pytest.mark.parametrize("list_size", [16, 64, 1024])
 def test_indexes_drawn_together_are_distinct_and_the_ones_signed(tmp_path: Path, list_size: int) -> None:
-    """``issue_many`` inserts a chunk's drawn indexes in one statement and draws again for those
-    taken; small lists make that happen often (a list is used up to half its size). What each
+    """``issue_many`` draws a chunk's indexes at random and draws again for one already taken;
+    small lists make that happen often (a list is used up to half its size). What each
     credential was built with must be what the registry holds, every index once per list."""
     from skillcred.registry import IssueRequest, Registry
 

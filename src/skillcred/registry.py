@@ -507,14 +507,12 @@ class Registry:
             used: dict[str, int] = {}  # allocations per list, added to status_lists.used once at the end
             known = self._registered_row_keys(db, keys)
             pending: list[tuple[int, list[Allocation]]] = []
-            draws: list[tuple[str, int, str, str]] = []  # the indexes drawn, inserted together below
             for i, r in enumerate(requests):
                 if r.row_key is not None and r.row_key in known:
                     out[i] = (self._record(known[r.row_key]), False)
                     continue
                 pending.append((i, [self._allocate(db, p, r.credential_id, r.status_base_url, r.list_size, fill,
-                                                   used, draws) for p in purposes]))
-            self._insert_draws(db, draws, pending, requests)
+                                                   used) for p in purposes]))
             # consumed as it comes: a builder that signs in parallel may yield results in order
             # while it is still signing the rest, and the rows are inserted meanwhile
             documents = iter(build(pending)) if pending else iter(())
@@ -554,56 +552,13 @@ class Registry:
             ).fetchall())
         return found
 
-    @staticmethod
-    def _insert_draws(db: sqlite3.Connection, draws: list[tuple[str, int, str, str]],
-                      pending: list[tuple[int, list[Allocation]]], requests: Sequence[IssueRequest]) -> None:
-        """Insert the indexes :meth:`_allocate` drew for ``pending`` in one statement; draw again
-        (one by one, as :meth:`issue` does) for those that were taken (by an earlier credential,
-        or twice in this call) and put the new ones in ``pending`` in place. Two round trips
-        for a chunk instead of one per index; the indexes are as random as one by one."""
-        if not draws:
-            return
-        before = db.total_changes
-        db.executemany("INSERT OR IGNORE INTO allocations (list_url, idx, credential_id, purpose) "
-                       "VALUES (?, ?, ?, ?)", draws)
-        if db.total_changes - before == len(draws):
-            return
-        ids = [requests[i].credential_id for i, _allocs in pending]
-        stored: set[tuple[str, str, str, int]] = set()
-        for start in range(0, len(ids), 500):  # SQLite's bound-parameter limit is 999 on old builds
-            part = ids[start:start + 500]
-            stored.update(db.execute(
-                "SELECT credential_id, purpose, list_url, idx FROM allocations "
-                f"WHERE credential_id IN ({','.join('?' * len(part))})", part).fetchall())
-        sizes = dict(db.execute("SELECT url, size FROM status_lists").fetchall())
-        for i, allocs in pending:
-            cid = requests[i].credential_id
-            for k, a in enumerate(allocs):
-                if (cid, a.purpose, a.list_url, a.index) not in stored:  # taken: draw again in the same list
-                    allocs[k] = Allocation(a.purpose, a.list_url, Registry._draw(db, a.list_url, sizes[a.list_url],
-                                                                                   cid, a.purpose))
-
-    @staticmethod
-    def _draw(db: sqlite3.Connection, list_url: str, list_size: int, credential_id: str, purpose: str) -> int:
-        """Insert a free random index of the list (probing: the list is at most half full)."""
-        while True:
-            idx = secrets.randbelow(list_size)
-            try:
-                db.execute("INSERT INTO allocations (list_url, idx, credential_id, purpose) VALUES (?, ?, ?, ?)",
-                           (list_url, idx, credential_id, purpose))
-            except sqlite3.IntegrityError:
-                continue  # taken: draw again
-            return idx
-
     def _allocate(
         self, db: sqlite3.Connection, purpose: str, credential_id: str, base_url: str, size: int,
         fill: dict[tuple[str, str], list[Any]] | None = None, used: dict[str, int] | None = None,
-        draws: list[tuple[str, int, str, str]] | None = None,
     ) -> Allocation:
         # ``fill`` (issue_many) remembers [url, size, allocated] of the open list per purpose and
         # base URL for the rest of the transaction, instead of counting again each time; ``used``
-        # collects the allocations per list so status_lists.used is updated once per transaction;
-        # ``draws`` (issue_many) collects the drawn index instead of inserting it (see _insert_draws).
+        # collects the allocations per list so status_lists.used is updated once per transaction.
         key = (purpose, base_url.rstrip("/"))
         state = fill.get(key) if fill is not None else None
         if state is not None:
@@ -624,14 +579,6 @@ class Registry:
             list_url, list_size, allocated = url, size, 0
         else:
             list_url, list_size, allocated = row[0], row[1], row[2]
-        if draws is not None:
-            idx = secrets.randbelow(list_size)
-            draws.append((list_url, idx, credential_id, purpose))
-            if used is not None:
-                used[list_url] = used.get(list_url, 0) + 1
-            if fill is not None:
-                fill[key] = [list_url, list_size, allocated + 1]
-            return Allocation(purpose, list_url, idx)
         while True:
             idx = secrets.randbelow(list_size)
             try:
