@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sqlite3
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,17 @@ def test_keylog_update_counts_each_key_once() -> None:
         assert log.add("z", 5) == 0  # update records value 0
     finally:
         log.close()
+
+
+@pytest.mark.parametrize("error", [sqlite3.OperationalError("database or disk is full"),
+                                   sqlite3.DatabaseError("unable to open database file")])
+def test_a_key_log_that_cannot_spill_to_disk_is_a_store_error(error: sqlite3.Error) -> None:
+    """The temporary folder full or unwritable: the batch stops with a StoreError (a one-line
+    message and exit 2 on the command line), not with SQLite's exception."""
+    with pytest.raises(StoreError, match=r"cannot keep the batch's row keys in the temporary folder: ") as info:
+        with KeyLog._failing():
+            raise error
+    assert info.value.code == "store_error" and str(error) in info.value.message
 
 
 def test_checking_many_row_keys_does_not_grow_the_python_heap() -> None:

@@ -270,11 +270,24 @@ class KeyLog:
     def __init__(self, cache_kib: int = 2048) -> None:
         # "" is SQLite's private temporary database: on disk, beyond its page cache
         self._db = sqlite3.connect("", isolation_level=None, check_same_thread=False)
-        self._db.execute(f"PRAGMA cache_size = -{int(cache_kib)}")
-        self._db.execute("PRAGMA journal_mode = OFF")
-        self._db.execute("PRAGMA synchronous = OFF")
-        self._db.execute("CREATE TABLE keys (k BLOB PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID")
+        with self._failing():
+            self._db.execute(f"PRAGMA cache_size = -{int(cache_kib)}")
+            self._db.execute("PRAGMA journal_mode = OFF")
+            self._db.execute("PRAGMA synchronous = OFF")
+            self._db.execute("CREATE TABLE keys (k BLOB PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID")
         self._count = 0
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _failing() -> Iterator[None]:
+        """SQLite's errors (the temporary folder full or not writable) as a StoreError."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            import tempfile
+
+            raise StoreError(f"cannot keep the batch's row keys in the temporary folder: {exc}",
+                             path=tempfile.gettempdir()) from exc
 
     @staticmethod
     def _bytes(key: str) -> bytes:
@@ -284,24 +297,27 @@ class KeyLog:
         """Record ``key`` with ``value``; if it was already there, keep the first and return
         its value (else None)."""
         k = self._bytes(key)
-        if self._db.execute("INSERT OR IGNORE INTO keys VALUES (?, ?)", (k, value)).rowcount:
-            self._count += 1
-            return None
-        row = self._db.execute("SELECT v FROM keys WHERE k = ?", (k,)).fetchone()
+        with self._failing():
+            if self._db.execute("INSERT OR IGNORE INTO keys VALUES (?, ?)", (k, value)).rowcount:
+                self._count += 1
+                return None
+            row = self._db.execute("SELECT v FROM keys WHERE k = ?", (k,)).fetchone()
         return int(row[0])
 
     def update(self, keys: Iterable[str]) -> None:
         """Record each of ``keys`` (value 0); those already there stay as they are."""
         before = self._db.total_changes
-        self._db.execute("BEGIN")
-        try:
-            self._db.executemany("INSERT OR IGNORE INTO keys VALUES (?, 0)", ((self._bytes(k),) for k in keys))
-        finally:
-            self._db.execute("COMMIT")
+        with self._failing():
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany("INSERT OR IGNORE INTO keys VALUES (?, 0)", ((self._bytes(k),) for k in keys))
+            finally:
+                self._db.execute("COMMIT")
         self._count += self._db.total_changes - before
 
     def __contains__(self, key: str) -> bool:
-        return self._db.execute("SELECT 1 FROM keys WHERE k = ?", (self._bytes(key),)).fetchone() is not None
+        with self._failing():
+            return self._db.execute("SELECT 1 FROM keys WHERE k = ?", (self._bytes(key),)).fetchone() is not None
 
     def __len__(self) -> int:
         return self._count
