@@ -1,37 +1,43 @@
 """Helpers for the OpenID4VP tests: a world (an institute, a worker's wallet holding a Data
 Integrity, a vc+jwt and an SD-JWT credential, a second worker, status lists, a trust list) made
-with the real command line, and a verifier-only service on a loopback port in this process."""
+with the real command line (in this process), and a verifier-only service on a loopback port in this process."""
 
 from __future__ import annotations
 
 import contextlib
+import http.client
+import json
 import os
 import socket
 import subprocess
-import sys
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from interop_support import node_or_skip, peer_dir
+from support.cli import CliResult, run_cli
+
 REPO = Path(__file__).resolve().parents[1]
-SKILLCRED = Path(sys.executable).with_name("skillcred")
 ACH = REPO / "examples" / "achievements"
 LASSER = REPO / "examples" / "profiles" / "lasser.json"
 CNC = REPO / "examples" / "profiles" / "cnc-verspaner.json"
 SECRET_NAME = "Jantje Geheimnaam"
 
 
-def run(*args: str, cwd: Path, ok: bool = True, env: dict[str, str] | None = None,
-        timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    """The ``skillcred`` command line in ``cwd`` (HOME and caches inside it)."""
+def run(*args: str, cwd: Path, ok: bool = True, env: dict[str, str] | None = None) -> CliResult:
+    """The ``skillcred`` command line in ``cwd`` (HOME and caches inside it), in this process
+    (:func:`support.cli.run_cli`: the verifier servers here are threads of this process too, and a
+    test that reaches one is marked ``loopback``)."""
     full = {**os.environ, "SKILLCRED_PASSPHRASE": "pw", "HOME": str(cwd), "XDG_CONFIG_HOME": str(cwd / "cfg"),
             "XDG_CACHE_HOME": str(cwd / "cache"), "XDG_DATA_HOME": str(cwd / "data"),
             "SKILLCRED_STATUS_CACHE": str(cwd / "status-cache"), **(env or {})}
-    proc = subprocess.run([str(SKILLCRED), *args], cwd=cwd, env=full, capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=timeout)
+    proc = run_cli(*args, cwd=cwd, env=full)
     assert "Traceback" not in proc.stderr, proc.stderr
     if ok:
         assert proc.returncode == 0, (args, proc.stdout, proc.stderr)
@@ -142,3 +148,47 @@ def new_request(world: World, verifier_dir: Path, base_url: str, *extra: str,
 
 def env_for(world: World) -> dict[str, Any]:
     return {"SKILLCRED_STATUS_CACHE": str(world.status_cache)}
+
+
+def http_get(url: str) -> tuple[int, bytes, str]:
+    """A plain GET to the loopback verifier: (status, body, content type)."""
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    conn.request("GET", parts.path)
+    resp = conn.getresponse()
+    data = resp.read()
+    conn.close()
+    return resp.status, data, resp.getheader("content-type", "")
+
+
+def http_post(url: str, body: bytes, ctype: str = "application/x-www-form-urlencoded") -> tuple[int, Any]:
+    """A POST to the loopback verifier: (status, its JSON answer or None)."""
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+    conn.request("POST", parts.path, body=body, headers={"Content-Type": ctype})
+    resp = conn.getresponse()
+    data = resp.read()
+    conn.close()
+    return resp.status, json.loads(data) if data else None
+
+
+@contextlib.contextmanager
+def peer_verifier(*args: str) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """The node peer verifier (tests/interop/oid4vp/verifier.mjs ARGS) running as a process;
+    yields (its first line: uri, client_id) and, after the block, the responses it logged (one
+    line each)."""
+    folder = peer_dir("oid4vp")
+    proc = subprocess.Popen([node_or_skip(), str(folder / "verifier.mjs"), *args], cwd=folder,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    if not first:
+        proc.kill()
+        pytest.fail(f"the peer verifier did not start: {proc.communicate()[1][-2000:]}")
+    received: list[dict[str, Any]] = []
+    try:
+        yield json.loads(first), received
+    finally:
+        proc.terminate()
+        rest, _ = proc.communicate(timeout=60)
+        received.extend(json.loads(line) for line in rest.splitlines() if line.strip())

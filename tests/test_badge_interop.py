@@ -18,9 +18,6 @@ export them.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -37,6 +34,7 @@ from skillcred.keys import KeyPair
 from skillcred.secured import SecuredCredential
 from skillcred.verify import Verifier
 from skillcred.wallet import Wallet, read_credentials_input
+from support.cli import CliResult, clean_env, run_cli
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -51,7 +49,6 @@ with warnings.catch_warnings():
         OpenBadgeCredential,
     )
 
-SKILLCRED = str(Path(sys.executable).parent / "skillcred")
 ACHIEVEMENTS = REPO / "examples" / "achievements"
 OB_VECTOR = vectors_dir("ob-v3p0-eddsa-rdfc-2022")
 
@@ -215,12 +212,10 @@ def test_spec_example_badge_with_its_issuer_document_is_added(wallet: Wallet, fm
 
 
 def test_spec_example_badge_through_the_cli(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SKILLCRED_")}
-    env.update(HOME=str(tmp_path), XDG_DATA_HOME=str(tmp_path / "data"), SKILLCRED_PASSPHRASE="p")
+    env = clean_env(HOME=str(tmp_path), XDG_DATA_HOME=str(tmp_path / "data"), SKILLCRED_PASSPHRASE="p")
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([SKILLCRED, *args], stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                              env=env, timeout=120)
+    def run(*args: str) -> CliResult:
+        return run_cli(*args, env=env)
 
     assert run("wallet", "init", "--wallet", str(tmp_path / "w")).returncode == 0
     (tmp_path / "teamwork.png").write_bytes(platform_bake(spec_example(), "png"))

@@ -1,13 +1,11 @@
-"""``skillcred pool`` as an operator runs it: separate processes, stdin closed, a clean home
-folder. The command-line forms outside checks rely on (issue 20) are used exactly."""
+"""``skillcred pool`` as an operator runs it: stdin closed, a clean home folder (in-process
+through :func:`support.cli.run_cli`, which gives each command what a fresh process would have).
+The command-line forms outside checks rely on (issue 20) are used exactly."""
 
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,8 +14,7 @@ import pytest
 
 from pool_support import CATALOG, DOMAIN, FRAMEWORK, PROFILE, WHO, World, build_world
 from skillcred._internal.fileio import dump_json
-
-SKILLCRED = Path(sys.executable).with_name("skillcred")
+from support.cli import CliResult, home_env, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -25,14 +22,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     return build_world(tmp_path_factory.mktemp("cli-pool-world"))
 
 
-def run(world: World, *args: str | Path) -> subprocess.CompletedProcess[str]:
+def run(world: World, *args: str | Path) -> CliResult:
     home = world.root / "home"
     home.mkdir(exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SKILLCRED_") and not k.startswith("XDG_")}
-    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_CACHE_HOME=str(home / ".cache"),
-               XDG_DATA_HOME=str(home / ".local"))
-    proc = subprocess.run([str(SKILLCRED), *map(str, args)], stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, env=env, timeout=180, check=False)
+    proc = run_cli(*args, env=home_env(home))
     assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
     return proc
 
@@ -41,7 +34,7 @@ def status_args(lists: list[Path]) -> list[str]:
     return [x for p in lists for x in ("--status-list", str(p))]
 
 
-def add(world: World, target: Path, who: str, *extra: str | Path) -> subprocess.CompletedProcess[str]:
+def add(world: World, target: Path, who: str, *extra: str | Path) -> CliResult:
     return run(world, "pool", "add", "--pool", target, world.apps / f"{who}.json", "--trust", world.trust,
                "--challenge", world.challenge(who), "--domain", DOMAIN, *status_args(world.status), *extra)
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -28,7 +27,7 @@ import pytest
 
 from conftest import REPO
 from interop_support import node_or_skip, peer_dir, run_node
-from service_support import SKILLCRED, Client, IssuerSetup, Server, free_port, make_issuer, start_server
+from service_support import Client, IssuerSetup, Server, free_port, make_issuer, start_server
 from skillcred.did import DidResolver, key_did
 from skillcred.errors import SkillcredSecurityWarning
 from skillcred.issuer import load_achievement
@@ -39,6 +38,7 @@ from skillcred.proofs import check_proofs
 from skillcred.registry import Registry
 from skillcred.sdjwt_vc import VCT_BY_KIND
 from skillcred.secured import SecuredCredential
+from support.cli import CliResult, clean_env, run_cli
 
 pytestmark = pytest.mark.loopback
 
@@ -49,17 +49,17 @@ LASSER = REPO / "examples" / "profiles" / "lasser.json"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
-def cli(*args: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SKILLCRED_")}
-    proc = subprocess.run([SKILLCRED, *map(str, args)], stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                          env=env, timeout=300, check=False)
+def cli(*args: str | Path, check: bool = True) -> CliResult:
+    """The command line in this process (run_cli; the file is ``loopback``, so it reaches the
+    test's servers and node peers as a child did), with no ``SKILLCRED_*`` settings."""
+    proc = run_cli(*args, env=clean_env())
     assert "Traceback" not in proc.stderr, proc.stderr
     if check:
         assert proc.returncode == 0, (args, proc.stdout, proc.stderr)
     return proc
 
 
-def assert_oneline(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
+def assert_oneline(proc: CliResult, *needles: str) -> None:
     assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
     errors = [line for line in proc.stderr.splitlines() if line.startswith("skillcred: error:")]
     assert len(errors) == 1, proc.stderr

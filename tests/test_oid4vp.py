@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import http.client
 import json
 import urllib.parse
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from oid4vp_support import SECRET_NAME, World, make_world, new_request, run, verifier_server
+from oid4vp_support import SECRET_NAME, World, http_get, http_post, make_world, new_request, run, verifier_server
 from skillcred._internal import base64url
 from skillcred._internal.fileio import load_json_object
 from skillcred.did import key_did, key_did_url, web_did_document
@@ -440,24 +439,7 @@ def served(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[t
         yield folder, url
 
 
-def _get(url: str) -> tuple[int, bytes, str]:
-    parts = urllib.parse.urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
-    conn.request("GET", parts.path)
-    resp = conn.getresponse()
-    data = resp.read()
-    conn.close()
-    return resp.status, data, resp.getheader("content-type", "")
-
-
-def _post(url: str, body: bytes, ctype: str = "application/x-www-form-urlencoded") -> tuple[int, Any]:
-    parts = urllib.parse.urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
-    conn.request("POST", parts.path, body=body, headers={"Content-Type": ctype})
-    resp = conn.getresponse()
-    data = resp.read()
-    conn.close()
-    return resp.status, json.loads(data) if data else None
+_get, _post = http_get, http_post
 
 
 def _fetch(uri: str) -> dict[str, Any]:

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from interop_support import node_or_skip, peer_dir, run_node
-from oid4vp_support import ACH, World, make_world, run, verifier_server
+from interop_support import peer_dir, run_node
+from oid4vp_support import ACH, World, make_world, peer_verifier, run, verifier_server
 from skillcred.errors import InvalidArgument
 from skillcred.keys import KeyPair
 from skillcred.match import JobProfile, Requirement
@@ -194,25 +193,9 @@ def test_a_credential_under_a_query_of_its_format_it_does_not_answer_is_refused(
 # -- skillcred's wallet answers the peer verifier -------------------------------------------------
 
 
-@contextlib.contextmanager
-def _peer_verifier(*args: str) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
-    """The peer verifier in its three-format mode; yields (its first line) and, after the block,
-    the responses it logged."""
-    folder = peer_dir("oid4vp")
-    proc = subprocess.Popen([node_or_skip(), str(folder / "verifier.mjs"), "three", *args], cwd=folder,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    first = proc.stdout.readline()
-    if not first:
-        proc.kill()
-        pytest.fail(f"the peer verifier did not start: {proc.communicate()[1][-2000:]}")
-    received: list[dict[str, Any]] = []
-    try:
-        yield json.loads(first), received
-    finally:
-        proc.terminate()
-        rest, _ = proc.communicate(timeout=60)
-        received.extend(json.loads(line) for line in rest.splitlines() if line.strip())
+def _peer_verifier(*args: str) -> contextlib.AbstractContextManager[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """The peer verifier in its three-format mode (oid4vp_support.peer_verifier)."""
+    return peer_verifier("three", *args)
 
 
 def test_skillcred_answers_a_peer_request_for_three_formats(world: World) -> None:

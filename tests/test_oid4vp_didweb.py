@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,6 +38,7 @@ from skillcred.oid4vp import (
 )
 from skillcred.oid4vp._store import DID_DOCUMENT_FILE, KEY_FILE, VerifierStore
 from skillcred.wallet import Wallet
+from support.cli import CliResult
 
 LOOPBACK = "--unsafe-allow-http-loopback"
 DID = "did:web:werk.example"
@@ -283,7 +283,7 @@ def test_request_new_refuses_bad_verifier_identities_in_one_line(world: World, t
     assert_oneline(proc, "already signs requests as did:key:")
 
 
-def assert_oneline(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
+def assert_oneline(proc: CliResult, *needles: str) -> None:
     assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
     errors = [line for line in proc.stderr.splitlines() if line.startswith("skillcred: error:")]
     assert len(errors) == 1 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr

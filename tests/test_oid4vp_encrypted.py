@@ -18,7 +18,6 @@ with ``cryptography`` alone, so a mistake shared by our encrypt and decrypt woul
 from __future__ import annotations
 
 import hashlib
-import http.client
 import json
 import os
 import sqlite3
@@ -34,7 +33,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from jwcrypto import jwe as jwcrypto_jwe
 from jwcrypto import jwk as jwcrypto_jwk
 
-from oid4vp_support import World, make_world, new_request, run, verifier_server
+from oid4vp_support import World, http_get, http_post, make_world, new_request, run, verifier_server
 from skillcred._internal import base64url
 from skillcred._internal.fileio import load_json_object
 from skillcred.did import key_did, key_did_url
@@ -366,25 +365,13 @@ def served(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[t
 
 
 def _get(url: str) -> bytes:
-    parts = urllib.parse.urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
-    conn.request("GET", parts.path)
-    resp = conn.getresponse()
-    data = resp.read()
-    conn.close()
-    assert resp.status == 200
+    status, data, _ = http_get(url)
+    assert status == 200
     return data
 
 
 def _post(url: str, fields: dict[str, str]) -> tuple[int, Any]:
-    parts = urllib.parse.urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
-    conn.request("POST", parts.path, body=urllib.parse.urlencode(fields).encode(),
-                 headers={"Content-Type": "application/x-www-form-urlencoded"})
-    resp = conn.getresponse()
-    data = resp.read()
-    conn.close()
-    return resp.status, json.loads(data) if data else None
+    return http_post(url, urllib.parse.urlencode(fields).encode())
 
 
 def _fetch(uri: str) -> dict[str, Any]:

@@ -9,17 +9,16 @@ skillcred's queries and credentials, as a differential check of its DCQL evaluat
 
 from __future__ import annotations
 
-import contextlib
 import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from interop_support import node_or_skip, peer_dir, run_node
+from interop_support import peer_dir, run_node
 from oid4vp_support import World, make_world, new_request, run, verifier_server
+from oid4vp_support import peer_verifier as _peer_verifier
 from skillcred._internal.fileio import load_json_object
 from skillcred.match import load_profile
 from skillcred.oid4vp import match_credential, query_from_profile
@@ -114,27 +113,6 @@ def test_a_peer_wallets_replayed_response_is_refused(world: World, served: tuple
                                                                   replay=True))
     first, second = out["submitted"]
     assert first["status"] == 200 and second["status"] == 400 and second["body"]["reason"] == "state_used"
-
-
-@contextlib.contextmanager
-def _peer_verifier(skill: str, *args: str) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
-    """The peer verifier running; yields (its first line: uri, client_id) and, after the block,
-    the responses it logged (one line each)."""
-    folder = peer_dir("oid4vp")
-    proc = subprocess.Popen([node_or_skip(), str(folder / "verifier.mjs"), skill, *args], cwd=folder,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    first = proc.stdout.readline()
-    if not first:
-        proc.kill()
-        pytest.fail(f"the peer verifier did not start: {proc.communicate()[1][-2000:]}")
-    received: list[dict[str, Any]] = []
-    try:
-        yield json.loads(first), received
-    finally:
-        proc.terminate()
-        rest, _ = proc.communicate(timeout=60)
-        received.extend(json.loads(line) for line in rest.splitlines() if line.strip())
 
 
 def test_skillcred_present_answers_a_peer_verifiers_request(world: World) -> None:

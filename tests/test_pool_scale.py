@@ -296,6 +296,88 @@ def test_sqlite_pool_made_before_the_issuer_column(tmp_path: Path, profile: JobP
             (1, "status_list_wrong_issuer"), (3, "status_list_wrong_issuer"), (5, "status_list_wrong_issuer")]
 
 
+SUSPENSIONS = "https://institute.example/status/suspension-1"
+#: positions on both sides of byte boundaries (the database reads bit i of byte i / 8 from
+#: its most significant end), the list's last entry and one past it
+POSITIONS = (0, 1, 6, 7, 8, 9, 15, 16, 17, 1000, 131_071, 131_072)
+
+
+def _positioned(lists: Lists) -> list[CandidateRecord]:
+    """One credential per position of ``POSITIONS`` on the revocation list of institute 0,
+    each also on its suspension list (same position); and as many on the same revocation
+    list whose stored issuer is institute 1 (the list is not its issuer's)."""
+    out = []
+    for who in (0, 1):
+        for i in POSITIONS:
+            key = f"urn:c:{who}:{i}"
+            out.append(CandidateRecord(
+                holder=f"did:example:p{who}-{i}", consent_until=format_datetime(NOW + timedelta(days=9)),
+                credentials=(CredentialRecord(
+                    key=key, credential_id=key, issuer=lists.dids[who], issuer_name="I", valid_from=None,
+                    valid_until=None, claims=(ClaimRecord("skill", "https://skills.example/x", 3, "X"),),
+                    status=(StatusRef(URL, i, "revocation"), StatusRef(SUSPENSIONS, i, "suspension"))),)))
+    return out
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.loopback)])
+def test_refresh_flips_exactly_the_bits_that_differ(backend: str, tmp_path: Path,
+                                                     request: pytest.FixtureRequest) -> None:
+    """PostgreSQL compares the stored bits with the list inside the database (SQLite reads
+    them out): on both, exactly the references whose bit differs change, at the right
+    positions across byte boundaries; the entry past the list's end and those of another
+    issuer are reported, never applied; lifting a revocation of a credential still suspended
+    leaves it suspended, lifting both makes it count again."""
+    lists = Lists()
+    if backend == "sqlite":
+        pool = Pool.open(tmp_path / "pool.sqlite")
+    else:
+        pool = Pool.open(request.getfixturevalue("pg_cluster").new_database(), partitions=4)
+    with pool:
+        pool._put(_positioned(lists), at=NOW)
+        total = 2 * 2 * len(POSITIONS)
+        revoked = {1, 7, 8, 16, 1000, 131_071}
+        suspended = {7, 9, 131_071}
+        v = _verifier(lists.signed(revoked), lists.signed(suspended, url=SUSPENSIONS, purpose="suspension"))
+        report = pool.refresh(v, at=NOW, erase_ended_consent=False)
+        assert report.checked == total
+        assert sorted((c["list"], c["index"], c["holder"], c["now"]) for c in report.changed) == sorted(
+            [(URL, i, f"did:example:p0-{i}", "revoked") for i in revoked]
+            + [(SUSPENSIONS, i, f"did:example:p0-{i}", "suspended") for i in suspended])
+        # institute 1's references (on both lists) and the position past the end (institute
+        # 0's, on both lists; institute 1's past-end ones are counted once, as its own)
+        assert len(report.unknown) == 2 * len(POSITIONS) + 2
+        assert {(u["list"], u["index"]) for u in report.unknown if u["code"] != "status_list_wrong_issuer"} == {
+            (URL, 131_072), (SUSPENSIONS, 131_072)}
+
+        def states() -> dict[str, str]:
+            return {str(k): str(s) for k, s in pool._db.execute("SELECT cred_key, state FROM pool_credentials")}
+
+        def live() -> set[str]:
+            return {str(k) for (k,) in pool._db.execute("SELECT cred_key FROM pool_claims WHERE live = 1")}
+
+        want = {f"urn:c:0:{i}": "revoked" if i in revoked else "suspended" if i in suspended else "ok"
+                for i in POSITIONS}
+        want |= {f"urn:c:1:{i}": "ok" for i in POSITIONS}
+        assert states() == want
+        assert live() == {k for k, s in want.items() if s == "ok"}
+        # lift every revocation; 9 and 131071 stay suspended; then lift 7's suspension too
+        report = pool.refresh(_verifier(lists.signed(set()), lists.signed(suspended - {7}, url=SUSPENSIONS,
+                                                                          purpose="suspension")),
+                              at=NOW, erase_ended_consent=False)
+        assert sorted((c["index"], c["now"]) for c in report.changed) == sorted(
+            [(i, "not revocation") for i in revoked] + [(7, "not suspension")])
+        want = {k: "ok" for k in want} | {"urn:c:0:9": "suspended", "urn:c:0:131071": "suspended"}
+        assert states() == want
+        assert live() == {k for k, s in want.items() if s == "ok"}
+        if backend == "postgresql":
+            assert _refsets(pool) == _expected_refsets(pool)
+        # the same lists again: nothing differs, nothing changes
+        again = pool.refresh(_verifier(lists.signed(set()), lists.signed(suspended - {7}, url=SUSPENSIONS,
+                                                                         purpose="suspension")),
+                             at=NOW, erase_ended_consent=False)
+        assert again.changed == [] and again.checked == total
+
+
 # -- the benchmark's bulk loader --------------------------------------------------------------
 
 

@@ -2,7 +2,7 @@
 HTTP (separate ``skillcred serve`` processes) and in a real headless Chromium.
 
 The JSON route must give exactly what ``skillcred pool search --json`` gives for the same pool
-and profile (both are compared as produced by separate processes); the page must show the same
+and profile (the command runs in this process, the server as a separate one); the page must show the same
 hits and explanations; access needs the operator token (a bearer header, or the sign-in form's
 cookie plus the form's CSRF value); uploads are bounded; a bad profile is a clear 400 page.
 """
@@ -25,6 +25,7 @@ import pytest
 
 from pool_support import CATALOG, DOMAIN, FRAMEWORK, PROFILE, WHO, World, build_world
 from service_support import SKILLCRED, Client, Server, free_port, make_issuer, running, stream_until_answer
+from support.cli import CliResult, home_env, run_cli, run_cli_subprocess
 from test_passport_browser import CHROMIUM, parse
 
 pytestmark = pytest.mark.loopback
@@ -35,15 +36,14 @@ MAX_PROFILE_BYTES = 256 * 1024  # skillcred.service.pool_web.MAX_PROFILE_BYTES, 
 def _env(world: World) -> dict[str, str]:
     home = world.root / "home"
     home.mkdir(exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SKILLCRED_") and not k.startswith("XDG_")}
-    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_CACHE_HOME=str(home / ".cache"),
-               XDG_DATA_HOME=str(home / ".local"))
-    return env
+    return home_env(home)
 
 
-def cli(world: World, *args: str | Path) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([SKILLCRED, *map(str, args)], stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                          env=_env(world), timeout=180, check=False)
+def cli(world: World, *args: str | Path) -> CliResult:
+    """A command in this process; ``serve`` (even one that should refuse to start) as a child
+    process, which the hang guard can stop if it starts serving after all."""
+    runner = run_cli_subprocess if args[:1] == ("serve",) else run_cli
+    proc = runner(*args, env=_env(world))
     assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
     return proc
 

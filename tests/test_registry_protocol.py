@@ -32,11 +32,11 @@ from skillcred.registry import (
     RegistryBackend,
     open_registry,
 )
+from support.cli import CliResult, run_cli
 
 pytestmark = pytest.mark.loopback
 
 BASE = "https://roc.example/status"
-SKILLCRED = Path(sys.executable).with_name("skillcred")
 PASSPHRASE = "protocol test passphrase"
 CNC = REPO / "examples" / "achievements" / "cnc-programmeren.yaml"
 
@@ -381,12 +381,13 @@ def test_a_batch_issues_into_postgresql_on_one_or_more_workers(folder: Path, tmp
 # -- the command line with --registry postgresql://... --------------------------------------------
 
 
-def _run(*args: str | Path, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _run(*args: str | Path, env_extra: dict[str, str] | None = None) -> CliResult:
+    """In this process (run_cli): the file is ``loopback``, so the command reaches the test's
+    PostgreSQL on 127.0.0.1 as a child process would."""
     env = {k: v for k, v in os.environ.items() if k not in ("SKILLCRED_DEBUG",)}
     env["SKILLCRED_PASSPHRASE"] = PASSPHRASE
     env.update(env_extra or {})
-    proc = subprocess.run([str(SKILLCRED), *map(str, args)], stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, env=env, timeout=300, check=False)
+    proc = run_cli(*args, env=env)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
 

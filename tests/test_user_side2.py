@@ -43,6 +43,7 @@ from skillcred.errors import InvalidArgument, MalformedDocument, StoreError
 from skillcred.issuer import EvidenceInput, Issuer, init_issuer, iter_issued, load_achievement
 from skillcred.keys import KeyPair
 from skillcred.wallet import Wallet
+from support.cli import CliResult, run_cli
 from test_user_side import CHALLENGE, DOMAIN, PASSPHRASE, invoke
 
 # the fixtures of test_user_side, found by pytest by name
@@ -699,10 +700,9 @@ LOOPBACK_OPTION = "--unsafe-allow-http-loopback"
 
 @functools.cache
 def _has_option(subcommand: tuple[str, ...], option: str) -> bool:
-    """Whether ``skillcred SUBCOMMAND`` takes ``option`` (its --help lists it)."""
-    proc = subprocess.run([SKILLCRED, *subcommand, "--help"], capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=600)
-    return option in proc.stdout
+    """Whether ``skillcred SUBCOMMAND`` takes ``option`` (its --help lists it): a probe, not a
+    documented command, so in this process."""
+    return option in run_cli(*subcommand, "--help").stdout
 
 
 def _shell_words(command: str, env: dict[str, str]) -> list[str]:
@@ -812,7 +812,7 @@ def _skipped(command: str) -> bool:
     return any(command == k or command.startswith(k + " ") for k in NOT_RUN)
 
 
-def _check(command: str, proc: subprocess.CompletedProcess[str], where: str) -> None:
+def _check(command: str, proc: subprocess.CompletedProcess[str] | CliResult, where: str) -> None:
     verdict = command.split()[1] in ("verify", "match", "rank")  # 1: not verified / gaps, a real answer
     ok = (0, 1) if verdict else (0,)
     assert proc.returncode in ok, f"{where}: {command}\n{proc.stderr}"
@@ -860,9 +860,9 @@ def doc_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     for args in (["issuer", "init", "assessor", "--name", "Metaalbedrijf De Vries", "--url", "https://md.example"],
                  ["issue", "--issuer", "roc", "--achievement", "examples/achievements/mbo-verspaner-diploma.yaml",
                   "--subject", world["did"], "--name", "Jan de Vries", "-o", "jan-diploma.json"]):
-        _check("skillcred " + args[0], _run_doc(shlex.join(["skillcred", *args]), cwd, env), "setup")
+        _check("skillcred " + args[0], run_cli(*args, cwd=cwd, env=env), "setup")
     world["diploma"] = json.loads((cwd / "jan-diploma.json").read_text(encoding="utf-8"))["id"]
-    _check("skillcred wallet add", _run_doc("skillcred wallet add jan-diploma.json", cwd, env), "setup")
+    _check("skillcred wallet add", run_cli("wallet", "add", "jan-diploma.json", cwd=cwd, env=env), "setup")
     shutil.copy(cwd / "vp.json", cwd / "application.json")
     for f in ("profiles/cnc-verspaner.json", "profiles/lasser.json", "frameworks/metaal-vaardigheden.json",
               "catalogs/metaal-opleidingen.json"):
@@ -876,9 +876,9 @@ def _more_world(cwd: Path, env: dict[str, str], world: dict[str, str]) -> None:
     the wallet, and as the badge an institute mailed him), a badge of his CNC credential, the
     institute's own badge images, a roster of offers, the passport's QR code printed and scanned,
     the pool's profile and two candidates' presentations for its request, an EU wallet's P-256
-    DID."""
-    def run(*args: str, where: str = "setup", **extra: str) -> subprocess.CompletedProcess[str]:
-        proc = _run_doc(shlex.join(["skillcred", *args]), cwd, {**env, **extra})
+    DID. Set-up, not documented commands: they run in this process (none asks a question)."""
+    def run(*args: str, where: str = "setup", **extra: str) -> CliResult:
+        proc = run_cli(*args, cwd=cwd, env={**env, **extra})
         _check(shlex.join(["skillcred", *args]), proc, where)
         return proc
 

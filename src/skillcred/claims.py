@@ -121,32 +121,39 @@ def credential_claims(document: Mapping[str, Any]) -> CredentialClaims:
     JSON; for a selectively disclosed one, what was disclosed)."""
     claims: list[Claim] = []
     ignored: list[tuple[str, str]] = []
+    # ``type(x) is dict or isinstance(x, Mapping)``: the same test, without the ABC machinery
+    # for the plain dicts parsed JSON is made of (the verifier runs this for every credential)
     for si, subject in enumerate(_as_list(document.get("credentialSubject"))):
-        if not isinstance(subject, Mapping):
+        if type(subject) is not dict and not isinstance(subject, Mapping):
             continue
-        sid = subject.get("id") if isinstance(subject.get("id"), str) else None
+        sid = subject.get("id")
+        if not isinstance(sid, str):
+            sid = None
         for ach in _as_list(subject.get("achievement")):
-            if not isinstance(ach, Mapping):
+            if type(ach) is not dict and not isinstance(ach, Mapping):
                 continue
             name = str(ach.get("name") or document.get("name") or "credential")
-            atype = ach.get("achievementType") if isinstance(ach.get("achievementType"), str) else None
+            atype = ach.get("achievementType")
+            if not isinstance(atype, str):
+                atype = None
             level = _level(subject, ach)
             diploma = atype in DIPLOMA_TYPES
-
-            def claim(kind: ClaimKind, ref: str | None, lvl: int | None, *, framework: str | None = None,
-                      url: str | None = None, label: str | None = None, sid: str | None = sid, si: int = si,
-                      name: str = name, atype: str | None = atype, diploma: bool = diploma) -> Claim:
-                return Claim(kind=kind, ref=ref, level=lvl, subject=sid, subject_index=si, achievement=name,
-                             achievement_type=atype, framework=framework, url=url, label=label,
-                             from_diploma=diploma)
-
-            claims.append(claim("achievement", ach["id"] if isinstance(ach.get("id"), str) else None, level))
+            aid = ach.get("id")
+            claims.append(Claim(kind="achievement", ref=aid if isinstance(aid, str) else None, level=level,
+                                subject=sid, subject_index=si, achievement=name, achievement_type=atype,
+                                from_diploma=diploma))
             for a in _as_list(ach.get("alignment")):
-                if not isinstance(a, Mapping):
+                if type(a) is not dict and not isinstance(a, Mapping):
                     continue
-                framework = a.get("targetFramework") if isinstance(a.get("targetFramework"), str) else None
-                url = a.get("targetUrl") if isinstance(a.get("targetUrl"), str) else None
-                label = a.get("targetName") if isinstance(a.get("targetName"), str) else None
+                framework = a.get("targetFramework")
+                if not isinstance(framework, str):
+                    framework = None
+                url = a.get("targetUrl")
+                if not isinstance(url, str):
+                    url = None
+                label = a.get("targetName")
+                if not isinstance(label, str):
+                    label = None
                 if a.get("targetType") == QUALIFICATION_TARGET:
                     code = a.get("targetCode")
                     if not isinstance(code, str | int) or isinstance(code, bool) or not str(code):
@@ -158,11 +165,13 @@ def credential_claims(document: Mapping[str, Any]) -> CredentialClaims:
                                         f"a {atype or 'typeless'} achievement aligned to a qualification is part "
                                         "of it; only a diploma awards a qualification"))
                         continue
-                    claims.append(claim("qualification", QUALIFICATION_PREFIX + str(code), None,
-                                        framework=framework, url=url, label=label))
+                    claims.append(Claim(kind="qualification", ref=QUALIFICATION_PREFIX + str(code), level=None,
+                                        subject=sid, subject_index=si, achievement=name, achievement_type=atype,
+                                        framework=framework, url=url, label=label, from_diploma=diploma))
                 elif framework in LEVEL_FRAMEWORKS:
                     continue
                 elif url is not None:
-                    claims.append(claim("skill", url, None if diploma else level,
-                                        framework=framework, url=url, label=label))
+                    claims.append(Claim(kind="skill", ref=url, level=None if diploma else level, subject=sid,
+                                        subject_index=si, achievement=name, achievement_type=atype,
+                                        framework=framework, url=url, label=label, from_diploma=diploma))
     return CredentialClaims(tuple(claims), tuple(ignored))

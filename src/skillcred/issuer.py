@@ -19,7 +19,6 @@ import codecs
 import contextlib
 import csv
 import dataclasses
-import hashlib
 import io
 import itertools
 import math
@@ -721,8 +720,8 @@ class Issuer:
         ``keep_records=False`` keeps no record at all, only the counts and the errors. The
         roster is streamed (after one pass that checks it can be read to the end, so an
         unreadable roster fails before anything is issued): with ``keep_records=False``
-        memory stays flat however long the roster, but for the ~100 bytes a row of the
-        repeated-key check.
+        memory stays flat however long the roster (the row keys seen so far, to refuse a
+        repeated one, and the archive's ids are kept in a temporary file, not in memory).
 
         ``archive=True`` (for very large batches) writes every credential as one line of
         ``out_dir/credentials.jsonl`` instead of a file each: appended and synced a chunk at a
@@ -743,15 +742,32 @@ class Issuer:
         cache: dict[str, AchievementDefinition] = {}
         if fmt not in ("di", "jwt", "sd-jwt", "dc+sd-jwt"):
             raise InvalidArgument(f"format must be di, jwt, sd-jwt or dc+sd-jwt, not {fmt!r}")
-        seen = _RosterSeen()
-        sink = batch.Archive(out) if archive else None
+        with contextlib.ExitStack() as stack:  # the row-key log and the archive's id index, closed after
+            seen = _RosterSeen()
+            stack.callback(seen.close)
+            sink = batch.Archive(out) if archive else None
+            if sink is not None:
+                stack.callback(sink.close)
+            self._issue_batch_rows(rows, roster_path, out, cache, default_achievement, progress, workers,
+                                   n_rows, keep_documents, result, seen, sink, fmt)
+        return result
+
+    def _issue_batch_rows(
+        self, rows: Iterable[tuple[int, dict[str, str] | RowError]], roster_path: Path, out: Path,
+        cache: dict[str, AchievementDefinition], default_achievement: AchievementDefinition | None,
+        progress: Callable[[int], None] | None, workers: int | None, n_rows: int, keep_documents: bool,
+        result: BatchResult, seen: _RosterSeen, sink: Any, fmt: str,
+    ) -> None:
+        """The rows of :meth:`issue_batch`: on the worker processes, or here one by one."""
+        from skillcred._internal import batch
+
         n_workers = batch.default_workers() if workers is None else max(1, workers)
         if fmt == "di" and n_workers > 1 and (
             workers is not None or n_rows >= batch.MIN_PARALLEL_ROWS
         ):
             self._issue_batch_parallel(rows, roster_path, out, cache, default_achievement, progress,
                                        n_workers, keep_documents, result, seen, sink)
-            return result
+            return
         pending: list[tuple[str, bytes]] = []  # archive lines of committed records, not yet appended
         for line, row in rows:
             try:
@@ -792,7 +808,6 @@ class Issuer:
                     progress(1)
         if sink is not None and pending:
             sink.append(pending)
-        return result
 
     def _batch_plan(
         self, line: int, row: dict[str, str] | RowError, roster: Path,
@@ -896,8 +911,7 @@ class Issuer:
                         lines.append((record.id, files.pop(record.id)))
                     elif not sink.has(record.id):
                         lines.append((record.id, batch.archive_line(record.document)))
-                    done.append((line, record if keep_documents and result.keep_records
-                                 else dataclasses.replace(record, document={}), new))
+                    done.append((line, slim(record), new))
                     continue
                 target = out / f"{record.id.rsplit(':', 1)[-1]}.json"
                 if new:
@@ -907,8 +921,7 @@ class Issuer:
                     # (a repeated row key: its file may still be on its way from the last chunk)
                     writes.append((target, dump_json(record.document)))
                     inflight.add(target)
-                done.append((line, record if keep_documents and result.keep_records
-                             else dataclasses.replace(record, document={}), new))
+                done.append((line, slim(record), new))
             if sink is not None:
                 return len(chunk), (done, [], pools.append_many(sink, lines))
             return len(chunk), (done, [t for t, _d in writes], pools.write_many(out, writes))
@@ -932,6 +945,13 @@ class Issuer:
                 else:
                     result._add(item, new)
 
+        def slim(record: IssuedRecord) -> IssuedRecord:
+            """The record as the result keeps it: a batch that keeps no records only counts
+            it (no copy without its document, made per row and dropped at once)."""
+            if not result.keep_records or keep_documents or not record.document:
+                return record
+            return dataclasses.replace(record, document={})
+
         inflight: set[Path] = set()  # files of chunks whose writes are not finished yet
         # a batch that hands no documents back has them come from the workers as JSON text
         pools = batch.Pools(_batch_signer, (str(self.folder), self.profile, self._key.secret_multikey), workers,
@@ -953,9 +973,14 @@ class Issuer:
                 raise InvalidArgument("no achievement in this row and no default_achievement given",
                                       field="default_achievement")
             return default
+        memo = "\x00" + ref  # the cell as written (no path holds NUL): no Path built per row
+        found = cache.get(memo)
+        if found is not None:
+            return found
         path = Path(ref) if Path(ref).is_absolute() else roster.parent / ref
         if str(path) not in cache:
             cache[str(path)] = load_achievement(path)
+        cache[memo] = cache[str(path)]
         return cache[str(path)]
 
     # -- status ------------------------------------------------------------------------------
@@ -1184,24 +1209,23 @@ class _RosterSeen:
     """The row keys of one roster so far, to catch a row that would silently skip a worker:
     the key of an earlier row reads as "already issued". (The same achievement and subject
     under two explicit keys is two credentials on purpose, e.g. a re-certification.) Keeps
-    64-bit digests and line numbers, not the keys: about 100 bytes a row (10 MB for 100,000
-    rows), the one part of a batch's memory that grows."""
+    the keys and their line numbers in a temporary SQLite database
+    (:class:`skillcred._internal.batch.KeyLog`), not in a dict: a dict was ~100 bytes a row
+    (10 MB per 100,000 rows), the one part of a batch's memory that grew."""
 
     def __init__(self) -> None:
-        self._keys: dict[int, int] = {}
+        from skillcred._internal.batch import KeyLog
 
-    @staticmethod
-    def _digest(*parts: str) -> int:
-        data = "\x00".join(parts).encode("utf-8", "surrogatepass")
-        return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
+        self._keys = KeyLog()
 
     def check(self, line: int, key: str) -> None:
-        k = self._digest(key)
-        earlier = self._keys.get(k)
+        earlier = self._keys.add(key, line)
         if earlier is not None:
             raise InvalidArgument(f"the same row key as line {earlier} ({key!r}): this row would be skipped "
                                   "as already issued; remove one of them or give each its own key")
-        self._keys[k] = line
+
+    def close(self) -> None:
+        self._keys.close()
 
 
 _HOURS = re.compile(r"\d+(?:[.,]\d+)?")

@@ -37,12 +37,19 @@ What stays a real process (:func:`run_cli_subprocess`, or the file's own ``subpr
   shell completion, bare ``skillcred``;
 - tests/test_examples_esco.py: runs the examples' shell script with the venv on PATH;
 - tests/test_wheel.py: the entry point of a wheel installed into a fresh venv;
-- ``skillcred serve`` anywhere (service_support.py, test_service*.py, test_registry_protocol.py):
-  a server process stopped by a signal; test_registry_protocol.py's PostgreSQL CLI cases too
-  (not converted: they need a PostgreSQL cluster to check against);
-- the interop files (test_*_interop.py): node peers against the CLI or a served instance;
-- left for the lanes rewriting them now: test_oid4vp*.py (oid4vp_support.run), test_pool*.py and
-  test_cli_pool.py (pool_support), test_batch_journal.py, test_cold_start.py.
+- ``skillcred serve`` anywhere (service_support.py, test_service*.py, test_pool_web.py, even a
+  ``serve`` that should refuse to start): a server process stopped by a signal, or by the hang
+  guard if it starts serving after all;
+- the interop files' node peers (test_*_interop.py, test_oid4vp_cross.py) and the served
+  instances they talk to; the ``skillcred`` commands beside them run in-process (the files are
+  ``loopback``-marked, so the guard of tests/conftest.py lets those commands reach 127.0.0.1).
+
+In-process since the second round, with the servers they talk to still threads or processes:
+oid4vp_support.run (test_oid4vp*.py, test_dcql.py, test_consol.py,
+test_wallet_protocols_sdjwt_vc.py), test_cli_pool.py, test_pool_web.py's commands,
+test_registry_protocol.py's ``--registry postgresql://`` cases (its PostgreSQL stays a process),
+test_oid4vci_interop.py's and test_badge_interop.py's commands, and the probes and set-up
+commands of test_user_side2.py's docs check that are not documented commands themselves.
 """
 
 from __future__ import annotations

@@ -49,6 +49,7 @@ import contextlib
 import json
 import multiprocessing
 import os
+import sqlite3
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -64,7 +65,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from skillcred._internal.registry_types import Allocation, EncodedDocument
     from skillcred.models import AchievementDefinition
 
-__all__ = ["ARCHIVE_NAME", "CHUNK_ROWS", "MIN_PARALLEL_ROWS", "Archive", "BuildJob", "Pools", "Signer",
+__all__ = ["ARCHIVE_NAME", "CHUNK_ROWS", "MIN_PARALLEL_ROWS", "Archive", "BuildJob", "KeyLog", "Pools", "Signer",
            "archive_line", "default_workers", "fork_map", "prefetch", "run_chunks"]
 
 #: Rows per registry transaction (and per progress update). The workers idle while a chunk
@@ -263,6 +264,82 @@ class Pools:
         return [self.threads.submit(archive.append, lines)]
 
 
+# -- keys seen so far, off the heap ----------------------------------------------------------------
+
+
+class KeyLog:
+    """Keys (with a number each) seen so far in a batch, kept in a private temporary SQLite
+    database rather than in a Python set or dict.
+
+    A batch has to remember every row key of its roster (a repeated key is refused) and every
+    id in its archive (a credential goes in once): in a dict that is the one part of the
+    parent's memory that grows with the roster, ~300 bytes a row (30 MB per 100,000). SQLite's
+    temporary database keeps at most ``cache_kib`` of it in memory and the rest in a file
+    that is deleted when the log is closed (or when the process dies: the file is unlinked
+    as soon as it is made), so memory stays flat however long the roster. Keys are exact (the
+    UTF-8 bytes of the string, lone surrogates included), not digests. A lookup or an insert
+    is one B-tree step, a few microseconds. One thread at a time (the caller serializes).
+    """
+
+    def __init__(self, cache_kib: int = 2048) -> None:
+        # "" is SQLite's private temporary database: on disk, beyond its page cache
+        self._db = sqlite3.connect("", isolation_level=None, check_same_thread=False)
+        with self._failing():
+            self._db.execute(f"PRAGMA cache_size = -{int(cache_kib)}")
+            self._db.execute("PRAGMA journal_mode = OFF")
+            self._db.execute("PRAGMA synchronous = OFF")
+            self._db.execute("CREATE TABLE keys (k BLOB PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID")
+        self._count = 0
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _failing() -> Iterator[None]:
+        """SQLite's errors (the temporary folder full or not writable) as a StoreError."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            import tempfile
+
+            raise StoreError(f"cannot keep the batch's row keys in the temporary folder: {exc}",
+                             path=tempfile.gettempdir()) from exc
+
+    @staticmethod
+    def _bytes(key: str) -> bytes:
+        return key.encode("utf-8", "surrogatepass")
+
+    def add(self, key: str, value: int = 0) -> int | None:
+        """Record ``key`` with ``value``; if it was already there, keep the first and return
+        its value (else None)."""
+        k = self._bytes(key)
+        with self._failing():
+            if self._db.execute("INSERT OR IGNORE INTO keys VALUES (?, ?)", (k, value)).rowcount:
+                self._count += 1
+                return None
+            row = self._db.execute("SELECT v FROM keys WHERE k = ?", (k,)).fetchone()
+        return int(row[0])
+
+    def update(self, keys: Iterable[str]) -> None:
+        """Record each of ``keys`` (value 0); those already there stay as they are."""
+        before = self._db.total_changes
+        with self._failing():
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany("INSERT OR IGNORE INTO keys VALUES (?, 0)", ((self._bytes(k),) for k in keys))
+            finally:
+                self._db.execute("COMMIT")
+        self._count += self._db.total_changes - before
+
+    def __contains__(self, key: str) -> bool:
+        with self._failing():
+            return self._db.execute("SELECT 1 FROM keys WHERE k = ?", (self._bytes(key),)).fetchone() is not None
+
+    def __len__(self) -> int:
+        return self._count
+
+    def close(self) -> None:
+        self._db.close()
+
+
 # -- the JSON Lines archive ----------------------------------------------------------------------
 
 #: The archive's file name inside the batch's output folder (its journal: ``<name>.journal``).
@@ -290,9 +367,18 @@ class Archive:
         self.path = folder / ARCHIVE_NAME
         self.journal = folder / f"{ARCHIVE_NAME}.journal"
         self._lock = threading.Lock()
-        self._ids: set[str] = set()
+        self._ids = KeyLog()  # off the heap: a 100,000-line archive would hold ~15 MB of ids
         self.length, self.lines = self._committed()
-        self._recover()
+        try:
+            self._recover()
+        except BaseException:
+            self._ids.close()
+            raise
+
+    def close(self) -> None:
+        """Drop the index of ids (the archive itself is complete after every append)."""
+        with self._lock:
+            self._ids.close()
 
     def _committed(self) -> tuple[int, int]:
         try:
@@ -322,13 +408,21 @@ class Archive:
                 os.fsync(fd)
             with os.fdopen(os.dup(fd), "rb") as fh:
                 count = 0
+                ids: list[str] = []
                 for line in fh:
                     count += 1
                     try:
-                        self._ids.add(json.loads(line)["id"])
+                        cid = json.loads(line)["id"]
+                        if not isinstance(cid, str):
+                            raise TypeError("id is not a string")
                     except (ValueError, KeyError, TypeError) as exc:
                         raise StoreError(f"line {count} of the archive is not a credential",
                                          path=str(self.path)) from exc
+                    ids.append(cid)
+                    if len(ids) >= 4096:  # a bounded list between inserts
+                        self._ids.update(ids)
+                        ids = []
+                self._ids.update(ids)
             if count != self.lines:
                 raise StoreError(f"the archive holds {count} lines, its journal says {self.lines}",
                                  path=str(self.path))
@@ -343,7 +437,12 @@ class Archive:
     def append(self, lines: Sequence[tuple[str, bytes]]) -> None:
         """Append ``(credential id, line)`` pairs: written, synced, then the journal moved."""
         with self._lock:
-            fresh = [(cid, data) for cid, data in lines if cid not in self._ids]
+            fresh: list[tuple[str, bytes]] = []
+            ids: set[str] = set()  # an id twice in one call goes in once
+            for cid, data in lines:
+                if cid not in ids and cid not in self._ids:
+                    ids.add(cid)
+                    fresh.append((cid, data))
             if not fresh:
                 return
             data = b"".join(d for _cid, d in fresh)
@@ -363,7 +462,7 @@ class Archive:
             length, count = self.length + len(data), self.lines + len(fresh)
             atomic_write(self.journal, json.dumps({"length": length, "lines": count}).encode() + b"\n")
             self.length, self.lines = length, count
-            self._ids.update(cid for cid, _d in fresh)
+            self._ids.update(ids)
 
 
 def _syncfs_function() -> Any:

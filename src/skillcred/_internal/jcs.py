@@ -25,11 +25,14 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from skillcred.errors import MalformedDocument
 
-__all__ = ["canonicalize_json", "number_to_json"]
+__all__ = ["canonicalize_json", "memo", "number_to_json"]
 
 _MAX_SAFE_INTEGER = 2**53
 
@@ -144,8 +147,22 @@ def _serialize(value: Any, out: list[str], active: set[int]) -> None:
 
 # json.dumps's C encoder writes JCS exactly for this shape (see _plain); sort_keys orders by code
 # point, which is UTF-16 code unit order unless a key holds an astral character.
-_FAST = json.JSONEncoder(ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":"),
-                         check_circular=True).encode
+_ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":"),
+                           check_circular=True).encode
+# The C encoder called directly: JSONEncoder.encode builds one per call behind two Python frames,
+# a cost a presentation's canonicalization pays per run of members. No circular check (markers
+# None): _plain never accepts a circular value (its walk ends in RecursionError first).
+_MAKE_C_ENCODER: Any = getattr(json.encoder, "c_make_encoder", None)
+_C_ENCODER: Any = (_MAKE_C_ENCODER(None, None, json.encoder.encode_basestring, None, ":", ",", True, False, False)
+                   if _MAKE_C_ENCODER is not None else None)
+
+
+def _encode(value: Any) -> str:
+    if _C_ENCODER is None:  # an interpreter without the _json accelerator
+        return _ENCODE(value)
+    return "".join(_C_ENCODER(value, 0))
+
+
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
@@ -195,7 +212,7 @@ def _fast(value: Any) -> str | None:
     try:
         if not _plain(value):
             return None
-        text = _FAST(value)
+        text = _encode(value)
     except (RecursionError, ValueError, TypeError):
         return None
     if not text.isascii() and _ASTRAL.search(text) is not None:
@@ -214,6 +231,95 @@ def _reference(value: Any) -> str:
     return "".join(out)
 
 
+#: Within :func:`memo`: canonical texts of objects without their proof, keyed by their members
+#: (see :func:`_members_key`), each with the object that pins the members' identities.
+_MEMO: ContextVar[dict[Any, tuple[Any, str]] | None] = ContextVar("skillcred_jcs_memo", default=None)
+
+#: Members composed from their own canonical forms inside :func:`memo` (the rest of an object
+#: goes through the encoder in runs): a presentation's credentials, a document's proof.
+_SPLIT_KEYS = frozenset(("proof", "verifiableCredential"))
+
+
+@contextmanager
+def memo() -> Iterator[None]:
+    """Within the block, a secured object met inside a canonicalization (a presentation's
+    credential, with its proof) leaves the canonical form of itself without its proof behind,
+    and canonicalizing that unsecured object later (the credential's own proof check) takes it.
+
+    Why: a presentation's JCS form contains every credential, and each credential's proof then
+    canonicalizes the same credential again; a verification serializes each one once this way.
+    The composition is exact: an object's RFC 8785 form is its members' forms in key order, so
+    runs of members go through :func:`canonicalize_json`'s serializer and the split members
+    (:data:`_SPLIT_KEYS`) are composed in their sorted place. The objects must not change inside
+    the block (a verification reads a private copy); each remembered text pins the object whose
+    members it was made from, so no identity in a key is reused. Nothing outlives the block.
+    """
+    token = _MEMO.set({})
+    try:
+        yield
+    finally:
+        _MEMO.reset(token)
+
+
+def _text(value: Any) -> str:
+    """The canonical text, not yet checked for lone surrogates (the UTF-8 encoding does that)."""
+    text = _fast(value)
+    return _reference(value) if text is None else text
+
+
+def _members_key(value: dict[Any, Any]) -> tuple[Any, ...] | None:
+    """What identifies an object's content inside :func:`memo`: its keys with each scalar's type
+    and value, or the identity of each object or array (1, 1.0 and True differ)."""
+    key = tuple([(k, ("id", id(v)) if type(v) is dict or type(v) is list else ("value", type(v), v))
+                 for k, v in value.items()])
+    try:
+        hash(key)
+    except TypeError:  # a value that is not JSON (a set...): not remembered
+        return None
+    return key
+
+
+def _composed(value: Any, table: dict[Any, tuple[Any, str]], active: set[int]) -> str:
+    """:func:`_text` of ``value``, composing split members from their parts (see :func:`memo`)."""
+    t = type(value)
+    if t is list:
+        if id(value) in active:
+            raise MalformedDocument("circular reference in JSON value")
+        active.add(id(value))
+        text = "[" + ",".join(_composed(v, table, active) for v in value) + "]"
+        active.discard(id(value))
+        return text
+    if t is not dict or ("proof" not in value and "verifiableCredential" not in value):
+        return _text(value)
+    if any(type(k) is not str for k in value):
+        return _text(value)  # the serializer refuses it
+    if id(value) in active:
+        raise MalformedDocument("circular reference in JSON value")
+    active.add(id(value))
+    parts: list[str] = []
+    proof_at = -1
+    run: dict[str, Any] = {}
+    for k in sorted(value, key=_utf16_key):
+        v = value[k]
+        if k in _SPLIT_KEYS and (type(v) is dict or type(v) is list):
+            if run:
+                parts.append(_text(run)[1:-1])
+                run = {}
+            if k == "proof":
+                proof_at = len(parts)
+            parts.append(_string(k) + ":" + _composed(v, table, active))
+        else:
+            run[k] = v
+    if run:
+        parts.append(_text(run)[1:-1])
+    active.discard(id(value))
+    if proof_at >= 0:
+        key = _members_key({k: v for k, v in value.items() if k != "proof"})
+        if key is not None:
+            table[key] = (value, "{" + ",".join(parts[:proof_at] + parts[proof_at + 1:]) + "}")
+    return "{" + ",".join(parts) + "}"
+
+
 def canonicalize_json(value: Any) -> bytes:
     """Return the RFC 8785 canonical form of a JSON value, as UTF-8 bytes.
 
@@ -222,9 +328,15 @@ def canonicalize_json(value: Any) -> bytes:
     JCS form: NaN/Infinity, integers beyond the double range, non-string keys, lone
     surrogates, circular references, other types.
     """
-    text = _fast(value)
-    if text is None:
-        text = _reference(value)
+    table = _MEMO.get()
+    if table is None:
+        text = _text(value)
+    else:
+        known = table.get(_members_key(value)) if type(value) is dict else None
+        try:
+            text = known[1] if known is not None else _composed(value, table, set())
+        except RecursionError:
+            raise MalformedDocument("JSON value is nested too deeply") from None
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:

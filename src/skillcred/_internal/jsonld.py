@@ -39,7 +39,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from skillcred._internal import fastld
+from skillcred._internal import fastld, jcs
 from skillcred._internal.fileio import copy_json
 from skillcred._internal.nquads import quads_from_pyld_dataset
 from skillcred._internal.pyldimport import jsonld
@@ -274,7 +274,8 @@ def rows_memo() -> Iterator[None]:
     check_token = fastld.CHECK_MEMO.set({})
     decision_token = fastld.DECISION_MEMOS.set(({}, {}, {}))
     try:
-        yield
+        with jcs.memo():  # and JCS proofs serialize each presented credential once (jcs.memo)
+            yield
     finally:
         fastld.DECISION_MEMOS.reset(decision_token)
         fastld.CHECK_MEMO.reset(check_token)

@@ -421,6 +421,18 @@ class Verifier:
         # copy is a new key), so nothing invalidates an entry; both are bounded (oldest out).
         self._status_proof_cache: OrderedDict[tuple[str, str | None], ProofReport] = OrderedDict()
         self._decoded_cache: OrderedDict[tuple[str, int, int, int], BitstringStatusList] = OrderedDict()
+        # The copies of a list usable under the policy, newest first, by the tuple of copies
+        # (the verifier's own tuples are the same objects in every run; the cache keeps each
+        # tuple alive, so an id() is never reused while it is held).
+        self._ranked_cache: OrderedDict[int, tuple[Sequence[_StatusCopy], tuple[_StatusCopy, ...]]] = \
+            OrderedDict()
+        # A plain entry's list-side checks (the list is the one named, of the purpose, one bit
+        # per entry, readable), passed once for a chosen copy: (url, purpose) -> (the copy's
+        # document, its expanded bits). Another plain entry of the same list and purpose read
+        # from the same chosen copy only needs its index read. Both caches are bounded, oldest
+        # out, and never reordered on a hit (a lookup racing an eviction cannot fail).
+        self._plain_reads: OrderedDict[tuple[str, str], tuple[Mapping[str, Any], BitstringStatusList]] = \
+            OrderedDict()
         for sl in status_lists:
             self.add_status_list(sl)
 
@@ -491,13 +503,28 @@ class Verifier:
                 chosen[key] = self._chosen_bits(run, key[0], issuer, when)
         return out
 
+    def status_list_bits(self, url: str, purpose: str, issuer: str | None, *,
+                         at: datetime | None = None) -> tuple[BitstringStatusList, str] | None:
+        """The expanded one-bit list that every plain entry of ``(url, purpose, issuer)`` is
+        read from (and the copy's description), when that list may decide them -- judged as
+        :meth:`status_entries` judges the first such entry (the copy's proof, issuer, purpose
+        and dates). None when it may not: judge the entries one by one. A pool's refresh
+        compares the stored bits with this list inside the database instead of reading every
+        reference out; an index at or past the list's size is not decided by it."""
+        run = _Run(status_lists=dict(self._status))
+        when = at or utcnow()
+        probe = {"type": "BitstringStatusListEntry", "statusPurpose": purpose, "statusListIndex": "0",
+                 "statusListCredential": url}
+        if self._one_status(run, probe, issuer, when)[2] not in ("ok", "revoked", "suspended", "status_set"):
+            return None
+        return self._chosen_bits(run, url, issuer, when)
+
     def _chosen_bits(self, run: _Run, url: str, issuer: str | None,
                      when: datetime) -> tuple[BitstringStatusList, str] | None:
         """The expanded one-bit list of the copy :meth:`_one_status` chose for ``url`` (cached
         in ``run`` and the verifier: no proof is checked again) and its description."""
         copies = run.status_lists.get(url.split("#", 1)[0], ())
-        usable = [c for c in copies if self.policy.status_from_presentation or not c.from_presentation]
-        copy, skipped, _problem = self._newest_verified(run, usable, url, issuer, when)
+        copy, skipped, _problem = self._newest_verified(run, self._ranked(copies), url, issuer, when)
         if copy is None:
             return None
         subject = copy.document.get("credentialSubject")
@@ -1090,7 +1117,7 @@ class Verifier:
         url = entry.get("statusListCredential")
         purpose = entry.get("statusPurpose")
         copies = run.status_lists.get(str(url).split("#", 1)[0], ()) if isinstance(url, str) else ()
-        usable = [c for c in copies if self.policy.status_from_presentation or not c.from_presentation]
+        usable = self._ranked(copies)
         if not usable:
             carried = (" (the presentation carries a copy, but this verifier uses only its own lists: "
                        "status_from_presentation=False)" if copies else "")
@@ -1111,10 +1138,48 @@ class Verifier:
                 run.list_dates[date_key] = dated
             if dated[1] is not None:
                 return dated[1]
+            plain = _plain_entry_key(entry, issuer)
+            if plain is not None:
+                read = self._plain_reads.get((plain[0], plain[1]))
+                if read is not None and read[0] is lst:
+                    index = int(entry["statusListIndex"])
+                    if index < read[1].size:  # past the end: read in full for the error
+                        return _status_verdict(plain[1], plain[0], index, read[1].get(index) != 0, which)
             result = read_status(entry, lst, decode=self._decode_list)
+            if plain is not None and not chosen.from_presentation:  # a holder's copy is never kept
+                self._remember_plain(plain[0], plain[1], lst)
         except (MalformedDocument, UnsupportedFeature) as exc:
             return "indeterminate", f"status list {url}: {exc.message}", exc.code
         return _status_verdict(str(purpose), str(url), result.index, result.is_set, which)
+
+    def _remember_plain(self, url: str, purpose: str, lst: Mapping[str, Any]) -> None:
+        """After ``read_status`` accepted a plain entry of ``url`` and ``purpose`` on ``lst``:
+        remember the copy and its one-bit expansion (what that read decoded) for the next."""
+        subject = lst.get("credentialSubject")
+        if isinstance(subject, list) and len(subject) == 1:
+            subject = subject[0]
+        if not isinstance(subject, Mapping) or not isinstance(subject.get("encodedList"), str):
+            return
+        self._plain_reads[(url, purpose)] = (lst, self._decode_list(subject["encodedList"]))
+        if len(self._plain_reads) > STATUS_CACHE_SIZE:
+            self._plain_reads.popitem(last=False)
+
+    def _ranked(self, copies: Sequence[_StatusCopy]) -> tuple[_StatusCopy, ...]:
+        """The copies the policy lets decide (``status_from_presentation``), newest first
+        (:func:`_newest_first`), once per verifier for each tuple of copies it is given."""
+        key = id(copies)
+        held = self._ranked_cache.get(key)
+        if held is not None and held[0] is copies:
+            return held[1]
+        usable = [c for c in copies if self.policy.status_from_presentation or not c.from_presentation]
+        ranked = tuple(_newest_first(usable))
+        # only the verifier's own copies are remembered (a presentation's never outlive its run);
+        # tuples, so nothing changes them
+        if isinstance(copies, tuple) and not any(c.from_presentation for c in copies):
+            self._ranked_cache[key] = (copies, ranked)
+            if len(self._ranked_cache) > STATUS_CACHE_SIZE:
+                self._ranked_cache.popitem(last=False)
+        return ranked
 
     def _list_dates(self, lst: Mapping[str, Any], url: str, which: str,
                     when: datetime) -> tuple[CheckStatus, str, str] | None:
@@ -1204,15 +1269,16 @@ class Verifier:
 
     def _newest_verified(self, run: _Run, copies: Sequence[_StatusCopy], url: str, issuer: str | None,
                          when: datetime) -> tuple[_StatusCopy | None, int, tuple[CheckStatus, str, str] | None]:
-        """The newest copy whose proof verifies and whose issuer is the credential's, and how many
-        newer copies were skipped; when none verifies, None and the outcome for the newest copy.
+        """The newest copy (``copies`` come newest first, see :meth:`_ranked`) whose proof verifies
+        and whose issuer is the credential's, and how many newer copies were skipped; when none
+        verifies, None and the outcome for the newest copy.
 
         Newest, because a holder may staple a copy issued before the revocation that is still
         within its validity period; verified first, because a forged "newer" copy must neither
         be used nor hide a genuine older one."""
         problem: tuple[CheckStatus, str, str] | None = None
         skipped = 0
-        for copy in _newest_first(copies):
+        for copy in copies:  # already newest first (``_ranked``)
             doc = copy.document
             proof = run.status_proofs.get(id(doc))
             if proof is None:
@@ -1362,20 +1428,34 @@ def _private_copy(value: Any, limit: int, contexts: list[str]) -> Any:
     """A deep copy of a parsed JSON value, refusing nesting deeper than ``limit`` (what
     ``check_depth`` refuses) and collecting every context URL (what ``_collect_context_urls``
     collects), in one walk instead of three. Never more than ``limit`` frames deep."""
-    if isinstance(value, dict | list) and value and limit <= 1:  # its contents would be a level too deep
+    if isinstance(value, _CONTAINERS) and value and limit <= 1:  # its contents would be a level too deep
         raise MalformedDocument(f"document nests deeper than {MAX_JSON_DEPTH} levels")
+    return _copy_container(value, limit, contexts) if isinstance(value, _CONTAINERS) else value
+
+
+_CONTAINERS = (dict, list)
+
+
+def _copy_container(value: dict[Any, Any] | list[Any], limit: int, contexts: list[str]) -> Any:
+    """``_private_copy`` of a dict or list within its depth bound: a shallow copy made in C, then
+    only the nested objects and arrays replaced by their copies (most values of a credential
+    are strings; walking them one by one in Python was a tenth of a full verification)."""
     if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for k, v in value.items():
-            if k == "@context":
-                for c in _contexts(v):
-                    if isinstance(c, str):
-                        contexts.append(c)
-            out[k] = _private_copy(v, limit - 1, contexts) if isinstance(v, dict | list) else v
-        return out
-    if isinstance(value, list):
-        return [_private_copy(v, limit - 1, contexts) if isinstance(v, dict | list) else v for v in value]
-    return value
+        out: Any = dict(value)
+        if "@context" in out:
+            for c in _contexts(out["@context"]):
+                if isinstance(c, str):
+                    contexts.append(c)
+        items: Iterable[tuple[Any, Any]] = out.items()
+    else:
+        out = list(value)
+        items = enumerate(out)
+    for k, v in items:
+        if isinstance(v, _CONTAINERS):
+            if v and limit <= 2:  # its contents would be a level too deep
+                raise MalformedDocument(f"document nests deeper than {MAX_JSON_DEPTH} levels")
+            out[k] = _copy_container(v, limit - 1, contexts)
+    return out
 
 
 def _collect_context_urls(node: Any, out: list[str]) -> None:

@@ -1,0 +1,166 @@
+"""Work a verifier does once per document or once per verifier (issue 14 item 9), by counting
+calls, never by timing: an employer checking many credentials of one institute reads each
+status list's list-side facts once, ranks its copies once, and still judges every entry's own
+bit and every change of the lists it is given.
+
+The credentials come from a real issuer folder (``support.fixtures.issuer``); revocations and
+suspensions are made through the issuer's registry, so the expected verdicts come from the
+issuer's lists, not from the verifier's caches."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from conftest import REPO
+from skillcred._internal.timeutil import utcnow
+from skillcred.did import key_did
+from skillcred.issuer import Issuer, load_achievement
+from skillcred.keys import KeyPair
+from skillcred.status import BitstringStatusList
+from skillcred.trust import TrustList
+from skillcred.verify import VerificationPolicy, VerificationReport, Verifier
+from skillcred.verify import verifier as verifier_module
+
+ACHIEVEMENT = REPO / "examples" / "achievements" / "cnc-programmeren.yaml"
+
+
+def _subject() -> str:
+    return key_did(KeyPair.generate("ed25519").public_key)
+
+
+@pytest.fixture(scope="module")
+def creds(issuer: Issuer) -> list[dict[str, Any]]:
+    """Six distinct credentials of one institute, each with a revocation and a suspension entry."""
+    definition = load_achievement(ACHIEVEMENT)
+    return [copy.deepcopy(dict(issuer.issue(definition, _subject(), level=str(2 + i % 3))[0].document))
+            for i in range(6)]
+
+
+@pytest.fixture()
+def trust(issuer: Issuer, tmp_path: Any) -> TrustList:
+    trusted = TrustList(path=tmp_path / "trust.json")
+    trusted.add(issuer.profile.did, name="ROC Techniek")
+    return trusted
+
+
+def _lists(issuer: Issuer, **kw: Any) -> list[dict[str, Any]]:
+    return [doc for _url, doc in issuer.status_list_credentials(**kw)]
+
+
+def _status(report: VerificationReport) -> tuple[str, str]:
+    check = next(c for c in report.checks if c.id == "credential.status")
+    return check.status, check.code
+
+
+@pytest.fixture()
+def counted(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, int]]:
+    """Counts of the list-side reads (``read_status``), list expansions and copy rankings."""
+    calls = {"read_status": 0, "decode": 0, "ranked": 0}
+    real_read, real_rank = verifier_module.read_status, verifier_module._newest_first
+    real_decode = BitstringStatusList.decode.__func__  # type: ignore[attr-defined]
+
+    def read_status(*a: Any, **kw: Any) -> Any:
+        calls["read_status"] += 1
+        return real_read(*a, **kw)
+
+    def decode(cls: Any, *a: Any, **kw: Any) -> Any:
+        calls["decode"] += 1
+        return real_decode(cls, *a, **kw)
+
+    def newest_first(*a: Any, **kw: Any) -> Any:
+        calls["ranked"] += 1
+        return real_rank(*a, **kw)
+
+    monkeypatch.setattr(verifier_module, "read_status", read_status)
+    monkeypatch.setattr(verifier_module, "_newest_first", newest_first)
+    monkeypatch.setattr(BitstringStatusList, "decode", classmethod(decode))
+    yield calls
+
+
+def test_a_status_list_is_read_once_per_verifier_not_once_per_credential(
+        issuer: Issuer, creds: list[dict[str, Any]], trust: TrustList, counted: dict[str, int]) -> None:
+    lists = _lists(issuer)
+    assert len(lists) == 2  # a revocation and a suspension list
+    v = Verifier(VerificationPolicy(trust=trust), status_lists=lists)
+    for doc in creds:
+        report = v.check(doc)
+        assert report.verified, report.failures()
+        assert _status(report) == ("passed", "ok")
+    # each credential has two entries: 12 entries, but each list's own checks pass once
+    assert counted["read_status"] == 2
+    # expanded once per distinct bitstring (both lists are still all zeros: one expansion)
+    assert counted["decode"] == len({lst["credentialSubject"]["encodedList"] for lst in lists})
+    assert counted["ranked"] == 2
+    # a second verifier does not share the first one's work
+    Verifier(VerificationPolicy(trust=trust), status_lists=lists).check(creds[0])
+    assert counted["read_status"] == 4
+
+
+def test_each_entry_still_reads_its_own_bit(issuer: Issuer, trust: TrustList, counted: dict[str, int]) -> None:
+    """After the list has been read once, a revoked and a suspended credential of the same lists
+    are still refused, each for its own reason, and the good ones still pass."""
+    definition = load_achievement(ACHIEVEMENT)
+    docs = [dict(issuer.issue(definition, _subject(), level="3")[0].document) for _ in range(4)]
+    issuer.revoke(docs[1]["id"])
+    issuer.suspend(docs[2]["id"])
+    v = Verifier(VerificationPolicy(trust=trust), status_lists=_lists(issuer))
+    verdicts = [_status(v.check(d)) for d in [docs[0], docs[1], docs[2], docs[3], docs[1]]]
+    assert verdicts == [("passed", "ok"), ("failed", "revoked"), ("failed", "suspended"),
+                        ("passed", "ok"), ("failed", "revoked")]
+    assert counted["read_status"] == 2  # the bits came from the lists read once
+
+
+def test_a_newer_list_added_later_decides(issuer: Issuer, trust: TrustList, counted: dict[str, int]) -> None:
+    """The remembered read belongs to the copy it was made on: a newer copy given to the same
+    verifier afterwards (one that knows of a revocation) is read afresh and decides."""
+    definition = load_achievement(ACHIEVEMENT)
+    doc = dict(issuer.issue(definition, _subject(), level="2")[0].document)
+    v = Verifier(VerificationPolicy(trust=trust), status_lists=_lists(issuer, now=utcnow() - timedelta(hours=1)))
+    assert _status(v.check(doc)) == ("passed", "ok")
+    issuer.revoke(doc["id"])
+    assert _status(v.check(doc)) == ("passed", "ok")  # the verifier's lists predate the revocation
+    for newer in _lists(issuer):
+        v.add_status_list(newer)
+    assert _status(v.check(doc)) == ("failed", "revoked")
+    assert counted["ranked"] == 4  # each list's copies ranked again once they changed
+
+
+@pytest.mark.parametrize(("change", "code"), [
+    (lambda e: e.update(statusListIndex=str(10**17)), "status_range_error"),  # past the list's end
+    (lambda e: e.update(statusPurpose="suspension"), "status_verification_error"),  # not the list's purpose
+    (lambda e: e.update(statusListIndex="-1"), "status_malformed"),
+    (lambda e: e.update(statusListIndex=" 7"), "status_malformed"),
+    (lambda e: e.update(statusListIndex="\u0667"), "status_malformed"),  # an Arabic-Indic seven
+    (lambda e: e.update(statusSize=2), "status_malformed"),  # a wider entry without messages
+])
+def test_a_bad_entry_after_the_list_was_read_is_still_refused(
+        issuer: Issuer, creds: list[dict[str, Any]], trust: TrustList, change: Any, code: str) -> None:
+    """Only an entry of the plain shape the first read accepted skips the list's checks; any
+    other entry of the same list is read in full and refused as a fresh verifier refuses it."""
+    v = Verifier(VerificationPolicy(trust=trust), status_lists=_lists(issuer))
+    assert v.check(creds[0]).verified  # the revocation list has been read
+    bad = copy.deepcopy(creds[1])
+    revocation = next(e for e in bad["credentialStatus"] if e["statusPurpose"] == "revocation")
+    change(revocation)
+    fresh = Verifier(VerificationPolicy(trust=trust), status_lists=_lists(issuer))
+    assert _status(v.check(bad))[0] == "indeterminate"
+    assert _status(v.check(bad)) == _status(fresh.check(bad))
+    assert _status(fresh.check(bad))[1] == code
+
+
+def test_a_copy_the_holder_staples_is_not_remembered(issuer: Issuer, creds: list[dict[str, Any]],
+                                                    trust: TrustList, counted: dict[str, int]) -> None:
+    """A copy a caller passes as the presentation's (``from_presentation``) is read for each run
+    that uses it, never kept for the next credential."""
+    v = Verifier(VerificationPolicy(trust=trust))
+    for lst in _lists(issuer):
+        v.add_status_list(lst, from_presentation=True)
+    for doc in creds[:3]:
+        assert _status(v.check(doc)) == ("passed", "ok")
+    assert counted["read_status"] == 6  # two entries each, none skipped
+    assert counted["ranked"] == 6
