@@ -58,6 +58,7 @@ from skillcred._internal.nquads import _LITERAL_ESCAPES as _ESCAPES
 from skillcred._internal.nquads import NEEDS_ESCAPE, escape_literal
 from skillcred._internal.pyldimport import ContextResolver
 from skillcred._internal.pyldimport import jsonld as _pyld
+from skillcred._internal.strictjson import same_json
 
 __all__ = ["STATS", "Row", "check", "clear_caches", "expand", "to_rows"]
 
@@ -553,7 +554,7 @@ def _same_shape(a: Any, b: Any, terms: set[str],
     with different ids, subjects and proof values; the decision of :func:`check` is the same
     for all of them, so inside one verification it is worked out once per shape. The same:
     every key, in order; the type and value of every number, boolean and null; every
-    ``@context`` value whole (:func:`_same_value`); every string, *except* two families
+    ``@context`` value whole (:func:`~skillcred._internal.strictjson.same_json`); every string, *except* two families
     whose every use the check makes is decided by a class of the string (and only when
     neither string is a term name of any active context; the caller also makes sure no
     active context has an ``@vocab`` that is not absolute):
@@ -604,7 +605,7 @@ def _same_shape(a: Any, b: Any, terms: set[str],
                 if va != vb and (ka == "@context" or not _same_class(va, vb, terms)):
                     return False
             elif tv is dict or tv is list:
-                if not (_same_value(va, vb) if ka == "@context" else _same_shape(va, vb, terms, pairs)):
+                if not (same_json(va, vb) if ka == "@context" else _same_shape(va, vb, terms, pairs)):
                     return False
             elif not ((tv is int or tv is float or tv is bool) and va == vb):
                 return False
@@ -622,21 +623,6 @@ def _same_class(a: str, b: str, terms: set[str]) -> bool:
         return False
     ca = _string_class(a)
     return ca is not None and ca == _string_class(b)
-
-
-def _same_value(a: Any, b: Any) -> bool:
-    """``a == b`` with types told apart (1, 1.0, True and "1" differ), for plain JSON."""
-    if a is b:
-        return True
-    t = type(a)
-    if t is not type(b):
-        return False
-    if t is dict:
-        return len(a) == len(b) and all(
-            ka == kb and _same_value(va, vb) for (ka, va), (kb, vb) in zip(a.items(), b.items(), strict=True))
-    if t is list:
-        return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b, strict=True))
-    return (t is str or t is int or t is float or t is bool) and a == b
 
 
 def _expand_by_shape(shapes: dict[tuple[Any, ...], list[tuple[dict[str, Any], Any, _Ctx]]],

@@ -33,7 +33,7 @@ from typing import Any
 
 from skillcred.errors import MalformedDocument
 
-__all__ = ["loads"]
+__all__ = ["loads", "same_json"]
 
 #: A ``\\u`` escape of a UTF-16 surrogate (the only way a lone surrogate gets into a value:
 #: strict UTF-8 decoding refuses encoded surrogates). It may also match an escaped backslash
@@ -144,3 +144,21 @@ def loads(data: bytes | bytearray | str, *, source: str | None = None) -> Any:
 
 def _short(exc: BaseException) -> str:
     return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+
+
+def same_json(a: Any, b: Any) -> bool:
+    """``a == b`` for plain JSON values with their types told apart (``1``, ``1.0``, ``True``
+    and ``"1"`` differ; keys in the same order): two values this holds for have the same
+    canonical form (RFC 8785) and the same JSON-LD reading. Why not ``==``: Python's equality
+    makes ``1 == 1.0 == True``, which a context or a signed document must not blur."""
+    if a is b:
+        return True
+    t = type(a)
+    if t is not type(b):
+        return False
+    if t is dict:
+        return len(a) == len(b) and all(
+            ka == kb and same_json(va, vb) for (ka, va), (kb, vb) in zip(a.items(), b.items(), strict=True))
+    if t is list:
+        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b, strict=True))
+    return (t is str or t is int or t is float or t is bool) and a == b

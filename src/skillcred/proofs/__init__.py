@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 from skillcred._internal import base58
 from skillcred._internal.fileio import check_depth, copy_json
+from skillcred._internal.strictjson import same_json
 from skillcred._internal.timeutil import format_datetime, parse_datetime, utcnow
 from skillcred.did import DidResolver, ResolvedMethod
 from skillcred.errors import (
@@ -322,22 +323,6 @@ class _Fail(Exception):
         self.status = status
 
 
-def _same_json(a: Any, b: Any) -> bool:
-    """``a == b`` with types told apart (1, 1.0 and True differ), so that either value has the
-    same canonical form; anything but plain JSON is not the same."""
-    if a is b:
-        return True
-    t = type(a)
-    if t is not type(b):
-        return False
-    if t is dict:
-        return len(a) == len(b) and all(
-            ka == kb and _same_json(va, vb) for (ka, va), (kb, vb) in zip(a.items(), b.items(), strict=True))
-    if t is list:
-        return len(a) == len(b) and all(_same_json(x, y) for x, y in zip(a, b, strict=True))
-    return (t is str or t is int or t is bool) and a == b
-
-
 def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
@@ -477,7 +462,7 @@ def _check_one(
             return replace(result("passed", "ok", f"{suite_name} derived proof by {vm_url} verified"),
                            disclosable_decisive=decisive)
         if suite.canonicalization == "jcs" and "@context" in proof and not (
-                "@context" in unsecured and _same_json(unsecured["@context"], proof["@context"])):
+                "@context" in unsecured and same_json(unsecured["@context"], proof["@context"])):
             # the proof's own @context is signed; an identical one keeps the document's value,
             # whose canonical form a presentation's canonicalization may have left (jcs.memo)
             unsecured["@context"] = proof["@context"]
