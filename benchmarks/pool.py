@@ -46,6 +46,7 @@ import time
 import warnings
 from bisect import bisect
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate
 from pathlib import Path
@@ -133,17 +134,33 @@ def zipf(n: int) -> tuple[list[float], float]:
     return cum, cum[-1]
 
 
-def candidates(n: int, seed: int, occ: list[tuple[str, list[str], list[str]]], inst: Institutes,
-               now: datetime) -> Iterator[CandidateRecord]:
+@dataclass(frozen=True)
+class _Cred:
+    """One synthetic credential's draws."""
+    j: int
+    skills: list[str]
+    institute: int
+    idx: int
+    revoked: bool
+    level: int
+    ach: str
+    expired: bool
+
+
+def draws(n: int, seed: int, occ: list[tuple[str, list[str], list[str]]],
+          inst: Institutes) -> Iterator[tuple[int, str, list[_Cred], bool, str]]:
+    """The random draws of ``n`` candidates, in one order for both loaders (so the record path
+    and the bulk rows hold the same candidates): per candidate its number, occupation URI,
+    credentials, whether its consent has ended, and its region. Allocates the institutes'
+    status indexes (and revocations) as it goes."""
     rng = random.Random(seed)
     cum, total = zipf(len(occ))  # the first occupation is the most common
-    soon, past = format_datetime(now + timedelta(days=365)), format_datetime(now - timedelta(days=30))
     for c in range(n):
         o_uri, ess, opt = occ[bisect(cum, rng.random() * total, 0, len(cum) - 1)]
         fit = rng.uniform(0.4, 1.0)  # how well this candidate fits their own occupation
         held = [s for s in ess if rng.random() < fit] + [s for s in opt if rng.random() < 0.08]
         rng.shuffle(held)
-        creds = []
+        creds: list[_Cred] = []
         j = 0
         while held:
             k = 1 + int(rng.random() * 4)
@@ -156,17 +173,29 @@ def candidates(n: int, seed: int, occ: list[tuple[str, list[str], list[str]]], i
                 inst.revoked[i].add(idx)
             level = 1 + int(rng.random() * 5)
             ach = f"Badge {o_uri.rsplit('/', 1)[-1][:8]}-{j}"
-            claims = (ClaimRecord("achievement", f"urn:bench:achievement:{o_uri[-12:]}:{len(skills)}", level, ach),
-                      *(ClaimRecord("skill", s, level, ach) for s in skills))
-            creds.append(CredentialRecord(
-                key=f"urn:bench:{c}:{j}", credential_id=f"urn:bench:{c}:{j}", issuer=inst.dids[i],
-                issuer_name=inst.names[i], valid_from="2024-01-01T00:00:00Z",
-                valid_until=past if rng.random() < 0.02 else None, claims=claims,
-                status=(StatusRef(inst.urls[i], idx, "revocation", 1, revoked),),
-                state="revoked" if revoked else "ok"))
+            creds.append(_Cred(j, skills, i, idx, revoked, level, ach, rng.random() < 0.02))
             j += 1
-        yield CandidateRecord(holder=f"did:example:cand-{c}", consent_until=past if rng.random() < 0.01 else soon,
-                              credentials=tuple(creds), region=REGIONS[int(rng.random() * len(REGIONS))])
+        consent_ended = rng.random() < 0.01
+        yield c, o_uri, creds, consent_ended, REGIONS[int(rng.random() * len(REGIONS))]
+
+
+def candidates(n: int, seed: int, occ: list[tuple[str, list[str], list[str]]], inst: Institutes,
+               now: datetime) -> Iterator[CandidateRecord]:
+    soon, past = format_datetime(now + timedelta(days=365)), format_datetime(now - timedelta(days=30))
+    for c, o_uri, drawn, consent_ended, region in draws(n, seed, occ, inst):
+        creds = []
+        for d in drawn:
+            claims = (ClaimRecord("achievement", f"urn:bench:achievement:{o_uri[-12:]}:{len(d.skills)}", d.level,
+                                  d.ach),
+                      *(ClaimRecord("skill", s, d.level, d.ach) for s in d.skills))
+            creds.append(CredentialRecord(
+                key=f"urn:bench:{c}:{d.j}", credential_id=f"urn:bench:{c}:{d.j}", issuer=inst.dids[d.institute],
+                issuer_name=inst.names[d.institute], valid_from="2024-01-01T00:00:00Z",
+                valid_until=past if d.expired else None, claims=claims,
+                status=(StatusRef(inst.urls[d.institute], d.idx, "revocation", 1, d.revoked),),
+                state="revoked" if d.revoked else "ok"))
+        yield CandidateRecord(holder=f"did:example:cand-{c}", consent_until=past if consent_ended else soon,
+                              credentials=tuple(creds), region=region)
 
 
 def load(pool: Pool, n: int, seed: int, occ: Any, inst: Institutes, now: datetime | None = None) -> dict[str, Any]:
@@ -206,8 +235,6 @@ def bulk_rows(n: int, seed: int, occ: list[tuple[str, list[str], list[str]]], in
 
     This bypasses verification (and ``_put``'s per-record work): synthetic data only. The
     ingest rate of real ``pool add`` is measured separately (:func:`ingest_rate`)."""
-    rng = random.Random(seed)
-    cum, total = zipf(len(occ))
     soon, past = format_datetime(now + timedelta(days=365)), format_datetime(now - timedelta(days=30))
     soon_e, past_e = int((now + timedelta(days=365)).timestamp()), int((now - timedelta(days=30)).timestamp())
     vf = "2024-01-01T00:00:00Z"
@@ -222,43 +249,27 @@ def bulk_rows(n: int, seed: int, occ: list[tuple[str, list[str], list[str]]], in
         return got
 
     tables: dict[str, list[tuple[Any, ...]]] = {t: [] for t in ("cands", "creds", "claims", "status", "audit", "sets")}
-    for c in range(n):
-        o_uri, ess, opt = occ[bisect(cum, rng.random() * total, 0, len(cum) - 1)]
-        fit = rng.uniform(0.4, 1.0)
-        held = [s for s in ess if rng.random() < fit] + [s for s in opt if rng.random() < 0.08]
-        rng.shuffle(held)
+    for c, o_uri, drawn, consent_ended, region in draws(n, seed, occ, inst):
         holder = f"did:example:cand-{c}"
         creds: list[tuple[Any, ...]] = []
         claims: list[list[Any]] = []
         live_refs: set[int] = set()
-        j = 0
-        while held:
-            k = 1 + int(rng.random() * 4)
-            skills, held = held[:k], held[k:]
-            i = int(rng.random() * 4)
-            idx = inst.next[i]
-            inst.next[i] += 1
-            revoked = rng.random() < 0.02
-            if revoked:
-                inst.revoked[i].add(idx)
-            level = 1 + int(rng.random() * 5)
-            ach = f"Badge {o_uri.rsplit('/', 1)[-1][:8]}-{j}"
-            expired = rng.random() < 0.02
-            key = f"urn:bench:{c}:{j}"
-            live = 0 if revoked else 1
-            vu, vu_e = (past, past_e) if expired else (None, None)
-            creds.append((holder, key, key, inst.dids[i], inst.names[i], vf, vu, "revoked" if revoked else "ok"))
-            refs = (f"urn:bench:achievement:{o_uri[-12:]}:{len(skills)}", *skills)
+        for d in drawn:
+            i = d.institute
+            key = f"urn:bench:{c}:{d.j}"
+            live = 0 if d.revoked else 1
+            vu, vu_e = (past, past_e) if d.expired else (None, None)
+            creds.append((holder, key, key, inst.dids[i], inst.names[i], vf, vu, "revoked" if d.revoked else "ok"))
+            refs = (f"urn:bench:achievement:{o_uri[-12:]}:{len(d.skills)}", *d.skills)
             for seq, ref in enumerate(refs):
                 r = rid(ref)
-                claims.append([r, holder, key, seq, "skill" if seq else "achievement", level, ach, None, 0, live,
+                claims.append([r, holder, key, seq, "skill" if seq else "achievement", d.level, d.ach, None, 0, live,
                                vf_e, vu_e])
                 if live:
                     live_refs.add(r)
-            tables["status"].append((holder, key, inst.urls[i], idx, "revocation", 1, int(revoked), inst.dids[i]))
-            j += 1
-        consent, consent_e = (past, past_e) if rng.random() < 0.01 else (soon, soon_e)
-        region = REGIONS[int(rng.random() * len(REGIONS))]
+            tables["status"].append((holder, key, inst.urls[i], d.idx, "revocation", 1, int(d.revoked),
+                                     inst.dids[i]))
+        consent, consent_e = (past, past_e) if consent_ended else (soon, soon_e)
         tables["cands"].append((holder, region, consent, added, None, None))
         tables["creds"].extend(creds)
         tables["claims"].extend((*row, consent_e, region) for row in claims)
