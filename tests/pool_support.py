@@ -54,7 +54,21 @@ class World:
         return sorted(p for p in (self.root / folder).rglob("*") if p.is_file() and p.name != "index.json")
 
 
-def build_world(root: Path) -> World:
+@dataclass
+class Issued:
+    """The shared class of applicants: three issuers (the ROC on did:web, a workplace assessor on
+    P-256, a rogue institute nobody trusts), four wallets and what each was given (one of Jan's
+    credentials revoked, one from the rogue), the published status lists and an employer's
+    trust list naming the ROC (diplomas, competencies, certifications) and the assessor."""
+    wallets: dict[str, Wallet]
+    docs: dict[str, list[dict[str, Any]]]
+    ids: dict[str, str]
+    status: list[Path]
+    trust: TrustList
+    roc_did_json: Path
+
+
+def issue_class(root: Path, trust_path: Path) -> Issued:
     init_issuer(root / "roc", name="ROC Techniek Midden", url="https://roc-techniek.example", did_method="web")
     init_issuer(root / "assessor", name="Metaalbedrijf De Vries (leermeester)",
                 url="https://metaalbedrijf-de-vries.example", key_type="p256")
@@ -91,11 +105,18 @@ def build_world(root: Path) -> World:
             iss.publish_status(root / "status" / name)
         roc_did, assessor_did = roc.profile.did, assessor.profile.did
     status = sorted(p for p in (root / "status").rglob("*") if p.is_file() and p.name != "index.json")
-    tl = TrustList(path=root / "operator" / "trust.json")
-    tl.add(roc_did, name="ROC Techniek Midden", did_document=load_json_object(root / "roc" / "did.json"),
+    roc_did_json = root / "roc" / "did.json"
+    tl = TrustList(path=trust_path)
+    tl.add(roc_did, name="ROC Techniek Midden", did_document=load_json_object(roc_did_json),
            may_attest=["Diploma", "Competency", "Certification"])
     tl.add(assessor_did, name="Metaalbedrijf De Vries")
     tl.save()
+    return Issued(wallets, docs, ids, status, tl, roc_did_json)
+
+
+def build_world(root: Path) -> World:
+    issued = issue_class(root, root / "operator" / "trust.json")
+    wallets, docs, ids, status, tl = issued.wallets, issued.docs, issued.ids, issued.status, issued.trust
     apps = root / "applications"
     apps.mkdir()
     challenges: dict[str, dict[str, str]] = {}

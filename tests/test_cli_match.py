@@ -39,11 +39,10 @@ from typing import Any
 import pytest
 
 from conftest import REPO
+from pool_support import issue_class
 from skillcred._internal.fileio import dump_json, load_json_object
 from skillcred.did import DidResolver
-from skillcred.issuer import EvidenceInput, Issuer, init_issuer, load_achievement
-from skillcred.trust import TrustList
-from skillcred.wallet import Wallet
+from skillcred.issuer import load_achievement
 from support.cli import CliResult, home_env, run_cli
 
 EXAMPLES = REPO / "examples"
@@ -90,49 +89,10 @@ def achievement(name: str) -> Any:
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Files]:
     root = tmp_path_factory.mktemp("cli-match")
-    init_issuer(root / "roc", name="ROC Techniek Midden", url="https://roc-techniek.example", did_method="web")
-    init_issuer(root / "assessor", name="Metaalbedrijf De Vries (leermeester)",
-                url="https://metaalbedrijf-de-vries.example", key_type="p256")
-    init_issuer(root / "rogue", name="Diplomafabriek", url="https://diplomafabriek.example")
-    wallets = {n: Wallet.init(root / "wallets" / n) for n in ("jan", "fatima", "sem", "kees")}
-    cnc, tek = achievement("cnc-programmeren.yaml"), achievement("technisch-tekeninglezen.yaml")
-    plannen = achievement("plannen-en-organiseren.yaml")
-    evidence = EvidenceInput(narrative="Plant wekelijks de werkvoorbereiding van de CNC-cel.",
-                             assessor="Piet Bakker, leermeester", workplace="Metaalbedrijf De Vries", hours=320)
-    docs: dict[str, list[dict[str, Any]]] = {n: [] for n in wallets}
-    ids: dict[str, str] = {}
-
-    def give(who: str, tag: str, issuer: Issuer, ach: Any, level: str | None = None, **kw: Any) -> None:
-        record, new = issuer.issue(ach, wallets[who].holder, level=level, **kw)
-        assert new
-        docs[who].append(dict(record.document))
-        ids[tag] = record.id
-
-    with Issuer.open(root / "roc") as roc, Issuer.open(root / "assessor") as assessor, \
-            Issuer.open(root / "rogue") as rogue:
-        give("jan", "diploma", roc, achievement("mbo-verspaner-diploma.yaml"))
-        give("jan", "cnc", roc, cnc, "3")
-        give("jan", "tekening", roc, tek, "2")
-        give("jan", "plannen", assessor, plannen, "2", evidence=evidence)
-        give("jan", "revoked", roc, achievement("mig-mag-lassen.yaml"), "3")
-        give("jan", "untrusted", rogue, cnc, "5")
-        roc.revoke(ids["revoked"])
-        give("fatima", "fatima-cnc", roc, cnc, "4")
-        give("fatima", "fatima-tekening", roc, tek, "4")
-        give("sem", "sem-cnc", roc, cnc, "2")
-        give("kees", "kees-plannen", assessor, plannen, "2", evidence=evidence)
-        for name, iss in (("roc", roc), ("assessor", assessor), ("rogue", rogue)):
-            iss.publish_status(root / "status" / name)
-        roc_did, assessor_did = roc.profile.did, assessor.profile.did
-    status = sorted(p for p in (root / "status").rglob("*") if p.is_file() and p.name != "index.json")
+    issued = issue_class(root, root / "employer" / "trust.json")
+    wallets, docs, ids, status, tl = issued.wallets, issued.docs, issued.ids, issued.status, issued.trust
     assert len(status) == 6  # revocation + suspension list of each institute
-
-    roc_did_json = root / "roc" / "did.json"
-    tl = TrustList(path=root / "employer" / "trust.json")
-    tl.add(roc_did, name="ROC Techniek Midden", did_document=load_json_object(roc_did_json),
-           may_attest=["Diploma", "Competency", "Certification"])
-    tl.add(assessor_did, name="Metaalbedrijf De Vries")
-    tl.save()
+    roc_did_json = issued.roc_did_json
 
     # the worker keeps Jan's four good credentials in his wallet (did:web document remembered)
     jan = wallets["jan"]
