@@ -13,11 +13,11 @@ import io
 import json
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote
+from urllib.parse import unquote
 
 import pytest
 
@@ -43,6 +43,7 @@ from skillcred.sdjwt import verify_sd_jwt
 from skillcred.secured import SecuredCredential
 from skillcred.wallet import Wallet
 from support.cli import CliResult, clean_env, run_cli
+from support.oid4vci_direct import DirectHttp
 
 URL = "https://issuer.roc-techniek.example"
 EXAMPLES = REPO / "examples" / "achievements"
@@ -117,30 +118,6 @@ def assert_refused(error: str, call: Any, *args: Any, **kw: Any) -> Oid4vciError
         call(*args, **kw)
     assert info.value.error == error, info.value
     return info.value
-
-
-class DirectHttp:
-    """The wallet's HTTP client, answered by an :class:`Oid4vciIssuer` in this process."""
-
-    def __init__(self, oid: Oid4vciIssuer) -> None:
-        self.oid = oid
-        self.calls: list[str] = []
-
-    def request(self, method: str, url: str, *, what: str, data: bytes | None = None,
-                headers: Mapping[str, str] | None = None) -> tuple[int, Any]:
-        path = url.removeprefix(URL)
-        self.calls.append(path)
-        if method == "GET" and path == "/.well-known/openid-credential-issuer":
-            return 200, self.oid.credential_issuer_metadata()
-        if method == "GET" and path == "/.well-known/oauth-authorization-server":
-            return 200, self.oid.authorization_server_metadata()
-        if path == "/oid4vci/token":
-            return 200, self.oid.token(parse_qs((data or b"").decode()), client="wallet")
-        if path == "/oid4vci/nonce":
-            return 200, self.oid.nonce()
-        if path == "/oid4vci/credential":
-            return 200, self.oid.credential((headers or {}).get("Authorization"), json.loads(data or b"null"))
-        raise Oid4vciError("server_error", f"no {method} {url}", status=404)
 
 
 # --------------------------------------------------------------------------------------------
@@ -570,7 +547,7 @@ def test_garbage_key_proofs_are_invalid_proof(token: Any) -> None:
 @pytest.mark.parametrize("fmt", ["jwt_vc_json", "ldp_vc", "dc+sd-jwt"])
 def test_the_wallet_receives_verifies_and_stores(world: World, fmt: str) -> None:
     offer = world.offer(fmt, tx_code=True)
-    http = DirectHttp(world.oid)
+    http = DirectHttp(world.oid, URL)
     seen: list[Any] = []
     result = receive(world.wallet, offer.uri, world.holder, tx_code=offer.tx_code,
                      confirm=lambda s: seen.append(s) or True, http=http)
@@ -587,7 +564,7 @@ def test_the_wallet_receives_verifies_and_stores(world: World, fmt: str) -> None
 
 def test_declining_an_offer_redeems_nothing(world: World) -> None:
     offer = world.offer()
-    http = DirectHttp(world.oid)
+    http = DirectHttp(world.oid, URL)
     with pytest.raises(WalletError, match="declined"):
         receive(world.wallet, offer.uri, world.holder, confirm=lambda s: False, http=http)
     assert "/oid4vci/token" not in http.calls
@@ -597,7 +574,7 @@ def test_declining_an_offer_redeems_nothing(world: World) -> None:
 
 def test_an_offer_needing_a_transaction_code_stops_before_redeeming(world: World) -> None:
     offer = world.offer(tx_code=True)
-    http = DirectHttp(world.oid)
+    http = DirectHttp(world.oid, URL)
     assert_refused("invalid_request", receive, world.wallet, offer.uri, world.holder, http=http)
     assert "/oid4vci/token" not in http.calls and world.issuer.registry.offer(offer.id).state == "offered"
 
@@ -616,7 +593,7 @@ def test_the_wallet_refuses_a_credential_about_someone_else(world: World) -> Non
             return super().request(method, url, **kw)
 
     with pytest.raises(WalletError, match="not this wallet's holder"):
-        receive(world.wallet, offer.uri, world.holder, http=Substituting(world.oid))
+        receive(world.wallet, offer.uri, world.holder, http=Substituting(world.oid, URL))
     assert world.wallet.entries() == []
 
 
@@ -624,7 +601,7 @@ def test_the_wallet_refuses_a_credential_in_another_format_or_unsigned(world: Wo
 
     class Swapping(DirectHttp):
         def __init__(self, oid: Oid4vciIssuer, replacement: Any) -> None:
-            super().__init__(oid)
+            super().__init__(oid, URL)
             self.replacement = replacement
 
         def request(self, method: str, url: str, **kw: Any) -> tuple[int, Any]:
@@ -653,7 +630,7 @@ def test_the_wallet_refuses_metadata_naming_another_issuer(world: World) -> None
                 body = {**body, "credential_issuer": "https://evil.example"}
             return status, body
 
-    assert_refused("invalid_request", receive, world.wallet, offer.uri, world.holder, http=Lying(world.oid))
+    assert_refused("invalid_request", receive, world.wallet, offer.uri, world.holder, http=Lying(world.oid, URL))
 
 
 def test_the_wallet_speaks_only_https_and_http_to_this_machine_only_when_unsafe() -> None:
@@ -672,7 +649,7 @@ def test_a_wallet_with_a_p384_key_cannot_make_key_proofs(tmp_path: Path, world: 
     key = KeyPair.generate("p384")
     wallet = Wallet.init(tmp_path / "w384", key=key)
     with pytest.raises(WalletError, match="ES256 or EdDSA"):
-        receive(wallet, world.offer().uri, key, http=DirectHttp(world.oid))
+        receive(wallet, world.offer().uri, key, http=DirectHttp(world.oid, URL))
 
 
 # --------------------------------------------------------------------------------------------

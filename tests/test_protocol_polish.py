@@ -12,10 +12,9 @@ import os
 import re
 import time
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
 import pytest
 
@@ -43,6 +42,7 @@ from skillcred.oid4vp import (
 )
 from skillcred.wallet import Wallet
 from support.cli import CliResult, run_cli, user_env
+from support.oid4vci_direct import DirectHttp
 
 ACHIEVEMENTS = REPO / "examples" / "achievements"
 MIG = ACHIEVEMENTS / "mig-mag-lassen.yaml"
@@ -108,31 +108,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-class DirectHttp:
-    """The wallet's HTTP client answered by an :class:`Oid4vciIssuer` in this process (so the
-    wallet's own URL checks are what is tested, with no network)."""
-
-    def __init__(self, oid: Oid4vciIssuer, base: str) -> None:
-        self.oid, self.base = oid, base
-        self.calls: list[str] = []
-
-    def request(self, method: str, url: str, *, what: str, data: bytes | None = None,
-                headers: Mapping[str, str] | None = None) -> tuple[int, Any]:
-        path = url.removeprefix(self.base)
-        self.calls.append(path)
-        if path == "/.well-known/openid-credential-issuer":
-            return 200, self.oid.credential_issuer_metadata()
-        if path == "/.well-known/oauth-authorization-server":
-            return 200, self.oid.authorization_server_metadata()
-        if path == "/oid4vci/token":
-            return 200, self.oid.token(parse_qs((data or b"").decode()), client="wallet")
-        if path == "/oid4vci/nonce":
-            return 200, self.oid.nonce()
-        if path == "/oid4vci/credential":
-            return 200, self.oid.credential((headers or {}).get("Authorization"), json.loads(data or b"null"))
-        raise Oid4vciError("server_error", f"no {method} {url}", status=404)
 
 
 @pytest.fixture
