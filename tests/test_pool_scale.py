@@ -326,8 +326,9 @@ def test_a_pool_made_before_the_sets_gets_them_on_open(pg_cluster: PgCluster, pr
 def test_a_pool_made_before_the_level_keys_and_claim_arrays_gets_them_on_open(
         pg_cluster: PgCluster, profile: JobProfile, framework: Any) -> None:
     """A pool whose sets hold only plain reference ids (the format before the level keys and
-    the claim arrays): opening it rebuilds every set from the stored claims, so the search,
-    which asks for level keys, still loses nobody; later refreshes keep the new form."""
+    the claim arrays) and whose claims index holds every claim: opening it rebuilds every set
+    from the stored claims, so the search, which asks for level keys, still loses nobody, and
+    the claims index of live claims only; later refreshes keep the new form."""
     url = pg_cluster.new_database()
     lists = Lists()
     with Pool.open(url, partitions=4) as pool:
@@ -341,12 +342,21 @@ def test_a_pool_made_before_the_level_keys_and_claim_arrays_gets_them_on_open(
                          "ORDER BY c.ref_id) FROM pool_claims c WHERE c.holder = r.holder AND c.live = 1), '{}')")
         pool._db.execute("ALTER TABLE pool_refsets DROP COLUMN c_ref, DROP COLUMN c_lv, DROP COLUMN c_vf, "
                          "DROP COLUMN c_vu")
+        # ... and the claims index of every claim, the live flag among its columns
+        pool._db.execute("DROP INDEX pool_claims_by_ref")
+        pool._db.execute("CREATE INDEX pool_claims_by_ref ON pool_claims (ref_id) INCLUDE (holder, level, live, "
+                         "valid_from, valid_until, consent_until, region)")
         assert _refsets_plain(pool) != {h: keys for h, (keys, _) in want_sets.items()}
     with Pool.open(url, partitions=4) as pool:
         assert _refsets(pool) == want_sets == _expected_refsets(pool)
         for me in (None, 4):
             assert found(pool, profile, framework, min_essential=me, limit=150) == want[me]
         assert pool._db.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'pool_refsets_by_ref'")
+        (claims_index,), = pool._db.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'pool_claims_by_ref'")
+        assert str(claims_index).endswith("WHERE (live = 1)")
+        for me in (3, 0.5):  # the counting paths read that index
+            assert found(pool, profile, framework, min_essential=me, limit=150) == definition(
+                pool, profile, framework, min_essential=me, regions=(), limit=150)
         pool.refresh(_verifier(lists.signed({0, 20, 41})), at=NOW, erase_ended_consent=False)
         assert _refsets(pool) == _expected_refsets(pool)
 
