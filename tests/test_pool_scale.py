@@ -1,9 +1,11 @@
 """The structures the talent pool keeps for national scale (issue 20) stay exact.
 
-* PostgreSQL keeps, per candidate, the ids of the references of its live claims under a GIN
-  index (``pool_refsets``): a search for "every essential met" (and K of n, when everyone
-  meeting all of them ranks first) takes its candidates from that index, a superset the
-  ranking query then checks claim by claim. Checked here: answers equal the definition (every
+* PostgreSQL keeps, per candidate, the ids of the references of its live claims (and "this
+  reference at level >= l" keys) under a GIN index, and those claims as arrays
+  (``pool_refsets``): a search for "every essential met" (and K of n, when everyone meeting
+  all of them ranks first) takes its candidates from that index, a superset the ranking
+  (from the arrays, in the same statement) then checks claim by claim; a claim below the
+  required level does not pass the index. Checked here: answers equal the definition (every
   stored candidate graded by match, filtered, sorted) on both backends; the prefilter is
   really the path taken; nothing revoked, suspended, expired, not yet valid or past consent
   counts through it; add / refresh / remove (and a pool made before the sets existed) keep
