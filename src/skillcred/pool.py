@@ -1107,19 +1107,33 @@ class Pool:
         """Grade the selected candidates' counting claims with match's own grading."""
         if not selected:
             return []
-        marks = ", ".join("?" * len(selected))
+        # the selected holders: an IN list on SQLite; on PostgreSQL an array joined by holder,
+        # so each holder probes its own partition (an IN list goes whole to all of them)
+        if self._db.postgres:
+            keys: list[Any] = [list(selected)]
+
+            def of(table: str, alias: str) -> str:
+                return f"unnest(CAST(? AS TEXT[])) AS v(holder) JOIN {table} {alias} ON {alias}.holder = v.holder"
+            where = "TRUE"
+        else:
+            keys = list(selected)
+            marks = ", ".join("?" * len(selected))
+
+            def of(table: str, alias: str) -> str:
+                return f"{table} {alias}"
+            where = f"{{a}}.holder IN ({marks})"
         region_of = {str(h): r for h, r in self._db.execute(
-            f"SELECT holder, region FROM pool_candidates WHERE holder IN ({marks})", selected)}
+            f"SELECT p.holder, p.region FROM {of('pool_candidates', 'p')} WHERE {where.format(a='p')}", keys)}
         creds = {(str(h), str(k)): (cid, str(iss), str(iname)) for h, k, cid, iss, iname in self._db.execute(
-            f"SELECT holder, cred_key, credential_id, issuer, issuer_name FROM pool_credentials "
-            f"WHERE holder IN ({marks})", selected)}
+            f"SELECT t.holder, t.cred_key, t.credential_id, t.issuer, t.issuer_name FROM {of('pool_credentials', 't')} "
+            f"WHERE {where.format(a='t')}", keys)}
         claims: dict[tuple[str, str], list[Claim]] = {}
         for h, k, kind, ref, level, ach, label, fd in self._db.execute(
                 "SELECT c.holder, c.cred_key, c.kind, r.ref, c.level, c.achievement, c.label, c.from_diploma "
-                f"FROM pool_claims c JOIN pool_refs r ON r.id = c.ref_id WHERE c.holder IN ({marks}) "
+                f"FROM {of('pool_claims', 'c')} JOIN pool_refs r ON r.id = c.ref_id WHERE {where.format(a='c')} "
                 "AND c.live = 1 AND (c.valid_until IS NULL OR c.valid_until >= ?) "
                 "AND (c.valid_from IS NULL OR c.valid_from <= ?) AND c.consent_until > ? "
-                "ORDER BY c.holder, c.cred_key, c.seq", [*selected, now, now, now]):
+                "ORDER BY c.holder, c.cred_key, c.seq", [*keys, now, now, now]):
             claims.setdefault((str(h), str(k)), []).append(ClaimRecord(kind, ref, level, ach, label, bool(fd)).claim())
         by_holder: dict[str, list[tuple[str, list[Claim]]]] = {}
         for (h, k), cl in sorted(claims.items()):
