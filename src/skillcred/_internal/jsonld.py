@@ -273,10 +273,12 @@ def rows_memo() -> Iterator[None]:
     expand_token = fastld.EXPAND_MEMO.set({})
     check_token = fastld.CHECK_MEMO.set({})
     decision_token = fastld.DECISION_MEMOS.set(({}, {}, {}))
+    print_token = fastld.PRINT_MEMO.set({})
     try:
         with jcs.memo():  # and JCS proofs serialize each presented credential once (jcs.memo)
             yield
     finally:
+        fastld.PRINT_MEMO.reset(print_token)
         fastld.DECISION_MEMOS.reset(decision_token)
         fastld.CHECK_MEMO.reset(check_token)
         fastld.EXPAND_MEMO.reset(expand_token)
