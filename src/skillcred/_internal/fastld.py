@@ -1346,6 +1346,9 @@ def _print(value: Any, terms: set[str], tokens: dict[str, Any], exact: bool,
             elif tv is dict or tv is list:
                 if exact or k == "@context":
                     append(_print(v, terms, tokens, True, None))
+                elif tv is list and len(v) == 1 and type(v[0]) is str:  # a type array: what _print makes
+                    tok = tokens.get(v[0])
+                    append((_FP_LIST, tok if tok is not None else _token(v[0], terms, tokens)))
                 else:
                     append(_print_nested(v, terms, tokens, seen))
             elif tv is int or tv is float or tv is bool:
