@@ -29,7 +29,10 @@ Where the time goes in pyld, and what is done instead:
   ``_object_to_rdf``.
 * **Safe mode without RDF** (:func:`check`): for a document nothing converts to RDF (JCS
   proofs, JOSE, SD-JWT), the expansion plus one walk that refuses what the node map and the
-  rows refuse: :func:`to_rows`'s decision without its rows.
+  rows refuse: :func:`to_rows`'s decision without its rows. Accepted documents are
+  remembered per universe by their fingerprint (:func:`_fingerprint`, the shape rule of
+  :func:`_same_shape` as one hashable value), so a document of a shape met before, in any
+  verification, costs one walk over it.
 
 Safe mode (see :mod:`skillcred._internal.jsonld`) is enforced by *refusing to handle*
 anything the reference path would refuse or treat specially: an undefined (dropped) term, an

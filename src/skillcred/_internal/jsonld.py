@@ -267,7 +267,8 @@ def rows_memo() -> Iterator[None]:
     works out its decision once per shape of document (``fastld.SHAPE_MEMO``: a
     presentation's credentials differ in ids, subjects and proof values, not in what the
     decision depends on), on expansions of its own that the rows never use. Nothing
-    outlives the block.
+    outlives the block (but the accepted fingerprints of :func:`fastld.check`, which are
+    per universe of contexts, bounded, and hold fingerprints, not documents).
     """
     token = _memo.set({})
     expand_token = fastld.EXPAND_MEMO.set({})
