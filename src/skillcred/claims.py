@@ -121,13 +121,15 @@ def _as_list(value: Any) -> list[Any]:
 
 def _level(subject: Mapping[str, Any], achievement: Mapping[str, Any]) -> int | None:
     """The level a subject's results give on the achievement's rubric (or a numeric value)."""
+    # ``type(x) is dict or``: as in credential_claims, the ABC check only for what is not a dict
     levels = {lvl.get("id"): _int(lvl.get("level"))
-              for rd in _as_list(achievement.get("resultDescription")) if isinstance(rd, Mapping)
-              for lvl in _as_list(rd.get("rubricCriterionLevel")) if isinstance(lvl, Mapping)}
-    own = {rd.get("id") for rd in _as_list(achievement.get("resultDescription")) if isinstance(rd, Mapping)}
+              for rd in _as_list(achievement.get("resultDescription")) if type(rd) is dict or isinstance(rd, Mapping)
+              for lvl in _as_list(rd.get("rubricCriterionLevel")) if type(lvl) is dict or isinstance(lvl, Mapping)}
+    own = {rd.get("id") for rd in _as_list(achievement.get("resultDescription"))
+           if type(rd) is dict or isinstance(rd, Mapping)}
     level: int | None = None
     for r in _as_list(subject.get("result")):
-        if not isinstance(r, Mapping):
+        if type(r) is not dict and not isinstance(r, Mapping):
             continue
         # a result that names its description belongs to the achievement that defines it
         rd = r.get("resultDescription")

@@ -45,7 +45,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
 from skillcred._internal.fileio import MAX_JSON_DEPTH, check_depth, copy_json
@@ -184,16 +184,19 @@ def _contexts(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
+# ``type(x) is dict or isinstance(x, Mapping)``: the same test, without the ABC machinery for the
+# plain dicts parsed JSON is made of (these run several times for every credential verified)
+
 def _issuer_id(doc: Mapping[str, Any]) -> str | None:
     iss = doc.get("issuer")
-    if isinstance(iss, Mapping):
+    if type(iss) is dict or isinstance(iss, Mapping):
         iss = iss.get("id")
     return iss if isinstance(iss, str) else None
 
 
 def _issuer_name(doc: Mapping[str, Any]) -> str:
     iss = doc.get("issuer")
-    if isinstance(iss, Mapping):
+    if type(iss) is dict or isinstance(iss, Mapping):
         return str(iss.get("name") or iss.get("id") or "?")
     return str(iss or "?")
 
@@ -201,8 +204,8 @@ def _issuer_name(doc: Mapping[str, Any]) -> str:
 def _subjects(doc: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     s = doc.get("credentialSubject")
     if isinstance(s, list):
-        return [x for x in s if isinstance(x, Mapping)]
-    return [s] if isinstance(s, Mapping) else []
+        return [x for x in s if type(x) is dict or isinstance(x, Mapping)]
+    return [s] if type(s) is dict or isinstance(s, Mapping) else []
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -292,7 +295,7 @@ _PLAIN_ENTRY_KEYS = frozenset({"id", "type", "statusPurpose", "statusListIndex",
 def _plain_entry_key(entry: Any, issuer: str | None) -> tuple[str, str, str | None] | None:
     """(list URL, purpose, issuer) of a one-bit ``BitstringStatusListEntry`` without messages
     whose index is a plain decimal string; None for anything else (judged in full)."""
-    if not isinstance(entry, Mapping) or not _PLAIN_ENTRY_KEYS.issuperset(entry) \
+    if not (type(entry) is dict or isinstance(entry, Mapping)) or not _PLAIN_ENTRY_KEYS.issuperset(entry) \
             or entry.get("type") != "BitstringStatusListEntry":
         return None
     url, purpose, index = entry.get("statusListCredential"), entry.get("statusPurpose"), entry.get("statusListIndex")
@@ -1125,7 +1128,7 @@ class Verifier:
 
     def _one_status(self, run: _Run, entry: Any, issuer: str | None,
                     when: datetime) -> tuple[CheckStatus, str, str]:
-        if not isinstance(entry, Mapping):
+        if not (type(entry) is dict or isinstance(entry, Mapping)):
             return "failed", "credentialStatus entry is not an object", "status_malformed"
         if "type" not in entry and "status_list" in entry:
             return self._token_status(entry["status_list"], issuer, when)
@@ -1453,10 +1456,11 @@ class Verifier:
         if not refs:
             run.add(f"{prefix}.schema", 10, "not_applicable", "the credential names no schema")
             return
-        known = set(known_schema_ids())
+        known = _known_schemas()
         for ref in refs:
-            sid = ref.get("id") if isinstance(ref, Mapping) else None
-            if not isinstance(ref, Mapping) or ref.get("type") != "JsonSchema" or sid not in known:
+            mapping = type(ref) is dict or isinstance(ref, Mapping)
+            sid = ref.get("id") if mapping else None
+            if not mapping or ref.get("type") != "JsonSchema" or sid not in known:
                 run.add(f"{prefix}.schema", 10, "indeterminate",
                         f"schema {sid or ref!r} ({ref.get('type') if isinstance(ref, Mapping) else '?'}) "
                         "is not available offline", "schema_unavailable")
@@ -1468,6 +1472,12 @@ class Verifier:
                 return
         names = ", ".join(str(r.get("id")).rsplit("/", 1)[-1] for r in refs)
         run.add(f"{prefix}.schema", 10, "passed", f"valid against {names}")
+
+
+@cache
+def _known_schemas() -> frozenset[str]:
+    """The bundled schema ids (fixed for the process: they are read once, see ``schemas``)."""
+    return frozenset(known_schema_ids())
 
 
 def _private_copy(value: Any, limit: int, contexts: list[str]) -> Any:
