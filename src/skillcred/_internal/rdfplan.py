@@ -103,24 +103,56 @@ def _context_key(value: Any) -> Any:
     return ("j", json.dumps(value, ensure_ascii=False, allow_nan=True))
 
 
-def _shape(value: Any, key: str | None, slots: list[str]) -> Any:
-    """The shape of ``value`` (hashable), appending its slot strings to ``slots`` in walk order."""
-    t = type(value)
-    if t is str:
-        if key in _PINNED_KEYS:
-            return ("s", value)
-        slots.append(value)
-        return 0
-    if t is dict:
-        parts: list[Any] = ["d"]
+_OPEN, _CLOSE, _LIST, _END, _SLOT = 1, 2, 3, 4, 0  # ints: never confused with a key (a str)
+
+
+def _shape(value: Any, key: str | None, slots: list[str], sig: list[Any]) -> None:
+    """Append the shape of ``value`` to ``sig`` (a flat list, made a tuple by the caller) and
+    its slot strings to ``slots``, in walk order. Flat and with the leaves inline: this walk
+    runs for every document, and is most of what a planned document costs."""
+    append = sig.append
+    if type(value) is dict:
+        append(_OPEN)
         for k, v in value.items():
             if type(k) is not str:
                 raise _NoPlan("non-string key")
-            parts.append(k)
-            parts.append(_context_key(v) if k == "@context" else _shape(v, k, slots))
-        return tuple(parts)
-    if t is list:
-        return ("l", *[_shape(v, key, slots) for v in value])
+            append(k)
+            t = type(v)
+            if t is str:
+                if k in _PINNED_KEYS:
+                    append(("s", v))
+                else:
+                    slots.append(v)
+                    append(_SLOT)
+            elif k == "@context":
+                append(_context_key(v))
+            elif t is dict or t is list:
+                _shape(v, k, slots, sig)
+            else:
+                append(_leaf(v))
+        append(_CLOSE)
+    elif type(value) is list:
+        append(_LIST)
+        pinned = key in _PINNED_KEYS
+        for v in value:
+            t = type(v)
+            if t is str:
+                if pinned:
+                    append(("s", v))
+                else:
+                    slots.append(v)
+                    append(_SLOT)
+            elif t is dict or t is list:
+                _shape(v, key, slots, sig)
+            else:
+                append(_leaf(v))
+        append(_END)
+    else:
+        append(_leaf(value))
+
+
+def _leaf(value: Any) -> Any:
+    t = type(value)
     if t is bool or t is int:
         return (t.__name__, value)
     if t is float:
@@ -209,7 +241,7 @@ def _marked_terms(rows: list[fastld.Row]) -> dict[int, set[str]]:
 class _Plan:
     """Rows with slot references, for one shape (see the module docstring)."""
 
-    __slots__ = ("heads", "kinds", "pinned", "rows", "terms")
+    __slots__ = ("consts", "heads", "kinds", "pinned", "rows", "terms")
 
     def __init__(self, kinds: list[int], heads: list[str | None], pinned: dict[int, str],
                  terms: list[tuple[int, int, str, str]], rows: list[tuple[Any, ...]]) -> None:
@@ -218,8 +250,15 @@ class _Plan:
         self.pinned = pinned  # slot -> the string a document must hold there
         # the marked terms: (slot, kind, before, after); a literal: after is its suffix
         self.terms = terms
-        # each row: four entries, a constant term (str) or the index of a marked term (int)
-        self.rows = rows
+        # each row: four indexes into the constant terms followed by the filled-in marked terms
+        consts: dict[str, int] = {}
+        for row in rows:
+            for t in row:
+                if type(t) is str and t not in consts:
+                    consts[t] = len(consts)
+        self.consts = list(consts)
+        n = len(consts)
+        self.rows = [tuple(consts[t] if type(t) is str else n + t for t in row) for row in rows]
 
     def fill(self, slots: list[str], uni: Any) -> list[fastld.Row] | None:
         """The rows for a document with these slot strings, or None (not provably the same)."""
@@ -245,10 +284,8 @@ class _Plan:
             if term[:1] != "<" or not fastld._clean_iri(term[1:-1]) or term.startswith("<" + fastld.ISSUER_DEPENDENT):
                 return None
             out.append(term)
-        return [
-            tuple(out[x] if type(x) is int else x for x in row)  # type: ignore[misc]
-            for row in self.rows
-        ]
+        terms = self.consts + out
+        return [(terms[a], terms[b], terms[c], terms[d]) for a, b, c, d in self.rows]
 
 
 def _exact_rows(document: Mapping[str, Any], loader: Any) -> list[fastld.Row]:
@@ -346,8 +383,10 @@ def plan_rows(document: Mapping[str, Any], loader: Any) -> list[fastld.Row] | No
     if not fastld.ENABLED or type(document) is not dict or "@context" not in document:
         return None
     slots: list[str] = []
+    sig: list[Any] = []
     try:
-        shape = _shape(document, None, slots)
+        _shape(document, None, slots, sig)
+        shape = tuple(sig)
     except (_NoPlan, RecursionError):
         return None
     uni = fastld._universe(loader)
