@@ -1078,6 +1078,8 @@ def _node_map(
             elif len(o) == 1 and "@id" in o:
                 # inline: a node reference
                 ref_id = o["@id"]
+                if ref_id is None:  # a keyword-like @id-typed value: pyld decides
+                    raise _NotHandled("keyword-like @id")
                 if ref_id.startswith("_:"):
                     ref_id = issuer.get_id(ref_id)
                 elif not _clean_iri(ref_id):

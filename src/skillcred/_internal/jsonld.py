@@ -39,7 +39,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from skillcred._internal import fastld, jcs
+from skillcred._internal import fastld, jcs, rdfplan
 from skillcred._internal.fileio import copy_json
 from skillcred._internal.nquads import quads_from_pyld_dataset
 from skillcred._internal.pyldimport import jsonld
@@ -339,6 +339,10 @@ def check_terms(document: Mapping[str, Any], *, loader: OfflineLoader | None = N
     (:func:`set_fast_path`, :func:`reference_path`) both forms use only the reference path.
     """
     if rdf:
+        # a document whose shape has a row plan is one the conversion accepts (rdfplan: a plan
+        # gives rows only where the exact path does); the proof fills the plan in next
+        if _fast_enabled and "@context" in document and rdfplan.plan_rows(document, loader or default_loader()):
+            return
         to_rdf_rows(document, loader=loader)
         return
     if "@context" not in document:
