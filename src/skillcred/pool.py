@@ -232,11 +232,22 @@ _PER_HOLDER = ("pool_claims", "pool_status", "pool_credentials", "pool_audit", "
 #: superset of the candidates meeting every essential at its level (only a date can still fail).
 #: The aligned arrays ``c_ref, c_lv, c_vf, c_vu`` (reference, level, validity as epoch seconds,
 #: one entry per live claim) let the exact ranking of those candidates run on this row alone.
-#: Kept in step by add (``_put``), refresh (``_restate``) and remove.
+#: Kept in step by add (``_put``), refresh (``_restate``) and remove -- except that a refresh
+#: which only takes claims away (a credential revoked or suspended) leaves the row as it is and
+#: names its holder in ``pool_stale`` (below): the row's keys and arrays are then a superset of
+#: its live claims, which keeps the prefilter correct, and the ranking reads that holder's live
+#: claims from ``pool_claims`` instead of the arrays.
 _PG_REFSETS = ("pool_refsets", "holder TEXT NOT NULL, region TEXT, consent_until BIGINT NOT NULL, "
                                "refs BIGINT[] NOT NULL, c_ref BIGINT[] NOT NULL DEFAULT '{}', "
                                "c_lv INTEGER[] NOT NULL DEFAULT '{}', c_vf BIGINT[] NOT NULL DEFAULT '{}', "
                                "c_vu BIGINT[] NOT NULL DEFAULT '{}', PRIMARY KEY (holder)")
+#: PostgreSQL only: the holders whose ``pool_refsets`` row may still hold claims that no longer
+#: count (a credential revoked or suspended since the row was built). Rewriting a row and its
+#: ~120 GIN keys per changed candidate was most of a 1 %-revocation refresh at a million
+#: candidates (14-18 s of 27-37 s); a row here is one narrow insert. Revocations are rare, so it
+#: stays small; a refresh that lifts a credential (claims come back) rebuilds that row exactly
+#: and takes its holder out, as re-adding the candidate does.
+_PG_STALE = ("pool_stale", "holder TEXT NOT NULL PRIMARY KEY", False)
 _PG_REFSETS_INDEX = "CREATE INDEX IF NOT EXISTS pool_refsets_by_ref ON pool_refsets USING gin (refs)"
 _PG_REFSETS_COLUMNS = "holder, region, consent_until, refs, c_ref, c_lv, c_vf, c_vu"
 #: the levels a reference set keys (:func:`_level_key`); a claim above it is keyed up to it
@@ -402,7 +413,7 @@ class _Postgres(_Db):
                 self.conn.execute("SELECT pg_advisory_xact_lock(23569, 20)")  # several instances may start
                 had_refsets = self.conn.execute("SELECT to_regclass('pool_refsets')").fetchone()
                 had_status = self.conn.execute("SELECT to_regclass('pool_status')").fetchone()
-                for name, cols, partitioned in (*_TABLES, (*_PG_REFSETS, True)):
+                for name, cols, partitioned in (*_TABLES, (*_PG_REFSETS, True), _PG_STALE):
                     if not partitioned:
                         self.conn.execute(f"CREATE TABLE IF NOT EXISTS {name} ({cols})")
                         continue
@@ -780,7 +791,7 @@ class Pool:
         gone = 0
         tables = [t for t in _PER_HOLDER if not (keep_audit and t == "pool_audit")]
         if self._db.postgres:
-            tables.insert(0, _PG_REFSETS[0])
+            tables[:0] = [_PG_REFSETS[0], _PG_STALE[0]]
         for i in range(0, len(holders), 500):
             chunk = holders[i:i + 500]
             marks = ", ".join("?" * len(chunk))
@@ -974,10 +985,15 @@ class Pool:
         if refsets is not None:
             # the rows the GIN index keeps, each unnested into its claims and matched to the
             # requirements' references by hash: no claims table, no index probe per claim
-            sets_sql = f"s AS (SELECT holder, c_ref, c_lv, c_vf, c_vu FROM pool_refsets WHERE {refsets[0]}), "
+            # (a stale row -- pool_stale names its holder -- may still hold claims a refresh
+            # took away: that holder's live claims are read from pool_claims, by holder)
+            sets_sql = (f"s AS (SELECT r.holder, r.c_ref, r.c_lv, r.c_vf, r.c_vu, x.holder IS NOT NULL AS stale "
+                        f"FROM pool_refsets r LEFT JOIN pool_stale x ON x.holder = r.holder WHERE {refsets[0]}), ")
             sets_params = refsets[1]
             source = ("s CROSS JOIN LATERAL (SELECT s.holder AS holder, u.* FROM unnest(s.c_ref, s.c_lv, s.c_vf, "
-                      "s.c_vu) AS u(ref_id, level, valid_from, valid_until)) c JOIN rr ON rr.ref_id = c.ref_id "
+                      "s.c_vu) AS u(ref_id, level, valid_from, valid_until) WHERE NOT s.stale UNION ALL "
+                      "SELECT k.holder, k.ref_id, k.level, k.valid_from, k.valid_until FROM pool_claims k "
+                      "WHERE s.stale AND k.holder = s.holder AND k.live = 1) c JOIN rr ON rr.ref_id = c.ref_id "
                       "WHERE ")
         if restrict and self._db.postgres:
             # few holders, many claims per reference: read each holder's claims (the holder
@@ -1308,7 +1324,10 @@ class Pool:
     def _restate_pg(self, purposes: dict[tuple[str, str], set[str]], unknown: Sequence[tuple[str, str]]) -> None:
         """:meth:`_restate` on PostgreSQL, set-based: the set references of the credentials
         whose state is not known yet (``unknown``), then the credentials' states, their
-        claims' ``live`` and the changed candidates' reference sets. Every statement joins
+        claims' ``live`` and the reference sets: a candidate with a credential that counts again
+        gets its set rebuilt from its live claims; one whose credentials only stopped counting
+        keeps its set (a superset) and is named in ``pool_stale`` (one narrow row, no GIN
+        write). Every statement joins
         ``unnest`` arrays of keys to the tables, so each key probes only its own partition
         (an ``= ANY(array)`` is sent whole to every partition: 16 probes per key)."""
         if unknown:
@@ -1322,16 +1341,25 @@ class Pool:
         states = ["revoked" if "revocation" in purposes[key] else "suspended" if "suspension" in purposes[key]
                   else "ok" for key in keys]
         arrays = [[h for h, _ in keys], [k for _, k in keys], states]
-        self._db.execute("UPDATE pool_credentials t SET state = v.state FROM unnest(CAST(? AS TEXT[]), "
-                         "CAST(? AS TEXT[]), CAST(? AS TEXT[])) AS v(holder, cred_key, state) "
-                         "WHERE t.holder = v.holder AND t.cred_key = v.cred_key AND t.state <> v.state", arrays)
+        changed = self._db.execute(
+            "UPDATE pool_credentials t SET state = v.state FROM unnest(CAST(? AS TEXT[]), CAST(? AS TEXT[]), "
+            "CAST(? AS TEXT[])) AS v(holder, cred_key, state) WHERE t.holder = v.holder AND t.cred_key = v.cred_key "
+            "AND t.state <> v.state RETURNING t.holder, t.state", arrays)
         self._db.execute("UPDATE pool_claims t SET live = CASE WHEN v.state = 'ok' THEN 1 ELSE 0 END "
                          "FROM unnest(CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[])) AS v(holder, "
                          "cred_key, state) WHERE t.holder = v.holder AND t.cred_key = v.cred_key "
                          "AND t.live <> CASE WHEN v.state = 'ok' THEN 1 ELSE 0 END", arrays)
-        self._db.execute(f"UPDATE pool_refsets r SET {_PG_REFSETS_SET} FROM unnest(CAST(? AS TEXT[])) AS v(holder) "
-                         f"CROSS JOIN LATERAL {_PG_REFSETS_OF.format(h='v.holder')} AS a WHERE r.holder = v.holder",
-                         [sorted({h for h, _ in keys})])
+        lifted = sorted({str(h) for h, state in changed if state == "ok"})
+        died = sorted({str(h) for h, state in changed if state != "ok"} - set(lifted))
+        if lifted:
+            # claims count again: the row is rebuilt from the live claims, exact again
+            self._db.execute(f"UPDATE pool_refsets r SET {_PG_REFSETS_SET} FROM unnest(CAST(? AS TEXT[])) "
+                             f"AS v(holder) CROSS JOIN LATERAL {_PG_REFSETS_OF.format(h='v.holder')} AS a "
+                             "WHERE r.holder = v.holder", [lifted])
+            self._db.execute("DELETE FROM pool_stale WHERE holder = ANY(CAST(? AS TEXT[]))", [lifted])
+        if died:
+            self._db.execute("INSERT INTO pool_stale (holder) SELECT * FROM unnest(CAST(? AS TEXT[])) "
+                             "ON CONFLICT DO NOTHING", [died])
 
 
 def _needed(min_essential: int | float | None, n_essential: int) -> int:
