@@ -561,6 +561,41 @@ def test_refresh_flips_exactly_the_bits_that_differ(backend: str, tmp_path: Path
         assert again.changed == [] and again.checked == total
 
 
+@pytest.mark.loopback
+def test_refresh_writes_bits_where_it_read_them_and_by_key_when_they_moved(
+        pg_cluster: PgCluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL writes a changed bit at the place (partition, ctid) its comparison scan read
+    it; a row that moved in between (rewritten: another row version) is not written there by
+    mistake and is written by its key instead -- either way exactly the changed bits."""
+    lists = Lists()
+    revoked = {1, 7, 8, 1000}
+    real = pool_module.Pool._write_bits_in_place
+    for moved in (False, True):
+        with Pool.open(pg_cluster.new_database(), partitions=4) as pool:
+            pool._put(_positioned(lists), at=NOW)
+            left: list[int] = []
+
+            def spy(self: Pool, url: str, placed: Any, _real: Any = real, _moved: bool = moved,
+                    _left: list[int] = left) -> Any:
+                if _moved:  # every row of the list gets a new version (and place) first
+                    self._db.execute("UPDATE pool_status SET size = size WHERE list_url = ?", (url,))
+                got = _real(self, url, placed)
+                _left.append(len(got))
+                return got
+
+            monkeypatch.setattr(pool_module.Pool, "_write_bits_in_place", spy)
+            report = pool.refresh(_verifier(lists.signed(revoked)), lists=[URL], at=NOW, erase_ended_consent=False)
+            assert sorted(c["index"] for c in report.changed) == sorted(revoked)
+            assert left == [len(revoked) if moved else 0]
+            assert {int(i) for (i,) in pool._db.execute(
+                "SELECT idx FROM pool_status WHERE list_url = ? AND is_set = 1", (URL,))} == revoked
+            assert {str(k) for (k,) in pool._db.execute("SELECT cred_key FROM pool_credentials "
+                                                        "WHERE state = 'revoked'")} == {
+                f"urn:c:0:{i}" for i in revoked}
+            again = pool.refresh(_verifier(lists.signed(revoked)), lists=[URL], at=NOW, erase_ended_consent=False)
+            assert again.changed == []
+
+
 # -- the benchmark's bulk loader --------------------------------------------------------------
 
 
