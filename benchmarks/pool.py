@@ -253,7 +253,7 @@ def bulk_rows(n: int, seed: int, occ: list[tuple[str, list[str], list[str]]], in
         holder = f"did:example:cand-{c}"
         creds: list[tuple[Any, ...]] = []
         claims: list[list[Any]] = []
-        live_refs: set[int] = set()
+        live_claims: list[tuple[int, int | None, int | None, int | None]] = []
         for d in drawn:
             i = d.institute
             key = f"urn:bench:{c}:{d.j}"
@@ -266,7 +266,7 @@ def bulk_rows(n: int, seed: int, occ: list[tuple[str, list[str], list[str]]], in
                 claims.append([r, holder, key, seq, "skill" if seq else "achievement", d.level, d.ach, None, 0, live,
                                vf_e, vu_e])
                 if live:
-                    live_refs.add(r)
+                    live_claims.append((r, d.level, vf_e, vu_e))
             tables["status"].append((holder, key, inst.urls[i], d.idx, "revocation", 1, int(d.revoked),
                                      inst.dids[i]))
         consent, consent_e = (past, past_e) if consent_ended else (soon, soon_e)
@@ -274,7 +274,8 @@ def bulk_rows(n: int, seed: int, occ: list[tuple[str, list[str], list[str]]], in
         tables["creds"].extend(creds)
         tables["claims"].extend((*row, consent_e, region) for row in claims)
         tables["audit"].append((holder, added, "add", None))
-        tables["sets"].append((holder, region, consent_e, sorted(live_refs)))
+        tables["sets"].append((holder, region, consent_e, pool_module._refset_keys((x[0], x[1]) for x in live_claims),
+                               *([x[i] for x in live_claims] for i in range(4))))
         if (c + 1) % chunk == 0 or c + 1 == n:
             yield tables, {v: k for k, v in ids.items()}
             tables = {t: [] for t in tables}
@@ -297,7 +298,7 @@ _PG_COPY = {
     "claims": ("pool_claims", pool_module._CLAIM_COLUMNS),
     "status": ("pool_status", "holder, cred_key, list_url, idx, purpose, size, is_set, issuer"),
     "audit": ("pool_audit", "holder, at, action, operator"),
-    "sets": ("pool_refsets", "holder, region, consent_until, refs"),
+    "sets": ("pool_refsets", pool_module._PG_REFSETS_COLUMNS),
 }
 
 
@@ -305,7 +306,7 @@ def _copy_field(v: Any) -> str:
     if v is None:
         return "\\N"
     if isinstance(v, list):
-        return "{" + ",".join(map(str, v)) + "}"
+        return "{" + ",".join("NULL" if x is None else str(x) for x in v) + "}"
     return str(v)
 
 
@@ -383,6 +384,25 @@ def refresh_one_percent(pool: Pool, inst: Institutes, rng: random.Random) -> dic
     seconds = time.perf_counter() - started
     return {"institute_credentials": inst.next[i], "newly_revoked": len(newly), "checked": report.checked,
             "changed": len(report.changed), "unknown": len(report.unknown), "seconds": round(seconds, 2)}
+
+
+def restore_reused(pool: Pool, inst: Institutes, original: list[set[int]]) -> dict[str, Any]:
+    """Undo what a ``--reuse`` run changed, so the next one finds the pool as loaded: erase the
+    candidates ingested through verification (holders outside the generator's ``cand-N``) and
+    refresh every institute's list with its drawn revocations only (un-revoking the 1 %)."""
+    extra = [str(h) for (h,) in pool._db.execute(
+        "SELECT holder FROM pool_candidates WHERE holder NOT LIKE ?", ("did:example:cand-%",))]
+    for h in extra:
+        pool.remove(h)
+    for i, drawn in enumerate(original):
+        inst.revoked[i] = set(drawn)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SkillcredSecurityWarning)
+        verifier = Verifier(VerificationPolicy(), status_lists=[inst.signed_list(i) for i in range(4)])
+    started = time.perf_counter()
+    report = pool.refresh(verifier, lists=inst.urls, erase_ended_consent=False)
+    return {"removed": len(extra), "changed": len(report.changed), "unknown": len(report.unknown),
+            "seconds": round(time.perf_counter() - started, 2)}
 
 
 # -- ingest through verification ----------------------------------------------------------------
@@ -491,17 +511,22 @@ def run(target: str | Path, args: argparse.Namespace) -> dict[str, Any]:
     rng = random.Random(args.seed)
     occ = occupations(rng)
     inst = Institutes(rng)
+    original: list[set[int]] = []
     out: dict[str, Any] = {"backend": "postgresql" if isinstance(target, str) else "sqlite", "n": args.n}
     with Pool.open(target, partitions=args.partitions) as pool:
         if args.reuse:
             # an earlier --load-only run with the same --n and --seed filled this pool: the
             # draws are repeated (not stored) so the searches and the refresh see the same world
             held = pool.stats()["candidates"]
-            if held != args.n:
+            if held != args.n and not (args.restore_only and held > args.n):  # extra: ingested
                 raise SystemExit(f"--reuse: the pool holds {held} candidates, not --n {args.n}")
             for _ in bulk_rows(args.n, args.seed, occ, inst, datetime.now(UTC)):
                 pass  # only the institutes' allocation and revocation state is wanted
             out["load"] = "reused"
+            original = [set(r) for r in inst.revoked]
+            if args.restore_only:
+                out["restored"] = restore_reused(pool, inst, original)
+                return out
         else:
             loader = load if args.record_load else bulk_load
             out["load"] = loader(pool, args.n, args.seed, occ, inst)
@@ -531,6 +556,8 @@ def run(target: str | Path, args: argparse.Namespace) -> dict[str, Any]:
         out["refresh_1pct_of_one_institute"] = refresh_one_percent(pool, inst, rng)
         out["search_all_after_refresh"] = timed_search(pool, prof, fw)
         out["ingest_verified"] = ingest_rate(pool, args.ingest, args.seed, args.jobs)
+        if args.reuse:
+            out["restored"] = restore_reused(pool, inst, original)
     return out
 
 
@@ -550,7 +577,11 @@ def main() -> int:
                         help="load the pool at --postgres-url and stop (searched later with --reuse)")
     parser.add_argument("--reuse", action="store_true",
                         help="search the pool an earlier --load-only run (same --n, --seed) left at --postgres-url")
+    parser.add_argument("--restore-only", action="store_true",
+                        help="with --reuse: only put the pool back as loaded (a --reuse run does this at its end)")
     args = parser.parse_args()
+    if args.restore_only and not args.reuse:
+        parser.error("--restore-only goes with --reuse")
     if (args.load_only or args.reuse) and not args.postgres_url:
         parser.error("--load-only and --reuse need --postgres-url (a server that outlives the run)")
     machine = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),

@@ -1,9 +1,11 @@
 """The structures the talent pool keeps for national scale (issue 20) stay exact.
 
-* PostgreSQL keeps, per candidate, the ids of the references of its live claims under a GIN
-  index (``pool_refsets``): a search for "every essential met" (and K of n, when everyone
-  meeting all of them ranks first) takes its candidates from that index, a superset the
-  ranking query then checks claim by claim. Checked here: answers equal the definition (every
+* PostgreSQL keeps, per candidate, the ids of the references of its live claims (and "this
+  reference at level >= l" keys) under a GIN index, and those claims as arrays
+  (``pool_refsets``): a search for "every essential met" (and K of n, when everyone meeting
+  all of them ranks first) takes its candidates from that index, a superset the ranking
+  (from the arrays, in the same statement) then checks claim by claim; a claim below the
+  required level does not pass the index. Checked here: answers equal the definition (every
   stored candidate graded by match, filtered, sorted) on both backends; the prefilter is
   really the path taken; nothing revoked, suspended, expired, not yet valid or past consent
   counts through it; add / refresh / remove (and a pool made before the sets existed) keep
@@ -27,7 +29,7 @@ import pytest
 import skillcred.pool as pool_module
 from pool_support import FRAMEWORK
 from service_support import PgCluster, start_postgres
-from skillcred._internal.timeutil import format_datetime
+from skillcred._internal.timeutil import format_datetime, parse_datetime
 from skillcred.esco import default_taxonomy
 from skillcred.match import JobProfile, load_framework
 from skillcred.pool import CandidateRecord, ClaimRecord, CredentialRecord, Pool, StatusRef, ref_id
@@ -89,13 +91,15 @@ def test_search_in_regions_is_the_definition_on_both_backends(stocked: Pool, pro
 
 
 def _spy(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Record how many candidates each use of the reference-set prefilter returned."""
+    """Record how many candidates each use of the reference-set prefilter kept (its condition
+    counted on its own: the search ranks them in the same statement)."""
     calls: list[int] = []
     real = pool_module.Pool._refsets_prefilter
 
-    def spy(self: Pool, *a: Any, **kw: Any) -> list[str]:
+    def spy(self: Pool, *a: Any, **kw: Any) -> tuple[str, list[Any]] | None:
         got = real(self, *a, **kw)
-        calls.append(len(got))
+        calls.append(0 if got is None else int(self._db.execute(
+            f"SELECT COUNT(*) FROM pool_refsets WHERE {got[0]}", got[1])[0][0]))
         return got
 
     monkeypatch.setattr(pool_module.Pool, "_refsets_prefilter", spy)
@@ -106,14 +110,14 @@ def _spy(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 def test_postgres_takes_the_prefilter_and_it_is_a_superset(pg_pool: Pool, profile: JobProfile, framework: Any,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """All essentials, and K of n with few enough asked for, go through the GIN prefilter;
-    what it returns holds every holder that qualifies (and may hold more: levels and dates
+    what it keeps holds every holder that qualifies (and may hold more: the validity dates
     are checked after it)."""
     pg_pool._put(_records(profile, framework, 300, seed=5), at=NOW - timedelta(days=1))
     calls = _spy(monkeypatch)
     every = definition(pg_pool, profile, framework, min_essential=None, regions=(), limit=300)
     assert found(pg_pool, profile, framework, limit=300) == every
     assert len(calls) == 1 and calls[0] >= len(every) > 0
-    assert calls[0] > len(every), "the generated pool has candidates only a level or a date keeps out"
+    assert calls[0] > len(every), "the generated pool has candidates only a date keeps out"
     # K of n with a limit the all-essential holders fill: answered from the prefilter alone
     assert found(pg_pool, profile, framework, min_essential=3, limit=2) == definition(
         pg_pool, profile, framework, min_essential=3, regions=(), limit=2)
@@ -186,20 +190,68 @@ def test_nothing_that_no_longer_counts_passes_the_prefilter(backend: str, tmp_pa
             assert [h[0] for h in found(pool, profile, framework, min_essential=me, limit=50)] == ["did:example:ok"]
 
 
-def _refsets(pool: Pool) -> dict[str, list[int]]:
-    return {str(h): sorted(int(x) for x in refs) for h, refs in pool._db.execute(
-        "SELECT holder, refs FROM pool_refsets")}
+def _at_levels(profile: JobProfile, framework: Any, levels: dict[str, int | None]) -> list[CandidateRecord]:
+    """One candidate per entry, each holding every essential (one credential each) at the
+    level it requires (1 where none is), except the third essential (which requires level 3),
+    held at the entry's level."""
+    ess = [r for r in profile.requirements if r.essential]
+    assert ess[2].level == 3
+    soon = format_datetime(NOW + timedelta(days=300))
+    return [CandidateRecord(holder=f"did:example:{who}", consent_until=soon, credentials=tuple(
+        CredentialRecord(key=f"urn:l:{who}:{j}", credential_id=f"urn:l:{who}:{j}", issuer="did:example:roc",
+                         issuer_name="ROC", valid_from=None, valid_until=None,
+                         claims=(ClaimRecord("skill", sorted(framework.supporters(req.ref))[0],
+                                             level if j == 2 else (req.level or 1), f"Badge {j}"),))
+        for j, req in enumerate(ess))) for who, level in levels.items()]
 
 
-def _expected_refsets(pool: Pool) -> dict[str, list[int]]:
+@pytest.mark.loopback
+def test_the_prefilter_keeps_out_claims_below_the_required_level(pg_pool: Pool, profile: JobProfile,
+                                                                 framework: Any,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The level keys: a claim below the required level (or without a level) does not pass
+    the prefilter at all; one at it, above it, or above the highest level keyed (8) does."""
+    levels: dict[str, int | None] = {"at": 3, "above": 5, "top": 8, "beyond": 12, "below": 2, "one": 1,
+                                     "zero": 0, "none": None}
+    pg_pool._put(_at_levels(profile, framework, levels), at=NOW - timedelta(days=1))
+    calls = _spy(monkeypatch)
+    got = [h[0] for h in found(pg_pool, profile, framework, limit=50)]
+    assert sorted(got) == sorted(f"did:example:{w}" for w in ("at", "above", "top", "beyond"))
+    assert got == [h[0] for h in definition(pg_pool, profile, framework, min_essential=None, regions=(), limit=50)]
+    assert calls == [4], "only those meeting the level are kept by the index"
+    # one essential fewer: those below the level are found (by counting), with it missing
+    n_ess = sum(r.essential for r in profile.requirements)
+    hits = pg_pool.search(profile, framework=framework, at=NOW, min_essential=n_ess - 1, limit=50)
+    assert {h.holder for h in hits} == {f"did:example:{w}" for w in levels}
+
+
+def _refsets(pool: Pool) -> dict[str, tuple[list[int], list[tuple[Any, ...]]]]:
+    """Each candidate's set: its keys, and its claim arrays as sorted (ref, level, from, until) rows."""
+    return {str(h): (sorted(int(x) for x in refs), sorted(zip(cr, lv, vf, vu, strict=True), key=repr))
+            for h, refs, cr, lv, vf, vu in pool._db.execute(
+                "SELECT holder, refs, c_ref, c_lv, c_vf, c_vu FROM pool_refsets")}
+
+
+def _keys_of(rid: int, level: int | None) -> set[int]:
+    """The keys one claim gives, written out: its id, and for levels 1..min(level, 8) the id
+    with that level XORed into its top byte (bits 56-59)."""
+    return {rid} | {rid ^ (lv * 2 ** 56) for lv in range(1, min(level or 0, 8) + 1)}
+
+
+def _expected_refsets(pool: Pool) -> dict[str, tuple[list[int], list[tuple[Any, ...]]]]:
     """What the sets must be, from the stored claims and credentials (not from the sets'
-    own SQL): every candidate, the ids of its claims whose credential's state is ok."""
-    want: dict[str, set[int]] = {str(h): set() for (h,) in pool._db.execute("SELECT holder FROM pool_candidates")}
-    for h, r in pool._db.execute("SELECT c.holder, p.ref FROM pool_claims c JOIN pool_refs p ON p.id = c.ref_id "
-                                 "JOIN pool_credentials k ON k.holder = c.holder AND k.cred_key = c.cred_key "
-                                 "WHERE k.state = 'ok'"):
-        want[str(h)].add(ref_id(str(r)))
-    return {h: sorted(v) for h, v in want.items()}
+    own SQL): every candidate, the keys and the (id, level, validity) of its claims whose
+    credential's state is ok."""
+    keys: dict[str, set[int]] = {str(h): set() for (h,) in pool._db.execute("SELECT holder FROM pool_candidates")}
+    rows: dict[str, list[tuple[Any, ...]]] = {h: [] for h in keys}
+    for h, r, lv, vf, vu in pool._db.execute(
+            "SELECT c.holder, p.ref, c.level, k.valid_from, k.valid_until FROM pool_claims c "
+            "JOIN pool_refs p ON p.id = c.ref_id "
+            "JOIN pool_credentials k ON k.holder = c.holder AND k.cred_key = c.cred_key WHERE k.state = 'ok'"):
+        keys[str(h)] |= _keys_of(ref_id(str(r)), lv)
+        epoch = [None if t is None else int(parse_datetime(str(t)).timestamp()) for t in (vf, vu)]
+        rows[str(h)].append((ref_id(str(r)), lv, *epoch))
+    return {h: (sorted(keys[h]), sorted(rows[h], key=repr)) for h in keys}
 
 
 def _with_status(records: list[CandidateRecord], issuer: str) -> list[CandidateRecord]:
@@ -227,19 +279,20 @@ def test_add_refresh_remove_keep_the_sets_in_step(pg_pool: Pool, profile: JobPro
     pg_pool.refresh(_verifier(lists.signed(revoked)), at=NOW, erase_ended_consent=False)
     second = _refsets(pg_pool)
     assert second == _expected_refsets(pg_pool)
-    assert second != first and all(set(second[h]) <= set(first[h]) for h in first)
+    assert second != first and all(set(second[h][0]) <= set(first[h][0]) for h in first)
     lifted = {i for i in revoked if i % 2}
     pg_pool.refresh(_verifier(lists.signed(revoked - lifted)), at=NOW, erase_ended_consent=False)
     third = _refsets(pg_pool)
     assert third == _expected_refsets(pg_pool)
-    assert any(len(third[h]) > len(second[h]) for h in first)
+    assert any(len(third[h][1]) > len(second[h][1]) for h in first)
     # re-adding replaces the candidate's set; removing erases it
     who = records[0].holder
     new = CandidateRecord(holder=who, consent_until=records[0].consent_until, credentials=(CredentialRecord(
         key="urn:new", credential_id="urn:new", issuer=lists.dids[0], issuer_name="I", valid_from=None,
         valid_until=None, claims=(ClaimRecord("skill", "https://skills.example/only-this", 2, "New"),)),))
     pg_pool._put([new], at=NOW)
-    assert _refsets(pg_pool)[who] == [ref_id("https://skills.example/only-this")]
+    only = ref_id("https://skills.example/only-this")
+    assert _refsets(pg_pool)[who] == (sorted({only, only ^ 2 ** 56, only ^ 2 ** 57}), [(only, 2, None, None)])
     assert pg_pool.remove(who)
     assert who not in _refsets(pg_pool)
     assert _refsets(pg_pool) == _expected_refsets(pg_pool)
@@ -269,6 +322,50 @@ def test_a_pool_made_before_the_sets_gets_them_on_open(pg_cluster: PgCluster, pr
         report = pool.refresh(_verifier(lists.signed({0, 20, 21})), at=NOW, erase_ended_consent=False)
         assert report.unknown == [] and report.checked == len(pool._db.execute("SELECT 1 FROM pool_status"))
         assert _refsets(pool) == _expected_refsets(pool)
+
+
+@pytest.mark.loopback
+def test_a_pool_made_before_the_level_keys_and_claim_arrays_gets_them_on_open(
+        pg_cluster: PgCluster, profile: JobProfile, framework: Any) -> None:
+    """A pool whose sets hold only plain reference ids (the format before the level keys and
+    the claim arrays) and whose claims index holds every claim: opening it rebuilds every set
+    from the stored claims, so the search, which asks for level keys, still loses nobody, and
+    the claims index of live claims only; later refreshes keep the new form."""
+    url = pg_cluster.new_database()
+    lists = Lists()
+    with Pool.open(url, partitions=4) as pool:
+        pool._put(_with_status(_records(profile, framework, 150, seed=13), lists.dids[0]), at=NOW - timedelta(days=1))
+        want_sets = _refsets(pool)
+        want = {me: definition(pool, profile, framework, min_essential=me, regions=(), limit=150)
+                for me in (None, 4)}
+        assert want[None], "the generated pool must have hits"
+        # the old form: the plain ids of the live claims, no arrays, no level keys
+        pool._db.execute("UPDATE pool_refsets r SET refs = COALESCE((SELECT array_agg(DISTINCT c.ref_id "
+                         "ORDER BY c.ref_id) FROM pool_claims c WHERE c.holder = r.holder AND c.live = 1), '{}')")
+        pool._db.execute("ALTER TABLE pool_refsets DROP COLUMN c_ref, DROP COLUMN c_lv, DROP COLUMN c_vf, "
+                         "DROP COLUMN c_vu")
+        # ... and the claims index of every claim, the live flag among its columns
+        pool._db.execute("DROP INDEX pool_claims_by_ref")
+        pool._db.execute("CREATE INDEX pool_claims_by_ref ON pool_claims (ref_id) INCLUDE (holder, level, live, "
+                         "valid_from, valid_until, consent_until, region)")
+        assert _refsets_plain(pool) != {h: keys for h, (keys, _) in want_sets.items()}
+    with Pool.open(url, partitions=4) as pool:
+        assert _refsets(pool) == want_sets == _expected_refsets(pool)
+        for me in (None, 4):
+            assert found(pool, profile, framework, min_essential=me, limit=150) == want[me]
+        assert pool._db.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'pool_refsets_by_ref'")
+        (claims_index,), = pool._db.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'pool_claims_by_ref'")
+        assert str(claims_index).endswith("WHERE (live = 1)")
+        for me in (3, 0.5):  # the counting paths read that index
+            assert found(pool, profile, framework, min_essential=me, limit=150) == definition(
+                pool, profile, framework, min_essential=me, regions=(), limit=150)
+        pool.refresh(_verifier(lists.signed({0, 20, 41})), at=NOW, erase_ended_consent=False)
+        assert _refsets(pool) == _expected_refsets(pool)
+
+
+def _refsets_plain(pool: Pool) -> dict[str, list[int]]:
+    return {str(h): sorted(int(x) for x in refs)
+            for h, refs in pool._db.execute("SELECT holder, refs FROM pool_refsets")}
 
 
 def test_sqlite_pool_made_before_the_issuer_column(tmp_path: Path, profile: JobProfile, framework: Any) -> None:

@@ -62,6 +62,36 @@ def test_composed_form_equals_the_reference_on_generated_documents() -> None:
     assert composed > 1000
 
 
+def test_a_secured_object_is_composed_from_its_text_without_proof(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The two-run composition of a credential with its proof (``jcs._secured``): members that
+    sort before and after "proof" in UTF-16 order (``pro``, ``proofs``, ``p\U0001f600``,
+    U+E000 and astral keys), none on one side or the other, and the text left in the memo is
+    the credential's form without its proof."""
+    taken: list[bool] = []
+    real = jcs._secured
+
+    def counted(*args: Any) -> Any:
+        out = real(*args)
+        taken.append(out is not None)
+        return out
+
+    monkeypatch.setattr(jcs, "_secured", counted)
+    rng = random.Random(2022)
+    keys = ["@context", "id", "pro", "proof0", "proofs", "p\U0001f600", "prooe", "q", "\ue000", "\U0001f600", "z"]
+    for _ in range(400):
+        cred = {k: _value(rng, 2) for k in rng.sample(keys, rng.randint(0, 6))}
+        cred["proof"] = {"type": "DataIntegrityProof", "proofValue": f"z{rng.randrange(10**9)}"}
+        items = list(cred.items())
+        rng.shuffle(items)
+        cred = dict(items)
+        vp = {"type": "VP", "verifiableCredential": [cred]}
+        with jcs.memo():
+            assert canonicalize_json(vp) == jcs._reference(vp).encode("utf-8"), vp
+            unsecured = {k: v for k, v in cred.items() if k != "proof"}
+            assert canonicalize_json(unsecured) == jcs._reference(unsecured).encode("utf-8"), unsecured
+    assert len(taken) == 400 and all(taken)
+
+
 def test_composed_form_by_hand() -> None:
     # sorted by UTF-16 code units: "@context" < "holder" < "proof" < "type" < "verifiableCredential"
     vp = {"verifiableCredential": [{"type": ["VC"], "proof": {"b": 1, "a": "x"}, "id": "urn:1"}, "jwt"],

@@ -30,6 +30,7 @@ from skillcred.status import (
     StatusVerificationError,
     is_stale,
     read_status,
+    stale_after,
     status_entry,
     status_list_credential,
 )
@@ -537,3 +538,30 @@ def test_is_stale() -> None:
     forever["credentialSubject"]["ttl"] = "soon"
     with pytest.raises(StatusMalformed, match="ttl"):
         is_stale(forever, at=t0)
+
+
+def test_stale_after_is_where_is_stale_begins() -> None:
+    """The bound a verifier compares with instead of reading a list's dates for every
+    credential: the earlier of validUntil and the ttl's end, and ``is_stale`` agrees at it."""
+    t0 = datetime(2025, 6, 30, tzinfo=UTC)  # the validFrom of _list_cred
+    both = _list_cred(ttl_ms=3_600_000, valid_until=t0 + timedelta(days=30))
+    assert stale_after(both) == datetime(2025, 6, 30, 1, 0, tzinfo=UTC)  # the ttl ends first
+    assert stale_after(both, fetched_at=t0 + timedelta(days=40)) == datetime(2025, 7, 30, tzinfo=UTC)
+    until = _list_cred(valid_until=t0 + timedelta(days=30))
+    assert stale_after(until) == datetime(2025, 7, 30, tzinfo=UTC)
+    ttl_only = _list_cred(ttl_ms=86_400_000)
+    assert stale_after(ttl_only) == datetime(2025, 7, 1, tzinfo=UTC)
+    assert stale_after(_list_cred()) is None  # neither: never stale
+    for doc in (both, until, ttl_only):
+        bound = stale_after(doc)
+        assert bound is not None
+        assert not is_stale(doc, at=bound)
+        assert is_stale(doc, at=bound + timedelta(milliseconds=1))
+    unreadable = _list_cred(ttl_ms=1000)
+    unreadable["credentialSubject"]["ttl"] = -1
+    with pytest.raises(StatusMalformed, match="ttl"):
+        stale_after(unreadable)
+    unreadable = _list_cred(valid_until=t0 + timedelta(days=1))
+    unreadable["validUntil"] = "next week"
+    with pytest.raises(MalformedDocument):
+        stale_after(unreadable)

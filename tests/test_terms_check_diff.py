@@ -14,6 +14,13 @@ documents valid and invalid (tests/fastld_corpus.py), presentations of twins, ev
 vector, and hand-written attacks per string family (undefined types, terms named like the
 varying string, prefixes that expand into the issuer-dependent namespace, relative IRIs,
 language tags, doubles, blank nodes, lists, @json, scoped contexts, protected terms).
+
+The same obligation for the process-wide decision memo (``fastld._fingerprint``, the shape
+rule written out as one hashable value, per universe of contexts): twins checked in separate
+verifications, one after another, get the reference decision each; twins that differ only
+where the decision changes (an undefined term or type at every depth, a relative IRI, a
+protected redefinition, a scoped context, ``@json``, lists) never share a fingerprint with
+their safe original; and a remembered decision never crosses to another context set.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import fastld_corpus
 from conftest import VECTORS, vectors_dir
 from skillcred._internal import fastld, jsonld
 from skillcred.errors import SkillcredError
+from skillcred.loader import OfflineLoader
 from skillcred.proofs import signed_parts
 
 V2 = "https://www.w3.org/ns/credentials/v2"
@@ -64,7 +72,9 @@ def _strict_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def shape_hits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """[objects looked up by shape, of them expanded afresh]: hits = the difference."""
+    """[objects looked up by shape, of them expanded afresh]: hits = the difference. The
+    process-wide decision memo is off here (no fingerprints), so the shape memo decides."""
+    monkeypatch.setattr(fastld, "_fingerprint", lambda document, uni: None)
     counts = [0, 0]
     real_by_shape, real_uncached = fastld._expand_by_shape, fastld._expand_uncached
 
@@ -368,3 +378,237 @@ def test_outside_a_verification_nothing_is_shared() -> None:
         assert fastld.DECISION_MEMOS.get() is not None
     assert fastld.DECISION_MEMOS.get() is None
 
+
+
+# --------------------------------------------------------------------------------------------
+# The process-wide decision memo: the same decisions across verifications
+
+
+@pytest.fixture
+def memo_hits() -> Callable[[], int]:
+    """How many checks the process-wide memo has decided since the fixture was set up."""
+    start = fastld.STATS["check-memo"]
+    return lambda: fastld.STATS["check-memo"] - start
+
+
+def _compare_one_by_one(label: str, docs: list[Any], loader: OfflineLoader | None = None) -> list[Outcome]:
+    """Each document checked in a verification of its own (only the process-wide memo is
+    shared between them), against the reference path's decision on it alone."""
+    expected = [_reference_with(d, loader) for d in docs]
+    for i, (doc, exp) in enumerate(zip(docs, expected, strict=True)):
+        with jsonld.rows_memo():
+            got = _without_rdf_with(doc, loader)
+        assert got == exp, f"{label}, document {i}: {got} but the reference says {exp}\n{doc!r}"
+    return expected
+
+
+def _reference_with(doc: Any, loader: OfflineLoader | None) -> Outcome:
+    try:
+        jsonld.to_rdf_rows(doc, loader=loader, fast=False)
+    except SkillcredError as exc:
+        return ("error", type(exc).__name__, exc.code, str(exc))
+    return ("ok",)
+
+
+def _without_rdf_with(doc: Any, loader: OfflineLoader | None) -> Outcome:
+    try:
+        jsonld.check_terms(doc, loader=loader, rdf=False)
+    except SkillcredError as exc:
+        return ("error", type(exc).__name__, exc.code, str(exc))
+    return ("ok",)
+
+
+def test_generated_twins_in_separate_verifications_get_the_reference_decision(memo_hits: Callable[[], int]) -> None:
+    """Originals, same-class twins and adversarial twins, each in its own verification, the
+    original first and again last (so an accepted twin primes the memo for it too)."""
+    rng = random.Random(5150)
+    decisions = refused = 0
+    for seed in range(92_000, 92_000 + N_GENERATED // 2):
+        doc = fastld_corpus.generate(seed, 0.3)
+        twins = [_twin(rng, doc, False), _twin(rng, doc, False), _twin(rng, doc, True)]
+        outcomes = _compare_one_by_one(f"seed {seed}", [doc, doc, *twins, doc])
+        decisions += len(outcomes)
+        refused += sum(o[0] == "error" for o in outcomes)
+    assert decisions >= 2000 and refused > 0.2 * decisions, (decisions, refused)
+    assert memo_hits() > 0.5 * N_GENERATED, memo_hits()  # not vacuous: most repeats are memo hits
+
+
+def test_family_attacks_in_separate_verifications_get_their_own_decision(memo_hits: Callable[[], int]) -> None:
+    """Every hand-written attack family through the process-wide memo, each value primed
+    (twice: the first time its inline context may be new) before all the others."""
+    for label, make, values in FAMILY_ATTACKS:
+        for i, primer in enumerate(values):
+            others = [make(v) for j, v in enumerate(values) if j != i]
+            _compare_one_by_one(f"{label}, primed with {primer!r}", [make(primer), make(primer), *others])
+    assert memo_hits() > 50, memo_hits()
+
+
+def _dicts(doc: Any) -> list[dict[str, Any]]:
+    """Every object of ``doc`` outside ``@context`` values, outermost first."""
+    out: list[dict[str, Any]] = []
+    stack = [doc]
+    while stack:
+        node = stack.pop(0)
+        if isinstance(node, dict):
+            out.append(node)
+            stack += [v for k, v in node.items() if k != "@context"]
+        elif isinstance(node, list):
+            stack += node
+    return out
+
+
+def _mutants(doc: dict[str, Any], change: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+    """One copy of ``doc`` per object ``change`` altered (the change made in that one only)."""
+    out = []
+    for at in range(len(_dicts(doc))):
+        twin = copy.deepcopy(doc)
+        if change(_dicts(twin)[at]):
+            out.append(twin)
+    return out
+
+
+def _add_undefined_term(node: dict[str, Any]) -> bool:
+    if "@value" in node or "@list" in node:
+        return False
+    node["undefinedTerm"] = "x"
+    return True
+
+
+def _undefine_type(node: dict[str, Any]) -> bool:
+    if "type" not in node:
+        return False
+    node["type"] = ["NoSuchType"] if isinstance(node["type"], list) else "NoSuchType"
+    return True
+
+
+def _relative_id(node: dict[str, Any]) -> bool:
+    if not isinstance(node.get("id"), str):
+        return False
+    node["id"] = "relative"
+    return True
+
+
+@pytest.mark.parametrize("change", [_add_undefined_term, _undefine_type, _relative_id],
+                         ids=["undefined term", "undefined type", "relative id"])
+def test_twins_unsafe_at_every_depth_are_refused_after_their_safe_original(
+        change: Callable[[dict[str, Any]], bool], memo_hits: Callable[[], int]) -> None:
+    """A safe credential primes the memo; the same credential made unsafe in one object, at
+    every depth in turn, must get the reference path's refusal (never the memo's acceptance)."""
+    original = _credential()
+    assert _reference(original) == ("ok",)
+    mutants = _mutants(original, change)
+    assert len(mutants) >= 3, len(mutants)
+    before = memo_hits()
+    # three times: the first check may meet the contexts for the first time (not remembered)
+    outcomes = _compare_one_by_one(change.__name__, [original, original, original, *mutants])
+    assert memo_hits() - before >= 1  # the original's third check at least was a hit
+    assert all(o[0] == "error" for o in outcomes[3:]), outcomes
+
+
+#: safe / unsafe pairs that differ in one spot the decision depends on, beyond the families above
+FEATURE_TWINS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
+    ("protected redefinition",
+     {"@context": [V2, {"ex": EX}], "type": "VerifiableCredential", "ex:a": "x"},
+     {"@context": [V2, {"ex": EX, "name": f"{EX}name"}], "type": "VerifiableCredential", "ex:a": "x"}),
+    ("scoped context: a term defined in the scope only",
+     _with_context({"Plain": f"{EX}Plain", "Scoped": {"@id": f"{EX}Scoped", "@context": {"inner": f"{EX}inner"}}},
+                   {"type": "Scoped", "inner": "v"}),
+     _with_context({"Plain": f"{EX}Plain", "Scoped": {"@id": f"{EX}Scoped", "@context": {"inner": f"{EX}inner"}}},
+                   {"type": "Plain", "inner": "v"})),
+    ("@json: a literal that is not JSON-LD, then a term outside it",
+     _with_context({"data": {"@id": f"{EX}data", "@type": "@json"}}, {"type": "VerifiableCredential",
+                                                                       "data": {"undefined": [1, 2.5]}}),
+     _with_context({"data": {"@id": f"{EX}data"}}, {"type": "VerifiableCredential", "data": {"undefined": [1, 2.5]}})),
+    ("lists: an IRI list, then a relative entry",
+     _with_context({"tags": {"@id": f"{EX}tags", "@container": "@list", "@type": "@id"}},
+                   {"type": "VerifiableCredential", "tags": ["urn:a:b", "urn:c:d"]}),
+     _with_context({"tags": {"@id": f"{EX}tags", "@container": "@list", "@type": "@id"}},
+                   {"type": "VerifiableCredential", "tags": ["urn:a:b", "c"]})),
+    ("numbers: an integer, then a double datatype",
+     _with_context({"n": {"@id": f"{EX}n", "@type": "http://www.w3.org/2001/XMLSchema#integer"}},
+                   {"type": "VerifiableCredential", "n": 1}),
+     _with_context({"n": {"@id": f"{EX}n", "@type": "http://www.w3.org/2001/XMLSchema#integer"}},
+                   {"type": "VerifiableCredential", "n": "1", "m": True})),
+    ("issuer-dependent: a compact IRI, then one into the issuer-dependent namespace",
+     _with_context({"dep": ISSUER_DEPENDENT, "good": EX}, {"type": "VerifiableCredential", "good:a": "x"}),
+     _with_context({"dep": ISSUER_DEPENDENT, "good": EX}, {"type": "VerifiableCredential", "dep:a": "x"})),
+]
+
+
+@pytest.mark.parametrize(("label", "safe", "unsafe"), FEATURE_TWINS, ids=[t[0] for t in FEATURE_TWINS])
+def test_feature_twins_in_either_order_get_their_own_decision(label: str, safe: dict[str, Any],
+                                                              unsafe: dict[str, Any]) -> None:
+    safe_outcome, unsafe_outcome = _reference(safe), _reference(unsafe)
+    assert safe_outcome == ("ok",) and unsafe_outcome[0] == "error", (safe_outcome, unsafe_outcome)
+    _compare_one_by_one(label, [safe, safe, unsafe, unsafe, safe])
+    _compare_one_by_one(label, [unsafe, safe, unsafe])
+
+
+CTX_URL = "https://example.org/contexts/memo-test/v1"
+
+
+def test_a_remembered_decision_never_crosses_to_another_context_set(memo_hits: Callable[[], int]) -> None:
+    """The same document (the same fingerprint) under two loaders whose context of one URL
+    defines the term differently: accepted under one, refused under the other, whichever
+    loader saw it first and however often; the default loader does not know the URL at all."""
+    doc = {"@context": [V2, CTX_URL], "type": ["VerifiableCredential", "Thing"], "id": "urn:uuid:1",
+           "issuer": "did:example:i", "credentialSubject": {"id": "did:example:s", "skill": "welding"}}
+    safe = OfflineLoader(extra={CTX_URL: {"@context": {"Thing": f"{EX}Thing", "skill": f"{EX}skill"}}})
+    dependent = OfflineLoader(extra={CTX_URL: {"@context": {"Thing": f"{EX}Thing",
+                                                            "skill": f"{ISSUER_DEPENDENT}skill"}}})
+    undefined = OfflineLoader(extra={CTX_URL: {"@context": {"Thing": f"{EX}Thing"}}})
+    for order in ([safe, dependent, undefined, None], [dependent, undefined, safe, None],
+                  [None, undefined, safe, dependent]):
+        for loader in order * 2:
+            got = _compare_one_by_one(f"loader {order.index(loader)}", [doc, doc], loader)
+            assert [o == ("ok",) for o in got] == [loader is safe] * 2, (order.index(loader), got)
+    assert memo_hits() >= 5  # the safe loader's repeats were hits, and still only there
+
+
+def test_a_presentation_verified_again_is_decided_by_the_memo(memo_hits: Callable[[], int]) -> None:
+    """The verifier's own path: a presentation of twins, then the same and a fresh copy in
+    later verifications; every signed part of the later ones is a memo hit, same decisions."""
+    creds = []
+    for i in range(6):  # twins: other ids and subjects, the same shape
+        cred = _credential()
+        cred["id"] = f"urn:uuid:3f6a1d2e-8c47-4b0a-9e51-7d2c6b8f0a{i:02d}"
+        cred["credentialSubject"]["id"] = f"did:key:z6MkpTHR8VNsBxYAAWHut2Geadd9jSwuBV8xRoAnwWsdvk{i:02d}"
+        creds.append(cred)
+    vp = {"@context": [V2], "type": ["VerifiablePresentation"], "holder": "did:example:jan",
+          "verifiableCredential": creds}
+    parts = [vp, *(p for c in creds for p in signed_parts(c))]
+    first = _compare_in_one_memo("first", parts)
+    assert first == [("ok",)] * len(parts)
+    _compare_in_one_memo("second", parts)  # the first may have met the contexts for the first time
+    before = memo_hits()
+    _compare_in_one_memo("again", parts)
+    _compare_in_one_memo("a copy", copy.deepcopy(parts))
+    assert memo_hits() - before == 2 * len(parts)
+
+
+def test_the_memo_and_its_tokens_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fed by documents, so bounded: never more fingerprints or string tokens than the limits."""
+    monkeypatch.setattr(fastld, "_ACCEPTED_LIMIT", 8)
+    monkeypatch.setattr(fastld, "_TOKENS_LIMIT", 64)
+    loader = OfflineLoader(extra={CTX_URL: {"@context": {"@vocab": EX}}})
+    uni = None
+    for i in range(40):
+        doc = {"@context": [V2, CTX_URL], "type": "VerifiableCredential", f"k{i}": f"v {i}", "n": i,
+               "ids": [f"urn:x:{i}-{j}" for j in range(5)]}
+        assert _without_rdf_with(doc, loader) == ("ok",)
+        uni = fastld._universe(loader)
+        assert len(uni.accepted) <= 8 and len(uni.tokens) <= 64
+    assert uni is not None and uni.accepted  # the recent ones are remembered
+
+
+def test_documents_that_are_not_plain_json_get_no_fingerprint() -> None:
+    """A non-string key or a value JSON has no type for: no fingerprint (the decision is worked
+    out on the document itself, every time)."""
+    uni = fastld._universe(OfflineLoader())
+    base = {"@context": [V2], "type": "VerifiableCredential"}
+    assert fastld._fingerprint(base, uni) is not None
+    for odd in ({1: "x"}, {"a": ("tuple",)}, {"a": {"b": {1, 2}}}, {"a": [b"bytes"]}):
+        assert fastld._fingerprint({**base, "credentialSubject": odd}, uni) is None, odd
+    # 1, 1.0 and True, and a word and a term, are told apart
+    prints = {fastld._fingerprint({**base, "n": v}, uni) for v in (1, 1.0, True, "1", None)}
+    assert len(prints) == 5

@@ -10,6 +10,8 @@ issuer's lists, not from the verifier's caches."""
 from __future__ import annotations
 
 import copy
+import dataclasses
+import inspect
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -18,12 +20,13 @@ import pytest
 
 from conftest import REPO
 from skillcred._internal.timeutil import utcnow
+from skillcred.claims import Claim
 from skillcred.did import key_did
 from skillcred.issuer import Issuer, load_achievement
 from skillcred.keys import KeyPair
 from skillcred.status import BitstringStatusList
 from skillcred.trust import TrustList
-from skillcred.verify import VerificationPolicy, VerificationReport, Verifier
+from skillcred.verify import Check, VerificationPolicy, VerificationReport, Verifier
 from skillcred.verify import verifier as verifier_module
 
 ACHIEVEMENT = REPO / "examples" / "achievements" / "cnc-programmeren.yaml"
@@ -164,3 +167,74 @@ def test_a_copy_the_holder_staples_is_not_remembered(issuer: Issuer, creds: list
         assert _status(v.check(doc)) == ("passed", "ok")
     assert counted["read_status"] == 6  # two entries each, none skipped
     assert counted["ranked"] == 6
+
+
+def test_a_list_s_dates_are_judged_once_per_copy_not_once_per_credential(
+        issuer: Issuer, creds: list[dict[str, Any]], trust: TrustList, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = {"is_stale": 0, "stale_after": 0}
+    real_stale, real_after = verifier_module.is_stale, verifier_module.stale_after
+
+    def is_stale(*a: Any, **kw: Any) -> Any:
+        calls["is_stale"] += 1
+        return real_stale(*a, **kw)
+
+    def stale_after(*a: Any, **kw: Any) -> Any:
+        calls["stale_after"] += 1
+        return real_after(*a, **kw)
+
+    monkeypatch.setattr(verifier_module, "is_stale", is_stale)
+    monkeypatch.setattr(verifier_module, "stale_after", stale_after)
+    v = Verifier(VerificationPolicy(trust=trust), status_lists=_lists(issuer))
+    for doc in creds:
+        assert _status(v.check(doc)) == ("passed", "ok")
+    # two lists, six credentials checked at six different times: each list's dates read once
+    assert calls == {"is_stale": 2, "stale_after": 2}
+
+
+def test_a_list_s_remembered_dates_end_where_it_turns_stale(
+        issuer: Issuer, creds: list[dict[str, Any]], trust: TrustList) -> None:
+    """Lists valid from two hours ago to one hour ago: a time inside is judged valid, one past
+    their validUntil stale and one before their validFrom not valid yet, in any order and
+    however often each was seen before -- as a fresh verifier judges each of them."""
+    now = utcnow().replace(microsecond=0)
+    lists = _lists(issuer, now=now - timedelta(hours=2), valid_for=timedelta(hours=1))
+    v = Verifier(VerificationPolicy(trust=trust), status_lists=lists)
+    times = [(90, "ok"), (30, "status_list_stale"), (80, "ok"), (180, "status_list_not_yet_valid"),
+             (70, "ok"), (100, "ok"), (59, "status_list_stale"), (61, "ok"), (200, "status_list_not_yet_valid")]
+    for minutes_ago, code in times:
+        at = now - timedelta(minutes=minutes_ago)
+        status, got = _status(v.check(creds[0], at=at))
+        assert got == code, f"{minutes_ago} minutes ago"
+        assert status == ("passed" if code == "ok" else "indeterminate")
+        fresh = Verifier(VerificationPolicy(trust=trust), status_lists=lists)
+        assert _status(fresh.check(creds[0], at=at)) == (status, got)
+
+
+@pytest.mark.parametrize("cls", [Check, Claim])
+def test_the_quick_constructors_take_exactly_the_declared_fields(cls: type) -> None:
+    """Check and Claim set their fields without the frozen dataclass's own __init__ (they are
+    made for every check and claim of every credential): the signature must stay the fields'."""
+    params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    fields = dataclasses.fields(cls)
+    assert [p.name for p in params] == [f.name for f in fields]
+    assert [p.default for p in params] == [
+        inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default for f in fields]
+
+
+def test_a_quickly_made_check_and_claim_are_still_frozen_values() -> None:
+    check = Check("credential.proof", 5, "failed", "the signature does not verify", "signature_invalid")
+    assert vars(check) == {"id": "credential.proof", "step": 5, "status": "failed",
+                           "reason": "the signature does not verify", "code": "signature_invalid", "hint": None}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        check.reason = "fine"  # type: ignore[misc]
+    same = Check("credential.proof", 5, "failed", "the signature does not verify", "signature_invalid")
+    assert check == same and hash(check) == hash(same) and check != dataclasses.replace(check, step=6)
+    assert dataclasses.replace(check, reason="x").code == "signature_invalid"
+    assert Check("credential.shape", 1, "passed", "a VerifiableCredential").code == "ok"
+    claim = Claim("skill", "http://data.europa.eu/esco/skill/x", 3, "did:example:jan", 0, "CNC", "Competency")
+    assert (claim.framework, claim.url, claim.label, claim.from_diploma) == (None, None, None, False)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        claim.level = 5  # type: ignore[misc]
+    assert claim == Claim(kind="skill", ref="http://data.europa.eu/esco/skill/x", level=3, subject="did:example:jan",
+                          subject_index=0, achievement="CNC", achievement_type="Competency")
+    assert {claim, dataclasses.replace(claim, level=3)} == {claim}

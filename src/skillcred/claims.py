@@ -44,7 +44,7 @@ QUALIFICATION_TARGET = "ceterms:Credential"
 ClaimKind = Literal["achievement", "skill", "qualification"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Claim:
     """One thing a credential says about one subject.
 
@@ -64,6 +64,27 @@ class Claim:
     url: str | None = None  # targetUrl
     label: str | None = None  # targetName
     from_diploma: bool = False
+
+    def __init__(self, kind: ClaimKind, ref: str | None, level: int | None, subject: str | None,
+                 subject_index: int, achievement: str, achievement_type: str | None,
+                 framework: str | None = None, url: str | None = None, label: str | None = None,
+                 from_diploma: bool = False) -> None:
+        # The dataclass's own frozen ``__init__`` sets each field through ``object.__setattr__``;
+        # the verifier makes about seven claims per credential, and that was a tenth of its own
+        # work. The same fields in the same instance dict (still frozen: assigning raises), in
+        # step with the declarations above (tests/test_verify_once.py checks the signature).
+        d = self.__dict__
+        d["kind"] = kind
+        d["ref"] = ref
+        d["level"] = level
+        d["subject"] = subject
+        d["subject_index"] = subject_index
+        d["achievement"] = achievement
+        d["achievement_type"] = achievement_type
+        d["framework"] = framework
+        d["url"] = url
+        d["label"] = label
+        d["from_diploma"] = from_diploma
 
     def describe(self) -> str:
         """A short phrase naming the claim for reports ("skill X (framework F)")."""
@@ -100,13 +121,15 @@ def _as_list(value: Any) -> list[Any]:
 
 def _level(subject: Mapping[str, Any], achievement: Mapping[str, Any]) -> int | None:
     """The level a subject's results give on the achievement's rubric (or a numeric value)."""
+    # ``type(x) is dict or``: as in credential_claims, the ABC check only for what is not a dict
     levels = {lvl.get("id"): _int(lvl.get("level"))
-              for rd in _as_list(achievement.get("resultDescription")) if isinstance(rd, Mapping)
-              for lvl in _as_list(rd.get("rubricCriterionLevel")) if isinstance(lvl, Mapping)}
-    own = {rd.get("id") for rd in _as_list(achievement.get("resultDescription")) if isinstance(rd, Mapping)}
+              for rd in _as_list(achievement.get("resultDescription")) if type(rd) is dict or isinstance(rd, Mapping)
+              for lvl in _as_list(rd.get("rubricCriterionLevel")) if type(lvl) is dict or isinstance(lvl, Mapping)}
+    own = {rd.get("id") for rd in _as_list(achievement.get("resultDescription"))
+           if type(rd) is dict or isinstance(rd, Mapping)}
     level: int | None = None
     for r in _as_list(subject.get("result")):
-        if not isinstance(r, Mapping):
+        if type(r) is not dict and not isinstance(r, Mapping):
             continue
         # a result that names its description belongs to the achievement that defines it
         rd = r.get("resultDescription")

@@ -23,9 +23,10 @@ the log holds no candidate data; ``add``/``remove`` leave audit rows naming the 
 
 Storage: SQLite (one file, the default) or PostgreSQL (``postgresql://...``, psycopg 3), where
 the per-candidate tables are hash-partitioned by holder (see docs/pool.md). On PostgreSQL each
-candidate also has a reference set (``pool_refsets``: the ids of its live claims' references,
-GIN-indexed) from which an all-essentials search takes a superset of its candidates before
-the exact ranking; add, refresh and remove keep it in step.
+candidate also has a reference set (``pool_refsets``: its live claims' references, also "at
+level >= l", GIN-indexed, and the claims themselves as arrays): an all-essentials search takes
+a superset of its candidates from the index and ranks them exactly from those rows in the same
+statement; add, refresh and remove keep it in step.
 """
 
 from __future__ import annotations
@@ -213,25 +214,65 @@ _INDEXES = (
     "WHERE valid_until IS NOT NULL",
 )
 #: the claims table per backend: SQLite keeps it clustered by reference (WITHOUT ROWID), PostgreSQL
-#: an index by reference holding every column a search reads (index-only scans)
+#: an index by reference holding every column a search reads (index-only scans), of the live
+#: claims only: every query reading it asks ``live = 1``, and a refresh that revokes a
+#: credential then writes its claims' new row versions into the holder index alone (the
+#: restate's update of ``live`` was most of a 1 %-revocation refresh at a million candidates)
 _SQLITE_CLAIMS_KEY = ", PRIMARY KEY (ref_id, holder, cred_key, seq)) WITHOUT ROWID"
 _PG_CLAIMS_INDEX = ("CREATE INDEX IF NOT EXISTS pool_claims_by_ref ON pool_claims (ref_id) INCLUDE "
-                    "(holder, level, live, valid_from, valid_until, consent_until, region)")
+                    "(holder, level, valid_from, valid_until, consent_until, region) WHERE live = 1")
 _CLAIM_COLUMNS = ("ref_id, holder, cred_key, seq, kind, level, achievement, label, from_diploma, live, valid_from, "
                   "valid_until, consent_until, region")
 _PER_HOLDER = ("pool_claims", "pool_status", "pool_credentials", "pool_audit", "pool_candidates")
-#: PostgreSQL only: per candidate, the ids of the references of its live claims (state ok; any
-#: level, any validity) with the consent and region, under a GIN index. A search for "every
-#: essential met" asks ``refs && supporters(e1) AND refs && supporters(e2) ...``, which the
-#: index answers without reading a posting list: a superset of the candidates that qualify,
-#: which the exact ranking query (the live / level / date / consent checks of every claim)
-#: then narrows. Kept in step by add (``_put``), refresh (``_restate``) and remove.
+#: PostgreSQL only: per candidate, one row with its live claims (state ok; any validity) and its
+#: consent and region, so a search for "every essential met" reads neither pool_claims nor an
+#: index per claim. ``refs`` (under a GIN index) holds each claim's reference id and, for a claim
+#: at level v, the keys "this reference at level >= l" for l = 1..min(v, 8) (:func:`_level_key`):
+#: ``refs && keys(e1) AND refs && keys(e2) ...`` is then answered by the index alone and keeps a
+#: superset of the candidates meeting every essential at its level (only a date can still fail).
+#: The aligned arrays ``c_ref, c_lv, c_vf, c_vu`` (reference, level, validity as epoch seconds,
+#: one entry per live claim) let the exact ranking of those candidates run on this row alone.
+#: Kept in step by add (``_put``), refresh (``_restate``) and remove.
 _PG_REFSETS = ("pool_refsets", "holder TEXT NOT NULL, region TEXT, consent_until BIGINT NOT NULL, "
-                               "refs BIGINT[] NOT NULL, PRIMARY KEY (holder)")
+                               "refs BIGINT[] NOT NULL, c_ref BIGINT[] NOT NULL DEFAULT '{}', "
+                               "c_lv INTEGER[] NOT NULL DEFAULT '{}', c_vf BIGINT[] NOT NULL DEFAULT '{}', "
+                               "c_vu BIGINT[] NOT NULL DEFAULT '{}', PRIMARY KEY (holder)")
 _PG_REFSETS_INDEX = "CREATE INDEX IF NOT EXISTS pool_refsets_by_ref ON pool_refsets USING gin (refs)"
-#: a candidate's refs recomputed from its stored claims (backfill, restate)
-_PG_REFSETS_OF = ("COALESCE((SELECT array_agg(DISTINCT c.ref_id ORDER BY c.ref_id) FROM pool_claims c "
-                  "WHERE c.holder = {h} AND c.live = 1), '{{}}')")
+_PG_REFSETS_COLUMNS = "holder, region, consent_until, refs, c_ref, c_lv, c_vf, c_vu"
+#: the levels a reference set keys (:func:`_level_key`); a claim above it is keyed up to it
+_REFSET_LEVELS = 8
+#: the reference set columns a row of claims ``a`` (its aligned arrays) gives
+_PG_REFSETS_SET = (
+    "refs = ARRAY(SELECT DISTINCT k.x FROM unnest(a.c_ref, a.c_lv) AS u(r, lv) CROSS JOIN LATERAL "
+    "(SELECT u.r UNION ALL SELECT u.r # (CAST(g AS BIGINT) << 56) FROM generate_series(1, "
+    f"LEAST(COALESCE(u.lv, 0), {_REFSET_LEVELS})) AS g) AS k(x) ORDER BY k.x), "  # LEAST skips a NULL
+    "c_ref = a.c_ref, c_lv = a.c_lv, c_vf = a.c_vf, c_vu = a.c_vu")
+_PG_CLAIM_ARRAYS = ", ".join(f"array_agg(c.{col} ORDER BY c.cred_key, c.seq) AS {name}" for col, name in (
+    ("ref_id", "c_ref"), ("level", "c_lv"), ("valid_from", "c_vf"), ("valid_until", "c_vu")))
+#: one candidate's live claims as aligned arrays (always one row: empty arrays without any)
+_PG_REFSETS_OF = ("(SELECT " + ", ".join(f"COALESCE({name}, '{{{{}}}}') AS {name}" for name in (
+    "c_ref", "c_lv", "c_vf", "c_vu")) + " FROM (SELECT " + _PG_CLAIM_ARRAYS
+                  + " FROM pool_claims c WHERE c.holder = {h} AND c.live = 1) AS x)")
+#: every candidate's (with a live claim), in one pass over the claims (backfill)
+_PG_REFSETS_ALL = f"(SELECT c.holder, {_PG_CLAIM_ARRAYS} FROM pool_claims c WHERE c.live = 1 GROUP BY c.holder)"
+
+
+def _level_key(rid: int, level: int) -> int:
+    """The reference set key of "reference ``rid`` at level >= ``level``" (1..8): the id with
+    the level in its top byte (XOR; as PostgreSQL's ``#`` and ``<<`` compute it). Another
+    reference's id may equal it by chance: that only lets one more candidate through the
+    prefilter, which the exact ranking then judges."""
+    return rid ^ (min(level, _REFSET_LEVELS) << 56)
+
+
+def _refset_keys(claims: Iterable[tuple[int, int | None]]) -> list[int]:
+    """The GIN keys of a candidate's live claims ``(reference id, level)``, sorted."""
+    keys: set[int] = set()
+    for rid, level in claims:
+        keys.add(rid)
+        if level is not None:
+            keys.update(_level_key(rid, lv) for lv in range(1, min(level, _REFSET_LEVELS) + 1))
+    return sorted(keys)
 
 
 def is_postgres_target(target: str | Path) -> bool:
@@ -377,11 +418,27 @@ class _Postgres(_Db):
                     self.conn.execute("UPDATE pool_status s SET issuer = k.issuer FROM pool_credentials k "
                                       "WHERE k.holder = s.holder AND k.cred_key = s.cred_key")
                 if had_refsets is None or had_refsets[0] is None:
-                    # a pool made before the per-candidate reference sets: build them once
+                    # a pool made before the per-candidate reference sets: one row each, filled below
                     self.conn.execute(
                         "INSERT INTO pool_refsets (holder, region, consent_until, refs) SELECT p.holder, p.region, "
-                        "CAST(EXTRACT(EPOCH FROM CAST(p.consent_until AS TIMESTAMPTZ)) AS BIGINT), "
-                        + _PG_REFSETS_OF.format(h="p.holder") + " FROM pool_candidates p")
+                        "CAST(EXTRACT(EPOCH FROM CAST(p.consent_until AS TIMESTAMPTZ)) AS BIGINT), '{}' "
+                        "FROM pool_candidates p")
+                    self._fill_refsets()
+                elif not self.conn.execute(
+                        "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+                        "AND table_name = 'pool_refsets' AND column_name = 'c_ref'").fetchall():
+                    # a pool made before the level keys and the claim arrays: add them, rebuild every
+                    # row (and the index, once, after: cheaper than updating it row by row)
+                    self.conn.execute("DROP INDEX IF EXISTS pool_refsets_by_ref")
+                    for col, kind in (("c_ref", "BIGINT"), ("c_lv", "INTEGER"), ("c_vf", "BIGINT"),
+                                      ("c_vu", "BIGINT")):
+                        self.conn.execute(f"ALTER TABLE pool_refsets ADD COLUMN {col} {kind}[] NOT NULL DEFAULT '{{}}'")
+                    self._fill_refsets()
+                old_index = self.conn.execute("SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+                                              "AND indexname = 'pool_claims_by_ref'").fetchone()
+                if old_index is not None and " WHERE " not in str(old_index[0]):
+                    # a pool made before the claims index held only live claims: built anew below
+                    self.conn.execute("DROP INDEX pool_claims_by_ref")
                 for stmt in (*_INDEXES, _PG_CLAIMS_INDEX, _PG_REFSETS_INDEX):
                     self.conn.execute(stmt)
         except psycopg.Error as exc:
@@ -389,6 +446,13 @@ class _Postgres(_Db):
             raise PoolError(f"cannot set up the pool tables: {str(exc).splitlines()[0]}", path=self.where) from None
         self._depth = 0
         self._temp = False
+
+    def _fill_refsets(self) -> None:
+        """Upgrade-on-open: every candidate's reference set from its stored live claims, in one
+        grouped pass (a candidate without any keeps the empty arrays it has)."""
+        self.conn.execute("SET LOCAL work_mem = '256MB'")
+        self.conn.execute(f"UPDATE pool_refsets r SET {_PG_REFSETS_SET} FROM {_PG_REFSETS_ALL} AS a "
+                          "WHERE r.holder = a.holder")
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
@@ -642,7 +706,7 @@ class Pool:
             cands.append((h, _clean(r.region), r.consent_until, now, _clean(r.name), _clean(r.evidence)))
             audit.append((h, now, "add", _clean(operator)))
             consent = _epoch(r.consent_until)
-            live_refs: set[int] = set()
+            live_claims: list[tuple[int, int | None, int | None, int | None]] = []
             for c in r.credentials:
                 k = _clean(c.key)
                 creds.append((h, k, _clean(c.credential_id), _clean(c.issuer), _clean(c.issuer_name),
@@ -656,10 +720,11 @@ class Pool:
                     claims.append((rid, h, k, seq, cl.kind, cl.level, _clean(cl.achievement), _clean(cl.label),
                                    int(cl.from_diploma), live, vf, vu, consent, _clean(r.region)))
                     if live:
-                        live_refs.add(rid)
+                        live_claims.append((rid, cl.level, vf, vu))
                 status.extend((h, k, _clean(s.list_url), s.index, s.purpose, s.size, int(s.set), _clean(c.issuer))
                               for s in c.status)
-            refsets.append((h, _clean(r.region), consent, sorted(live_refs)))
+            refsets.append((h, _clean(r.region), consent, _refset_keys((c[0], c[1]) for c in live_claims),
+                            *([c[i] for c in live_claims] for i in range(4))))
         ref_rows = sorted(refs.items())
         counts: dict[int, int] = {}
         for row in claims:
@@ -674,7 +739,7 @@ class Pool:
                 db.copy("pool_claims", _CLAIM_COLUMNS, claims)
                 db.copy("pool_status", "holder, cred_key, list_url, idx, purpose, size, is_set, issuer", status)
                 db.copy("pool_audit", "holder, at, action, operator", audit)
-                db.copy("pool_refsets", "holder, region, consent_until, refs", refsets)
+                db.copy("pool_refsets", _PG_REFSETS_COLUMNS, refsets)
             return len(cands)
         with self._db.transaction():
             if replace:
@@ -691,8 +756,9 @@ class Pool:
                                  "issuer) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", status)
             self._db.executemany("INSERT INTO pool_audit (holder, at, action, operator) VALUES (?, ?, ?, ?)", audit)
             if self._db.postgres:
-                self._db.executemany("INSERT INTO pool_refsets (holder, region, consent_until, refs) "
-                                     "VALUES (?, ?, ?, CAST(? AS BIGINT[]))", refsets)
+                self._db.executemany(f"INSERT INTO pool_refsets ({_PG_REFSETS_COLUMNS}) VALUES (?, ?, ?, "
+                                     "CAST(? AS BIGINT[]), CAST(? AS BIGINT[]), CAST(? AS INTEGER[]), "
+                                     "CAST(? AS BIGINT[]), CAST(? AS BIGINT[]))", refsets)
         return len(cands)
 
     def _add_refs(self, rows: Sequence[tuple[int, str]], counts: Mapping[int, int]) -> None:
@@ -847,11 +913,14 @@ class Pool:
         if need > 0 and self._db.postgres and (need == n_ess or _all_of_shortcut(rr, rq)):
             # the GIN index of the reference sets: a superset of the holders meeting every
             # essential, ranked exactly (the ranking query checks each claim and counts)
-            candidates = self._refsets_prefilter(rr, rq, regions=regions, now=now)
+            prefilter = self._refsets_prefilter(rr, rq, regions=regions, now=now)
             top: list[str] = []
-            if candidates:
-                self._fill_candidates(candidates)
-                top = self._rank(rr, rq, live=live, live_params=live_params, restrict=True, need=n_ess, limit=limit)
+            if prefilter is not None:
+                # ranked from those rows' claim arrays (live claims only; the consent and the
+                # region were the prefilter's): only the validity dates are left to check
+                top = self._rank(rr, rq, live="(c.valid_until IS NULL OR c.valid_until >= ?) "
+                                 "AND (c.valid_from IS NULL OR c.valid_from <= ?)", live_params=[now, now],
+                                 restrict=False, need=n_ess, limit=limit, refsets=prefilter)
             # K of n: when at least ``limit`` holders meet every essential, they are the top
             # (see _qualifying's shortcut); otherwise count as below
             if need == n_ess or len(top) >= limit:
@@ -867,30 +936,49 @@ class Pool:
         return self._rank(rr, rq, live=live, live_params=live_params, restrict=restrict, need=need, limit=limit)
 
     def _refsets_prefilter(self, rr: Sequence[_RR], rq: Sequence[_ReqRow], *, regions: Sequence[str],
-                           now: int) -> list[str]:
-        """PostgreSQL: the holders whose reference set overlaps every essential requirement's
-        supporting references (one GIN index scan, each ``&&`` a scan key), searchable by
-        consent and in the regions. A superset of those meeting every essential: the set
-        holds live claims at any level and validity, which the ranking query then checks."""
-        by_req: dict[int, set[int]] = {}
-        for row in rr:
-            if rq[row[0]].essential:
-                by_req.setdefault(row[0], set()).add(row[1])
-        if len(by_req) < sum(r.essential for r in rq):
-            return []  # an essential nothing could ever meet
+                           now: int) -> tuple[str, list[Any]] | None:
+        """PostgreSQL: the condition (SQL, parameters) on ``pool_refsets`` that keeps the holders
+        whose reference set holds, for every essential requirement, a key of a claim that
+        would meet it (one GIN index scan, each ``&&`` a scan key), searchable by consent and
+        in the regions; None when an essential can never be met. The keys of a requirement:
+        a supporting reference "at level >= required" (:func:`_level_key`), the plain
+        reference without a required level, a qualification when it covers the level. A
+        superset of those meeting every essential: only the validity dates are left."""
+        by_req: dict[int, set[int]] = {r.index: set() for r in rq if r.essential}
+        for req, rid, fixed, use_fixed, need in rr:
+            if req not in by_req:
+                continue
+            if use_fixed:
+                if need is None or (fixed is not None and fixed >= need):
+                    by_req[req].add(rid)
+            elif need is None or need < 1:
+                by_req[req].add(rid)
+            else:
+                by_req[req].add(_level_key(rid, need))
+        if not all(by_req.values()):
+            return None  # an essential nothing could ever meet
         region_sql = f" AND region IN ({', '.join('?' * len(regions))})" if regions else ""
         overlaps = "".join(" AND refs && CAST(? AS BIGINT[])" for _ in by_req)
-        return [str(h) for (h,) in self._db.execute(
-            f"SELECT holder FROM pool_refsets WHERE consent_until > ?{region_sql}{overlaps}",
-            [now, *regions, *(sorted(by_req[i]) for i in sorted(by_req))])]
+        return (f"consent_until > ?{region_sql}{overlaps}",
+                [now, *regions, *(sorted(by_req[i]) for i in sorted(by_req))])
 
     def _rank(self, rr: Sequence[_RR], rq: Sequence[_ReqRow], *, live: str, live_params: Sequence[Any],
-              restrict: bool, need: int, limit: int) -> list[str]:
+              restrict: bool, need: int, limit: int, refsets: tuple[str, list[Any]] | None = None) -> list[str]:
         """The ranking query: each requirement's credit by match's formula for the holders
-        with claims (only those in ``pool_q`` when ``restrict``), those meeting ``need``
-        essentials, best first, the first ``limit``."""
+        with claims (only those in ``pool_q`` when ``restrict``; with ``refsets``, a condition
+        on ``pool_refsets`` (:meth:`_refsets_prefilter`), the claims of the rows it keeps, read
+        from their arrays), those meeting ``need`` essentials, best first, the first ``limit``."""
         restrict_sql = " AND c.holder IN (SELECT holder FROM pool_q)" if restrict else ""
         source = "rr CROSS JOIN pool_claims c WHERE c.ref_id = rr.ref_id AND "
+        sets_sql, sets_params = "", []
+        if refsets is not None:
+            # the rows the GIN index keeps, each unnested into its claims and matched to the
+            # requirements' references by hash: no claims table, no index probe per claim
+            sets_sql = f"s AS (SELECT holder, c_ref, c_lv, c_vf, c_vu FROM pool_refsets WHERE {refsets[0]}), "
+            sets_params = refsets[1]
+            source = ("s CROSS JOIN LATERAL (SELECT s.holder AS holder, u.* FROM unnest(s.c_ref, s.c_lv, s.c_vf, "
+                      "s.c_vu) AS u(ref_id, level, valid_from, valid_until)) c JOIN rr ON rr.ref_id = c.ref_id "
+                      "WHERE ")
         if restrict and self._db.postgres:
             # few holders, many claims per reference: read each holder's claims (the holder
             # index, one partition each) and match them to the references by hash, instead
@@ -903,26 +991,41 @@ class Pool:
         rq_sql = ", ".join(["(CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS DOUBLE PRECISION))"] * len(rq))
         # ROUND over NUMERIC: both databases round the same way, so ties break by holder in both
         collate = ' COLLATE "C"' if self._db.postgres else ""  # code-point order, as Python sorts
-        sql = (f"WITH rr(req, ref_id, fixed, use_fixed, need) AS (VALUES {rows_sql}), "
-               f"rq(req, essential, weight) AS (VALUES {rq_sql}), "
+        rq_cte = f"rq(req, essential, weight) AS (VALUES {rq_sql})"
+        ess, weight, join = "rq.essential", "rq.weight", "per JOIN rq ON rq.req = per.req"
+        rq_params: list[Any] = [x for r in rq for x in (r.index, r.essential, r.weight)]
+        if refsets is not None:
+            # each requirement's essential flag and weight by subscript (one row of two
+            # arrays), not a join: the planner guesses a handful of (holder, requirement)
+            # rows where there are tens of thousands and would join them in a nested loop
+            rq_cte = "rq(essential, weight) AS (SELECT CAST(? AS INTEGER[]), CAST(? AS DOUBLE PRECISION[]))"
+            ess, weight, join = "rq.essential[per.req + 1]", "rq.weight[per.req + 1]", "per CROSS JOIN rq"
+            rq_params = [[r.essential for r in rq], [r.weight for r in rq]]
+        sql = (f"WITH rr(req, ref_id, fixed, use_fixed, need) AS (VALUES {rows_sql}), {rq_cte}, {sets_sql}"
                f"per AS (SELECT c.holder AS holder, rr.req AS req, MAX({_CREDIT}) AS credit "
                f"FROM {source}{live}{restrict_sql} "
                "GROUP BY c.holder, rr.req) "
-               "SELECT per.holder, SUM(per.credit * rq.essential) AS ess_sum, SUM(per.credit * rq.weight) AS w_sum, "
-               "SUM(CASE WHEN rq.essential = 1 AND per.credit >= 1 THEN 1 ELSE 0 END) AS met_n "
-               "FROM per JOIN rq ON rq.req = per.req GROUP BY per.holder "
-               "HAVING SUM(CASE WHEN rq.essential = 1 AND per.credit >= 1 THEN 1 ELSE 0 END) >= ? "
-               "ORDER BY ROUND(CAST(SUM(per.credit * rq.essential) AS NUMERIC), 9) DESC, "
-               "ROUND(CAST(SUM(per.credit * rq.weight) AS NUMERIC), 9) DESC, "
+               f"SELECT per.holder, SUM(per.credit * {ess}) AS ess_sum, SUM(per.credit * {weight}) AS w_sum, "
+               f"SUM(CASE WHEN {ess} = 1 AND per.credit >= 1 THEN 1 ELSE 0 END) AS met_n "
+               f"FROM {join} GROUP BY per.holder "
+               f"HAVING SUM(CASE WHEN {ess} = 1 AND per.credit >= 1 THEN 1 ELSE 0 END) >= ? "
+               f"ORDER BY ROUND(CAST(SUM(per.credit * {ess}) AS NUMERIC), 9) DESC, "
+               f"ROUND(CAST(SUM(per.credit * {weight}) AS NUMERIC), 9) DESC, "
                f"per.holder{collate} LIMIT ?")
         params: list[Any] = [x for row in rr for x in row]
-        params += [x for r in rq for x in (r.index, r.essential, r.weight)]
-        params += [*live_params, need, limit]
+        params += [*rq_params, *sets_params, *live_params, need, limit]
         if restrict and self._db.postgres:
             with self._db.transaction():
                 # the per-holder scan stays a nested loop (LATERAL); joining the requirement
                 # rows to the (holder, requirement) credits by hash, not 50 passes per row
                 self._db.execute("SET LOCAL enable_nestloop = off")
+                return [str(row[0]) for row in self._db.execute(sql, params)]
+        if refsets is not None:
+            with self._db.transaction():
+                # group the (holder, requirement) credits by hash: on the planner's guess of a
+                # handful of rows it sorts them by holder instead (tens of thousands, in the
+                # database's collation: a third of the statement at a million candidates)
+                self._db.execute("SET LOCAL enable_sort = off")
                 return [str(row[0]) for row in self._db.execute(sql, params)]
         return [str(row[0]) for row in self._db.execute(sql, params)]
 
@@ -1004,19 +1107,33 @@ class Pool:
         """Grade the selected candidates' counting claims with match's own grading."""
         if not selected:
             return []
-        marks = ", ".join("?" * len(selected))
+        # the selected holders: an IN list on SQLite; on PostgreSQL an array joined by holder,
+        # so each holder probes its own partition (an IN list goes whole to all of them)
+        if self._db.postgres:
+            keys: list[Any] = [list(selected)]
+
+            def of(table: str, alias: str) -> str:
+                return f"unnest(CAST(? AS TEXT[])) AS v(holder) JOIN {table} {alias} ON {alias}.holder = v.holder"
+            where = "TRUE"
+        else:
+            keys = list(selected)
+            marks = ", ".join("?" * len(selected))
+
+            def of(table: str, alias: str) -> str:
+                return f"{table} {alias}"
+            where = f"{{a}}.holder IN ({marks})"
         region_of = {str(h): r for h, r in self._db.execute(
-            f"SELECT holder, region FROM pool_candidates WHERE holder IN ({marks})", selected)}
+            f"SELECT p.holder, p.region FROM {of('pool_candidates', 'p')} WHERE {where.format(a='p')}", keys)}
         creds = {(str(h), str(k)): (cid, str(iss), str(iname)) for h, k, cid, iss, iname in self._db.execute(
-            f"SELECT holder, cred_key, credential_id, issuer, issuer_name FROM pool_credentials "
-            f"WHERE holder IN ({marks})", selected)}
+            f"SELECT t.holder, t.cred_key, t.credential_id, t.issuer, t.issuer_name FROM {of('pool_credentials', 't')} "
+            f"WHERE {where.format(a='t')}", keys)}
         claims: dict[tuple[str, str], list[Claim]] = {}
         for h, k, kind, ref, level, ach, label, fd in self._db.execute(
                 "SELECT c.holder, c.cred_key, c.kind, r.ref, c.level, c.achievement, c.label, c.from_diploma "
-                f"FROM pool_claims c JOIN pool_refs r ON r.id = c.ref_id WHERE c.holder IN ({marks}) "
+                f"FROM {of('pool_claims', 'c')} JOIN pool_refs r ON r.id = c.ref_id WHERE {where.format(a='c')} "
                 "AND c.live = 1 AND (c.valid_until IS NULL OR c.valid_until >= ?) "
                 "AND (c.valid_from IS NULL OR c.valid_from <= ?) AND c.consent_until > ? "
-                "ORDER BY c.holder, c.cred_key, c.seq", [*selected, now, now, now]):
+                "ORDER BY c.holder, c.cred_key, c.seq", [*keys, now, now, now]):
             claims.setdefault((str(h), str(k)), []).append(ClaimRecord(kind, ref, level, ach, label, bool(fd)).claim())
         by_holder: dict[str, list[tuple[str, list[Claim]]]] = {}
         for (h, k), cl in sorted(claims.items()):
@@ -1212,8 +1329,8 @@ class Pool:
                          "FROM unnest(CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[])) AS v(holder, "
                          "cred_key, state) WHERE t.holder = v.holder AND t.cred_key = v.cred_key "
                          "AND t.live <> CASE WHEN v.state = 'ok' THEN 1 ELSE 0 END", arrays)
-        self._db.execute("UPDATE pool_refsets r SET refs = " + _PG_REFSETS_OF.format(h="r.holder")
-                         + " FROM unnest(CAST(? AS TEXT[])) AS v(holder) WHERE r.holder = v.holder",
+        self._db.execute(f"UPDATE pool_refsets r SET {_PG_REFSETS_SET} FROM unnest(CAST(? AS TEXT[])) AS v(holder) "
+                         f"CROSS JOIN LATERAL {_PG_REFSETS_OF.format(h='v.holder')} AS a WHERE r.holder = v.holder",
                          [sorted({h for h, _ in keys})])
 
 

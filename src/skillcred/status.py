@@ -67,6 +67,7 @@ __all__ = [
     "is_stale",
     "list_valid_from",
     "read_status",
+    "stale_after",
     "status_entry",
     "status_list_credential",
 ]
@@ -738,12 +739,35 @@ def is_stale(
     if "validUntil" in list_credential:
         if parse_datetime(list_credential["validUntil"], field="validUntil") < now:
             return True
+    deadline = _ttl_deadline(list_credential, fetched_at)
+    return deadline is not None and deadline < now
+
+
+def stale_after(list_credential: Mapping[str, Any], *, fetched_at: datetime | None = None) -> datetime | None:
+    """The time after which :func:`is_stale` is True for this copy (None: never): the earlier
+    of its ``validUntil`` and the end of its ttl. ``is_stale(c, at=t)`` is exactly ``t >
+    stale_after(c)`` -- staleness only ever begins, it never ends -- so a verifier that judges
+    one list for many credentials compares a time instead of reading the dates each time.
+    Raises what :func:`is_stale` raises for an unreadable date or ttl."""
+    if not isinstance(list_credential, Mapping):
+        raise InvalidArgument("list_credential must be a JSON object")
+    until = (parse_datetime(list_credential["validUntil"], field="validUntil")
+             if "validUntil" in list_credential else None)
+    deadline = _ttl_deadline(list_credential, fetched_at)
+    if until is None or deadline is None:
+        return until or deadline
+    return min(until, deadline)
+
+
+def _ttl_deadline(list_credential: Mapping[str, Any], fetched_at: datetime | None) -> datetime | None:
+    """When a copy's ttl runs out (counted from ``fetched_at``, else its ``validFrom``); None
+    without a ttl, without a time to count from, or past the end of the calendar."""
     subject = list_credential.get("credentialSubject")
     if isinstance(subject, list) and len(subject) == 1:
         subject = subject[0]
     ttl = subject.get("ttl") if isinstance(subject, Mapping) else None
     if ttl is None:
-        return False
+        return None
     if (
         isinstance(ttl, bool)
         or not isinstance(ttl, int | float)
@@ -756,11 +780,11 @@ def is_stale(
     elif "validFrom" in list_credential:
         start = parse_datetime(list_credential["validFrom"], field="validFrom")
     else:
-        return False
+        return None
     try:
-        return start + timedelta(milliseconds=ttl) < now
+        return start + timedelta(milliseconds=ttl)
     except OverflowError:
-        return False
+        return None
 
 
 def list_valid_from(list_credential: Mapping[str, Any]) -> datetime | None:

@@ -29,7 +29,10 @@ Where the time goes in pyld, and what is done instead:
   ``_object_to_rdf``.
 * **Safe mode without RDF** (:func:`check`): for a document nothing converts to RDF (JCS
   proofs, JOSE, SD-JWT), the expansion plus one walk that refuses what the node map and the
-  rows refuse: :func:`to_rows`'s decision without its rows.
+  rows refuse: :func:`to_rows`'s decision without its rows. Accepted documents are
+  remembered per universe by their fingerprint (:func:`_fingerprint`, the shape rule of
+  :func:`_same_shape` as one hashable value), so a document of a shape met before, in any
+  verification, costs one walk over it.
 
 Safe mode (see :mod:`skillcred._internal.jsonld`) is enforced by *refusing to handle*
 anything the reference path would refuse or treat specially: an undefined (dropped) term, an
@@ -334,6 +337,11 @@ class _Universe:
         #: an ``@vocab`` that is not an absolute IRI (both for :func:`_fingerprint`)
         self.all_terms: set[str] = set()
         self.odd_vocab = False
+        #: :func:`check`'s accepted fingerprints (see :func:`_fingerprint`), and the string
+        #: tokens they are made of, valid while ``all_terms`` has ``tokens_at`` names
+        self.accepted: dict[Any, bool] = {}
+        self.tokens: dict[str, Any] = {}
+        self.tokens_at = 0
         self.initial = self.wrap(self.proc._get_initial_context(self.options))
 
     def wrap(self, raw: Any) -> _Ctx:
@@ -1070,6 +1078,8 @@ def _node_map(
             elif len(o) == 1 and "@id" in o:
                 # inline: a node reference
                 ref_id = o["@id"]
+                if ref_id is None:  # a keyword-like @id-typed value: pyld decides
+                    raise _NotHandled("keyword-like @id")
                 if ref_id.startswith("_:"):
                     ref_id = issuer.get_id(ref_id)
                 elif not _clean_iri(ref_id):
@@ -1222,6 +1232,23 @@ def check(document: Mapping[str, Any], loader: Any) -> None:
     """
     if not ENABLED:
         raise _NotHandled(f"pyld {PYLD_VERSION} is not a version the fast path was checked against")
+    uni = _universe(loader)
+    known = len(uni.all_terms)
+    key = None if uni.odd_vocab else _fingerprint(document, uni)
+    if key is not None and key in uni.accepted:
+        STATS["check-memo"] += 1
+        return
+    _decide(document, loader)
+    # remembered only if deciding met no new term name and no odd @vocab (see _fingerprint)
+    if key is not None and not uni.odd_vocab and len(uni.all_terms) == known:
+        accepted = uni.accepted
+        if len(accepted) >= _ACCEPTED_LIMIT:
+            accepted.clear()  # bounded: a service meeting ever new shapes starts over
+        accepted[key] = True
+
+
+def _decide(document: Mapping[str, Any], loader: Any) -> None:
+    """:func:`check`'s decision worked out on the expansion (no process-wide memo)."""
     memos = DECISION_MEMOS.get()
     if memos is None:
         _check_expanded(expand(document, loader), _universe(loader).proc)
@@ -1235,6 +1262,146 @@ def check(document: Mapping[str, Any], loader: Any) -> None:
         _SAME_PAIRS.reset(pairs_token)
         EXPAND_MEMO.reset(expand_token)
         SHAPE_MEMO.reset(shape_token)
+
+
+# --- the process-wide decision memo ---------------------------------------------------------
+
+#: Bounds on a universe's accepted fingerprints and on its string tokens (both fed by documents).
+_ACCEPTED_LIMIT = 1024
+_TOKENS_LIMIT = 16384
+
+# Markers opening an object's and an array's fingerprint (compared by identity).
+_FP_DICT = object()
+_FP_LIST = object()
+
+
+class _Unprintable(Exception):  # a signal: a value that is not plain JSON gets no fingerprint
+    pass
+
+
+def _fingerprint(document: Any, uni: _Universe) -> tuple[Any, ...] | None:
+    """Everything :func:`check`'s decision on ``document`` depends on, as one hashable value
+    (None for what is not plain JSON): the decision is a pure function of it and the universe.
+
+    Why: the contexts a universe holds are fixed bytes (pinned, or given once to its loader),
+    so two documents the shape rule of :func:`_same_shape` finds the same get the same
+    decision, in any verification. The fingerprint is that rule written out: every key in
+    order, every number, boolean and null with its type, every ``@context`` value whole, and
+    every string as itself, except strings of the two families (:func:`_string_class`) that
+    are no term name of any active context so far, which become their class. Equal
+    fingerprints therefore mean :func:`_same_shape` holds. The caller remembers a decision only
+    when working it out met no new term name and no odd ``@vocab`` (as the shape memo does):
+    every term the document's expansion looked up was then known when the fingerprint was
+    made, so a document of the same fingerprint expands through the same terms and contexts.
+    """
+    if type(document) is not dict:
+        return None
+    terms = uni.all_terms
+    tokens = uni.tokens
+    if uni.tokens_at != len(terms):  # a new term name: a token may now have to be the string itself
+        tokens = uni.tokens = {}
+        uni.tokens_at = len(terms)
+    try:
+        return _print(document, terms, tokens, False, PRINT_MEMO.get())
+    except (_Unprintable, RecursionError):
+        return None
+
+
+def _token(value: str, terms: set[str], tokens: dict[str, Any]) -> Any:
+    """A string's part of a fingerprint: its class (a tuple), or the string itself."""
+    if value in terms:
+        tok: Any = value
+    else:
+        cls = _string_class(value)
+        tok = value if cls is None else cls
+    if len(tokens) >= _TOKENS_LIMIT:
+        tokens.clear()  # bounded: ids and proof values never repeat
+    tokens[value] = tok
+    return tok
+
+
+def _print(value: Any, terms: set[str], tokens: dict[str, Any], exact: bool,
+           seen: dict[int, tuple[tuple[Any, ...], Any, set[str], int]] | None) -> tuple[Any, ...]:
+    """The fingerprint of an object or array (``exact``: strings as themselves, for ``@context``).
+
+    One element per key and per value, so the flat form is unambiguous: an object is
+    ``(_FP_DICT, key, value, key, value, ...)``, an array ``(_FP_LIST, value, ...)``, a number
+    or boolean ``(type, value)`` (``1``, ``1.0`` and ``True`` differ), a string a ``str`` or a
+    class tuple, a nested object or array its own tuple. ``seen`` (inside one verification,
+    :data:`PRINT_MEMO`) keeps the fingerprints of nested objects and arrays by identity, each
+    pinned and valid for the term set (one universe's) and the number of term names it was made
+    with: a presentation's credentials are printed inside the presentation and then, unchanged,
+    for their own checks. Leaves inline: this walk is most of what a memo hit costs.
+    """
+    out: list[Any]
+    if type(value) is dict:
+        out = [_FP_DICT]
+        append = out.append
+        for k, v in value.items():
+            if type(k) is not str:
+                raise _Unprintable
+            append(k)
+            tv = type(v)
+            if tv is str:
+                if exact or k == "@context":
+                    append(v)
+                else:
+                    tok = tokens.get(v)
+                    append(tok if tok is not None else _token(v, terms, tokens))
+            elif tv is dict or tv is list:
+                if exact or k == "@context":
+                    append(_print(v, terms, tokens, True, None))
+                elif tv is list and len(v) == 1 and type(v[0]) is str:  # a type array: what _print makes
+                    tok = tokens.get(v[0])
+                    append((_FP_LIST, tok if tok is not None else _token(v[0], terms, tokens)))
+                else:
+                    append(_print_nested(v, terms, tokens, seen))
+            elif tv is int or tv is float or tv is bool:
+                append((tv, v))
+            elif v is None:
+                append(None)
+            else:
+                raise _Unprintable
+        return tuple(out)
+    out = [_FP_LIST]
+    append = out.append
+    for v in value:
+        tv = type(v)
+        if tv is str:
+            if exact:
+                append(v)
+            else:
+                tok = tokens.get(v)
+                append(tok if tok is not None else _token(v, terms, tokens))
+        elif tv is dict or tv is list:
+            append(_print(v, terms, tokens, True, None) if exact else _print_nested(v, terms, tokens, seen))
+        elif tv is int or tv is float or tv is bool:
+            append((tv, v))
+        elif v is None:
+            append(None)
+        else:
+            raise _Unprintable
+    return tuple(out)
+
+
+def _print_nested(value: Any, terms: set[str], tokens: dict[str, Any],
+                  seen: dict[int, tuple[tuple[Any, ...], Any, set[str], int]] | None) -> tuple[Any, ...]:
+    """:func:`_print` of a nested object or array, through ``seen`` when there is one."""
+    if seen is None:
+        return _print(value, terms, tokens, False, None)
+    hit = seen.get(id(value))
+    if hit is not None and hit[1] is value and hit[2] is terms and hit[3] == len(terms):
+        return hit[0]
+    fp = _print(value, terms, tokens, False, seen)
+    seen[id(value)] = (fp, value, terms, len(terms))
+    return fp
+
+
+#: Within :func:`skillcred._internal.jsonld.rows_memo`: :func:`_fingerprint`'s nested
+#: fingerprints by identity (see :func:`_print`).
+PRINT_MEMO: ContextVar[dict[int, tuple[tuple[Any, ...], Any, set[str], int]] | None] = ContextVar(
+    "skillcred_print_memo", default=None
+)
 
 
 #: Within :func:`skillcred._internal.jsonld.rows_memo`: the memos :func:`check` uses instead of

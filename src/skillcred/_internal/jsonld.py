@@ -39,7 +39,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from skillcred._internal import fastld, jcs
+from skillcred._internal import fastld, jcs, rdfplan
 from skillcred._internal.fileio import copy_json
 from skillcred._internal.nquads import quads_from_pyld_dataset
 from skillcred._internal.pyldimport import jsonld
@@ -243,7 +243,7 @@ def _fast_rows(document: Mapping[str, Any], loader: OfflineLoader) -> list[Row] 
     return _fast(fastld.to_rows, document, loader, "fast", "fallback")[1]
 
 
-_MemoKey = tuple[int, tuple[tuple[str, Any], ...]]
+_MemoKey = tuple[int, tuple[Any, ...], tuple[int, ...]]
 _memo: ContextVar[dict[_MemoKey, tuple[OfflineLoader, Mapping[str, Any], tuple[Row, ...]]] | None] = ContextVar(
     "skillcred_rows_memo", default=None
 )
@@ -255,10 +255,11 @@ def rows_memo() -> Iterator[None]:
 
     For a verifier: it converts the document without its proof for the terms check, and the
     proof canonicalization needs the same RDF next. The two calls get different top-level
-    objects holding the same values, so the key is the loader and the document's top-level
-    keys, each with its value (a scalar) or the identity of its value (an object or array).
-    The documents must not change inside the block (a verification only reads them); the
-    memo keeps a reference to each document it remembers, so an identity is never reused.
+    objects holding the same values (the very objects: both are made from the document by
+    leaving a member out), so the key is the loader, the document's top-level keys and the
+    identity of each value. The documents must not change inside the block (a verification
+    only reads them); the memo keeps a reference to each document it remembers, so an
+    identity is never reused (an equal value that is another object only misses the memo).
     Only the fast path's successes are remembered: errors are raised afresh, and the
     reference path (:func:`reference_path`, the fallback) always runs. Within the block the
     fast path also remembers expansions of JSON objects (see ``fastld._expand``), which a
@@ -267,31 +268,29 @@ def rows_memo() -> Iterator[None]:
     works out its decision once per shape of document (``fastld.SHAPE_MEMO``: a
     presentation's credentials differ in ids, subjects and proof values, not in what the
     decision depends on), on expansions of its own that the rows never use. Nothing
-    outlives the block.
+    outlives the block (but the accepted fingerprints of :func:`fastld.check`, which are
+    per universe of contexts, bounded, and hold fingerprints, not documents).
     """
     token = _memo.set({})
     expand_token = fastld.EXPAND_MEMO.set({})
     check_token = fastld.CHECK_MEMO.set({})
     decision_token = fastld.DECISION_MEMOS.set(({}, {}, {}))
+    print_token = fastld.PRINT_MEMO.set({})
     try:
         with jcs.memo():  # and JCS proofs serialize each presented credential once (jcs.memo)
             yield
     finally:
+        fastld.PRINT_MEMO.reset(print_token)
         fastld.DECISION_MEMOS.reset(decision_token)
         fastld.CHECK_MEMO.reset(check_token)
         fastld.EXPAND_MEMO.reset(expand_token)
         _memo.reset(token)
 
 
-def _memo_key(document: Mapping[str, Any], loader: OfflineLoader) -> _MemoKey | None:
-    key = id(loader), tuple(
-        (k, ("id", id(v)) if isinstance(v, dict | list) else ("value", type(v), v)) for k, v in document.items()
-    )
-    try:
-        hash(key)
-    except TypeError:  # a value that is not JSON (a set...): not remembered
-        return None
-    return key
+def _memo_key(document: Mapping[str, Any], loader: OfflineLoader) -> _MemoKey:
+    # identities, not values: built and hashed in C (a key of values, tuples per member, was a
+    # few microseconds for each of the four conversions a credential's verification asks for)
+    return id(loader), tuple(document), tuple(map(id, document.values()))
 
 
 def to_rdf_rows(
@@ -340,6 +339,10 @@ def check_terms(document: Mapping[str, Any], *, loader: OfflineLoader | None = N
     (:func:`set_fast_path`, :func:`reference_path`) both forms use only the reference path.
     """
     if rdf:
+        # a document whose shape has a row plan is one the conversion accepts (rdfplan: a plan
+        # gives rows only where the exact path does); the proof fills the plan in next
+        if _fast_enabled and "@context" in document and rdfplan.plan_rows(document, loader or default_loader()):
+            return
         to_rdf_rows(document, loader=loader)
         return
     if "@context" not in document:

@@ -74,6 +74,7 @@ __all__ = [
     "canonical_issued_identifiers",
     "canonicalize",
     "canonicalize_rows",
+    "canonicalize_rows_unique",
     "canonicalize_with_map",
     "quad_rows",
     "quads_from_pyld_dataset",
@@ -143,6 +144,10 @@ def _line(s: str, p: str, o: str, g: str) -> str:
     return f"{s} {p} {o} {g} .\n" if g else f"{s} {p} {o} .\n"
 
 
+class _SharedHash(Exception):
+    """Two blank nodes share a first-degree hash (see :func:`canonicalize_rows_unique`)."""
+
+
 class _Canonicalizer:
     """The canonicalization state of §4.3 plus the poison-graph counters."""
 
@@ -162,6 +167,8 @@ class _Canonicalizer:
         self._calls = 0
         self._steps = 0
         self._max_steps = 0
+        #: canonicalize_rows_unique: give up (raise _SharedHash) where step 5 would run
+        self.unique_only = False
 
     def _count_steps(self, steps: int) -> None:
         self._steps += steps
@@ -210,6 +217,8 @@ class _Canonicalizer:
         hash_to_bnodes: dict[str, list[str]] = {}
         for bnode in bnode_to_quads:
             hash_to_bnodes.setdefault(self._hash_first_degree(bnode), []).append(bnode)
+        if self.unique_only and len(hash_to_bnodes) != len(bnode_to_quads):
+            raise _SharedHash
 
         # Step 4: issue canonical identifiers for blank nodes with a unique first-degree hash,
         # in code point order of the hash, and remove them from the map.
@@ -481,6 +490,23 @@ def canonicalize_rows(
             "RDFC-1.0: Hash N-Degree Quads recursed too deeply "
             "(the dataset looks like a poison graph)"
         ) from None
+
+
+def canonicalize_rows_unique(rows: Iterable[_Row], *, hash_algorithm: HashAlgorithm = "sha256") -> str | None:
+    """:func:`canonicalize_rows` when every blank node has a unique first-degree hash, else None.
+
+    For rows whose order and blank node labels are not those of the document's exact
+    conversion (:mod:`skillcred._internal.rdfplan`): with unique first-degree hashes the
+    canonical labels follow the sorted hashes alone, so the canonical N-Quads are a function
+    of the dataset, whatever the input order and labels. Where step 5 (Hash N-Degree Quads)
+    would run, ties may break by input order, so the caller uses the exact rows instead.
+    """
+    canonicalizer = _Canonicalizer(list(dict.fromkeys(rows)), hash_algorithm, None)
+    canonicalizer.unique_only = True
+    try:
+        return canonicalizer.run().nquads
+    except _SharedHash:
+        return None
 
 
 def canonicalize_with_map(

@@ -18,10 +18,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from skillcred._internal import jcs, rdfc
-from skillcred._internal.jsonld import to_rdf_rows
+from skillcred._internal import jcs, rdfc, rdfplan
+from skillcred._internal.jsonld import fast_path_enabled, to_rdf_rows
 from skillcred.keys import KeyType
-from skillcred.loader import OfflineLoader
+from skillcred.loader import OfflineLoader, default_loader
 
 HashName = Literal["sha256", "sha384"]
 Canonicalization = Literal["rdfc", "jcs"]
@@ -72,9 +72,18 @@ def canonical_form(
 
     For RDFC the document goes to RDF through :func:`~skillcred._internal.jsonld.to_rdf_rows`:
     the JSON-LD fast path when it handles the document, pyld otherwise (identical rows).
+    Before that, a document of a shape met before gets its dataset from the shape's plan
+    (:mod:`skillcred._internal.rdfplan`: the same canonical form, without expanding it again),
+    when RDFC-1.0 can canonicalize that dataset without Hash N-Degree Quads.
     """
     if suite.canonicalization == "jcs":
         return jcs.canonicalize_json(document).decode("utf-8")
+    if fast_path_enabled():
+        planned = rdfplan.plan_rows(document, loader or default_loader())
+        if planned is not None:
+            nquads = rdfc.canonicalize_rows_unique(planned, hash_algorithm=hash_name)
+            if nquads is not None:
+                return nquads
     rows = to_rdf_rows(document, loader=loader)
     return rdfc.canonicalize_rows(rows, hash_algorithm=hash_name)
 

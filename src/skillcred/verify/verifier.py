@@ -45,6 +45,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache, cached_property
 from typing import Any
 
 from skillcred._internal.fileio import MAX_JSON_DEPTH, check_depth, copy_json
@@ -79,6 +80,7 @@ from skillcred.status import (
     is_stale,
     list_valid_from,
     read_status,
+    stale_after,
 )
 from skillcred.trust import TrustedIssuer, TrustList
 from skillcred.verify.report import (
@@ -182,16 +184,19 @@ def _contexts(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
+# ``type(x) is dict or isinstance(x, Mapping)``: the same test, without the ABC machinery for the
+# plain dicts parsed JSON is made of (these run several times for every credential verified)
+
 def _issuer_id(doc: Mapping[str, Any]) -> str | None:
     iss = doc.get("issuer")
-    if isinstance(iss, Mapping):
+    if type(iss) is dict or isinstance(iss, Mapping):
         iss = iss.get("id")
     return iss if isinstance(iss, str) else None
 
 
 def _issuer_name(doc: Mapping[str, Any]) -> str:
     iss = doc.get("issuer")
-    if isinstance(iss, Mapping):
+    if type(iss) is dict or isinstance(iss, Mapping):
         return str(iss.get("name") or iss.get("id") or "?")
     return str(iss or "?")
 
@@ -199,8 +204,8 @@ def _issuer_name(doc: Mapping[str, Any]) -> str:
 def _subjects(doc: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     s = doc.get("credentialSubject")
     if isinstance(s, list):
-        return [x for x in s if isinstance(x, Mapping)]
-    return [s] if isinstance(s, Mapping) else []
+        return [x for x in s if type(x) is dict or isinstance(x, Mapping)]
+    return [s] if type(s) is dict or isinstance(s, Mapping) else []
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -220,9 +225,10 @@ class _StatusCopy:
     #: private deep copies, so the digest stays true); a carried copy is hashed when used
     digest: str | None = None
 
-    @property
+    @cached_property
     def described(self) -> str:
-        """Which copy this is, for a check's reason."""
+        """Which copy this is, for a check's reason (worked out once per copy: the copy's
+        document is a private copy that never changes, and each entry read from it names it)."""
         start = self.document.get("validFrom")
         origin = "carried by the presentation" if self.from_presentation else "held by the verifier"
         return f"validFrom {start if isinstance(start, str) else '(none)'}, {origin}"
@@ -289,7 +295,7 @@ _PLAIN_ENTRY_KEYS = frozenset({"id", "type", "statusPurpose", "statusListIndex",
 def _plain_entry_key(entry: Any, issuer: str | None) -> tuple[str, str, str | None] | None:
     """(list URL, purpose, issuer) of a one-bit ``BitstringStatusListEntry`` without messages
     whose index is a plain decimal string; None for anything else (judged in full)."""
-    if not isinstance(entry, Mapping) or not _PLAIN_ENTRY_KEYS.issuperset(entry) \
+    if not (type(entry) is dict or isinstance(entry, Mapping)) or not _PLAIN_ENTRY_KEYS.issuperset(entry) \
             or entry.get("type") != "BitstringStatusListEntry":
         return None
     url, purpose, index = entry.get("statusListCredential"), entry.get("statusPurpose"), entry.get("statusListIndex")
@@ -333,6 +339,15 @@ class _Run:
 
     #: how the caller words a check's advice (``Verifier(wording=...)``), None: the library's
     wording: Callable[[str, str, str], str] | None = None
+    #: ``format_datetime`` of the times this run names (the verification time in every
+    #: credential's validity reason and the report's ``checked_at``), each formatted once
+    when_texts: dict[datetime, str] = field(default_factory=dict)
+
+    def when_text(self, when: datetime) -> str:
+        text = self.when_texts.get(when)
+        if text is None:
+            text = self.when_texts[when] = format_datetime(when)
+        return text
 
     def add(self, cid: str, step: int, status: CheckStatus, reason: str, code: str = "ok") -> Check:
         hint = _hint_of(status, reason, code)
@@ -433,6 +448,11 @@ class Verifier:
         # out, and never reordered on a hit (a lookup racing an eviction cannot fail).
         self._plain_reads: OrderedDict[tuple[str, str], tuple[Mapping[str, Any], BitstringStatusList]] = \
             OrderedDict()
+        # For each of the verifier's own copies seen to decide: the earliest time it was seen
+        # to, and when it turns stale, by (id() of the copy, url, which): see ``_dates_at``.
+        # The entry holds the copy, so the id is not reused while it is kept; bounded, oldest out.
+        self._date_spans: OrderedDict[tuple[int, str, str],
+                                      tuple[Mapping[str, Any], datetime, datetime | None]] = OrderedDict()
         for sl in status_lists:
             self.add_status_list(sl)
 
@@ -668,7 +688,7 @@ class Verifier:
                 rejected: list[tuple[int, str | None, str]] | None = None) -> VerifiedPresentation:
         report = VerificationReport(
             kind=kind,  # type: ignore[arg-type]
-            checked_at=format_datetime(when), checks=tuple(run.checks), source=source,
+            checked_at=run.when_text(when), checks=tuple(run.checks), source=source,
             presentation_id=vp_id, credential_ids=tuple(ids), warnings=tuple(run.warnings),
         )
         if not report.verified and kind == "credential":
@@ -1079,7 +1099,7 @@ class Verifier:
             run.add(f"{prefix}.validity", 7, "failed", exc.message, "malformed_date")
             return
         span = f"valid {start or '(no start)'} to {end or '(no end)'}"
-        run.add(f"{prefix}.validity", 7, "passed", f"{span}, checked at {format_datetime(when)}")
+        run.add(f"{prefix}.validity", 7, "passed", f"{span}, checked at {run.when_text(when)}")
 
     def _status_check(self, run: _Run, prefix: str, cred: Mapping[str, Any], issuer: str | None,
                       when: datetime) -> None:
@@ -1108,7 +1128,7 @@ class Verifier:
 
     def _one_status(self, run: _Run, entry: Any, issuer: str | None,
                     when: datetime) -> tuple[CheckStatus, str, str]:
-        if not isinstance(entry, Mapping):
+        if not (type(entry) is dict or isinstance(entry, Mapping)):
             return "failed", "credentialStatus entry is not an object", "status_malformed"
         if "type" not in entry and "status_list" in entry:
             return self._token_status(entry["status_list"], issuer, when)
@@ -1134,7 +1154,7 @@ class Verifier:
             date_key = (id(lst), str(url), which)
             dated = run.list_dates.get(date_key)
             if dated is None or dated[0] is not lst:
-                dated = (lst, self._list_dates(lst, str(url), which, when))
+                dated = (lst, self._dates_at(chosen, str(url), which, when))
                 run.list_dates[date_key] = dated
             if dated[1] is not None:
                 return dated[1]
@@ -1180,6 +1200,35 @@ class Verifier:
             if len(self._ranked_cache) > STATUS_CACHE_SIZE:
                 self._ranked_cache.popitem(last=False)
         return ranked
+
+    def _dates_at(self, copy: _StatusCopy, url: str, which: str,
+                  when: datetime) -> tuple[CheckStatus, str, str] | None:
+        """:meth:`_list_dates` of a copy; for the verifier's own copies, once the copy was seen
+        to decide, a comparison of times (an employer checking hundreds of credentials against
+        the same lists read each list's dates again for every one).
+
+        Exact, not a guess: :meth:`_list_dates` says a copy may decide at ``t`` when it is not
+        stale at ``t`` (``t`` up to :func:`stale_after`, from then on stale for good), is not
+        before its ``validFrom`` (less the skew; once past, past for good) and is not older
+        than ``status_not_before`` (the policy's, fixed at construction: the same at every
+        ``t``). So once it may decide at ``t0``, it may decide at exactly those ``t >= t0``
+        that are not after :func:`stale_after`; an earlier time is judged in full. A holder's
+        copy is always judged in full: it belongs to its run and is never kept."""
+        if copy.from_presentation:
+            return self._list_dates(copy.document, url, which, when)
+        at = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+        key = (id(copy.document), url, which)
+        span = self._date_spans.get(key)
+        if span is not None and span[0] is copy.document and span[1] <= at and (span[2] is None or at <= span[2]):
+            return None
+        outcome = self._list_dates(copy.document, url, which, when)
+        if outcome is None:
+            # the dates just read without an error: stale_after reads the same ones
+            start = at if span is None or span[0] is not copy.document else min(span[1], at)
+            self._date_spans[key] = (copy.document, start, stale_after(copy.document))
+            if len(self._date_spans) > STATUS_CACHE_SIZE:
+                self._date_spans.popitem(last=False)
+        return outcome
 
     def _list_dates(self, lst: Mapping[str, Any], url: str, which: str,
                     when: datetime) -> tuple[CheckStatus, str, str] | None:
@@ -1407,10 +1456,11 @@ class Verifier:
         if not refs:
             run.add(f"{prefix}.schema", 10, "not_applicable", "the credential names no schema")
             return
-        known = set(known_schema_ids())
+        known = _known_schemas()
         for ref in refs:
-            sid = ref.get("id") if isinstance(ref, Mapping) else None
-            if not isinstance(ref, Mapping) or ref.get("type") != "JsonSchema" or sid not in known:
+            mapping = type(ref) is dict or isinstance(ref, Mapping)
+            sid = ref.get("id") if mapping else None
+            if not mapping or ref.get("type") != "JsonSchema" or sid not in known:
                 run.add(f"{prefix}.schema", 10, "indeterminate",
                         f"schema {sid or ref!r} ({ref.get('type') if isinstance(ref, Mapping) else '?'}) "
                         "is not available offline", "schema_unavailable")
@@ -1422,6 +1472,12 @@ class Verifier:
                 return
         names = ", ".join(str(r.get("id")).rsplit("/", 1)[-1] for r in refs)
         run.add(f"{prefix}.schema", 10, "passed", f"valid against {names}")
+
+
+@cache
+def _known_schemas() -> frozenset[str]:
+    """The bundled schema ids (fixed for the process: they are read once, see ``schemas``)."""
+    return frozenset(known_schema_ids())
 
 
 def _private_copy(value: Any, limit: int, contexts: list[str]) -> Any:

@@ -1,0 +1,272 @@
+"""Row plans (skillcred._internal.rdfplan) against the reference path, byte for byte.
+
+Why: a plan gives the RDF of a document from the plan of its *shape*, worked out on another
+document; the canonical form it leads to is what gets hashed and signed. So on thousands of
+documents that share shapes and differ only in their strings, the proof path's canonical form
+(``canonical_form``: plan first, then the exact path) must equal pyld's toRdf + our
+canonicalizer byte for byte, and a document the reference path refuses must never get rows
+from a plan. The replacement strings are chosen to change meaning: IRIs for strings and back,
+``@id``-typed and ``@vocab``-typed values, term names, compact IRIs, relative and unwritable
+IRIs, blank node ids (merging nodes), keyword-like strings, language-tag- and number-like
+words, unicode and escapes, and duplicates of other values of the document (merged nodes,
+dropped duplicate values).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import fastld_corpus
+from skillcred._internal import fastld, jsonld, rdfc, rdfplan
+from skillcred._internal.nquads import quads_from_pyld_dataset
+from skillcred.errors import SkillcredError
+from skillcred.loader import default_loader
+from skillcred.proofs._data_integrity import canonical_form
+from skillcred.proofs._eddsa import EDDSA_RDFC_2022
+
+SUITE = Path(__file__).resolve().parent / "vectors" / "rdf-canon"
+
+#: keys whose strings are part of a shape (never varied: a different type is another shape)
+STEERING = {"@context", "type", "@type", "@language", "@direction", "@vocab", "@base", "@index"}
+
+#: strings that change meaning depending on where they land ({n}: a per-document number)
+REPLACEMENTS = [
+    "did:key:z6MkVariant{n}", "did:key:z6MkOther", "urn:uuid:0000-{n}", "did:example:{n}",
+    "https://example.org/things/{n}", "https://example.org/ns#frag{n}", "https://example.org/same",
+    "http://example.org/a b", "https://example.org/<x>", "https://www.w3.org/ns/credentials/issuer-dependent#x{n}",
+    "word{n}", "{n}", "1.5e3", "NaN", "en-GB", "nl", "true",
+    "VerifiableCredential", "OpenBadgeCredential", "knows", "name", "ex:free", "ex:thing{n}", "schema:Person",
+    "xsd:string", "did:key:z6Mk:three:colons{n}", "mailto:someone@example.org",
+    "_:b0", "_:shared", "_:n{n}", "relative/path{n}", "./rel", "#frag", "?q=1",
+    "@id", "@type", "@vocab", "@nonsense", "", " spaced value ", 'quote"back\\slash{n}',
+    "line\nbreak\ttab\r", "\u2028sep", "uni\u00e9\U0001f600{n}", "\u0000nul", "\x7fdel",
+]
+
+
+def _string_slots(value: Any, key: str | None, out: list[tuple[Any, Any]]) -> None:
+    """(container, key or index) of every string outside the steering keys, in walk order."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k == "@context" or k in STEERING:
+                continue
+            if isinstance(v, str):
+                out.append((value, k))
+            else:
+                _string_slots(v, k, out)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            if isinstance(v, str):
+                out.append((value, i))
+            else:
+                _string_slots(v, key, out)
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+def _variant(base: dict[str, Any], rng: random.Random, n: int) -> dict[str, Any]:
+    """``base`` with some of its strings replaced (same shape, other values)."""
+    doc = _copy(base)
+    slots: list[tuple[Any, Any]] = []
+    _string_slots(doc, None, slots)
+    originals = [c[k] for c, k in slots]
+    p = rng.choice([0.05, 0.15, 0.3, 1.0])
+    for container, k in slots:
+        if rng.random() >= p:
+            continue
+        roll = rng.random()
+        if roll < 0.5:
+            container[k] = rng.choice(REPLACEMENTS).format(n=n)
+        elif roll < 0.7 and originals:
+            container[k] = rng.choice(originals)  # a duplicate of another value of the document
+        elif roll < 0.85:
+            old = container[k]
+            container[k] = old[:-1] + rng.choice("xyz9") if old else "x"  # same kind, other tail
+        else:
+            container[k] = f"value {n} {rng.random()}"
+    return doc
+
+
+def _reference(doc: Any, hash_name: rdfc.HashAlgorithm) -> tuple[str, ...]:
+    try:
+        dataset = jsonld.to_rdf_dataset(doc, loader=default_loader())
+        return ("nquads", rdfc.canonicalize(quads_from_pyld_dataset(dataset), hash_algorithm=hash_name))
+    except SkillcredError as exc:
+        return ("error", type(exc).__name__, str(exc))
+
+
+def _proof_path(doc: Any, hash_name: rdfc.HashAlgorithm) -> tuple[str, ...]:
+    try:
+        return ("nquads", canonical_form(EDDSA_RDFC_2022, doc, hash_name, None))
+    except SkillcredError as exc:
+        return ("error", type(exc).__name__, str(exc))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_plans(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(jsonld, "STRICT", True)  # a fast-path bug fails, not falls back
+    rdfplan.clear_plans()
+    yield
+    rdfplan.clear_plans()
+
+
+def _families(seeds: range, variants: int, bad: float) -> tuple[int, int, int]:
+    """Compare both paths on ``variants`` documents of each seed's shape; (documents, plan hits,
+    refusals seen)."""
+    docs = hits = refusals = 0
+    for seed in seeds:
+        rng = random.Random(seed)
+        base = fastld_corpus.generate(seed, bad)
+        hash_name: rdfc.HashAlgorithm = "sha384" if seed % 3 == 0 else "sha256"
+        for n in range(variants + 1):
+            doc = base if n == 0 else _variant(base, rng, n)
+            before = fastld.STATS["plan:hit"]
+            planned = rdfplan.plan_rows(doc, default_loader()) if isinstance(doc, dict) else None
+            hit = fastld.STATS["plan:hit"] > before
+            ref = _reference(doc, hash_name)
+            got = _proof_path(doc, hash_name)
+            assert got == ref, f"seed {seed} variant {n}: the proof path disagrees with pyld\n{doc!r}"
+            if ref[0] == "error":
+                refusals += 1
+                assert planned is None, f"seed {seed} variant {n}: a plan gave rows for a refused document"
+            hits += hit
+            docs += 1
+    return docs, hits, refusals
+
+
+def test_documents_sharing_shapes_with_values_that_change_meaning() -> None:
+    docs, hits, refusals = _families(range(150), variants=12, bad=0.0)
+    # not vacuous: most accepted documents really came from a plan, and many were refused
+    assert hits > 0.4 * (docs - refusals), (hits, docs, refusals)
+    assert refusals > 0.1 * docs, (refusals, docs)
+
+
+def test_documents_with_one_mutation_the_reference_refuses() -> None:
+    docs, hits, refusals = _families(range(1000, 1100), variants=8, bad=0.5)
+    assert hits > 0.2 * (docs - refusals), (hits, docs, refusals)
+    assert refusals > 0.2 * docs, (refusals, docs)
+
+
+def test_credentials_of_one_institute_share_one_plan() -> None:
+    """The case plans are for: credentials of one shape with other ids, subjects, dates."""
+    base = {
+        "@context": ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"],
+        "id": "urn:uuid:00000000-0000-0000-0000-000000000000",
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "issuer": {"id": "did:web:roc.example", "type": ["Profile"], "name": "ROC"},
+        "validFrom": "2025-01-01T00:00:00Z",
+        "name": "CNC",
+        "credentialSubject": {
+            "id": "did:key:z6MkSubject",
+            "type": ["AchievementSubject"],
+            "achievement": {"id": "https://roc.example/a/cnc", "type": ["Achievement"], "name": "CNC",
+                            "description": "Mill", "criteria": {"narrative": "Pass"}},
+        },
+        "credentialStatus": {"id": "https://roc.example/status/1#5", "type": "BitstringStatusListEntry",
+                             "statusPurpose": "revocation", "statusListIndex": "5",
+                             "statusListCredential": "https://roc.example/status/1"},
+    }
+    rng = random.Random(7)
+    before = fastld.STATS["plan:built"], fastld.STATS["plan:hit"]
+    for i in range(60):
+        doc = _copy(base)
+        doc["id"] = f"urn:uuid:{rng.getrandbits(64):016x}-{i}"
+        doc["credentialSubject"]["id"] = f"did:key:z6Mk{rng.getrandbits(80):x}"
+        doc["validFrom"] = f"2025-01-{1 + i % 28:02d}T00:00:00Z"
+        doc["credentialStatus"]["id"] = f"https://roc.example/status/1#{i}"
+        doc["credentialStatus"]["statusListIndex"] = str(i)
+        doc["name"] = f"CNC \"niveau\" {i}\n"
+        assert _proof_path(doc, "sha256") == _reference(doc, "sha256")
+    built = fastld.STATS["plan:built"] - before[0]
+    hit = fastld.STATS["plan:hit"] - before[1]
+    assert built == 1 and hit == 59, (built, hit)
+
+
+def test_a_merging_id_or_a_duplicate_value_gives_the_reference_dataset() -> None:
+    """Two nodes that get one IRI merge; a value equal to its neighbour is dropped (set semantics)."""
+    ctx = {"@context": {"ex": "https://example.org/ns#", "knows": {"@id": "ex:knows", "@type": "@id"},
+                        "label": "ex:label"}}
+    base = {**ctx, "@id": "https://example.org/a", "label": ["x", "y"],
+            "knows": [{"@id": "https://example.org/b", "label": "b"}, {"@id": "https://example.org/c", "label": "c"}]}
+    variants = [
+        {**base, "label": ["same", "same"]},
+        {**base, "knows": [{"@id": "https://example.org/a", "label": "x"},
+                           {"@id": "https://example.org/c", "label": "c"}]},
+        {**base, "knows": [{"@id": "https://example.org/d", "label": "d"},
+                           {"@id": "https://example.org/d", "label": "d"}]},
+        {**base, "@id": "did:key:z6Mk1", "knows": [{"@id": "did:key:z6Mk1", "label": "y"},
+                                                    {"@id": "https://example.org/c", "label": "c"}]},
+    ]
+    assert _proof_path(base, "sha256") == _reference(base, "sha256")
+    hits = fastld.STATS["plan:hit"]
+    for doc in variants:
+        assert _proof_path(doc, "sha256") == _reference(doc, "sha256")
+    assert fastld.STATS["plan:hit"] - hits >= 3
+
+
+def test_a_term_name_where_an_iri_was_is_not_filled_in() -> None:
+    """A @vocab-typed or @id value that is a term name expands through the term: no plan."""
+    ctx = {"@context": {"@vocab": "https://example.org/v#",
+                        "kind": {"@id": "https://example.org/kind", "@type": "@vocab"},
+                        "Special": "https://other.example/Special"}}
+    base = {**ctx, "@id": "https://example.org/x", "kind": "Ordinary"}
+    assert _proof_path(base, "sha256") == _reference(base, "sha256")
+    doc = {**base, "kind": "Special"}
+    built, hits = fastld.STATS["plan:built"], fastld.STATS["plan:hit"]
+    got = _proof_path(doc, "sha256")
+    # the base's plan refused to fill the term name in; the document got a plan of its own
+    assert (fastld.STATS["plan:built"] - built, fastld.STATS["plan:hit"] - hits) == (1, 0)
+    assert got == _reference(doc, "sha256")
+    assert "<https://other.example/Special>" in got[1] and "v#Special" not in got[1]
+    again = {**base, "kind": "Plain"}
+    assert _proof_path(again, "sha256") == _reference(again, "sha256")
+    assert fastld.STATS["plan:hit"] - hits == 1
+
+
+def _suite_sources() -> list[Any]:
+    import json
+
+    if not (SUITE / "manifest.jsonld").is_file():
+        return [pytest.param(None, marks=pytest.mark.skip(reason="W3C rdf-canon suite missing"))]
+    entries = json.loads((SUITE / "manifest.jsonld").read_bytes().decode("utf-8"))["entries"]
+    return [pytest.param(e, id=e["id"].lstrip("#")) for e in entries if e["type"] == "rdfc:RDFC10EvalTest"]
+
+
+@pytest.mark.parametrize("entry", _suite_sources())
+def test_unique_hash_canonicalization_on_the_w3c_suite(entry: dict[str, Any]) -> None:
+    """canonicalize_rows_unique: the suite's result where no first-degree hash is shared, else None,
+    for the rows in any order (a plan's rows come in another order than the document's)."""
+    source = (SUITE / entry["action"]).read_bytes().decode("utf-8")
+    algorithm: rdfc.HashAlgorithm = "sha384" if entry.get("hashAlgorithm") == "SHA384" else "sha256"
+    expected = (SUITE / entry["result"]).read_bytes().decode("utf-8")
+    rows = rdfc.quad_rows(_parsed(source))
+    got = rdfc.canonicalize_rows_unique(rows, hash_algorithm=algorithm)
+    shuffled = list(rows)
+    random.Random(entry["id"]).shuffle(shuffled)
+    assert rdfc.canonicalize_rows_unique(shuffled, hash_algorithm=algorithm) == got
+    if got is not None:
+        assert got == expected
+    else:
+        # a shared first-degree hash: the exact path's canonicalizer runs instead
+        first = {}
+        canon = rdfc._Canonicalizer(list(dict.fromkeys(rows)), algorithm, None)
+        canon.run()
+        for bnode in canon.bnode_to_quads:
+            first.setdefault(canon._hash_first_degree(bnode), []).append(bnode)
+        assert any(len(v) > 1 for v in first.values())
+
+
+def _parsed(source: str) -> Any:
+    from skillcred._internal.nquads import parse_nquads
+
+    return parse_nquads(source)
