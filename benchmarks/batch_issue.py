@@ -14,7 +14,9 @@ flat. The roster's subject keys are made before the clock starts (they are not p
 While the batch runs, the resident memory (VmRSS) of this process and of every worker process
 is read up to four times a second (from the progress callback): the report gives each one's peak and the parent's and
 the workers' memory over time (one line per tenth of the run), so "flat memory" is a reading,
-not a guess. CPU time of the parent and the workers (user + system) is printed too.
+not a guess. CPU time of the parent and the workers (user + system) is printed too, and the
+parent's CPU per row in each tenth of the roster (flat when its cost per row does not grow with
+the registry: the sign that a batch of any size runs at the rate of a small one).
 
 Progress goes to stderr (``click.progressbar``); the numbers go to stdout: total seconds,
 credentials per second, milliseconds per credential and the registry's size on disk. It only
@@ -87,11 +89,14 @@ class MemorySampler:
 
     def __init__(self, interval: float = 0.25) -> None:
         self.interval = interval
-        self.samples: list[tuple[float, int, int, int]] = []  # (t, parent KiB, workers KiB sum, max worker)
+        # (t, parent KiB, workers KiB sum, max worker)
+        self.samples: list[tuple[float, int, int, int]] = []
+        self.cpu: list[tuple[int, float]] = []  # (rows done, parent CPU seconds) at each sample
         self._started = time.perf_counter()
+        self._cpu_started = time.process_time()
         self._last = -interval
 
-    def sample(self, force: bool = False) -> None:
+    def sample(self, rows: int = 0, force: bool = False) -> None:
         now = time.perf_counter() - self._started
         if not force and now - self._last < self.interval:
             return
@@ -102,6 +107,7 @@ class MemorySampler:
             return
         workers = [r for r in (_rss_kib(c) for c in _children(me)) if r is not None]
         self.samples.append((now, parent, sum(workers), max(workers, default=0)))
+        self.cpu.append((rows, time.process_time() - self._cpu_started))
 
     def timeline(self, points: int = 10) -> list[dict[str, float]]:
         if not self.samples:
@@ -112,6 +118,22 @@ class MemorySampler:
             picked.append(self.samples[-1])
         return [{"t_s": round(t, 1), "parent_mib": round(p / 1024, 1), "workers_mib": round(w / 1024, 1)}
                 for t, p, w, _m in picked]
+
+    def parent_cpu_by_tenth(self, n: int) -> list[float]:
+        """The parent's CPU per row (ms) in each tenth of the roster: flat when the parent's
+        cost per row does not grow with what it has issued so far."""
+        out: list[float] = []
+        prev_rows, prev_cpu = 0, 0.0
+        for tenth in range(1, 11):
+            upto = n * tenth // 10
+            # the first sample at or past this tenth (samples come after whole chunks)
+            point = next(((r, c) for r, c in self.cpu if r >= upto and r > prev_rows), None)
+            if point is None:
+                break
+            rows, cpu = point
+            out.append(round((cpu - prev_cpu) * 1000 / (rows - prev_rows), 3))
+            prev_rows, prev_cpu = rows, cpu
+        return out
 
 
 def main() -> int:
@@ -141,9 +163,13 @@ def main() -> int:
                 cpu_self, cpu_children = time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)
                 memory = MemorySampler()
 
+                done = 0
+
                 def progress(rows: int) -> None:
+                    nonlocal done
+                    done += rows
                     bar.update(rows)
-                    memory.sample()
+                    memory.sample(done, force=done >= args.n)
 
                 started = time.perf_counter()
                 # keep_records=False, as the CLI issues: the result holds counts, not records
@@ -180,6 +206,7 @@ def main() -> int:
         "peak_parent_rss_mib": round(max((p for _t, p, _w, _m in memory.samples), default=0) / 1024, 1),
         "peak_worker_rss_mib": round(max((m for _t, _p, _w, m in memory.samples), default=0) / 1024, 1),
         "memory_over_time": memory.timeline(),
+        "parent_cpu_ms_per_credential_by_tenth": memory.parent_cpu_by_tenth(args.n),
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "python": platform.python_version(),
         "machine": platform.machine(),
@@ -199,6 +226,8 @@ def main() -> int:
               f"{numbers['worker_cpu_ms_per_credential']:.3f} ms per credential")
         print(f"peak RSS:         parent {numbers['peak_parent_rss_mib']} MiB, "
               f"largest worker {numbers['peak_worker_rss_mib']} MiB")
+        print("parent CPU/row:   " + (" ".join(f"{x:.3f}" for x in numbers["parent_cpu_ms_per_credential_by_tenth"])
+                                      or "(no /proc)") + " ms, each tenth of the roster")
         print("memory over time: " + (", ".join(f"{m['t_s']}s {m['parent_mib']}+{m['workers_mib']} MiB"
                                                 for m in numbers["memory_over_time"]) or "(no /proc)"))
         print(f"load average:     {' '.join(map(str, numbers['load_average']))} (at the end)")

@@ -252,3 +252,70 @@ def test_a_batch_keeping_no_records_registers_what_it_writes(tmp_path: Path, jso
     for doc in written:
         assert check_proofs(doc, expected_purpose="assertionMethod").verified
         assert doc["credentialSubject"]["identifier"][0]["identityHash"].startswith("Zoë")
+
+
+# -- Registry.bulk_writes: fewer WAL checkpoints during a batch, the WAL truncated after ---------
+
+
+def _fill(reg: Registry, start: int, calls: int) -> None:
+    """``calls`` transactions of 20 credentials with ~4 KB documents each (~40 WAL pages)."""
+    for c in range(calls):
+        requests = [_request(start + c * 20 + i) for i in range(20)]
+        reg.issue_many(requests, lambda pending: [EncodedDocument(json.dumps({"pad": "x" * 4000}))
+                                                  for _p in pending])
+
+
+def _wal_pages(reg: Registry) -> int:
+    wal = reg.path.with_name(reg.path.name + "-wal")
+    return wal.stat().st_size // 4096 if wal.exists() else 0
+
+
+def test_bulk_writes_keeps_the_wal_uncheckpointed_past_the_default_and_truncates_it(tmp_path: Path) -> None:
+    # the default (1,000 pages): the WAL is checkpointed and reused, so it never holds much more
+    plain = Registry.open(tmp_path / "plain.sqlite", create=True)
+    _fill(plain, 0, 60)  # ~2,400 pages of writes
+    assert _wal_pages(plain) < 1300, _wal_pages(plain)
+    plain.close()
+
+    reg = Registry.open(tmp_path / "bulk.sqlite", create=True)
+    with reg.bulk_writes():
+        assert reg._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 16_384
+        _fill(reg, 0, 60)
+        assert _wal_pages(reg) > 2000, _wal_pages(reg)  # every page of every chunk, none copied yet
+    assert _wal_pages(reg) == 0  # checkpointed and truncated at the end
+    assert reg._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+    assert reg.count() == 1200
+    reg.close()
+    again = Registry.open(tmp_path / "bulk.sqlite")  # and all of it is in the database file
+    assert again.count() == 1200 and again.get("urn:uuid:enc-1199").document == {"pad": "x" * 4000}
+    again.close()
+
+
+def test_bulk_writes_restores_the_default_when_the_batch_fails(tmp_path: Path) -> None:
+    reg = Registry.open(tmp_path / "r.sqlite", create=True)
+    with pytest.raises(RuntimeError), reg.bulk_writes():
+        _fill(reg, 0, 3)
+        raise RuntimeError("the batch failed")
+    assert reg._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+    assert reg.count() == 60 and _wal_pages(reg) == 0  # what committed stays committed
+    reg.close()
+
+
+def test_a_parallel_batch_leaves_the_registry_wal_truncated(tmp_path: Path) -> None:
+    """issue_batch runs inside bulk_writes: after it, the WAL is empty and the default is back."""
+    folder = tmp_path / "issuer"
+    init_issuer(folder, name="ROC Techniek", url="https://roc.example")
+    roster = tmp_path / "roster.csv"
+    with roster.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["key", "subject", "name", "achievement", "level"])
+        for i in range(12):
+            w.writerow([f"w{i}", key_did(KeyPair.generate("ed25519").public_key), f"Zoë {i}", str(CNC), "2"])
+    with Issuer.open(folder) as iss:
+        result = iss.issue_batch(roster, tmp_path / "out", workers=2, archive=True, keep_records=False)
+        assert result.issued_count == 12 and not result.errors
+        reg = iss.registry
+        assert isinstance(reg, Registry)
+        assert _wal_pages(reg) == 0
+        assert reg._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+        assert reg.count() == 12

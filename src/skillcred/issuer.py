@@ -748,6 +748,9 @@ class Issuer:
             sink = batch.Archive(out) if archive else None
             if sink is not None:
                 stack.callback(sink.close)
+            bulk = getattr(self.registry, "bulk_writes", None)  # SQLite: fewer, larger WAL checkpoints
+            if bulk is not None:
+                stack.enter_context(bulk())
             self._issue_batch_rows(rows, roster_path, out, cache, default_achievement, progress, workers,
                                    n_rows, keep_documents, result, seen, sink, fmt)
         return result
@@ -848,10 +851,14 @@ class Issuer:
             chunk: list[tuple[int, dict[str, Any] | RowError]] = []
             keys: set[str] = set()
             for line, row in rows:
+                planned: dict[str, Any] | RowError
                 try:
-                    planned: dict[str, Any] | RowError = self._batch_plan(line, row, roster, cache, default, seen)
+                    plan = self._batch_plan(line, row, roster, cache, default, seen)
                 except (SkillcredError, ValueError) as exc:
                     planned = RowError(line, str(exc), *_code_and_field(exc))
+                else:  # its registry request too, here on the planning thread, not between two chunks
+                    plan["request"] = request(plan)
+                    planned = plan
                 key = planned["row_key"] if isinstance(planned, dict) else None
                 if len(chunk) >= batch.CHUNK_ROWS or (key is not None and key in keys):
                     yield chunk  # a row key appears once per registry transaction
@@ -866,13 +873,7 @@ class Issuer:
             chunk: list[tuple[int, dict[str, Any] | RowError]],
         ) -> tuple[int, tuple[list[tuple[int, Any, bool]], list[Path], list[Future[None]]]]:
             plans = [p for _line, p in chunk if isinstance(p, dict)]
-            requests = [IssueRequest(
-                credential_id=p["credential_id"], row_key=p["row_key"], subject=p["subject"],
-                achievement=p["definition"].achievement.id, kind=p["definition"].kind,
-                issued_at=format_datetime(utcnow()),
-                valid_until=format_datetime(p["valid_until"]) if p["valid_until"] else None,
-                status_base_url=self.profile.status_base_url, list_size=self.profile.list_size,
-            ) for p in plans]
+            requests = [p["request"] for p in plans]
             definitions: dict[int, AchievementDefinition] = {}
             files: dict[str, bytes] = {}
 
@@ -944,6 +945,17 @@ class Issuer:
                     result.errors.append(RowError(line, failed))
                 else:
                     result._add(item, new)
+
+        def request(p: dict[str, Any]) -> IssueRequest:
+            """The registry request of a planned row (``issued_at``: when it was planned, a chunk
+            or so before it is committed, as the plan's ``valid_from`` is)."""
+            return IssueRequest(
+                credential_id=p["credential_id"], row_key=p["row_key"], subject=p["subject"],
+                achievement=p["definition"].achievement.id, kind=p["definition"].kind,
+                issued_at=format_datetime(utcnow()),
+                valid_until=format_datetime(p["valid_until"]) if p["valid_until"] else None,
+                status_base_url=self.profile.status_base_url, list_size=self.profile.list_size,
+            )
 
         def slim(record: IssuedRecord) -> IssuedRecord:
             """The record as the result keeps it: a batch that keeps no records only counts

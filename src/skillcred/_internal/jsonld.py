@@ -247,6 +247,9 @@ _MemoKey = tuple[int, tuple[Any, ...], tuple[int, ...]]
 _memo: ContextVar[dict[_MemoKey, tuple[OfflineLoader, Mapping[str, Any], tuple[Row, ...]]] | None] = ContextVar(
     "skillcred_rows_memo", default=None
 )
+_plan_memo: ContextVar[dict[_MemoKey, tuple[Mapping[str, Any], tuple[Row, ...] | None]] | None] = ContextVar(
+    "skillcred_plan_memo", default=None
+)
 
 
 @contextmanager
@@ -272,6 +275,7 @@ def rows_memo() -> Iterator[None]:
     per universe of contexts, bounded, and hold fingerprints, not documents).
     """
     token = _memo.set({})
+    plan_token = _plan_memo.set({})
     expand_token = fastld.EXPAND_MEMO.set({})
     check_token = fastld.CHECK_MEMO.set({})
     decision_token = fastld.DECISION_MEMOS.set(({}, {}, {}))
@@ -284,6 +288,7 @@ def rows_memo() -> Iterator[None]:
         fastld.DECISION_MEMOS.reset(decision_token)
         fastld.CHECK_MEMO.reset(check_token)
         fastld.EXPAND_MEMO.reset(expand_token)
+        _plan_memo.reset(plan_token)
         _memo.reset(token)
 
 
@@ -291,6 +296,26 @@ def _memo_key(document: Mapping[str, Any], loader: OfflineLoader) -> _MemoKey:
     # identities, not values: built and hashed in C (a key of values, tuples per member, was a
     # few microseconds for each of the four conversions a credential's verification asks for)
     return id(loader), tuple(document), tuple(map(id, document.values()))
+
+
+def planned_rows(document: Mapping[str, Any], loader: OfflineLoader | None = None) -> list[Row] | None:
+    """:func:`rdfplan.plan_rows`, remembered per document within :func:`rows_memo`.
+
+    A verifier asks for a document's plan twice (the terms check, then the proof's
+    canonicalization); filling a plan in walks the whole document, so the second ask reuses
+    the first answer, a miss (None) included. Same key and rule as :func:`to_rdf_rows`'s memo.
+    """
+    loader = loader or default_loader()
+    memo = _plan_memo.get()
+    if memo is None:
+        return rdfplan.plan_rows(document, loader)
+    key = _memo_key(document, loader)
+    hit = memo.get(key)
+    if hit is not None:
+        return None if hit[1] is None else list(hit[1])
+    rows = rdfplan.plan_rows(document, loader)
+    memo[key] = (document, None if rows is None else tuple(rows))  # holds the document: ids stay unique
+    return rows
 
 
 def to_rdf_rows(
@@ -341,7 +366,7 @@ def check_terms(document: Mapping[str, Any], *, loader: OfflineLoader | None = N
     if rdf:
         # a document whose shape has a row plan is one the conversion accepts (rdfplan: a plan
         # gives rows only where the exact path does); the proof fills the plan in next
-        if _fast_enabled and "@context" in document and rdfplan.plan_rows(document, loader or default_loader()):
+        if _fast_enabled and "@context" in document and planned_rows(document, loader):
             return
         to_rdf_rows(document, loader=loader)
         return

@@ -18,10 +18,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from skillcred._internal import jcs, rdfc, rdfplan
-from skillcred._internal.jsonld import fast_path_enabled, to_rdf_rows
+from skillcred._internal import jcs, rdfc
+from skillcred._internal.jsonld import fast_path_enabled, planned_rows, to_rdf_rows
 from skillcred.keys import KeyType
-from skillcred.loader import OfflineLoader, default_loader
+from skillcred.loader import OfflineLoader
 
 HashName = Literal["sha256", "sha384"]
 Canonicalization = Literal["rdfc", "jcs"]
@@ -79,7 +79,7 @@ def canonical_form(
     if suite.canonicalization == "jcs":
         return jcs.canonicalize_json(document).decode("utf-8")
     if fast_path_enabled():
-        planned = rdfplan.plan_rows(document, loader or default_loader())
+        planned = planned_rows(document, loader)
         if planned is not None:
             nquads = rdfc.canonicalize_rows_unique(planned, hash_algorithm=hash_name)
             if nquads is not None:
