@@ -1258,18 +1258,22 @@ class Pool:
                 updates.extend(self._judge(verifier, url, rows, now, report))
             else:
                 lst = bits[0]
-                total = int(self._db.execute("SELECT COUNT(*) FROM pool_status WHERE list_url = ?", (url,))[0][0])
                 group = "purpose = ? AND size = 1 AND issuer IS NOT DISTINCT FROM ? AND idx >= 0 AND idx < ?"
                 # the bit of index i: byte i / 8, counted from its most significant bit
-                # (get_bit counts from the least significant)
-                # with each row's partition and place (tableoid, ctid): the changed bits are then
-                # written where the scan just read them, not found again through an index
-                rows = self._db.execute(
-                    f"SELECT holder, cred_key, idx, purpose, size, is_set, issuer, ({group}) AS decided, "
-                    "CAST(CAST(tableoid AS REGCLASS) AS TEXT), CAST(ctid AS TEXT) "
-                    f"FROM pool_status WHERE list_url = ? AND NOT ({group} "
-                    "AND is_set = get_bit(CAST(? AS BYTEA), (idx / 8) * 8 + 7 - mod(idx, 8)))",
-                    [purpose, issuer, lst.size, url, purpose, issuer, lst.size, lst.to_bytes()])
+                # (get_bit counts from the least significant). One pass counts the list's
+                # references (an index-only count before it: 0.4-1.4 s at a million) and
+                # gathers the differing ones, each with its partition and place (tableoid,
+                # ctid): the changed bits are then written where the scan just read them
+                cols = ("holder", "cred_key", "idx", "purpose", "size", "is_set", "issuer", "decided", "part", "place")
+                (total, *arrays), = self._db.execute(
+                    "SELECT COUNT(*), " + ", ".join(f"array_agg({c}) FILTER (WHERE differs)" for c in cols)
+                    + f" FROM (SELECT holder, cred_key, idx, purpose, size, is_set, issuer, ({group}) AS decided, "
+                    "CAST(CAST(tableoid AS REGCLASS) AS TEXT) AS part, CAST(ctid AS TEXT) AS place, "
+                    f"NOT ({group} AND is_set = get_bit(CAST(? AS BYTEA), (idx / 8) * 8 + 7 - mod(idx, 8))) "
+                    "AS differs FROM pool_status WHERE list_url = ?) AS x",
+                    [purpose, issuer, lst.size, purpose, issuer, lst.size, lst.to_bytes(), url])
+                total = int(total)
+                rows = list(zip(*(a or [] for a in arrays), strict=True))
                 decided = sorted((r for r in rows if r[7]), key=lambda r: (int(r[2]), str(r[0]), str(r[1])))
                 others = [r[:7] for r in rows if not r[7]]
                 report.checked += total - len(others)
