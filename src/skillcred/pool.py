@@ -1263,14 +1263,16 @@ class Pool:
                 # (get_bit counts from the least significant). One pass counts the list's
                 # references (an index-only count before it: 0.4-1.4 s at a million) and
                 # gathers the differing ones, each with its partition and place (tableoid,
-                # ctid): the changed bits are then written where the scan just read them
-                cols = ("holder", "cred_key", "idx", "purpose", "size", "is_set", "issuer", "decided", "part", "place")
+                # ctid): the changed bits are then written where the scan just read them. The
+                # subquery (kept apart by OFFSET 0) works out "differs" once per row; the rest
+                # (the group test, the partition's name) only for the few rows gathered
+                cols = ("holder", "cred_key", "idx", "purpose", "size", "is_set", "issuer", f"({group})",
+                        "CAST(CAST(toid AS REGCLASS) AS TEXT)", "CAST(tid AS TEXT)")
                 (total, *arrays), = self._db.execute(
                     "SELECT COUNT(*), " + ", ".join(f"array_agg({c}) FILTER (WHERE differs)" for c in cols)
-                    + f" FROM (SELECT holder, cred_key, idx, purpose, size, is_set, issuer, ({group}) AS decided, "
-                    "CAST(CAST(tableoid AS REGCLASS) AS TEXT) AS part, CAST(ctid AS TEXT) AS place, "
-                    f"NOT ({group} AND is_set = get_bit(CAST(? AS BYTEA), (idx / 8) * 8 + 7 - mod(idx, 8))) "
-                    "AS differs FROM pool_status WHERE list_url = ?) AS x",
+                    + " FROM (SELECT holder, cred_key, idx, purpose, size, is_set, issuer, tableoid AS toid, "
+                    f"ctid AS tid, NOT ({group} AND is_set = get_bit(CAST(? AS BYTEA), (idx / 8) * 8 + 7 - "
+                    "mod(idx, 8))) AS differs FROM pool_status WHERE list_url = ? OFFSET 0) AS x",
                     [purpose, issuer, lst.size, purpose, issuer, lst.size, lst.to_bytes(), url])
                 total = int(total)
                 rows = list(zip(*(a or [] for a in arrays), strict=True))
