@@ -449,6 +449,26 @@ def test_a_pool_made_before_the_level_keys_and_claim_arrays_gets_them_on_open(
         _assert_in_step(pool)
 
 
+@pytest.mark.loopback
+def test_a_pool_made_before_the_stale_marks_gets_the_table_on_open(pg_cluster: PgCluster, profile: JobProfile,
+                                                                   framework: Any) -> None:
+    """A pool made before ``pool_stale`` gains it (empty: every set was exact) when opened, with
+    no pass over the sets; its next refresh marks and searches as a new pool's does."""
+    url, lists = pg_cluster.new_database(), Lists()
+    records = _with_status(_records(profile, framework, 60, seed=4), lists.dids[0])
+    with Pool.open(url, partitions=4) as pool:
+        pool._put(records, at=NOW - timedelta(days=1))
+        pool._db.execute("DROP TABLE pool_stale")
+        want_sets = _refsets(pool)
+    with Pool.open(url, partitions=4) as pool:
+        assert _stale(pool) == set() and _refsets(pool) == want_sets
+        pool.refresh(_verifier(lists.signed(set(range(0, 60 * 20, 5)))), at=NOW, erase_ended_consent=False)
+        assert _assert_in_step(pool) and _refsets(pool) == want_sets
+        for me in (None, 3):
+            assert found(pool, profile, framework, min_essential=me, limit=20) == definition(
+                pool, profile, framework, min_essential=me, regions=(), limit=20)
+
+
 def _refsets_plain(pool: Pool) -> dict[str, list[int]]:
     return {str(h): sorted(int(x) for x in refs)
             for h, refs in pool._db.execute("SELECT holder, refs FROM pool_refsets")}

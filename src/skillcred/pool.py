@@ -26,7 +26,8 @@ the per-candidate tables are hash-partitioned by holder (see docs/pool.md). On P
 candidate also has a reference set (``pool_refsets``: its live claims' references, also "at
 level >= l", GIN-indexed, and the claims themselves as arrays): an all-essentials search takes
 a superset of its candidates from the index and ranks them exactly from those rows in the same
-statement; add, refresh and remove keep it in step.
+statement; add, refresh and remove keep it in step (a refresh that only takes claims away
+leaves the row, a superset, and marks it stale: those holders are ranked from their claims).
 """
 
 from __future__ import annotations
