@@ -226,6 +226,13 @@ class _StatusCopy:
     digest: str | None = None
 
     @cached_property
+    def timed(self) -> bool:
+        """Whether a proof of this copy has ``expires``: then its proof check depends on the
+        time, and no verdict on it is kept beyond one verification (``Verifier._chosen``)."""
+        proofs = self.document.get("proof")
+        return any(isinstance(p, Mapping) and "expires" in p for p in _as_list(proofs))
+
+    @cached_property
     def described(self) -> str:
         """Which copy this is, for a check's reason (worked out once per copy: the copy's
         document is a private copy that never changes, and each entry read from it names it)."""
@@ -240,6 +247,8 @@ _OLDEST = datetime.min.replace(tzinfo=UTC)
 #: how many status lists' proof checks and expanded bitstrings a verifier keeps (each list is a
 #: few KB expanded; an employer checks the lists of a handful of institutes)
 STATUS_CACHE_SIZE = 256
+#: how many parsed validity dates a verifier keeps (cleared when full: a few hundred KB at most)
+DATE_CACHE_SIZE = 4096
 
 
 def _content_digest(doc: Mapping[str, Any]) -> str | None:
@@ -350,6 +359,10 @@ class _Run:
         return text
 
     def add(self, cid: str, step: int, status: CheckStatus, reason: str, code: str = "ok") -> Check:
+        if status == "passed":  # most checks: no hint, no rewording, code "ok"
+            c = Check(cid, step, status, reason, "ok", None)
+            self.checks.append(c)
+            return c
         hint = _hint_of(status, reason, code)
         if hint is not None and self.wording is not None:
             reason = self.wording(reason, code, hint)
@@ -453,6 +466,16 @@ class Verifier:
         # The entry holds the copy, so the id is not reused while it is kept; bounded, oldest out.
         self._date_spans: OrderedDict[tuple[int, str, str],
                                       tuple[Mapping[str, Any], datetime, datetime | None]] = OrderedDict()
+        # Which of the verifier's own copies of a list decides for an issuer, and how many newer
+        # ones were skipped (``_newest_verified``), by (id() of the ranked copies, url, issuer):
+        # the same for every credential pointing at the list, however many. Only kept when no
+        # copy's proof depends on the time (``expires``) and none is the holder's; the entry
+        # holds the ranked tuple, so its id is not reused while kept; bounded, oldest out.
+        self._chosen: OrderedDict[tuple[int, str, str | None], tuple[Sequence[_StatusCopy], _StatusCopy, int]] = \
+            OrderedDict()
+        # Parsed validity dates by their exact text (``_validity``): a verifier checking many
+        # credentials of one issuer meets the same few timestamps again and again (bounded)
+        self._parsed_dates: dict[str, datetime] = {}
         for sl in status_lists:
             self.add_status_list(sl)
 
@@ -1089,10 +1112,10 @@ class Verifier:
         try:
             start = cred.get("validFrom") or cred.get("issuanceDate")
             end = cred.get("validUntil") or cred.get("expirationDate")
-            if start is not None and parse_datetime(start, field="validFrom") > when + skew:
+            if start is not None and self._date(start, "validFrom") > when + skew:
                 run.add(f"{prefix}.validity", 7, "failed", f"not yet valid: valid from {start}", "not_yet_valid")
                 return
-            if end is not None and parse_datetime(end, field="validUntil") < when - skew:
+            if end is not None and self._date(end, "validUntil") < when - skew:
                 run.add(f"{prefix}.validity", 7, "failed", f"expired: valid until {end}", "expired")
                 return
         except MalformedDocument as exc:
@@ -1100,6 +1123,20 @@ class Verifier:
             return
         span = f"valid {start or '(no start)'} to {end or '(no end)'}"
         run.add(f"{prefix}.validity", 7, "passed", f"{span}, checked at {run.when_text(when)}")
+
+    def _date(self, value: Any, name: str) -> datetime:
+        """``parse_datetime(value, field=name)``, once per verifier for each exact text (a
+        refusal is raised afresh each time, naming the field; only what parsed is kept)."""
+        if type(value) is str:
+            parsed = self._parsed_dates.get(value)
+            if parsed is not None:
+                return parsed
+        parsed = parse_datetime(value, field=name)
+        if type(value) is str:
+            if len(self._parsed_dates) >= DATE_CACHE_SIZE:
+                self._parsed_dates.clear()
+            self._parsed_dates[value] = parsed
+        return parsed
 
     def _status_check(self, run: _Run, prefix: str, cred: Mapping[str, Any], issuer: str | None,
                       when: datetime) -> None:
@@ -1325,6 +1362,10 @@ class Verifier:
         Newest, because a holder may staple a copy issued before the revocation that is still
         within its validity period; verified first, because a forged "newer" copy must neither
         be used nor hide a genuine older one."""
+        key = (id(copies), url, issuer)
+        held = self._chosen.get(key)
+        if held is not None and held[0] is copies:
+            return held[1], held[2], None
         problem: tuple[CheckStatus, str, str] | None = None
         skipped = 0
         for copy in copies:  # already newest first (``_ranked``)
@@ -1342,6 +1383,13 @@ class Verifier:
                 outcome = ("indeterminate", f"status list {url} ({copy.described}) is not issued by the "
                            "credential's issuer", "status_list_wrong_issuer")
             else:
+                # the same answer for the next credential: every proof judged here depends only
+                # on its copy (private, never changed), this verifier's resolver and policy
+                # (fixed at construction) and, for a proof with ``expires``, the time
+                if isinstance(copies, tuple) and not any(c.from_presentation or c.timed for c in copies):
+                    self._chosen[key] = (copies, copy, skipped)
+                    if len(self._chosen) > STATUS_CACHE_SIZE:
+                        self._chosen.popitem(last=False)
                 return copy, skipped, None
             problem = problem or outcome
             skipped += 1
