@@ -242,6 +242,8 @@ class _StatusCopy:
 
 
 _OLDEST = datetime.min.replace(tzinfo=UTC)
+#: the statuses ``Check.ok`` accepts
+_OK = ("passed", "not_applicable")
 
 
 #: how many status lists' proof checks and expanded bitstrings a verifier keeps (each list is a
@@ -355,7 +357,7 @@ class _Run:
     def when_text(self, when: datetime) -> str:
         text = self.when_texts.get(when)
         if text is None:
-            text = self.when_texts[when] = format_datetime(when)
+            text = self.when_texts[when] = _second_text(when)
         return text
 
     def add(self, cid: str, step: int, status: CheckStatus, reason: str, code: str = "ok") -> Check:
@@ -366,9 +368,29 @@ class _Run:
         hint = _hint_of(status, reason, code)
         if hint is not None and self.wording is not None:
             reason = self.wording(reason, code, hint)
-        c = Check(cid, step, status, reason, code if status != "passed" else "ok", hint)
+        c = Check(cid, step, status, reason, code, hint)
         self.checks.append(c)
         return c
+
+
+#: ``format_datetime`` of whole seconds in UTC, shared by every verification (each names its
+#: verification time twice; verifications made within one second name the same text)
+_SECOND_TEXTS: dict[datetime, str] = {}
+
+
+def _second_text(when: datetime) -> str:
+    """``format_datetime(when)``, remembered per second for a UTC time (the clock's): what it
+    prints depends only on the second (a time in another zone is formatted afresh)."""
+    if when.tzinfo is not UTC:
+        return format_datetime(when)
+    second = when.replace(microsecond=0)
+    text = _SECOND_TEXTS.get(second)
+    if text is None:
+        text = format_datetime(second)
+        if len(_SECOND_TEXTS) >= 64:
+            _SECOND_TEXTS.clear()
+        _SECOND_TEXTS[second] = text
+    return text
 
 
 #: check code -> the parameter its reason advises (``Check.hint``); every reason of such a code
@@ -589,7 +611,11 @@ class Verifier:
         source: str | None = None,
     ) -> VerificationReport:
         """Run every check; returns the report and never raises for a verification outcome."""
-        return self.assess(document, challenge=challenge, domain=domain, at=at, source=source).report
+        with rows_memo():
+            # the report alone: every check runs as in assess, but the accepted credentials'
+            # counted claims (what gap analysis reads, not a check) are not worked out
+            return self._assess(document, challenge=challenge, domain=domain, at=at, source=source,
+                                accept=False).report
 
     def assess(
         self,
@@ -612,6 +638,7 @@ class Verifier:
         domain: str | None,
         at: datetime | None,
         source: str | None,
+        accept: bool = True,
     ) -> VerifiedPresentation:
         now = utcnow()
         when = at or now
@@ -670,13 +697,13 @@ class Verifier:
             cid, cred = self._credential(run, prefix, cred, when, holder if kind == "presentation" else None)
             ids.append(cid)
             mine = run.checks[before:]
-            failed = [c for c in mine if not c.ok]
+            failed = [c for c in mine if c.status not in _OK]  # not c.ok, without the property call
             if failed or not holder_ok or run.unsigned:
                 why = failed[0] if failed else None
                 rejected.append((i, cid, f"{why.family}: {why.reason}" if why else
                                  "the presentation is unsigned: nobody is authenticated as its presenter"
                                  if run.unsigned and holder_ok else "the presentation itself did not verify"))
-            else:
+            elif accept:
                 counted, not_counted = self._counted_claims(
                     run, cred, _issuer_id(cred), holder if kind == "presentation" else None)
                 accepted.append(_make_verified_credential(
@@ -1482,8 +1509,18 @@ class Verifier:
             run.add(f"{prefix}.trust", 9, "not_applicable",
                     "NOT PERFORMED: no trust list given, so the issuer is not checked", "trust_not_checked")
             return
+        held = trust.get(issuer or "")
+        if held is None:
+            run.add(f"{prefix}.trust", 9, "failed", f"issuer {issuer} is not in the trust list", "issuer_untrusted")
+            return
+        if held.unrestricted:
+            # an unrestricted entry permits every claim (TrustedIssuer.permits): nothing to judge
+            # claim by claim here, so the claims are not built for this check (what is counted
+            # of an accepted credential is still worked out from them, see _counted_claims)
+            run.add(f"{prefix}.trust", 9, "passed", f"{held.name} is trusted for every kind of credential")
+            return
         entry, inside, outside, _ignored = self._scope(run, cred, issuer)
-        if entry is None:
+        if entry is None:  # the same lookup as above (the trust list is not changed meanwhile)
             run.add(f"{prefix}.trust", 9, "failed", f"issuer {issuer} is not in the trust list", "issuer_untrusted")
             return
         countable = [c for c in inside if c.ref is not None]
