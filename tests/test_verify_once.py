@@ -210,10 +210,11 @@ def test_a_list_s_remembered_dates_end_where_it_turns_stale(
         assert _status(fresh.check(creds[0], at=at)) == (status, got)
 
 
-@pytest.mark.parametrize("cls", [Check, Claim])
+@pytest.mark.parametrize("cls", [Check, Claim, VerificationReport])
 def test_the_quick_constructors_take_exactly_the_declared_fields(cls: type) -> None:
-    """Check and Claim set their fields without the frozen dataclass's own __init__ (they are
-    made for every check and claim of every credential): the signature must stay the fields'."""
+    """Check, Claim and VerificationReport set their fields without the frozen dataclass's own
+    __init__ (they are made for every check, claim and verification): the signature must stay
+    the fields'."""
     params = list(inspect.signature(cls.__init__).parameters.values())[1:]
     fields = dataclasses.fields(cls)
     assert [p.name for p in params] == [f.name for f in fields]
@@ -238,3 +239,168 @@ def test_a_quickly_made_check_and_claim_are_still_frozen_values() -> None:
     assert claim == Claim(kind="skill", ref="http://data.europa.eu/esco/skill/x", level=3, subject="did:example:jan",
                           subject_index=0, achievement="CNC", achievement_type="Competency")
     assert {claim, dataclasses.replace(claim, level=3)} == {claim}
+
+
+@pytest.fixture()
+def list_proofs(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """How often a status list copy's proof verdict is asked for (``Verifier._status_proof``)."""
+    calls = {"status_proof": 0}
+    real = Verifier._status_proof
+
+    def status_proof(self: Verifier, *a: Any, **kw: Any) -> Any:
+        calls["status_proof"] += 1
+        return real(self, *a, **kw)
+
+    monkeypatch.setattr(Verifier, "_status_proof", status_proof)
+    return calls
+
+
+def test_the_deciding_list_copy_is_found_once_per_verifier_not_once_per_credential(
+        issuer: Issuer, creds: list[dict[str, Any]], trust: TrustList, list_proofs: dict[str, int]) -> None:
+    v = Verifier(VerificationPolicy(trust=trust), status_lists=_lists(issuer))
+    for doc in creds:
+        assert _status(v.check(doc)) == ("passed", "ok")
+    assert list_proofs["status_proof"] == 2  # two lists, six credentials: each copy judged once
+    # a copy the holder staples is judged in every run that uses it
+    stapled = Verifier(VerificationPolicy(trust=trust))
+    for lst in _lists(issuer):
+        stapled.add_status_list(lst, from_presentation=True)
+    for doc in creds[:3]:
+        assert _status(stapled.check(doc)) == ("passed", "ok")
+    assert list_proofs["status_proof"] == 2 + 6
+
+
+def test_the_remembered_copy_is_only_the_issuer_s(issuer: Issuer, creds: list[dict[str, Any]], trust: TrustList,
+                                                 tmp_path: Any) -> None:
+    """The copy chosen for one issuer is never the answer for another: a credential naming the
+    same lists but another issuer still finds no list of its issuer (as a fresh verifier)."""
+    v = Verifier(VerificationPolicy(trust=trust), status_lists=_lists(issuer))
+    assert _status(v.check(creds[0])) == ("passed", "ok")
+    other = copy.deepcopy(creds[1])
+    other["issuer"] = {**other["issuer"], "id": key_did(KeyPair.generate("ed25519").public_key)}
+    fresh = Verifier(VerificationPolicy(trust=trust), status_lists=_lists(issuer))
+    status = next(c for c in v.check(other).checks if c.id == "credential.status")
+    expected = next(c for c in fresh.check(other).checks if c.id == "credential.status")
+    assert (status.status, status.code) == ("indeterminate", "status_list_wrong_issuer")
+    assert status == expected
+
+
+def test_a_list_whose_proof_expires_is_judged_afresh_at_each_time(
+        issuer: Issuer, creds: list[dict[str, Any]], trust: TrustList, list_proofs: dict[str, int]) -> None:
+    """A proof with ``expires`` depends on the time: its copy is never remembered as the one
+    that decides, so once the proof has expired the list no longer decides (status unknown)."""
+    from skillcred.proofs import add_proof
+
+    now = utcnow().replace(microsecond=0)
+    lists = []
+    for lst in _lists(issuer, now=now - timedelta(hours=5), valid_for=timedelta(days=2)):
+        unsigned = {k: v for k, v in lst.items() if k != "proof"}
+        lists.append(add_proof(unsigned, issuer._key, verification_method=issuer.profile.verification_method,
+                               created=now - timedelta(hours=5), expires=now - timedelta(hours=2)))
+    v = Verifier(VerificationPolicy(trust=trust), status_lists=lists)
+    before = now - timedelta(hours=3)
+    assert _status(v.check(creds[0], at=before)) == ("passed", "ok")
+    assert _status(v.check(creds[1], at=before)) == ("passed", "ok")
+    assert list_proofs["status_proof"] == 4  # judged in each run, not remembered
+    later = v.check(creds[2], at=now)
+    fresh = Verifier(VerificationPolicy(trust=trust), status_lists=lists).check(creds[2], at=now)
+    assert _status(later) == _status(fresh) == ("indeterminate", "status_list_invalid")
+    assert _status(v.check(creds[2], at=before)) == ("passed", "ok")
+
+
+def test_validity_dates_are_parsed_once_per_text(
+        issuer: Issuer, creds: list[dict[str, Any]], trust: TrustList, monkeypatch: pytest.MonkeyPatch) -> None:
+    parsed: list[str] = []
+    real = verifier_module.parse_datetime
+
+    def parse_datetime(value: Any, **kw: Any) -> Any:
+        parsed.append(value)
+        return real(value, **kw)
+
+    monkeypatch.setattr(verifier_module, "parse_datetime", parse_datetime)
+    v = Verifier(VerificationPolicy(trust=trust), status_lists=_lists(issuer))
+    docs = [creds[0], creds[0], creds[1], creds[0]]
+    for doc in docs:
+        assert v.check(doc).verified
+    starts = [d["validFrom"] for d in docs]
+    assert sorted(p for p in parsed if p in starts) == sorted(set(starts))
+    # a date that does not parse is refused every time, naming its field; a future one still fails
+    bad = copy.deepcopy(creds[0])
+    bad["validUntil"] = "2026-13-01T00:00:00Z"
+    for _ in range(2):
+        check = next(c for c in v.check(bad).checks if c.id == "credential.validity")
+        assert (check.status, check.code) == ("failed", "malformed_date") and "validUntil" in check.reason
+    early = copy.deepcopy(creds[0])
+    early["validFrom"] = "2999-01-01T00:00:00Z"
+    for _ in range(2):
+        check = next(c for c in v.check(early).checks if c.id == "credential.validity")
+        assert (check.status, check.code) == ("failed", "not_yet_valid")
+
+
+def test_check_and_assess_report_the_same_but_only_assess_counts_claims(
+        issuer: Issuer, creds: list[dict[str, Any]], tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``check`` returns the report alone: it does not work out what an accepted credential
+    counts, and an unrestricted trust entry passes without judging claim by claim; the
+    report is the one ``assess`` makes, for an unrestricted, a restricted and no entry."""
+    built = {"claims": 0}
+    real = verifier_module.credential_claims
+
+    def credential_claims(doc: Any) -> Any:
+        built["claims"] += 1
+        return real(doc)
+
+    monkeypatch.setattr(verifier_module, "credential_claims", credential_claims)
+    at = utcnow()
+    for scope, verified in [((), True), (("Diploma",), False), (None, False)]:
+        trusted = TrustList(path=tmp_path / f"trust-{scope}.json")
+        if scope is not None:
+            trusted.add(issuer.profile.did, name="ROC Techniek", may_attest=scope)
+        v = Verifier(VerificationPolicy(trust=trusted), status_lists=_lists(issuer))
+        built["claims"] = 0
+        report = v.check(creds[0], at=at)
+        assert built["claims"] == (1 if scope else 0)  # only a restricted entry judges claims
+        assessed = v.assess(creds[0], at=at)
+        assert report.to_dict() == assessed.report.to_dict() and report.verified is verified
+        trust_check = next(c for c in report.checks if c.id == "credential.trust")
+        assert trust_check.status == ("passed" if verified else "failed")
+        if verified:
+            assert assessed.accepted and assessed.accepted[0].claims
+            assert trust_check.reason == "ROC Techniek is trusted for every kind of credential"
+        else:
+            assert not assessed.accepted
+
+
+def test_a_quickly_made_report_is_still_a_frozen_value_and_verified_reads_every_check() -> None:
+    ok = Check("credential.proof", 5, "passed", "signature verified")
+    skipped = Check("credential.status", 8, "not_applicable", "no status entry")
+    report = VerificationReport("credential", "2026-01-01T00:00:00Z", (ok, skipped), credential_ids=("urn:x",))
+    assert vars(report) == {"kind": "credential", "checked_at": "2026-01-01T00:00:00Z", "checks": (ok, skipped),
+                            "source": None, "presentation_id": None, "credential_ids": ("urn:x",), "warnings": ()}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        report.checks = ()  # type: ignore[misc]
+    assert report == dataclasses.replace(report) and hash(report) == hash(dataclasses.replace(report))
+    assert report.verified
+    for status in ("failed", "indeterminate"):
+        bad = dataclasses.replace(ok, status=status)
+        for checks in [(bad,), (ok, bad), (bad, skipped), (ok, skipped, bad)]:
+            assert not dataclasses.replace(report, checks=checks).verified
+    assert not dataclasses.replace(report, checks=()).verified  # nothing checked: not verified
+
+
+def test_the_verification_time_is_named_as_before(issuer: Issuer, creds: list[dict[str, Any]],
+                                                  trust: TrustList) -> None:
+    """The remembered text of a second is the time's own, in UTC, for any zone and microsecond."""
+    from datetime import datetime, timezone
+
+    from skillcred._internal.timeutil import format_datetime
+
+    v = Verifier(VerificationPolicy(trust=trust), status_lists=_lists(issuer))
+    base = utcnow().replace(microsecond=0)
+    zone = timezone(timedelta(hours=5, minutes=30))
+    for at in [base, base.replace(microsecond=999_999), base + timedelta(seconds=1), base.astimezone(zone),
+               base.replace(microsecond=10), base.astimezone(zone).replace(microsecond=500_000)]:
+        report = v.check(creds[0], at=at)
+        assert report.checked_at == format_datetime(at)
+        validity = next(c for c in report.checks if c.id == "credential.validity")
+        assert validity.reason.endswith(f"checked at {format_datetime(at)}")
+    assert datetime.fromisoformat(v.check(creds[0], at=base).checked_at.replace("Z", "+00:00")) == base

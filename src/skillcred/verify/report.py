@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, Literal
 
 from skillcred.claims import Claim
@@ -82,7 +83,11 @@ class Check:
         return out
 
 
-@dataclass(frozen=True)
+_OK_STATUSES = frozenset({"passed", "not_applicable"})  # what Check.ok accepts
+_status_of = attrgetter("status")
+
+
+@dataclass(frozen=True, init=False)
 class VerificationReport:
     """Every check that ran. ``verified`` is True only when each check passed or did not apply."""
 
@@ -94,9 +99,24 @@ class VerificationReport:
     credential_ids: tuple[str | None, ...] = ()
     warnings: tuple[str, ...] = ()
 
+    def __init__(self, kind: Literal["presentation", "credential"], checked_at: str, checks: tuple[Check, ...],
+                 source: str | None = None, presentation_id: str | None = None,
+                 credential_ids: tuple[str | None, ...] = (), warnings: tuple[str, ...] = ()) -> None:
+        # one per verification, like Check: the fields in the instance dict without the frozen
+        # dataclass's ``object.__setattr__`` per field (tests/test_verify_once.py checks the signature)
+        d = self.__dict__
+        d["kind"] = kind
+        d["checked_at"] = checked_at
+        d["checks"] = checks
+        d["source"] = source
+        d["presentation_id"] = presentation_id
+        d["credential_ids"] = credential_ids
+        d["warnings"] = warnings
+
     @property
     def verified(self) -> bool:
-        return bool(self.checks) and all(c.ok for c in self.checks)
+        # ``all(c.ok for c in self.checks)``, the statuses read in C
+        return bool(self.checks) and _OK_STATUSES.issuperset(map(_status_of, self.checks))
 
     def __bool__(self) -> bool:
         raise TypeError("a VerificationReport is not a boolean: use report.verified")

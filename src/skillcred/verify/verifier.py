@@ -226,6 +226,13 @@ class _StatusCopy:
     digest: str | None = None
 
     @cached_property
+    def timed(self) -> bool:
+        """Whether a proof of this copy has ``expires``: then its proof check depends on the
+        time, and no verdict on it is kept beyond one verification (``Verifier._chosen``)."""
+        proofs = self.document.get("proof")
+        return any(isinstance(p, Mapping) and "expires" in p for p in _as_list(proofs))
+
+    @cached_property
     def described(self) -> str:
         """Which copy this is, for a check's reason (worked out once per copy: the copy's
         document is a private copy that never changes, and each entry read from it names it)."""
@@ -235,11 +242,15 @@ class _StatusCopy:
 
 
 _OLDEST = datetime.min.replace(tzinfo=UTC)
+#: the statuses ``Check.ok`` accepts
+_OK = ("passed", "not_applicable")
 
 
 #: how many status lists' proof checks and expanded bitstrings a verifier keeps (each list is a
 #: few KB expanded; an employer checks the lists of a handful of institutes)
 STATUS_CACHE_SIZE = 256
+#: how many parsed validity dates a verifier keeps (cleared when full: a few hundred KB at most)
+DATE_CACHE_SIZE = 4096
 
 
 def _content_digest(doc: Mapping[str, Any]) -> str | None:
@@ -346,16 +357,40 @@ class _Run:
     def when_text(self, when: datetime) -> str:
         text = self.when_texts.get(when)
         if text is None:
-            text = self.when_texts[when] = format_datetime(when)
+            text = self.when_texts[when] = _second_text(when)
         return text
 
     def add(self, cid: str, step: int, status: CheckStatus, reason: str, code: str = "ok") -> Check:
+        if status == "passed":  # most checks: no hint, no rewording, code "ok"
+            c = Check(cid, step, status, reason, "ok", None)
+            self.checks.append(c)
+            return c
         hint = _hint_of(status, reason, code)
         if hint is not None and self.wording is not None:
             reason = self.wording(reason, code, hint)
-        c = Check(cid, step, status, reason, code if status != "passed" else "ok", hint)
+        c = Check(cid, step, status, reason, code, hint)
         self.checks.append(c)
         return c
+
+
+#: ``format_datetime`` of whole seconds in UTC, shared by every verification (each names its
+#: verification time twice; verifications made within one second name the same text)
+_SECOND_TEXTS: dict[datetime, str] = {}
+
+
+def _second_text(when: datetime) -> str:
+    """``format_datetime(when)``, remembered per second for a UTC time (the clock's): what it
+    prints depends only on the second (a time in another zone is formatted afresh)."""
+    if when.tzinfo is not UTC:
+        return format_datetime(when)
+    second = when.replace(microsecond=0)
+    text = _SECOND_TEXTS.get(second)
+    if text is None:
+        text = format_datetime(second)
+        if len(_SECOND_TEXTS) >= 64:
+            _SECOND_TEXTS.clear()
+        _SECOND_TEXTS[second] = text
+    return text
 
 
 #: check code -> the parameter its reason advises (``Check.hint``); every reason of such a code
@@ -453,6 +488,16 @@ class Verifier:
         # The entry holds the copy, so the id is not reused while it is kept; bounded, oldest out.
         self._date_spans: OrderedDict[tuple[int, str, str],
                                       tuple[Mapping[str, Any], datetime, datetime | None]] = OrderedDict()
+        # Which of the verifier's own copies of a list decides for an issuer, and how many newer
+        # ones were skipped (``_newest_verified``), by (id() of the ranked copies, url, issuer):
+        # the same for every credential pointing at the list, however many. Only kept when no
+        # copy's proof depends on the time (``expires``) and none is the holder's; the entry
+        # holds the ranked tuple, so its id is not reused while kept; bounded, oldest out.
+        self._chosen: OrderedDict[tuple[int, str, str | None], tuple[Sequence[_StatusCopy], _StatusCopy, int]] = \
+            OrderedDict()
+        # Parsed validity dates by their exact text (``_validity``): a verifier checking many
+        # credentials of one issuer meets the same few timestamps again and again (bounded)
+        self._parsed_dates: dict[str, datetime] = {}
         for sl in status_lists:
             self.add_status_list(sl)
 
@@ -566,7 +611,11 @@ class Verifier:
         source: str | None = None,
     ) -> VerificationReport:
         """Run every check; returns the report and never raises for a verification outcome."""
-        return self.assess(document, challenge=challenge, domain=domain, at=at, source=source).report
+        with rows_memo():
+            # the report alone: every check runs as in assess, but the accepted credentials'
+            # counted claims (what gap analysis reads, not a check) are not worked out
+            return self._assess(document, challenge=challenge, domain=domain, at=at, source=source,
+                                accept=False).report
 
     def assess(
         self,
@@ -589,6 +638,7 @@ class Verifier:
         domain: str | None,
         at: datetime | None,
         source: str | None,
+        accept: bool = True,
     ) -> VerifiedPresentation:
         now = utcnow()
         when = at or now
@@ -647,13 +697,13 @@ class Verifier:
             cid, cred = self._credential(run, prefix, cred, when, holder if kind == "presentation" else None)
             ids.append(cid)
             mine = run.checks[before:]
-            failed = [c for c in mine if not c.ok]
+            failed = [c for c in mine if c.status not in _OK]  # not c.ok, without the property call
             if failed or not holder_ok or run.unsigned:
                 why = failed[0] if failed else None
                 rejected.append((i, cid, f"{why.family}: {why.reason}" if why else
                                  "the presentation is unsigned: nobody is authenticated as its presenter"
                                  if run.unsigned and holder_ok else "the presentation itself did not verify"))
-            else:
+            elif accept:
                 counted, not_counted = self._counted_claims(
                     run, cred, _issuer_id(cred), holder if kind == "presentation" else None)
                 accepted.append(_make_verified_credential(
@@ -1089,10 +1139,10 @@ class Verifier:
         try:
             start = cred.get("validFrom") or cred.get("issuanceDate")
             end = cred.get("validUntil") or cred.get("expirationDate")
-            if start is not None and parse_datetime(start, field="validFrom") > when + skew:
+            if start is not None and self._date(start, "validFrom") > when + skew:
                 run.add(f"{prefix}.validity", 7, "failed", f"not yet valid: valid from {start}", "not_yet_valid")
                 return
-            if end is not None and parse_datetime(end, field="validUntil") < when - skew:
+            if end is not None and self._date(end, "validUntil") < when - skew:
                 run.add(f"{prefix}.validity", 7, "failed", f"expired: valid until {end}", "expired")
                 return
         except MalformedDocument as exc:
@@ -1100,6 +1150,20 @@ class Verifier:
             return
         span = f"valid {start or '(no start)'} to {end or '(no end)'}"
         run.add(f"{prefix}.validity", 7, "passed", f"{span}, checked at {run.when_text(when)}")
+
+    def _date(self, value: Any, name: str) -> datetime:
+        """``parse_datetime(value, field=name)``, once per verifier for each exact text (a
+        refusal is raised afresh each time, naming the field; only what parsed is kept)."""
+        if type(value) is str:
+            parsed = self._parsed_dates.get(value)
+            if parsed is not None:
+                return parsed
+        parsed = parse_datetime(value, field=name)
+        if type(value) is str:
+            if len(self._parsed_dates) >= DATE_CACHE_SIZE:
+                self._parsed_dates.clear()
+            self._parsed_dates[value] = parsed
+        return parsed
 
     def _status_check(self, run: _Run, prefix: str, cred: Mapping[str, Any], issuer: str | None,
                       when: datetime) -> None:
@@ -1325,6 +1389,10 @@ class Verifier:
         Newest, because a holder may staple a copy issued before the revocation that is still
         within its validity period; verified first, because a forged "newer" copy must neither
         be used nor hide a genuine older one."""
+        key = (id(copies), url, issuer)
+        held = self._chosen.get(key)
+        if held is not None and held[0] is copies:
+            return held[1], held[2], None
         problem: tuple[CheckStatus, str, str] | None = None
         skipped = 0
         for copy in copies:  # already newest first (``_ranked``)
@@ -1342,6 +1410,13 @@ class Verifier:
                 outcome = ("indeterminate", f"status list {url} ({copy.described}) is not issued by the "
                            "credential's issuer", "status_list_wrong_issuer")
             else:
+                # the same answer for the next credential: every proof judged here depends only
+                # on its copy (private, never changed), this verifier's resolver and policy
+                # (fixed at construction) and, for a proof with ``expires``, the time
+                if isinstance(copies, tuple) and not any(c.from_presentation or c.timed for c in copies):
+                    self._chosen[key] = (copies, copy, skipped)
+                    if len(self._chosen) > STATUS_CACHE_SIZE:
+                        self._chosen.popitem(last=False)
                 return copy, skipped, None
             problem = problem or outcome
             skipped += 1
@@ -1434,8 +1509,18 @@ class Verifier:
             run.add(f"{prefix}.trust", 9, "not_applicable",
                     "NOT PERFORMED: no trust list given, so the issuer is not checked", "trust_not_checked")
             return
+        held = trust.get(issuer or "")
+        if held is None:
+            run.add(f"{prefix}.trust", 9, "failed", f"issuer {issuer} is not in the trust list", "issuer_untrusted")
+            return
+        if held.unrestricted:
+            # an unrestricted entry permits every claim (TrustedIssuer.permits): nothing to judge
+            # claim by claim here, so the claims are not built for this check (what is counted
+            # of an accepted credential is still worked out from them, see _counted_claims)
+            run.add(f"{prefix}.trust", 9, "passed", f"{held.name} is trusted for every kind of credential")
+            return
         entry, inside, outside, _ignored = self._scope(run, cred, issuer)
-        if entry is None:
+        if entry is None:  # the same lookup as above (the trust list is not changed meanwhile)
             run.add(f"{prefix}.trust", 9, "failed", f"issuer {issuer} is not in the trust list", "issuer_untrusted")
             return
         countable = [c for c in inside if c.ref is not None]
