@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import copy
 import random
+from collections import OrderedDict, UserList
 from typing import Any
 
 import pytest
 
-from skillcred._internal import jcs
+from skillcred import did as did_module
+from skillcred._internal import base58, jcs
+from skillcred._internal.fileio import MAX_JSON_DEPTH, check_depth
 from skillcred._internal.jcs import canonicalize_json
 from skillcred._internal.jsonld import rows_memo
 from skillcred._internal.strictjson import same_json
-from skillcred.did import key_did, key_did_url
-from skillcred.errors import MalformedDocument
+from skillcred.did import DidResolver, ResolvedMethod, key_did, key_did_url
+from skillcred.errors import MalformedDocument, ResolutionError
 from skillcred.keys import KeyPair
 from skillcred.proofs import add_proof, check_proofs
 
@@ -248,3 +251,164 @@ def test_the_presentation_signature_still_covers_its_credentials() -> None:
     vp_ok, codes = _checked(changed)
     assert not vp_ok
     assert codes[2] == "signature_invalid"
+
+
+# --------------------------------------------------------------------------------------------
+# The proof path's per-proof work: did:key methods remembered, base58 and the depth walk
+
+
+def _fields(m: ResolvedMethod) -> tuple[Any, ...]:
+    return m.id, m.controller, m.method, m.controller_document, m.public_key
+
+
+def test_a_remembered_did_key_method_is_the_one_resolved_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    key = KeyPair.generate("ed25519")
+    url = key_did_url(key.public_key)
+    monkeypatch.setattr(did_module, "_KEY_METHODS", {})
+    first = DidResolver().resolve_method(url)
+    assert url in did_module._KEY_METHODS
+    second = DidResolver().resolve_method(url)
+    assert _fields(second) == _fields(first)
+    assert second.public_key == key.public_key and second.controller == key_did(key.public_key)
+    assert second.authorized_for("assertionMethod") and second.authorized_for("authentication")
+    # the documents handed out are fresh: a caller changing one changes nothing later
+    second.controller_document["assertionMethod"].clear()  # type: ignore[attr-defined]
+    second.method["controller"] = "did:example:mallory"  # type: ignore[index]
+    third = DidResolver().resolve_method(url)
+    assert _fields(third) == _fields(first) and third.authorized_for("assertionMethod")
+    assert third.controller_document is not first.controller_document and third.method is not first.method
+
+
+def test_the_did_key_table_is_taken_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(did_module, "_KEY_METHODS", {})
+    monkeypatch.setattr(did_module, "_KEY_METHODS_LIMIT", 3)
+    derived: list[str] = []
+    real = did_module.key_did_document
+
+    def counted(d: str) -> dict[str, Any]:
+        derived.append(d)
+        return real(d)
+
+    monkeypatch.setattr(did_module, "key_did_document", counted)
+    keys = [KeyPair.generate(t) for t in ("ed25519", "p256", "ed25519", "p384", "ed25519")]
+    resolver = DidResolver()
+    for k in keys:
+        resolver.resolve_method(key_did_url(k.public_key))
+        assert len(did_module._KEY_METHODS) <= 3
+    assert len(derived) == 5
+    resolver.resolve_method(key_did_url(keys[-1].public_key))  # still held: not derived again
+    assert len(derived) == 5
+
+
+def test_no_other_did_or_fragment_reaches_a_remembered_method(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(did_module, "_KEY_METHODS", {})
+    a, b = KeyPair.generate("ed25519"), KeyPair.generate("ed25519")
+    mk_a, mk_b = a.public_key.multikey, b.public_key.multikey
+    resolver = DidResolver()
+    for k in (a, b):
+        resolver.resolve_method(key_did_url(k.public_key))
+    assert resolver.resolve_method(key_did_url(b.public_key)).public_key == b.public_key
+    # A's DID with B's key as its fragment, another fragment, a longer one, a second fragment,
+    # A's fragment on nothing: none of them is a method, however warm the table is
+    for bad in (f"did:key:{mk_a}#{mk_b}", f"did:key:{mk_a}#key-1", f"did:key:{mk_a}#{mk_a}x",
+                f"did:key:{mk_a}#{mk_a}#{mk_a}", f"#{mk_a}", f"did:key:{mk_b}#{mk_a}"):
+        with pytest.raises(ResolutionError):
+            resolver.resolve_method(bad)
+        assert bad not in did_module._KEY_METHODS
+    # a key one character off is another key (Ed25519 takes most 32-byte strings), never A's
+    off = mk_a[:-1] + ("2" if mk_a[-1] != "2" else "3")
+    other = resolver.resolve_method(f"did:key:{off}#{off}")
+    assert other.public_key != a.public_key and other.public_key.multikey == off
+    # the bare DID (and an empty fragment) names its only key, each in its own entry
+    for bare_url in (f"did:key:{mk_a}", f"did:key:{mk_a}#"):
+        for _ in range(2):
+            bare = resolver.resolve_method(bare_url)
+            assert bare.id == key_did_url(a.public_key) and bare.public_key == a.public_key
+    # a credential signed by A that names B's method fails, with both remembered
+    cred = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"],
+            "issuer": key_did(a.public_key), "credentialSubject": {"id": "did:example:jan"}}
+    forged = add_proof(cred, a, verification_method=key_did_url(b.public_key), cryptosuite="eddsa-jcs-2022")
+    assert check_proofs(forged).checks[0].code == "signature_invalid"
+    genuine = add_proof(cred, a, verification_method=key_did_url(a.public_key), cryptosuite="eddsa-jcs-2022")
+    assert check_proofs(genuine).verified
+
+
+def test_a_resolver_that_overrides_resolve_is_always_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(did_module, "_KEY_METHODS", {})
+    key = KeyPair.generate("ed25519")
+    url = key_did_url(key.public_key)
+    DidResolver().resolve_method(url)  # remembered
+    asked: list[str] = []
+
+    class Spy(DidResolver):
+        def resolve(self, did: str) -> dict[str, Any]:
+            asked.append(did)
+            return super().resolve(did)
+
+    class Refusing(DidResolver):
+        def resolve(self, did: str) -> dict[str, Any]:
+            raise ResolutionError("this resolver knows no DID")
+
+    Spy().resolve_method(url)
+    Spy().resolve_method(url)
+    assert asked == [key_did(key.public_key)] * 2
+    with pytest.raises(ResolutionError, match="knows no DID"):
+        Refusing().resolve_method(url)
+
+
+@pytest.mark.parametrize("bad", ["z\ud800", "z1\x00", "z\x7f", "z1l", "z\u0661", "z\uff11", "z\U0001f600", "z1 1"])
+def test_base58_refuses_every_character_outside_its_alphabet(bad: str) -> None:
+    with pytest.raises(ValueError, match="invalid character"):
+        base58.decode(bad)
+
+
+def test_base58_decodes_leading_zeros_and_every_digit() -> None:
+    assert base58.decode("z") == b""
+    assert base58.decode("z111") == b"\0\0\0"
+    assert base58.decode("z11" + base58.ALPHABET[1:]) == b"\0\0" + (
+        sum(i * 58**k for k, i in enumerate(range(57, 0, -1)))).to_bytes(43, "big").lstrip(b"\0")
+    for i, c in enumerate(base58.ALPHABET[1:], start=1):
+        assert base58.decode("z" + c) == bytes([i])
+
+
+class _Dict(OrderedDict[str, Any]):
+    pass
+
+
+class _List(UserList[Any]):  # not a list subclass: a scalar to the walk, as before
+    pass
+
+
+class _RealList(list[Any]):
+    pass
+
+
+@pytest.mark.parametrize("wrap", ["dict_subclass", "list_subclass"])
+def test_the_depth_walk_still_descends_into_subclasses(wrap: str) -> None:
+    def nest(levels: int) -> Any:
+        value: Any = 1.5
+        for _ in range(levels - 1):
+            value = _Dict(k=value) if wrap == "dict_subclass" else _RealList([True, None, "s", 7, value])
+        return value
+
+    check_depth(nest(MAX_JSON_DEPTH))
+    with pytest.raises(MalformedDocument):
+        check_depth(nest(MAX_JSON_DEPTH + 1))
+    with pytest.raises(MalformedDocument):
+        check_depth({"a": [False, None, 0.5, "x", 3, nest(MAX_JSON_DEPTH)]})
+    check_depth({"a": _List([nest(MAX_JSON_DEPTH + 5)])})  # not a list: not walked (unchanged)
+
+
+def test_the_astral_test_matches_the_characters() -> None:
+    rng = random.Random(16)
+    alphabet = ["a", "\u00e9", "\u20ac", "\ue000", "\uffff", "\U00010000", "\U0001f600", "\U0010ffff",
+                "\ud800", "\udfff"]
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8)))
+        assert jcs._has_astral(text) == any(ord(c) > 0xFFFF for c in text), ascii(text)
+    # an astral key sorts differently in UTF-16: with non-ASCII values around it, still RFC 8785
+    doc = {"\U0001f600": "\u00e9", "\ue000": "\u20ac", "a": ["\u00e9", {"\U0001f600": 1, "\uffff": 2}]}
+    assert canonicalize_json(doc) == jcs._reference(doc).encode("utf-8")
+    # (by hand: U+1F600 is D83D DE00 in UTF-16, before U+E000 and U+FFFF; code points say after)
+    assert canonicalize_json(doc).decode() == ('{"a":["\u00e9",{"\U0001f600":1,"\uffff":2}],'
+                                               '"\U0001f600":"\u00e9","\ue000":"\u20ac"}')

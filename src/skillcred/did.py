@@ -91,6 +91,12 @@ def key_did_document(did: str) -> dict[str, Any]:
         PublicKey.from_multikey(mk)  # validates codec and point
     except (InvalidArgument, UnsupportedFeature) as exc:
         raise ResolutionError(f"did:key does not hold a supported public key: {exc.message}") from exc
+    return _key_document(did, mk)
+
+
+def _key_document(did: str, mk: str) -> dict[str, Any]:
+    """The did:key document of ``did`` (whose key ``mk`` is already decoded and valid): a new
+    object each time, since the caller may change what it gets."""
     vm_id = f"{did}#{mk}"
     return {
         "@context": list(DID_CONTEXTS),
@@ -236,6 +242,16 @@ def _public_key_of(vm: Mapping[str, Any]) -> PublicKey:
     )
 
 
+#: did:key verification methods resolved before, by the exact URL asked for: (DID, its multikey,
+#: the method's id, its public key). Why a process-wide table is safe: a did:key is
+#: self-certifying, so what its URL resolves to is a pure function of that string (no stored
+#: document can change it, and only successes are kept). A verifier meets the same issuer and
+#: holder keys again and again; a hit builds the (fresh, mutable) documents without parsing the
+#: DID, decoding the key or searching the document. Bounded.
+_KEY_METHODS: dict[str, tuple[str, str, str, PublicKey]] = {}
+_KEY_METHODS_LIMIT = 4096
+
+
 class DidResolver:
     """Offline resolver: did:key by derivation, everything else from stored documents.
 
@@ -336,6 +352,13 @@ class DidResolver:
         """
         if not isinstance(vm_url, str) or not vm_url:
             raise ResolutionError("verificationMethod must be a non-empty string")
+        known = _KEY_METHODS.get(vm_url)
+        if known is not None and type(self).resolve is _RESOLVE and known[0] not in self._conflicts:
+            did, mk, vm_id, public_key = known
+            doc = _key_document(did, mk)
+            return ResolvedMethod(id=vm_id, controller=did, method=dict(doc["verificationMethod"][0]),
+                                  controller_document=doc, public_key=public_key)
+        key_url = vm_url
         base, _, fragment = vm_url.partition("#")
         doc = self.resolve(base)
         if not fragment and base.startswith("did:key:"):
@@ -350,13 +373,19 @@ class DidResolver:
                 f"verification method {vm_url} names controller {controller!r}, "
                 f"but it is listed by {doc.get('id')!r}"
             )
-        return ResolvedMethod(
+        resolved = ResolvedMethod(
             id=vm_url,
             controller=str(controller),
             method=vm,
             controller_document=doc,
             public_key=_public_key_of(vm),
         )
+        if base.startswith("did:key:") and type(self).resolve is _RESOLVE:
+            if len(_KEY_METHODS) >= _KEY_METHODS_LIMIT:
+                _KEY_METHODS.clear()  # bounded: a service meeting ever new holders starts over
+            _KEY_METHODS[key_url] = (base, doc["verificationMethod"][0]["publicKeyMultibase"], vm_url,
+                                     resolved.public_key)
+        return resolved
 
     @staticmethod
     def _find_method(doc: Mapping[str, Any], vm_url: str) -> Mapping[str, Any] | None:
@@ -374,3 +403,8 @@ class DidResolver:
                         out["controller"] = _absolute(out["controller"], base)
                     return out
         return None
+
+
+#: :meth:`DidResolver.resolve` itself: a subclass that overrides it (a test's spy, a resolver of
+#: its own) is always asked, never bypassed by the did:key table.
+_RESOLVE = DidResolver.resolve

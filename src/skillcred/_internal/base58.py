@@ -17,6 +17,9 @@ MAX_DECODE_CHARS = 4096
 
 ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _INDEX = {c: i for i, c in enumerate(ALPHABET)}
+#: ``bytes.translate`` table: an alphabet character's byte to its digit value, any other byte to
+#: 255 (no digit is that large), so one C pass maps the text and one finds a bad character.
+_DIGITS = bytes(_INDEX.get(chr(b), 255) for b in range(256))
 
 
 def encode(data: bytes) -> str:
@@ -37,13 +40,15 @@ def decode(text: str) -> bytes:
     body = text[1:]
     if len(body) > MAX_DECODE_CHARS:
         raise ValueError(f"base58btc text longer than {MAX_DECODE_CHARS} characters")
-    n = 0
-    index = _INDEX
     try:
-        for c in body:
-            n = n * 58 + index[c]
-    except KeyError:
+        digits = body.encode("ascii").translate(_DIGITS)
+    except UnicodeEncodeError:
         raise ValueError("invalid character for base58btc") from None
+    if 255 in digits:
+        raise ValueError("invalid character for base58btc")
+    n = 0
+    for d in digits:  # iterating bytes gives ints: no per-character dictionary lookup
+        n = n * 58 + d
     zeros = len(body) - len(body.lstrip("1"))
     size = (n.bit_length() + 7) // 8
     return b"\0" * zeros + (n.to_bytes(size, "big") if size else b"")

@@ -235,7 +235,8 @@ def _depth(value: Any, limit: int) -> int:
 
     Recursive, but never more than ``limit`` frames deep (it stops descending once the limit
     is passed), so hostile nesting cannot exhaust the stack. Scalars, the bulk of any
-    document, cost one type check.
+    document, cost one exact type test (``isinstance`` against ``dict | list`` was most of the
+    walk); anything else, subclasses included, is judged by ``isinstance`` as before.
     """
     if isinstance(value, dict):
         children: Any = value.values()
@@ -249,7 +250,10 @@ def _depth(value: Any, limit: int) -> int:
         return 2
     deepest = 1
     for child in children:
-        if isinstance(child, dict | list):
+        tc = type(child)
+        if tc is str or tc is int or tc is bool or tc is float or child is None:
+            continue
+        if tc is dict or tc is list or isinstance(child, dict | list):
             d = _depth(child, limit - 1)
             if d > deepest:
                 deepest = d

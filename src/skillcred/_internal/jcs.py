@@ -163,9 +163,6 @@ def _encode(value: Any) -> str:
     return "".join(_C_ENCODER(value, 0))
 
 
-_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
-
-
 def _plain(value: Any) -> bool:
     """True when ``value`` holds only exact dicts with str keys, lists, str, bool, None and ints
     within +-2**53: the values for which ``json.dumps``'s C encoder writes the RFC 8785 form
@@ -215,9 +212,17 @@ def _fast(value: Any) -> str | None:
         text = _encode(value)
     except (RecursionError, ValueError, TypeError):
         return None
-    if not text.isascii() and _ASTRAL.search(text) is not None:
+    if not text.isascii() and _has_astral(text):
         return None
     return text
+
+
+def _has_astral(text: str) -> bool:
+    """Whether ``text`` holds a character beyond U+FFFF: exactly when its UTF-16 form has a
+    surrogate pair, i.e. more than two bytes per character (a lone surrogate is two bytes with
+    ``surrogatepass``, and is refused later by the UTF-8 encoding). One C pass, two to forty times
+    cheaper than a regular expression search (non-ASCII text is common: names, descriptions)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) != 2 * len(text)
 
 
 def _reference(value: Any) -> str:
