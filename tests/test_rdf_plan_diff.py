@@ -355,10 +355,11 @@ def _reordered(rows: list[tuple[str, str, str, str]], rng: random.Random) -> lis
 
 
 def _run(rows: list[tuple[str, str, str, str]], no_choice: bool, algorithm: rdfc.HashAlgorithm = "sha256",
-         max_calls: int | None = None) -> tuple[str, ...]:
+         max_calls: int | None = None, single_path: bool = True) -> tuple[str, ...]:
     """(outcome, canonical N-Quads or message, calls, steps) of one canonicalizer run."""
     canon = rdfc._Canonicalizer(list(dict.fromkeys(rows)), algorithm, max_calls)
     canon.no_choice = no_choice
+    canon.single_path = single_path
     try:
         got = ("nquads", canon.run().nquads)
     except rdfc._SharedHash:
@@ -382,7 +383,7 @@ def test_any_order_canonicalization_of_datasets_with_shared_first_degree_hashes(
     the poison budgets); and whether it answers, and with how much work, is the same in every
     order (so no ordering gets a result another ordering is refused)."""
     answered_shared = gave_up = 0
-    for seed in range(2400):
+    for seed in range(2000):
         rows = _colliding_dataset(seed)
         rng = random.Random(seed)
         algorithm: rdfc.HashAlgorithm = "sha384" if seed % 5 == 0 else "sha256"
@@ -392,8 +393,8 @@ def test_any_order_canonicalization_of_datasets_with_shared_first_degree_hashes(
         for _ in range(3):
             moved = _reordered(rows, rng)
             outcomes.add(_run(moved, no_choice=True, algorithm=algorithm))
-            public = rdfc.canonicalize_rows_any_order(moved, hash_algorithm=algorithm)
-            assert public == (exact[1] if next(iter(outcomes))[0] == "nquads" else None), seed
+        public = rdfc.canonicalize_rows_any_order(moved, hash_algorithm=algorithm)
+        assert public == (exact[1] if next(iter(outcomes))[0] == "nquads" else None), seed
         assert len(outcomes) == 1, (seed, outcomes)
         (outcome,) = outcomes
         if outcome[0] == "nquads":
@@ -403,7 +404,7 @@ def test_any_order_canonicalization_of_datasets_with_shared_first_degree_hashes(
             assert outcome[0] == "gave up", (seed, outcome)
             gave_up += 1
     # not vacuous: many datasets with shared hashes were answered, and many were left to the exact path
-    assert answered_shared > 600 and gave_up > 300, (answered_shared, gave_up)
+    assert answered_shared > 500 and gave_up > 250, (answered_shared, gave_up)
 
 
 @pytest.mark.parametrize("length", [8, 40, 66, 68, 90])
@@ -512,3 +513,28 @@ def test_presentations_of_alike_credentials_come_from_a_plan() -> None:
                 assert any_order is None  # two identical graphs: a tie in step 5.3
             assert _proof_path(vp, "sha256") == _reference(vp, "sha256")
     assert hits == 3 * 7 and answered == 3 * 7, (hits, answered)
+
+
+def test_the_single_node_path_is_the_walk() -> None:
+    """_single_path (one distinct blank node to arrange) against the permutation walk it
+    replaces, on the generated datasets (their lists nest deep, their bags and twins have real
+    choices) and the W3C suite: the same canonical N-Quads, calls and steps; under tight call
+    caps the same refusal, after the same number of calls."""
+    import json
+
+    sources = [_colliding_dataset(seed) for seed in range(600)]
+    if (SUITE / "manifest.jsonld").is_file():
+        entries = json.loads((SUITE / "manifest.jsonld").read_bytes().decode("utf-8"))["entries"]
+        sources += [rdfc.quad_rows(_parsed((SUITE / e["action"]).read_bytes().decode("utf-8")))
+                    for e in entries if e["type"] == "rdfc:RDFC10EvalTest"]
+    refused = 0
+    for rows in sources:
+        for max_calls in (None, 3):
+            fast = _run(rows, no_choice=False, max_calls=max_calls)
+            walk = _run(rows, no_choice=False, max_calls=max_calls, single_path=False)
+            if fast[0] == "nquads":
+                assert fast == walk, rows
+            else:
+                refused += 1
+                assert fast[:3] == walk[:3], (fast, walk)  # the step count is taken at once
+    assert refused > 50, refused

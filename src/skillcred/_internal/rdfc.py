@@ -177,6 +177,8 @@ class _Canonicalizer:
         #: nodes (§4.8.3 step 5.4, whose pruning depends on the order of the labels) or two
         #: equal Hash N-Degree Quads results (§4.4.3 step 5.3, kept in input order)
         self.no_choice = False
+        #: one distinct blank node to arrange: :meth:`_single_path` (False: the walk, for tests)
+        self.single_path = True
 
     def _count_steps(self, steps: int) -> None:
         self._steps += steps
@@ -369,7 +371,9 @@ class _Canonicalizer:
         remaining: dict[str, int] = {}
         for node in sorted(blank_nodes):
             remaining[node] = remaining.get(node, 0) + 1
-        if self.no_choice and len(remaining) > 1:
+        if len(remaining) == 1 and self.single_path:
+            return self._single_path(remaining, issuer, depth)
+        if self.no_choice:
             raise _SharedHash
         size = len(blank_nodes)
         chosen_path = ""  # step 5.2
@@ -431,6 +435,24 @@ class _Canonicalizer:
         walk(0, "")
         assert chosen_issuer is not None  # the first complete permutation always wins
         return chosen_path, chosen_issuer
+
+    def _single_path(
+        self, remaining: dict[str, int], issuer: _IdentifierIssuer, depth: int
+    ) -> tuple[str, _IdentifierIssuer]:
+        """:meth:`_choose_path` for one distinct blank node (``count`` times): its only
+        permutation, without the walk. The common case (most groups hold one node), and the
+        same work, result and budget use as the walk: ``count + 1`` steps counted before any
+        recursion (one per walk position), the node issued in the issuer copy when it has no
+        identifier yet, then Hash N-Degree Quads of it, nothing pruned (no path chosen yet)."""
+        ((node, count),) = remaining.items()
+        self._count_steps(count + 1)
+        issuer_copy = issuer.copy()
+        label = self.canonical_issuer.issued.get(node) or issuer.issued.get(node)
+        if label is not None:
+            return f"_:{label}" * count, issuer_copy
+        path = f"_:{issuer_copy.issue(node)}" * count
+        result_hash, result_issuer = self._hash_n_degree(node, issuer_copy, depth + 1)
+        return f"{path}_:{issuer_copy.issue(node)}<{result_hash}>", result_issuer
 
 
 def _rows(quads: Iterable[Quad] | str) -> list[_Row]:
