@@ -538,3 +538,20 @@ def test_the_single_node_path_is_the_walk() -> None:
                 refused += 1
                 assert fast[:3] == walk[:3], (fast, walk)  # the step count is taken at once
     assert refused > 50, refused
+
+
+def test_the_family_check_of_a_slot_is_the_family() -> None:
+    """rdfplan._in_family(value, head) is ``_family(value) == head`` for every kind of head,
+    on the replacement strings, the tags of the plans and near misses of each kind."""
+    values = [r.format(n=7) for r in REPLACEMENTS] + [
+        "did:key:z6Mk", "did:key:", "did:key:z6Mk#z6Mk", "did:key:z6Mk#", "did:web:a.example:b", "urn:uuid:x-1",
+        "https://a.example", "https://a.example:8443/p", "https:/a", "https://", "a://b:c", "did:key:z6Mk:x",
+        "did:key:z6Mk x", "DID:KEY:Z6", "x:y:z", ":y:z", "1a:b:c", "word", "w.o-r_d%20", "wörd", "",
+    ]
+    heads = {rdfplan._family(v) for v in values} - {None} | {"did:web:", "urn:uuid:", "x:y:"}
+    checked = 0
+    for value in values:
+        for head in heads:
+            assert rdfplan._in_family(value, head) == (rdfplan._family(value) == head), (value, head)
+            checked += rdfplan._in_family(value, head)
+    assert checked >= 15, checked
