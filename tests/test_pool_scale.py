@@ -9,7 +9,9 @@
   stored candidate graded by match, filtered, sorted) on both backends; the prefilter is
   really the path taken; nothing revoked, suspended, expired, not yet valid or past consent
   counts through it; add / refresh / remove (and a pool made before the sets existed) keep
-  the sets equal to what the stored claims say.
+  the sets equal to what the stored claims say -- or, for a candidate a refresh only took
+  claims from (named in ``pool_stale``: its set is left as it was), a superset of them, whose
+  ranking then reads the live claims themselves (search answers still equal the definition).
 * refresh reads the issuer kept beside each status reference (also in a pool made before it
   was kept) and updates set-based by (list, position): the right credentials change.
 
@@ -19,6 +21,7 @@ No test here measures time (benchmarks/pool.py does).
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -254,6 +257,75 @@ def _expected_refsets(pool: Pool) -> dict[str, tuple[list[int], list[tuple[Any, 
     return {h: (sorted(keys[h]), sorted(rows[h], key=repr)) for h in keys}
 
 
+def _all_claim_rows(pool: Pool) -> dict[str, list[tuple[Any, ...]]]:
+    """Every candidate's claims as (id, level, from, until) rows, whatever their credential's state."""
+    rows: dict[str, list[tuple[Any, ...]]] = {str(h): [] for (h,) in pool._db.execute(
+        "SELECT holder FROM pool_candidates")}
+    for h, r, lv, vf, vu in pool._db.execute(
+            "SELECT c.holder, p.ref, c.level, k.valid_from, k.valid_until FROM pool_claims c "
+            "JOIN pool_refs p ON p.id = c.ref_id "
+            "JOIN pool_credentials k ON k.holder = c.holder AND k.cred_key = c.cred_key"):
+        epoch = [None if t is None else int(parse_datetime(str(t)).timestamp()) for t in (vf, vu)]
+        rows[str(h)].append((ref_id(str(r)), lv, *epoch))
+    return rows
+
+
+def _stale(pool: Pool) -> set[str]:
+    return {str(h) for (h,) in pool._db.execute("SELECT holder FROM pool_stale")}
+
+
+def _assert_in_step(pool: Pool) -> set[str]:
+    """Every candidate has a set; a set is exactly what its live claims give, unless its holder
+    is named stale: then it holds every key and (counted) claim row they give, and only rows of
+    the candidate's own stored claims; a stale holder has a credential that does not count.
+    Returns the stale holders."""
+    got, want, every = _refsets(pool), _expected_refsets(pool), _all_claim_rows(pool)
+    stale = _stale(pool)
+    assert got.keys() == want.keys() and stale <= got.keys()
+    dead = {str(h) for (h,) in pool._db.execute("SELECT holder FROM pool_credentials WHERE state <> 'ok'")}
+    assert stale <= dead
+    for h, (keys, rows) in want.items():
+        if h not in stale:
+            assert got[h] == (keys, rows), h
+            continue
+        assert set(keys) <= set(got[h][0]), h
+        assert not Counter(rows) - Counter(got[h][1]), h
+        assert not Counter(got[h][1]) - Counter(every[h]), h
+    return stale
+
+
+def _states(pool: Pool) -> dict[tuple[str, str], str]:
+    return {(str(h), str(k)): str(s) for h, k, s in pool._db.execute(
+        "SELECT holder, cred_key, state FROM pool_credentials")}
+
+
+@pytest.mark.loopback
+@pytest.mark.parametrize("min_essential", [None, 6, 3, 0.5])
+def test_search_with_stale_sets_is_the_definition(pg_pool: Pool, profile: JobProfile, framework: Any,
+                                                  min_essential: Any) -> None:
+    """After refreshes that revoke (many candidates' sets left stale: supersets) and lift
+    (rebuilt), every search path still gives exactly the definition: a stale set's revoked
+    claims never count, the lifted ones count again."""
+    lists = Lists()
+    # 30 candidates meeting every essential alike (so they tie, ranked by holder), then the
+    # generated ones; every credential of the first 15 revoked, and some of everyone's: were
+    # the stale sets' revoked claims counted, those 15 would fill the top and its margin
+    alike = _at_levels(profile, framework, {f"a{i:02d}": 3 for i in range(30)})
+    records = _with_status([*alike, *_records(profile, framework, 300, seed=17)], lists.dids[0])
+    pg_pool._put(records, at=NOW - timedelta(days=1))
+    revoked = {s.index for n, r in enumerate(records) for c in r.credentials for s in c.status
+               if n < 15 or s.index % 29 == 0}
+    for dead in (revoked, {i for i in revoked if i % 2}):
+        pg_pool.refresh(_verifier(lists.signed(dead)), at=NOW, erase_ended_consent=False)
+        assert _assert_in_step(pg_pool)
+        for limit in (1, 10, 40, 330):
+            want = definition(pg_pool, profile, framework, min_essential=min_essential, regions=(), limit=limit)
+            assert want
+            assert found(pg_pool, profile, framework, min_essential=min_essential, limit=limit) == want
+        assert found(pg_pool, profile, framework, min_essential=min_essential, regions=["NL-UT"], limit=20) == (
+            definition(pg_pool, profile, framework, min_essential=min_essential, regions=("NL-UT",), limit=20))
+
+
 def _with_status(records: list[CandidateRecord], issuer: str) -> list[CandidateRecord]:
     """The generated candidates with ``issuer``'s credentials, each with its own position
     (candidate * 20 + credential) in one revocation list."""
@@ -276,15 +348,24 @@ def test_add_refresh_remove_keep_the_sets_in_step(pg_pool: Pool, profile: JobPro
     assert first == _expected_refsets(pg_pool) and len(first) == 120
     # revoke some (among them credentials already stored revoked, which stay so), then lift some
     revoked = {i for i in range(0, 120 * 20, 7)}
+    before = _states(pg_pool)
     pg_pool.refresh(_verifier(lists.signed(revoked)), at=NOW, erase_ended_consent=False)
+    after = _states(pg_pool)
+    # revocations only take claims away: no set is rewritten, the holders who lost a
+    # credential are named stale (the sets are then supersets), exactly those
+    newly_dead = {h for (h, k), s in after.items() if s != "ok" and before[(h, k)] == "ok"}
+    assert newly_dead and _refsets(pg_pool) == first
+    assert _assert_in_step(pg_pool) == newly_dead
     second = _refsets(pg_pool)
-    assert second == _expected_refsets(pg_pool)
-    assert second != first and all(set(second[h][0]) <= set(first[h][0]) for h in first)
+    assert second != _expected_refsets(pg_pool)
     lifted = {i for i in revoked if i % 2}
     pg_pool.refresh(_verifier(lists.signed(revoked - lifted)), at=NOW, erase_ended_consent=False)
+    # a credential that counts again: its holder's set is rebuilt (exact), no longer stale
+    back = {h for (h, k), s in _states(pg_pool).items() if s == "ok" and after[(h, k)] != "ok"}
     third = _refsets(pg_pool)
-    assert third == _expected_refsets(pg_pool)
-    assert any(len(third[h][1]) > len(second[h][1]) for h in first)
+    still = _assert_in_step(pg_pool)
+    assert back and not back & still and still == newly_dead - back
+    assert any(len(third[h][1]) > len(second[h][1]) for h in back)
     # re-adding replaces the candidate's set; removing erases it
     who = records[0].holder
     new = CandidateRecord(holder=who, consent_until=records[0].consent_until, credentials=(CredentialRecord(
@@ -293,13 +374,18 @@ def test_add_refresh_remove_keep_the_sets_in_step(pg_pool: Pool, profile: JobPro
     pg_pool._put([new], at=NOW)
     only = ref_id("https://skills.example/only-this")
     assert _refsets(pg_pool)[who] == (sorted({only, only ^ 2 ** 56, only ^ 2 ** 57}), [(only, 2, None, None)])
+    assert who not in _stale(pg_pool)
+    stale = sorted(still)[0]
+    assert pg_pool.remove(stale)
+    assert stale not in _refsets(pg_pool) and stale not in _stale(pg_pool)
     assert pg_pool.remove(who)
     assert who not in _refsets(pg_pool)
-    assert _refsets(pg_pool) == _expected_refsets(pg_pool)
+    _assert_in_step(pg_pool)
     # consent ended: refresh erases the candidate, and its set with it
     pg_pool.refresh(_verifier(lists.signed(revoked - lifted)), at=NOW, erase_ended_consent=True)
-    assert _refsets(pg_pool) == _expected_refsets(pg_pool)
-    assert len(_refsets(pg_pool)) == len([r for r in records[1:] if r.consent_until > format_datetime(NOW)])
+    _assert_in_step(pg_pool)
+    assert len(_refsets(pg_pool)) == len([r for r in records[1:] if r.consent_until > format_datetime(NOW)
+                                          and r.holder != stale])
 
 
 @pytest.mark.loopback
@@ -321,7 +407,7 @@ def test_a_pool_made_before_the_sets_gets_them_on_open(pg_cluster: PgCluster, pr
         assert {str(i) for (i,) in pool._db.execute("SELECT DISTINCT issuer FROM pool_status")} == {lists.dids[0]}
         report = pool.refresh(_verifier(lists.signed({0, 20, 21})), at=NOW, erase_ended_consent=False)
         assert report.unknown == [] and report.checked == len(pool._db.execute("SELECT 1 FROM pool_status"))
-        assert _refsets(pool) == _expected_refsets(pool)
+        _assert_in_step(pool)
 
 
 @pytest.mark.loopback
@@ -360,7 +446,27 @@ def test_a_pool_made_before_the_level_keys_and_claim_arrays_gets_them_on_open(
             assert found(pool, profile, framework, min_essential=me, limit=150) == definition(
                 pool, profile, framework, min_essential=me, regions=(), limit=150)
         pool.refresh(_verifier(lists.signed({0, 20, 41})), at=NOW, erase_ended_consent=False)
-        assert _refsets(pool) == _expected_refsets(pool)
+        _assert_in_step(pool)
+
+
+@pytest.mark.loopback
+def test_a_pool_made_before_the_stale_marks_gets_the_table_on_open(pg_cluster: PgCluster, profile: JobProfile,
+                                                                   framework: Any) -> None:
+    """A pool made before ``pool_stale`` gains it (empty: every set was exact) when opened, with
+    no pass over the sets; its next refresh marks and searches as a new pool's does."""
+    url, lists = pg_cluster.new_database(), Lists()
+    records = _with_status(_records(profile, framework, 60, seed=4), lists.dids[0])
+    with Pool.open(url, partitions=4) as pool:
+        pool._put(records, at=NOW - timedelta(days=1))
+        pool._db.execute("DROP TABLE pool_stale")
+        want_sets = _refsets(pool)
+    with Pool.open(url, partitions=4) as pool:
+        assert _stale(pool) == set() and _refsets(pool) == want_sets
+        pool.refresh(_verifier(lists.signed(set(range(0, 60 * 20, 5)))), at=NOW, erase_ended_consent=False)
+        assert _assert_in_step(pool) and _refsets(pool) == want_sets
+        for me in (None, 3):
+            assert found(pool, profile, framework, min_essential=me, limit=20) == definition(
+                pool, profile, framework, min_essential=me, regions=(), limit=20)
 
 
 def _refsets_plain(pool: Pool) -> dict[str, list[int]]:
@@ -467,12 +573,47 @@ def test_refresh_flips_exactly_the_bits_that_differ(backend: str, tmp_path: Path
         assert states() == want
         assert live() == {k for k, s in want.items() if s == "ok"}
         if backend == "postgresql":
-            assert _refsets(pool) == _expected_refsets(pool)
+            _assert_in_step(pool)
         # the same lists again: nothing differs, nothing changes
         again = pool.refresh(_verifier(lists.signed(set()), lists.signed(suspended - {7}, url=SUSPENSIONS,
                                                                          purpose="suspension")),
                              at=NOW, erase_ended_consent=False)
         assert again.changed == [] and again.checked == total
+
+
+@pytest.mark.loopback
+def test_refresh_writes_bits_where_it_read_them_and_by_key_when_they_moved(
+        pg_cluster: PgCluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL writes a changed bit at the place (partition, ctid) its comparison scan read
+    it; a row that moved in between (rewritten: another row version) is not written there by
+    mistake and is written by its key instead -- either way exactly the changed bits."""
+    lists = Lists()
+    revoked = {1, 7, 8, 1000}
+    real = pool_module.Pool._write_bits_in_place
+    for moved in (False, True):
+        with Pool.open(pg_cluster.new_database(), partitions=4) as pool:
+            pool._put(_positioned(lists), at=NOW)
+            left: list[int] = []
+
+            def spy(self: Pool, url: str, placed: Any, _real: Any = real, _moved: bool = moved,
+                    _left: list[int] = left) -> Any:
+                if _moved:  # every row of the list gets a new version (and place) first
+                    self._db.execute("UPDATE pool_status SET size = size WHERE list_url = ?", (url,))
+                got = _real(self, url, placed)
+                _left.append(len(got))
+                return got
+
+            monkeypatch.setattr(pool_module.Pool, "_write_bits_in_place", spy)
+            report = pool.refresh(_verifier(lists.signed(revoked)), lists=[URL], at=NOW, erase_ended_consent=False)
+            assert sorted(c["index"] for c in report.changed) == sorted(revoked)
+            assert left == [len(revoked) if moved else 0]
+            assert {int(i) for (i,) in pool._db.execute(
+                "SELECT idx FROM pool_status WHERE list_url = ? AND is_set = 1", (URL,))} == revoked
+            assert {str(k) for (k,) in pool._db.execute("SELECT cred_key FROM pool_credentials "
+                                                        "WHERE state = 'revoked'")} == {
+                f"urn:c:0:{i}" for i in revoked}
+            again = pool.refresh(_verifier(lists.signed(revoked)), lists=[URL], at=NOW, erase_ended_consent=False)
+            assert again.changed == []
 
 
 # -- the benchmark's bulk loader --------------------------------------------------------------

@@ -26,7 +26,8 @@ the per-candidate tables are hash-partitioned by holder (see docs/pool.md). On P
 candidate also has a reference set (``pool_refsets``: its live claims' references, also "at
 level >= l", GIN-indexed, and the claims themselves as arrays): an all-essentials search takes
 a superset of its candidates from the index and ranks them exactly from those rows in the same
-statement; add, refresh and remove keep it in step.
+statement; add, refresh and remove keep it in step (a refresh that only takes claims away
+leaves the row, a superset, and marks it stale: those holders are ranked from their claims).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import sqlite3
 import threading
 from collections import Counter
@@ -232,11 +234,22 @@ _PER_HOLDER = ("pool_claims", "pool_status", "pool_credentials", "pool_audit", "
 #: superset of the candidates meeting every essential at its level (only a date can still fail).
 #: The aligned arrays ``c_ref, c_lv, c_vf, c_vu`` (reference, level, validity as epoch seconds,
 #: one entry per live claim) let the exact ranking of those candidates run on this row alone.
-#: Kept in step by add (``_put``), refresh (``_restate``) and remove.
+#: Kept in step by add (``_put``), refresh (``_restate``) and remove -- except that a refresh
+#: which only takes claims away (a credential revoked or suspended) leaves the row as it is and
+#: names its holder in ``pool_stale`` (below): the row's keys and arrays are then a superset of
+#: its live claims, which keeps the prefilter correct, and the ranking reads that holder's live
+#: claims from ``pool_claims`` instead of the arrays.
 _PG_REFSETS = ("pool_refsets", "holder TEXT NOT NULL, region TEXT, consent_until BIGINT NOT NULL, "
                                "refs BIGINT[] NOT NULL, c_ref BIGINT[] NOT NULL DEFAULT '{}', "
                                "c_lv INTEGER[] NOT NULL DEFAULT '{}', c_vf BIGINT[] NOT NULL DEFAULT '{}', "
                                "c_vu BIGINT[] NOT NULL DEFAULT '{}', PRIMARY KEY (holder)")
+#: PostgreSQL only: the holders whose ``pool_refsets`` row may still hold claims that no longer
+#: count (a credential revoked or suspended since the row was built). Rewriting a row and its
+#: ~120 GIN keys per changed candidate was most of a 1 %-revocation refresh at a million
+#: candidates (14-18 s of 27-37 s); a row here is one narrow insert. Revocations are rare, so it
+#: stays small; a refresh that lifts a credential (claims come back) rebuilds that row exactly
+#: and takes its holder out, as re-adding the candidate does.
+_PG_STALE = ("pool_stale", "holder TEXT NOT NULL PRIMARY KEY", False)
 _PG_REFSETS_INDEX = "CREATE INDEX IF NOT EXISTS pool_refsets_by_ref ON pool_refsets USING gin (refs)"
 _PG_REFSETS_COLUMNS = "holder, region, consent_until, refs, c_ref, c_lv, c_vf, c_vu"
 #: the levels a reference set keys (:func:`_level_key`); a claim above it is keyed up to it
@@ -402,7 +415,7 @@ class _Postgres(_Db):
                 self.conn.execute("SELECT pg_advisory_xact_lock(23569, 20)")  # several instances may start
                 had_refsets = self.conn.execute("SELECT to_regclass('pool_refsets')").fetchone()
                 had_status = self.conn.execute("SELECT to_regclass('pool_status')").fetchone()
-                for name, cols, partitioned in (*_TABLES, (*_PG_REFSETS, True)):
+                for name, cols, partitioned in (*_TABLES, (*_PG_REFSETS, True), _PG_STALE):
                     if not partitioned:
                         self.conn.execute(f"CREATE TABLE IF NOT EXISTS {name} ({cols})")
                         continue
@@ -780,7 +793,7 @@ class Pool:
         gone = 0
         tables = [t for t in _PER_HOLDER if not (keep_audit and t == "pool_audit")]
         if self._db.postgres:
-            tables.insert(0, _PG_REFSETS[0])
+            tables[:0] = [_PG_REFSETS[0], _PG_STALE[0]]
         for i in range(0, len(holders), 500):
             chunk = holders[i:i + 500]
             marks = ", ".join("?" * len(chunk))
@@ -974,10 +987,15 @@ class Pool:
         if refsets is not None:
             # the rows the GIN index keeps, each unnested into its claims and matched to the
             # requirements' references by hash: no claims table, no index probe per claim
-            sets_sql = f"s AS (SELECT holder, c_ref, c_lv, c_vf, c_vu FROM pool_refsets WHERE {refsets[0]}), "
+            # (a stale row -- pool_stale names its holder -- may still hold claims a refresh
+            # took away: that holder's live claims are read from pool_claims, by holder)
+            sets_sql = (f"s AS (SELECT r.holder, r.c_ref, r.c_lv, r.c_vf, r.c_vu, x.holder IS NOT NULL AS stale "
+                        f"FROM pool_refsets r LEFT JOIN pool_stale x ON x.holder = r.holder WHERE {refsets[0]}), ")
             sets_params = refsets[1]
             source = ("s CROSS JOIN LATERAL (SELECT s.holder AS holder, u.* FROM unnest(s.c_ref, s.c_lv, s.c_vf, "
-                      "s.c_vu) AS u(ref_id, level, valid_from, valid_until)) c JOIN rr ON rr.ref_id = c.ref_id "
+                      "s.c_vu) AS u(ref_id, level, valid_from, valid_until) WHERE NOT s.stale UNION ALL "
+                      "SELECT k.holder, k.ref_id, k.level, k.valid_from, k.valid_until FROM pool_claims k "
+                      "WHERE s.stale AND k.holder = s.holder AND k.live = 1) c JOIN rr ON rr.ref_id = c.ref_id "
                       "WHERE ")
         if restrict and self._db.postgres:
             # few holders, many claims per reference: read each holder's claims (the holder
@@ -1232,7 +1250,8 @@ class Pool:
         purpose, size, issuer = first[0]
         bits = (verifier.status_list_bits(url, str(purpose), issuer, at=now)
                 if size == 1 and purpose in ("revocation", "suspension") else None)
-        updates: list[tuple[int, str, str, str, int, str]] = []
+        updates: list[tuple[int, str, str, str, int, str]] = []  # to write by (list, position)
+        restated: list[tuple[int, str, str, str, int, str]] = []  # written already: only restated
         with self._db.transaction():
             if bits is None:
                 rows = self._db.execute("SELECT holder, cred_key, idx, purpose, size, is_set, issuer FROM pool_status "
@@ -1240,27 +1259,42 @@ class Pool:
                 updates.extend(self._judge(verifier, url, rows, now, report))
             else:
                 lst = bits[0]
-                total = int(self._db.execute("SELECT COUNT(*) FROM pool_status WHERE list_url = ?", (url,))[0][0])
                 group = "purpose = ? AND size = 1 AND issuer IS NOT DISTINCT FROM ? AND idx >= 0 AND idx < ?"
                 # the bit of index i: byte i / 8, counted from its most significant bit
-                # (get_bit counts from the least significant)
-                rows = self._db.execute(
-                    f"SELECT holder, cred_key, idx, purpose, size, is_set, issuer, ({group}) AS decided "
-                    f"FROM pool_status WHERE list_url = ? AND NOT ({group} "
-                    "AND is_set = get_bit(CAST(? AS BYTEA), (idx / 8) * 8 + 7 - mod(idx, 8)))",
-                    [purpose, issuer, lst.size, url, purpose, issuer, lst.size, lst.to_bytes()])
+                # (get_bit counts from the least significant). One pass counts the list's
+                # references (an index-only count before it: 0.4-1.4 s at a million) and
+                # gathers the differing ones, each with its partition and place (tableoid,
+                # ctid): the changed bits are then written where the scan just read them. The
+                # subquery (kept apart by OFFSET 0) works out "differs" once per row; the rest
+                # (the group test, the partition's name) only for the few rows gathered
+                cols = ("holder", "cred_key", "idx", "purpose", "size", "is_set", "issuer", f"({group})",
+                        "CAST(CAST(toid AS REGCLASS) AS TEXT)", "CAST(tid AS TEXT)")
+                (total, *arrays), = self._db.execute(
+                    "SELECT COUNT(*), " + ", ".join(f"array_agg({c}) FILTER (WHERE differs)" for c in cols)
+                    + " FROM (SELECT holder, cred_key, idx, purpose, size, is_set, issuer, tableoid AS toid, "
+                    f"ctid AS tid, NOT ({group} AND is_set = get_bit(CAST(? AS BYTEA), (idx / 8) * 8 + 7 - "
+                    "mod(idx, 8))) AS differs FROM pool_status WHERE list_url = ? OFFSET 0) AS x",
+                    [purpose, issuer, lst.size, purpose, issuer, lst.size, lst.to_bytes(), url])
+                total = int(total)
+                rows = list(zip(*(a or [] for a in arrays), strict=True))
                 decided = sorted((r for r in rows if r[7]), key=lambda r: (int(r[2]), str(r[0]), str(r[1])))
                 others = [r[:7] for r in rows if not r[7]]
                 report.checked += total - len(others)
                 word = {"revocation": "revoked", "suspension": "suspended"}[str(purpose)]
-                for holder, key, idx, _p, _size, is_set, _iss, _d in decided:
+                placed: dict[str, list[tuple[str, int, int, str, str]]] = {}
+                for holder, key, idx, _p, _size, is_set, _iss, _d, part, ctid in decided:
                     now_set = 1 - int(is_set)
                     report.changed.append({"holder": holder, "credential": key, "list": url, "index": idx,
                                            "purpose": purpose, "now": word if now_set else f"not {purpose}"})
-                    updates.append((now_set, str(holder), str(key), url, int(idx), str(purpose)))
+                    placed.setdefault(str(part), []).append((str(ctid), now_set, int(idx), str(holder), str(key)))
+                    restated.append((now_set, str(holder), str(key), url, int(idx), str(purpose)))
+                if placed:
+                    for knob in ("enable_seqscan", "enable_hashjoin", "enable_mergejoin"):
+                        self._db.execute(f"SET LOCAL {knob} = off")  # as below: probe, row by row
+                    updates.extend(self._write_bits_in_place(url, placed))
                 # outside the group: judged in full (the verifier says what each is)
                 updates.extend(self._judge(verifier, url, others, now, report))
-            if updates:
+            if updates or restated:
                 # a few changed rows in big tables: probe the indexes (nested loops, partition
                 # by partition) -- the planner guesses an array's length at 100 and, on a small
                 # pool, scans every partition and hashes instead, which grows with the pool
@@ -1268,15 +1302,39 @@ class Pool:
                     self._db.execute(f"SET LOCAL {knob} = off")
                 # one set-based statement by (list, position), not a round trip each
                 updates.sort(key=lambda u: (u[3], u[4]))
-                self._db.execute(
-                    "UPDATE pool_status s SET is_set = v.now_set FROM unnest(CAST(? AS INTEGER[]), "
-                    "CAST(? AS INTEGER[]), CAST(? AS TEXT[]), CAST(? AS TEXT[])) AS v(idx, now_set, holder, "
-                    "cred_key) WHERE s.list_url = ? AND s.idx = v.idx AND s.holder = v.holder "
-                    "AND s.cred_key = v.cred_key",
-                    [[u[4] for u in updates], [u[0] for u in updates], [u[1] for u in updates],
-                     [u[2] for u in updates], url])
-                self._restate({(u[1], u[2]) for u in updates},
-                              revoked={(u[1], u[2]) for u in updates if u[0] and u[5] == "revocation"})
+                if updates:
+                    self._db.execute(
+                        "UPDATE pool_status s SET is_set = v.now_set FROM unnest(CAST(? AS INTEGER[]), "
+                        "CAST(? AS INTEGER[]), CAST(? AS TEXT[]), CAST(? AS TEXT[])) AS v(idx, now_set, holder, "
+                        "cred_key) WHERE s.list_url = ? AND s.idx = v.idx AND s.holder = v.holder "
+                        "AND s.cred_key = v.cred_key",
+                        [[u[4] for u in updates], [u[0] for u in updates], [u[1] for u in updates],
+                         [u[2] for u in updates], url])
+                every = [*restated, *updates]
+                self._restate({(u[1], u[2]) for u in every},
+                              revoked={(u[1], u[2]) for u in every if u[0] and u[5] == "revocation"})
+
+    def _write_bits_in_place(self, url: str, placed: Mapping[str, Sequence[tuple[str, int, int, str, str]]]
+                             ) -> list[tuple[int, str, str, str, int, str]]:
+        """Write changed bits at the places the comparison scan read them (``placed``: per
+        partition, ``(ctid, now_set, idx, holder, cred_key)``): a TID scan per row, no index
+        probe in each of the partitions (the probes were 1.7-2.7 s of a refresh at a million
+        candidates). Each row is still matched on its key; one that moved since the scan (a
+        concurrent change) is returned, to be written by key."""
+        left: list[tuple[int, str, str, str, int, str]] = []
+        for part, items in sorted(placed.items()):
+            if not re.fullmatch(r"[A-Za-z0-9_]+", part):  # the server's own partition names
+                left.extend((n, h, k, url, i, "") for _t, n, i, h, k in items)
+                continue
+            done = {(str(h), str(k), int(i)) for h, k, i in self._db.execute(
+                f"UPDATE {part} s SET is_set = v.now_set FROM unnest(CAST(? AS TID[]), CAST(? AS INTEGER[]), "
+                "CAST(? AS INTEGER[]), CAST(? AS TEXT[]), CAST(? AS TEXT[])) AS v(t, now_set, idx, holder, "
+                "cred_key) WHERE s.ctid = v.t AND s.list_url = ? AND s.idx = v.idx AND s.holder = v.holder "
+                "AND s.cred_key = v.cred_key RETURNING s.holder, s.cred_key, s.idx",
+                [[t for t, *_ in items], [n for _t, n, *_ in items], [i for _t, _n, i, _h, _k in items],
+                 [h for *_, h, _k in items], [k for *_, k in items], url])}
+            left.extend((n, h, k, url, i, "") for _t, n, i, h, k in items if (h, k, i) not in done)
+        return left
 
     def _restate(self, keys: set[tuple[str, str]], *, revoked: set[tuple[str, str]] | None = None) -> None:
         """A credential's state from its status references: revoked wins over suspended. A
@@ -1308,7 +1366,10 @@ class Pool:
     def _restate_pg(self, purposes: dict[tuple[str, str], set[str]], unknown: Sequence[tuple[str, str]]) -> None:
         """:meth:`_restate` on PostgreSQL, set-based: the set references of the credentials
         whose state is not known yet (``unknown``), then the credentials' states, their
-        claims' ``live`` and the changed candidates' reference sets. Every statement joins
+        claims' ``live`` and the reference sets: a candidate with a credential that counts again
+        gets its set rebuilt from its live claims; one whose credentials only stopped counting
+        keeps its set (a superset) and is named in ``pool_stale`` (one narrow row, no GIN
+        write). Every statement joins
         ``unnest`` arrays of keys to the tables, so each key probes only its own partition
         (an ``= ANY(array)`` is sent whole to every partition: 16 probes per key)."""
         if unknown:
@@ -1322,16 +1383,25 @@ class Pool:
         states = ["revoked" if "revocation" in purposes[key] else "suspended" if "suspension" in purposes[key]
                   else "ok" for key in keys]
         arrays = [[h for h, _ in keys], [k for _, k in keys], states]
-        self._db.execute("UPDATE pool_credentials t SET state = v.state FROM unnest(CAST(? AS TEXT[]), "
-                         "CAST(? AS TEXT[]), CAST(? AS TEXT[])) AS v(holder, cred_key, state) "
-                         "WHERE t.holder = v.holder AND t.cred_key = v.cred_key AND t.state <> v.state", arrays)
+        changed = self._db.execute(
+            "UPDATE pool_credentials t SET state = v.state FROM unnest(CAST(? AS TEXT[]), CAST(? AS TEXT[]), "
+            "CAST(? AS TEXT[])) AS v(holder, cred_key, state) WHERE t.holder = v.holder AND t.cred_key = v.cred_key "
+            "AND t.state <> v.state RETURNING t.holder, t.state", arrays)
         self._db.execute("UPDATE pool_claims t SET live = CASE WHEN v.state = 'ok' THEN 1 ELSE 0 END "
                          "FROM unnest(CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[])) AS v(holder, "
                          "cred_key, state) WHERE t.holder = v.holder AND t.cred_key = v.cred_key "
                          "AND t.live <> CASE WHEN v.state = 'ok' THEN 1 ELSE 0 END", arrays)
-        self._db.execute(f"UPDATE pool_refsets r SET {_PG_REFSETS_SET} FROM unnest(CAST(? AS TEXT[])) AS v(holder) "
-                         f"CROSS JOIN LATERAL {_PG_REFSETS_OF.format(h='v.holder')} AS a WHERE r.holder = v.holder",
-                         [sorted({h for h, _ in keys})])
+        lifted = sorted({str(h) for h, state in changed if state == "ok"})
+        died = sorted({str(h) for h, state in changed if state != "ok"} - set(lifted))
+        if lifted:
+            # claims count again: the row is rebuilt from the live claims, exact again
+            self._db.execute(f"UPDATE pool_refsets r SET {_PG_REFSETS_SET} FROM unnest(CAST(? AS TEXT[])) "
+                             f"AS v(holder) CROSS JOIN LATERAL {_PG_REFSETS_OF.format(h='v.holder')} AS a "
+                             "WHERE r.holder = v.holder", [lifted])
+            self._db.execute("DELETE FROM pool_stale WHERE holder = ANY(CAST(? AS TEXT[]))", [lifted])
+        if died:
+            self._db.execute("INSERT INTO pool_stale (holder) SELECT * FROM unnest(CAST(? AS TEXT[])) "
+                             "ON CONFLICT DO NOTHING", [died])
 
 
 def _needed(min_essential: int | float | None, n_essential: int) -> int:

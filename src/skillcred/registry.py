@@ -13,6 +13,7 @@ next one is opened, which keeps random probing cheap and the lists sparse.
 
 from __future__ import annotations
 
+import itertools
 import json
 import secrets
 import sqlite3
@@ -130,6 +131,11 @@ class Registry:
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self._conn = conn
         self.path = path
+        # issue_many's picture of the status lists: list URL -> [bitmap of allocated indexes,
+        # the list's allocation count it matches]; valid while ``_taken_version`` is the
+        # database's data_version (no other connection has committed since) -- see _draw
+        self._taken: dict[str, list[Any]] = {}
+        self._taken_version: int | None = None
 
     @classmethod
     def open(cls, path: str | Path, *, create: bool = False) -> Registry:
@@ -271,44 +277,76 @@ class Registry:
         keys = check_distinct_row_keys(requests)
         purposes = check_purposes(purposes)
         out: list[tuple[IssuedRecord, bool] | BaseException | None] = [None] * len(requests)
-        with self._write() as db:
-            fill: dict[tuple[str, str], list[Any]] = {}
-            used: dict[str, int] = {}  # allocations per list, added to status_lists.used once at the end
-            known = self._registered_row_keys(db, keys)
-            pending: list[tuple[int, list[Allocation]]] = []
-            for i, r in enumerate(requests):
-                if r.row_key is not None and r.row_key in known:
-                    out[i] = (self._record(known[r.row_key]), False)
-                    continue
-                pending.append((i, [self._allocate(db, p, r.credential_id, r.status_base_url, r.list_size, fill,
-                                                   used) for p in purposes]))
-            # consumed as it comes: a builder that signs in parallel may yield results in order
-            # while it is still signing the rest, and the rows are inserted meanwhile
-            documents = iter(build(pending)) if pending else iter(())
-            for i, allocs in pending:
-                document = next(documents, None)
-                if document is None:
-                    raise InvalidArgument("issue_many: build must return one result per request")
-                r = requests[i]
-                if isinstance(document, BaseException):
-                    for a in allocs:
-                        used[a.list_url] -= 1
-                    db.execute("DELETE FROM allocations WHERE credential_id = ?", (r.credential_id,))
-                    out[i] = document
-                    continue
-                try:
-                    db.execute(
-                        "INSERT INTO credentials (id, row_key, subject, achievement, kind, issued_at, "
-                        "valid_until, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (r.credential_id, r.row_key, r.subject, r.achievement, r.kind, r.issued_at,
-                         r.valid_until, encoded_text(document)),
-                    )
-                except sqlite3.IntegrityError as exc:
-                    raise StoreError(f"credential {r.credential_id} is already registered") from exc
-                out[i] = (built_record(r, document), True)
-            db.executemany("UPDATE status_lists SET used = used + ? WHERE url = ?",
-                           [(n, url) for url, n in used.items() if n])
+        try:
+            with self._write() as db:
+                self._issue_many(db, requests, build, purposes, keys, out)
+        except BaseException:
+            self._taken.clear()  # rolled back: what was drawn in it is free again
+            raise
         return out  # type: ignore[return-value]
+
+    def _issue_many(
+        self, db: sqlite3.Connection, requests: Sequence[IssueRequest], build: BuildMany,
+        purposes: tuple[str, ...], keys: Sequence[str], out: list[tuple[IssuedRecord, bool] | BaseException | None],
+    ) -> None:
+        """:meth:`issue_many` inside its transaction.
+
+        The status indexes are drawn in memory (:meth:`_draw`) and inserted only once ``build``
+        has its jobs (after its first result: a parallel builder is then signing the rest), so
+        the workers do not wait while this process writes ~1,000 random index entries per chunk."""
+        version = db.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._taken_version:  # another connection committed: its allocations are unknown here
+            self._taken.clear()
+            self._taken_version = version
+        fill: dict[tuple[str, str], list[Any]] = {}
+        used: dict[str, int] = {}  # allocations per list, added to status_lists.used once at the end
+        drawn: list[tuple[str, int, str, str]] = []  # the allocations rows, inserted below
+        known = self._registered_row_keys(db, keys)
+        pending: list[tuple[int, list[Allocation]]] = []
+        for i, r in enumerate(requests):
+            if r.row_key is not None and r.row_key in known:
+                out[i] = (self._record(known[r.row_key]), False)
+                continue
+            pending.append((i, [self._allocate(db, p, r.credential_id, r.status_base_url, r.list_size, fill,
+                                               used, drawn) for p in purposes]))
+        # consumed as it comes: a builder that signs in parallel may yield results in order
+        # while it is still signing the rest, and the rows are inserted meanwhile
+        documents: Iterator[Any] = iter(build(pending)) if pending else iter(())
+        first = next(documents, None)
+        if drawn:
+            drawn.sort()  # in index order: neighbouring entries share B-tree pages
+            try:
+                db.executemany("INSERT INTO allocations (list_url, idx, credential_id, purpose) "
+                               "VALUES (?, ?, ?, ?)", drawn)
+            except sqlite3.IntegrityError as exc:  # the in-memory picture was wrong: nothing is recorded
+                raise StoreError(f"a status index drawn for this batch is already allocated: {exc}",
+                                 path=str(self.path)) from exc
+        if first is not None:
+            documents = itertools.chain([first], documents)
+        for i, allocs in pending:
+            document = next(documents, None)
+            if document is None:
+                raise InvalidArgument("issue_many: build must return one result per request")
+            r = requests[i]
+            if isinstance(document, BaseException):
+                for a in allocs:
+                    used[a.list_url] -= 1
+                    self._release(a.list_url, a.index)
+                db.execute("DELETE FROM allocations WHERE credential_id = ?", (r.credential_id,))
+                out[i] = document
+                continue
+            try:
+                db.execute(
+                    "INSERT INTO credentials (id, row_key, subject, achievement, kind, issued_at, "
+                    "valid_until, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (r.credential_id, r.row_key, r.subject, r.achievement, r.kind, r.issued_at,
+                     r.valid_until, encoded_text(document)),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise StoreError(f"credential {r.credential_id} is already registered") from exc
+            out[i] = (built_record(r, document), True)
+        db.executemany("UPDATE status_lists SET used = used + ? WHERE url = ?",
+                       [(n, url) for url, n in used.items() if n])
 
     @staticmethod
     def _registered_row_keys(db: sqlite3.Connection, keys: Sequence[str]) -> dict[str, str]:
@@ -324,10 +362,12 @@ class Registry:
     def _allocate(
         self, db: sqlite3.Connection, purpose: str, credential_id: str, base_url: str, size: int,
         fill: dict[tuple[str, str], list[Any]] | None = None, used: dict[str, int] | None = None,
+        drawn: list[tuple[str, int, str, str]] | None = None,
     ) -> Allocation:
         # ``fill`` (issue_many) remembers [url, size, allocated] of the open list per purpose and
         # base URL for the rest of the transaction, instead of counting again each time; ``used``
-        # collects the allocations per list so status_lists.used is updated once per transaction.
+        # collects the allocations per list so status_lists.used is updated once per transaction;
+        # ``drawn`` (issue_many) takes the allocation row instead of inserting it (see _draw).
         key = (purpose, base_url.rstrip("/"))
         state = fill.get(key) if fill is not None else None
         if state is not None:
@@ -348,6 +388,12 @@ class Registry:
             list_url, list_size, allocated = url, size, 0
         else:
             list_url, list_size, allocated = row[0], row[1], row[2]
+        if drawn is not None and used is not None and fill is not None:
+            idx = self._draw(db, list_url, list_size, allocated)
+            drawn.append((list_url, idx, credential_id, purpose))
+            used[list_url] = used.get(list_url, 0) + 1
+            fill[key] = [list_url, list_size, allocated + 1]
+            return Allocation(purpose, list_url, idx)
         while True:
             idx = secrets.randbelow(list_size)
             try:
@@ -364,6 +410,42 @@ class Registry:
                 return Allocation(purpose, list_url, idx)
             except sqlite3.IntegrityError:
                 continue  # taken: draw again (the list is at most half full)
+
+    def _draw(self, db: sqlite3.Connection, list_url: str, size: int, allocated: int) -> int:
+        """A free index of ``list_url``, drawn uniformly at random as :meth:`_allocate` draws
+        (herd privacy), but tested against a bitmap of the list in memory instead of by
+        inserting the row and catching the clash: issue_many then inserts a chunk's rows
+        together, while the chunk is being signed.
+
+        The bitmap is read from the allocations once (a few milliseconds for a half-full list)
+        and kept up to date with what this connection draws, releases and rolls back. It is
+        trusted only while both hold: no other connection has committed since it was read
+        (SQLite's ``data_version``, checked at the start of each transaction; the write lock
+        keeps others out during it), and the list's allocation count is the one it was read
+        at (this connection's own :meth:`issue` counts up without it). Otherwise it is read
+        again. The primary key still refuses a duplicate index, whatever the bitmap says.
+        """
+        state = self._taken.get(list_url)
+        if state is None or state[1] != allocated or len(state[0]) * 8 < size:
+            bits = bytearray(-(-size // 8))
+            for (idx,) in db.execute("SELECT idx FROM allocations WHERE list_url = ?", (list_url,)):
+                if 0 <= idx < size:
+                    bits[idx >> 3] |= 1 << (idx & 7)
+            state = self._taken[list_url] = [bits, allocated]
+        bits = state[0]
+        while True:
+            idx = secrets.randbelow(size)
+            if not bits[idx >> 3] & (1 << (idx & 7)):  # else taken: draw again (the list is at most half full)
+                bits[idx >> 3] |= 1 << (idx & 7)
+                state[1] += 1
+                return idx
+
+    def _release(self, list_url: str, idx: int) -> None:
+        """An index drawn by :meth:`_draw` is free again (its credential was not built)."""
+        state = self._taken.get(list_url)
+        if state is not None:
+            state[0][idx >> 3] &= ~(1 << (idx & 7)) & 0xFF
+            state[1] -= 1
 
     # -- reading ---------------------------------------------------------------------------
 
