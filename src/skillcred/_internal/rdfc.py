@@ -74,6 +74,7 @@ __all__ = [
     "canonical_issued_identifiers",
     "canonicalize",
     "canonicalize_rows",
+    "canonicalize_rows_any_order",
     "canonicalize_rows_unique",
     "canonicalize_with_map",
     "quad_rows",
@@ -145,7 +146,9 @@ def _line(s: str, p: str, o: str, g: str) -> str:
 
 
 class _SharedHash(Exception):
-    """Two blank nodes share a first-degree hash (see :func:`canonicalize_rows_unique`)."""
+    """Two blank nodes share a first-degree hash (see :func:`canonicalize_rows_unique`), or,
+    with ``no_choice``, the result could depend on the input order (see
+    :func:`canonicalize_rows_any_order`)."""
 
 
 class _Canonicalizer:
@@ -169,6 +172,13 @@ class _Canonicalizer:
         self._max_steps = 0
         #: canonicalize_rows_unique: give up (raise _SharedHash) where step 5 would run
         self.unique_only = False
+        #: canonicalize_rows_any_order: give up (raise _SharedHash) where the input order or
+        #: labels could decide anything: a permutation group of two or more distinct blank
+        #: nodes (§4.8.3 step 5.4, whose pruning depends on the order of the labels) or two
+        #: equal Hash N-Degree Quads results (§4.4.3 step 5.3, kept in input order)
+        self.no_choice = False
+        #: one distinct blank node to arrange: :meth:`_single_path` (False: the walk, for tests)
+        self.single_path = True
 
     def _count_steps(self, steps: int) -> None:
         self._steps += steps
@@ -238,6 +248,8 @@ class _Canonicalizer:
                 temporary_issuer = _IdentifierIssuer("b")  # step 5.2.2
                 temporary_issuer.issue(bnode)  # step 5.2.3
                 hash_path_list.append(self._hash_n_degree(bnode, temporary_issuer, 1))  # 5.2.4
+            if self.no_choice and len({result[0] for result in hash_path_list}) != len(hash_path_list):
+                raise _SharedHash
             # Step 5.3: in code point order of the result hash (stable for equal hashes) ...
             for _hash, issuer in sorted(hash_path_list, key=lambda result: result[0]):
                 # step 5.3.1: issue canonical identifiers in the temporary issuer's order.
@@ -359,6 +371,10 @@ class _Canonicalizer:
         remaining: dict[str, int] = {}
         for node in sorted(blank_nodes):
             remaining[node] = remaining.get(node, 0) + 1
+        if len(remaining) == 1 and self.single_path:
+            return self._single_path(remaining, issuer, depth)
+        if self.no_choice:
+            raise _SharedHash
         size = len(blank_nodes)
         chosen_path = ""  # step 5.2
         chosen_issuer: _IdentifierIssuer | None = None  # step 5.3
@@ -419,6 +435,24 @@ class _Canonicalizer:
         walk(0, "")
         assert chosen_issuer is not None  # the first complete permutation always wins
         return chosen_path, chosen_issuer
+
+    def _single_path(
+        self, remaining: dict[str, int], issuer: _IdentifierIssuer, depth: int
+    ) -> tuple[str, _IdentifierIssuer]:
+        """:meth:`_choose_path` for one distinct blank node (``count`` times): its only
+        permutation, without the walk. The common case (most groups hold one node), and the
+        same work, result and budget use as the walk: ``count + 1`` steps counted before any
+        recursion (one per walk position), the node issued in the issuer copy when it has no
+        identifier yet, then Hash N-Degree Quads of it, nothing pruned (no path chosen yet)."""
+        ((node, count),) = remaining.items()
+        self._count_steps(count + 1)
+        issuer_copy = issuer.copy()
+        label = self.canonical_issuer.issued.get(node) or issuer.issued.get(node)
+        if label is not None:
+            return f"_:{label}" * count, issuer_copy
+        path = f"_:{issuer_copy.issue(node)}" * count
+        result_hash, result_issuer = self._hash_n_degree(node, issuer_copy, depth + 1)
+        return f"{path}_:{issuer_copy.issue(node)}<{result_hash}>", result_issuer
 
 
 def _rows(quads: Iterable[Quad] | str) -> list[_Row]:
@@ -506,6 +540,38 @@ def canonicalize_rows_unique(rows: Iterable[_Row], *, hash_algorithm: HashAlgori
     try:
         return canonicalizer.run().nquads
     except _SharedHash:
+        return None
+
+
+def canonicalize_rows_any_order(rows: Iterable[_Row], *, hash_algorithm: HashAlgorithm = "sha256") -> str | None:
+    """:func:`canonicalize_rows` of rows in any order and with any blank node labels, or None.
+
+    For rows that are the document's dataset but not in the order or with the labels of its
+    exact conversion (:mod:`skillcred._internal.rdfplan`), and where blank nodes may share a
+    first-degree hash (the credentials of a presentation hold alike blank nodes in their
+    graphs). The whole algorithm runs, Hash N-Degree Quads included, but gives up (None)
+    wherever the order of the input could decide anything:
+
+    * a permutation group (§4.8.3 step 5.4) of two or more distinct blank nodes: which
+      permutation comes first follows the input labels, and so do the pruned subtrees, hence
+      the number of steps counted against the poison budget;
+    * two equal results of Hash N-Degree Quads among the nodes of one first-degree hash
+      (§4.4.3 step 5.3): they are issued in input order.
+
+    Why the result is then the exact path's, byte for byte: every hash the algorithm computes
+    is, by induction over the run, a function of the dataset and the identifiers issued so far;
+    with no permutation to choose and no tie to break, every identifier is issued in an order
+    fixed by those hashes alone (code point order of the hashes, then the single path of each
+    Hash N-Degree Quads call). So the issued identifiers, the canonical N-Quads and the work
+    counted against the poison budgets (calls, steps, nesting) are the same for every order and
+    labelling of the rows, the exact conversion's included. A budget exceeded, or a recursion
+    too deep, also gives None: the exact path then decides the refusal, with its own message.
+    """
+    canonicalizer = _Canonicalizer(list(dict.fromkeys(rows)), hash_algorithm, None)
+    canonicalizer.no_choice = True
+    try:
+        return canonicalizer.run().nquads
+    except (_SharedHash, CanonicalizationError, RecursionError):
         return None
 
 

@@ -201,6 +201,20 @@ def _family(value: str) -> str | None:
     return "//" if _HIERARCHICAL.match(value) else None
 
 
+def _in_family(value: str, head: str) -> bool:
+    """``_family(value) == head``, with one pattern instead of up to three (the kinds exclude
+    each other: a word holds no colon, a ``scheme://`` string has no second colon right after
+    its scheme). Called for every IRI slot of every planned document."""
+    if head == "":
+        return fastld._PLAIN_WORD.match(value) is not None
+    if head == "//":
+        return _HIERARCHICAL.match(value) is not None
+    if not value.startswith(head):
+        return False
+    m = _TWO_COLONS.match(value)
+    return m is not None and m.group(1) == head
+
+
 def _marker(value: str, i: int) -> str:
     """A string of ``value``'s kind that the rows can be searched for."""
     head = _family(value)
@@ -241,7 +255,7 @@ def _marked_terms(rows: list[fastld.Row]) -> dict[int, set[str]]:
 class _Plan:
     """Rows with slot references, for one shape (see the module docstring)."""
 
-    __slots__ = ("consts", "heads", "kinds", "pinned", "rows", "terms")
+    __slots__ = ("consts", "fixed", "heads", "kinds", "pinned", "rows", "terms")
 
     def __init__(self, kinds: list[int], heads: list[str | None], pinned: dict[int, str],
                  terms: list[tuple[int, int, str, str]], rows: list[tuple[Any, ...]]) -> None:
@@ -258,7 +272,13 @@ class _Plan:
                     consts[t] = len(consts)
         self.consts = list(consts)
         n = len(consts)
-        self.rows = [tuple(consts[t] if type(t) is str else n + t for t in row) for row in rows]
+        # rows without a slot (a credential's types and structure in its graph) are built once
+        self.fixed: list[fastld.Row] = [row for row in rows if all(type(t) is str for t in row)]
+        self.rows = [
+            tuple(consts[t] if type(t) is str else n + t for t in row)
+            for row in rows
+            if not all(type(t) is str for t in row)
+        ]
 
     def fill(self, slots: list[str], uni: Any) -> list[fastld.Row] | None:
         """The rows for a document with these slot strings, or None (not provably the same)."""
@@ -275,17 +295,20 @@ class _Plan:
                 out.append('"' + escape_literal(value) + '"' + after)
                 continue
             head = heads[slot]
-            if value in all_terms or _family(value) != head:
+            if value in all_terms or not _in_family(value, head):  # type: ignore[arg-type]
                 return None
             if head == "//":
                 term = "<" + value + ">"  # verbatim (checked when the plan was made)
             else:
                 term = before + value[len(head):] + after  # type: ignore[arg-type]
-            if term[:1] != "<" or not fastld._clean_iri(term[1:-1]) or term.startswith("<" + fastld.ISSUER_DEPENDENT):
+            # (_clean_iri refuses an issuer-dependent IRI too)
+            if term[:1] != "<" or not fastld._clean_iri(term[1:-1]):
                 return None
             out.append(term)
         terms = self.consts + out
-        return [(terms[a], terms[b], terms[c], terms[d]) for a, b, c, d in self.rows]
+        rows = list(self.fixed)
+        rows += [(terms[a], terms[b], terms[c], terms[d]) for a, b, c, d in self.rows]
+        return rows
 
 
 def _exact_rows(document: Mapping[str, Any], loader: Any) -> list[fastld.Row]:

@@ -74,14 +74,15 @@ def canonical_form(
     the JSON-LD fast path when it handles the document, pyld otherwise (identical rows).
     Before that, a document of a shape met before gets its dataset from the shape's plan
     (:mod:`skillcred._internal.rdfplan`: the same canonical form, without expanding it again),
-    when RDFC-1.0 can canonicalize that dataset without Hash N-Degree Quads.
+    when RDFC-1.0 provably gives that dataset the same canonical form in any row order
+    (:func:`~skillcred._internal.rdfc.canonicalize_rows_any_order`).
     """
     if suite.canonicalization == "jcs":
         return jcs.canonicalize_json(document).decode("utf-8")
     if fast_path_enabled():
         planned = planned_rows(document, loader)
         if planned is not None:
-            nquads = rdfc.canonicalize_rows_unique(planned, hash_algorithm=hash_name)
+            nquads = rdfc.canonicalize_rows_any_order(planned, hash_algorithm=hash_name)
             if nquads is not None:
                 return nquads
     rows = to_rdf_rows(document, loader=loader)
