@@ -992,11 +992,10 @@ class Pool:
             sets_sql = (f"s AS (SELECT r.holder, r.c_ref, r.c_lv, r.c_vf, r.c_vu, x.holder IS NOT NULL AS stale "
                         f"FROM pool_refsets r LEFT JOIN pool_stale x ON x.holder = r.holder WHERE {refsets[0]}), ")
             sets_params = refsets[1]
-            source = ("s CROSS JOIN LATERAL (SELECT s.holder AS holder, u.* FROM unnest(s.c_ref, s.c_lv, s.c_vf, "
-                      "s.c_vu) AS u(ref_id, level, valid_from, valid_until) WHERE NOT s.stale UNION ALL "
-                      "SELECT k.holder, k.ref_id, k.level, k.valid_from, k.valid_until FROM pool_claims k "
-                      "WHERE s.stale AND k.holder = s.holder AND k.live = 1) c JOIN rr ON rr.ref_id = c.ref_id "
-                      "WHERE ")
+            source = ("(SELECT u.* FROM unnest(s.c_ref, s.c_lv, s.c_vf, s.c_vu) AS u(ref_id, level, valid_from, "
+                      "valid_until) WHERE NOT s.stale UNION ALL SELECT k.ref_id, k.level, k.valid_from, k.valid_until "
+                      "FROM pool_claims k WHERE s.stale AND k.holder = s.holder AND k.live = 1) c "
+                      "JOIN rr ON rr.ref_id = c.ref_id WHERE ")
         if restrict and self._db.postgres:
             # few holders, many claims per reference: read each holder's claims (the holder
             # index, one partition each) and match them to the references by hash, instead
@@ -1019,17 +1018,32 @@ class Pool:
             rq_cte = "rq(essential, weight) AS (SELECT CAST(? AS INTEGER[]), CAST(? AS DOUBLE PRECISION[]))"
             ess, weight, join = "rq.essential[per.req + 1]", "rq.weight[per.req + 1]", "per CROSS JOIN rq"
             rq_params = [[r.essential for r in rq], [r.weight for r in rq]]
-        sql = (f"WITH rr(req, ref_id, fixed, use_fixed, need) AS (VALUES {rows_sql}), {rq_cte}, {sets_sql}"
-               f"per AS (SELECT c.holder AS holder, rr.req AS req, MAX({_CREDIT}) AS credit "
-               f"FROM {source}{live}{restrict_sql} "
-               "GROUP BY c.holder, rr.req) "
-               f"SELECT per.holder, SUM(per.credit * {ess}) AS ess_sum, SUM(per.credit * {weight}) AS w_sum, "
-               f"SUM(CASE WHEN {ess} = 1 AND per.credit >= 1 THEN 1 ELSE 0 END) AS met_n "
-               f"FROM {join} GROUP BY per.holder "
-               f"HAVING SUM(CASE WHEN {ess} = 1 AND per.credit >= 1 THEN 1 ELSE 0 END) >= ? "
-               f"ORDER BY ROUND(CAST(SUM(per.credit * {ess}) AS NUMERIC), 9) DESC, "
-               f"ROUND(CAST(SUM(per.credit * {weight}) AS NUMERIC), 9) DESC, "
-               f"per.holder{collate} LIMIT ?")
+        if refsets is not None:
+            # each kept row scored on its own (a LATERAL aggregate over its own claims, the
+            # requirement rows hashed once for all of them), not grouped by (holder,
+            # requirement) and then by holder across all the rows: those two hash aggregates
+            # over tens of thousands of text-keyed groups were about half of the statement at
+            # a million candidates (the holder is pool_refsets' key: one row, one score)
+            sql = (f"WITH rr(req, ref_id, fixed, use_fixed, need) AS (VALUES {rows_sql}), {rq_cte}, {sets_sql}"
+                   "t AS (SELECT s.holder, a.ess_sum, a.w_sum, a.met_n FROM s CROSS JOIN rq CROSS JOIN LATERAL "
+                   f"(SELECT SUM(per.credit * {ess}) AS ess_sum, SUM(per.credit * {weight}) AS w_sum, "
+                   f"SUM(CASE WHEN {ess} = 1 AND per.credit >= 1 THEN 1 ELSE 0 END) AS met_n "
+                   f"FROM (SELECT rr.req AS req, MAX({_CREDIT}) AS credit FROM {source}{live} GROUP BY rr.req) per) a) "
+                   "SELECT holder, ess_sum, w_sum, met_n FROM t WHERE met_n >= ? "
+                   "ORDER BY ROUND(CAST(ess_sum AS NUMERIC), 9) DESC, ROUND(CAST(w_sum AS NUMERIC), 9) DESC, "
+                   f"holder{collate} LIMIT ?")
+        else:
+            sql = (f"WITH rr(req, ref_id, fixed, use_fixed, need) AS (VALUES {rows_sql}), {rq_cte}, {sets_sql}"
+                   f"per AS (SELECT c.holder AS holder, rr.req AS req, MAX({_CREDIT}) AS credit "
+                   f"FROM {source}{live}{restrict_sql} "
+                   "GROUP BY c.holder, rr.req) "
+                   f"SELECT per.holder, SUM(per.credit * {ess}) AS ess_sum, SUM(per.credit * {weight}) AS w_sum, "
+                   f"SUM(CASE WHEN {ess} = 1 AND per.credit >= 1 THEN 1 ELSE 0 END) AS met_n "
+                   f"FROM {join} GROUP BY per.holder "
+                   f"HAVING SUM(CASE WHEN {ess} = 1 AND per.credit >= 1 THEN 1 ELSE 0 END) >= ? "
+                   f"ORDER BY ROUND(CAST(SUM(per.credit * {ess}) AS NUMERIC), 9) DESC, "
+                   f"ROUND(CAST(SUM(per.credit * {weight}) AS NUMERIC), 9) DESC, "
+                   f"per.holder{collate} LIMIT ?")
         params: list[Any] = [x for row in rr for x in row]
         params += [*rq_params, *sets_params, *live_params, need, limit]
         if restrict and self._db.postgres:
