@@ -326,6 +326,42 @@ def test_search_with_stale_sets_is_the_definition(pg_pool: Pool, profile: JobPro
             definition(pg_pool, profile, framework, min_essential=min_essential, regions=("NL-UT",), limit=20))
 
 
+@pytest.mark.loopback
+def test_the_ranking_statement_alone_orders_like_the_definition(pg_pool: Pool, profile: JobProfile,
+                                                                 framework: Any) -> None:
+    """The all-essentials ranking from the reference sets, before the margin and match's own
+    re-sort could hide a slip: its first ``limit`` holders are the definition's, in order (the
+    per-candidate scoring, its double-precision credits and the tie by holder), also with
+    stale sets whose revoked claims must not count and holders who meet nothing."""
+    lists = Lists()
+    alike = _at_levels(profile, framework, {f"a{i:02d}": 3 for i in range(20)})
+    partial = _at_levels(profile, framework, {f"p{i:02d}": lv for i, lv in enumerate((1, 2, 2, 4, 5))})
+    records = _with_status([*alike, *partial, *_records(profile, framework, 200, seed=23)], lists.dids[0])
+    pg_pool._put(records, at=NOW - timedelta(days=1))
+    n_ess = sum(r.essential for r in profile.requirements)
+    when = int(NOW.timestamp())
+
+    def ranked(limit: int) -> list[str]:
+        return pg_pool._select(profile, framework, need=n_ess, regions=(), now=when, limit=limit)
+
+    def want(limit: int) -> list[str]:
+        return [h for h, _, _ in definition(pg_pool, profile, framework, min_essential=None, regions=(),
+                                            limit=limit)]
+
+    every = want(400)
+    assert len(every) > 20, "the generated pool must have many holders meeting every essential"
+    for limit in (1, 7, 20, 21, 400):
+        assert ranked(limit) == every[:limit]
+    # the first ten alike holders' credentials revoked: their sets are stale supersets
+    dead = {s.index for n, r in enumerate(records) for c in r.credentials for s in c.status if n < 10}
+    pg_pool.refresh(_verifier(lists.signed(dead)), at=NOW, erase_ended_consent=False)
+    assert _stale(pg_pool) >= {f"did:example:a{i:02d}" for i in range(10)}
+    after = want(400)
+    assert not {f"did:example:a{i:02d}" for i in range(10)} & set(after) and after != every
+    for limit in (1, 10, 25, 400):
+        assert ranked(limit) == after[:limit]
+
+
 def _with_status(records: list[CandidateRecord], issuer: str) -> list[CandidateRecord]:
     """The generated candidates with ``issuer``'s credentials, each with its own position
     (candidate * 20 + credential) in one revocation list."""

@@ -1034,7 +1034,8 @@ class Pool:
                    "t AS (SELECT s.holder, a.ess_sum, a.w_sum, a.met_n FROM s CROSS JOIN rq CROSS JOIN LATERAL "
                    f"(SELECT SUM(per.credit * {ess}) AS ess_sum, SUM(per.credit * {weight}) AS w_sum, "
                    f"SUM(CASE WHEN {ess} = 1 AND per.credit >= 1 THEN 1 ELSE 0 END) AS met_n "
-                   f"FROM (SELECT rr.req AS req, MAX({_CREDIT_F8}) AS credit FROM {source}{live} GROUP BY rr.req) per) a) "
+                   f"FROM (SELECT rr.req AS req, MAX({_CREDIT_F8}) AS credit FROM {source}{live} "
+                   "GROUP BY rr.req) per) a) "
                    "SELECT holder, ess_sum, w_sum, met_n FROM t WHERE met_n >= ? "
                    "ORDER BY ROUND(CAST(ess_sum AS NUMERIC), 9) DESC, ROUND(CAST(w_sum AS NUMERIC), 9) DESC, "
                    f"holder{collate} LIMIT ?")
