@@ -109,11 +109,19 @@ def test_tables_are_hash_partitioned_by_holder(world: World, pool: Pool, url: st
                           "GROUP BY parent.relname ORDER BY 1").fetchall()
         strategy = dict(c.execute("SELECT c.relname, p.partstrat FROM pg_partitioned_table p "
                                   "JOIN pg_class c ON c.oid = p.partrelid").fetchall())
-        spread = c.execute("SELECT COUNT(DISTINCT tableoid) FROM pool_claims").fetchone()
+        # each holder's rows of every table sit in the partition of the same remainder (the
+        # holder's hash): one candidate's data is one partition's, never spread over several
+        placed: dict[str, set[tuple[str, str]]] = {}
+        for table in ("pool_candidates", "pool_claims", "pool_credentials", "pool_refsets", "pool_status"):
+            for part, holder in c.execute(f"SELECT DISTINCT tableoid::regclass::text, holder FROM {table}"):
+                placed.setdefault(table, set()).add((holder, part.rsplit("_p", 1)[1]))
     assert dict(parts) == {t: 4 for t in ("pool_audit", "pool_candidates", "pool_claims", "pool_credentials",
                                           "pool_refsets", "pool_status")}
     assert set(strategy.values()) == {"h"}
-    assert spread is not None and spread[0] >= 2  # four holders' claims land in more than one partition
+    assert len({h for h, _ in placed["pool_candidates"]}) == len(WHO)
+    for table, rows in placed.items():
+        assert rows <= placed["pool_candidates"], table  # a holder's rows: its candidate row's partition
+        assert len({h for h, _ in rows}) == len(rows), table  # and only that one
     # a second instance opening the same database finds the schema and the data
     with Pool.open(url, partitions=4) as other:
         assert other.stats()["candidates"] == len(WHO)
