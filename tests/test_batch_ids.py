@@ -9,7 +9,6 @@ give away the order of issue.
 
 from __future__ import annotations
 
-import csv
 import itertools
 import json
 import uuid
@@ -23,6 +22,7 @@ from skillcred._internal import batch
 from skillcred.did import key_did
 from skillcred.issuer import Issuer, _time_ordered_id, init_issuer, load_achievement
 from skillcred.keys import KeyPair
+from support.rosters import write_roster
 
 REPO = Path(__file__).resolve().parents[1]
 CNC = REPO / "examples" / "achievements" / "cnc-programmeren.yaml"
@@ -92,12 +92,7 @@ def test_later_seconds_sort_after_earlier_ones() -> None:
 def test_a_parallel_batch_issues_uuid7_ids_dated_by_each_credentials_valid_from(tmp_path: Path) -> None:
     folder = tmp_path / "issuer"
     init_issuer(folder, name="ROC Techniek", url="https://roc.example")
-    roster = tmp_path / "roster.csv"
-    with roster.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["key", "subject", "name", "achievement", "level"])
-        for i in range(10):
-            w.writerow([f"r{i}", key_did(KeyPair.generate("ed25519").public_key), f"Student {i}", str(CNC), "2"])
+    roster = write_roster(tmp_path / "roster.csv", 10, CNC)
     out = tmp_path / "out"
     with Issuer.open(folder) as iss:
         # a registry that already holds a v4 id (single issuing) takes the batch beside it

@@ -14,7 +14,6 @@ test_parallel_batch.py.
 
 from __future__ import annotations
 
-import csv
 import json
 import threading
 from collections.abc import Iterator
@@ -32,6 +31,7 @@ from skillcred.keys import KeyPair
 from skillcred.proofs import CRYPTOSUITES, add_proof, add_proof_to_own, check_proofs
 from skillcred.proofs._data_integrity import canonical_form
 from skillcred.registry import EncodedDocument, IssueRequest, Registry
+from support.rosters import write_roster
 
 REPO = Path(__file__).resolve().parents[1]
 CNC = REPO / "examples" / "achievements" / "cnc-programmeren.yaml"
@@ -232,12 +232,7 @@ def test_issue_many_stores_an_encoded_document_as_it_is_and_returns_no_document(
 def test_a_batch_keeping_no_records_registers_what_it_writes(tmp_path: Path, jsonl: bool) -> None:
     folder = tmp_path / "issuer"
     init_issuer(folder, name="ROC Techniek", url="https://roc.example")
-    roster = tmp_path / "roster.csv"
-    with roster.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["key", "subject", "name", "achievement", "level"])
-        for i in range(12):
-            w.writerow([f"r{i}", key_did(KeyPair.generate("ed25519").public_key), f"Zoë {i}", str(CNC), "2"])
+    roster = write_roster(tmp_path / "roster.csv", 12, CNC, name="Zoë")
     out = tmp_path / "out"
     with Issuer.open(folder) as iss:
         result = iss.issue_batch(roster, out, workers=2, keep_records=False, archive=jsonl)
@@ -305,12 +300,7 @@ def test_a_parallel_batch_leaves_the_registry_wal_truncated(tmp_path: Path) -> N
     """issue_batch runs inside bulk_writes: after it, the WAL is empty and the default is back."""
     folder = tmp_path / "issuer"
     init_issuer(folder, name="ROC Techniek", url="https://roc.example")
-    roster = tmp_path / "roster.csv"
-    with roster.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["key", "subject", "name", "achievement", "level"])
-        for i in range(12):
-            w.writerow([f"w{i}", key_did(KeyPair.generate("ed25519").public_key), f"Zoë {i}", str(CNC), "2"])
+    roster = write_roster(tmp_path / "roster.csv", 12, CNC, key_prefix="w", name="Zoë")
     with Issuer.open(folder) as iss:
         result = iss.issue_batch(roster, tmp_path / "out", workers=2, archive=True, keep_records=False)
         assert result.issued_count == 12 and not result.errors
