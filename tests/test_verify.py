@@ -16,7 +16,7 @@ import inspect
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -789,3 +789,61 @@ def test_claims_and_list_dates_are_judged_once_per_credential_and_list(world: Wo
     late = datetime.now().astimezone() + timedelta(days=3650)
     stale = v.assess(present(world, creds), challenge=CHALLENGE, domain=DOMAIN, at=late).report
     assert not stale.verified
+
+
+def test_the_deciding_list_copy_is_chosen_once_for_an_institutes_credentials(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Credentials of one institute point at the same lists: the copy that decides for a list,
+    purpose and issuer is ranked and chosen for the first entry only (counted calls), and every
+    later entry still gets its own verdict, word for word what a fresh verifier says."""
+    calls = {"ranked": 0, "chosen": 0}
+    real_ranked, real_chosen = Verifier._ranked, Verifier._newest_verified
+
+    def counting_ranked(self: Verifier, *a: Any, **kw: Any) -> Any:
+        calls["ranked"] += 1
+        return real_ranked(self, *a, **kw)
+
+    def counting_chosen(self: Verifier, *a: Any, **kw: Any) -> Any:
+        calls["chosen"] += 1
+        return real_chosen(self, *a, **kw)
+
+    creds = [cred(world) for _ in range(4)]
+    assert world.a.revoke(creds[2]["id"])
+    v = verifier(world, trust=True)
+    monkeypatch.setattr(Verifier, "_ranked", counting_ranked)
+    monkeypatch.setattr(Verifier, "_newest_verified", counting_chosen)
+    reports = [v.check(c) for c in creds]
+    purposes = {e["statusPurpose"] for e in _as_entries(creds[0])}
+    assert calls == {"ranked": len(purposes), "chosen": len(purposes)}  # the first credential's entries only
+    assert [r.verified for r in reports] == [True, True, False, True]
+    assert the(reports[2], "credential.status").status == "failed"
+    assert the(reports[2], "credential.status").code == "revoked"
+    monkeypatch.undo()
+    for c, r in zip(creds, reports, strict=True):
+        fresh = verifier(world, trust=True).check(c)
+        assert the(r, "credential.status") == the(fresh, "credential.status")
+
+
+def test_a_settled_list_copy_gives_way_to_a_newer_one_and_to_a_stapled_one(world: World) -> None:
+    """What was settled is tied to the very tuple of copies it was chosen from: a list added to
+    the verifier later, or a copy a presentation carries, is ranked and chosen afresh."""
+    doc, other = cred(world), cred(world)
+    v = verifier(world, trust=True)
+    assert v.check(other).verified and v.check(doc).verified  # settled on the lists of now
+    assert world.a.revoke(doc["id"])
+    newer = lists(world.a, now=datetime.now(UTC) + timedelta(seconds=2))  # newer than the verifier's
+    # a presentation stapling the newer list: its run's copies are another tuple
+    stapled = world.wallet.present([doc, *[dict(x) for x in newer]], key=world.holder_key,
+                                   challenge=CHALLENGE, domain=DOMAIN)
+    report = v.check(stapled, challenge=CHALLENGE, domain=DOMAIN)
+    assert the(report, "credential[0].status").code == "revoked"
+    assert v.check(doc).verified  # the verifier's own lists still say not revoked
+    for lst in newer:
+        v.add_status_list(lst)
+    assert the(v.check(doc), "credential.status").code == "revoked"
+    assert v.check(other).verified
+
+
+def _as_entries(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    status = doc["credentialStatus"]
+    return status if isinstance(status, list) else [status]

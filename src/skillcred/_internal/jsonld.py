@@ -252,8 +252,7 @@ _plan_memo: ContextVar[dict[_MemoKey, tuple[Mapping[str, Any], tuple[Row, ...] |
 )
 
 
-@contextmanager
-def rows_memo() -> Iterator[None]:
+class rows_memo:  # noqa: N801 - used as ``with rows_memo():``, like the function it was
     """Within the block, :func:`to_rdf_rows` remembers the fast path's rows per document.
 
     For a verifier: it converts the document without its proof for the terms check, and the
@@ -273,23 +272,30 @@ def rows_memo() -> Iterator[None]:
     decision depends on), on expansions of its own that the rows never use. Nothing
     outlives the block (but the accepted fingerprints of :func:`fastld.check`, which are
     per universe of contexts, bounded, and hold fingerprints, not documents).
+
+    A class rather than a generator: a verification enters one per document checked, and the
+    generator's frame and ``contextlib`` wrapper were a few microseconds of it.
     """
-    token = _memo.set({})
-    plan_token = _plan_memo.set({})
-    expand_token = fastld.EXPAND_MEMO.set({})
-    check_token = fastld.CHECK_MEMO.set({})
-    decision_token = fastld.DECISION_MEMOS.set(({}, {}, {}))
-    print_token = fastld.PRINT_MEMO.set({})
-    try:
-        with jcs.memo():  # and JCS proofs serialize each presented credential once (jcs.memo)
-            yield
-    finally:
-        fastld.PRINT_MEMO.reset(print_token)
-        fastld.DECISION_MEMOS.reset(decision_token)
-        fastld.CHECK_MEMO.reset(check_token)
-        fastld.EXPAND_MEMO.reset(expand_token)
-        _plan_memo.reset(plan_token)
-        _memo.reset(token)
+
+    __slots__ = ("_jcs", "_tokens")
+
+    def __enter__(self) -> None:
+        self._tokens = (_memo.set({}), _plan_memo.set({}), fastld.EXPAND_MEMO.set({}), fastld.CHECK_MEMO.set({}),
+                        fastld.DECISION_MEMOS.set(({}, {}, {})), fastld.PRINT_MEMO.set({}))
+        self._jcs = jcs.memo()  # and JCS proofs serialize each presented credential once (jcs.memo)
+        self._jcs.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self._jcs.__exit__(None, None, None)
+        finally:
+            memo_t, plan_t, expand_t, check_t, decision_t, print_t = self._tokens
+            fastld.PRINT_MEMO.reset(print_t)
+            fastld.DECISION_MEMOS.reset(decision_t)
+            fastld.CHECK_MEMO.reset(check_t)
+            fastld.EXPAND_MEMO.reset(expand_t)
+            _plan_memo.reset(plan_t)
+            _memo.reset(memo_t)
 
 
 def _memo_key(document: Mapping[str, Any], loader: OfflineLoader) -> _MemoKey:

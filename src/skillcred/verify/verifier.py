@@ -381,8 +381,12 @@ _SECOND_TEXTS: dict[datetime, str] = {}
 def _second_text(when: datetime) -> str:
     """``format_datetime(when)``, remembered per second for a UTC time (the clock's): what it
     prints depends only on the second (a time in another zone is formatted afresh)."""
+    global _LAST_SECOND
     if when.tzinfo is not UTC:
         return format_datetime(when)
+    last = _LAST_SECOND  # the second the previous verification named, most often this one
+    if last is not None and last[0] <= when < last[1]:
+        return last[2]
     second = when.replace(microsecond=0)
     text = _SECOND_TEXTS.get(second)
     if text is None:
@@ -390,7 +394,14 @@ def _second_text(when: datetime) -> str:
         if len(_SECOND_TEXTS) >= 64:
             _SECOND_TEXTS.clear()
         _SECOND_TEXTS[second] = text
+    _LAST_SECOND = (second, second + _ONE_SECOND, text)  # one tuple, replaced whole (threads)
     return text
+
+
+#: (start, end, text) of the second ``_second_text`` named last: two comparisons instead of
+#: ``replace`` and a dict lookup of an aware datetime for the verifications within it
+_LAST_SECOND: tuple[datetime, datetime, str] | None = None
+_ONE_SECOND = timedelta(seconds=1)
 
 
 #: check code -> the parameter its reason advises (``Check.hint``); every reason of such a code
@@ -495,6 +506,16 @@ class Verifier:
         # holds the ranked tuple, so its id is not reused while kept; bounded, oldest out.
         self._chosen: OrderedDict[tuple[int, str, str | None], tuple[Sequence[_StatusCopy], _StatusCopy, int]] = \
             OrderedDict()
+        # The chosen copy of a list for plain entries (``_plain_entry_key``: list URL, purpose,
+        # issuer), with the URL its copies are held under, the tuple of copies it was chosen
+        # from and the reason's words for it: while a run holds that very tuple (the verifier's
+        # own, neither added to since nor joined by a presentation's copies), ``_ranked`` and
+        # ``_newest_verified`` would choose it again (both are kept per tuple; the policy and
+        # resolver are fixed), so an entry of an institute's credential goes straight to its
+        # list's dates and its bit. Only settled from ``_newest_verified``'s own kept choice;
+        # bounded, oldest out; the entry holds the tuple, so an identity is never reused.
+        self._settled: OrderedDict[tuple[str, str, str | None],
+                                   tuple[str, tuple[_StatusCopy, ...], _StatusCopy, str]] = OrderedDict()
         # Parsed validity dates by their exact text (``_validity``): a verifier checking many
         # credentials of one issuer meets the same few timestamps again and again (bounded)
         self._parsed_dates: dict[str, datetime] = {}
@@ -1173,9 +1194,10 @@ class Verifier:
         if not entries:
             run.add(f"{prefix}.status", 8, "not_applicable", "the credential has no status entry")
             return
-        outcomes: list[tuple[CheckStatus, str, str]] = []
-        for entry in entries:
-            outcomes.append(self._one_status(run, entry, issuer, when))
+        outcomes = [self._one_status(run, entry, issuer, when) for entry in entries]
+        if all(o[0] == "passed" for o in outcomes) and not run.status_at:  # the common case, in short
+            run.add(f"{prefix}.status", 8, "passed", "; ".join([o[1] for o in outcomes]))
+            return
         failed = [o for o in outcomes if o[0] == "failed"]
         unknown = [o for o in outcomes if o[0] == "indeterminate"]
         if failed:
@@ -1192,27 +1214,47 @@ class Verifier:
 
     def _one_status(self, run: _Run, entry: Any, issuer: str | None,
                     when: datetime) -> tuple[CheckStatus, str, str]:
-        if not (type(entry) is dict or isinstance(entry, Mapping)):
-            return "failed", "credentialStatus entry is not an object", "status_malformed"
-        if "type" not in entry and "status_list" in entry:
-            return self._token_status(entry["status_list"], issuer, when)
-        if entry.get("type") != "BitstringStatusListEntry":
-            return "indeterminate", f"status type {entry.get('type')!r} is not supported", "status_unsupported"
-        url = entry.get("statusListCredential")
-        purpose = entry.get("statusPurpose")
-        copies = run.status_lists.get(str(url).split("#", 1)[0], ()) if isinstance(url, str) else ()
-        usable = self._ranked(copies)
-        if not usable:
-            carried = (" (the presentation carries a copy, but this verifier uses only its own lists: "
-                       "status_from_presentation=False)" if copies else "")
-            return ("indeterminate", f"{purpose} status unknown: status list {url} is not available offline"
-                    f"{carried} (give it with status_lists or 'skillcred status import')", "status_unavailable")
-        chosen, skipped, problem = self._newest_verified(run, usable, str(url), issuer, when)
-        if chosen is None:
-            assert problem is not None
-            return problem
+        plain = _plain_entry_key(entry, issuer)
+        settled = self._settled.get(plain) if plain is not None else None
+        if plain is not None and settled is not None and run.status_lists.get(settled[0]) is settled[1]:
+            # the copy that decided for this list, purpose and issuer last time, from the same
+            # tuple of the verifier's own copies: ranking them and choosing among them again
+            # gives the same copy (see ``_settled``); its dates and the entry are judged below
+            url: Any = plain[0]
+            purpose: Any = plain[1]
+            chosen, which = settled[2], settled[3]
+        else:
+            if not (type(entry) is dict or isinstance(entry, Mapping)):
+                return "failed", "credentialStatus entry is not an object", "status_malformed"
+            if "type" not in entry and "status_list" in entry:
+                return self._token_status(entry["status_list"], issuer, when)
+            if entry.get("type") != "BitstringStatusListEntry":
+                return "indeterminate", f"status type {entry.get('type')!r} is not supported", "status_unsupported"
+            url = entry.get("statusListCredential")
+            purpose = entry.get("statusPurpose")
+            base = str(url).split("#", 1)[0]
+            copies = run.status_lists.get(base, ()) if isinstance(url, str) else ()
+            usable = self._ranked(copies)
+            if not usable:
+                carried = (" (the presentation carries a copy, but this verifier uses only its own lists: "
+                           "status_from_presentation=False)" if copies else "")
+                return ("indeterminate", f"{purpose} status unknown: status list {url} is not available offline"
+                        f"{carried} (give it with status_lists or 'skillcred status import')", "status_unavailable")
+            chosen_, skipped, problem = self._newest_verified(run, usable, str(url), issuer, when)
+            if chosen_ is None:
+                assert problem is not None
+                return problem
+            chosen = chosen_
+            which = _which(chosen.described, skipped)
+            held = self._chosen.get((id(usable), str(url), issuer))
+            if plain is not None and held is not None and held[0] is usable and held[1] is chosen \
+                    and isinstance(copies, tuple):
+                # only what ``_newest_verified`` keeps for every credential (the verifier's own
+                # copies, no proof depending on the time) is settled
+                self._settled[plain] = (base, copies, chosen, which)
+                if len(self._settled) > STATUS_CACHE_SIZE:
+                    self._settled.popitem(last=False)
         lst = chosen.document
-        which = _which(chosen.described, skipped)
         try:
             # the list's own dates, judged once per run for each chosen copy
             date_key = (id(lst), str(url), which)
@@ -1222,7 +1264,6 @@ class Verifier:
                 run.list_dates[date_key] = dated
             if dated[1] is not None:
                 return dated[1]
-            plain = _plain_entry_key(entry, issuer)
             if plain is not None:
                 read = self._plain_reads.get((plain[0], plain[1]))
                 if read is not None and read[0] is lst:
@@ -1580,9 +1621,13 @@ _CONTAINERS = (dict, list)
 def _copy_container(value: dict[Any, Any] | list[Any], limit: int, contexts: list[str]) -> Any:
     """``_private_copy`` of a dict or list within its depth bound: a shallow copy made in C, then
     only the nested objects and arrays replaced by their copies (most values of a credential
-    are strings; walking them one by one in Python was a tenth of a full verification)."""
-    if isinstance(value, dict):
-        out: Any = dict(value)
+    are strings; walking them one by one in Python was a tenth of a full verification).
+
+    A value's exact type is compared first (a string, the most common, is passed over at once)
+    and ``isinstance`` asked only of the rest, so a subclass of dict or list is still copied
+    and bounded."""
+    if type(value) is dict or isinstance(value, dict):
+        out: Any = value.copy() if type(value) is dict else dict(value)
         if "@context" in out:
             for c in _contexts(out["@context"]):
                 if isinstance(c, str):
@@ -1592,6 +1637,8 @@ def _copy_container(value: dict[Any, Any] | list[Any], limit: int, contexts: lis
         out = list(value)
         items = enumerate(out)
     for k, v in items:
+        if type(v) is str:
+            continue
         if isinstance(v, _CONTAINERS):
             if v and limit <= 2:  # its contents would be a level too deep
                 raise MalformedDocument(f"document nests deeper than {MAX_JSON_DEPTH} levels")
