@@ -962,24 +962,40 @@ class Pool:
         in the regions; None when an essential can never be met. The keys of a requirement:
         a supporting reference "at level >= required" (:func:`_level_key`), the plain
         reference without a required level, a qualification when it covers the level. A
-        superset of those meeting every essential: only the validity dates are left."""
+        superset of those meeting every essential: only the validity dates are left.
+
+        The conditions come rarest first: the GIN scan takes its scan keys in the order
+        written, the first proposing the candidates the others then skip to, so a common
+        first key makes every other list be read further (at a million candidates, the 22
+        essentials' keys commonest first: 94-102 ms; rarest first: 77-86 ms). The size of a key
+        is estimated from the claim counts of its references (``pool_refs``), a level key's
+        as that count over the level (it holds the claims at that level or above)."""
         by_req: dict[int, set[int]] = {r.index: set() for r in rq if r.essential}
+        base: list[tuple[int, int, int]] = []  # (requirement, reference, divisor of its claim count)
         for req, rid, fixed, use_fixed, need in rr:
             if req not in by_req:
                 continue
             if use_fixed:
                 if need is None or (fixed is not None and fixed >= need):
                     by_req[req].add(rid)
+                    base.append((req, rid, 1))
             elif need is None or need < 1:
                 by_req[req].add(rid)
+                base.append((req, rid, 1))
             else:
                 by_req[req].add(_level_key(rid, need))
+                base.append((req, rid, min(need, _REFSET_LEVELS)))
         if not all(by_req.values()):
             return None  # an essential nothing could ever meet
+        sizes = self._posting_sizes(sorted({rid for _, rid, _ in base}))
+        estimate: dict[int, float] = dict.fromkeys(by_req, 0.0)
+        for req, rid, divisor in base:
+            estimate[req] += sizes.get(rid, 0) / divisor
+        order = sorted(by_req, key=lambda i: (estimate[i], i))
         region_sql = f" AND region IN ({', '.join('?' * len(regions))})" if regions else ""
         overlaps = "".join(" AND refs && CAST(? AS BIGINT[])" for _ in by_req)
         return (f"consent_until > ?{region_sql}{overlaps}",
-                [now, *regions, *(sorted(by_req[i]) for i in sorted(by_req))])
+                [now, *regions, *(sorted(by_req[i]) for i in order)])
 
     def _rank(self, rr: Sequence[_RR], rq: Sequence[_ReqRow], *, live: str, live_params: Sequence[Any],
               restrict: bool, need: int, limit: int, refsets: tuple[str, list[Any]] | None = None) -> list[str]:
@@ -998,8 +1014,13 @@ class Pool:
             sets_sql = (f"s AS (SELECT r.holder, r.c_ref, r.c_lv, r.c_vf, r.c_vu, x.holder IS NOT NULL AS stale "
                         f"FROM pool_refsets r LEFT JOIN pool_stale x ON x.holder = r.holder WHERE {refsets[0]}), ")
             sets_params = refsets[1]
-            source = ("(SELECT u.* FROM unnest(s.c_ref, s.c_lv, s.c_vf, s.c_vu) AS u(ref_id, level, valid_from, "
-                      "valid_until) WHERE NOT s.stale UNION ALL SELECT k.ref_id, k.level, k.valid_from, k.valid_until "
+            # the arrays unnested in the select list (zipped, as unnest(a, b, ...) would): a
+            # streaming ProjectSet node, where unnest in FROM is a function scan that first
+            # copies each row's claims into a tuplestore of its own -- a third of the per-row
+            # scoring at a million candidates (2,548 rows, 23 vs 33 µs each, same results)
+            source = ("(SELECT unnest(s.c_ref) AS ref_id, unnest(s.c_lv) AS level, unnest(s.c_vf) AS valid_from, "
+                      "unnest(s.c_vu) AS valid_until WHERE NOT s.stale "
+                      "UNION ALL SELECT k.ref_id, k.level, k.valid_from, k.valid_until "
                       "FROM pool_claims k WHERE s.stale AND k.holder = s.holder AND k.live = 1) c "
                       "JOIN rr ON rr.ref_id = c.ref_id WHERE ")
         if restrict and self._db.postgres:
