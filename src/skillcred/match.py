@@ -821,10 +821,14 @@ def match_evidence(
         verified = False
     fw = framework or Framework()
     results = []
+    # with the prefilter, a requirement none of whose supporters is among the evidence's
+    # references is missing without a look at each piece of evidence (one set intersection,
+    # in C); otherwise the evidence is linked in its own order, as without it
+    held = {e.ref for e in evidence} if prefilter else set()
     for req in profile.requirements:
-        pool = fw.supporters(req.ref) if prefilter else None
-        linked = [s for e in evidence
-                  if (pool is None or e.ref in pool) and (s := _support(req, e, fw)) is not None]
+        pool = fw.supporters(req.ref) & held if prefilter else None
+        linked = [] if pool is not None and not pool else [
+            s for e in evidence if (pool is None or e.ref in pool) and (s := _support(req, e, fw)) is not None]
         results.append(_grade(req, linked))
     essential = [r for r in results if r.requirement.essential]
     essential_cov = sum(r.credit for r in essential) / len(essential) if essential else 1.0
