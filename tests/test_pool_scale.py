@@ -20,6 +20,8 @@ No test here measures time (benchmarks/pool.py does).
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import sqlite3
 from collections import Counter
 from collections.abc import Iterator
@@ -33,6 +35,7 @@ import skillcred.pool as pool_module
 from pool_support import FRAMEWORK
 from service_support import PgCluster, start_postgres
 from skillcred._internal.timeutil import format_datetime, parse_datetime
+from skillcred.errors import PoolError
 from skillcred.esco import default_taxonomy
 from skillcred.match import JobProfile, load_framework
 from skillcred.pool import CandidateRecord, ClaimRecord, CredentialRecord, Pool, StatusRef, ref_id
@@ -128,6 +131,89 @@ def test_postgres_takes_the_prefilter_and_it_is_a_superset(pg_pool: Pool, profil
     # ... and with more asked for than meet them all: counted as before, the same answer
     assert found(pg_pool, profile, framework, min_essential=3, limit=300) == definition(
         pg_pool, profile, framework, min_essential=3, regions=(), limit=300)
+
+
+def _hits(pool: Pool, profile: JobProfile, framework: Any, **kw: Any) -> list[dict[str, Any]]:
+    return [h.to_dict() for h in pool.search(profile, framework=framework, at=NOW, **kw)]
+
+
+@pytest.mark.loopback
+def test_postgres_fan_out_over_connections_is_the_one_statement_answer(
+        pg_pool: Pool, profile: JobProfile, framework: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The all-essentials ranking dealt out over several connections (each its share of the
+    partitions, its own top, merged by the statement's order) gives exactly what one
+    statement over every partition gives -- the same hits in the same order with the same
+    explanations, at every cut (ties between holders included) -- and every partition is
+    ranked by exactly one of the statements."""
+    pg_pool._put(_records(profile, framework, 300, seed=11), at=NOW - timedelta(days=1))
+    # two of the essentials kept essential (one with a level, one through the hierarchy), so
+    # that more than ``limit`` candidates meet them all and every cut falls inside a shard's top
+    profile = JobProfile(profile.title, None, tuple(dataclasses.replace(r, essential=r.essential and i in (0, 3))
+                                                    for i, r in enumerate(profile.requirements)))
+    cases: list[dict[str, Any]] = [{"limit": n} for n in (1, 2, 5, 50, 300)]
+    cases += [{"min_essential": 3, "limit": 2}, {"regions": ["NL-UT"], "limit": 5}]
+    monkeypatch.setattr(pool_module, "_SEARCH_CONNECTIONS", 1)
+    one = [_hits(pg_pool, profile, framework, **kw) for kw in cases]
+    assert all(one) and len(one[4]) > 50, "the generated pool must have hits for every case"
+    sent: list[list[str]] = []
+    real = pool_module._Postgres.fan_out
+
+    def spy(self: Any, statements: Any, params: Any, settings: str) -> Any:
+        sent.append(list(statements))
+        return real(self, statements, params, settings)
+
+    monkeypatch.setattr(pool_module._Postgres, "fan_out", spy)
+    every = {f"pool_refsets_p{i}" for i in range(4)}
+    for n in (2, 3, 4, 5):
+        monkeypatch.setattr(pool_module, "_SEARCH_CONNECTIONS", n)
+        sent.clear()
+        assert [_hits(pg_pool, profile, framework, **kw) for kw in cases] == one, n
+        assert len(sent) == len(cases) and all(len(s) == min(n, 4) for s in sent)
+        for statements in sent:
+            named = [set(re.findall(r"pool_refsets_p\d+", sql)) for sql in statements]
+            assert set().union(*named) == every and sum(map(len, named)) == len(every)
+
+
+@pytest.mark.loopback
+def test_postgres_fan_out_connections_are_opened_once_and_closed_with_the_pool(
+        pg_cluster: PgCluster, profile: JobProfile, framework: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The side connections are opened by the first search, reused by the next ones, closed
+    by ``close``; a search inside a transaction of the pool runs its statements one after
+    the other in that transaction (one snapshot) and opens none."""
+    monkeypatch.setattr(pool_module, "_SEARCH_CONNECTIONS", 3)
+    pool = Pool.open(pg_cluster.new_database(), partitions=4)
+    try:
+        pool._put(_records(profile, framework, 80, seed=3), at=NOW - timedelta(days=1))
+        db = pool._db
+        assert isinstance(db, pool_module._Postgres)
+        with db.transaction():
+            inside = _hits(pool, profile, framework, limit=10)
+        assert db._side == [] and inside
+        assert _hits(pool, profile, framework, limit=10) == inside
+        side = list(db._side)
+        assert len(side) == 2 and not any(c.closed for c in side)
+        assert _hits(pool, profile, framework, limit=10) == inside
+        assert db._side == side  # reused, not reopened
+    finally:
+        pool.close()
+    assert all(c.closed for c in side)
+
+
+@pytest.mark.loopback
+@pytest.mark.parametrize("bad", [(0,), (1,), (0, 1), (2,)])
+def test_postgres_fan_out_failure_is_a_pool_error_and_leaves_the_connections_usable(pg_pool: Pool,
+                                                                                   bad: tuple[int, ...]) -> None:
+    """A statement failing on any of the connections (this one or a side one) is the one-line
+    pool error, raised on the caller's thread after all have finished; each connection's
+    transaction is rolled back, so the next fan-out runs."""
+    db = pg_pool._db
+    assert isinstance(db, pool_module._Postgres)
+    statements = ["SELECT pool_no_such_table.x FROM pool_no_such_table" if i in bad else f"SELECT {i + 1}"
+                  for i in range(3)]
+    with pytest.raises(PoolError, match=r"pool database error: relation \"pool_no_such_table\" does not exist$"):
+        db.fan_out(statements, [], "SELECT set_config('enable_sort', 'off', true)")
+    assert db.fan_out(["SELECT 1", "SELECT 2", "SELECT 3"], [], "SELECT 1") == [[(1,)], [(2,)], [(3,)]]
+    assert db.execute("SELECT current_setting('enable_sort')") == [("on",)]  # the setting was local
 
 
 def _one_claim_each(profile: JobProfile, framework: Any, fates: dict[str, str]) -> list[CandidateRecord]:

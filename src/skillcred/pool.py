@@ -79,6 +79,11 @@ __all__ = [
 DEFAULT_CONSENT_DAYS = 365
 #: how many more candidates than asked are graded in Python (ties at the cut-off)
 _MARGIN = 10
+#: PostgreSQL: connections an all-essentials search fans out over (each ranks its share of the
+#: reference-set partitions, the top of each merged here). PostgreSQL 15 runs none of that
+#: statement in parallel itself (its per-candidate LATERAL aggregate is parallel-restricted),
+#: so one connection used one core for the GIN scans of all 16 partitions and the scoring.
+_SEARCH_CONNECTIONS = 2
 DEFAULT_PARTITIONS = 16
 
 
@@ -459,6 +464,62 @@ class _Postgres(_Db):
             raise PoolError(f"cannot set up the pool tables: {str(exc).splitlines()[0]}", path=self.where) from None
         self._depth = 0
         self._temp = False
+        self._url = url  # for the search's side connections (never shown: ``where`` is redacted)
+        self._side: list[Any] = []
+        self._parts: dict[str, list[str]] = {}
+
+    def partitions(self, table: str) -> list[str]:
+        """The partitions of one of the pool's tables, by name (read once per connection:
+        they are made with the tables and never change)."""
+        if table not in self._parts:
+            self._parts[table] = [str(n) for (n,) in self.execute(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                "WHERE i.inhparent = CAST(? AS regclass) ORDER BY c.relname", [table])]
+        return self._parts[table]
+
+    def fan_out(self, statements: Sequence[str], params: Sequence[Any],
+                settings: str) -> list[list[tuple[Any, ...]]]:
+        """Run read-only statements at once, one per connection (this one and side connections
+        opened on first use), each in its own transaction after ``settings`` (a SELECT of
+        ``set_config(..., true)``): the rows of each, in order. Inside a transaction of this
+        connection they run one after the other in it instead (one snapshot)."""
+        if self._depth or len(statements) < 2:
+            with self.transaction():
+                self.execute(settings)
+                return [self.execute(sql, params) for sql in statements]
+        psycopg = self._psycopg
+        try:
+            while len(self._side) < len(statements) - 1:
+                side = psycopg.connect(self._url, autocommit=True, connect_timeout=10)
+                side.execute("SET jit = off")
+                self._side.append(side)
+        except psycopg.Error as exc:
+            raise PoolError(f"cannot connect to the pool database: {str(exc).splitlines()[0]}",
+                            path=self.where) from None
+        values = tuple(params)
+        out: list[list[tuple[Any, ...]]] = [[] for _ in statements]
+        failed: list[BaseException] = []
+
+        def run(i: int, conn: Any) -> None:
+            try:
+                with conn.transaction():
+                    conn.execute(settings)
+                    out[i] = conn.execute(statements[i].replace("?", "%s"), values).fetchall()
+            except BaseException as exc:  # raised on the caller's thread below
+                failed.append(exc)
+
+        threads = [threading.Thread(target=run, args=(i, conn), daemon=True)
+                   for i, conn in enumerate(self._side[:len(statements) - 1], start=1)]
+        for t in threads:
+            t.start()
+        run(0, self.conn)
+        for t in threads:
+            t.join()
+        for problem in failed:
+            if isinstance(problem, psycopg.Error):
+                raise PoolError(f"pool database error: {str(problem).splitlines()[0]}", path=self.where) from None
+            raise problem
+        return out
 
     def _fill_refsets(self) -> None:
         """Upgrade-on-open: every candidate's reference set from its stored live claims, in one
@@ -516,6 +577,8 @@ class _Postgres(_Db):
             self._depth = 0
 
     def close(self) -> None:
+        for side in self._side:
+            side.close()
         self.conn.close()
 
 
@@ -1066,7 +1129,8 @@ class Pool:
                    f"SUM(CASE WHEN {ess} = 1 AND per.credit >= 1 THEN 1 ELSE 0 END) AS met_n "
                    f"FROM (SELECT rr.req AS req, MAX({_CREDIT_F8}) AS credit FROM {source}{live} "
                    "GROUP BY rr.req) per) a) "
-                   "SELECT holder, ess_sum, w_sum, met_n FROM t WHERE met_n >= ? "
+                   "SELECT holder, ROUND(CAST(ess_sum AS NUMERIC), 9), ROUND(CAST(w_sum AS NUMERIC), 9) "
+                   "FROM t WHERE met_n >= ? "
                    "ORDER BY ROUND(CAST(ess_sum AS NUMERIC), 9) DESC, ROUND(CAST(w_sum AS NUMERIC), 9) DESC, "
                    f"holder{collate} LIMIT ?")
         else:
@@ -1090,15 +1154,29 @@ class Pool:
                 # rows to the (holder, requirement) credits by hash, not 50 passes per row
                 self._db.execute("SET LOCAL enable_nestloop = off")
                 return [str(row[0]) for row in self._db.execute(sql, params)]
-        if refsets is not None:
-            with self._db.transaction():
-                # group each candidate's credits by hash, not by a sort per candidate (a tenth
-                # of the statement at a million candidates); and plan every run for its own
-                # values: once psycopg prepares a statement it has run five times, the server
-                # soon switches to a generic plan, which ran it 70 ms slower at a million
-                self._db.execute("SELECT set_config('enable_sort', 'off', true), "
-                                 "set_config('plan_cache_mode', 'force_custom_plan', true)")
-                return [str(row[0]) for row in self._db.execute(sql, params)]
+        if refsets is not None and isinstance(self._db, _Postgres):
+            # group each candidate's credits by hash, not by a sort per candidate (a tenth of
+            # the statement at a million candidates); and plan every run for its own values:
+            # once psycopg prepares a statement it has run five times, the server soon
+            # switches to a generic plan, which ran it 70 ms slower at a million
+            settings = ("SELECT set_config('enable_sort', 'off', true), "
+                        "set_config('plan_cache_mode', 'force_custom_plan', true)")
+            # the partitions dealt out over _SEARCH_CONNECTIONS connections, each ranking its
+            # share in the same statement (its own top ``limit``: a candidate's row is in one
+            # partition), merged by the statement's own order -- the rounded sums, then the
+            # holder in code-point order, which COLLATE "C" is for UTF-8 -- so the first
+            # ``limit`` are the statement's over all partitions. Each connection reads its
+            # own snapshot, a few milliseconds apart: every candidate is judged on one of them.
+            parts = self._db.partitions("pool_refsets")
+            n = min(_SEARCH_CONNECTIONS, len(parts))
+            statements = [sql]
+            if n > 1:
+                assert sql.count(" FROM pool_refsets r ") == 1
+                statements = [sql.replace(" FROM pool_refsets r ", " FROM (" + " UNION ALL ".join(
+                    f"SELECT * FROM {name}" for name in parts[i::n]) + ") r ") for i in range(n)]
+            ranked = [row for rows in self._db.fan_out(statements, params, settings) for row in rows]
+            ranked.sort(key=lambda row: (-row[1], -row[2], str(row[0])))
+            return [str(row[0]) for row in ranked[:limit]]
         return [str(row[0]) for row in self._db.execute(sql, params)]
 
     def _qualifying(self, rr: Sequence[_RR], rq: Sequence[_ReqRow], *, need: int, all_of: bool, live: str,
