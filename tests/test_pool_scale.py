@@ -177,9 +177,10 @@ def test_postgres_fan_out_over_connections_is_the_one_statement_answer(
 @pytest.mark.loopback
 def test_postgres_fan_out_connections_are_opened_once_and_closed_with_the_pool(
         pg_cluster: PgCluster, profile: JobProfile, framework: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The side connections are opened by the first search, reused by the next ones, closed
-    by ``close``; a search inside a transaction of the pool runs its statements one after
-    the other in that transaction (one snapshot) and opens none."""
+    """The side connections are opened by the first search, reused by the next ones (one
+    found closed is opened anew), closed by ``close``; a search inside a transaction of the
+    pool runs its statements one after the other in that transaction (one snapshot) and
+    opens none."""
     monkeypatch.setattr(pool_module, "_SEARCH_CONNECTIONS", 3)
     pool = Pool.open(pg_cluster.new_database(), partitions=4)
     try:
@@ -194,6 +195,10 @@ def test_postgres_fan_out_connections_are_opened_once_and_closed_with_the_pool(
         assert len(side) == 2 and not any(c.closed for c in side)
         assert _hits(pool, profile, framework, limit=10) == inside
         assert db._side == side  # reused, not reopened
+        side[0].close()  # as a server restart or a managed service's idle timeout would
+        assert _hits(pool, profile, framework, limit=10) == inside
+        assert len(db._side) == 2 and db._side[0] is side[1] and not db._side[1].closed
+        side = list(db._side)
     finally:
         pool.close()
     assert all(c.closed for c in side)

@@ -488,6 +488,9 @@ class _Postgres(_Db):
                 self.execute(settings)
                 return [self.execute(sql, params) for sql in statements]
         psycopg = self._psycopg
+        for gone in [c for c in self._side if c.closed or c.broken]:
+            gone.close()  # (a server restart, an idle timeout of a managed service): opened anew below
+        self._side = [c for c in self._side if not c.closed]
         try:
             while len(self._side) < len(statements) - 1:
                 side = psycopg.connect(self._url, autocommit=True, connect_timeout=10)
