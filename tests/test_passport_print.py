@@ -61,7 +61,10 @@ def _print(tmp_path: Path, world: PassportWorld, *extra: str) -> tuple[Path, lis
     subprocess.run([PDFTOPPM, "-r", "200", "-png", str(pdf), str(tmp_path / "page")], check=True, timeout=120,
                    capture_output=True)
     pages = sorted(tmp_path.glob("page-*.png"))
-    text = subprocess.run([PDFTOTEXT, str(pdf), "-"], check=True, timeout=60, capture_output=True,
+    # -raw: content-stream order, and no dehyphenation -- the default mode joins a line that ends
+    # in "-" to the next one by dropping the hyphen, so a UUID or base64url digest that wrapped
+    # after one of its own hyphens read as a different string (failed about one run in five)
+    text = subprocess.run([PDFTOTEXT, "-raw", str(pdf), "-"], check=True, timeout=60, capture_output=True,
                           text=True).stdout
     return pdf, pages, text
 
