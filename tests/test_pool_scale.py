@@ -205,6 +205,48 @@ def test_postgres_fan_out_connections_are_opened_once_and_closed_with_the_pool(
 
 
 @pytest.mark.loopback
+def test_postgres_fan_out_reads_one_snapshot_on_every_connection(
+        pg_pool: Pool, profile: JobProfile, framework: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every connection of a fan-out ranks the same snapshot: candidates removed (committed by
+    another client) after the search's snapshot was taken but before its side connections
+    ran are still ranked on every partition -- none of the shares sees the removal -- and the
+    next search sees it on all of them."""
+    pg_pool._put(_records(profile, framework, 300, seed=11), at=NOW - timedelta(days=1))
+    profile = JobProfile(profile.title, None, tuple(dataclasses.replace(r, essential=r.essential and i in (0, 3))
+                                                    for i, r in enumerate(profile.requirements)))
+    monkeypatch.setattr(pool_module, "_SEARCH_CONNECTIONS", 4)
+    db = pg_pool._db
+    assert isinstance(db, pool_module._Postgres)
+    ranked: list[list[list[tuple[Any, ...]]]] = []
+    real = pool_module._Postgres.fan_out
+
+    def spy(self: Any, statements: Any, params: Any, settings: str) -> Any:
+        ranked.append(real(self, statements, params, settings))
+        return ranked[-1]
+
+    monkeypatch.setattr(pool_module._Postgres, "fan_out", spy)
+    _hits(pg_pool, profile, framework, limit=20)
+    before = ranked[-1]
+    assert all(before), "every connection's share must have hits"
+    gone = sorted({str(row[0]) for rows in before for row in rows})
+    main_execute = db.conn.execute
+
+    def remove_after_export(sql: Any, *args: Any, **kw: Any) -> Any:
+        result = main_execute(sql, *args, **kw)
+        if "pg_export_snapshot" in str(sql):
+            with Pool.open(db._url, partitions=4) as other:  # another client, its own committed transaction
+                assert all(other.remove(h) for h in gone)
+        return result
+
+    monkeypatch.setattr(db.conn, "execute", remove_after_export)
+    _hits(pg_pool, profile, framework, limit=20)
+    assert ranked[-1] == before  # no share saw the removal committed after the snapshot
+    monkeypatch.setattr(db.conn, "execute", main_execute)
+    _hits(pg_pool, profile, framework, limit=20)
+    assert not {str(row[0]) for rows in ranked[-1] for row in rows} & set(gone)
+
+
+@pytest.mark.loopback
 @pytest.mark.parametrize("bad", [(0,), (1,), (0, 1), (2,)])
 def test_postgres_fan_out_failure_is_a_pool_error_and_leaves_the_connections_usable(pg_pool: Pool,
                                                                                    bad: tuple[int, ...]) -> None:

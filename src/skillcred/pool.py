@@ -84,6 +84,9 @@ _MARGIN = 10
 #: statement in parallel itself (its per-candidate LATERAL aggregate is parallel-restricted),
 #: so one connection used one core for the GIN scans of all 16 partitions and the scoring.
 _SEARCH_CONNECTIONS = 2
+#: what ``pg_export_snapshot()`` returns (e.g. ``00000003-0000001B-1``): checked before it is
+#: written into ``SET TRANSACTION SNAPSHOT``, which takes no parameter
+_SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(?:-[0-9]+)?")
 DEFAULT_PARTITIONS = 16
 
 
@@ -480,9 +483,14 @@ class _Postgres(_Db):
     def fan_out(self, statements: Sequence[str], params: Sequence[Any],
                 settings: str) -> list[list[tuple[Any, ...]]]:
         """Run read-only statements at once, one per connection (this one and side connections
-        opened on first use), each in its own transaction after ``settings`` (a SELECT of
-        ``set_config(..., true)``): the rows of each, in order. Inside a transaction of this
-        connection they run one after the other in it instead (one snapshot)."""
+        opened on first use), after ``settings`` (a SELECT of ``set_config(..., true)``): the
+        rows of each, in order. All of them read **one snapshot**: this connection opens a
+        read-only repeatable-read transaction and exports its snapshot, each side connection
+        imports it (``SET TRANSACTION SNAPSHOT``, as ``pg_dump --jobs`` does) before its
+        statement, and the exporting transaction stays open until every side has finished --
+        so a refresh or removal committing meanwhile is seen by none of them or (a search
+        after it) by all, never by half the partitions. Inside a transaction of this
+        connection they run one after the other in it instead (its snapshot)."""
         if self._depth or len(statements) < 2:
             with self.transaction():
                 self.execute(settings)
@@ -503,21 +511,43 @@ class _Postgres(_Db):
         out: list[list[tuple[Any, ...]]] = [[] for _ in statements]
         failed: list[BaseException] = []
 
+        snapshot = ""
+
         def run(i: int, conn: Any) -> None:
             try:
                 with conn.transaction():
+                    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    if i:
+                        conn.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
                     conn.execute(settings)
                     out[i] = conn.execute(statements[i].replace("?", "%s"), values).fetchall()
             except BaseException as exc:  # raised on the caller's thread below
                 failed.append(exc)
 
-        threads = [threading.Thread(target=run, args=(i, conn), daemon=True)
-                   for i, conn in enumerate(self._side[:len(statements) - 1], start=1)]
-        for t in threads:
-            t.start()
-        run(0, self.conn)
-        for t in threads:
-            t.join()
+        try:
+            with self.conn.transaction():
+                self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                row = self.conn.execute("SELECT pg_export_snapshot()").fetchone()
+                snapshot = str(row[0]) if row else ""
+                if not _SNAPSHOT_ID.fullmatch(snapshot):  # it is spliced into a statement below
+                    raise PoolError(f"the pool database exported an unexpected snapshot id {snapshot!r}",
+                                    path=self.where)
+                threads = [threading.Thread(target=run, args=(i, conn), daemon=True)
+                           for i, conn in enumerate(self._side[:len(statements) - 1], start=1)]
+                for t in threads:
+                    t.start()
+                try:
+                    self.conn.execute(settings)
+                    out[0] = self.conn.execute(statements[0].replace("?", "%s"), values).fetchall()
+                except psycopg.Error as exc:
+                    failed.append(exc)
+                finally:
+                    for t in threads:  # the snapshot lives as long as this transaction
+                        t.join()
+                if failed:
+                    raise failed[0]
+        except psycopg.Error as exc:
+            failed.append(exc)
         for problem in failed:
             if isinstance(problem, psycopg.Error):
                 raise PoolError(f"pool database error: {str(problem).splitlines()[0]}", path=self.where) from None
@@ -1168,8 +1198,7 @@ class Pool:
             # share in the same statement (its own top ``limit``: a candidate's row is in one
             # partition), merged by the statement's own order -- the rounded sums, then the
             # holder in code-point order, which COLLATE "C" is for UTF-8 -- so the first
-            # ``limit`` are the statement's over all partitions. Each connection reads its
-            # own snapshot, a few milliseconds apart: every candidate is judged on one of them.
+            # ``limit`` are the statement's over all partitions. All read one snapshot (fan_out).
             parts = self._db.partitions("pool_refsets")
             n = min(_SEARCH_CONNECTIONS, len(parts))
             statements = [sql]
